@@ -1,0 +1,82 @@
+"""The storage interface under a vault repository: a flat key -> bytes object store.
+
+Keys are '/'-separated relative names (e.g. ``chunks/ab/abcd...``). Every backend (a posix directory,
+an S3 bucket) gives the same guarantees so that the repository logic above it is written once:
+
+- ``put`` is atomic: a reader sees either the whole object or none of it (temp file + rename on posix,
+  a single PUT on S3). A crash never leaves a partial object under its final key.
+- ``list`` returns final keys only, never temporary files.
+- ``stat`` gives the size and last-modified time, which garbage collection uses to spare objects that
+  a backup still running may be about to reference.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+class BackendError(Exception):
+    """The backup target failed or refused an operation; the message says which and why."""
+
+
+class ObjectNotFound(BackendError):
+    """No object under that key."""
+
+
+class ObjectLocked(BackendError):
+    """The object is under retention (S3 Object Lock) and cannot be deleted yet."""
+
+
+class NotSupported(BackendError):
+    """This backend cannot do that (e.g. object lock on a posix directory)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    mtime: dt.datetime  # timezone-aware, UTC
+
+
+class Backend(abc.ABC):
+    """A flat object store holding one repository."""
+
+    #: a human-readable location for messages and ``info`` (a path or ``s3://bucket/prefix``)
+    url: str
+
+    @abc.abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically, replacing any previous object."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """Return the object's bytes; raise ObjectNotFound when absent."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def stat(self, key: str) -> ObjectInfo:
+        """Raise ObjectNotFound when absent."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in no particular order."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; absent is not an error; ObjectLocked while under retention."""
+
+    def lock_until(self, key: str, until: dt.datetime) -> None:
+        """Make the object undeletable until ``until`` (S3 Object Lock, compliance mode)."""
+        raise NotSupported(f"{self.url}: this backup target does not support object lock")
+
+    def locked_until(self, key: str) -> dt.datetime | None:
+        """The retention date set on the object, or None."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default has nothing to release."""
