@@ -1,8 +1,11 @@
-"""Marks every test with its tier from the folder it lives in."""
+"""Root pytest configuration: tier markers by folder, and the shared fixture modules."""
 
 from pathlib import Path
 
 import pytest
+
+# One line per fixture module under tests/fixtures/.
+pytest_plugins: list[str] = []
 
 TIERS = ("unit", "functional", "integration", "e2e")
 
