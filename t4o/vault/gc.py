@@ -1,0 +1,115 @@
+"""Garbage collection: mark every chunk a manifest names, sweep the rest, never racing a backup.
+
+1. Mark, with no lease held: read every manifest; remember the store time ``t0`` when it began.
+2. Take the gc lease, then look for live backup leases (leases.py explains why this order excludes
+   races). If any backup is running the sweep is skipped: a running backup may be about to reference an
+   old chunk it found already stored, and only its manifest (not yet written) would say so.
+3. Re-list manifests and mark those written since step 1 (backups that finished meanwhile).
+4. Sweep: delete chunks that are unmarked and older than ``t0 - grace``. Chunks newer than that may
+   belong to a backup that finished between steps 1 and 2 and so are kept until the next run.
+Stale leases of crashed processes are removed in step 2, so they never block gc for long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from t4o.vault.backend import Backend
+from t4o.vault.errors import CorruptRepository
+from t4o.vault.leases import STALE_AFTER, Lease, live_leases, store_now
+from t4o.vault.manifest import Manifest
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class GcReport:
+    manifests: int = 0
+    chunks_total: int = 0
+    referenced: int = 0
+    deleted: int = 0
+    deleted_bytes: int = 0
+    kept_recent: int = 0
+    swept: bool = False
+    skipped_reason: str = ""
+    damaged_manifests: list[str] = field(default_factory=list)
+
+
+def _mark(backend: Backend, seen: set[str], refs: set[str], report: GcReport) -> None:
+    for info in backend.list("snapshots/"):
+        if not (info.key.endswith(".json") and "/disks/" in info.key) or info.key in seen:
+            continue
+        seen.add(info.key)
+        try:
+            m = Manifest.from_bytes(backend.get(info.key), info.key)
+        except CorruptRepository:
+            # A manifest we cannot read still protects nothing we can name: refuse to sweep at all.
+            report.damaged_manifests.append(info.key)
+            continue
+        refs.update(c for c in m.chunks if c)
+        report.manifests += 1
+
+
+def collect(
+    backend: Backend,
+    grace: float = 3600.0,
+    stale_after: float = STALE_AFTER,
+    dry_run: bool = False,
+) -> GcReport:
+    report = GcReport()
+    t0 = store_now(backend)
+    seen: set[str] = set()
+    refs: set[str] = set()
+    _mark(backend, seen, refs, report)
+    with Lease(backend, "gc", stale_after=stale_after):
+        running = live_leases(backend, "backup", stale_after)
+        if running:
+            report.skipped_reason = f"{len(running)} backup(s) running; run gc again when they are done"
+        elif report.damaged_manifests:
+            report.skipped_reason = f"{len(report.damaged_manifests)} manifest(s) unreadable; see verify"
+        _mark(backend, seen, refs, report)
+        report.referenced = len(refs)
+        cutoff = t0 - dt.timedelta(seconds=grace)
+        for info in backend.list("chunks/"):
+            report.chunks_total += 1
+            cid = info.key.rsplit("/", 1)[-1]
+            if cid in refs:
+                continue
+            if info.mtime >= cutoff:
+                report.kept_recent += 1
+                continue
+            if report.skipped_reason or dry_run:
+                continue
+            backend.delete(info.key)
+            report.deleted += 1
+            report.deleted_bytes += info.size
+        report.swept = not report.skipped_reason and not dry_run
+        # Snapshot documents whose every manifest is gone (deleted, or a backup that crashed).
+        if report.swept:
+            _drop_orphan_docs(backend, cutoff)
+    LOG.info(
+        "gc: %d manifests, %d chunks, %d referenced, %d deleted (%d bytes), %d recent kept%s",
+        report.manifests,
+        report.chunks_total,
+        report.referenced,
+        report.deleted,
+        report.deleted_bytes,
+        report.kept_recent,
+        f"; sweep skipped: {report.skipped_reason}" if report.skipped_reason else "",
+    )
+    return report
+
+
+def _drop_orphan_docs(backend: Backend, cutoff: dt.datetime) -> None:
+    docs, with_disks = {}, set()
+    for info in backend.list("snapshots/"):
+        sid = info.key.split("/")[1]
+        if info.key.endswith("/snapshot.json"):
+            docs[sid] = info
+        elif "/disks/" in info.key:
+            with_disks.add(sid)
+    for sid, info in docs.items():
+        if sid not in with_disks and info.mtime < cutoff:
+            backend.delete(info.key)

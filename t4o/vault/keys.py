@@ -1,0 +1,105 @@
+"""Repository keys: the chunk-id key, the master key, and the password wrapping of both.
+
+Without a password the keys sit in the ``config`` object in clear (the repository is then only as
+private as its storage). With a password, a key-encryption key is derived with scrypt and the keys are
+stored AES-256-GCM-wrapped; a wrong password fails the GCM tag and is reported as such.
+
+Per-workload keys are derived from the master key with HKDF-SHA256 (info names the workload), so they
+need no storage and two concurrent first backups of one workload cannot race to create different keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from t4o.vault.errors import CorruptRepository, WrongPassword
+
+KEY_LEN = 32
+WRAP_AAD = b"t4o-vault config keys v1"
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 1
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+@dataclass(frozen=True)
+class RepoKeys:
+    id_key: bytes  # keys BLAKE3 chunk ids of unencrypted workloads
+    master_key: bytes  # root of per-workload keys
+
+    @classmethod
+    def generate(cls) -> RepoKeys:
+        return cls(os.urandom(KEY_LEN), os.urandom(KEY_LEN))
+
+    def to_json(self) -> dict[str, str]:
+        return {"id_key": self.id_key.hex(), "master_key": self.master_key.hex()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, str]) -> RepoKeys:
+        try:
+            keys = cls(bytes.fromhex(doc["id_key"]), bytes.fromhex(doc["master_key"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptRepository(f"repository keys are malformed ({exc})") from None
+        if len(keys.id_key) != KEY_LEN or len(keys.master_key) != KEY_LEN:
+            raise CorruptRepository("repository keys have the wrong length")
+        return keys
+
+    def workload_keys(self, workload_id: str) -> tuple[bytes, bytes]:
+        """(chunk-id key, AES-256-GCM key) of an encrypted workload."""
+        return (
+            _hkdf(self.master_key, b"t4o-vault workload id-key " + workload_id.encode()),
+            _hkdf(self.master_key, b"t4o-vault workload enc-key " + workload_id.encode()),
+        )
+
+
+def _hkdf(key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=None, info=info).derive(key)
+
+
+def _kek(password: str, kdf: dict[str, object]) -> bytes:
+    salt = b64d(str(kdf["salt"]))
+    return Scrypt(salt=salt, length=KEY_LEN, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(  # type: ignore[call-overload]
+        password.encode("utf-8")
+    )
+
+
+def wrap_keys(keys: RepoKeys, password: str) -> dict[str, object]:
+    """The ``kdf`` and ``wrapped_keys`` members of a password-protected config."""
+    kdf: dict[str, object] = {"name": "scrypt", "salt": b64e(os.urandom(16)), "n": SCRYPT_N, "r": SCRYPT_R}
+    kdf["p"] = SCRYPT_P
+    nonce = os.urandom(12)
+    plain = json.dumps(keys.to_json()).encode()
+    sealed = AESGCM(_kek(password, kdf)).encrypt(nonce, plain, WRAP_AAD)
+    return {"kdf": kdf, "wrapped_keys": b64e(nonce + sealed)}
+
+
+def unwrap_keys(config: dict[str, object], password: str) -> RepoKeys:
+    kdf = config.get("kdf")
+    if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
+        raise CorruptRepository("repository config names no supported key derivation")
+    try:
+        blob = b64d(str(config["wrapped_keys"]))
+        kek = _kek(password, kdf)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CorruptRepository(f"repository config has malformed key fields ({exc})") from None
+    try:
+        plain = AESGCM(kek).decrypt(blob[:12], blob[12:], WRAP_AAD)
+    except InvalidTag:
+        raise WrongPassword("wrong repository password (the keys could not be unlocked)") from None
+    return RepoKeys.from_json(json.loads(plain))
