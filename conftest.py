@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 # One line per fixture module under tests/fixtures/.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.s3",
+]
 
 TIERS = ("unit", "functional", "integration", "e2e")
 

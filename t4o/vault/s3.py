@@ -1,0 +1,368 @@
+"""A vault repository in an S3 bucket (AWS S3, Ceph RGW, MinIO, SeaweedFS, ...), through boto3.
+
+Each object is written with a single PUT, so a reader sees it whole or not at all. Object Lock is used in
+COMPLIANCE mode: unlike GOVERNANCE mode, nobody (not even the holder of the bucket owner's keys, which
+ransomware may steal) can shorten the retention or delete a locked version before its date.
+
+On a bucket with object lock, the bucket is versioned: a plain DELETE only hides an object behind a delete
+marker. ``delete`` therefore removes every version of the key, oldest first, so that space is really freed
+and a refusal (a locked version) never brings an older version back to the surface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from t4o.vault.backend import Backend, BackendError, NotSupported, ObjectInfo, ObjectLocked, ObjectNotFound
+
+DEFAULT_REGION = "us-east-1"
+# Enough connections for a parallel uploader (the engine uses a few worker threads per core) plus listing.
+DEFAULT_MAX_CONNECTIONS = 32
+DEFAULT_MAX_ATTEMPTS = 5
+MAX_SINGLE_PUT = 5 * 1024**3  # S3's limit for one PUT
+LOCK_MODE = "COMPLIANCE"
+
+_MISSING_KEY = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
+_BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+_NO_LOCK_CONFIG = {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
+_UNREACHABLE = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ProxyConnectionError,
+)
+
+
+def parse_s3_url(url: str) -> tuple[str, str, dict[str, str]]:
+    """Split ``s3://bucket/some/prefix?endpoint=http://host:port&region=r`` into its parts."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise BackendError(f"{url}: not an S3 URL (expected s3://BUCKET[/PREFIX][?endpoint=URL&region=NAME])")
+    params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(params) - {"endpoint", "region"})
+    if unknown:
+        raise BackendError(f"{url}: unknown parameter(s) {', '.join(unknown)} (known: endpoint, region)")
+    return parts.netloc, parts.path.strip("/"), params
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+def _error_code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(exc: botocore.exceptions.ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return str(error.get("Message") or error.get("Code") or exc)
+
+
+class S3Backend(Backend):
+    """One repository under ``prefix`` in ``bucket``.
+
+    Credentials come from the arguments or else from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    (and AWS_SESSION_TOKEN); the endpoint from the argument or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.
+    The instance metadata service is never asked: a backup server is not an EC2 instance.
+
+    ``create`` makes the bucket when it is missing (with object lock when ``object_lock``); otherwise a
+    missing bucket is an error. ``object_lock`` also requires an existing bucket to have object lock.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
+        create: bool = False,
+        object_lock: bool = False,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._key_prefix = f"{self.prefix}/" if self.prefix else ""
+        self.endpoint = (
+            endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        self.region = self.region or DEFAULT_REGION
+        location = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self.url = f"{location}?endpoint={self.endpoint}" if self.endpoint else location
+        access_key = access_key or os.environ.get("AWS_ACCESS_KEY_ID")
+        secret_key = secret_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
+        session_token = session_token or os.environ.get("AWS_SESSION_TOKEN")
+        if not access_key or not secret_key:
+            raise BackendError(
+                f"{self.url}: no S3 credentials: give an access key and secret key "
+                "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        config = botocore.config.Config(
+            region_name=self.region,
+            max_pool_connections=max_connections,
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            tcp_keepalive=True,
+            s3={"addressing_style": "path"},  # works with every S3 server; virtual hosts need DNS
+        )
+        self._max_attempts = max_attempts
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=access_key,
+                aws_secret_access_key=secret_key,
+                aws_session_token=session_token,
+                region_name=self.region,
+            )
+            self._s3: Any = session.client("s3", endpoint_url=self.endpoint, config=config)
+        except (ValueError, botocore.exceptions.BotoCoreError) as exc:
+            raise BackendError(f"{self.url}: cannot set up the S3 client: {exc}") from exc
+        self.object_lock = False
+        self._versioned = False
+        self._open_bucket(create=create, object_lock=object_lock)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> S3Backend:
+        """Open ``s3://bucket/prefix?endpoint=...&region=...``; keyword arguments as for the constructor."""
+        bucket, prefix, params = parse_s3_url(url)
+        if "endpoint" in params:
+            kwargs.setdefault("endpoint", params["endpoint"])
+        if "region" in params:
+            kwargs.setdefault("region", params["region"])
+        return cls(bucket, prefix, **kwargs)
+
+    # -- errors ---------------------------------------------------------------------------------------
+
+    def _translate(self, exc: Exception, action: str, key: str | None = None) -> BackendError:
+        what = f"{action} {key}" if key is not None else action
+        if isinstance(exc, _UNREACHABLE):
+            return BackendError(
+                f"{self.url}: cannot reach the S3 endpoint {self.endpoint or 'of AWS'}: {exc}"
+            )
+        if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+            return BackendError(f"{self.url}: {what}: the S3 endpoint did not answer in time: {exc}")
+        if isinstance(exc, botocore.exceptions.ClientError):
+            code = _error_code(exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NoSuchBucket":
+                return BackendError(f"{self.url}: bucket {self.bucket!r} does not exist")
+            if code in _MISSING_KEY and key is not None:
+                return ObjectNotFound(f"{self.url}: no object {key!r}")
+            if code in _BAD_CREDENTIALS:
+                return BackendError(
+                    f"{self.url}: the S3 credentials were rejected ({code}): {_error_message(exc)}"
+                )
+            if code in ("AccessDenied", "403") or status == 403:
+                return BackendError(f"{self.url}: {what}: access denied: {_error_message(exc)}")
+            return BackendError(f"{self.url}: {what} failed: {code or status}: {_error_message(exc)}")
+        return BackendError(f"{self.url}: {what} failed: {exc}")
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except BackendError:
+            raise
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._translate(exc, action, key) from exc
+
+    # -- bucket ---------------------------------------------------------------------------------------
+
+    def _open_bucket(self, *, create: bool, object_lock: bool) -> None:
+        try:
+            # A listing (unlike HEAD) returns an error code: missing bucket and bad keys are told apart.
+            self._s3.list_objects_v2(Bucket=self.bucket, MaxKeys=1)
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) != "NoSuchBucket" or not create:
+                raise self._translate(exc, "open bucket") from exc
+            self._create_bucket(object_lock)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._translate(exc, "open bucket") from exc
+        with self._errors("read bucket settings"):
+            versioning = self._s3.get_bucket_versioning(Bucket=self.bucket)
+            self._versioned = versioning.get("Status") in ("Enabled", "Suspended")
+            self.object_lock = self._bucket_has_lock()
+        if object_lock and not self.object_lock:
+            raise BackendError(
+                f"{self.url}: bucket {self.bucket!r} exists without object lock; object lock can only be "
+                "enabled when a bucket is created: use a new bucket"
+            )
+
+    def _create_bucket(self, object_lock: bool) -> None:
+        args: dict[str, Any] = {"Bucket": self.bucket}
+        if object_lock:
+            args["ObjectLockEnabledForBucket"] = True
+        if self.region != DEFAULT_REGION:
+            args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self._s3.create_bucket(**args)
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) not in ("BucketAlreadyOwnedByYou",):  # lost a race with another creator
+                raise self._translate(exc, f"create bucket {self.bucket!r}") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._translate(exc, f"create bucket {self.bucket!r}") from exc
+
+    def _bucket_has_lock(self) -> bool:
+        try:
+            config = self._s3.get_object_lock_configuration(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) in _NO_LOCK_CONFIG:
+                return False
+            raise
+        return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+
+    # -- objects --------------------------------------------------------------------------------------
+
+    def _full(self, key: str) -> str:
+        if not key or any(part in ("", ".", "..") for part in key.split("/")):
+            raise BackendError(f"{self.url}: invalid object key {key!r}")
+        return self._key_prefix + key
+
+    def put(self, key: str, data: bytes) -> None:
+        full = self._full(key)
+        if len(data) > MAX_SINGLE_PUT:
+            raise BackendError(f"{self.url}: object {key!r} is {len(data)} bytes, over S3's single-PUT limit")
+        with self._errors("put", key):
+            self._s3.put_object(Bucket=self.bucket, Key=full, Body=data)
+
+    def get(self, key: str) -> bytes:
+        full = self._full(key)
+        for attempt in range(1, self._max_attempts + 1):
+            with self._errors("get", key):
+                body = self._s3.get_object(Bucket=self.bucket, Key=full)["Body"]
+                try:
+                    return bytes(body.read())
+                except (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError):
+                    # botocore retries the request but not a body cut off mid-stream: do that here.
+                    if attempt == self._max_attempts:
+                        raise
+                finally:
+                    body.close()
+        raise AssertionError("unreachable")
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def stat(self, key: str) -> ObjectInfo:
+        full = self._full(key)
+        with self._errors("stat", key):
+            head = self._s3.head_object(Bucket=self.bucket, Key=full)
+        return ObjectInfo(key=key, size=int(head["ContentLength"]), mtime=_utc(head["LastModified"]))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        strip = len(self._key_prefix)
+        with self._errors("list", prefix or None):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key_prefix + prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=item["Key"][strip:], size=int(item["Size"]), mtime=_utc(item["LastModified"])
+                    )
+
+    def delete(self, key: str) -> None:
+        full = self._full(key)
+        if not self._versioned:
+            with self._errors("delete", key):
+                self._s3.delete_object(Bucket=self.bucket, Key=full)
+            return
+        for version_id in self._versions_oldest_first(key, full):
+            try:
+                self._s3.delete_object(Bucket=self.bucket, Key=full, VersionId=version_id)
+            except botocore.exceptions.ClientError as exc:
+                if _error_code(exc) in _MISSING_KEY:
+                    continue  # removed meanwhile by someone else
+                if _error_code(exc) == "AccessDenied":
+                    until = self._retention(full, version_id)
+                    if until is not None and until > dt.datetime.now(dt.UTC):
+                        raise ObjectLocked(
+                            f"{self.url}: {key!r} is under {LOCK_MODE.lower()} retention until "
+                            f"{until.isoformat()} and cannot be deleted before then"
+                        ) from exc
+                raise self._translate(exc, "delete", key) from exc
+            except botocore.exceptions.BotoCoreError as exc:
+                raise self._translate(exc, "delete", key) from exc
+
+    def _versions_oldest_first(self, key: str, full: str) -> list[str]:
+        entries: list[tuple[dt.datetime, bool, int, str]] = []
+        with self._errors("list versions of", key):
+            pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=full)
+            for page in pages:
+                for kind in ("Versions", "DeleteMarkers"):
+                    for item in page.get(kind, []):
+                        if item["Key"] == full:
+                            # S3 lists a key's versions newest first: keep that order for equal dates.
+                            entries.append(
+                                (
+                                    item["LastModified"],
+                                    item.get("IsLatest", False),
+                                    -len(entries),
+                                    item["VersionId"],
+                                )
+                            )
+        entries.sort(key=lambda e: (e[0], e[1], e[2]))
+        return [version_id for *_, version_id in entries]
+
+    # -- object lock ----------------------------------------------------------------------------------
+
+    def _retention(self, full: str, version_id: str | None = None) -> dt.datetime | None:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": full}
+        if version_id:
+            args["VersionId"] = version_id
+        try:
+            retention = self._s3.get_object_retention(**args)["Retention"]
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) in _NO_LOCK_CONFIG or _error_code(exc) == "InvalidRequest":
+                return None
+            raise
+        until = retention.get("RetainUntilDate")
+        return _utc(until) if until is not None else None
+
+    def lock_until(self, key: str, until: dt.datetime) -> None:
+        full = self._full(key)
+        if not self.object_lock:
+            raise NotSupported(
+                f"{self.url}: bucket {self.bucket!r} was created without object lock; "
+                "immutable snapshots need a bucket created with object lock"
+            )
+        if until.tzinfo is None:
+            raise BackendError(f"{self.url}: lock date {until.isoformat()} has no time zone")
+        until = _utc(until)
+        with self._errors("lock", key):
+            current = self._retention(full)
+            if current is not None and current >= until:
+                return  # compliance retention can only be extended, and it already covers this date
+            self._s3.put_object_retention(
+                Bucket=self.bucket, Key=full, Retention={"Mode": LOCK_MODE, "RetainUntilDate": until}
+            )
+
+    def locked_until(self, key: str) -> dt.datetime | None:
+        full = self._full(key)
+        if not self.object_lock:
+            return None
+        with self._errors("read retention of", key):
+            return self._retention(full)
+
+    def close(self) -> None:
+        self._s3.close()
