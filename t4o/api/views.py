@@ -1,0 +1,111 @@
+"""How database rows look in API responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+def _ts(value: dt.datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
+def workload_type(wt: Any) -> dict[str, Any]:
+    return {
+        "id": wt.id,
+        "name": wt.name,
+        "description": wt.description,
+        "is_public": wt.is_public,
+        "metadata": wt.metadata_,
+        "created_at": _ts(wt.created_at),
+    }
+
+
+def workload(wl: Any, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = {
+        "id": wl.id,
+        "name": wl.name,
+        "description": wl.description,
+        "project_id": wl.project_id,
+        "user_id": wl.user_id,
+        "workload_type_id": wl.workload_type_id,
+        "source_platform": wl.source_platform,
+        "status": wl.status,
+        "error_msg": wl.error_msg,
+        "jobschedule": wl.jobschedule,
+        "metadata": wl.metadata_,
+        "encryption": wl.encryption,
+        "secret_uuid": wl.secret_uuid,
+        "instances": [{"id": vm.vm_id, "name": vm.vm_name} for vm in wl.vms],
+        "created_at": _ts(wl.created_at),
+        "updated_at": _ts(wl.updated_at),
+    }
+    if usage is not None:
+        out["storage_usage"] = usage
+    return out
+
+
+def _job(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "description": job.description,
+        "project_id": job.project_id,
+        "user_id": job.user_id,
+        "workload_id": job.workload_id,
+        "status": job.status,
+        "progress_percent": job.progress_percent,
+        "progress_msg": job.progress_msg,
+        "warning_msg": job.warning_msg,
+        "error_msg": job.error_msg,
+        "time_taken": job.time_taken,
+        "size": job.size,
+        "uploaded_size": job.uploaded_size,
+        "host": job.host,
+        "created_at": _ts(job.created_at),
+        "updated_at": _ts(job.updated_at),
+        "finished_at": _ts(job.finished_at),
+    }
+
+
+def snapshot(snap: Any, detail: bool = True) -> dict[str, Any]:
+    out = _job(snap)
+    out["snapshot_type"] = snap.snapshot_type
+    if detail:
+        out["instances"] = [
+            {
+                "id": vm.vm_id,
+                "name": vm.vm_name,
+                "status": vm.status,
+                "size": vm.size,
+                "metadata": vm.definition,
+                "vdisks": vm.disks,
+            }
+            for vm in snap.vms
+        ]
+    return out
+
+
+def restore(r: Any) -> dict[str, Any]:
+    out = _job(r)
+    out.update(
+        snapshot_id=r.snapshot_id,
+        restore_type=r.restore_type,
+        restore_options=r.restore_options,
+        instances=r.instances,
+    )
+    return out
+
+
+def setting(st: Any) -> dict[str, Any]:
+    return {
+        "name": st.name,
+        "value": st.value,
+        "category": st.category,
+        "type": st.type,
+        "description": st.description,
+        "is_public": st.is_public,
+        "is_hidden": st.is_hidden,
+        "metadata": st.metadata_,
+        "project_id": st.project_id,
+    }

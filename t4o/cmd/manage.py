@@ -1,0 +1,97 @@
+"""Console script workloadmgr-manage: database schema, Keystone registration, the OpenAPI document.
+
+workloadmgr-manage [--config-file F] db sync | db version
+workloadmgr-manage [--config-file F] keystone register --url URL [--region R]
+workloadmgr-manage openapi [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from t4o.cmd import common
+from t4o.common.config import CONF
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workloadmgr-manage", description="T4O control plane administration")
+    p.add_argument("--config-file", action="append", default=[], help="oslo.config file (repeatable)")
+    sub = p.add_subparsers(dest="area", required=True)
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("sync", help="create or upgrade the schema to the newest version")
+    db.add_parser("version", help="print the schema version")
+    ks = sub.add_parser("keystone", help="Keystone catalog").add_subparsers(dest="action", required=True)
+    reg = ks.add_parser("register", help="register service type 'workloads' and its endpoints")
+    reg.add_argument(
+        "--url", required=True, help="endpoint URL, e.g. http://127.0.0.1:8780/v1/$(project_id)s"
+    )
+    reg.add_argument("--region", default="RegionOne")
+    reg.add_argument(
+        "--os-cloud", default=None, help="clouds.yaml entry of an admin (default: OS_* variables)"
+    )
+    oa = sub.add_parser("openapi", help="write the OpenAPI document")
+    oa.add_argument("--output", default="-", help="file to write (.json or .yaml), '-' for stdout")
+    return p
+
+
+def keystone_register(url: str, region: str, cloud: str | None) -> str:
+    """Create (or keep) service type 'workloads' with public, internal and admin endpoints at ``url``."""
+    import openstack
+
+    conn = openstack.connect(cloud=cloud) if cloud else openstack.connect()
+    service = next((s for s in conn.identity.services() if s.type == "workloads"), None)
+    if service is None:
+        service = conn.identity.create_service(
+            name="workloadmgr", type="workloads", description="T4O backup and recovery of workloads"
+        )
+    existing = {(e.interface, e.region_id): e for e in conn.identity.endpoints(service_id=service.id)}
+    for interface in ("public", "internal", "admin"):
+        ep = existing.get((interface, region))
+        if ep is None:
+            conn.identity.create_endpoint(
+                service_id=service.id, interface=interface, url=url, region_id=region
+            )
+        elif ep.url != url:
+            conn.identity.update_endpoint(ep, url=url)
+    return service.id
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.area == "openapi":
+        from t4o.api.spec import openapi
+
+        doc = openapi()
+        if args.output.endswith((".yaml", ".yml")):
+            import yaml
+
+            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        else:
+            text = json.dumps(doc, indent=2) + "\n"
+        if args.output == "-":
+            sys.stdout.write(text)
+        else:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return
+    conf_args = [a for f in args.config_file for a in ("--config-file", f)]
+    common.setup(conf_args, "workloadmgr-manage")
+    if args.area == "db":
+        from t4o.db import session
+
+        try:
+            if args.action == "sync":
+                session.sync()
+                print(f"database at revision {session.current_revision(CONF.database.connection)}")
+            else:
+                print(session.current_revision(CONF.database.connection) or "empty")
+        except Exception as exc:
+            common.fail(f"database {args.action} failed: {exc}")
+    elif args.area == "keystone":
+        try:
+            sid = keystone_register(args.url, args.region, args.os_cloud)
+        except Exception as exc:
+            common.fail(f"keystone registration failed: {exc}")
+        print(f"service type 'workloads' ({sid}) registered at {args.url}")

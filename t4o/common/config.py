@@ -1,0 +1,113 @@
+"""Configuration options of the control plane (oslo.config), and the option list for the sample generator."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+CONF = cfg.CONF
+
+DEFAULT_OPTS = [
+    cfg.StrOpt("host", default="localhost", help="Name of this node; workers are addressed by it over RPC."),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="keystone",
+        choices=[("keystone", "keystonemiddleware auth_token"), ("noauth", "no auth; loopback only")],
+        help="How API callers are authenticated. 'noauth' is refused unless the API listens on loopback.",
+    ),
+    cfg.StrOpt(
+        "cloud_driver",
+        default="nova",
+        choices=[("nova", "the caller's Nova, with the caller's token"), ("fake", "a local fake cloud")],
+        help="Where instances of workloads are looked up.",
+    ),
+    cfg.StrOpt(
+        "fake_cloud_file",
+        help="JSON file {project_id: [{id, name, ...}]} of servers the fake cloud knows. "
+        "Unset: the fake cloud accepts any UUID as a server of the caller's project.",
+    ),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        help="Seconds without a heartbeat after which a service is considered dead.",
+    ),
+    cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between service heartbeats."),
+    cfg.StrOpt("scheduler_topic", default="workloadmgr-scheduler", help="RPC topic of the scheduler."),
+    cfg.StrOpt("workloads_topic", default="workloadmgr-workloads", help="RPC topic of workloads workers."),
+    cfg.IntOpt(
+        "max_concurrent_jobs", default=4, min=1, help="Jobs a workloads worker runs at the same time."
+    ),
+]
+
+API_OPTS = [
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
+    cfg.PortOpt("bind_port", default=8780, help="Port the API listens on."),
+    cfg.IntOpt("workers", default=2, min=1, help="WSGI worker processes of workloadmgr-api."),
+    cfg.IntOpt("threads", default=4, min=1, help="Threads per WSGI worker process."),
+]
+
+DATABASE_OPTS = [
+    cfg.StrOpt(
+        "connection",
+        default="sqlite:////var/lib/t4o/t4o.sqlite",
+        secret=True,
+        help="SQLAlchemy URL of the database (mysql+pymysql://, postgresql+psycopg2://, sqlite:///).",
+    ),
+    cfg.IntOpt("max_pool_size", default=10, min=1, help="Connections kept in the pool."),
+    cfg.IntOpt("max_overflow", default=20, min=0, help="Connections allowed beyond the pool."),
+]
+
+NOVA_OPTS = [
+    cfg.StrOpt(
+        "interface",
+        default="public",
+        choices=["public", "internal", "admin"],
+        help="Endpoint interface used for Nova from the service catalog.",
+    ),
+    cfg.StrOpt("region_name", help="Region of the Nova endpoint."),
+]
+
+KEYSTONE_REGISTRATION_OPTS = [
+    cfg.StrOpt("public_url", help="Public URL of the API, e.g. http://127.0.0.1:8780/v1/$(project_id)s."),
+    cfg.StrOpt("region_name", default="RegionOne", help="Region of the endpoints registered."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
+    conf.register_opts(DEFAULT_OPTS)
+    conf.register_opts(API_OPTS, group="api")
+    conf.register_opts(DATABASE_OPTS, group="database")
+    conf.register_opts(NOVA_OPTS, group="nova")
+    conf.register_opts(KEYSTONE_REGISTRATION_OPTS, group="keystone_registration")
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Entry point of oslo-config-generator (namespace 't4o')."""
+    return [
+        (None, DEFAULT_OPTS),
+        ("api", API_OPTS),
+        ("database", DATABASE_OPTS),
+        ("nova", NOVA_OPTS),
+        ("keystone_registration", KEYSTONE_REGISTRATION_OPTS),
+    ]
+
+
+_registered = False
+
+
+def setup(argv: list[str] | None, prog: str, default_config_files: list[str] | None = None) -> None:
+    """Register options, parse the command line and config files, and configure logging."""
+    ensure_registered()
+    if default_config_files is None:
+        default_config_files = cfg.find_config_files(project="t4o", prog=prog)
+    CONF(argv or [], project="t4o", prog=prog, default_config_files=default_config_files)
+    logging.setup(CONF, "t4o")
+
+
+def ensure_registered() -> None:
+    global _registered
+    if not _registered:
+        register_opts(CONF)
+        logging.register_options(CONF)
+        _registered = True

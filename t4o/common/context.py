@@ -1,0 +1,32 @@
+"""Request context: who calls (user, project, roles, token) carried from the API through RPC to workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_context import context as oslo_context
+
+
+class RequestContext(oslo_context.RequestContext):
+    """oslo.context's context; ``is_admin`` is decided by the policy rule ``context_is_admin``."""
+
+    def __init__(self, service_catalog: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service_catalog = service_catalog or []
+        # The keystoneauth plugin for the caller's token (not serialised over RPC).
+        self.user_auth_plugin: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        values = super().to_dict()
+        values["service_catalog"] = self.service_catalog
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> RequestContext:
+        kwargs.setdefault("service_catalog", values.get("service_catalog"))
+        return super().from_dict(values, **kwargs)  # type: ignore[return-value]
+
+
+def admin_context() -> RequestContext:
+    """Context of the services themselves (cron, startup recovery)."""
+    return RequestContext(is_admin=True, roles=["admin"], overwrite=False)

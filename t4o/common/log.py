@@ -1,0 +1,9 @@
+"""Logging helpers: one logger per module through oslo.log."""
+
+from __future__ import annotations
+
+from oslo_log import log as logging
+
+
+def get_logger(name: str) -> logging.KeywordArgumentAdapter:
+    return logging.getLogger(name)

@@ -1,0 +1,130 @@
+"""Authorization rules (oslo.policy). Defaults live here; a policy.yaml overrides any of them."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+from oslo_policy import policy
+
+from t4o.common import errors
+from t4o.common.context import RequestContext
+
+ADMIN = "role:admin"
+ADMIN_OR_OWNER = "rule:context_is_admin or project_id:%(project_id)s"
+
+BASE_RULES = [
+    policy.RuleDefault("context_is_admin", ADMIN, description="Who is an administrator."),
+    policy.RuleDefault("admin_or_owner", ADMIN_OR_OWNER, description="An administrator or the owner."),
+    policy.RuleDefault("admin_api", "rule:context_is_admin", description="Administrators only."),
+]
+
+
+def _op(name: str, check: str, method: str, path: str, description: str) -> policy.DocumentedRuleDefault:
+    return policy.DocumentedRuleDefault(
+        name=name,
+        check_str=check,
+        description=description,
+        operations=[{"method": method, "path": path}],
+    )
+
+
+_P = "/v1/{project_id}"
+OWNER = "rule:admin_or_owner"
+ADMIN_ONLY = "rule:admin_api"
+
+API_RULES = [
+    _op("workload_type:get", OWNER, "GET", _P + "/workload_types", "List and show workload types."),
+    _op("workload:get", OWNER, "GET", _P + "/workloads/{workload_id}", "Show a workload."),
+    _op("workload:get_all", OWNER, "GET", _P + "/workloads", "List the project's workloads."),
+    _op(
+        "workload:get_all_projects",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/workloads?all_workloads=True",
+        "List the workloads of every project.",
+    ),
+    _op("workload:create", OWNER, "POST", _P + "/workloads", "Create a workload."),
+    _op("workload:update", OWNER, "PUT", _P + "/workloads/{workload_id}", "Modify a workload."),
+    _op("workload:delete", OWNER, "DELETE", _P + "/workloads/{workload_id}", "Delete a workload."),
+    _op("workload:snapshot", OWNER, "POST", _P + "/workloads/{workload_id}", "Take a snapshot."),
+    _op("workload:pause", OWNER, "POST", _P + "/workloads/{workload_id}/pause", "Pause the schedule."),
+    _op("workload:resume", OWNER, "POST", _P + "/workloads/{workload_id}/resume", "Resume the schedule."),
+    _op("workload:unlock", OWNER, "POST", _P + "/workloads/{workload_id}/unlock", "Unlock a workload."),
+    _op(
+        "workload:reset",
+        OWNER,
+        "POST",
+        _P + "/workloads/{workload_id}/reset",
+        "Resolve a workload's stuck jobs (marks them error) and make it available.",
+    ),
+    _op("snapshot:get", OWNER, "GET", _P + "/snapshots/{snapshot_id}", "List and show snapshots."),
+    _op(
+        "snapshot:get_all_projects",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/snapshots?all=True",
+        "Every project's snapshots.",
+    ),
+    _op("snapshot:delete", OWNER, "DELETE", _P + "/snapshots/{snapshot_id}", "Delete a snapshot."),
+    _op("snapshot:cancel", OWNER, "GET", _P + "/snapshots/{snapshot_id}/cancel", "Cancel a snapshot."),
+    _op("restore:create", OWNER, "POST", _P + "/snapshots/{snapshot_id}", "Restore from a snapshot."),
+    _op("restore:get", OWNER, "GET", _P + "/restores/{restore_id}", "List and show restores."),
+    _op("restore:delete", OWNER, "DELETE", _P + "/restores/{restore_id}", "Delete a restore record."),
+    _op("restore:cancel", OWNER, "GET", _P + "/restores/{restore_id}/cancel", "Cancel a restore."),
+    _op("setting:get", OWNER, "GET", _P + "/settings", "List and show the project's settings."),
+    _op("setting:set", OWNER, "POST", _P + "/settings", "Create or update the project's settings."),
+    _op("setting:delete", OWNER, "DELETE", _P + "/settings/{name}", "Delete a setting."),
+    _op(
+        "global_job_scheduler:get",
+        OWNER,
+        "GET",
+        _P + "/global_job_scheduler",
+        "Whether scheduled snapshots run.",
+    ),
+    _op(
+        "global_job_scheduler:set",
+        ADMIN_ONLY,
+        "POST",
+        _P + "/global_job_scheduler/enable",
+        "Enable or disable every scheduled snapshot.",
+    ),
+]
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    """Entry point of oslopolicy-sample-generator (namespace 't4o')."""
+    return BASE_RULES + API_RULES
+
+
+_ENFORCER: policy.Enforcer | None = None
+
+
+def get_enforcer(conf: cfg.ConfigOpts | None = None) -> policy.Enforcer:
+    """Entry point 'oslo.policy.enforcer' and the enforcer the API uses."""
+    global _ENFORCER
+    if _ENFORCER is None:
+        from t4o.common.config import CONF
+
+        _ENFORCER = policy.Enforcer(conf or CONF)
+        _ENFORCER.register_defaults(list_rules())
+    return _ENFORCER
+
+
+def reset() -> None:
+    global _ENFORCER
+    if _ENFORCER is not None:
+        _ENFORCER.clear()
+    _ENFORCER = None
+
+
+def is_admin(context: RequestContext) -> bool:
+    creds = context.to_policy_values()
+    return bool(get_enforcer().enforce("context_is_admin", {}, creds))
+
+
+def authorize(context: RequestContext, action: str, target_project_id: str | None = None) -> None:
+    """Raise Forbidden unless the policy allows ``action`` on a resource of ``target_project_id``."""
+    target = {"project_id": target_project_id or context.project_id}
+    try:
+        get_enforcer().authorize(action, target, context.to_policy_values(), do_raise=True)
+    except policy.PolicyNotAuthorized as exc:
+        raise errors.Forbidden(f"Policy does not allow {action} to be performed.") from exc

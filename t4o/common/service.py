@@ -1,0 +1,66 @@
+"""A long-running service: an RPC server on its topic plus a heartbeat row in the database."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from oslo_config import cfg
+
+from t4o.common import rpc
+from t4o.common.log import get_logger
+from t4o.db import api as db
+
+LOG = get_logger(__name__)
+
+
+class Service:
+    def __init__(self, conf: cfg.ConfigOpts, binary: str, topic: str, endpoints: list[Any]) -> None:
+        self.conf = conf
+        self.binary = binary
+        self.topic = topic
+        self.host = conf.host
+        self.endpoints = endpoints
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._server: Any = None
+
+    def start(self) -> None:
+        self.heartbeat()
+        for endpoint in self.endpoints:
+            init = getattr(endpoint, "init_host", None)
+            if init is not None:
+                init()
+        self._server = rpc.get_server(self.conf, self.topic, self.host, self.endpoints)
+        self._server.start()
+        self.add_periodic(self.conf.report_interval, self.heartbeat)
+        for endpoint in self.endpoints:
+            for interval, task in getattr(endpoint, "periodic_tasks", lambda: [])():
+                self.add_periodic(interval, task)
+        LOG.info("%s started on host %s, topic %s", self.binary, self.host, self.topic)
+
+    def heartbeat(self) -> None:
+        try:
+            db.service_heartbeat(self.host, self.binary, self.topic)
+        except Exception:  # a database hiccup must not kill the service; the next beat retries
+            LOG.exception("Heartbeat of %s failed", self.binary)
+
+    def add_periodic(self, interval: float, task: Any) -> None:
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    task()
+                except Exception:
+                    LOG.exception("Periodic task %s failed", getattr(task, "__name__", task))
+
+        thread = threading.Thread(target=loop, name=f"{self.binary}-periodic", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        LOG.info("%s stopped", self.binary)

@@ -1,0 +1,685 @@
+"""Queries and atomic state changes of the control plane.
+
+Every state change that two actors may race for (API vs worker, two API calls) is a conditional
+``UPDATE ... WHERE status IN (...)`` whose row count says who won; nothing reads a status and then writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from t4o.common import errors
+from t4o.db import states
+from t4o.db.models import (
+    GlobalFlag,
+    Restore,
+    Service,
+    Setting,
+    Snapshot,
+    SnapshotVM,
+    Workload,
+    WorkloadType,
+    WorkloadVM,
+    utcnow,
+)
+from t4o.db.session import session_scope
+
+JobModel = type[Snapshot] | type[Restore]
+JOB_MODELS: dict[str, Any] = {"snapshot": Snapshot, "restore": Restore}
+
+
+# ---------------------------------------------------------------- workload types
+def workload_type_list() -> list[WorkloadType]:
+    with session_scope() as s:
+        return list(s.scalars(select(WorkloadType).order_by(WorkloadType.name)))
+
+
+def workload_type_get(type_id: str) -> WorkloadType:
+    with session_scope() as s:
+        wt = s.get(WorkloadType, type_id)
+        if wt is None:
+            raise errors.NotFound(f"Workload type {type_id} not found.")
+        return wt
+
+
+# ---------------------------------------------------------------- workloads
+def _workload_query(project_id: str | None) -> Any:
+    q = select(Workload).where(Workload.deleted.is_(False))
+    if project_id is not None:
+        q = q.where(Workload.project_id == project_id)
+    return q
+
+
+def workload_get(workload_id: str, project_id: str | None) -> Workload:
+    """The workload, or NotFound when it is deleted or belongs to another project."""
+    with session_scope() as s:
+        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        if wl is None:
+            raise errors.NotFound(f"Workload {workload_id} not found.")
+        return wl
+
+
+def workload_list(project_id: str | None) -> list[Workload]:
+    with session_scope() as s:
+        return list(s.scalars(_workload_query(project_id).order_by(Workload.created_at.desc(), Workload.id)))
+
+
+def vm_owners(vm_ids: Iterable[str]) -> dict[str, str]:
+    """vm_id -> workload_id for the VMs that already belong to a workload."""
+    ids = list(vm_ids)
+    if not ids:
+        return {}
+    with session_scope() as s:
+        rows = s.execute(select(WorkloadVM.vm_id, WorkloadVM.workload_id).where(WorkloadVM.vm_id.in_(ids)))
+        return {vm_id: wl_id for vm_id, wl_id in rows}
+
+
+def _vm_conflict(exc: IntegrityError) -> errors.BadRequest:
+    return errors.BadRequest("An instance given already belongs to another workload.")
+
+
+def workload_create(values: dict[str, Any], vms: Sequence[dict[str, str]]) -> Workload:
+    try:
+        with session_scope() as s:
+            wl = Workload(**values)
+            wl.vms = [WorkloadVM(vm_id=v["vm_id"], vm_name=v.get("vm_name", "")) for v in vms]
+            s.add(wl)
+            s.flush()
+            s.refresh(wl)
+            return wl
+    except IntegrityError as exc:
+        raise _vm_conflict(exc) from exc
+
+
+def workload_update(
+    workload_id: str,
+    project_id: str | None,
+    values: dict[str, Any],
+    vms: Sequence[dict[str, str]] | None,
+) -> Workload:
+    """Modify a workload that no job holds; ``vms`` (when given) replaces its instance list."""
+    try:
+        with session_scope() as s:
+            # Lock the row against a snapshot starting meanwhile: the status must stay as it is.
+            res = s.execute(
+                update(Workload)
+                .where(
+                    Workload.id == workload_id,
+                    Workload.deleted.is_(False),
+                    Workload.status.in_([states.AVAILABLE, states.ERROR]),
+                    *([Workload.project_id == project_id] if project_id is not None else []),
+                )
+                .values(updated_at=utcnow(), **values)
+            )
+            if res.rowcount != 1:
+                wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+                if wl is None:
+                    raise errors.NotFound(f"Workload {workload_id} not found.")
+                raise errors.Conflict(f"Workload {workload_id} is {wl.status}; it cannot be modified now.")
+            wl = s.get_one(Workload, workload_id)
+            if vms is not None:
+                keep = {v["vm_id"]: v for v in vms}
+                for existing in list(wl.vms):
+                    if existing.vm_id not in keep:
+                        wl.vms.remove(existing)
+                    else:
+                        keep.pop(existing.vm_id)
+                s.flush()
+                for v in keep.values():
+                    wl.vms.append(WorkloadVM(vm_id=v["vm_id"], vm_name=v.get("vm_name", "")))
+            s.flush()
+            s.refresh(wl)
+            return wl
+    except IntegrityError as exc:
+        raise _vm_conflict(exc) from exc
+
+
+def workload_delete(workload_id: str, project_id: str | None) -> Workload:
+    """Soft-delete a workload no job holds, with its snapshots; its VMs become free for other workloads."""
+    now = utcnow()
+    with session_scope() as s:
+        res = s.execute(
+            update(Workload)
+            .where(
+                Workload.id == workload_id,
+                Workload.deleted.is_(False),
+                Workload.status.in_([states.AVAILABLE, states.ERROR]),
+                *([Workload.project_id == project_id] if project_id is not None else []),
+            )
+            .values(deleted=True, deleted_at=now, status="deleted", updated_at=now)
+        )
+        if res.rowcount != 1:
+            wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+            if wl is None:
+                raise errors.NotFound(f"Workload {workload_id} not found.")
+            raise errors.Conflict(f"Workload {workload_id} is {wl.status}; wait for its job or reset it.")
+        s.query(WorkloadVM).filter(WorkloadVM.workload_id == workload_id).delete()
+        s.execute(
+            update(Snapshot)
+            .where(Snapshot.workload_id == workload_id, Snapshot.deleted.is_(False))
+            .values(deleted=True, deleted_at=now)
+        )
+        return s.get_one(Workload, workload_id)
+
+
+def workload_set_schedule_enabled(workload_id: str, project_id: str | None, enabled: bool) -> Workload:
+    with session_scope() as s:
+        wl = s.scalars(
+            _workload_query(project_id).where(Workload.id == workload_id).with_for_update()
+        ).first()
+        if wl is None:
+            raise errors.NotFound(f"Workload {workload_id} not found.")
+        wl.jobschedule = {**(wl.jobschedule or {}), "enabled": enabled}
+        s.flush()
+        s.refresh(wl)
+        return wl
+
+
+def workload_unlock(workload_id: str, project_id: str | None) -> Workload:
+    """Make a locked workload available when no job of it is running any more."""
+    with session_scope() as s:
+        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        if wl is None:
+            raise errors.NotFound(f"Workload {workload_id} not found.")
+        if _running_jobs(s, workload_id):
+            raise errors.Conflict(
+                f"Workload {workload_id} has a running job; cancel it or reset the workload."
+            )
+        s.execute(
+            update(Workload)
+            .where(Workload.id == workload_id, Workload.status.in_([states.LOCKED, states.ERROR]))
+            .values(status=states.AVAILABLE, error_msg=None, updated_at=utcnow())
+        )
+        s.flush()
+        s.refresh(wl)
+        return wl
+
+
+def workload_reset(workload_id: str, project_id: str | None, reason: str) -> tuple[Workload, int]:
+    """Mark every unfinished job of the workload as error and make it available. Returns (workload, jobs)."""
+    now = utcnow()
+    with session_scope() as s:
+        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        if wl is None:
+            raise errors.NotFound(f"Workload {workload_id} not found.")
+        count = 0
+        for model in (Snapshot, Restore):
+            res = s.execute(
+                update(model)
+                .where(model.workload_id == workload_id, model.status.in_(states.JOB_RUNNING))
+                .values(status=states.ERROR, error_msg=reason, finished_at=now, updated_at=now)
+            )
+            count += res.rowcount
+        s.execute(
+            update(Workload)
+            .where(Workload.id == workload_id)
+            .values(status=states.AVAILABLE, error_msg=None, updated_at=now)
+        )
+        s.flush()
+        s.refresh(wl)
+        return wl, count
+
+
+def _running_jobs(s: Session, workload_id: str) -> int:
+    total = 0
+    for model in (Snapshot, Restore):
+        total += s.scalar(
+            select(func.count()).where(model.workload_id == workload_id, model.status.in_(states.JOB_RUNNING))
+        )
+    return total
+
+
+def storage_usage(workload_ids: Sequence[str]) -> dict[str, dict[str, dict[str, int]]]:
+    """workload_id -> {full|incremental: {snap_count, usage}} over the available snapshots."""
+    out: dict[str, dict[str, dict[str, int]]] = {
+        wid: {"full": {"snap_count": 0, "usage": 0}, "incremental": {"snap_count": 0, "usage": 0}}
+        for wid in workload_ids
+    }
+    if not workload_ids:
+        return out
+    with session_scope() as s:
+        rows = s.execute(
+            select(
+                Snapshot.workload_id,
+                Snapshot.snapshot_type,
+                func.count(),
+                func.coalesce(func.sum(Snapshot.size), 0),
+            )
+            .where(
+                Snapshot.workload_id.in_(list(workload_ids)),
+                Snapshot.deleted.is_(False),
+                Snapshot.status == states.AVAILABLE,
+            )
+            .group_by(Snapshot.workload_id, Snapshot.snapshot_type)
+        )
+        for wid, kind, count, usage in rows:
+            key = "full" if kind == "full" else "incremental"
+            out[wid][key] = {"snap_count": int(count), "usage": int(usage)}
+    return out
+
+
+# ---------------------------------------------------------------- snapshots
+def snapshot_create(workload_id: str, project_id: str | None, values: dict[str, Any]) -> Snapshot:
+    """Lock the workload (available -> locked) and queue a snapshot of it, atomically; 409 if it is busy."""
+    with session_scope() as s:
+        res = s.execute(
+            update(Workload)
+            .where(
+                Workload.id == workload_id,
+                Workload.deleted.is_(False),
+                Workload.status == states.AVAILABLE,
+                *([Workload.project_id == project_id] if project_id is not None else []),
+            )
+            .values(status=states.LOCKED, updated_at=utcnow())
+        )
+        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        if wl is None:
+            raise errors.NotFound(f"Workload {workload_id} not found.")
+        if res.rowcount != 1:
+            raise errors.Conflict(
+                f"Workload {workload_id} is {wl.status}: a job of it runs, or it needs a reset."
+            )
+        snap = Snapshot(workload_id=workload_id, project_id=wl.project_id, status=states.QUEUED, **values)
+        s.add(snap)
+        s.flush()
+        s.refresh(snap)
+        return snap
+
+
+def _snapshot_query(project_id: str | None) -> Any:
+    q = select(Snapshot).where(Snapshot.deleted.is_(False))
+    if project_id is not None:
+        q = q.where(Snapshot.project_id == project_id)
+    return q
+
+
+def snapshot_get(snapshot_id: str, project_id: str | None) -> Snapshot:
+    with session_scope() as s:
+        snap = s.scalars(_snapshot_query(project_id).where(Snapshot.id == snapshot_id)).first()
+        if snap is None:
+            raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
+        return snap
+
+
+def snapshot_list(
+    project_id: str | None,
+    workload_id: str | None = None,
+    status: str | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+) -> list[Snapshot]:
+    q = _snapshot_query(project_id)
+    if workload_id:
+        q = q.where(Snapshot.workload_id == workload_id)
+    if status:
+        q = q.where(Snapshot.status == status)
+    if date_from:
+        q = q.where(Snapshot.created_at >= date_from)
+    if date_to:
+        q = q.where(Snapshot.created_at <= date_to)
+    with session_scope() as s:
+        return list(s.scalars(q.order_by(Snapshot.created_at.desc(), Snapshot.id)))
+
+
+def snapshot_delete(snapshot_id: str, project_id: str | None) -> Snapshot:
+    now = utcnow()
+    with session_scope() as s:
+        res = s.execute(
+            update(Snapshot)
+            .where(
+                Snapshot.id == snapshot_id,
+                Snapshot.deleted.is_(False),
+                Snapshot.status.in_(states.JOB_FINISHED),
+                *([Snapshot.project_id == project_id] if project_id is not None else []),
+            )
+            .values(deleted=True, deleted_at=now, updated_at=now)
+        )
+        snap = s.get(Snapshot, snapshot_id)
+        if snap is None or (project_id is not None and snap.project_id != project_id):
+            raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
+        if res.rowcount != 1:
+            if snap.deleted:
+                raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
+            raise errors.Conflict(f"Snapshot {snapshot_id} is {snap.status}; cancel it first.")
+        return snap
+
+
+def snapshot_record_vm(snapshot_id: str, vm: dict[str, Any]) -> None:
+    with session_scope() as s:
+        s.add(SnapshotVM(snapshot_id=snapshot_id, **vm))
+
+
+# ---------------------------------------------------------------- restores
+def restore_create(snapshot_id: str, project_id: str | None, values: dict[str, Any]) -> Restore:
+    """Lock the snapshot's workload and queue a restore, atomically; 409 if a job of the workload runs."""
+    with session_scope() as s:
+        snap = s.scalars(_snapshot_query(project_id).where(Snapshot.id == snapshot_id)).first()
+        if snap is None:
+            raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
+        if snap.status != states.AVAILABLE:
+            raise errors.Conflict(
+                f"Snapshot {snapshot_id} is {snap.status}; only available snapshots restore."
+            )
+        res = s.execute(
+            update(Workload)
+            .where(
+                Workload.id == snap.workload_id,
+                Workload.deleted.is_(False),
+                Workload.status == states.AVAILABLE,
+            )
+            .values(status=states.LOCKED, updated_at=utcnow())
+        )
+        if res.rowcount != 1:
+            raise errors.Conflict(
+                f"Workload {snap.workload_id} of the snapshot is busy (a job of it runs) or deleted."
+            )
+        restore = Restore(
+            snapshot_id=snapshot_id,
+            workload_id=snap.workload_id,
+            project_id=snap.project_id,
+            status=states.QUEUED,
+            **values,
+        )
+        s.add(restore)
+        s.flush()
+        s.refresh(restore)
+        return restore
+
+
+def _restore_query(project_id: str | None) -> Any:
+    q = select(Restore).where(Restore.deleted.is_(False))
+    if project_id is not None:
+        q = q.where(Restore.project_id == project_id)
+    return q
+
+
+def restore_get(restore_id: str, project_id: str | None) -> Restore:
+    with session_scope() as s:
+        r = s.scalars(_restore_query(project_id).where(Restore.id == restore_id)).first()
+        if r is None:
+            raise errors.NotFound(f"Restore {restore_id} not found.")
+        return r
+
+
+def restore_list(project_id: str | None, snapshot_id: str | None = None) -> list[Restore]:
+    q = _restore_query(project_id)
+    if snapshot_id:
+        q = q.where(Restore.snapshot_id == snapshot_id)
+    with session_scope() as s:
+        return list(s.scalars(q.order_by(Restore.created_at.desc(), Restore.id)))
+
+
+def restore_delete(restore_id: str, project_id: str | None) -> Restore:
+    now = utcnow()
+    with session_scope() as s:
+        res = s.execute(
+            update(Restore)
+            .where(
+                Restore.id == restore_id,
+                Restore.deleted.is_(False),
+                Restore.status.in_(states.JOB_FINISHED),
+                *([Restore.project_id == project_id] if project_id is not None else []),
+            )
+            .values(deleted=True, deleted_at=now, updated_at=now)
+        )
+        r = s.get(Restore, restore_id)
+        if (
+            r is None
+            or (r.deleted and res.rowcount != 1)
+            or (project_id is not None and r.project_id != project_id)
+        ):
+            raise errors.NotFound(f"Restore {restore_id} not found.")
+        if res.rowcount != 1:
+            raise errors.Conflict(f"Restore {restore_id} is {r.status}; cancel it first.")
+        return r
+
+
+# ---------------------------------------------------------------- job life cycle (snapshots and restores)
+def job_get(kind: str, job_id: str) -> Any:
+    with session_scope() as s:
+        return s.get(JOB_MODELS[kind], job_id)
+
+
+def job_set_host(kind: str, job_id: str, host: str) -> bool:
+    """The scheduler's placement: record the worker a queued job goes to."""
+    model = JOB_MODELS[kind]
+    with session_scope() as s:
+        res = s.execute(
+            update(model).where(model.id == job_id, model.status == states.QUEUED).values(host=host)
+        )
+        return res.rowcount == 1
+
+
+def job_claim(kind: str, job_id: str, host: str) -> bool:
+    """queued -> executing on ``host``; False when the job was cancelled or reset meanwhile."""
+    model = JOB_MODELS[kind]
+    now = utcnow()
+    with session_scope() as s:
+        res = s.execute(
+            update(model)
+            .where(model.id == job_id, model.status == states.QUEUED)
+            .values(
+                status=states.EXECUTING, host=host, started_at=now, updated_at=now, progress_msg="Started"
+            )
+        )
+        return res.rowcount == 1
+
+
+def job_progress(kind: str, job_id: str, percent: int, message: str) -> str | None:
+    """Record progress of a running job; returns its status (so a worker notices a cancel or reset)."""
+    model = JOB_MODELS[kind]
+    with session_scope() as s:
+        s.execute(
+            update(model)
+            .where(model.id == job_id, model.status == states.EXECUTING)
+            .values(progress_percent=max(0, min(100, percent)), progress_msg=message, updated_at=utcnow())
+        )
+        return s.scalar(select(model.status).where(model.id == job_id))
+
+
+def job_finish(kind: str, job_id: str, status: str, error_msg: str | None = None, **values: Any) -> bool:
+    """executing|cancelling -> status, then unlock the workload; False if the job was already resolved."""
+    model = JOB_MODELS[kind]
+    now = utcnow()
+    with session_scope() as s:
+        job = s.get(model, job_id)
+        if job is None:
+            return False
+        time_taken = (now - job.started_at).total_seconds() if job.started_at else 0.0
+        extra: dict[str, Any] = {"progress_percent": 100} if status == states.AVAILABLE else {}
+        res = s.execute(
+            update(model)
+            .where(model.id == job_id, model.status.in_(states.JOB_RUNNING))
+            .values(
+                status=status,
+                error_msg=error_msg,
+                finished_at=now,
+                updated_at=now,
+                time_taken=time_taken,
+                **extra,
+                **values,
+            )
+        )
+        if res.rowcount != 1:
+            return False
+        _unlock_if_idle(s, job.workload_id)
+        return True
+
+
+def _unlock_if_idle(s: Session, workload_id: str) -> None:
+    s.flush()
+    if not _running_jobs(s, workload_id):
+        s.execute(
+            update(Workload)
+            .where(Workload.id == workload_id, Workload.status == states.LOCKED)
+            .values(status=states.AVAILABLE, updated_at=utcnow())
+        )
+
+
+def job_cancel(kind: str, job_id: str, project_id: str | None) -> Any:
+    """queued -> cancelled at once; executing -> cancelling (the worker stops at its next progress point)."""
+    model = JOB_MODELS[kind]
+    now = utcnow()
+    with session_scope() as s:
+        job = s.get(model, job_id)
+        if job is None or job.deleted or (project_id is not None and job.project_id != project_id):
+            raise errors.NotFound(f"{kind.capitalize()} {job_id} not found.")
+        res = s.execute(
+            update(model)
+            .where(model.id == job_id, model.status == states.QUEUED)
+            .values(status=states.CANCELLED, finished_at=now, updated_at=now, progress_msg="Cancelled")
+        )
+        if res.rowcount == 1:
+            _unlock_if_idle(s, job.workload_id)
+        else:
+            res = s.execute(
+                update(model)
+                .where(model.id == job_id, model.status == states.EXECUTING)
+                .values(status=states.CANCELLING, updated_at=now, progress_msg="Cancelling")
+            )
+            if res.rowcount != 1 and job.status != states.CANCELLING:
+                s.refresh(job)
+                raise errors.Conflict(f"{kind.capitalize()} {job_id} is {job.status}; nothing to cancel.")
+        s.flush()
+        s.refresh(job)
+        return job
+
+
+def jobs_fail_on_hosts(hosts: Sequence[str], reason: str) -> int:
+    """Resolve the unfinished jobs placed on the given (dead or restarted) workers as error."""
+    if not hosts:
+        return 0
+    now = utcnow()
+    count = 0
+    with session_scope() as s:
+        for model in (Snapshot, Restore):
+            rows = s.execute(
+                select(model.id, model.workload_id).where(
+                    model.host.in_(list(hosts)), model.status.in_([states.EXECUTING, states.CANCELLING])
+                )
+            ).all()
+            for job_id, workload_id in rows:
+                res = s.execute(
+                    update(model)
+                    .where(model.id == job_id, model.status.in_([states.EXECUTING, states.CANCELLING]))
+                    .values(status=states.ERROR, error_msg=reason, finished_at=now, updated_at=now)
+                )
+                count += res.rowcount
+                _unlock_if_idle(s, workload_id)
+    return count
+
+
+# ---------------------------------------------------------------- settings
+def setting_list(project_id: str) -> list[Setting]:
+    with session_scope() as s:
+        return list(s.scalars(select(Setting).where(Setting.project_id == project_id).order_by(Setting.name)))
+
+
+def setting_get(project_id: str, name: str) -> Setting:
+    with session_scope() as s:
+        st = s.scalars(select(Setting).where(Setting.project_id == project_id, Setting.name == name)).first()
+        if st is None:
+            raise errors.NotFound(f"Setting {name} not found.")
+        return st
+
+
+def setting_upsert(
+    project_id: str, user_id: str, items: Sequence[dict[str, Any]], create_only: bool
+) -> list[Setting]:
+    out = []
+    try:
+        with session_scope() as s:
+            for item in items:
+                st = s.scalars(
+                    select(Setting).where(Setting.project_id == project_id, Setting.name == item["name"])
+                ).first()
+                if st is None:
+                    st = Setting(project_id=project_id, user_id=user_id, name=item["name"])
+                    s.add(st)
+                elif create_only:
+                    raise errors.Conflict(f"Setting {item['name']} exists; use PUT to change it.")
+                for key, val in item.items():
+                    if key != "name":
+                        setattr(st, "metadata_" if key == "metadata" else key, val)
+                out.append(st)
+            s.flush()
+            return out
+    except IntegrityError as exc:
+        raise errors.Conflict("A setting of that name was created at the same time.") from exc
+
+
+def setting_delete(project_id: str, name: str) -> None:
+    with session_scope() as s:
+        st = s.scalars(select(Setting).where(Setting.project_id == project_id, Setting.name == name)).first()
+        if st is None:
+            raise errors.NotFound(f"Setting {name} not found.")
+        s.delete(st)
+
+
+# ---------------------------------------------------------------- global flags
+def flag_get(name: str, default: str) -> str:
+    with session_scope() as s:
+        flag = s.get(GlobalFlag, name)
+        return flag.value if flag else default
+
+
+def flag_set(name: str, value: str) -> None:
+    with session_scope() as s:
+        flag = s.get(GlobalFlag, name)
+        if flag is None:
+            s.add(GlobalFlag(name=name, value=value))
+        else:
+            flag.value = value
+    # A concurrent first insert of the same flag fails on the primary key: the caller retries once.
+
+
+# ---------------------------------------------------------------- services
+def service_heartbeat(host: str, binary: str, topic: str) -> None:
+    now = utcnow()
+    with session_scope() as s:
+        res = s.execute(
+            update(Service)
+            .where(Service.host == host, Service.binary == binary)
+            .values(updated_at=now, topic=topic)
+        )
+        if res.rowcount == 0:
+            s.add(Service(host=host, binary=binary, topic=topic, created_at=now, updated_at=now))
+
+
+def service_list(topic: str | None = None) -> list[Service]:
+    q = select(Service).order_by(Service.host)
+    if topic:
+        q = q.where(Service.topic == topic)
+    with session_scope() as s:
+        return list(s.scalars(q))
+
+
+def services_alive(topic: str, down_after: float) -> tuple[list[Service], list[Service]]:
+    """(live, dead) services of a topic by heartbeat age."""
+    cutoff = utcnow() - dt.timedelta(seconds=down_after)
+    live, dead = [], []
+    for svc in service_list(topic):
+        (live if svc.updated_at >= cutoff and not svc.disabled else dead).append(svc)
+    return live, dead
+
+
+def running_jobs_per_host(hosts: Sequence[str]) -> dict[str, int]:
+    out = dict.fromkeys(hosts, 0)
+    if not hosts:
+        return out
+    with session_scope() as s:
+        for model in (Snapshot, Restore):
+            rows = s.execute(
+                select(model.host, func.count())
+                .where(model.host.in_(list(hosts)), model.status.in_(states.JOB_RUNNING))
+                .group_by(model.host)
+            )
+            for host, count in rows:
+                out[host] += int(count)
+    return out

@@ -1,0 +1,223 @@
+"""Database tables of the control plane (SQLAlchemy 2 declarative models).
+
+Snapshots and restores are the job rows: their ``status``, ``progress_percent``, ``progress_msg``,
+``error_msg`` and ``time_taken`` are what a caller polls after a 202.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class WorkloadType(TimestampMixin, Base):
+    __tablename__ = "workload_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, nullable=False)
+
+
+class Workload(TimestampMixin, Base):
+    __tablename__ = "workloads"
+    __table_args__ = (Index("ix_workloads_project_deleted", "project_id", "deleted"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    workload_type_id: Mapped[str] = mapped_column(ForeignKey("workload_types.id"), nullable=False)
+    source_platform: Mapped[str] = mapped_column(String(64), default="openstack", nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    jobschedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, nullable=False)
+    encryption: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    secret_uuid: Mapped[str | None] = mapped_column(String(255))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    vms: Mapped[list[WorkloadVM]] = relationship(
+        back_populates="workload",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="WorkloadVM.vm_name",
+    )
+
+
+class WorkloadVM(Base):
+    """An instance protected by a workload. ``vm_id`` is unique: a VM belongs to one workload at most."""
+
+    __tablename__ = "workload_vms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workload_id: Mapped[str] = mapped_column(ForeignKey("workloads.id", ondelete="CASCADE"), nullable=False)
+    vm_id: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    vm_name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    workload: Mapped[Workload] = relationship(back_populates="vms")
+
+
+class Snapshot(TimestampMixin, Base):
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        Index("ix_snapshots_workload", "workload_id"),
+        Index("ix_snapshots_project_deleted", "project_id", "deleted"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workload_id: Mapped[str] = mapped_column(ForeignKey("workloads.id"), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    snapshot_type: Mapped[str] = mapped_column(String(32), default="full", nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    progress_percent: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    progress_msg: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    warning_msg: Mapped[str | None] = mapped_column(Text)
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    time_taken: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    uploaded_size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    host: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, nullable=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    vms: Mapped[list[SnapshotVM]] = relationship(
+        back_populates="snapshot",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="SnapshotVM.vm_name",
+    )
+
+
+class SnapshotVM(Base):
+    """What a snapshot recorded of one VM: its definition (flavor, image, networks, ...) and disks."""
+
+    __tablename__ = "snapshot_vms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False)
+    vm_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    vm_name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    status: Mapped[str] = mapped_column(String(32), default="available", nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    disks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+
+    snapshot: Mapped[Snapshot] = relationship(back_populates="vms")
+
+
+class Restore(TimestampMixin, Base):
+    __tablename__ = "restores"
+    __table_args__ = (
+        Index("ix_restores_snapshot", "snapshot_id"),
+        Index("ix_restores_project_deleted", "project_id", "deleted"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.id"), nullable=False)
+    workload_id: Mapped[str] = mapped_column(ForeignKey("workloads.id"), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    restore_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    progress_percent: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    progress_msg: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    warning_msg: Mapped[str | None] = mapped_column(Text)
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    time_taken: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    uploaded_size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    host: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    restore_options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    instances: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Setting(TimestampMixin, Base):
+    __tablename__ = "settings"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_settings_project_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    value: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    category: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    type: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    is_hidden: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, nullable=False)
+
+
+class GlobalFlag(Base):
+    """Cloud-wide switches, e.g. whether the global job scheduler runs."""
+
+    __tablename__ = "global_flags"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class Service(Base):
+    """A running service process; ``updated_at`` is its heartbeat."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary", name="uq_services_host_binary"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    binary: Mapped[str] = mapped_column(String(255), nullable=False)
+    topic: Mapped[str] = mapped_column(String(255), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

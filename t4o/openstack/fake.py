@@ -1,0 +1,50 @@
+"""A local fake cloud for all-in-one and tests without OpenStack: servers come from a JSON file."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from t4o.common.context import RequestContext
+from t4o.openstack.cloud import Cloud, Server
+
+
+class FakeCloud(Cloud):
+    """Servers from ``{project_id: [{"id": ..., "name": ...}, ...]}``; without a file any UUID exists."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = Path(path) if path else None
+
+    def _servers(self) -> dict[str, list[dict[str, Any]]] | None:
+        if self._path is None:
+            return None
+        # Re-read on every call so a test or demo can add servers while the service runs.
+        return json.loads(self._path.read_text())
+
+    def find_servers(self, context: RequestContext, server_ids: list[str]) -> dict[str, Server | None]:
+        project_id = context.project_id or ""
+        known = self._servers()
+        out: dict[str, Server | None] = {}
+        for sid in server_ids:
+            if known is None:
+                out[sid] = Server(sid, f"instance-{sid[:8]}", project_id) if _is_uuid(sid) else None
+                continue
+            match = next((s for s in known.get(project_id, []) if s.get("id") == sid), None)
+            out[sid] = Server(sid, match.get("name", ""), project_id, definition=match) if match else None
+        return out
+
+    def server_definition(self, context: RequestContext, server_id: str) -> dict[str, Any]:
+        server = self.find_servers(context, [server_id])[server_id]
+        if server is None:
+            raise LookupError(f"Server {server_id} not found in project {context.project_id}.")
+        return {"id": server.id, "name": server.name, "status": server.status, **server.definition}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

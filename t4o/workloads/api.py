@@ -1,0 +1,271 @@
+"""The control plane's rules, called by the REST API: ownership, instance checks, job dispatch.
+
+The REST layer validates shapes; this layer decides what is allowed and records it atomically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from t4o.common import errors, policy
+from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
+from t4o.cron.manager import GLOBAL_SCHEDULER_FLAG, scheduler_enabled
+from t4o.db import api as db
+from t4o.db.models import Restore, Snapshot, Workload
+from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.scheduler import rpcapi as scheduler_rpcapi
+
+LOG = get_logger(__name__)
+
+
+class WorkloadAPI:
+    def __init__(self, cloud: Cloud | None = None) -> None:
+        self._cloud = cloud
+
+    @property
+    def cloud(self) -> Cloud:
+        if self._cloud is None:
+            self._cloud = get_cloud()
+        return self._cloud
+
+    # ------------------------------------------------------------ helpers
+    @staticmethod
+    def _scope(ctx: RequestContext, all_projects: bool, rule: str) -> str | None:
+        """The project a query is limited to: None (every project) only for an admin who asks for it."""
+        if all_projects:
+            policy.authorize(ctx, rule)
+            return None
+        return ctx.project_id
+
+    def _check_instances(self, ctx: RequestContext, vm_ids: list[str], workload_id: str | None) -> list[dict]:
+        if len(set(vm_ids)) != len(vm_ids):
+            raise errors.BadRequest("An instance is listed more than once.")
+        found = self.cloud.find_servers(ctx, vm_ids)
+        missing = [vid for vid, srv in found.items() if srv is None]
+        if missing:
+            raise errors.BadRequest(
+                f"Instance(s) not found in project {ctx.project_id}: {', '.join(missing)}."
+            )
+        owners = db.vm_owners(vm_ids)
+        taken = [vid for vid, wid in owners.items() if wid != workload_id]
+        if taken:
+            raise errors.BadRequest(f"Instance(s) already protected by another workload: {', '.join(taken)}.")
+        return [{"vm_id": vid, "vm_name": found[vid].name} for vid in vm_ids]  # type: ignore[union-attr]
+
+    @staticmethod
+    def _dispatch(ctx: RequestContext, kind: str, job_id: str) -> None:
+        try:
+            scheduler_rpcapi.schedule_job(ctx, kind, job_id)
+        except Exception as exc:
+            # The job row exists and says what happened; the caller sees it in the job's error_msg.
+            LOG.exception("Could not send %s %s to the scheduler", kind, job_id)
+            db.job_finish(kind, job_id, "error", error_msg=f"Could not reach the scheduler: {exc}")
+
+    # ------------------------------------------------------------ workload types
+    def workload_types(self, ctx: RequestContext) -> list[Any]:
+        policy.authorize(ctx, "workload_type:get")
+        return db.workload_type_list()
+
+    def workload_type(self, ctx: RequestContext, type_id: str) -> Any:
+        policy.authorize(ctx, "workload_type:get")
+        return db.workload_type_get(type_id)
+
+    # ------------------------------------------------------------ workloads
+    def list_workloads(self, ctx: RequestContext, all_workloads: bool) -> list[Workload]:
+        policy.authorize(ctx, "workload:get_all")
+        return db.workload_list(self._scope(ctx, all_workloads, "workload:get_all_projects"))
+
+    def get_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
+        policy.authorize(ctx, "workload:get")
+        return db.workload_get(workload_id, None if ctx.is_admin else ctx.project_id)
+
+    def create_workload(self, ctx: RequestContext, body: dict[str, Any]) -> Workload:
+        policy.authorize(ctx, "workload:create")
+        type_id = body.get("workload_type_id") or "f82ce76f-17fe-438b-aa37-7a023058e50d"
+        try:
+            db.workload_type_get(type_id)
+        except errors.NotFound as exc:
+            raise errors.BadRequest(f"Workload type {type_id} does not exist.") from exc
+        vm_ids = [i["instance-id"] for i in body.get("instances", [])]
+        vms = self._check_instances(ctx, vm_ids, None)
+        values = {
+            "project_id": ctx.project_id,
+            "user_id": ctx.user_id or "",
+            "name": body.get("name") or "",
+            "description": body.get("description") or "",
+            "workload_type_id": type_id,
+            "source_platform": body.get("source_platform") or "openstack",
+            "status": "available",
+            "jobschedule": body.get("jobschedule") or {"enabled": False},
+            "metadata_": body.get("metadata") or {},
+            "encryption": bool(body.get("encryption", False)),
+            "secret_uuid": body.get("secret_uuid"),
+        }
+        if values["encryption"] and not values["secret_uuid"]:
+            raise errors.BadRequest("An encrypted workload needs secret_uuid (a Barbican secret).")
+        wl = db.workload_create(values, vms)
+        LOG.info("Workload %s created with %d instance(s)", wl.id, len(vms))
+        return wl
+
+    def update_workload(self, ctx: RequestContext, workload_id: str, body: dict[str, Any]) -> Workload:
+        policy.authorize(ctx, "workload:update")
+        scope = None if ctx.is_admin else ctx.project_id
+        current = db.workload_get(workload_id, scope)
+        values: dict[str, Any] = {}
+        for key in ("name", "description"):
+            if key in body:
+                values[key] = body[key]
+        if "jobschedule" in body:
+            values["jobschedule"] = {**(current.jobschedule or {}), **body["jobschedule"]}
+        if "metadata" in body:
+            values["metadata_"] = body["metadata"]
+        vms = None
+        if "instances" in body:
+            vm_ids = [i["instance-id"] for i in body["instances"]]
+            owner_ctx = ctx if current.project_id == ctx.project_id else _as_project(ctx, current.project_id)
+            vms = self._check_instances(owner_ctx, vm_ids, workload_id)
+        return db.workload_update(workload_id, scope, values, vms)
+
+    def delete_workload(self, ctx: RequestContext, workload_id: str, database_only: bool) -> None:
+        policy.authorize(ctx, "workload:delete")
+        wl = db.workload_delete(workload_id, None if ctx.is_admin else ctx.project_id)
+        # Backup data is removed by the vault's garbage collection once no manifest references it;
+        # database_only keeps the data on the target for a later import.
+        LOG.info("Workload %s deleted (database_only=%s)", wl.id, database_only)
+
+    def snapshot_workload(
+        self, ctx: RequestContext, workload_id: str, body: dict[str, Any], full: bool
+    ) -> Snapshot:
+        policy.authorize(ctx, "workload:snapshot")
+        snap = db.snapshot_create(
+            workload_id,
+            None if ctx.is_admin else ctx.project_id,
+            {
+                "user_id": ctx.user_id or "",
+                "name": body.get("name") or "",
+                "description": body.get("description") or "",
+                "snapshot_type": "full" if full else "incremental",
+                "progress_msg": "Queued",
+            },
+        )
+        LOG.info("Snapshot %s of workload %s queued (full=%s)", snap.id, workload_id, full)
+        self._dispatch(ctx, "snapshot", snap.id)
+        return db.snapshot_get(snap.id, None)
+
+    def set_schedule(self, ctx: RequestContext, workload_id: str, enabled: bool) -> Workload:
+        policy.authorize(ctx, "workload:resume" if enabled else "workload:pause")
+        return db.workload_set_schedule_enabled(
+            workload_id, None if ctx.is_admin else ctx.project_id, enabled
+        )
+
+    def unlock_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
+        policy.authorize(ctx, "workload:unlock")
+        return db.workload_unlock(workload_id, None if ctx.is_admin else ctx.project_id)
+
+    def reset_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
+        policy.authorize(ctx, "workload:reset")
+        wl, count = db.workload_reset(
+            workload_id, None if ctx.is_admin else ctx.project_id, f"Reset by user {ctx.user_id}."
+        )
+        LOG.info("Workload %s reset; %d unfinished job(s) marked error", workload_id, count)
+        return wl
+
+    def storage_usage(self, workload_ids: list[str]) -> dict[str, Any]:
+        return db.storage_usage(workload_ids)
+
+    # ------------------------------------------------------------ snapshots
+    def list_snapshots(self, ctx: RequestContext, all_projects: bool, **filters: Any) -> list[Snapshot]:
+        policy.authorize(ctx, "snapshot:get")
+        return db.snapshot_list(self._scope(ctx, all_projects, "snapshot:get_all_projects"), **filters)
+
+    def get_snapshot(self, ctx: RequestContext, snapshot_id: str) -> Snapshot:
+        policy.authorize(ctx, "snapshot:get")
+        return db.snapshot_get(snapshot_id, None if ctx.is_admin else ctx.project_id)
+
+    def delete_snapshot(self, ctx: RequestContext, snapshot_id: str) -> None:
+        policy.authorize(ctx, "snapshot:delete")
+        db.snapshot_delete(snapshot_id, None if ctx.is_admin else ctx.project_id)
+
+    def cancel_snapshot(self, ctx: RequestContext, snapshot_id: str) -> Snapshot:
+        policy.authorize(ctx, "snapshot:cancel")
+        return db.job_cancel("snapshot", snapshot_id, None if ctx.is_admin else ctx.project_id)
+
+    # ------------------------------------------------------------ restores
+    def create_restore(self, ctx: RequestContext, snapshot_id: str, body: dict[str, Any]) -> Restore:
+        policy.authorize(ctx, "restore:create")
+        options = body.get("options") or {}
+        restore_type = options.get("restore_type") or (
+            "oneclick" if options.get("oneclickrestore") else "selective"
+        )
+        if restore_type == "selective" and not (options.get("openstack") or {}).get("instances"):
+            raise errors.BadRequest("A selective restore needs options.openstack.instances.")
+        restore = db.restore_create(
+            snapshot_id,
+            None if ctx.is_admin else ctx.project_id,
+            {
+                "user_id": ctx.user_id or "",
+                "name": body.get("name") or "",
+                "description": body.get("description") or "",
+                "restore_type": restore_type,
+                "restore_options": options,
+                "progress_msg": "Queued",
+            },
+        )
+        LOG.info("Restore %s (%s) of snapshot %s queued", restore.id, restore_type, snapshot_id)
+        self._dispatch(ctx, "restore", restore.id)
+        return db.restore_get(restore.id, None)
+
+    def list_restores(self, ctx: RequestContext, snapshot_id: str | None) -> list[Restore]:
+        policy.authorize(ctx, "restore:get")
+        return db.restore_list(ctx.project_id, snapshot_id)
+
+    def get_restore(self, ctx: RequestContext, restore_id: str) -> Restore:
+        policy.authorize(ctx, "restore:get")
+        return db.restore_get(restore_id, None if ctx.is_admin else ctx.project_id)
+
+    def delete_restore(self, ctx: RequestContext, restore_id: str) -> None:
+        policy.authorize(ctx, "restore:delete")
+        db.restore_delete(restore_id, None if ctx.is_admin else ctx.project_id)
+
+    def cancel_restore(self, ctx: RequestContext, restore_id: str) -> Restore:
+        policy.authorize(ctx, "restore:cancel")
+        return db.job_cancel("restore", restore_id, None if ctx.is_admin else ctx.project_id)
+
+    # ------------------------------------------------------------ settings
+    def list_settings(self, ctx: RequestContext) -> list[Any]:
+        policy.authorize(ctx, "setting:get")
+        return db.setting_list(ctx.project_id)
+
+    def get_setting(self, ctx: RequestContext, name: str) -> Any:
+        policy.authorize(ctx, "setting:get")
+        return db.setting_get(ctx.project_id, name)
+
+    def set_settings(self, ctx: RequestContext, items: list[dict[str, Any]], create_only: bool) -> list[Any]:
+        policy.authorize(ctx, "setting:set")
+        names = [i["name"] for i in items]
+        if len(set(names)) != len(names):
+            raise errors.BadRequest("A setting name is given more than once.")
+        return db.setting_upsert(ctx.project_id, ctx.user_id or "", items, create_only)
+
+    def delete_setting(self, ctx: RequestContext, name: str) -> None:
+        policy.authorize(ctx, "setting:delete")
+        db.setting_delete(ctx.project_id, name)
+
+    # ------------------------------------------------------------ global job scheduler
+    def global_scheduler(self, ctx: RequestContext) -> bool:
+        policy.authorize(ctx, "global_job_scheduler:get")
+        return scheduler_enabled()
+
+    def set_global_scheduler(self, ctx: RequestContext, enabled: bool) -> bool:
+        policy.authorize(ctx, "global_job_scheduler:set")
+        db.flag_set(GLOBAL_SCHEDULER_FLAG, "true" if enabled else "false")
+        LOG.info("Global job scheduler %s", "enabled" if enabled else "disabled")
+        return enabled
+
+
+def _as_project(ctx: RequestContext, project_id: str) -> RequestContext:
+    """An admin acting on another project's workload: instances are checked against that project."""
+    clone = RequestContext.from_dict(ctx.to_dict())
+    clone.project_id = project_id
+    return clone

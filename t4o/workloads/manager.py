@@ -1,0 +1,67 @@
+"""The workloads worker's RPC endpoint: runs snapshot and restore jobs through the workflow registry."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
+from t4o.db import api as db
+from t4o.db import states
+from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.workloads import workflows
+
+LOG = get_logger(__name__)
+
+
+class WorkloadsManager:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, conf: cfg.ConfigOpts, cloud: Cloud | None = None) -> None:
+        self.conf = conf
+        self.host = conf.host
+        self.cloud = cloud or get_cloud()
+        self._slots = threading.BoundedSemaphore(conf.max_concurrent_jobs)
+
+    def init_host(self) -> None:
+        """Jobs this host ran before it stopped cannot be continued: resolve them as error."""
+        count = db.jobs_fail_on_hosts(
+            [self.host], f"The workloads worker on {self.host} restarted during the job."
+        )
+        if count:
+            LOG.warning("Marked %d job(s) interrupted by the restart of %s as error", count, self.host)
+
+    def run_job(self, ctxt: RequestContext, kind: str, job_id: str) -> None:
+        if kind not in workflows.KINDS:
+            LOG.error("Ignoring a job of unknown kind %s (%s)", kind, job_id)
+            return
+        with self._slots:
+            self._run(ctxt, kind, job_id)
+
+    def _run(self, ctxt: RequestContext, kind: str, job_id: str) -> None:
+        if not db.job_claim(kind, job_id, self.host):
+            LOG.info("%s %s was cancelled or resolved before it started", kind, job_id)
+            return
+        LOG.info("%s %s started on %s", kind, job_id, self.host)
+        job = workflows.Job(kind=kind, id=job_id, context=ctxt, cloud=self.cloud, host=self.host)
+        try:
+            result: dict[str, Any] = workflows.get(kind)(job) or {}
+        except workflows.JobCancelled:
+            db.job_finish(kind, job_id, states.CANCELLED, progress_msg="Cancelled")
+            LOG.info("%s %s cancelled", kind, job_id)
+            return
+        except workflows.JobResolved as exc:
+            LOG.info("%s %s dropped: %s", kind, job_id, exc)
+            return
+        except Exception as exc:
+            LOG.exception("%s %s failed", kind, job_id)
+            db.job_finish(kind, job_id, states.ERROR, error_msg=str(exc) or type(exc).__name__)
+            return
+        if db.job_finish(kind, job_id, states.AVAILABLE, **result):
+            LOG.info("%s %s completed", kind, job_id)
+        else:
+            LOG.info("%s %s was resolved elsewhere before it completed", kind, job_id)

@@ -1,0 +1,77 @@
+"""Minimal snapshot and restore workflows until the real ones plug in (see t4o.workloads.workflows).
+
+The snapshot records each VM's definition as the cloud reports it; the restore records which VMs it
+would bring back. Both go through the whole job life cycle (claim, progress, cancel, finish).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from oslo_config import cfg
+
+from t4o.common.log import get_logger
+from t4o.db import api as db
+from t4o.workloads.workflows import Job
+
+LOG = get_logger(__name__)
+
+OPTS = [
+    cfg.FloatOpt(
+        "step_seconds",
+        default=0.0,
+        min=0.0,
+        help="Pause after each progress step of the placeholder workflows (to observe or test running jobs).",
+    ),
+]
+cfg.CONF.register_opts(OPTS, group="placeholder_workflows")
+
+
+def _pause() -> None:
+    delay = cfg.CONF.placeholder_workflows.step_seconds
+    if delay:
+        time.sleep(delay)
+
+
+def snapshot(job: Job) -> dict[str, Any]:
+    snap = job.row()
+    workload = db.workload_get(snap.workload_id, None)
+    vms = list(workload.vms)
+    job.progress(1, f"Snapshot of {len(vms)} VM(s) started")
+    _pause()
+    for i, vm in enumerate(vms, start=1):
+        definition = job.cloud.server_definition(job.context, vm.vm_id)
+        db.snapshot_record_vm(
+            job.id,
+            {"vm_id": vm.vm_id, "vm_name": definition.get("name") or vm.vm_name, "definition": definition},
+        )
+        job.progress(
+            int(99 * i / max(len(vms), 1)), f"Recorded the definition of VM {vm.vm_id} ({i}/{len(vms)})"
+        )
+        _pause()
+    return {"progress_msg": f"Snapshot of {len(vms)} VM(s) completed"}
+
+
+def restore(job: Job) -> dict[str, Any]:
+    row = job.row()
+    snap = db.snapshot_get(row.snapshot_id, None)
+    chosen = _chosen_vms(row.restore_options, [vm.vm_id for vm in snap.vms])
+    job.progress(1, f"Restore of {len(chosen)} VM(s) started")
+    _pause()
+    instances = []
+    for i, vm in enumerate(v for v in snap.vms if v.vm_id in chosen):
+        instances.append({"id": vm.vm_id, "name": vm.vm_name, "status": "recorded"})
+        job.progress(int(99 * (i + 1) / max(len(chosen), 1)), f"Prepared VM {vm.vm_id}")
+        _pause()
+    return {"instances": instances, "progress_msg": f"Restore of {len(instances)} VM(s) completed"}
+
+
+def _chosen_vms(options: dict[str, Any], all_vms: list[str]) -> set[str]:
+    listed = (options.get("openstack") or {}).get("instances") or []
+    if not listed:
+        return set(all_vms)
+    return {i["id"] for i in listed if i.get("include", True)} & set(all_vms)
+
+
+WORKFLOWS = {"snapshot": snapshot, "restore": restore}
