@@ -1,0 +1,67 @@
+"""One vault operation in its own process, so the benchmark measures its time and memory like a peer's.
+
+    vault_worker.py init REPO
+    vault_worker.py backup REPO IMAGE DISK_ID [--parent REF] [--extents FILE.json] [--result FILE.json]
+    vault_worker.py restore REPO REF TARGET
+
+REPO is a directory or s3://bucket/prefix?endpoint=URL (credentials in AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY). The repository password, when there is one, is in VAULT_BENCH_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from t4o.vault import Backend, PosixBackend, Repository
+from t4o.vault.s3 import S3Backend
+
+
+def open_backend(url: str, create: bool) -> Backend:
+    if url.startswith("s3://"):
+        return S3Backend.from_url(url, create=create)
+    return PosixBackend(url)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="op", required=True)
+    p = sub.add_parser("init")
+    p.add_argument("repo")
+    p = sub.add_parser("backup")
+    p.add_argument("repo")
+    p.add_argument("image")
+    p.add_argument("disk_id")
+    p.add_argument("--parent")
+    p.add_argument("--extents", type=Path)
+    p.add_argument("--result", type=Path)
+    p = sub.add_parser("restore")
+    p.add_argument("repo")
+    p.add_argument("ref")
+    p.add_argument("target")
+    args = parser.parse_args()
+    password = os.environ.get("VAULT_BENCH_PASSWORD") or None
+
+    backend = open_backend(args.repo, create=args.op == "init")
+    if args.op == "init":
+        Repository.init(backend, password=password)
+        return 0
+    repo = Repository.open(backend, password=password)
+    if args.op == "backup":
+        extents = json.loads(args.extents.read_text()) if args.extents else None
+        manifest = repo.backup_disk(args.image, args.disk_id, parent=args.parent, changed_extents=extents)
+        if args.result:
+            args.result.write_text(json.dumps({"ref": manifest.ref}))
+    else:
+        repo.restore_disk(args.ref, args.target, fmt="raw")
+    backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
