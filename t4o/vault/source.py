@@ -85,6 +85,9 @@ class DiskSource:
             raise SourceError(f"cannot open disk {self.path}: {exc.strerror}") from None
         st = os.fstat(self.fd)
         self.is_block = stat.S_ISBLK(st.st_mode)
+        if not (self.is_block or stat.S_ISREG(st.st_mode)):
+            self.close()
+            raise SourceError(f"disk {self.path} is neither a file nor a block device")
         self.size = device_size(self.fd) if self.is_block else st.st_size
 
     def read(self, offset: int, length: int) -> bytes:

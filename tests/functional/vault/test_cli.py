@@ -1,0 +1,81 @@
+"""The t4o-vault command, run as operators run it."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import MiB, vault_cli, write_disk
+
+
+def test_cli_backup_restore_ls_delete_gc_verify(tmp_path):
+    repo = str(tmp_path / "repo")
+    disk = write_disk(tmp_path / "disk.raw", 8, seed=7)
+    assert "created repository" in vault_cli("--repo", repo, "init", check=True).stdout
+    out = vault_cli(
+        "--repo", repo, "backup", str(disk), "--disk", "vda", "--snapshot", "s1", "--workload", "w1"
+    )
+    assert out.returncode == 0 and "snapshot s1/vda" in out.stdout, out.stderr
+    with open(disk, "r+b") as f:
+        f.write(b"changed")
+    extents = tmp_path / "extents.json"
+    extents.write_text(json.dumps([[0, 7]]))
+    out = vault_cli(
+        "--repo",
+        repo,
+        "backup",
+        str(disk),
+        "--disk",
+        "vda",
+        "--snapshot",
+        "s2",
+        "--workload",
+        "w1",
+        "--parent",
+        "s1/vda",
+        "--extents",
+        str(extents),
+    )
+    assert out.returncode == 0 and f"read {1.0:.1f} MiB" in out.stdout, out.stdout + out.stderr
+    ls = vault_cli("--repo", repo, "--json", "ls", "--workload", "w1", check=True)
+    assert [s["snapshot_id"] for s in json.loads(ls.stdout)] == ["s1", "s2"]
+    assert vault_cli("--repo", repo, "ls", "--workloads", check=True).stdout.split() == ["w1"]
+    detail = json.loads(vault_cli("--repo", repo, "ls", "s2", check=True).stdout)
+    assert detail["disk_details"][0]["parent"] == "s1/vda" and detail["disk_details"][0]["size"] == 8 * MiB
+    target = tmp_path / "out.raw"
+    assert vault_cli("--repo", repo, "restore", "s2", str(target), check=True).returncode == 0
+    assert target.read_bytes() == disk.read_bytes()
+    vault_cli("--repo", repo, "export", "s1/vda", str(tmp_path / "s1.qcow2"), "--format", "qcow2", check=True)
+    assert (tmp_path / "s1.qcow2").read_bytes()[:4] == b"QFI\xfb"
+    assert "deleted s1" in vault_cli("--repo", repo, "delete", "s1", check=True).stdout
+    gc = vault_cli("--repo", repo, "gc", "--grace", "0", check=True)
+    assert "deleted 1 chunks" in gc.stdout
+    verify = vault_cli("--repo", repo, "verify", "--read-data", check=True)
+    assert verify.stdout.strip().endswith("OK")
+    info = json.loads(vault_cli("--repo", repo, "--json", "info", check=True).stdout)
+    assert info["snapshots"] == 1 and info["workloads"] == 1
+
+
+def test_cli_verify_reports_damage_with_exit_2(tmp_path):
+    repo = str(tmp_path / "repo")
+    disk = write_disk(tmp_path / "disk.raw", 2, seed=8, zero_every=0)
+    vault_cli("--repo", repo, "init", check=True)
+    vault_cli("--repo", repo, "backup", str(disk), "--disk", "vda", "--snapshot", "s1", check=True)
+    victim = next(p for p in (tmp_path / "repo" / "chunks").rglob("*") if p.is_file())
+    victim.unlink()
+    out = vault_cli("--repo", repo, "verify")
+    assert out.returncode == 2 and f"MISSING chunk {victim.name}, needed by s1/vda" in out.stdout
+
+
+def test_cli_bad_arguments_are_one_line_errors(tmp_path):
+    repo = str(tmp_path / "repo")
+    vault_cli("--repo", repo, "init", check=True)
+    for args in (
+        ("restore", "nope", str(tmp_path / "x")),
+        ("backup", str(tmp_path), "--disk", "bad/id"),
+        ("backup", str(tmp_path), "--disk", "vda"),
+        ("backup", str(tmp_path), "--disk", "vda", "--extents", str(tmp_path / "missing.json")),
+        ("delete", "nope"),
+    ):
+        out = vault_cli("--repo", repo, *args)
+        assert out.returncode == 1, args
+        assert out.stderr.startswith("t4o-vault: error: ") and out.stderr.count("\n") == 1, out.stderr
