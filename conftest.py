@@ -7,6 +7,7 @@ import pytest
 # One line per fixture module under tests/fixtures/.
 pytest_plugins: list[str] = [
     "tests.fixtures.s3",
+    "tests.fixtures.control_plane",
 ]
 
 TIERS = ("unit", "functional", "integration", "e2e")

@@ -194,15 +194,16 @@ class WorkloadAPI:
     # ------------------------------------------------------------ restores
     def create_restore(self, ctx: RequestContext, snapshot_id: str, body: dict[str, Any]) -> Restore:
         policy.authorize(ctx, "restore:create")
+        scope = None if ctx.is_admin else ctx.project_id
+        db.snapshot_get(snapshot_id, scope)  # another project's snapshot is 404 before any other check
         options = body.get("options") or {}
-        restore_type = options.get("restore_type") or (
-            "oneclick" if options.get("oneclickrestore") else "selective"
-        )
+        listed = (options.get("openstack") or {}).get("instances")
+        restore_type = options.get("restore_type") or ("selective" if listed else "oneclick")
         if restore_type == "selective" and not (options.get("openstack") or {}).get("instances"):
             raise errors.BadRequest("A selective restore needs options.openstack.instances.")
         restore = db.restore_create(
             snapshot_id,
-            None if ctx.is_admin else ctx.project_id,
+            scope,
             {
                 "user_id": ctx.user_id or "",
                 "name": body.get("name") or "",
