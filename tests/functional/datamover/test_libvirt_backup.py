@@ -1,0 +1,153 @@
+"""Point-in-time reads of running and shut-off libvirt domains: full, incrementals, broken chains."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+import pytest
+
+from t4o.datamover.disks import BrokenChainError, Consistency, DiskError, DomainBackup, list_disks
+from tests.functional.datamover.scratch_domains import MiB, granular, read_all, read_extents
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_list_disks_running_and_shut_off(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 64 * MiB), "vdb": ("raw", 8 * MiB)}, start=False)
+    expected = {"vda": ("qcow2", 64 * MiB, td.disks["vda"][0]), "vdb": ("raw", 8 * MiB, td.disks["vdb"][0])}
+    got = {d.target: (d.format, d.size, d.source) for d in list_disks(td.dom)}
+    assert got == expected
+    td.dom.create()
+    assert {d.target: (d.format, d.size, d.source) for d in list_disks(td.dom)} == expected
+
+
+def test_full_read_equals_disk_and_skips_zero_regions(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 64 * MiB), "vdb": ("raw", 8 * MiB)})
+    td.write("vda", 1 * MiB, 64 * 1024, 0xAB)
+    td.write("vda", 10 * MiB + 4096, 300 * 1024, 0x5C)
+    td.write("vdb", 2 * MiB, 1 * MiB, 0x77)
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        assert backup.consistency == Consistency.CRASH
+        assert "no guest agent" in backup.consistency_reason
+        vda, vdb = backup.disk("vda"), backup.disk("vdb")
+        assert not vda.incremental and vda.size == 64 * MiB
+        # qcow2 reports allocation per 64 KiB cluster: only written clusters are to be read
+        assert vda.changed_extents() == granular([(1 * MiB, 64 * 1024), (10 * MiB + 4096, 300 * 1024)])
+        assert sum(n for _, n in vdb.changed_extents()) <= 1 * MiB + 64 * 1024
+        for disk in (vda, vdb):
+            assert sha(read_extents(disk, disk.size, disk.changed_extents())) == td.sha256(disk.target)
+            assert sha(read_all(disk)) == td.sha256(disk.target)
+        backup.commit()
+    assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-1"]
+    td.dom.destroy()
+    assert td.file_sha256("vda") == td.sha256("vda")
+
+
+def test_view_is_frozen_while_the_guest_keeps_writing(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    td.write("vda", 0, 1 * MiB, 0x11)
+    frozen = td.sha256("vda")
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        td.write("vda", 512 * 1024, 1 * MiB, 0x22)
+        assert sha(read_all(backup.disk("vda"))) == frozen
+    assert td.dom.jobInfo()[0] == 0  # no job left running
+
+
+def test_incrementals_read_exactly_the_changed_extents(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 64 * MiB)})
+    td.write("vda", 0, 2 * MiB, 0x01)
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        full = read_all(backup.disk("vda"))
+        backup.commit()
+
+    writes = [(1 * MiB + 100, 10), (5 * MiB, 100 * 1024), (40 * MiB - 4096, 8192)]
+    for off, length in writes:
+        td.write("vda", off, length, 0x02)
+    with DomainBackup(conn, td.name, "snap-2", parent="snap-1") as backup:
+        disk = backup.disk("vda")
+        assert disk.incremental
+        assert disk.changed_extents() == granular(writes)
+        first = read_extents(disk, disk.size, disk.changed_extents(), base=full)
+        assert sha(first) == td.sha256("vda")
+        assert backup.commit() == ["snap-1"]
+
+    more = [(5 * MiB + 64 * 1024, 4096), (60 * MiB, 1 * MiB)]
+    for off, length in more:
+        td.write("vda", off, length, 0x03)
+    with DomainBackup(conn, td.name, "snap-3", parent="snap-2") as backup:
+        disk = backup.disk("vda")
+        assert disk.changed_extents() == granular(more)
+        assert sha(read_extents(disk, disk.size, disk.changed_extents(), base=first)) == td.sha256("vda")
+        backup.commit()
+    assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-3"]
+
+
+def test_failed_backup_drops_its_checkpoint_and_keeps_the_chain(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    td.write("vda", 1 * MiB, 4096, 0x0A)
+    with pytest.raises(RuntimeError), DomainBackup(conn, td.name, "snap-2", parent="snap-1"):
+        raise RuntimeError("the backup target failed")
+    assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-1"]
+    td.write("vda", 3 * MiB, 4096, 0x0B)
+    with DomainBackup(conn, td.name, "snap-2", parent="snap-1") as backup:
+        # the writes before the failed attempt are still tracked
+        assert backup.disk("vda").changed_extents() == granular([(1 * MiB, 4096), (3 * MiB, 4096)])
+
+
+def test_missing_checkpoint_is_a_broken_chain(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    # e.g. the domain was re-created, or someone removed the checkpoint
+    td.dom.checkpointLookupByName("snap-1").delete()
+    with pytest.raises(BrokenChainError, match="checkpoint snap-1 is missing"):
+        DomainBackup(conn, td.name, "snap-2", parent="snap-1").start()
+    assert td.dom.listAllCheckpoints() == []
+    with DomainBackup(conn, td.name, "snap-2") as backup:  # the caller's fallback: a full backup
+        assert not backup.disk("vda").incremental
+
+
+def test_lost_bitmap_is_a_broken_chain(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    td.dom.destroy()
+    # the image was replaced or converted: libvirt still has the checkpoint, the qcow2 lost its bitmap
+    path = td.disks["vda"][0]
+    subprocess.run(["qemu-img", "bitmap", "--remove", path, "snap-1"], check=True)
+    td.dom.create()
+    with pytest.raises(BrokenChainError, match="missing or broken bitmap 'snap-1'"):
+        DomainBackup(conn, td.name, "snap-2", parent="snap-1").start()
+    assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-1"]
+    assert td.dom.jobInfo()[0] == 0
+
+
+def test_shut_off_domain_is_read_and_stays_off(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    td.write("vda", 2 * MiB, 8192, 0x3C)
+    td.dom.destroy()
+    with DomainBackup(conn, td.name, "snap-2", parent="snap-1") as backup:
+        assert "shut off" in backup.consistency_reason
+        disk = backup.disk("vda")
+        assert disk.changed_extents() == granular([(2 * MiB, 8192)])
+        assert disk.read(2 * MiB, 8192) == b"\x3c" * 8192
+        backup.commit()
+    assert not td.dom.isActive()
+    assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-2"]
+
+
+def test_unknown_disk_and_duplicate_checkpoint_are_refused(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with pytest.raises(DiskError, match="has no disk vdz"):
+        DomainBackup(conn, td.name, "snap-1", targets=["vdz"]).start()
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    with pytest.raises(DiskError, match="checkpoint snap-1 exists already"):
+        DomainBackup(conn, td.name, "snap-1").start()
