@@ -1,0 +1,163 @@
+"""Separate service processes over RabbitMQ with MariaDB: api (gunicorn), scheduler, two workloads
+workers and cron. Covers placement by heartbeat, cancel, and workers killed mid-job (SIGKILL)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
+
+STEP_SECONDS = 0.7  # each placeholder progress step pauses this long, so jobs run long enough to kill
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    ensure_server("rabbitmq")
+    tag = uuid.uuid4().hex[:8]
+    with database_url("mariadb") as url:
+        cp = ControlPlane(
+            tmp_path_factory.mktemp("split"),
+            {
+                "DEFAULT": {
+                    "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
+                    "control_exchange": f"t4o_test_{tag}",
+                    # Topics of their own so that nothing else on this broker answers.
+                    "scheduler_topic": f"t4o-test-{tag}-scheduler",
+                    "workloads_topic": f"t4o-test-{tag}-workloads",
+                },
+                "database": {"connection": url},
+                "api": {"workers": 2, "threads": 4},
+                "placeholder_workflows": {"step_seconds": STEP_SECONDS},
+            },
+        )
+        assert cp.manage("db", "sync").returncode == 0
+        for host in ("worker-a", "worker-b"):
+            (cp.workdir / f"{host}.conf").write_text(f"[DEFAULT]\nhost = {host}\n")
+        try:
+            cp.start("api", ["workloadmgr-api"])
+            cp.start("scheduler", ["workloadmgr-scheduler"])
+            cp.start("cron", ["workloadmgr-cron"])
+            start_worker(cp, "worker-a")
+            start_worker(cp, "worker-b")
+            cp.wait_api()
+            yield cp
+        finally:
+            cp.stop()
+
+
+def start_worker(cp: ControlPlane, host: str) -> None:
+    cp.start(host, ["workloadmgr-workloads"], extra_conf=cp.workdir / f"{host}.conf")
+    deadline = time.monotonic() + 30
+    while f"started on host {host}" not in cp.log(host):
+        assert time.monotonic() < deadline, cp.log(host)
+        assert cp.procs[host].poll() is None, cp.log(host)
+        time.sleep(0.2)
+
+
+def new_workload(cp: ControlPlane, vms: int = 3) -> tuple[str, str]:
+    proj = "p" + uuid.uuid4().hex[:8]
+    ids = cp.add_servers(proj, vms)
+    body = {"workload": {"name": "w", "instances": [{"instance-id": i} for i in ids]}}
+    resp = cp.request("POST", "/workloads", proj, member(proj), json=body)
+    assert resp.status_code == 202, resp.text
+    return proj, resp.json()["workload"]["id"]
+
+
+def start_snapshot(cp: ControlPlane, proj: str, wid: str) -> str:
+    resp = cp.request(
+        "POST", f"/workloads/{wid}?full=1", proj, member(proj), json={"snapshot": {"name": "s"}}
+    )
+    assert resp.status_code == 202, resp.text
+    return resp.json()["snapshot"]["id"]
+
+
+def wait_running(cp: ControlPlane, proj: str, sid: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        snap = cp.request("GET", f"/snapshots/{sid}", proj, member(proj)).json()["snapshot"]
+        if snap["status"] == "executing" and snap["progress_percent"] > 0:
+            return snap
+        assert snap["status"] in ("queued", "executing"), snap
+        time.sleep(0.1)
+    raise AssertionError(f"snapshot {sid} never ran")
+
+
+def test_job_runs_on_a_live_worker_and_blocks_a_second_one(split: ControlPlane) -> None:
+    cp = split
+    proj, wid = new_workload(cp)
+    sid = start_snapshot(cp, proj, wid)
+    running = wait_running(cp, proj, sid)
+    assert running["host"] in ("worker-a", "worker-b")
+    assert cp.request("POST", f"/workloads/{wid}", proj, member(proj)).status_code == 409
+    done = cp.wait_job("snapshot", sid, proj, member(proj))
+    assert done["status"] == "available" and len(done["instances"]) == 3
+    assert done["time_taken"] >= 3 * STEP_SECONDS
+    rid = cp.request("POST", f"/snapshots/{sid}", proj, member(proj), json={"restore": {}}).json()["restore"][
+        "id"
+    ]
+    assert cp.wait_job("restore", rid, proj, member(proj))["status"] == "available"
+
+
+def test_cancel_a_running_snapshot(split: ControlPlane) -> None:
+    cp = split
+    proj, wid = new_workload(cp, vms=6)
+    sid = start_snapshot(cp, proj, wid)
+    wait_running(cp, proj, sid)
+    resp = cp.request("GET", f"/snapshots/{sid}/cancel", proj, member(proj))
+    assert resp.status_code == 200 and resp.json()["snapshot"]["status"] in ("cancelling", "cancelled")
+    done = cp.wait_job("snapshot", sid, proj, member(proj))
+    assert done["status"] == "cancelled" and done["progress_percent"] < 100
+    assert start_snapshot(cp, proj, wid)  # the workload is free again
+
+
+def test_worker_killed_mid_job_is_resolved_by_its_restart(split: ControlPlane) -> None:
+    cp = split
+    proj, wid = new_workload(cp, vms=8)
+    sid = start_snapshot(cp, proj, wid)
+    host = wait_running(cp, proj, sid)["host"]
+    cp.kill(host)  # SIGKILL: no chance to clean up
+    time.sleep(2 * STEP_SECONDS)
+    snap = cp.request("GET", f"/snapshots/{sid}", proj, member(proj)).json()["snapshot"]
+    assert snap["status"] == "executing"  # nobody runs it any more
+    assert cp.request("POST", f"/workloads/{wid}", proj, member(proj)).status_code == 409
+    start_worker(cp, host)
+    snap = cp.wait_job("snapshot", sid, proj, member(proj))
+    assert snap["status"] == "error" and "restarted" in snap["error_msg"]
+    sid2 = start_snapshot(cp, proj, wid)
+    assert cp.wait_job("snapshot", sid2, proj, member(proj), timeout=90)["status"] == "available"
+
+
+def test_worker_killed_mid_job_is_resolved_by_reset(split: ControlPlane) -> None:
+    cp = split
+    proj, wid = new_workload(cp, vms=8)
+    sid = start_snapshot(cp, proj, wid)
+    host = wait_running(cp, proj, sid)["host"]
+    cp.kill(host)
+    resp = cp.request("POST", f"/workloads/{wid}/reset", proj, member(proj))
+    assert resp.status_code == 200 and resp.json()["workload"]["status"] == "available"
+    snap = cp.request("GET", f"/snapshots/{sid}", proj, member(proj)).json()["snapshot"]
+    assert snap["status"] == "error" and "Reset" in snap["error_msg"]
+    start_worker(cp, host)
+
+
+def test_dead_worker_is_detected_by_heartbeat(split: ControlPlane) -> None:
+    cp = split
+    proj, wid = new_workload(cp, vms=10)
+    sid = start_snapshot(cp, proj, wid)
+    host = wait_running(cp, proj, sid)["host"]
+    cp.kill(host)
+    # service_down_time is 6 s in these tests: the scheduler then fails the job of the silent worker.
+    snap = cp.wait_job("snapshot", sid, proj, member(proj), timeout=30)
+    assert snap["status"] == "error" and "heartbeats" in snap["error_msg"]
+    # New work goes to the live worker only.
+    sid2 = start_snapshot(cp, proj, wid)
+    done = cp.wait_job("snapshot", sid2, proj, member(proj), timeout=60)
+    assert done["status"] == "available" and done["host"] != host
+    start_worker(cp, host)
+    for name in ("api", "scheduler", "cron"):
+        assert cp.procs[name].poll() is None, cp.log(name)
+    assert "Traceback" not in cp.log("api")
