@@ -54,6 +54,9 @@ class FileDiskSource:
             self._extents = qemu_img.allocated_extents(self.path, self.format)
         return list(self._extents)
 
+    def data_extents(self) -> list[Extent]:
+        return self.changed_extents()
+
     def read(self, offset: int, length: int) -> bytes:
         length = max(0, min(length, self._size - offset))
         if self._fd >= 0:

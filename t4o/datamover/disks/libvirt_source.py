@@ -66,13 +66,17 @@ def checkpoint_names(dom: libvirt.virDomain) -> list[str]:
 class LibvirtDiskSource:
     """One disk of a running backup: the frozen view, read through libvirt's NBD export."""
 
-    def __init__(self, disk: DomainDisk, client: NbdClient, bitmap_context: str | None) -> None:
+    def __init__(self, domain: str, disk: DomainDisk, client: NbdClient, bitmap_context: str | None) -> None:
         self.disk = disk
         self.target = disk.target
+        #: for messages and the vault's manifest
+        self.path = f"{domain}:{disk.target}"
+        self.format = disk.format
         self._client = client
         self._bitmap_context = bitmap_context
         self._lock = threading.Lock()
         self._extents: list[Extent] | None = None
+        self._allocated: list[Extent] | None = None
 
     @property
     def size(self) -> int:
@@ -90,13 +94,19 @@ class LibvirtDiskSource:
     def changed_extents(self) -> list[Extent]:
         """Incremental: ranges dirty since the parent checkpoint (bitmap granularity, 64 KiB by default).
         Full: ranges that are not known to read as zero."""
+        if not self._bitmap_context:
+            return self.data_extents()
         if self._extents is None:
             with self._lock:
-                if self._bitmap_context:
-                    self._extents = self._client.extents(self._bitmap_context, STATE_DIRTY, STATE_DIRTY)
-                else:
-                    self._extents = self._client.extents(ALLOCATION, STATE_ZERO, 0)
+                self._extents = self._client.extents(self._bitmap_context, STATE_DIRTY, STATE_DIRTY)
         return list(self._extents)
+
+    def data_extents(self) -> list[Extent]:
+        """Ranges that may hold non-zero data (``base:allocation`` without the ZERO flag)."""
+        if self._allocated is None:
+            with self._lock:
+                self._allocated = self._client.extents(ALLOCATION, STATE_ZERO, 0)
+        return list(self._allocated)
 
     def close(self) -> None:
         with self._lock:
@@ -203,8 +213,9 @@ class DomainBackup:
         for target in sorted(selected):
             incremental = self.parent is not None and specs_by_target[target].supports_bitmaps
             context = f"qemu:dirty-bitmap:backup-{target}" if incremental else None
-            client = NbdClient.connect_unix(sock, target, (context or ALLOCATION,))
-            self.disks.append(LibvirtDiskSource(by_target[target], client, context))
+            contexts = (ALLOCATION, context) if context else (ALLOCATION,)
+            client = NbdClient.connect_unix(sock, target, contexts)
+            self.disks.append(LibvirtDiskSource(self.domain, by_target[target], client, context))
 
     def check_chain(self) -> None:
         """Raise BrokenChainError unless the parent checkpoint exists (its bitmaps are checked by libvirt
