@@ -25,7 +25,7 @@ from t4o.vault import restore as restore_mod
 from t4o.vault import verify as verify_mod
 from t4o.vault.backend import Backend, ObjectNotFound
 from t4o.vault.backup import BackupStats, backup_disk
-from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.chunks import ZSTD_LEVEL, ChunkCodec, chunk_key
 from t4o.vault.errors import (
     CorruptRepository,
     InvalidArgument,
@@ -60,6 +60,7 @@ class Repository:
         self.config = config
         self.keys = keys
         self.chunk_size: int = int(config["chunk_size"])
+        self.compression_level: int = int(config.get("compression_level", ZSTD_LEVEL))
         self.password_protected = config.get("encryption") == "password"
         self.stale_after = STALE_AFTER
         self.workers = 2
@@ -68,10 +69,16 @@ class Repository:
 
     @classmethod
     def init(
-        cls, backend: Backend, password: str | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+        cls,
+        backend: Backend,
+        password: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        compression_level: int = ZSTD_LEVEL,
     ) -> Repository:
         if chunk_size < MIN_CHUNK or chunk_size > MAX_CHUNK or chunk_size & (chunk_size - 1):
             raise InvalidArgument(f"chunk size {chunk_size} must be a power of two from 64 KiB to 16 MiB")
+        if not 1 <= compression_level <= 19:
+            raise InvalidArgument(f"zstd level {compression_level} must be from 1 to 19")
         if backend.exists(CONFIG_KEY):
             raise RepositoryExists(f"{backend.url} already holds a repository")
         keys = RepoKeys.generate()
@@ -83,6 +90,7 @@ class Repository:
             "chunk_size": chunk_size,
             "chunk_id": "blake3-keyed",
             "compression": "zstd",
+            "compression_level": compression_level,
         }
         if password:
             config["encryption"] = "password"
@@ -125,6 +133,7 @@ class Repository:
             "format": f"{FORMAT} v{VERSION}",
             "created": self.config["created"],
             "chunk_size": self.chunk_size,
+            "compression_level": self.compression_level,
             "encryption": self.config["encryption"],
             "workloads": len(self.list_workloads()),
             "snapshots": len(snapshots),
@@ -134,9 +143,9 @@ class Repository:
 
     def _codec(self, workload_id: str, encrypted: bool) -> ChunkCodec:
         if not encrypted:
-            return ChunkCodec(self.keys.id_key)
+            return ChunkCodec(self.keys.id_key, level=self.compression_level)
         id_key, enc_key = self.keys.workload_keys(workload_id)
-        return ChunkCodec(id_key, enc_key)
+        return ChunkCodec(id_key, enc_key, level=self.compression_level)
 
     def codec_for(self, m: Manifest) -> ChunkCodec:
         return self._codec(m.workload_id, m.encrypted)
