@@ -35,6 +35,7 @@ class GcReport:
     swept: bool = False
     skipped_reason: str = ""
     damaged_manifests: list[str] = field(default_factory=list)
+    temp_removed: int = 0
 
 
 def _mark(backend: Backend, seen: set[str], refs: set[str], report: GcReport) -> None:
@@ -89,6 +90,10 @@ def collect(
         # Snapshot documents whose every manifest is gone (deleted, or a backup that crashed).
         if report.swept:
             _drop_orphan_docs(backend, cutoff)
+            # Temporary files of writers that died (posix only; S3 has none).
+            sweep_temp = getattr(backend, "sweep_temp", None)
+            if sweep_temp is not None:
+                report.temp_removed = sweep_temp()
     LOG.info(
         "gc: %d manifests, %d chunks, %d referenced, %d deleted (%d bytes), %d recent kept%s",
         report.manifests,
