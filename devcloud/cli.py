@@ -1,0 +1,305 @@
+"""devcloud up | down | status | env [cloud] | purge: a small real OpenStack on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from devcloud import confgen, infra, procs, services
+from devcloud import layout as L
+
+CLOUDS = {
+    "devcloud-admin": ("admin", L.ADMIN_PASSWORD, "admin"),
+    "devcloud-demo": ("demo", "devcloud-demo", "demo"),
+    "devcloud-other": ("other", "devcloud-other", "other"),
+    "devcloud-t4o": ("t4o", "devcloud-t4o", "service"),
+}
+START_TIMEOUT = 180.0
+
+
+class StartError(RuntimeError):
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+def log(msg: str) -> None:
+    print(f"devcloud: {msg}", flush=True)
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _tables(db: str) -> int:
+    sql = f"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='{L.DB_PREFIX}{db}';"
+    out = subprocess.run(
+        ["mysql", "-u", L.DB_USER, f"-p{L.DB_PASSWORD}", "-h", L.HOST, "-N", "-e", sql],
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.strip() or 0) if out.returncode == 0 else 0
+
+
+def _run_logged(name: str, argv: list[str], ok_codes: tuple[int, ...] = (0,)) -> None:
+    with open(procs.log_file(name), "ab") as out:
+        out.write(f"\n==== devcloud: {' '.join(argv)}\n".encode())
+        out.flush()
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=L.service_env(), cwd=L.STATE)
+    if proc.returncode not in ok_codes:
+        raise StartError(
+            name,
+            f"`{' '.join(Path(a).name if a.startswith('/') else a for a in argv[:4])} ...` "
+            f"exited {proc.returncode}",
+        )
+
+
+def _db_sync() -> None:
+    stamp_key = _digest(L.HERE / "constraints.txt", L.HERE / "services.py")
+    first_db = {
+        "keystone": "keystone",
+        "glance": "glance",
+        "placement": "placement",
+        "nova": "nova",
+        "cinder": "cinder",
+        "neutron": "neutron",
+    }
+
+    def sync(name: str, steps: list[list[str]]) -> None:
+        stamp = L.DATA / name / ".db-synced"
+        if stamp.exists() and stamp.read_text() == stamp_key and _tables(first_db[name]) > 0:
+            return
+        log(f"preparing the {name} database")
+        for argv in steps:
+            _run_logged(f"{name}-manage", argv, ok_codes=(0, 2) if "create_cell" in argv else (0,))
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(stamp_key)
+
+    steps = services.db_sync_steps()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for f in [pool.submit(sync, n, s) for n, s in steps]:
+            f.result()
+
+
+def _start(svc: services.Service) -> None:
+    if procs.running_pid(svc.name) is not None:
+        return
+    procs.start(svc.name, svc.argv, {**L.service_env(), **svc.env})
+
+
+def _wait_healthy(svcs: list[services.Service], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(svcs)
+    settle = time.monotonic() + 5  # workers that crash at import do so within seconds
+    while pending or time.monotonic() < settle:
+        for svc in list(pending) + [s for s in svcs if s not in pending]:
+            if procs.running_pid(svc.name) is None:
+                raise StartError(svc.name, "exited during start")
+        pending = [s for s in pending if s.port is not None and not services.http_ok(s.port)]
+        if time.monotonic() > deadline:
+            raise StartError(pending[0].name, f"no answer on port {pending[0].port} after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _seed(step: str, arg: str) -> None:
+    argv = [str(L.VENV_PY), str(L.HERE / "seed.py"), step, arg, L.ADMIN_PASSWORD]
+    _run_logged("seed", argv)
+
+
+def _make_image() -> Path:
+    """A 64 MiB qcow2 with known bytes (0x5a in its first MiB): small, and recognisable on a restore."""
+    image = L.DATA / "devcloud-tiny.qcow2"
+    if not image.exists():
+        tmp = image.with_suffix(".tmp")
+        infra.run(["qemu-img", "create", "-f", "qcow2", str(tmp), "64M"])
+        infra.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1M", str(tmp)])
+        tmp.rename(image)
+    return image
+
+
+def write_clouds_yaml() -> None:
+    lines = ["# Written by `devcloud up`: the clouds of devcloud (openstacksdk / openstack CLI).", "clouds:"]
+    for cloud, (user, password, project) in CLOUDS.items():
+        lines += [
+            f"  {cloud}:",
+            "    auth:",
+            f"      auth_url: http://{L.HOST}:5000/v3",
+            f"      username: {user}",
+            f"      password: {password}",
+            f"      project_name: {project}",
+            "      user_domain_name: Default",
+            "      project_domain_name: Default",
+            f"    region_name: {L.REGION}",
+            "    identity_api_version: 3",
+            "    interface: public",
+        ]
+    L.CLOUDS_YAML.write_text("\n".join(lines) + "\n")
+
+
+def up() -> int:
+    t0 = time.monotonic()
+    L.STATE.mkdir(parents=True, exist_ok=True)
+    L.LOGS.mkdir(parents=True, exist_ok=True)
+    L.RUN.mkdir(parents=True, exist_ok=True)
+    stage = "prerequisites"
+    try:
+        infra.ensure_venv(log)
+        infra.ensure_mariadb(log)
+        infra.ensure_rabbitmq(log)
+        if L.COMPUTE_DRIVER == "libvirt":
+            infra.prepare_libvirt()
+        confgen.write_all()
+        infra.ensure_share_mounted()
+        stage = "databases"
+        _db_sync()
+        all_svcs = services.all_services()
+        first = [s for s in all_svcs if s.stage == 1]
+        rest = [s for s in all_svcs if s.stage == 2]
+        for svc in first:
+            _start(svc)
+        _wait_healthy(first, 90)
+        if L.COMPUTE_DRIVER == "libvirt" and not infra.wait_libvirt(30):
+            raise StartError("libvirtd", "no answer on its socket after 30 s")
+        stage = "seed"
+        seed_key = _digest(L.HERE / "seed.py")
+        stamp = L.DATA / ".seeded-identity"
+        if not (stamp.exists() and stamp.read_text() == seed_key):
+            log("seeding projects, users and the service catalog")
+            _seed("identity", L.SERVICE_PASSWORD)
+            stamp.write_text(seed_key)
+        log(f"starting {len(rest)} services")
+        for svc in rest:
+            _start(svc)
+        _wait_healthy(rest, START_TIMEOUT)
+        _seed("resources", str(_make_image()))
+        if L.COMPUTE_DRIVER != "none":
+            _run_logged(
+                "nova-manage",
+                [
+                    str(L.VENV_BIN / "nova-manage"),
+                    "--config-file",
+                    str(L.ETC / "nova" / "nova.conf"),
+                    "cell_v2",
+                    "discover_hosts",
+                ],
+            )
+        _seed("wait", "120")
+        write_clouds_yaml()
+    except StartError as err:
+        print(f"devcloud: FAILED to start {err.service}: {err.reason}", file=sys.stderr)
+        print(f"---- last lines of {procs.log_file(err.service)}", file=sys.stderr)
+        print(procs.tail(err.service), file=sys.stderr)
+        return 1
+    except infra.InfraError as err:
+        print(f"devcloud: FAILED during {stage}: {err}", file=sys.stderr)
+        return 1
+    status(quiet_ok=False)
+    log(f"up in {time.monotonic() - t0:.0f} s; clouds: {L.CLOUDS_YAML}")
+    return 0
+
+
+def _infra_rows() -> list[tuple[str, str, str, str]]:
+    rows = [
+        ("mariadb", "3306", "-", "ok" if infra.port_open(3306) else "DOWN"),
+        ("rabbitmq", "5672", "-", "ok" if infra.port_open(5672) else "DOWN"),
+    ]
+    return rows
+
+
+def status(quiet_ok: bool = False) -> int:
+    rows = _infra_rows()
+    for svc in services.all_services():
+        pid = procs.running_pid(svc.name)
+        if pid is None:
+            health = "DOWN"
+        elif svc.port is not None:
+            health = "ok" if services.http_ok(svc.port) else "NOT ANSWERING"
+        else:
+            health = "ok"
+        rows.append((svc.name, str(svc.port or "-"), str(pid or "-"), health))
+    bad = [r for r in rows if r[3] != "ok"]
+    if not (quiet_ok and not bad):
+        print(f"{'SERVICE':20} {'PORT':6} {'PID':8} HEALTH")
+        for name, port, pid, health in rows:
+            print(f"{name:20} {port:6} {pid:8} {health}")
+        print(f"compute driver: {L.COMPUTE_DRIVER}; logs: {L.LOGS}; clouds: {L.CLOUDS_YAML}")
+        mounts = infra.our_mounts()
+        print(f"mounts: {', '.join(mounts) if mounts else 'none'}")
+    return 3 if bad else 0
+
+
+def down() -> int:
+    sids = procs.sessions()
+    infra.stop_domains()
+    procs.terminate([p for s in services.all_services() if (p := procs.running_pid(s.name)) is not None])
+    for svc in services.all_services():
+        procs.pid_file(svc.name).unlink(missing_ok=True)
+    strays = procs.strays(sids)
+    if strays:
+        procs.terminate(strays, timeout=10)
+    infra.unmount_all()
+    infra.stop_rabbitmq_if_owned()
+    infra.stop_mariadb_if_owned()
+    left = procs.strays(sids)
+    mounts = infra.our_mounts()
+    if left or mounts:
+        print(f"devcloud: down left processes {left} and mounts {mounts}", file=sys.stderr)
+        return 1
+    log("down: no devcloud process or mount left")
+    return 0
+
+
+def purge() -> int:
+    """down, then forget everything but the installed venv (databases, volumes, images, keys)."""
+    rc = down()
+    if infra.port_open(3306):
+        infra.drop_databases()
+    for child in L.STATE.iterdir() if L.STATE.exists() else []:
+        if child != L.VENV:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    log("purged state (kept the venv)")
+    return rc
+
+
+def env(cloud: str) -> int:
+    if cloud not in CLOUDS:
+        print(f"devcloud: unknown cloud {cloud!r}; one of {', '.join(CLOUDS)}", file=sys.stderr)
+        return 2
+    print(f"export OS_CLOUD={cloud}")
+    print(f"export OS_CLIENT_CONFIG_FILE={L.CLOUDS_YAML}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="devcloud", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up", help="install what is missing and start everything (idempotent)")
+    sub.add_parser("down", help="stop every devcloud process and unmount its shares")
+    sub.add_parser("status", help="every service with its port, pid and health")
+    p_env = sub.add_parser("env", help="shell lines that select a devcloud cloud")
+    p_env.add_argument("cloud", nargs="?", default="devcloud-demo")
+    sub.add_parser("purge", help="down, then delete databases and state (keeps the installed venv)")
+    args = parser.parse_args(argv)
+    if args.cmd == "up":
+        return up()
+    if args.cmd == "down":
+        return down()
+    if args.cmd == "status":
+        return status()
+    if args.cmd == "purge":
+        return purge()
+    return env(args.cloud)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Starting, finding and stopping devcloud's processes (pid files under state/run, logs under state/logs)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from devcloud import layout as L
+
+
+def pid_file(name: str) -> Path:
+    return L.RUN / f"{name}.pid"
+
+
+def log_file(name: str) -> Path:
+    return L.LOGS / f"{name}.log"
+
+
+def argv_of(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def is_ours(pid: int) -> bool:
+    """A live process that devcloud started: a program of its venv (gunicorn retitles its own), a QEMU
+    running one of its disks, or a privsep daemon reading its configuration."""
+    argv = argv_of(pid)
+    if not argv:
+        return False
+    joined = " ".join(argv)
+    if argv[0].startswith("gunicorn:") and "[devcloud-" in joined:
+        return True
+    if str(L.STATE) not in joined:
+        return False
+    return argv[0].startswith(str(L.VENV)) or "qemu-system" in argv[0] or "privsep-helper" in joined
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def start_time(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def session_of(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[3]) if len(fields) > 3 else -1
+
+
+def running_pid(name: str) -> int | None:
+    """The pid in the service's pid file, if that very process (same start time) still runs."""
+    try:
+        pid_text, started = pid_file(name).read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) and start_time(pid) == started else None
+
+
+def start(name: str, argv: list[str], env: dict[str, str]) -> int:
+    L.LOGS.mkdir(parents=True, exist_ok=True)
+    L.RUN.mkdir(parents=True, exist_ok=True)
+    with open(log_file(name), "ab") as log:
+        log.write(f"\n==== devcloud: starting {name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=L.STATE,
+            start_new_session=True,
+        )
+    pid_file(name).write_text(f"{proc.pid} {start_time(proc.pid)}\n")
+    return proc.pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    fields = _stat(pid)
+    state = fields[0] if fields else "Z"
+    return state != "Z"
+
+
+def terminate(pids: list[int], timeout: float = 15.0) -> None:
+    """SIGTERM each process group, then SIGKILL whatever is still there after the timeout."""
+    for pid in pids:
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    for pid in pids:
+        if _alive(pid):
+            for kill in (os.killpg, os.kill):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    kill(pid, signal.SIGKILL)
+
+
+def stop(name: str) -> None:
+    pid = running_pid(name)
+    if pid is not None:
+        terminate([pid])
+    pid_file(name).unlink(missing_ok=True)
+
+
+def sessions() -> set[int]:
+    """Session ids of the running services (each was started as a session leader)."""
+    found = set()
+    for f in L.RUN.glob("*.pid") if L.RUN.exists() else []:
+        pid = running_pid(f.stem)
+        if pid is not None:
+            found.add(pid)
+    return found
+
+
+def strays(extra_sessions: set[int] | None = None) -> list[int]:
+    """Every live process of devcloud: recognised by its command line, or in one of its sessions."""
+    me = os.getpid()
+    sids = extra_sessions or set()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        pid = int(entry.name)
+        if (is_ours(pid) or session_of(pid) in sids) and _alive(pid):
+            found.append(pid)
+    return found
+
+
+def tail(name: str, lines: int = 40) -> str:
+    try:
+        text = log_file(name).read_text(errors="replace")
+    except OSError:
+        return f"(no log at {log_file(name)})"
+    return "\n".join(text.splitlines()[-lines:])

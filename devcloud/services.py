@@ -1,0 +1,182 @@
+"""The OpenStack services devcloud runs: how each is started, checked, and its database prepared."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+from devcloud import layout as L
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: list[str]
+    port: int | None = None  # an HTTP API: healthy when it answers on this port
+    env: dict[str, str] = field(default_factory=dict)
+    stage: int = 2  # 1 = before seeding (keystone), 2 = everything else
+
+
+def _wsgi(name: str, port: int, target: str, *args: str) -> list[str]:
+    return [str(L.VENV_PY), str(L.HERE / "wsgi_serve.py"), name, str(port), target, *args]
+
+
+def _conf(project: str, *files: str) -> list[str]:
+    out: list[str] = []
+    for f in files or (f"{project}.conf",):
+        out += ["--config-file", str(L.ETC / project / f)]
+    return out
+
+
+def _bin(name: str) -> str:
+    return str(L.VENV_BIN / name)
+
+
+def all_services() -> list[Service]:
+    from devcloud import infra
+
+    neutron_files = ("neutron.conf", "plugins/ml2/ml2_conf.ini")
+    libvirt = [Service("libvirtd", infra.libvirt_argv(), stage=1)] if L.COMPUTE_DRIVER == "libvirt" else []
+    return [
+        *libvirt,
+        Service(
+            "keystone",
+            _wsgi("keystone", 5000, "keystone.wsgi.api:application"),
+            port=5000,
+            env={"OS_KEYSTONE_CONFIG_DIR": str(L.ETC / "keystone")},
+            stage=1,
+        ),
+        Service(
+            "glance-api",
+            _wsgi("glance-api", 9292, "glance.wsgi.api:application"),
+            port=9292,
+            env={"OS_GLANCE_CONFIG_DIR": str(L.ETC / "glance")},
+        ),
+        Service(
+            "placement-api",
+            _wsgi("placement-api", 8778, "placement.wsgi.api:application"),
+            port=8778,
+            env={"OS_PLACEMENT_CONFIG_DIR": str(L.ETC / "placement")},
+        ),
+        Service(
+            "nova-api",
+            _wsgi("nova-api", 8774, "nova.wsgi.osapi_compute:application"),
+            port=8774,
+            env={"OS_NOVA_CONFIG_DIR": str(L.ETC / "nova")},
+        ),
+        Service("nova-conductor", [_bin("nova-conductor"), *_conf("nova")]),
+        Service("nova-scheduler", [_bin("nova-scheduler"), *_conf("nova")]),
+        Service("nova-compute", [_bin("nova-compute"), *_conf("nova")]),
+        Service(
+            "cinder-api",
+            _wsgi("cinder-api", 8776, "cinder.wsgi.api:application", *_conf("cinder")),
+            port=8776,
+        ),
+        Service("cinder-scheduler", [_bin("cinder-scheduler"), *_conf("cinder")]),
+        Service("cinder-volume", [_bin("cinder-volume"), *_conf("cinder")]),
+        Service("cinder-backup", [_bin("cinder-backup"), *_conf("cinder")]),
+        Service(
+            "neutron-api",
+            _wsgi("neutron-api", 9696, "neutron.wsgi.api:application"),
+            port=9696,
+            env={
+                "OS_NEUTRON_CONFIG_DIR": str(L.ETC / "neutron"),
+                "OS_NEUTRON_CONFIG_FILES": ";".join(neutron_files),
+            },
+        ),
+        Service("neutron-rpc-server", [_bin("neutron-rpc-server"), *_conf("neutron", *neutron_files)]),
+    ]
+
+
+def http_ok(port: int) -> bool:
+    """An API is healthy when its root answers anything but a server error."""
+    try:
+        with urllib.request.urlopen(f"http://{L.HOST}:{port}/", timeout=5) as resp:
+            return resp.status < 500
+    except urllib.error.HTTPError as err:
+        return err.code < 500
+    except OSError:
+        return False
+
+
+def db_sync_steps() -> list[tuple[str, list[list[str]]]]:
+    """(name, commands) per service; each name's commands run in order, names run side by side."""
+    nova = _conf("nova")
+    cinder = _conf("cinder")
+    keystone = _conf("keystone")
+    glance = ["--config-file", str(L.ETC / "glance" / "glance-api.conf")]
+    neutron = _conf("neutron", "neutron.conf", "plugins/ml2/ml2_conf.ini")
+    return [
+        (
+            "keystone",
+            [
+                [_bin("keystone-manage"), *keystone, "db_sync"],
+                [
+                    _bin("keystone-manage"),
+                    *keystone,
+                    "fernet_setup",
+                    "--keystone-user",
+                    "root",
+                    "--keystone-group",
+                    "root",
+                ],
+                [
+                    _bin("keystone-manage"),
+                    *keystone,
+                    "credential_setup",
+                    "--keystone-user",
+                    "root",
+                    "--keystone-group",
+                    "root",
+                ],
+                [
+                    _bin("keystone-manage"),
+                    *keystone,
+                    "bootstrap",
+                    "--bootstrap-password",
+                    L.ADMIN_PASSWORD,
+                    "--bootstrap-admin-url",
+                    L.KEYSTONE_URL,
+                    "--bootstrap-public-url",
+                    L.KEYSTONE_URL,
+                    "--bootstrap-internal-url",
+                    L.KEYSTONE_URL,
+                    "--bootstrap-region-id",
+                    L.REGION,
+                ],
+            ],
+        ),
+        ("glance", [[_bin("glance-manage"), *glance, "db_sync"]]),
+        (
+            "placement",
+            [
+                [
+                    _bin("placement-manage"),
+                    "--config-file",
+                    str(L.ETC / "placement" / "placement.conf"),
+                    "db",
+                    "sync",
+                ]
+            ],
+        ),
+        (
+            "nova",
+            [
+                [_bin("nova-manage"), *nova, "api_db", "sync"],
+                [
+                    _bin("nova-manage"),
+                    *nova,
+                    "cell_v2",
+                    "map_cell0",
+                    "--database_connection",
+                    L.db_url("nova_cell0"),
+                ],
+                [_bin("nova-manage"), *nova, "db", "sync"],
+                # create_cell exits 2 when cell1 already exists: that is fine for an idempotent `up`.
+                [_bin("nova-manage"), *nova, "cell_v2", "create_cell", "--name", "cell1"],
+            ],
+        ),
+        ("cinder", [[_bin("cinder-manage"), *cinder, "db", "sync"]]),
+        ("neutron", [[_bin("neutron-db-manage"), *neutron, "upgrade", "heads"]]),
+    ]
