@@ -1,0 +1,1 @@
+"""Command lines of T4O: the ``openstack workload ...`` plugin and the standalone ``workloadmgr``."""

@@ -1,0 +1,87 @@
+"""A live progress bar for snapshot and restore jobs: percent, bytes moved, transfer rate, message."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_bytes(count: float) -> str:
+    value = float(count)
+    for unit in UNITS:
+        if abs(value) < 1024 or unit == UNITS[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} {UNITS[-1]}"
+
+
+class ProgressBar:
+    """Renders job polls: redrawn in place on a terminal, one line per change otherwise (logs, pipes)."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        label: str,
+        *,
+        tty: bool | None = None,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = stream.isatty() if tty is None else tty
+        self.width = width
+        self.clock = clock
+        self._last_line = ""
+        self._samples: list[tuple[float, int]] = []
+        self._drawn = False
+
+    def _rate(self, uploaded: int) -> float | None:
+        now = self.clock()
+        self._samples.append((now, uploaded))
+        # The rate over the last ~10 s smooths out polls that saw no new bytes.
+        self._samples = [s for s in self._samples if now - s[0] <= 10.0] or [(now, uploaded)]
+        first_t, first_b = self._samples[0]
+        if now - first_t <= 0 or uploaded <= first_b:
+            return None
+        return (uploaded - first_b) / (now - first_t)
+
+    def render(self, job: dict[str, Any]) -> str:
+        percent = max(0, min(100, int(job.get("progress_percent") or 0)))
+        bar_len = 30
+        filled = bar_len * percent // 100
+        parts = [f"{self.label} [{'#' * filled}{'.' * (bar_len - filled)}] {percent:3d}%"]
+        size = int(job.get("size") or 0)
+        uploaded = int(job.get("uploaded_size") or 0)
+        if size or uploaded:
+            parts.append(f"{human_bytes(uploaded)}/{human_bytes(size)}" if size else human_bytes(uploaded))
+            rate = self._rate(uploaded)
+            if rate:
+                parts.append(f"{human_bytes(rate)}/s")
+        parts.append(str(job.get("status") or ""))
+        message = job.get("progress_msg") or ""
+        if message:
+            parts.append(message)
+        return "  ".join(parts)
+
+    def update(self, job: dict[str, Any]) -> None:
+        line = self.render(job)
+        if self.tty:
+            columns = self.width or shutil.get_terminal_size((100, 24)).columns
+            line = line[: max(columns - 1, 10)]
+            self.stream.write("\r" + line.ljust(len(self._last_line)))
+            self._drawn = True
+        elif line != self._last_line:
+            self.stream.write(line + "\n")
+        self._last_line = line
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False

@@ -1,0 +1,193 @@
+"""The HTTP layer: a keystoneauth1 adapter for service type ``workloads``; API errors as exceptions."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from keystoneauth1 import adapter, noauth, token_endpoint
+from keystoneauth1 import exceptions as ksa_exc
+from keystoneauth1 import session as ksa_session
+
+from t4o.client import exceptions as exc
+
+SERVICE_TYPE = "workloads"
+USER_AGENT = "t4o-client"
+
+
+def _api_base(url: str, project_id: str | None) -> str:
+    """``http://host:8780`` -> ``http://host:8780/v1/<project>``; URLs that name /v1/... stay as they are."""
+    url = url.rstrip("/")
+    if names_project(url):
+        return url
+    if not project_id:
+        raise exc.EndpointMissing(
+            f"The endpoint {url} does not name a project (…/v1/<project_id>); give the project ID too "
+            "(--os-project-id or OS_PROJECT_ID)."
+        )
+    return f"{url.removesuffix('/v1')}/v1/{project_id}"
+
+
+def names_project(url: str) -> bool:
+    """Whether the URL already reads ``.../v1/<project_id>``."""
+    parts = [p for p in urlsplit(url).path.split("/") if p]
+    return "v1" in parts and parts.index("v1") < len(parts) - 1
+
+
+def _message(resp: Any) -> str:
+    """The ``message`` of the API's error body ``{"<kind>": {"code": N, "message": "..."}}``."""
+    try:
+        body = resp.json()
+    except (ValueError, json.JSONDecodeError):
+        body = None
+    if isinstance(body, dict) and len(body) == 1:
+        inner = next(iter(body.values()))
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    text = (resp.text or "").strip().splitlines()
+    return text[0][:300] if text else resp.reason or f"HTTP {resp.status_code}"
+
+
+class HTTPClient:
+    """Sends requests below the API base ``.../v1/<project_id>`` and returns decoded JSON bodies."""
+
+    def __init__(
+        self,
+        session: ksa_session.Session,
+        *,
+        endpoint_override: str | None = None,
+        project_id: str | None = None,
+        interface: str | None = "public",
+        region_name: str | None = None,
+        timeout: float | None = 60,
+    ) -> None:
+        self.session = session
+        self.project_id = project_id
+        self.interface = interface or "public"
+        self.region_name = region_name
+        self._adapter = adapter.Adapter(
+            session,
+            service_type=SERVICE_TYPE,
+            interface=self.interface,
+            region_name=region_name,
+            endpoint_override=endpoint_override,
+            user_agent=USER_AGENT,
+        )
+        self._timeout = timeout
+        self._base: str | None = None
+
+    @classmethod
+    def for_endpoint(
+        cls, endpoint: str, *, project_id: str | None = None, token: str | None = None, **kwargs: Any
+    ) -> HTTPClient:
+        """A client of an explicit endpoint: all-in-one's noauth, or a token obtained elsewhere."""
+        plugin = token_endpoint.Token(endpoint, token) if token else noauth.NoAuth(endpoint=endpoint)
+        if project_id is None and token and token.count(":") >= 1:
+            # all-in-one's noauth tokens read user:project[:roles]
+            project_id = token.split(":")[1] or None
+        return cls(
+            ksa_session.Session(auth=plugin), endpoint_override=endpoint, project_id=project_id, **kwargs
+        )
+
+    @property
+    def base_url(self) -> str:
+        if self._base is None:
+            try:
+                endpoint = self._adapter.get_endpoint()
+            except ksa_exc.EndpointNotFound:
+                endpoint = None
+            except ksa_exc.ClientException as err:
+                raise translate(err) from err
+            if not endpoint:
+                where = f" in region {self.region_name}" if self.region_name else ""
+                raise exc.EndpointMissing(
+                    f"No '{SERVICE_TYPE}' endpoint ({self.interface} interface{where}) in the service "
+                    "catalog: ask the cloud operator to register T4O, or give the API's URL with "
+                    "--os-endpoint-override / OS_WORKLOADS_ENDPOINT_OVERRIDE."
+                )
+            project = self.project_id
+            if project is None and not names_project(endpoint):
+                project = self.session.get_project_id()
+            self._base = _api_base(endpoint, project)
+        return self._base
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200, 202, 204),
+    ) -> Any:
+        url = self.base_url + path
+        kwargs: dict[str, Any] = {"raise_exc": False, "timeout": self._timeout}
+        if body is not None:
+            kwargs["json"] = body
+        if params:
+            kwargs["params"] = {k: v for k, v in params.items() if v is not None}
+        try:
+            resp = self._adapter.request(url, method, endpoint_override=self.base_url, **kwargs)
+        except ksa_exc.ClientException as err:
+            raise translate(err) from err
+        if resp.status_code not in ok:
+            raise api_error(resp)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError as err:
+            raise exc.ApiError(
+                resp.status_code, f"The API answered {method} {path} with non-JSON data."
+            ) from err
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self.request("POST", path, body=body, params=params)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.request("PUT", path, body=body)
+
+    def delete(self, path: str, **params: Any) -> Any:
+        return self.request("DELETE", path, params=params)
+
+
+def api_error(resp: Any) -> exc.ApiError:
+    status = resp.status_code
+    message = _message(resp)
+    request_id = resp.headers.get("X-OpenStack-Request-Id")
+    if status == 401:
+        return exc.ApiError(status, f"The workloads API refused the token (HTTP 401): {message}", request_id)
+    if status == 404:
+        return exc.NotFound(status, message, request_id)
+    return exc.ApiError(status, f"{message} (HTTP {status})", request_id)
+
+
+def translate(err: ksa_exc.ClientException) -> exc.ClientError:
+    """keystoneauth's exceptions as one-line client errors that say what to do."""
+    if isinstance(err, ksa_exc.EndpointNotFound):
+        return exc.EndpointMissing(
+            f"No '{SERVICE_TYPE}' endpoint in the service catalog: ask the cloud operator to register T4O, "
+            "or give the API's URL with --os-endpoint-override / OS_WORKLOADS_ENDPOINT_OVERRIDE."
+        )
+    if isinstance(err, ksa_exc.Unauthorized | ksa_exc.AuthorizationFailure):
+        return exc.AuthFailed(
+            "Authentication failed: Keystone refused the credentials; check the user, password, project "
+            "and domain (OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME) or --os-cloud."
+        )
+    if isinstance(err, ksa_exc.MissingAuthPlugin | ksa_exc.auth_plugins.MissingRequiredOptions):
+        return exc.AuthFailed(
+            f"Not enough to authenticate ({err}): set OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and "
+            "OS_PROJECT_NAME, choose a cloud with --os-cloud, or give --os-endpoint and --os-token."
+        )
+    if isinstance(err, ksa_exc.ConnectFailure | ksa_exc.ConnectTimeout):
+        match = re.search(r"connection to (\S+?):? ", str(err))
+        where = f" to {match.group(1)}" if match else ""
+        return exc.ConnectionFailed(f"Cannot connect{where}: is the service running and the URL right?")
+    if isinstance(err, ksa_exc.Forbidden):
+        return exc.AuthFailed(f"Not allowed: {err}")
+    return exc.ClientError(str(err))
