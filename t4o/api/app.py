@@ -107,7 +107,9 @@ def _parse_body(op: spec.Operation) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(f"The body is not valid JSON: {exc}.") from exc
     _check_text(body, "The body")
-    validator = jsonschema.Draft202012Validator(op.body)
+    validator = jsonschema.Draft202012Validator(
+        op.body, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "body"

@@ -41,7 +41,8 @@ INSTANCES = {
     "items": {
         "type": "object",
         "required": ["instance-id"],
-        "properties": {"instance-id": ID},
+        # Nova server ids are UUIDs.
+        "properties": {"instance-id": {"type": "string", "format": "uuid"}},
     },
 }
 

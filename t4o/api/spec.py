@@ -31,11 +31,37 @@ class Operation:
     body: dict[str, Any] | None = None
     body_required: bool = False
     errors: tuple[int, ...] = (400, 401, 403, 404)
+    # OpenAPI links from the response: name -> (operationId, {parameter: runtime expression}).
+    links: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
     @property
     def full_path(self) -> str:
         return "/v1/{project_id}" + self.path
 
+
+def _links(key: str, param: str, operation_ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Links from a created resource (``{key: {id: ...}}``) to the operations on it."""
+    return {oid: (oid, {param: f"$response.body#/{key}/id"}) for oid in operation_ids}
+
+
+_WORKLOAD_LINKS = _links(
+    "workload",
+    "workload_id",
+    [
+        "showWorkload",
+        "updateWorkload",
+        "snapshotWorkload",
+        "pauseWorkload",
+        "resumeWorkload",
+        "unlockWorkload",
+        "resetWorkload",
+        "deleteWorkload",
+    ],
+)
+_SNAPSHOT_LINKS = _links(
+    "snapshot", "snapshot_id", ["showSnapshot", "restoreSnapshot", "cancelSnapshot", "deleteSnapshot"]
+)
+_RESTORE_LINKS = _links("restore", "restore_id", ["showRestore", "cancelRestore", "deleteRestore"])
 
 _WL = "/workloads/{workload_id}"
 _SN = "/snapshots/{snapshot_id}"
@@ -58,7 +84,7 @@ OPERATIONS: list[Operation] = [
               response=s.wrap_list("workloads", s.WORKLOAD)),
     Operation("POST", "/workloads", "createWorkload", "create_workload", "Create a workload", "workloads",
               status=202, body=s.WORKLOAD_CREATE, body_required=True, response=s.wrap("workload", s.WORKLOAD),
-              errors=(400, 401, 403, 404, 409)),
+              errors=(400, 401, 403, 404, 409), links=_WORKLOAD_LINKS),
     Operation("GET", _WL, "showWorkload", "show_workload", "Show a workload with its storage usage",
               "workloads", response=s.wrap("workload", s.WORKLOAD)),
     Operation("PUT", _WL, "updateWorkload", "update_workload", "Modify a workload (instances, schedule)",
@@ -70,7 +96,7 @@ OPERATIONS: list[Operation] = [
               "Take a snapshot (full with ?full=1); 202 and a queued snapshot", "workloads", status=202,
               query={"full": {"type": "string", "enum": ["0", "1", "true", "false", "True", "False"]}},
               body=s.SNAPSHOT_CREATE, response=s.wrap("snapshot", s.SNAPSHOT),
-              errors=(400, 401, 403, 404, 409)),
+              errors=(400, 401, 403, 404, 409), links=_SNAPSHOT_LINKS),
     Operation("POST", _WL + "/pause", "pauseWorkload", "pause_workload", "Pause the workload's schedule",
               "workloads", response=s.wrap("workload", s.WORKLOAD)),
     Operation("POST", _WL + "/resume", "resumeWorkload", "resume_workload", "Resume the workload's schedule",
@@ -98,7 +124,7 @@ OPERATIONS: list[Operation] = [
     Operation("POST", _SN, "restoreSnapshot", "create_restore",
               "Restore from a snapshot (oneclick, selective, inplace); 202 and a queued restore", "restores",
               status=202, body=s.RESTORE_CREATE, body_required=True, response=s.wrap("restore", s.RESTORE),
-              errors=(400, 401, 403, 404, 409)),
+              errors=(400, 401, 403, 404, 409), links=_RESTORE_LINKS),
     # restores
     Operation("GET", "/restores", "listRestores", "list_restores", "List restores", "restores",
               query={"snapshot_id": STR}, response=s.wrap_list("restores", s.RESTORE)),
@@ -166,6 +192,14 @@ def openapi() -> dict[str, Any]:
                 **({"content": {"application/json": {"schema": op.response}}} if op.response else {}),
             }
         }
+        if op.links:
+            responses[str(op.status)]["links"] = {
+                name: {
+                    "operationId": target,
+                    "parameters": {"project_id": "$request.path.project_id", **params},
+                }
+                for name, (target, params) in op.links.items()
+            }
         for code in op.errors:
             responses[str(code)] = {
                 "description": _ERROR_TEXT[code],

@@ -576,6 +576,9 @@ def jobs_fail_on_hosts(hosts: Sequence[str], reason: str) -> int:
 
 
 # ---------------------------------------------------------------- settings
+SETTING_FIELDS = ("value", "category", "type", "description", "is_public", "is_hidden", "metadata")
+
+
 def setting_list(project_id: str) -> list[Setting]:
     with session_scope() as s:
         return list(s.scalars(select(Setting).where(Setting.project_id == project_id).order_by(Setting.name)))
@@ -604,9 +607,9 @@ def setting_upsert(
                     s.add(st)
                 elif create_only:
                     raise errors.Conflict(f"Setting {item['name']} exists; use PUT to change it.")
-                for key, val in item.items():
-                    if key != "name":
-                        setattr(st, "metadata_" if key == "metadata" else key, val)
+                for key in SETTING_FIELDS:
+                    if key in item:
+                        setattr(st, "metadata_" if key == "metadata" else key, item[key])
                 out.append(st)
             s.flush()
             return out
