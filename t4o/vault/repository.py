@@ -24,7 +24,7 @@ from t4o.vault import gc as gc_mod
 from t4o.vault import restore as restore_mod
 from t4o.vault import verify as verify_mod
 from t4o.vault.backend import Backend, ObjectNotFound
-from t4o.vault.backup import BackupStats, backup_disk
+from t4o.vault.backup import backup_disk
 from t4o.vault.chunks import ZSTD_LEVEL, ChunkCodec, chunk_key
 from t4o.vault.errors import (
     CorruptRepository,
@@ -232,8 +232,6 @@ class Repository:
         finally:
             lease.release()
         return manifest
-
-    last_stats: BackupStats | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
