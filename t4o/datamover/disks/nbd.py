@@ -177,12 +177,13 @@ class NbdClient:
 
     def read(self, offset: int, length: int) -> bytes:
         """Read ``length`` bytes at ``offset``; holes come back as zeros."""
-        out = bytearray()
         end = min(offset + length, self.size)
+        if end - offset <= MAX_REQUEST:
+            return bytes(self._request(CMD_READ, offset, end - offset, want_data=end - offset).data)
+        out = bytearray()
         while offset < end:
             span = min(MAX_REQUEST, end - offset)
-            reply = self._request(CMD_READ, offset, span, want_data=span)
-            out += reply.data
+            out += self._request(CMD_READ, offset, span, want_data=span).data
             offset += span
         return bytes(out)
 
@@ -288,22 +289,28 @@ class NbdClient:
                 if error:
                     raise NbdError(f"NBD {self._label}: request failed with errno {error}")
                 if want_data:
-                    reply.data[:] = self._recv(want_data)
+                    self._recv_into(memoryview(reply.data))
                 return reply
             if magic != STRUCTURED_REPLY_MAGIC:
                 raise NbdError(f"NBD {self._label}: bad reply magic {magic:#x}")
             flags, rtype, got_cookie, length = struct.unpack(">HHQI", self._recv(16))
             self._check_cookie(cookie, got_cookie)
+            if rtype == REPLY_TYPE_OFFSET_DATA and length >= 8:
+                # The payload goes straight into the reply buffer: no copies of large reads.
+                (at,) = struct.unpack(">Q", self._recv(8))
+                start, end = at - base, at - base + length - 8
+                if start < 0 or end > len(reply.data):
+                    raise NbdError(f"NBD {self._label}: data chunk at {at} outside the request")
+                self._recv_into(memoryview(reply.data)[start:end])
+                if flags & REPLY_FLAG_DONE:
+                    return reply
+                continue
             body = self._recv(length) if length else b""
             if rtype & REPLY_TYPE_ERROR_BIT:
                 error, msg_len = struct.unpack(">IH", body[:6])
                 message = body[6 : 6 + msg_len].decode(errors="replace")
                 raise NbdError(f"NBD {self._label}: request failed with errno {error}: {message}")
-            if rtype == REPLY_TYPE_OFFSET_DATA:
-                (at,) = struct.unpack(">Q", body[:8])
-                chunk = body[8:]
-                reply.data[at - base : at - base + len(chunk)] = chunk
-            elif rtype == REPLY_TYPE_OFFSET_HOLE:
+            if rtype == REPLY_TYPE_OFFSET_HOLE:
                 pass  # the buffer is already zero-filled
             elif rtype == REPLY_TYPE_BLOCK_STATUS:
                 (ctx_id,) = struct.unpack(">I", body[:4])
@@ -319,11 +326,13 @@ class NbdClient:
 
     def _recv(self, n: int) -> bytes:
         buf = bytearray(n)
-        view = memoryview(buf)
-        got = 0
+        self._recv_into(memoryview(buf))
+        return bytes(buf)
+
+    def _recv_into(self, view: memoryview) -> None:
+        got, n = 0, len(view)
         while got < n:
             k = self._sock.recv_into(view[got:])
             if k == 0:
                 raise NbdError(f"NBD {self._label}: the server closed the connection")
             got += k
-        return bytes(buf)
