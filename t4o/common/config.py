@@ -84,12 +84,15 @@ def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """Entry point of oslo-config-generator (namespace 't4o')."""
+    from t4o.workloads import placeholder
+
     return [
         (None, DEFAULT_OPTS),
         ("api", API_OPTS),
         ("database", DATABASE_OPTS),
         ("nova", NOVA_OPTS),
         ("keystone_registration", KEYSTONE_REGISTRATION_OPTS),
+        ("placeholder_workflows", placeholder.OPTS),
     ]
 
 

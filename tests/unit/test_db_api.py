@@ -1,0 +1,152 @@
+"""t4o.db.api on a real SQLite file: atomic state changes of workloads and jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from t4o.common import errors
+from t4o.db import api as db
+from t4o.db import states
+from t4o.db.models import utcnow
+
+SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
+
+
+def make_workload(project: str = "p1", vms: tuple[str, ...] = ("vm-1",)) -> Any:
+    values = {"project_id": project, "workload_type_id": SERIAL, "status": states.AVAILABLE, "name": "w"}
+    return db.workload_create(values, [{"vm_id": v, "vm_name": v} for v in vms])
+
+
+def test_seeded_workload_types(t4o_conf: Any) -> None:
+    assert {t.name for t in db.workload_type_list()} == {"Serial", "Parallel"}
+    with pytest.raises(errors.NotFound):
+        db.workload_type_get("nope")
+
+
+def test_a_vm_belongs_to_one_workload(t4o_conf: Any) -> None:
+    wl = make_workload(vms=("a", "b"))
+    assert db.vm_owners(["a", "b", "c"]) == {"a": wl.id, "b": wl.id}
+    with pytest.raises(errors.BadRequest):
+        make_workload(vms=("b",))
+    db.workload_update(wl.id, "p1", {}, [{"vm_id": "c"}])
+    assert db.vm_owners(["a", "b", "c"]) == {"c": wl.id}
+    make_workload(vms=("a",))  # freed by the update
+
+
+def test_other_projects_see_nothing(t4o_conf: Any) -> None:
+    wl = make_workload()
+    with pytest.raises(errors.NotFound):
+        db.workload_get(wl.id, "p2")
+    assert db.workload_list("p2") == []
+    assert [w.id for w in db.workload_list(None)] == [wl.id]
+    with pytest.raises(errors.NotFound):
+        db.snapshot_create(wl.id, "p2", {})
+
+
+def test_snapshot_locks_the_workload_until_it_finishes(t4o_conf: Any) -> None:
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {"name": "s"})
+    assert snap.status == states.QUEUED
+    assert db.workload_get(wl.id, "p1").status == states.LOCKED
+    with pytest.raises(errors.Conflict):
+        db.snapshot_create(wl.id, "p1", {})
+    with pytest.raises(errors.Conflict):
+        db.workload_update(wl.id, "p1", {"name": "x"}, None)
+    with pytest.raises(errors.Conflict):
+        db.workload_delete(wl.id, "p1")
+    with pytest.raises(errors.Conflict):
+        db.snapshot_delete(snap.id, "p1")
+    assert db.job_set_host("snapshot", snap.id, "h1")
+    assert db.job_claim("snapshot", snap.id, "h1")
+    assert not db.job_claim("snapshot", snap.id, "h2")  # claimed once only
+    assert db.job_progress("snapshot", snap.id, 150, "half") == states.EXECUTING
+    assert db.job_get("snapshot", snap.id).progress_percent == 100  # clamped
+    assert db.job_finish("snapshot", snap.id, states.AVAILABLE, size=42)
+    assert not db.job_finish("snapshot", snap.id, states.ERROR)  # already resolved
+    done = db.snapshot_get(snap.id, "p1")
+    assert done.status == states.AVAILABLE and done.size == 42 and done.finished_at is not None
+    assert db.workload_get(wl.id, "p1").status == states.AVAILABLE
+    assert db.storage_usage([wl.id])[wl.id]["full"] == {"snap_count": 1, "usage": 42}
+
+
+def test_cancel_queued_and_running(t4o_conf: Any) -> None:
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {})
+    assert db.job_cancel("snapshot", snap.id, "p1").status == states.CANCELLED
+    assert db.workload_get(wl.id, None).status == states.AVAILABLE
+    assert not db.job_claim("snapshot", snap.id, "h1")
+    snap = db.snapshot_create(wl.id, "p1", {})
+    db.job_claim("snapshot", snap.id, "h1")
+    assert db.job_cancel("snapshot", snap.id, "p1").status == states.CANCELLING
+    assert db.job_progress("snapshot", snap.id, 50, "x") == states.CANCELLING
+    db.job_finish("snapshot", snap.id, states.CANCELLED)
+    with pytest.raises(errors.Conflict):
+        db.job_cancel("snapshot", snap.id, "p1")
+    with pytest.raises(errors.NotFound):
+        db.job_cancel("snapshot", snap.id, "p2")
+
+
+def test_reset_and_dead_hosts_resolve_jobs(t4o_conf: Any) -> None:
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {})
+    db.job_claim("snapshot", snap.id, "h1")
+    wl2, count = db.workload_reset(wl.id, "p1", "reset by test")
+    assert count == 1 and wl2.status == states.AVAILABLE
+    assert db.snapshot_get(snap.id, None).error_msg == "reset by test"
+    # a worker that still runs it notices on its next progress report
+    assert db.job_progress("snapshot", snap.id, 60, "x") == states.ERROR
+    snap = db.snapshot_create(wl.id, "p1", {})
+    db.job_claim("snapshot", snap.id, "h2")
+    assert db.jobs_fail_on_hosts(["h2"], "gone") == 1
+    assert db.snapshot_get(snap.id, None).status == states.ERROR
+    assert db.workload_get(wl.id, None).status == states.AVAILABLE
+
+
+def test_restore_needs_an_available_snapshot_and_a_free_workload(t4o_conf: Any) -> None:
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {})
+    with pytest.raises(errors.Conflict):
+        db.restore_create(snap.id, "p1", {"restore_type": "oneclick"})
+    db.job_claim("snapshot", snap.id, "h")
+    db.job_finish("snapshot", snap.id, states.AVAILABLE)
+    restore = db.restore_create(snap.id, "p1", {"restore_type": "oneclick"})
+    assert restore.status == states.QUEUED and restore.workload_id == wl.id
+    with pytest.raises(errors.Conflict):
+        db.restore_create(snap.id, "p1", {"restore_type": "oneclick"})
+    with pytest.raises(errors.NotFound):
+        db.restore_get(restore.id, "p2")
+    assert [r.id for r in db.restore_list("p1", snap.id)] == [restore.id]
+
+
+def test_snapshot_filters(t4o_conf: Any) -> None:
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {})
+    later = utcnow() + dt.timedelta(days=1)
+    assert [s.id for s in db.snapshot_list("p1", workload_id=wl.id)] == [snap.id]
+    assert db.snapshot_list("p1", status=states.ERROR) == []
+    assert db.snapshot_list("p1", date_from=later) == []
+    assert [s.id for s in db.snapshot_list("p1", date_to=later)] == [snap.id]
+
+
+def test_settings(t4o_conf: Any) -> None:
+    db.setting_upsert("p1", "u", [{"name": "a", "value": "1", "__dict__": []}], create_only=True)
+    with pytest.raises(errors.Conflict):
+        db.setting_upsert("p1", "u", [{"name": "a"}], create_only=True)
+    db.setting_upsert("p1", "u", [{"name": "a", "value": "2"}], create_only=False)
+    assert db.setting_get("p1", "a").value == "2"
+    with pytest.raises(errors.NotFound):
+        db.setting_get("p2", "a")
+    db.setting_delete("p1", "a")
+    assert db.setting_list("p1") == []
+
+
+def test_service_heartbeats(t4o_conf: Any) -> None:
+    db.service_heartbeat("h1", "workloadmgr-workloads", "t")
+    db.service_heartbeat("h1", "workloadmgr-workloads", "t")
+    live, dead = db.services_alive("t", 60)
+    assert [s.host for s in live] == ["h1"] and dead == []
+    live, dead = db.services_alive("t", -1)
+    assert live == [] and [s.host for s in dead] == ["h1"]

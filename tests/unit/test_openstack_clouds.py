@@ -1,0 +1,77 @@
+"""t4o.openstack: catalog lookup, Nova ownership checks (connection mocked), the fake cloud."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
+
+import pytest
+from openstack import exceptions as sdk_exc
+
+from t4o.common import errors
+from t4o.common.context import RequestContext
+from t4o.openstack import nova
+from t4o.openstack.fake import FakeCloud
+
+CATALOG = [
+    {"type": "identity", "endpoints": [{"interface": "public", "region": "R1", "url": "http://k"}]},
+    {
+        "type": "compute",
+        "endpoints": [
+            {"interface": "internal", "region": "R1", "url": "http://n-int"},
+            {"interface": "public", "region": "R1", "url": "http://n-pub"},
+        ],
+    },
+]
+
+
+def test_endpoint_from_catalog() -> None:
+    assert nova.endpoint_from_catalog(CATALOG, "compute", "public", None) == "http://n-pub"
+    assert nova.endpoint_from_catalog(CATALOG, "compute", "internal", "R1") == "http://n-int"
+    assert nova.endpoint_from_catalog(CATALOG, "compute", "public", "R2") is None
+    assert nova.endpoint_from_catalog(CATALOG, "volumev3", "public", None) is None
+
+
+def test_nova_needs_a_compute_endpoint() -> None:
+    with pytest.raises(errors.BadRequest):
+        nova.NovaCloud("public", None).connection(RequestContext(auth_token="t", service_catalog=[]))
+
+
+def test_nova_counts_only_the_callers_servers() -> None:
+    servers = {
+        "mine": SimpleNamespace(id="mine", name="a", project_id="p1", status="ACTIVE"),
+        "theirs": SimpleNamespace(id="theirs", name="b", project_id="p2", status="ACTIVE"),
+    }
+
+    def get_server(sid: str) -> SimpleNamespace:
+        if sid not in servers:
+            raise sdk_exc.NotFoundException("no")
+        return servers[sid]
+
+    conn = mock.Mock()
+    conn.compute.get_server.side_effect = get_server
+    cloud = nova.NovaCloud("public", None)
+    with mock.patch.object(cloud, "connection", return_value=conn):
+        found = cloud.find_servers(RequestContext(project_id="p1"), ["mine", "theirs", "missing"])
+    assert found["mine"] is not None and found["mine"].name == "a"
+    assert found["theirs"] is None and found["missing"] is None
+
+
+def test_fake_cloud_from_file(tmp_path: Path) -> None:
+    path = tmp_path / "cloud.json"
+    path.write_text(json.dumps({"p1": [{"id": "s1", "name": "web", "flavor": "m1"}]}))
+    cloud = FakeCloud(str(path))
+    found = cloud.find_servers(RequestContext(project_id="p1"), ["s1", "s2"])
+    assert found["s1"] is not None and found["s2"] is None
+    assert cloud.server_definition(RequestContext(project_id="p1"), "s1")["flavor"] == "m1"
+    assert cloud.find_servers(RequestContext(project_id="p2"), ["s1"])["s1"] is None
+    with pytest.raises(LookupError):
+        cloud.server_definition(RequestContext(project_id="p2"), "s1")
+
+
+def test_fake_cloud_without_file_accepts_uuids() -> None:
+    cloud = FakeCloud(None)
+    found = cloud.find_servers(RequestContext(project_id="p"), ["8f0c1c56-4c8b-4a57-9b7c-6e0d7a0f2d11", "x"])
+    assert found["x"] is None and found["8f0c1c56-4c8b-4a57-9b7c-6e0d7a0f2d11"] is not None

@@ -1,0 +1,96 @@
+"""t4o.workloads.workflows (the plug point) and t4o.workloads.manager (running a job), with db mocked."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from t4o.common.context import RequestContext
+from t4o.db import states
+from t4o.workloads import manager, placeholder, workflows
+
+
+def test_placeholders_are_the_default_and_register_overrides() -> None:
+    assert workflows.get("snapshot") is placeholder.snapshot
+    custom = mock.Mock(return_value={})
+    workflows.register("snapshot", custom)
+    try:
+        assert workflows.get("snapshot") is custom
+    finally:
+        workflows.unregister("snapshot")
+    assert workflows.get("snapshot") is placeholder.snapshot
+    with pytest.raises(ValueError, match="unknown job kind"):
+        workflows.register("teleport", custom)
+
+
+@pytest.mark.parametrize(
+    ("status", "raised"),
+    [
+        (states.EXECUTING, None),
+        (states.CANCELLING, workflows.JobCancelled),
+        (states.ERROR, workflows.JobResolved),
+    ],
+)
+def test_progress_notices_cancel_and_reset(status: str, raised: type[Exception] | None) -> None:
+    job = workflows.Job("snapshot", "j1", RequestContext(), mock.Mock(), "h")
+    with mock.patch.object(workflows.db, "job_progress", return_value=status) as progress:
+        if raised is None:
+            job.progress(10, "m")
+        else:
+            with pytest.raises(raised):
+                job.progress(10, "m")
+    progress.assert_called_once_with("snapshot", "j1", 10, "m")
+
+
+@pytest.fixture
+def worker() -> Any:
+    conf = mock.Mock(host="h1", max_concurrent_jobs=2)
+    return manager.WorkloadsManager(conf, cloud=mock.Mock())
+
+
+def run(worker: Any, workflow: Any, claimed: bool = True) -> Any:
+    with (
+        mock.patch.object(manager.db, "job_claim", return_value=claimed),
+        mock.patch.object(manager.db, "job_finish", return_value=True) as finish,
+        mock.patch.object(workflows, "get", return_value=workflow),
+    ):
+        worker.run_job(RequestContext(), "snapshot", "j1")
+    return finish
+
+
+def test_completed_job(worker: Any) -> None:
+    finish = run(worker, lambda job: {"size": 5})
+    finish.assert_called_once_with("snapshot", "j1", states.AVAILABLE, size=5)
+
+
+def test_failed_job_keeps_the_message(worker: Any) -> None:
+    def boom(job: Any) -> None:
+        raise RuntimeError("disk unreadable")
+
+    finish = run(worker, boom)
+    finish.assert_called_once_with("snapshot", "j1", states.ERROR, error_msg="disk unreadable")
+
+
+def test_cancelled_and_resolved_jobs(worker: Any) -> None:
+    def cancelled(job: Any) -> None:
+        raise workflows.JobCancelled("x")
+
+    def resolved(job: Any) -> None:
+        raise workflows.JobResolved("x")
+
+    assert run(worker, cancelled).call_args.args[2] == states.CANCELLED
+    run(worker, resolved).assert_not_called()
+
+
+def test_unclaimed_job_is_not_run(worker: Any) -> None:
+    workflow = mock.Mock()
+    run(worker, workflow, claimed=False).assert_not_called()
+    workflow.assert_not_called()
+
+
+def test_restart_fails_own_jobs(worker: Any) -> None:
+    with mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=2) as fail:
+        worker.init_host()
+    assert fail.call_args.args[0] == ["h1"] and "restarted" in fail.call_args.args[1]
