@@ -95,7 +95,7 @@ def make_domain(conn: libvirt.virConnect) -> Iterator:
     """make_domain({"vda": ("qcow2", 64 * MiB)}, start=True) -> ScratchDomain (defined, persistent)."""
     made: list[ScratchDomain] = []
 
-    def factory(spec: dict[str, tuple[str, int]], start: bool = True) -> ScratchDomain:
+    def factory(spec: dict[str, tuple[str, int]], start: bool = True, agent: bool = False) -> ScratchDomain:
         name = f"t4o-test-{uuid.uuid4().hex[:8]}"
         workdir = tempfile.mkdtemp(prefix=f"{name}-")
         os.chmod(workdir, 0o755)  # QEMU runs as its own user and must reach the disk files
@@ -105,7 +105,7 @@ def make_domain(conn: libvirt.virConnect) -> Iterator:
             subprocess.run(["qemu-img", "create", "-q", "-f", fmt, path, str(size)], check=True)
             disks[target] = (path, fmt, size)
         td = ScratchDomain(conn, name, workdir, disks, {t: bytearray(s) for t, (_, _, s) in disks.items()})
-        dom = conn.defineXML(domain_xml(name, disks))
+        dom = conn.defineXML(domain_xml(name, disks, agent))
         made.append(td)
         if start:
             dom.create()

@@ -59,7 +59,11 @@ def image_sha256(path: str, fmt: str) -> str:
         os.unlink(raw)
 
 
-def domain_xml(name: str, disks: dict[str, tuple[str, str, int]]) -> str:
+#: a guest agent channel: libvirt will talk to qemu-guest-agent there (nobody answers in an OS-less guest)
+AGENT_CHANNEL = """<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"""
+
+
+def domain_xml(name: str, disks: dict[str, tuple[str, str, int]], agent: bool = False) -> str:
     disk_xml = "".join(
         f"""<disk type='file' device='disk'><driver name='qemu' type='{fmt}'/><source file='{path}'/>
         <target dev='{target}' bus='virtio'/><alias name='ua-{target}'/></disk>"""
@@ -67,7 +71,8 @@ def domain_xml(name: str, disks: dict[str, tuple[str, str, int]]) -> str:
     )
     return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>
       <os><type arch='x86_64' machine='pc'>hvm</type></os>
-      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>{disk_xml}</devices></domain>"""
+      <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>{disk_xml}
+      {AGENT_CHANNEL if agent else ""}</devices></domain>"""
 
 
 def granular(ranges: list[tuple[int, int]], granularity: int = GRANULARITY) -> list[tuple[int, int]]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -151,3 +154,30 @@ def test_unknown_disk_and_duplicate_checkpoint_are_refused(conn, make_domain) ->
         backup.commit()
     with pytest.raises(DiskError, match="checkpoint snap-1 exists already"):
         DomainBackup(conn, td.name, "snap-1").start()
+
+
+def test_qemu_crash_leaves_an_inconsistent_bitmap_and_a_broken_chain(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    td.write("vda", 0, 4096, 0x01)
+    # QEMU dies without storing its bitmaps: the qcow2 keeps them flagged in use, i.e. inconsistent
+    with open(f"/run/libvirt/qemu/{td.name}.pid") as f:
+        os.kill(int(f.read()), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while td.dom.isActive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    td.dom.create()
+    with pytest.raises(BrokenChainError, match="missing or broken bitmap 'snap-1'"):
+        DomainBackup(conn, td.name, "snap-2", parent="snap-1").start()
+    with DomainBackup(conn, td.name, "snap-2") as backup:  # the fallback full still reads the data
+        assert backup.disk("vda").read(0, 4096) == b"\x01" * 4096
+
+
+def test_guest_agent_that_does_not_answer_gives_crash_consistent_in_bounded_time(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)}, agent=True)
+    started = time.monotonic()
+    with DomainBackup(conn, td.name, "snap-1", agent_timeout=2) as backup:
+        assert backup.consistency == Consistency.CRASH
+        assert "guest agent" in backup.consistency_reason
+    assert time.monotonic() - started < 15
