@@ -1,12 +1,14 @@
 """The small protocols between the disk layer and its users (the vault, the restore workflow).
 
-A *source* is anything with ``size`` and ``read(offset, length)``; the vault needs nothing more. Sources
-of this package also offer ``changed_extents()``: the byte ranges worth reading (changed since the parent
-checkpoint for an incremental, allocated for a full), sorted and non-overlapping. Bytes outside those
-ranges are zero (full) or unchanged since the parent (incremental).
+A *source* is anything with ``size`` and ``read(offset, length)``; the vault needs nothing more. When
+present, ``data_extents()`` lists the ranges that may be non-zero (the rest need not be read), and
+``path``/``format`` name the disk in messages. Sources of this package also offer ``changed_extents()``:
+the byte ranges worth reading (changed since the parent checkpoint for an incremental, allocated for a
+full), sorted and non-overlapping. Bytes outside those ranges are zero (full) or unchanged since the
+parent (incremental).
 
 A *writer* receives a disk back: ``write`` for data, ``write_zeroes`` for ranges that must read as zero
-(left sparse where the format allows), then ``flush`` and ``close``.
+(left sparse where the format allows), then ``flush`` and ``close``. See docs/datamover-disks.md.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class DiskSource(Protocol):
 @runtime_checkable
 class ExtentSource(DiskSource, Protocol):
     def changed_extents(self) -> list[Extent]: ...
+
+    def data_extents(self) -> list[Extent]: ...
 
 
 @runtime_checkable
