@@ -1,0 +1,251 @@
+"""The workloadmgr REST API v1, called with the logged-in user's token at the catalog's ``workloads`` URL.
+
+Every failure becomes a Horizon exception that carries the API's own message, so the views show it as a
+Horizon message instead of a server error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions as horizon_exceptions
+from openstack_dashboard.api import base
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_TYPE = "workloads"
+TIMEOUT = 30
+# Job states in which a snapshot or restore is still running (the table rows poll while in them).
+RUNNING = ("queued", "executing", "cancelling")
+
+
+class WorkloadmgrError(horizon_exceptions.RecoverableError):
+    """An error answer (or no answer) from workloadmgr; its text is shown to the user."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class WorkloadmgrNotFound(WorkloadmgrError, horizon_exceptions.NotFound):
+    """404: gone, or owned by another project."""
+
+
+class Workload(base.APIDictWrapper):
+    _attrs = ["id", "name", "description", "status", "project_id", "instances", "jobschedule",
+              "storage_usage", "created_at", "error_msg"]  # fmt: skip
+
+    @property
+    def schedule_enabled(self) -> bool:
+        return bool((self._apidict.get("jobschedule") or {}).get("enabled"))
+
+    @property
+    def usage_bytes(self) -> int:
+        usage = self._apidict.get("storage_usage") or {}
+        return sum(int((usage.get(kind) or {}).get("usage") or 0) for kind in ("full", "incremental"))
+
+
+class Snapshot(base.APIDictWrapper):
+    _attrs = ["id", "name", "description", "status", "workload_id", "project_id", "snapshot_type",
+              "progress_percent", "progress_msg", "error_msg", "size", "created_at", "instances"]  # fmt: skip
+
+
+class Restore(base.APIDictWrapper):
+    _attrs = ["id", "name", "status", "snapshot_id", "workload_id", "project_id", "restore_type",
+              "progress_percent", "progress_msg", "error_msg", "created_at", "instances"]  # fmt: skip
+
+
+class Setting(base.APIDictWrapper):
+    _attrs = ["name", "value", "category", "description"]
+
+    @property
+    def id(self) -> str:
+        return self._apidict["name"]
+
+
+def _endpoint(request: Any) -> str:
+    return base.url_for(request, SERVICE_TYPE).rstrip("/")
+
+
+def _message(resp: requests.Response) -> str:
+    """The API's error text: ``{"badRequest": {"code": 400, "message": "..."}}``."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:300] or resp.reason
+    if isinstance(body, dict):
+        for value in body.values():
+            if isinstance(value, dict) and "message" in value:
+                return str(value["message"])
+    return resp.reason
+
+
+def call(
+    request: Any,
+    method: str,
+    path: str,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """One API request; returns the decoded JSON body (None when there is none)."""
+    url = _endpoint(request) + path
+    headers = {"X-Auth-Token": request.user.token.id, "Accept": "application/json"}
+    verify: bool | str = not getattr(settings, "OPENSTACK_SSL_NO_VERIFY", False)
+    cacert = getattr(settings, "OPENSTACK_SSL_CACERT", None)
+    if verify and cacert:
+        verify = cacert
+    try:
+        resp = requests.request(
+            method, url, params=params, json=body, headers=headers, timeout=TIMEOUT, verify=verify
+        )
+    except requests.RequestException as exc:
+        LOG.warning("workloadmgr %s %s failed: %s", method, url, exc)
+        raise WorkloadmgrError(_("The backup service does not answer: %s") % exc) from exc
+    if resp.status_code >= 400:
+        text = _message(resp)
+        LOG.info("workloadmgr %s %s: %s %s", method, url, resp.status_code, text)
+        if resp.status_code == 404:
+            raise WorkloadmgrNotFound(text, 404)
+        if resp.status_code == 401:
+            raise horizon_exceptions.NotAuthorized(text)
+        raise WorkloadmgrError(f"{text} (HTTP {resp.status_code})", resp.status_code)
+    if not resp.content:
+        return None
+    return resp.json()
+
+
+# ------------------------------------------------------------------ workloads
+def workload_type_list(request: Any) -> list[dict[str, Any]]:
+    return call(request, "GET", "/workload_types/detail")["workload_types"]
+
+
+def workload_list(request: Any, all_projects: bool = False) -> list[Workload]:
+    params = {"all_workloads": "true"} if all_projects else None
+    return [Workload(w) for w in call(request, "GET", "/workloads/detail", params=params)["workloads"]]
+
+
+def workload_get(request: Any, workload_id: str) -> Workload:
+    return Workload(call(request, "GET", f"/workloads/{workload_id}")["workload"])
+
+
+def workload_create(
+    request: Any,
+    name: str,
+    description: str,
+    instance_ids: list[str],
+    jobschedule: dict[str, Any],
+    workload_type_id: str | None = None,
+) -> Workload:
+    workload: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "source_platform": "openstack",
+        "instances": [{"instance-id": i} for i in instance_ids],
+        "jobschedule": jobschedule,
+    }
+    if workload_type_id:
+        workload["workload_type_id"] = workload_type_id
+    return Workload(call(request, "POST", "/workloads", body={"workload": workload})["workload"])
+
+
+def workload_update(request: Any, workload_id: str, **fields: Any) -> Workload:
+    body = {"workload": fields}
+    return Workload(call(request, "PUT", f"/workloads/{workload_id}", body=body)["workload"])
+
+
+def workload_delete(request: Any, workload_id: str) -> None:
+    call(request, "DELETE", f"/workloads/{workload_id}")
+
+
+def workload_snapshot(
+    request: Any, workload_id: str, full: bool, name: str = "", description: str = ""
+) -> Snapshot:
+    body = {"snapshot": {"name": name, "description": description}}
+    params = {"full": "1" if full else "0"}
+    return Snapshot(call(request, "POST", f"/workloads/{workload_id}", params=params, body=body)["snapshot"])
+
+
+def workload_action(request: Any, workload_id: str, action: str) -> Workload:
+    """pause, resume, unlock or reset."""
+    return Workload(call(request, "POST", f"/workloads/{workload_id}/{action}")["workload"])
+
+
+# ------------------------------------------------------------------ snapshots
+def snapshot_list(request: Any, workload_id: str | None = None, all_projects: bool = False) -> list[Snapshot]:
+    params: dict[str, str] = {}
+    if workload_id:
+        params["workload_id"] = workload_id
+    if all_projects:
+        params["all"] = "true"
+    return [Snapshot(s) for s in call(request, "GET", "/snapshots/detail", params=params)["snapshots"]]
+
+
+def snapshot_get(request: Any, snapshot_id: str) -> Snapshot:
+    return Snapshot(call(request, "GET", f"/snapshots/{snapshot_id}")["snapshot"])
+
+
+def snapshot_delete(request: Any, snapshot_id: str) -> None:
+    call(request, "DELETE", f"/snapshots/{snapshot_id}")
+
+
+def snapshot_cancel(request: Any, snapshot_id: str) -> Snapshot:
+    return Snapshot(call(request, "GET", f"/snapshots/{snapshot_id}/cancel")["snapshot"])
+
+
+# ------------------------------------------------------------------ restores
+def restore_create(
+    request: Any, snapshot_id: str, restore_type: str, name: str = "", openstack: dict[str, Any] | None = None
+) -> Restore:
+    options: dict[str, Any] = {
+        "name": name,
+        "type": "openstack",
+        "restore_type": restore_type,
+        "oneclickrestore": restore_type == "oneclick",
+        "openstack": openstack or {},
+    }
+    body = {"restore": {"name": name, "options": options}}
+    return Restore(call(request, "POST", f"/snapshots/{snapshot_id}", body=body)["restore"])
+
+
+def restore_list(request: Any, snapshot_id: str | None = None) -> list[Restore]:
+    params = {"snapshot_id": snapshot_id} if snapshot_id else None
+    return [Restore(r) for r in call(request, "GET", "/restores/detail", params=params)["restores"]]
+
+
+def restore_get(request: Any, restore_id: str) -> Restore:
+    return Restore(call(request, "GET", f"/restores/{restore_id}")["restore"])
+
+
+def restore_delete(request: Any, restore_id: str) -> None:
+    call(request, "DELETE", f"/restores/{restore_id}")
+
+
+def restore_cancel(request: Any, restore_id: str) -> Restore:
+    return Restore(call(request, "GET", f"/restores/{restore_id}/cancel")["restore"])
+
+
+# ------------------------------------------------------------------ settings and the global scheduler
+def setting_list(request: Any) -> list[Setting]:
+    return [Setting(s) for s in call(request, "GET", "/settings")["settings"]]
+
+
+def setting_set(request: Any, name: str, value: str, description: str = "") -> None:
+    body = {"settings": [{"name": name, "value": value, "description": description}]}
+    call(request, "PUT", "/settings", body=body)
+
+
+def setting_delete(request: Any, name: str) -> None:
+    call(request, "DELETE", f"/settings/{name}")
+
+
+def global_scheduler_enabled(request: Any) -> bool:
+    return bool(call(request, "GET", "/global_job_scheduler")["global_job_scheduler"])
+
+
+def global_scheduler_set(request: Any, enabled: bool) -> bool:
+    action = "enable" if enabled else "disable"
+    return bool(call(request, "POST", f"/global_job_scheduler/{action}")["global_job_scheduler"])

@@ -1,0 +1,21 @@
+"""One modal form view base for every form of the plugin, on one pair of templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from horizon import forms
+
+
+class ModalForm(forms.ModalFormView):
+    template_name = "t4o_dashboard/form.html"
+    ajax_template_name = "t4o_dashboard/_form.html"
+    submit_url_name = ""  # the URL name this form posts to; its kwargs are the view's
+    help_text = ""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["submit_url"] = reverse(self.submit_url_name, kwargs=self.kwargs)
+        context["help_text"] = self.help_text
+        return context

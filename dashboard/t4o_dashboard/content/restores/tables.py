@@ -1,0 +1,83 @@
+"""The restores table: progress (percent and message) refreshed in place until the restore ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from horizon import tables
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
+
+
+class CancelRestore(tables.BatchAction):
+    name = "cancel"
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Cancel Restore", "Cancel Restores", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Cancelled Restore", "Cancelled Restores", count)
+
+    def allowed(self, request: Any, restore: Any = None) -> bool:
+        return restore is not None and common.is_running(restore)
+
+    def action(self, request: Any, obj_id: str) -> None:
+        workloadmgr.restore_cancel(request, obj_id)
+
+
+class DeleteRestore(tables.DeleteAction):
+    help_text = _("Only the record of the restore is deleted; restored VMs stay.")
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Delete Restore", "Delete Restores", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Deleted Restore", "Deleted Restores", count)
+
+    def allowed(self, request: Any, restore: Any = None) -> bool:
+        return restore is None or not common.is_running(restore)
+
+    def delete(self, request: Any, obj_id: str) -> None:
+        workloadmgr.restore_delete(request, obj_id)
+
+
+class UpdateRestoreRow(tables.Row):
+    ajax = True
+
+    def get_data(self, request: Any, restore_id: str) -> Any:
+        return workloadmgr.restore_get(request, restore_id)
+
+
+def _snapshot_link(restore: Any) -> str:
+    return reverse("horizon:project:backup_snapshots:detail", args=[restore.snapshot_id])
+
+
+class RestoresTable(tables.DataTable):
+    name = tables.WrappingColumn(common.display_name, verbose_name=_("Name"))
+    snapshot = tables.Column(lambda r: r.snapshot_id[:8], verbose_name=_("Snapshot"), link=_snapshot_link)
+    restore_type = tables.Column("restore_type", verbose_name=_("Type"))
+    created = tables.Column("created_at", verbose_name=_("Started"))
+    progress = tables.Column(common.progress, verbose_name=_("Progress"))
+    status = tables.Column(
+        "status",
+        verbose_name=_("Status"),
+        status=True,
+        status_choices=common.JOB_STATUS_CHOICES,
+        display_choices=common.JOB_STATUS_DISPLAY,
+    )
+
+    class Meta:
+        name = "restores"
+        verbose_name = _("Restores")
+        status_columns = ("status",)
+        row_class = UpdateRestoreRow
+        table_actions = (DeleteRestore,)
+        row_actions = (CancelRestore, DeleteRestore)

@@ -1,0 +1,25 @@
+"""All restores of the project, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions, tables
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content.restores import tables as restore_tables
+
+
+class IndexView(tables.DataTableView):
+    table_class = restore_tables.RestoresTable
+    template_name = "horizon/common/_data_table_view.html"
+    page_title = _("Restores")
+
+    def get_data(self) -> list[Any]:
+        try:
+            restores = workloadmgr.restore_list(self.request)
+        except Exception:
+            exceptions.handle(self.request, _("Unable to list restores."))
+            return []
+        return sorted(restores, key=lambda r: r.created_at or "", reverse=True)

@@ -1,0 +1,136 @@
+"""The snapshots table with the restore actions: one-click (confirmed), selective and in-place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from horizon import tables
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
+
+
+class OneClickRestore(tables.BatchAction):
+    name = "oneclick_restore"
+    help_text = _("The snapshot's VMs are created again as they were when it was taken.")
+    icon = "repeat"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.action_type = "danger"  # Horizon asks for confirmation before danger actions
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("One-click Restore", "One-click Restore", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Started a one-click restore of", "Started one-click restores of", count)
+
+    def allowed(self, request: Any, snapshot: Any = None) -> bool:
+        return snapshot is None or snapshot.status == "available"
+
+    def action(self, request: Any, obj_id: str) -> None:
+        workloadmgr.restore_create(request, obj_id, "oneclick", name=f"One-click restore of {obj_id[:8]}")
+
+    def get_success_url(self, request: Any = None) -> str:
+        return reverse("horizon:project:backup_restores:index")
+
+
+class SelectiveRestore(tables.LinkAction):
+    name = "selective_restore"
+    verbose_name = _("Selective Restore")
+    url = "horizon:project:backup_snapshots:selective_restore"
+    classes = ("ajax-modal",)
+
+    def allowed(self, request: Any, snapshot: Any = None) -> bool:
+        return snapshot is None or snapshot.status == "available"
+
+
+class InplaceRestore(tables.LinkAction):
+    name = "inplace_restore"
+    verbose_name = _("In-place Restore")
+    url = "horizon:project:backup_snapshots:inplace_restore"
+    classes = ("ajax-modal",)
+
+    def allowed(self, request: Any, snapshot: Any = None) -> bool:
+        return snapshot is None or snapshot.status == "available"
+
+
+class CancelSnapshot(tables.BatchAction):
+    name = "cancel"
+    help_text = _("The snapshot stops at its next step and is marked cancelled.")
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Cancel Snapshot", "Cancel Snapshots", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Cancelled Snapshot", "Cancelled Snapshots", count)
+
+    def allowed(self, request: Any, snapshot: Any = None) -> bool:
+        return snapshot is not None and common.is_running(snapshot)
+
+    def action(self, request: Any, obj_id: str) -> None:
+        workloadmgr.snapshot_cancel(request, obj_id)
+
+
+class DeleteSnapshot(tables.DeleteAction):
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Delete Snapshot", "Delete Snapshots", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Deleted Snapshot", "Deleted Snapshots", count)
+
+    def allowed(self, request: Any, snapshot: Any = None) -> bool:
+        return snapshot is None or not common.is_running(snapshot)
+
+    def delete(self, request: Any, obj_id: str) -> None:
+        workloadmgr.snapshot_delete(request, obj_id)
+
+
+class UpdateSnapshotRow(tables.Row):
+    ajax = True
+
+    def get_data(self, request: Any, snapshot_id: str) -> Any:
+        return workloadmgr.snapshot_get(request, snapshot_id)
+
+
+def _workload_link(snapshot: Any) -> str:
+    return reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
+
+
+class SnapshotsTable(tables.DataTable):
+    name = tables.WrappingColumn(
+        common.display_name, verbose_name=_("Name"), link="horizon:project:backup_snapshots:detail"
+    )
+    workload = tables.Column(
+        lambda s: getattr(s, "workload_name", None) or s.workload_id[:8],
+        verbose_name=_("Workload"),
+        link=_workload_link,
+    )
+    snapshot_type = tables.Column("snapshot_type", verbose_name=_("Type"))
+    created = tables.Column("created_at", verbose_name=_("Created"))
+    size = tables.Column(lambda s: common.size(s.size), verbose_name=_("Size"))
+    progress = tables.Column(common.progress, verbose_name=_("Progress"))
+    status = tables.Column(
+        "status",
+        verbose_name=_("Status"),
+        status=True,
+        status_choices=common.JOB_STATUS_CHOICES,
+        display_choices=common.JOB_STATUS_DISPLAY,
+    )
+
+    class Meta:
+        name = "snapshots"
+        verbose_name = _("Snapshots")
+        status_columns = ("status",)
+        row_class = UpdateSnapshotRow
+        table_actions = (DeleteSnapshot,)
+        row_actions = (OneClickRestore, SelectiveRestore, InplaceRestore, CancelSnapshot, DeleteSnapshot)

@@ -1,0 +1,18 @@
+from django.urls import re_path
+
+from t4o_dashboard.content.snapshots import views
+
+urlpatterns = [
+    re_path(r"^$", views.IndexView.as_view(), name="index"),
+    re_path(r"^(?P<snapshot_id>[^/]+)/$", views.DetailView.as_view(), name="detail"),
+    re_path(
+        r"^(?P<snapshot_id>[^/]+)/selective_restore/$",
+        views.SelectiveRestoreView.as_view(),
+        name="selective_restore",
+    ),
+    re_path(
+        r"^(?P<snapshot_id>[^/]+)/inplace_restore/$",
+        views.InplaceRestoreView.as_view(),
+        name="inplace_restore",
+    ),
+]

@@ -1,0 +1,169 @@
+"""Forms of the Workloads panel: create and edit (instances, schedule, retention) and take a snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions, forms, messages
+from openstack_dashboard.api import nova
+
+from t4o_dashboard.api import workloadmgr
+
+INTERVALS = [
+    (f"{h} hr", _("Every %d hours") % h if h > 1 else _("Every hour")) for h in (1, 2, 3, 4, 6, 8, 12, 24)
+]
+RETENTION_TYPES = [
+    ("Number of Snapshots to Keep", _("Number of snapshots to keep")),
+    ("Number of days to retain Snapshots", _("Number of days to keep snapshots")),
+]
+INDEX_URL = "horizon:project:workloads:index"
+
+
+def instance_choices(request: Any) -> list[tuple[str, str]]:
+    """The project's servers, for the instance picker."""
+    try:
+        servers, _more = nova.server_list(request)
+    except Exception:
+        exceptions.handle(request, _("Unable to list the project's instances."))
+        return []
+    return sorted(((s.id, f"{s.name} ({s.id[:8]})") for s in servers), key=lambda c: c[1])
+
+
+class ScheduleFieldsMixin:
+    """Schedule and retention fields shared by create and edit, and the jobschedule they make."""
+
+    def add_schedule_fields(self) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        fields["schedule_enabled"] = forms.BooleanField(
+            label=_("Run on a schedule"), required=False, initial=True
+        )
+        fields["interval"] = forms.ChoiceField(label=_("Interval"), choices=INTERVALS, initial="24 hr")
+        fields["start_time"] = forms.RegexField(
+            label=_("Start time"),
+            regex=r"^(0?[1-9]|1[0-2]):[0-5][0-9] (AM|PM)$",
+            initial="09:00 PM",
+            help_text=_("HH:MM AM or PM, in the time zone below."),
+            error_messages={"invalid": _("Use the form HH:MM AM or HH:MM PM, e.g. 09:30 PM.")},
+        )
+        fields["timezone"] = forms.CharField(label=_("Time zone"), initial="UTC", max_length=64)
+        fields["retention_policy_type"] = forms.ChoiceField(label=_("Retention"), choices=RETENTION_TYPES)
+        fields["retention_policy_value"] = forms.IntegerField(
+            label=_("Keep"), min_value=1, max_value=10000, initial=30
+        )
+        fields["fullbackup_interval"] = forms.IntegerField(
+            label=_("Full snapshot every"),
+            min_value=-1,
+            max_value=10000,
+            initial=-1,
+            help_text=_("-1: only the first is full; 0: every one is full; N: a full one every N snapshots."),
+        )
+
+    @staticmethod
+    def jobschedule(data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "enabled": bool(data["schedule_enabled"]),
+            "interval": data["interval"],
+            "start_time": data["start_time"],
+            "timezone": data["timezone"],
+            "retention_policy_type": data["retention_policy_type"],
+            "retention_policy_value": int(data["retention_policy_value"]),
+            "fullbackup_interval": int(data["fullbackup_interval"]),
+        }
+
+
+class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
+    name = forms.CharField(label=_("Name"), max_length=255)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    instances = forms.MultipleChoiceField(
+        label=_("Instances"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The VMs this workload protects."),
+    )
+
+    def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.fields["instances"].choices = instance_choices(request)
+        self.add_schedule_fields()
+
+    def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        try:
+            wl = workloadmgr.workload_create(
+                request, data["name"], data["description"], data["instances"], self.jobschedule(data)
+            )
+        except Exception:
+            exceptions.handle(request, _("Unable to create the workload."), redirect=reverse(INDEX_URL))
+            return False
+        messages.success(request, _('Workload "%s" is being created.') % wl.name)
+        return wl
+
+
+class UpdateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
+    workload_id = forms.CharField(widget=forms.HiddenInput())
+    name = forms.CharField(label=_("Name"), max_length=255)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    instances = forms.MultipleChoiceField(label=_("Instances"), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        choices = instance_choices(request)
+        # Members that are gone from Nova still show, so the user can see and drop them.
+        known = {c[0] for c in choices}
+        for vm in self.initial.get("current_instances", []):
+            if vm["id"] not in known:
+                choices.append((vm["id"], f"{vm.get('name') or vm['id']} ({_('not found')})"))
+        self.fields["instances"].choices = choices
+        self.add_schedule_fields()
+
+    def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        try:
+            wl = workloadmgr.workload_update(
+                request,
+                data["workload_id"],
+                name=data["name"],
+                description=data["description"],
+                instances=[{"instance-id": i} for i in data["instances"]],
+                jobschedule=self.jobschedule(data),
+            )
+        except Exception:
+            exceptions.handle(request, _("Unable to update the workload."), redirect=reverse(INDEX_URL))
+            return False
+        messages.success(request, _('Workload "%s" was updated.') % wl.name)
+        return wl
+
+
+class SnapshotForm(forms.SelfHandlingForm):
+    workload_id = forms.CharField(widget=forms.HiddenInput())
+    name = forms.CharField(label=_("Snapshot name"), max_length=255, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    snapshot_type = forms.ChoiceField(
+        label=_("Type"),
+        choices=[
+            ("incremental", _("Incremental: only what changed since the last snapshot")),
+            ("full", _("Full: every block of every disk")),
+        ],
+        widget=forms.RadioSelect,
+        initial="incremental",
+    )
+
+    def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        try:
+            snap = workloadmgr.workload_snapshot(
+                request,
+                data["workload_id"],
+                full=data["snapshot_type"] == "full",
+                name=data["name"],
+                description=data["description"],
+            )
+        except Exception:
+            exceptions.handle(request, _("Unable to take a snapshot."), redirect=reverse(INDEX_URL))
+            return False
+        messages.success(request, _("Snapshot %s is queued.") % (snap.name or snap.id))
+        return snap

@@ -1,0 +1,116 @@
+"""The workloads table: status refreshed in place while a workload is busy, and its row actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from horizon import tables
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
+
+
+def annotate(workload: Any, snapshots: list[Any]) -> Any:
+    """Adds the last snapshot's time and the stored size, from the workload's snapshots."""
+    own = [s for s in snapshots if s.workload_id == workload.id]
+    done = [s for s in own if s.status == "available"]
+    workload.last_snapshot = max((s.created_at or "" for s in done), default="") or None
+    workload.size = sum(int(s.size or 0) for s in done)
+    workload.snapshot_count = len(own)
+    return workload
+
+
+def schedule_text(workload: Any) -> str:
+    js = workload.jobschedule or {}
+    if not js.get("enabled"):
+        return str(_("Off"))
+    keep = js.get("retention_policy_value")
+    text = f"{js.get('interval', '?')} from {js.get('start_time', '?')}"
+    return f"{text}, keep {keep}" if keep else text
+
+
+def instance_names(workload: Any) -> str:
+    return ", ".join(vm.get("name") or vm["id"][:8] for vm in workload.instances or [])
+
+
+class CreateWorkload(tables.LinkAction):
+    name = "create"
+    verbose_name = _("Create Workload")
+    url = "horizon:project:workloads:create"
+    classes = ("ajax-modal",)
+    icon = "plus"
+
+
+class EditWorkload(tables.LinkAction):
+    name = "edit"
+    verbose_name = _("Edit Workload")
+    url = "horizon:project:workloads:update"
+    classes = ("ajax-modal",)
+    icon = "pencil"
+
+    def allowed(self, request: Any, workload: Any = None) -> bool:
+        return workload is None or workload.status in ("available", "error")
+
+
+class TakeSnapshot(tables.LinkAction):
+    name = "snapshot"
+    verbose_name = _("Snapshot Now")
+    url = "horizon:project:workloads:snapshot"
+    classes = ("ajax-modal", "btn-primary")
+    icon = "camera"
+
+    def allowed(self, request: Any, workload: Any = None) -> bool:
+        return workload is None or workload.status == "available"
+
+
+class DeleteWorkload(tables.DeleteAction):
+    help_text = _("Deleting a workload deletes all its snapshots. Restored VMs stay.")
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Delete Workload", "Delete Workloads", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Deleted Workload", "Deleted Workloads", count)
+
+    def allowed(self, request: Any, workload: Any = None) -> bool:
+        return workload is None or workload.status in ("available", "error")
+
+    def delete(self, request: Any, obj_id: str) -> None:
+        workloadmgr.workload_delete(request, obj_id)
+
+
+class UpdateWorkloadRow(tables.Row):
+    ajax = True
+
+    def get_data(self, request: Any, workload_id: str) -> Any:
+        workload = workloadmgr.workload_get(request, workload_id)
+        return annotate(workload, workloadmgr.snapshot_list(request, workload_id=workload_id))
+
+
+class WorkloadsTable(tables.DataTable):
+    name = tables.WrappingColumn(
+        common.display_name, verbose_name=_("Name"), link="horizon:project:workloads:detail"
+    )
+    instances = tables.Column(instance_names, verbose_name=_("Instances"))
+    schedule = tables.Column(schedule_text, verbose_name=_("Schedule"))
+    last_snapshot = tables.Column("last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"))
+    size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+    status = tables.Column(
+        "status",
+        verbose_name=_("Status"),
+        status=True,
+        status_choices=common.WORKLOAD_STATUS_CHOICES,
+        display_choices=common.WORKLOAD_STATUS_DISPLAY,
+    )
+
+    class Meta:
+        name = "workloads"
+        verbose_name = _("Workloads")
+        status_columns = ("status",)
+        row_class = UpdateWorkloadRow
+        table_actions = (CreateWorkload, DeleteWorkload)
+        row_actions = (TakeSnapshot, EditWorkload, DeleteWorkload)

@@ -1,0 +1,132 @@
+"""Workloads: the list, a workload's page with its snapshots, and the create/edit/snapshot forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions, tables
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common, modal
+from t4o_dashboard.content.snapshots import tables as snapshot_tables
+from t4o_dashboard.content.workloads import forms as workload_forms
+from t4o_dashboard.content.workloads import tables as workload_tables
+
+INDEX_URL = "horizon:project:workloads:index"
+
+
+class IndexView(tables.DataTableView):
+    table_class = workload_tables.WorkloadsTable
+    template_name = "horizon/common/_data_table_view.html"
+    page_title = _("Workloads")
+
+    def get_data(self) -> list[Any]:
+        try:
+            workloads = workloadmgr.workload_list(self.request)
+            snapshots = workloadmgr.snapshot_list(self.request)
+        except Exception:
+            exceptions.handle(self.request, _("Unable to list workloads."))
+            return []
+        return [workload_tables.annotate(w, snapshots) for w in workloads]
+
+
+def _get_workload(request: Any, workload_id: str) -> Any:
+    try:
+        return workloadmgr.workload_get(request, workload_id)
+    except Exception:
+        exceptions.handle(request, _("Unable to show the workload."), redirect=reverse(INDEX_URL))
+
+
+class DetailView(tables.DataTableView):
+    """The workload's settings and storage use, and its snapshots (refreshed in place while running)."""
+
+    table_class = snapshot_tables.SnapshotsTable
+    template_name = "t4o_dashboard/workload_detail.html"
+    page_title = _("Workload {{ workload.name }}")
+
+    def workload(self) -> Any:
+        if not hasattr(self, "_workload"):
+            self._workload = _get_workload(self.request, self.kwargs["workload_id"])
+        return self._workload
+
+    def get_data(self) -> list[Any]:
+        workload = self.workload()
+        try:
+            snaps = workloadmgr.snapshot_list(self.request, workload_id=workload.id)
+        except Exception:
+            exceptions.handle(self.request, _("Unable to list the workload's snapshots."))
+            return []
+        for snap in snaps:
+            snap.workload_name = workload.name
+        return sorted(snaps, key=lambda s: s.created_at or "", reverse=True)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        workload = self.workload()
+        usage = workload.storage_usage or {}
+        context.update(
+            workload=workload,
+            instances=workload_tables.instance_names(workload),
+            schedule=workload_tables.schedule_text(workload),
+            full_count=(usage.get("full") or {}).get("snap_count", 0),
+            full_size=common.size((usage.get("full") or {}).get("usage")),
+            incremental_count=(usage.get("incremental") or {}).get("snap_count", 0),
+            incremental_size=common.size((usage.get("incremental") or {}).get("usage")),
+        )
+        return context
+
+
+class CreateView(modal.ModalForm):
+    form_class = workload_forms.CreateWorkloadForm
+    modal_id = "create_workload_modal"
+    page_title = _("Create Workload")
+    submit_label = _("Create Workload")
+    submit_url_name = "horizon:project:workloads:create"
+    success_url = reverse_lazy(INDEX_URL)
+    help_text = _(
+        "A workload is a group of instances backed up together. Pick the instances, then when snapshots "
+        "run and how many are kept."
+    )
+
+
+class UpdateView(modal.ModalForm):
+    form_class = workload_forms.UpdateWorkloadForm
+    modal_id = "update_workload_modal"
+    page_title = _("Edit Workload")
+    submit_label = _("Save")
+    submit_url_name = "horizon:project:workloads:update"
+    success_url = reverse_lazy(INDEX_URL)
+
+    def get_initial(self) -> dict[str, Any]:
+        wl = _get_workload(self.request, self.kwargs["workload_id"])
+        js = wl.jobschedule or {}
+        initial: dict[str, Any] = {
+            "workload_id": wl.id,
+            "name": wl.name,
+            "description": wl.description,
+            "instances": [vm["id"] for vm in wl.instances or []],
+            "current_instances": wl.instances or [],
+            "schedule_enabled": bool(js.get("enabled")),
+        }
+        for key in ("interval", "start_time", "timezone", "retention_policy_type", "retention_policy_value",
+                    "fullbackup_interval"):  # fmt: skip
+            if js.get(key) not in (None, ""):
+                initial[key] = js[key]
+        return initial
+
+
+class SnapshotView(modal.ModalForm):
+    form_class = workload_forms.SnapshotForm
+    modal_id = "snapshot_workload_modal"
+    page_title = _("Snapshot Now")
+    submit_label = _("Take Snapshot")
+    submit_url_name = "horizon:project:workloads:snapshot"
+    help_text = _("The snapshot runs in the background; its progress shows on the workload's page.")
+
+    def get_success_url(self) -> str:
+        return reverse("horizon:project:workloads:detail", args=[self.kwargs["workload_id"]])
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"workload_id": self.kwargs["workload_id"]}

@@ -1,0 +1,217 @@
+"""Views and forms of the Workloads panel."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from openstack_dashboard import api as os_api
+from openstack_dashboard.test import helpers
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.tests import base, data
+
+INDEX = reverse("horizon:project:workloads:index")
+CREATE = reverse("horizon:project:workloads:create")
+
+
+def _detail(wid: str = "wl-1") -> str:
+    return reverse("horizon:project:workloads:detail", args=[wid])
+
+
+SCHEDULE_POST = {
+    "schedule_enabled": "on",
+    "interval": "12 hr",
+    "start_time": "10:30 PM",
+    "timezone": "UTC",
+    "retention_policy_type": "Number of Snapshots to Keep",
+    "retention_policy_value": "5",
+    "fullbackup_interval": "7",
+}
+
+
+class WorkloadIndexTests(base.TestCase):
+    @helpers.create_mocks({workloadmgr: ("workload_list", "snapshot_list")})
+    def test_index_lists_workloads_with_last_snapshot_and_size(self) -> None:
+        self.mock_workload_list.return_value = [data.workload("wl-1"), data.workload("wl-2", status="locked")]
+        self.mock_snapshot_list.return_value = [
+            data.snapshot("sn-1"),
+            data.snapshot("sn-2", status="executing"),
+        ]
+        res = self.client.get(INDEX)
+        self.assertTemplateUsed(res, "horizon/common/_data_table_view.html")
+        rows = {w.id: w for w in res.context["table"].data}
+        self.assertEqual({"wl-1", "wl-2"}, set(rows))
+        self.assertEqual("2026-11-26T07:00:00Z", rows["wl-1"].last_snapshot)
+        self.assertEqual(1048576, rows["wl-1"].size)
+        self.assertContains(res, "24 hr from 09:00 PM, keep 7")
+        self.assertContains(res, "1.0\xa0MB")
+        self.assertContains(res, "Create Workload")
+        self.mock_workload_list.assert_called_once_with(helpers.IsHttpRequest())
+
+    @helpers.create_mocks({workloadmgr: ("workload_list",)})
+    def test_index_api_error_is_a_message_not_an_error_page(self) -> None:
+        self.mock_workload_list.side_effect = data.api_error("The backup service does not answer", 503)
+        res = self.client.get(INDEX)
+        self.assertEqual(200, res.status_code)
+        self.assertEqual([], res.context["table"].data)
+        self.assertMessageCount(res, error=1)
+
+    @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
+    def test_row_update_for_live_status(self) -> None:
+        self.mock_workload_get.return_value = data.workload(status="locked")
+        self.mock_snapshot_list.return_value = [data.snapshot(status="executing")]
+        url = INDEX + "?action=row_update&table=workloads&obj_id=wl-1"
+        res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+        self.assertEqual(200, res.status_code)
+        self.assertContains(res, "Running a job")
+        self.assertContains(res, 'class="ajax-update warning"')  # Horizon keeps polling this row
+        self.mock_snapshot_list.assert_called_once_with(helpers.IsHttpRequest(), workload_id="wl-1")
+
+    @helpers.create_mocks({workloadmgr: ("workload_list", "snapshot_list", "workload_delete")})
+    def test_delete(self) -> None:
+        self.mock_workload_list.return_value = [data.workload()]
+        self.mock_snapshot_list.return_value = []
+        res = self.client.post(INDEX, {"action": "workloads__delete__wl-1"})
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.mock_workload_delete.assert_called_once_with(helpers.IsHttpRequest(), "wl-1")
+
+    @helpers.create_mocks({workloadmgr: ("workload_list", "snapshot_list", "workload_delete")})
+    def test_delete_refused_by_api_shows_message(self) -> None:
+        self.mock_workload_list.return_value = [data.workload()]
+        self.mock_snapshot_list.return_value = []
+        self.mock_workload_delete.side_effect = data.api_error()
+        res = self.client.post(INDEX, {"action": "workloads__delete__wl-1"})
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.assertMessageCount(error=1)
+
+
+class WorkloadDetailTests(base.TestCase):
+    @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
+    def test_detail_shows_usage_and_snapshots(self) -> None:
+        self.mock_workload_get.return_value = data.workload()
+        self.mock_snapshot_list.return_value = [
+            data.snapshot("sn-1"),
+            data.snapshot("sn-2", status="executing"),
+        ]
+        res = self.client.get(_detail())
+        self.assertTemplateUsed(res, "t4o_dashboard/workload_detail.html")
+        self.assertContains(res, "name-wl-1")
+        self.assertContains(res, "2.0\xa0KB")
+        self.assertContains(res, "40% Uploading vda")
+        self.assertContains(res, "One-click Restore")
+        self.assertEqual(2, len(res.context["table"].data))
+
+    @helpers.create_mocks({workloadmgr: ("workload_get",)})
+    def test_detail_of_missing_workload_redirects_with_message(self) -> None:
+        self.mock_workload_get.side_effect = workloadmgr.WorkloadmgrNotFound("No such workload", 404)
+        res = self.client.get(_detail("gone"))
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.assertMessageCount(error=1)
+
+
+class WorkloadFormTests(base.TestCase):
+    @helpers.create_mocks({os_api.nova: ("server_list",)})
+    def test_create_form_offers_the_projects_instances(self) -> None:
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        res = self.client.get(CREATE)
+        self.assertTemplateUsed(res, "t4o_dashboard/form.html")
+        for server in self.servers.list():
+            self.assertContains(res, server.id)
+        self.assertContains(res, "Every 24 hours")
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_create",)})
+    def test_create_sends_instances_and_schedule(self) -> None:
+        server = self.servers.first()
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_workload_create.return_value = data.workload()
+        post = {"name": "web tier", "description": "d", "instances": [server.id], **SCHEDULE_POST}
+        res = self.client.post(CREATE, post)
+        self.assertNoFormErrors(res)
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.mock_workload_create.assert_called_once_with(
+            helpers.IsHttpRequest(),
+            "web tier",
+            "d",
+            [server.id],
+            {
+                "enabled": True,
+                "interval": "12 hr",
+                "start_time": "10:30 PM",
+                "timezone": "UTC",
+                "retention_policy_type": "Number of Snapshots to Keep",
+                "retention_policy_value": 5,
+                "fullbackup_interval": 7,
+            },
+        )
+
+    @helpers.create_mocks({os_api.nova: ("server_list",)})
+    def test_create_rejects_bad_time_and_no_instance(self) -> None:
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        res = self.client.post(CREATE, {"name": "x", **SCHEDULE_POST, "start_time": "25:00"})
+        self.assertFormErrors(res, 2)
+        self.assertContains(res, "Use the form HH:MM AM or HH:MM PM")
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_create",)})
+    def test_create_refused_by_api_shows_its_message(self) -> None:
+        server = self.servers.first()
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_workload_create.side_effect = data.api_error("Instance is in another workload", 409)
+        res = self.client.post(CREATE, {"name": "x", "instances": [server.id], **SCHEDULE_POST})
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.assertMessageCount(error=1)
+
+    @helpers.create_mocks({os_api.nova: ("server_list",)})
+    def test_create_without_nova_still_renders(self) -> None:
+        self.mock_server_list.side_effect = self.exceptions.nova
+        res = self.client.get(CREATE)
+        self.assertEqual(200, res.status_code)
+        self.assertMessageCount(res, error=1)
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_get",)})
+    def test_update_form_is_filled_from_the_workload(self) -> None:
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_workload_get.return_value = data.workload()
+        res = self.client.get(reverse("horizon:project:workloads:update", args=["wl-1"]))
+        form = res.context["form"]
+        self.assertEqual("name-wl-1", form.initial["name"])
+        self.assertEqual("24 hr", form.initial["interval"])
+        self.assertEqual([data.VM1], form.initial["instances"])
+        # The member Nova no longer knows is still listed, marked as not found.
+        self.assertContains(res, "web (not found)")
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_get", "workload_update")})
+    def test_update_sends_changes(self) -> None:
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_workload_get.return_value = data.workload()
+        self.mock_workload_update.return_value = data.workload()
+        url = reverse("horizon:project:workloads:update", args=["wl-1"])
+        post = {"workload_id": "wl-1", "name": "renamed", "description": "", "instances": [data.VM1],
+                **SCHEDULE_POST, "schedule_enabled": ""}  # fmt: skip
+        res = self.client.post(url, post)
+        self.assertNoFormErrors(res)
+        self.assertRedirectsNoFollow(res, INDEX)
+        kwargs = self.mock_workload_update.call_args.kwargs
+        self.assertEqual("renamed", kwargs["name"])
+        self.assertEqual([{"instance-id": data.VM1}], kwargs["instances"])
+        self.assertFalse(kwargs["jobschedule"]["enabled"])
+
+    @helpers.create_mocks({workloadmgr: ("workload_snapshot",)})
+    def test_snapshot_now_full(self) -> None:
+        self.mock_workload_snapshot.return_value = data.snapshot(status="queued")
+        url = reverse("horizon:project:workloads:snapshot", args=["wl-1"])
+        self.assertEqual(200, self.client.get(url).status_code)
+        res = self.client.post(
+            url, {"workload_id": "wl-1", "name": "n", "description": "", "snapshot_type": "full"}
+        )
+        self.assertNoFormErrors(res)
+        self.assertRedirectsNoFollow(res, _detail())
+        self.mock_workload_snapshot.assert_called_once_with(
+            helpers.IsHttpRequest(), "wl-1", full=True, name="n", description=""
+        )
+
+    @helpers.create_mocks({workloadmgr: ("workload_snapshot",)})
+    def test_snapshot_refused_shows_message(self) -> None:
+        self.mock_workload_snapshot.side_effect = data.api_error("Workload is locked by a running job", 409)
+        url = reverse("horizon:project:workloads:snapshot", args=["wl-1"])
+        res = self.client.post(url, {"workload_id": "wl-1", "snapshot_type": "incremental"})
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.assertMessageCount(error=1)
