@@ -181,3 +181,16 @@ def test_guest_agent_that_does_not_answer_gives_crash_consistent_in_bounded_time
         assert backup.consistency == Consistency.CRASH
         assert "guest agent" in backup.consistency_reason
     assert time.monotonic() - started < 15
+
+
+def test_raw_disk_is_read_in_full_within_an_incremental(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB), "vdb": ("raw", 4 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    td.write("vda", 0, 4096, 0x01)
+    td.write("vdb", 1 * MiB, 4096, 0x02)
+    with DomainBackup(conn, td.name, "snap-2", parent="snap-1") as backup:
+        vda, vdb = backup.disk("vda"), backup.disk("vdb")
+        assert vda.incremental and vda.changed_extents() == granular([(0, 4096)])
+        assert not vdb.incremental  # raw: no persistent bitmap, every snapshot reads its allocated data
+        assert sha(read_extents(vdb, vdb.size, vdb.changed_extents())) == td.sha256("vdb")
