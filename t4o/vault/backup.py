@@ -114,7 +114,7 @@ def run_pipeline(
     plan: BackupPlan,
     writer: BlockWriter,
     progress: ProgressCallback | None,
-    workers: int = 2,
+    workers: int = 4,
 ) -> list[str | None]:
     """Fill ``plan.chunks`` for every block in ``plan.to_read``; raises the first failure."""
     chunks = plan.chunks
@@ -166,7 +166,7 @@ def backup_disk(
     changed_extents: list[tuple[int, int]] | None,
     progress: ProgressCallback | None,
     metadata: dict[str, object] | None,
-    workers: int = 2,
+    workers: int = 4,
 ) -> tuple[Manifest, BackupStats]:
     """Store the disk's blocks; returns the manifest (not yet written) and statistics."""
     start = time.monotonic()

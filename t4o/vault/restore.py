@@ -43,7 +43,7 @@ def restore_raw(
     m: Manifest,
     target: str,
     progress: ProgressCallback | None,
-    workers: int = 2,
+    workers: int = 4,
 ) -> None:
     out = RestoreTarget(target, m.size)
     meter = ProgressMeter("restore", m.size, progress)
@@ -92,16 +92,17 @@ def restore(
     target: str,
     fmt: str,
     progress: ProgressCallback | None,
+    workers: int = 4,
 ) -> None:
     if fmt == "raw":
-        restore_raw(backend, codec, m, target, progress)
+        restore_raw(backend, codec, m, target, progress, workers)
         return
     if fmt != "qcow2":
         raise InvalidArgument(f"unknown restore format {fmt!r} (use raw or qcow2)")
     target_dir = os.path.dirname(os.path.abspath(target))
     with tempfile.TemporaryDirectory(prefix=".t4o-restore-", dir=target_dir) as tmp:
         raw = os.path.join(tmp, "disk.raw")
-        restore_raw(backend, codec, m, raw, progress)
+        restore_raw(backend, codec, m, raw, progress, workers)
         convert_raw_to_qcow2(raw, target)
 
 
