@@ -53,13 +53,14 @@ def plan_blocks(
             if len(ext) != 2 or ext[0] < 0 or ext[1] < 0:
                 raise InvalidArgument(f"bad extent {ext!r}: use (offset, length) with both >= 0")
         wanted = set(block_ranges(changed_extents, size, chunk_size))
-        # Blocks the parent does not hold whole (the disk grew, or its old last block) are read too.
-        parent_full = parent.size // chunk_size
+        # Blocks that are not whole in both the parent and the disk now (the disk grew or shrank, or
+        # an old last block) are read too.
+        whole_in_both = min(parent.size, size) // chunk_size
         for i in range(n):
-            if i in wanted or i >= parent_full:
+            if i in wanted or i >= whole_in_both:
                 continue
             chunks[i] = parent.chunks[i]
-        to_read = [i for i in range(n) if i in wanted or i >= parent_full]
+        to_read = [i for i in range(n) if i in wanted or i >= whole_in_both]
     else:
         to_read = list(range(n))
     # Blocks wholly inside holes of a sparse file are zero: no need to read them.

@@ -116,6 +116,16 @@ def test_incremental_of_a_grown_disk_reads_the_new_part(repo, tmp_path):
     assert out.read_bytes() == Path(disk).read_bytes()
 
 
+def test_incremental_of_a_shrunk_disk_rereads_its_new_last_block(repo, tmp_path):
+    disk = make_disk(tmp_path / "d", [b"a", b"b", b"c"])
+    m1 = repo.backup_disk(disk, "vda")
+    os.truncate(disk, CS + 100)
+    m2 = repo.backup_disk(disk, "vda", parent=m1.ref, changed_extents=[])
+    assert m2.size == CS + 100 and m2.chunks[0] == m1.chunks[0] and m2.chunks[1] != m1.chunks[1]
+    repo.restore_disk(m2.ref, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == Path(disk).read_bytes()
+
+
 def test_extents_need_a_parent_and_valid_ranges(repo, tmp_path):
     disk = make_disk(tmp_path / "d", [b"a"])
     with pytest.raises(InvalidArgument, match="parent"):
