@@ -17,13 +17,18 @@ from t4o.openstack.cloud import Cloud, Server
 def endpoint_from_catalog(
     catalog: list[dict[str, Any]], service_type: str, interface: str, region: str | None
 ) -> str | None:
-    """The URL of a service in a Keystone v3 catalog (as keystonemiddleware passes it on)."""
+    """The URL of a service in a Keystone catalog: v3 entries (interface + url) or the v2 form
+    (publicURL, internalURL, adminURL) that keystonemiddleware puts in X-Service-Catalog."""
     for service in catalog:
         if service.get("type") != service_type:
             continue
         for ep in service.get("endpoints", []):
-            if ep.get("interface") == interface and (region is None or ep.get("region") in (region, None)):
-                return ep.get("url")
+            if region is not None and ep.get("region") not in (region, None):
+                continue
+            if ep.get("interface") == interface and ep.get("url"):
+                return ep["url"]
+            if ep.get(f"{interface}URL"):
+                return ep[f"{interface}URL"]
     return None
 
 
@@ -37,9 +42,8 @@ class NovaCloud(Cloud):
         if not url or not context.auth_token:
             raise errors.BadRequest("The token's service catalog has no compute endpoint to check instances.")
         sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
-        return openstack.connection.Connection(
-            session=sess, compute_api_version="2.1", region_name=self.region
-        )
+        # The newest microversion both sides speak: servers then embed their flavor's details.
+        return openstack.connection.Connection(session=sess, region_name=self.region)
 
     def find_servers(self, context: RequestContext, server_ids: list[str]) -> dict[str, Server | None]:
         conn = self.connection(context)

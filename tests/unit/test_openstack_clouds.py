@@ -34,6 +34,17 @@ def test_endpoint_from_catalog() -> None:
     assert nova.endpoint_from_catalog(CATALOG, "volumev3", "public", None) is None
 
 
+def test_endpoint_from_v2_catalog() -> None:
+    v2 = [
+        {
+            "type": "compute",
+            "endpoints": [{"region": "R1", "publicURL": "http://p", "internalURL": "http://i"}],
+        }
+    ]
+    assert nova.endpoint_from_catalog(v2, "compute", "internal", "R1") == "http://i"
+    assert nova.endpoint_from_catalog(v2, "compute", "public", None) == "http://p"
+
+
 def test_nova_needs_a_compute_endpoint() -> None:
     with pytest.raises(errors.BadRequest):
         nova.NovaCloud("public", None).connection(RequestContext(auth_token="t", service_catalog=[]))
