@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +25,7 @@ from t4o.datamover.disks.errors import LibvirtUnavailable
 from tests.functional.datamover.scratch_domains import ScratchDomain, domain_xml
 
 URI = "qemu:///system"
+VIRTLOGD_SOCKET = "/run/libvirt/virtlogd-sock"
 
 
 def _unavailable(message: str) -> None:
@@ -54,8 +56,9 @@ def libvirtd() -> Iterator[str]:
         _unavailable(f"{error}; not installed: {', '.join(missing)} (run scripts/bootstrap)")
     logdir = tempfile.mkdtemp(prefix="t4o-libvirtd-")
     started: list[subprocess.Popen[bytes]] = []
+    # Decide by the sockets, not by process names: another libvirtd may run in its own mount namespace.
     for daemon in ("virtlogd", "libvirtd"):
-        if subprocess.run(["pgrep", "-x", daemon], capture_output=True).returncode == 0:
+        if daemon == "virtlogd" and _answers(VIRTLOGD_SOCKET):
             continue
         log = open(os.path.join(logdir, f"{daemon}.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
         started.append(subprocess.Popen([daemon], stdout=log, stderr=subprocess.STDOUT))
@@ -70,6 +73,15 @@ def libvirtd() -> Iterator[str]:
     yield URI
     _stop(started)
     shutil.rmtree(logdir, ignore_errors=True)
+
+
+def _answers(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
