@@ -8,6 +8,7 @@ import pytest
 pytest_plugins: list[str] = [
     "tests.fixtures.s3",
     "tests.fixtures.control_plane",
+    "tests.fixtures.devcloud",
 ]
 
 TIERS = ("unit", "functional", "integration", "e2e")

@@ -153,6 +153,8 @@ def nova() -> None:
             "heal_instance_info_cache_interval": -1,
             "instance_usage_audit": False,
             "resume_guests_state_on_host_boot": True,
+            # The tiny image has no OS to answer an ACPI shutdown: do not wait the default 60 s for it.
+            "shutdown_timeout": 3,
         },
         "api": {"auth_strategy": "keystone"},
         "api_database": {"connection": L.db_url("nova_api")},
