@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from t4o.client import Client
+from t4o.client.http import noauth_project
 
 API_NAME = "workload"
 API_VERSION_OPTION = "os_workload_api_version"
@@ -23,7 +24,7 @@ def make_client(instance: Any) -> Client:
     override = config.get("workloads_endpoint_override")
     project_id = None
     if config.get("auth_type") in _ENDPOINT_AUTH:
-        project_id = (config.get("auth") or {}).get("project_id") or config.get("project_id")
+        project_id = noauth_project((config.get("auth") or {}).get("token"))
     return Client.from_session(
         instance.session,
         endpoint_override=override,

@@ -24,8 +24,8 @@ def _api_base(url: str, project_id: str | None) -> str:
         return url
     if not project_id:
         raise exc.EndpointMissing(
-            f"The endpoint {url} does not name a project (…/v1/<project_id>); give the project ID too "
-            "(--os-project-id or OS_PROJECT_ID)."
+            f"The endpoint {url} does not name a project: give the API URL with the project, "
+            f"{url.removesuffix('/v1')}/v1/<project_id>."
         )
     return f"{url.removesuffix('/v1')}/v1/{project_id}"
 
@@ -34,6 +34,12 @@ def names_project(url: str) -> bool:
     """Whether the URL already reads ``.../v1/<project_id>``."""
     parts = [p for p in urlsplit(url).path.split("/") if p]
     return "v1" in parts and parts.index("v1") < len(parts) - 1
+
+
+def noauth_project(token: str | None) -> str | None:
+    """The project of an all-in-one noauth token ``user:project[:roles]``."""
+    parts = (token or "").split(":")
+    return parts[1] or None if len(parts) >= 2 else None
 
 
 def _message(resp: Any) -> str:
@@ -84,9 +90,7 @@ class HTTPClient:
     ) -> HTTPClient:
         """A client of an explicit endpoint: all-in-one's noauth, or a token obtained elsewhere."""
         plugin = token_endpoint.Token(endpoint, token) if token else noauth.NoAuth(endpoint=endpoint)
-        if project_id is None and token and token.count(":") >= 1:
-            # all-in-one's noauth tokens read user:project[:roles]
-            project_id = token.split(":")[1] or None
+        project_id = project_id or noauth_project(token)
         return cls(
             ksa_session.Session(auth=plugin), endpoint_override=endpoint, project_id=project_id, **kwargs
         )
