@@ -1,12 +1,14 @@
-"""Garbage collection: mark every chunk a manifest names, sweep the rest, never racing a backup.
+"""Garbage collection: mark every chunk a manifest names, sweep the rest, safely beside running backups.
 
 1. Mark, with no lease held: read every manifest; remember the store time ``t0`` when it began.
-2. Take the gc lease, then look for live backup leases (leases.py explains why this order excludes
-   races). If any backup is running the sweep is skipped: a running backup may be about to reference an
-   old chunk it found already stored, and only its manifest (not yet written) would say so.
+2. Take the gc lease, rewrite the gc epoch object (``locks/epoch-gc``) so backups know a sweep happened,
+   then look for live ``commit`` leases: a backup writing its manifest right now. If there is one the
+   sweep is skipped (commit.py explains the other half of this exclusion).
 3. Re-list manifests and mark those written since step 1 (backups that finished meanwhile).
-4. Sweep: delete chunks that are unmarked and older than ``t0 - grace``. Chunks newer than that may
-   belong to a backup that finished between steps 1 and 2 and so are kept until the next run.
+4. Sweep: delete chunks that are unmarked and older than both ``t0 - grace`` and the start of the oldest
+   running backup. Chunks a running backup stored itself are therefore never touched; older chunks it
+   reuses (found by dedup or taken from its parent) may go, and the backup checks for that and stores
+   them again before it commits (commit.py).
 Stale leases of crashed processes are removed in step 2, so they never block gc for long.
 """
 
@@ -17,8 +19,9 @@ import logging
 from dataclasses import dataclass, field
 
 from t4o.vault.backend import Backend
+from t4o.vault.commit import GC_EPOCH_KEY
 from t4o.vault.errors import CorruptRepository
-from t4o.vault.leases import STALE_AFTER, Lease, live_leases, store_now
+from t4o.vault.leases import STALE_AFTER, Lease, lease_starts, live_leases, store_now
 from t4o.vault.manifest import Manifest
 
 LOG = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ class GcReport:
     skipped_reason: str = ""
     damaged_manifests: list[str] = field(default_factory=list)
     temp_removed: int = 0
+    running_backups: int = 0
 
 
 def _mark(backend: Backend, seen: set[str], refs: set[str], report: GcReport) -> None:
@@ -65,14 +69,17 @@ def collect(
     refs: set[str] = set()
     _mark(backend, seen, refs, report)
     with Lease(backend, "gc", stale_after=stale_after):
-        running = live_leases(backend, "backup", stale_after)
-        if running:
-            report.skipped_reason = f"{len(running)} backup(s) running; run gc again when they are done"
+        backend.put(GC_EPOCH_KEY, b"")
+        committing = live_leases(backend, "commit", stale_after)
+        if committing:
+            report.skipped_reason = f"{len(committing)} backup(s) committing; run gc again"
         elif report.damaged_manifests:
             report.skipped_reason = f"{len(report.damaged_manifests)} manifest(s) unreadable; see verify"
+        running = lease_starts(backend, "backup", stale_after)
+        report.running_backups = len(running)
         _mark(backend, seen, refs, report)
         report.referenced = len(refs)
-        cutoff = t0 - dt.timedelta(seconds=grace)
+        cutoff = min([t0 - dt.timedelta(seconds=grace), *running])
         for info in backend.list("chunks/"):
             report.chunks_total += 1
             cid = info.key.rsplit("/", 1)[-1]

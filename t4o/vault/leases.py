@@ -6,10 +6,10 @@ of an object just written by the reader), so clocks of different hosts do not ma
 refreshed for ``stale_after`` seconds belongs to a crashed process: it is ignored and removed, so a
 crash never blocks gc forever.
 
-Mutual exclusion between a backup and the sweep phase of gc (see gc.py) is Dekker-style: each side
-writes its own lease first and then looks for the other's. Whatever the interleaving, at least one of
-them sees the other: a backup that sees a gc lease waits for the sweep to end; a gc that sees a live
-backup lease does not sweep.
+Exclusion between gc sweeps and the short commit phase of a backup (see gc.py and commit.py) is
+Dekker-style: each side writes its own lease first and then looks for the other's. Whatever the
+interleaving, at least one of them sees the other: a backup that sees a gc lease waits for the sweep
+to end; a gc that sees a live commit lease does not sweep.
 """
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ class Lease:
         self.backend.put(self.key, self._body)
         self._last_ok = time.monotonic()
         self.started = self.backend.stat(self.key).mtime
+        # Record the start by the store's clock in the body, for gc's cutoff (lease_starts).
+        doc = json.loads(self._body)
+        doc["started"] = self.started.isoformat()
+        self._body = json.dumps(doc).encode()
+        self.backend.put(self.key, self._body)
         self._thread = threading.Thread(target=self._beat, name=f"lease-{self.kind}", daemon=True)
         self._thread.start()
         return self
@@ -124,6 +129,17 @@ def live_leases(
             continue
         live.append(info.key)
     return live
+
+
+def lease_starts(backend: Backend, kind: str, stale_after: float = STALE_AFTER) -> list[dt.datetime]:
+    """Start times (store clock) of the live leases of ``kind``."""
+    starts = []
+    for key in live_leases(backend, kind, stale_after):
+        try:
+            starts.append(dt.datetime.fromisoformat(json.loads(backend.get(key))["started"]))
+        except (ObjectNotFound, KeyError, ValueError):
+            continue  # released meanwhile, or not yet stamped (then it started just now)
+    return starts
 
 
 def wait_for_no_gc(backend: Backend, stale_after: float = STALE_AFTER, poll: float = 0.5) -> None:

@@ -7,7 +7,7 @@ Object layout (docs/vault-format.md is the full description)::
     snapshots/<snapshot_id>/snapshot.json    snapshot document (workload id, caller metadata)
     snapshots/<snapshot_id>/disks/<disk_id>.json   disk manifests (manifest.py)
     workloads/<workload_id>.json             workload documents given by the caller
-    locks/<kind>-<id>.json                   leases of running backups and gc (leases.py)
+    locks/<kind>-<id>.json                   leases of running backups, commits and gc (leases.py)
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from t4o.vault import verify as verify_mod
 from t4o.vault.backend import Backend, ObjectNotFound
 from t4o.vault.backup import backup_disk
 from t4o.vault.chunks import ZSTD_LEVEL, ChunkCodec, chunk_key
+from t4o.vault.commit import commit
 from t4o.vault.errors import (
     CorruptRepository,
     InvalidArgument,
@@ -217,20 +218,15 @@ class Repository:
                     metadata=metadata,
                     workers=self.workers,
                 )
-            doc_key = snapshot_doc_key(snapshot_id)
-            if not self.backend.exists(doc_key):
-                self._put_json(
-                    doc_key,
-                    {
+                doc_key = snapshot_doc_key(snapshot_id)
+                if not self.backend.exists(doc_key):
+                    doc = {
                         "snapshot_id": snapshot_id,
                         "workload_id": workload_id,
                         "created": manifest.created,
-                        "metadata": {},
-                    },
-                )
-            lease.check()
-            # The commit point: until this object exists the snapshot does not.
-            self.backend.put(manifest_key(snapshot_id, disk_id), manifest.to_bytes())
+                    }
+                    self._put_json(doc_key, {**doc, "metadata": {}})
+                commit(self.backend, codec, src, manifest, lease, self.stale_after)
         finally:
             lease.release()
         return manifest

@@ -29,13 +29,51 @@ def test_gc_removes_only_unreferenced(repo, tmp_path):
     assert (tmp_path / "o").read_bytes() == Path(d2).read_bytes()
 
 
-def test_gc_skips_sweep_while_a_backup_lease_is_live(repo, tmp_path):
+def age_all(repo, prefix: str, seconds: float) -> None:
+    for info in repo.backend.list(prefix):
+        path = repo.backend.root / info.key
+        t = os.path.getmtime(path) - seconds
+        os.utime(path, (t, t))
+
+
+def test_gc_spares_chunks_newer_than_the_oldest_running_backup(repo, tmp_path):
     m = repo.backup_disk(make_disk(tmp_path / "d", [b"x"]), "vda")
     repo.delete_snapshot(m.ref)
+    age_all(repo, "chunks/", 7200)
     with Lease(repo.backend, "backup"):
+        repo.backend.put(chunk_key("ab" * 32), b"stored by the running backup")
         report = repo.gc(grace=0)
-    assert report.deleted == 0 and "running" in report.skipped_reason
+    assert report.swept and report.running_backups == 1
+    assert report.deleted == 1 and report.kept_recent == 1
+    assert repo.backend.exists(chunk_key("ab" * 32))
+
+
+def test_gc_skips_sweep_while_a_backup_commits(repo, tmp_path):
+    m = repo.backup_disk(make_disk(tmp_path / "d", [b"x"]), "vda")
+    repo.delete_snapshot(m.ref)
+    with Lease(repo.backend, "commit"):
+        report = repo.gc(grace=0)
+    assert report.deleted == 0 and "committing" in report.skipped_reason
     assert repo.gc(grace=0).deleted == 1
+
+
+def test_backup_stores_again_what_a_concurrent_sweep_removed(repo, tmp_path):
+    disk = make_disk(tmp_path / "d", [os.urandom(1) for _ in range(16)])
+    old = repo.backup_disk(disk, "vda", snapshot_id="old")
+    repo.delete_snapshot("old")
+    age_all(repo, "chunks/", 7200)
+    sweeps = []
+
+    def gc_in_the_middle(p):
+        if not sweeps and p.done >= 4 * CS:  # some blocks are already deduplicated against old chunks
+            sweeps.append(repo.gc(grace=0))
+
+    m = repo.backup_disk(disk, "vda", snapshot_id="new", progress=gc_in_the_middle)
+    assert sweeps and sweeps[0].deleted > 0
+    assert m.stats["repaired_after_gc"] > 0 and m.checksum == old.checksum
+    assert repo.verify(read_data=True).ok
+    repo.restore_disk(m.ref, tmp_path / "o")
+    assert (tmp_path / "o").read_bytes() == Path(disk).read_bytes()
 
 
 def test_stale_lease_does_not_block_gc(repo, tmp_path):

@@ -1,0 +1,89 @@
+"""The commit phase of a backup: make sure every chunk the manifest names exists, then write it.
+
+gc may sweep while a backup runs (gc.py). It never deletes chunks stored after the oldest running
+backup began, but a backup also references older chunks: those it found already stored (dedup) and
+those it took from its parent's manifest. A sweep that overlapped the backup may have deleted some of
+them, if no manifest referenced them at the time. So, before writing the manifest, the backup:
+
+1. takes a ``commit`` lease and waits until no gc lease is live (a sweep that starts from now on sees
+   the commit lease and does not sweep);
+2. if the gc epoch object (``locks/epoch-gc``, rewritten at the start of every sweep) is newer than the
+   backup's own start, checks that every chunk it references exists, re-reading the missing blocks
+   from the source and storing them again;
+3. writes the manifest and drops the commit lease.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from t4o.vault.backend import ObjectNotFound
+from t4o.vault.backup import BlockWriter
+from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.leases import Lease, wait_for_no_gc
+from t4o.vault.manifest import Manifest, block_len, manifest_key, tree_checksum
+from t4o.vault.source import DiskSource
+
+if TYPE_CHECKING:
+    from t4o.vault.backend import Backend
+
+LOG = logging.getLogger(__name__)
+GC_EPOCH_KEY = "locks/epoch-gc"  # not "gc-...": that prefix is for leases
+# Object stores may keep mtimes to the second: treat a sweep that began this close as overlapping.
+CLOCK_MARGIN = dt.timedelta(seconds=2)
+
+
+def last_sweep_start(backend: Backend) -> dt.datetime | None:
+    try:
+        return backend.stat(GC_EPOCH_KEY).mtime
+    except ObjectNotFound:
+        return None
+
+
+def repair_missing(backend: Backend, codec: ChunkCodec, source: DiskSource, m: Manifest) -> int:
+    """Re-store blocks whose chunk a sweep removed; returns how many. Updates ``m`` in place."""
+    writer = BlockWriter(backend, codec, set())
+    repaired = 0
+    checked: dict[str, bool] = {}
+    for i, cid in enumerate(m.chunks):
+        if cid is None:
+            continue
+        if cid not in checked:
+            checked[cid] = backend.exists(chunk_key(cid))
+        if checked[cid]:
+            continue
+        data = source.read(i * m.chunk_size, block_len(i, m.size, m.chunk_size))
+        new = writer.store(data)
+        if new != cid:
+            LOG.warning("block %d of %s changed on the source during the backup", i, source.path)
+        m.chunks[i] = new
+        if new is not None:
+            checked[new] = True
+        repaired += 1
+    if repaired:
+        m.checksum = tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key)
+    return repaired
+
+
+def commit(
+    backend: Backend,
+    codec: ChunkCodec,
+    source: DiskSource,
+    m: Manifest,
+    backup_lease: Lease,
+    stale_after: float,
+) -> None:
+    with Lease(backend, "commit", stale_after=stale_after, snapshot=m.snapshot_id, disk=m.disk_id):
+        wait_for_no_gc(backend, stale_after)
+        sweep = last_sweep_start(backend)
+        assert backup_lease.started is not None
+        if sweep is not None and sweep >= backup_lease.started - CLOCK_MARGIN:
+            repaired = repair_missing(backend, codec, source, m)
+            m.stats["repaired_after_gc"] = repaired
+            if repaired:
+                LOG.warning("%s: stored %d block(s) again that a concurrent gc had removed", m.ref, repaired)
+        backup_lease.check()
+        # The commit point: until this object exists the snapshot does not.
+        backend.put(manifest_key(m.snapshot_id, m.disk_id), m.to_bytes())
