@@ -83,11 +83,25 @@ def build_image(path: Path, size: int, source: Path, seed: int = 1) -> None:
             f.write(rng.randbytes(MiB))
 
 
-def change_blocks(path: Path, fraction: float, seed: int, whole_blocks: bool) -> list[tuple[int, int]]:
-    """Overwrite ``fraction`` of the image's 1 MiB blocks with random bytes; return the changed extents.
+def text_block(rng: random.Random, size: int) -> bytes:
+    """Unique text-like bytes (random words): new, never-seen data that compresses like real files."""
+    vocabulary = [rng.randbytes(rng.randrange(2, 7)).hex() for _ in range(4096)]
+    out = bytearray()
+    while len(out) < size:
+        out += (
+            " ".join(rng.choices(vocabulary, k=16)).encode() + b" " + rng.randbytes(12).hex().encode() + b"\n"
+        )
+    return bytes(out[:size])
+
+
+def change_blocks(
+    path: Path, fraction: float, seed: int, whole_blocks: bool, compressible: bool = False
+) -> list[tuple[int, int]]:
+    """Overwrite ``fraction`` of the image's 1 MiB blocks; return the changed extents.
 
     ``whole_blocks``: each chosen block is rewritten whole (clustered writes: new files, a package
     upgrade). Otherwise one 64 KiB write lands at a random 4 KiB-aligned offset inside each chosen block.
+    The new bytes are random (incompressible), or text-like when ``compressible``.
     """
     size = path.stat().st_size
     blocks = size // BLOCK
@@ -101,6 +115,6 @@ def change_blocks(path: Path, fraction: float, seed: int, whole_blocks: bool) ->
             else:
                 offset, length = b * BLOCK + rng.randrange(0, BLOCK - WRITE + 1, 4096), WRITE
             f.seek(offset)
-            f.write(rng.randbytes(length))
+            f.write(text_block(rng, length) if compressible else rng.randbytes(length))
             extents.append((offset, length))
     return extents

@@ -16,10 +16,16 @@ GNU_TIME = "/usr/bin/time"
 class Measure:
     seconds: float
     peak_rss: int  # bytes, the largest resident set of the measured process
+    cpu: float = 0.0  # user + system seconds: what the step costs when the cores are shared
     stored: int | None = None  # bytes on the target after the step, when it stores anything
 
     def as_dict(self) -> dict[str, float | int | None]:
-        return {"seconds": round(self.seconds, 3), "peak_rss": self.peak_rss, "stored": self.stored}
+        return {
+            "seconds": round(self.seconds, 3),
+            "cpu": round(self.cpu, 2),
+            "peak_rss": self.peak_rss,
+            "stored": self.stored,
+        }
 
 
 class StepFailed(RuntimeError):
@@ -35,7 +41,7 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None =
         out.flush()
         started = time.monotonic()
         proc = subprocess.run(
-            [GNU_TIME, "-f", "%M", "-o", timing.name, *cmd],
+            [GNU_TIME, "-f", "%M %U %S", "-o", timing.name, *cmd],
             env={**os.environ, **(env or {})},
             cwd=cwd,
             stdout=out,
@@ -47,7 +53,8 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None =
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise StepFailed(f"{cmd[0]} exited with {proc.returncode}:\n{tail}")
-    return Measure(seconds, int(lines[-1]) * 1024)
+    peak_kib, user, system = lines[-1].split()
+    return Measure(seconds, int(peak_kib) * 1024, float(user) + float(system))
 
 
 def disk_usage(path: Path) -> int:
