@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -280,6 +281,21 @@ def env(cloud: str) -> int:
     return 0
 
 
+def _lock() -> None:
+    """One up/down/purge at a time: several test sessions may share one devcloud."""
+    L.STATE.mkdir(parents=True, exist_ok=True)
+    handle = open(L.STATE / ".lock", "w")  # noqa: SIM115 - held until the process exits
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("waiting for another devcloud command to finish")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    _LOCKS.append(handle)
+
+
+_LOCKS: list[object] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devcloud", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -290,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     p_env.add_argument("cloud", nargs="?", default="devcloud-demo")
     sub.add_parser("purge", help="down, then delete databases and state (keeps the installed venv)")
     args = parser.parse_args(argv)
+    if args.cmd in ("up", "down", "purge"):
+        _lock()
     if args.cmd == "up":
         return up()
     if args.cmd == "down":
