@@ -194,3 +194,27 @@ def test_raw_disk_is_read_in_full_within_an_incremental(conn, make_domain) -> No
         assert vda.incremental and vda.changed_extents() == granular([(0, 4096)])
         assert not vdb.incremental  # raw: no persistent bitmap, every snapshot reads its allocated data
         assert sha(read_extents(vdb, vdb.size, vdb.changed_extents())) == td.sha256("vdb")
+
+
+def test_full_of_an_overlay_disk_includes_its_backing_image(conn, make_domain) -> None:
+    """Nova's instance disks are qcow2 overlays on a shared base image: a full backup holds both."""
+    td = make_domain({"vda": ("qcow2", 16 * MiB)}, start=False)
+    path = td.disks["vda"][0]
+    base = os.path.join(td.workdir, "base.raw")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", base, str(16 * MiB)], check=True)
+    subprocess.run(
+        ["qemu-io", "-f", "raw", "-c", "write -P 0x4b 1M 2M", base], check=True, capture_output=True
+    )
+    os.unlink(path)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", path], check=True)
+    td.model["vda"][1 * MiB : 3 * MiB] = b"\x4b" * (2 * MiB)
+    td.dom.create()
+    td.write("vda", 2 * MiB, 64 * 1024, 0x4C)
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        disk = backup.disk("vda")
+        assert sum(n for _, n in disk.changed_extents()) <= 2 * MiB + 64 * 1024
+        assert sha(read_extents(disk, disk.size, disk.changed_extents())) == td.sha256("vda")
+        backup.commit()
+    td.write("vda", 8 * MiB, 4096, 0x4D)
+    with DomainBackup(conn, td.name, "snap-2", parent="snap-1") as backup:
+        assert backup.disk("vda").changed_extents() == granular([(8 * MiB, 4096)])
