@@ -38,6 +38,8 @@ from t4o.datamover.disks.protocol import Extent
 LOG = logging.getLogger(__name__)
 
 ALLOCATION = "base:allocation"
+#: our backup jobs' socket and scratch directories start with this, so an abandoned job is recognised
+WORKDIR_PREFIX = "t4o-backup-"
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class DomainBackup:
             raise DiskError(f"domain {self.domain}: checkpoint {self.checkpoint} exists already")
         if self.parent is not None:
             self.check_chain()
+        self._end_abandoned_backup()
         if not self._dom.isActive():
             # No guest code runs while paused; autodestroy ends it with our connection, whatever happens.
             flags = libvirt.VIR_DOMAIN_START_PAUSED | libvirt.VIR_DOMAIN_START_AUTODESTROY
@@ -229,6 +232,21 @@ class DomainBackup:
                 f"(present: {', '.join(names) or 'none'})"
             )
 
+    def _end_abandoned_backup(self) -> None:
+        """A backup job of ours whose process died (its socket is in a ``t4o-backup-`` directory) keeps
+        the domain busy: end it. Its checkpoint is harmless: a leaf the next backup builds on, deleted
+        with the other ancestors at the next commit."""
+        if not self._dom.isActive():
+            return
+        try:
+            xml = self._dom.backupGetXMLDesc(0)
+        except libvirt.libvirtError:
+            return  # no backup job running
+        if f"/{WORKDIR_PREFIX}" not in xml:
+            raise DiskError(f"domain {self.domain}: another backup job is running (not started by T4O)")
+        self._dom.abortJob()
+        LOG.warning("domain %s: ended a backup job left by a process that died", self.domain)
+
     def disk(self, target: str) -> LibvirtDiskSource:
         for d in self.disks:
             if d.target == target:
@@ -288,7 +306,7 @@ class DomainBackup:
 
     def _make_workdir(self) -> str:
         # QEMU (not root) creates the NBD socket: the directory is handed to its user.
-        path = tempfile.mkdtemp(prefix=f"t4o-backup-{self.domain}-", dir=self._scratch_parent)
+        path = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{self.domain}-", dir=self._scratch_parent)
         owner = libvirt_conn.qemu_process_owner(self._dom)
         if owner and os.geteuid() == 0:
             os.chown(path, *owner)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -218,3 +219,27 @@ def test_full_of_an_overlay_disk_includes_its_backing_image(conn, make_domain) -
     td.write("vda", 8 * MiB, 4096, 0x4D)
     with DomainBackup(conn, td.name, "snap-2", parent="snap-1") as backup:
         assert backup.disk("vda").changed_extents() == granular([(8 * MiB, 4096)])
+
+
+ABANDON = """
+import os, sys
+from t4o.datamover.disks import DomainBackup, connect
+backup = DomainBackup(connect(), sys.argv[1], "snap-2", parent="snap-1").start()
+print("started", flush=True)
+os._exit(0)  # dies without ending the job, as a killed process would
+"""
+
+
+def test_backup_job_left_by_a_dead_process_is_ended(conn, make_domain) -> None:
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        backup.commit()
+    td.write("vda", 0, 4096, 0x01)
+    out = subprocess.run([sys.executable, "-c", ABANDON, td.name], capture_output=True, text=True, check=True)
+    assert "started" in out.stdout
+    assert td.dom.jobInfo()[0] != 0  # the job outlived its process
+    td.write("vda", 1 * MiB, 4096, 0x02)
+    with DomainBackup(conn, td.name, "snap-3", parent="snap-1") as backup:
+        assert backup.disk("vda").changed_extents() == granular([(0, 4096), (1 * MiB, 4096)])
+        assert sorted(backup.commit()) == ["snap-1", "snap-2"]
+    assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-3"]
