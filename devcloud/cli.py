@@ -236,6 +236,9 @@ def status(quiet_ok: bool = False) -> int:
         print(f"compute driver: {L.COMPUTE_DRIVER}; logs: {L.LOGS}; clouds: {L.CLOUDS_YAML}")
         mounts = infra.our_mounts()
         print(f"mounts: {', '.join(mounts) if mounts else 'none'}")
+        ours = procs.pss_mib(procs.strays(procs.sessions()))
+        shared = procs.pss_mib(procs.pids_of_programs("mariadbd", "mysqld", "beam.smp", "epmd"))
+        print(f"memory (PSS): devcloud processes {ours:.0f} MiB; MariaDB + RabbitMQ {shared:.0f} MiB")
     return 3 if bad else 0
 
 

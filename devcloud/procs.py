@@ -146,6 +146,30 @@ def strays(extra_sessions: set[int] | None = None) -> list[int]:
     return found
 
 
+def pss_mib(pids: list[int]) -> float:
+    """Proportional set size of the processes together (shared pages counted once), in MiB."""
+    total_kib = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kib += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total_kib / 1024
+
+
+def pids_of_programs(*names: str) -> list[int]:
+    """Pids whose program (argv[0] base name) is one of names, e.g. the machine's MariaDB."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            argv = argv_of(int(entry.name))
+            if argv and Path(argv[0]).name in names:
+                found.append(int(entry.name))
+    return found
+
+
 def tail(name: str, lines: int = 40) -> str:
     try:
         text = log_file(name).read_text(errors="replace")
