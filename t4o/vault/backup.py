@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ from t4o.vault.chunks import ChunkCodec, chunk_key, is_zero
 from t4o.vault.errors import InvalidArgument, SourceError
 from t4o.vault.manifest import Manifest, block_count, block_len, tree_checksum
 from t4o.vault.progress import ProgressCallback, ProgressMeter
-from t4o.vault.source import DiskSource, block_ranges
+from t4o.vault.source import DiskSource, ObjectSource, block_ranges
 
 if TYPE_CHECKING:
     from t4o.vault.backend import Backend
@@ -38,7 +37,7 @@ class BackupPlan:
 
 
 def plan_blocks(
-    source: DiskSource,
+    source: DiskSource | ObjectSource,
     chunk_size: int,
     parent: Manifest | None,
     changed_extents: list[tuple[int, int]] | None,
@@ -111,7 +110,7 @@ class BlockWriter:
 
 
 def run_pipeline(
-    source: DiskSource,
+    source: DiskSource | ObjectSource,
     plan: BackupPlan,
     writer: BlockWriter,
     progress: ProgressCallback | None,
@@ -157,7 +156,7 @@ def run_pipeline(
 def backup_disk(
     backend: Backend,
     codec: ChunkCodec,
-    source: DiskSource,
+    source: DiskSource | ObjectSource,
     *,
     snapshot_id: str,
     disk_id: str,
@@ -176,10 +175,7 @@ def backup_disk(
     writer = BlockWriter(backend, codec, known)
     chunks = run_pipeline(source, plan, writer, progress, workers)
     # A disk that shrank after we started is caught by short reads; one that vanished is caught here.
-    try:
-        now_size = source.size if source.is_block else os.fstat(source.fd).st_size
-    except OSError as exc:
-        raise SourceError(f"disk {source.path} vanished during the backup ({exc.strerror})") from None
+    now_size = source.current_size()
     if now_size < plan.size:
         raise SourceError(f"disk {source.path} shrank during the backup ({plan.size} -> {now_size} bytes)")
     stats = writer.stats

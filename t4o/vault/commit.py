@@ -24,7 +24,7 @@ from t4o.vault.backup import BlockWriter
 from t4o.vault.chunks import ChunkCodec, chunk_key
 from t4o.vault.leases import Lease, wait_for_no_gc
 from t4o.vault.manifest import Manifest, block_len, manifest_key, tree_checksum
-from t4o.vault.source import DiskSource
+from t4o.vault.source import DiskSource, ObjectSource
 
 if TYPE_CHECKING:
     from t4o.vault.backend import Backend
@@ -42,7 +42,9 @@ def last_sweep_start(backend: Backend) -> dt.datetime | None:
         return None
 
 
-def repair_missing(backend: Backend, codec: ChunkCodec, source: DiskSource, m: Manifest) -> int:
+def repair_missing(
+    backend: Backend, codec: ChunkCodec, source: DiskSource | ObjectSource, m: Manifest
+) -> int:
     """Re-store blocks whose chunk a sweep removed; returns how many. Updates ``m`` in place."""
     writer = BlockWriter(backend, codec, set())
     repaired = 0
@@ -70,7 +72,7 @@ def repair_missing(backend: Backend, codec: ChunkCodec, source: DiskSource, m: M
 def commit(
     backend: Backend,
     codec: ChunkCodec,
-    source: DiskSource,
+    source: DiskSource | ObjectSource,
     m: Manifest,
     backup_lease: Lease,
     stale_after: float,

@@ -39,7 +39,7 @@ from t4o.vault.keys import RepoKeys, unwrap_keys, wrap_keys
 from t4o.vault.leases import STALE_AFTER, Lease, wait_for_no_gc
 from t4o.vault.manifest import Manifest, check_id, manifest_key, snapshot_doc_key
 from t4o.vault.progress import ProgressCallback
-from t4o.vault.source import DiskSource
+from t4o.vault.source import open_source
 
 LOG = logging.getLogger(__name__)
 CONFIG_KEY = "config"
@@ -157,7 +157,7 @@ class Repository:
 
     def backup_disk(
         self,
-        source: str | os.PathLike[str],
+        source: str | os.PathLike[str] | Any,
         disk_id: str,
         parent: str | None = None,
         changed_extents: Iterable[tuple[int, int]] | None = None,
@@ -171,6 +171,9 @@ class Repository:
         tmpdir: str | None = None,
     ) -> Manifest:
         """Back up one disk; returns its manifest (``.ref`` names it for restore and as a parent).
+
+        ``source`` is a path (file or block device, raw or qcow2) or an object with ``size`` and
+        ``read(offset, length)`` (optionally ``data_extents()``, ``path``, ``format``).
 
         ``parent`` is a disk reference (``<snapshot_id>/<disk_id>``) of an earlier backup of this disk.
         With ``changed_extents`` only those byte ranges are read and the other blocks are taken from the
@@ -203,7 +206,7 @@ class Repository:
         lease.acquire()
         try:
             wait_for_no_gc(self.backend, self.stale_after)
-            with DiskSource(source, fmt, tmpdir) as src:
+            with open_source(source, fmt, tmpdir) as src:
                 manifest, _stats = backup_disk(
                     self.backend,
                     codec,
@@ -262,14 +265,25 @@ class Repository:
     def restore_disk(
         self,
         snapshot_id: str,
-        target: str | os.PathLike[str],
+        target: str | os.PathLike[str] | Any,
         fmt: str = "raw",
         progress: ProgressCallback | None = None,
         disk_id: str | None = None,
     ) -> Manifest:
-        """Write the disk to ``target`` (file or block device) as raw or qcow2, verifying every block."""
+        """Write the disk to ``target`` as raw or qcow2, verifying every block.
+
+        ``target`` is a path (file or block device) or a writer object with ``size``,
+        ``write(offset, data)``, ``zero(offset, length)`` and ``finish()`` (raw only).
+        """
         m = self.get_manifest(snapshot_id, disk_id)
-        restore_mod.restore(self.backend, self.codec_for(m), m, str(target), fmt, progress, self.workers)
+        dest = (
+            target
+            if isinstance(target, str)
+            else os.fspath(target)
+            if isinstance(target, os.PathLike)
+            else target
+        )
+        restore_mod.restore(self.backend, self.codec_for(m), m, dest, fmt, progress, self.workers)
         LOG.info("restored %s to %s (%s, %d bytes)", m.ref, target, fmt, m.size)
         return m
 

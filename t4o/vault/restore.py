@@ -11,10 +11,10 @@ import os
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from t4o.vault.chunks import ChunkCodec, chunk_key
-from t4o.vault.errors import CorruptRepository, InvalidArgument
+from t4o.vault.errors import CorruptRepository, InvalidArgument, TargetError
 from t4o.vault.manifest import Manifest, block_len, tree_checksum
 from t4o.vault.progress import ProgressCallback, ProgressMeter
 from t4o.vault.source import RestoreTarget, convert_raw_to_qcow2
@@ -41,11 +41,13 @@ def restore_raw(
     backend: Backend,
     codec: ChunkCodec,
     m: Manifest,
-    target: str,
+    target: str | Any,
     progress: ProgressCallback | None,
     workers: int = 4,
 ) -> None:
-    out = RestoreTarget(target, m.size)
+    out = RestoreTarget(target, m.size) if isinstance(target, str) else target
+    if not isinstance(target, str) and int(target.size) < m.size:
+        raise TargetError(f"restore target {target!r} is smaller than the disk ({m.size} bytes)")
     meter = ProgressMeter("restore", m.size, progress)
     slots = threading.BoundedSemaphore(workers * 2)
     failure: list[BaseException] = []
@@ -89,7 +91,7 @@ def restore(
     backend: Backend,
     codec: ChunkCodec,
     m: Manifest,
-    target: str,
+    target: str | Any,
     fmt: str,
     progress: ProgressCallback | None,
     workers: int = 4,
@@ -99,6 +101,8 @@ def restore(
         return
     if fmt != "qcow2":
         raise InvalidArgument(f"unknown restore format {fmt!r} (use raw or qcow2)")
+    if not isinstance(target, str):
+        raise InvalidArgument("a writer object receives raw data: restore to it with fmt='raw'")
     target_dir = os.path.dirname(os.path.abspath(target))
     with tempfile.TemporaryDirectory(prefix=".t4o-restore-", dir=target_dir) as tmp:
         raw = os.path.join(tmp, "disk.raw")

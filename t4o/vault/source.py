@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from t4o.vault.errors import InvalidArgument, SourceError, TargetError
 
@@ -102,6 +103,13 @@ class DiskSource:
             )
         return data
 
+    def current_size(self) -> int:
+        """The size now, to notice a disk that shrank or vanished while it was read."""
+        try:
+            return device_size(self.fd) if self.is_block else os.fstat(self.fd).st_size
+        except OSError as exc:
+            raise SourceError(f"disk {self.path} vanished during the backup ({exc.strerror})") from None
+
     def data_extents(self) -> list[tuple[int, int]] | None:
         """Allocated (offset, length) ranges; None when the source cannot tell (block devices)."""
         if self.is_block:
@@ -137,6 +145,67 @@ class DiskSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ObjectSource:
+    """A caller's source object (``size`` and ``read(offset, length)``, optionally ``data_extents()``,
+    ``path`` and ``format``), e.g. a disk exported over NBD by the datamover. The caller closes it."""
+
+    is_block = False
+
+    def __init__(self, obj: Any):
+        self._obj = obj
+        self.path = str(getattr(obj, "path", None) or type(obj).__name__)
+        self.format = str(getattr(obj, "format", None) or "raw")
+        try:
+            self.size = int(obj.size)
+        except Exception as exc:
+            raise SourceError(f"disk {self.path}: cannot get its size ({exc})") from None
+
+    def read(self, offset: int, length: int) -> bytes:
+        try:
+            data = bytes(self._obj.read(offset, length))
+        except Exception as exc:  # the source's own error types: report them as a source failure
+            raise SourceError(f"disk {self.path} failed at offset {offset}: {exc}") from None
+        if len(data) != length:
+            raise SourceError(
+                f"disk {self.path} shrank or vanished during the backup: read {len(data)} of {length} "
+                f"bytes at offset {offset} (size was {self.size})"
+            )
+        return data
+
+    def current_size(self) -> int:
+        try:
+            return int(self._obj.size)
+        except Exception as exc:
+            raise SourceError(f"disk {self.path} vanished during the backup ({exc})") from None
+
+    def data_extents(self) -> list[tuple[int, int]] | None:
+        extents = getattr(self._obj, "data_extents", None)
+        if extents is None:
+            return None
+        try:
+            return [(int(o), int(n)) for o, n in extents()]
+        except Exception as exc:
+            raise SourceError(f"disk {self.path}: cannot list its data extents ({exc})") from None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> ObjectSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def open_source(source: Any, fmt: str | None = None, tmpdir: str | None = None) -> DiskSource | ObjectSource:
+    """A path (file or block device) or a source object."""
+    if isinstance(source, str | os.PathLike):
+        return DiskSource(source, fmt, tmpdir)
+    if callable(getattr(source, "read", None)) and hasattr(source, "size"):
+        return ObjectSource(source)
+    raise InvalidArgument(f"cannot back up {source!r}: give a path or an object with size and read()")
 
 
 def block_ranges(extents: list[tuple[int, int]], size: int, chunk_size: int) -> Iterator[int]:

@@ -12,12 +12,13 @@ from .conftest import CS, make_disk
 
 
 def test_gc_removes_only_unreferenced(repo, tmp_path):
-    d1 = make_disk(tmp_path / "d1", [os.urandom(1) for _ in range(4)])
-    d2 = make_disk(tmp_path / "d2", [os.urandom(1) for _ in range(4)])
+    d1 = make_disk(tmp_path / "d1", [os.urandom(16) for _ in range(4)])
+    d2 = make_disk(tmp_path / "d2", [os.urandom(16) for _ in range(4)])
     m1 = repo.backup_disk(d1, "vda")
     m2 = repo.backup_disk(d2, "vda")
     assert repo.gc(grace=0).deleted == 0
     repo.delete_snapshot(m1.snapshot_id)
+    age_all(repo, "chunks/", 60)  # file mtimes have clock-tick granularity: make "older" unambiguous
     report = repo.gc(grace=3600)
     assert report.deleted == 0 and report.kept_recent == 4  # within the grace period
     report = repo.gc(grace=0, dry_run=True)
@@ -51,6 +52,7 @@ def test_gc_spares_chunks_newer_than_the_oldest_running_backup(repo, tmp_path):
 def test_gc_skips_sweep_while_a_backup_commits(repo, tmp_path):
     m = repo.backup_disk(make_disk(tmp_path / "d", [b"x"]), "vda")
     repo.delete_snapshot(m.ref)
+    age_all(repo, "chunks/", 60)
     with Lease(repo.backend, "commit"):
         report = repo.gc(grace=0)
     assert report.deleted == 0 and "committing" in report.skipped_reason
@@ -58,7 +60,7 @@ def test_gc_skips_sweep_while_a_backup_commits(repo, tmp_path):
 
 
 def test_backup_stores_again_what_a_concurrent_sweep_removed(repo, tmp_path):
-    disk = make_disk(tmp_path / "d", [os.urandom(1) for _ in range(16)])
+    disk = make_disk(tmp_path / "d", [os.urandom(16) for _ in range(16)])
     old = repo.backup_disk(disk, "vda", snapshot_id="old")
     repo.delete_snapshot("old")
     age_all(repo, "chunks/", 7200)
@@ -82,12 +84,13 @@ def test_stale_lease_does_not_block_gc(repo, tmp_path):
     repo.backend.put("locks/backup-dead.json", b"{}")
     old = os.path.getmtime(repo.backend.root / "locks" / "backup-dead.json") - 7200
     os.utime(repo.backend.root / "locks" / "backup-dead.json", (old, old))
+    age_all(repo, "chunks/", 60)
     report = repo.gc(grace=0)
     assert report.deleted == 1 and not repo.backend.exists("locks/backup-dead.json")
 
 
 def test_verify_reports_missing_and_damaged(repo, tmp_path):
-    m = repo.backup_disk(make_disk(tmp_path / "d", [os.urandom(1) for _ in range(3)]), "vda")
+    m = repo.backup_disk(make_disk(tmp_path / "d", [os.urandom(16) for _ in range(3)]), "vda")
     assert repo.verify(m.snapshot_id).ok
     repo.backend.delete(chunk_key(m.chunks[0]))
     path = repo.backend.root / chunk_key(m.chunks[1])
