@@ -48,13 +48,13 @@ class CreateRestore(base.ShowOne):
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         restore_type = self.restore_type or args.restore_type
-        snapshot = client.snapshots.find(args.snapshot)
         if restore_type == "oneclick":
             spec: dict[str, Any] = {"name": args.name, "description": args.description, "options": {}}
             if getattr(args, "file", None) or getattr(args, "instances", None):
                 spec = restore_options.build(args, restore_type)
         else:
             spec = restore_options.build(args, restore_type)
+        snapshot = client.snapshots.find(args.snapshot)
         restore = client.restores.create(
             snapshot.id,
             restore_type,
