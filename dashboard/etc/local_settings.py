@@ -22,6 +22,7 @@ OPENSTACK_KEYSTONE_DEFAULT_DOMAIN = "Default"
 OPENSTACK_ENDPOINT_TYPE = "publicURL"
 TIME_ZONE = "UTC"
 
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

@@ -29,6 +29,11 @@ class SnapshotViewTests(base.TestCase):
         self.assertContains(res, "name-wl-1")
         self.assertContains(res, "40% Uploading vda")
         self.mock_snapshot_list.assert_called_once_with(helpers.IsHttpRequest(), workload_id="wl-1")
+        # One-click restore is a danger action: Horizon asks for confirmation before posting it.
+        button = (
+            res.content.decode().split('id="snapshots__row_sn-1__action_oneclick_restore"')[1].split(">")[0]
+        )
+        self.assertIn("btn-danger", button)
 
     @helpers.create_mocks({workloadmgr: ("snapshot_list",)})
     def test_index_error_is_a_message(self) -> None:

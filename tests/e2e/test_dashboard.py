@@ -1,0 +1,172 @@
+"""The Horizon plugin in a real browser: demo protects a real server, snapshots it and restores it in one
+click, watching progress without reloading; other sees none of it; admin sees it in Backups-Admin.
+
+The tests run in order and share what demo created (``story``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.control_plane import ControlPlane
+from tests.fixtures.devcloud import Devcloud
+
+JOB_TIMEOUT = 300_000  # ms: a snapshot or restore of a tiny server on this machine
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def story() -> dict[str, str]:
+    return {"workload": f"e2e-workload-{uuid.uuid4().hex[:6]}"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restored_servers_removed(devcloud: Devcloud, demo_server: Any) -> Iterator[None]:
+    """Servers a restore made (named after the original) go away with the test's own server."""
+    yield
+    conn = devcloud.connection("devcloud-demo")
+    for server in conn.compute.servers():
+        if server.name.startswith(demo_server.name) and server.id != demo_server.id:
+            conn.compute.delete_server(server.id, ignore_missing=True)
+
+
+def _mark_page(page: Any) -> None:
+    """A marker that only survives while the page is not reloaded."""
+    page.evaluate("window.t4oNoReload = true")
+
+
+def _not_reloaded(page: Any) -> bool:
+    return bool(page.evaluate("window.t4oNoReload === true"))
+
+
+def _no_error_page(page: Any) -> None:
+    body = page.inner_text("body")
+    assert "Something went wrong" not in body and "Server Error" not in body, body[:500]
+
+
+def _submit_modal(page: Any) -> None:
+    page.click(".modal-footer .btn-primary")
+
+
+def test_demo_protects_snapshots_and_restores(
+    browser_as: Callable[[str], Any],
+    horizon: str,
+    workloadmgr: ControlPlane,
+    demo_server: Any,
+    story: dict[str, str],
+) -> None:
+    page = browser_as("devcloud-demo")
+    page.goto(horizon + "/project/workloads/")
+    page.wait_for_selector("text=Backups")
+    shot(page, "01-workloads-empty")
+
+    # Create a workload from the real server with the instance picker; no schedule.
+    page.click("#workloads__action_create")
+    page.wait_for_selector("#id_name")
+    page.fill("#id_name", story["workload"])
+    page.check(f'input[name="instances"][value="{demo_server.id}"]')
+    page.click('label[for="id_schedule_enabled"]')  # Horizon styles the box: its label takes the click
+    assert not page.is_checked("#id_schedule_enabled")
+    page.select_option("#id_interval", "12 hr")
+    shot(page, "02-create-workload")
+    _submit_modal(page)
+    row = f'#workloads tr[data-display="{story["workload"]}"]'
+    page.wait_for_selector(f"{row} td:has-text('Available')", timeout=JOB_TIMEOUT)
+    story["workload_id"] = page.get_attribute(row, "data-object-id")
+    assert demo_server.name in page.inner_text(row)
+    shot(page, "03-workloads")
+
+    # Snapshot now, full; the snapshot's row on the workload's page refreshes until it is available.
+    page.click(f"#workloads__row_{story['workload_id']}__action_snapshot")
+    page.wait_for_selector("#id_name")
+    page.click(
+        'label[for="id_snapshot_type_1"]'
+    )  # "Full"; Horizon styles the radio: its label takes the click
+    assert page.is_checked('input[name="snapshot_type"][value="full"]')
+    page.fill("#id_name", "e2e full")
+    shot(page, "04-snapshot-now")
+    _submit_modal(page)
+    page.wait_for_url(f"**/project/workloads/{story['workload_id']}/")
+    _mark_page(page)
+    snap_row = "#snapshots tbody tr[data-object-id]"
+    page.wait_for_selector(snap_row)
+    story["snapshot_id"] = page.get_attribute(snap_row, "data-object-id")
+    page.wait_for_selector(f"{snap_row} td:has-text('Available')", timeout=JOB_TIMEOUT)
+    assert _not_reloaded(page), "the snapshot's status must refresh without reloading the page"
+    assert "100%" in page.inner_text(snap_row)
+    shot(page, "05-workload-detail")
+
+    # The snapshot's details: its VM and disks.
+    page.goto(horizon + f"/project/backup_snapshots/{story['snapshot_id']}/")
+    page.wait_for_selector("#snapshot_vms")
+    assert demo_server.id in page.inner_text("#snapshot_vms")
+    shot(page, "06-snapshot-detail")
+
+    # The selective restore form offers the VM, flavors and networks (not submitted here).
+    page.goto(horizon + "/project/backup_snapshots/")
+    page.click(f"#snapshots__row_{story['snapshot_id']} .dropdown-toggle")
+    page.click(f"#snapshots__row_{story['snapshot_id']}__action_selective_restore")
+    page.wait_for_selector("#id_flavor")
+    assert page.locator("#id_flavor option").count() > 1
+    shot(page, "07-selective-restore")
+    page.goto(horizon + "/project/backup_snapshots/")
+
+    # One-click restore, confirmed; its progress refreshes in place until it completes.
+    page.click(f"#snapshots__row_{story['snapshot_id']}__action_oneclick_restore")
+    page.wait_for_selector(".modal .btn-danger")
+    shot(page, "08-oneclick-confirm")
+    page.click(".modal .btn-danger")
+    page.wait_for_url("**/project/backup_restores/")
+    _mark_page(page)
+    restore_row = "#restores tbody tr[data-object-id]"
+    page.wait_for_selector(restore_row)
+    page.wait_for_selector(f"{restore_row} td:has-text('Available')", timeout=JOB_TIMEOUT)
+    assert _not_reloaded(page), "the restore's progress must refresh without reloading the page"
+    assert "100%" in page.inner_text(restore_row)
+    shot(page, "09-restores")
+    _no_error_page(page)
+
+
+def test_other_sees_none_of_it(browser_as: Callable[[str], Any], horizon: str, story: dict[str, str]) -> None:
+    assert "snapshot_id" in story, "runs after demo's story"
+    page = browser_as("devcloud-other")
+    for panel in ("workloads", "backup_snapshots", "backup_restores"):
+        page.goto(horizon + f"/project/{panel}/")
+        page.wait_for_selector("text=No items to display.")
+        assert story["workload"] not in page.inner_text("#content_body, body")
+    shot(page, "10-other-workloads")
+    # Demo's workload by its URL: a Horizon message, not an error page.
+    page.goto(horizon + f"/project/workloads/{story['workload_id']}/")
+    page.wait_for_selector(".alert-danger")
+    _no_error_page(page)
+    shot(page, "11-other-denied")
+
+
+def test_admin_sees_it_in_backups_admin(
+    browser_as: Callable[[str], Any], horizon: str, story: dict[str, str]
+) -> None:
+    assert "snapshot_id" in story, "runs after demo's story"
+    page = browser_as("devcloud-admin")
+    page.goto(horizon + "/admin/backup_workloads/")
+    row = f'#admin_workloads tr[data-display="{story["workload"]}"]'
+    page.wait_for_selector(row)
+    assert "demo" in page.inner_text(row)
+    shot(page, "12-admin-workloads")
+    page.goto(horizon + "/admin/backup_usage/")
+    page.wait_for_selector("#usage_chart")
+    assert "demo" in page.inner_text("#usage_table")
+    shot(page, "13-admin-usage")
+    page.goto(horizon + "/admin/backup_settings/")
+    page.wait_for_selector("#scheduler_state")
+    assert "On" in page.inner_text("#scheduler_state")
+    shot(page, "14-admin-settings")
+    _no_error_page(page)
