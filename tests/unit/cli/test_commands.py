@@ -1,0 +1,94 @@
+"""The command tables: entry points match, Trilio's names exist, every option explains itself."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from t4o.cli import commands, osc_plugin
+from t4o.cli.workloads import instance_id, jobschedule
+
+ROOT = Path(__file__).resolve().parents[3]
+
+TRILIO_NAMES = {
+    "workload-create",
+    "workload-list",
+    "workload-show",
+    "workload-modify",
+    "workload-delete",
+    "workload-unlock",
+    "workload-reset",
+    "workload-snapshot",
+    "snapshot-list",
+    "snapshot-show",
+    "snapshot-delete",
+    "snapshot-cancel",
+    "snapshot-oneclick-restore",
+    "snapshot-selective-restore",
+    "snapshot-inplace-restore",
+    "restore-list",
+    "restore-show",
+    "restore-delete",
+    "restore-cancel",
+    "setting-create",
+    "setting-show",
+    "setting-update",
+    "setting-delete",
+    "setting-list",
+    "enable-global-job-scheduler",
+    "disable-global-job-scheduler",
+}
+
+
+def test_entry_points_match_the_table() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    points = project["entry-points"]["openstack.workload.v1"]
+    expected = {n.replace(" ", "_"): f"{c.__module__}:{c.__name__}" for n, c in commands.OSC_COMMANDS.items()}
+    assert points == expected
+    assert project["entry-points"]["openstack.cli.extension"] == {"workload": "t4o.cli.osc_plugin"}
+    assert project["scripts"]["workloadmgr"] == "t4o.cli.shell:main"
+
+
+def test_trilio_names() -> None:
+    assert set(commands.WORKLOADMGR_COMMANDS) >= TRILIO_NAMES
+
+
+ALL = sorted({*commands.OSC_COMMANDS.items(), *commands.WORKLOADMGR_COMMANDS.items()})
+
+
+@pytest.mark.parametrize(("name", "cls"), ALL, ids=[n for n, _ in ALL])
+def test_every_option_has_help(name: str, cls: type) -> None:
+    cmd = cls(mock.Mock(), mock.Mock())
+    parser = cmd.get_parser(name)
+    assert (cls.__doc__ or "").strip(), f"{name} has no description"
+    for action in parser._actions:
+        # argparse's --help and cliff's deliberately hidden formatter options aside
+        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+            continue
+        assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
+
+
+def test_option_types() -> None:
+    assert instance_id("instance-id=abc") == "abc" and instance_id("abc") == "abc"
+    with pytest.raises(argparse.ArgumentTypeError):
+        instance_id("server=abc")
+    assert jobschedule([("enabled", "true"), ("fullbackup_interval", "-1"), ("interval", "24 hr")]) == {
+        "enabled": True,
+        "fullbackup_interval": -1,
+        "interval": "24 hr",
+    }
+    assert jobschedule(None) is None
+
+
+def test_make_client_uses_the_catalog_or_the_override() -> None:
+    instance = mock.Mock(interface="internal", region_name="R1")
+    instance._cli_options.config = {"auth_type": "password", "workloads_endpoint_override": None}
+    client = osc_plugin.make_client(instance)
+    assert client.http.interface == "internal" and client.http.region_name == "R1"
+    assert client.http.project_id is None
+    instance._cli_options.config = {"auth_type": "admin_token", "auth": {"token": "u:proj:member"}}
+    assert osc_plugin.make_client(instance).http.project_id == "proj"
