@@ -111,3 +111,19 @@ def test_read_range_across_blocks(repo, tmp_path):
     data = disk.read_bytes()
     for off, n in ((0, 10), (MiB - 3, 10), (MiB + 5, 3 * MiB), (6 * MiB - 1, 1), (MiB, 0)):
         assert repo.read_range(m.ref, off, n) == data[off : off + n]
+
+
+def test_qcow2_through_the_datamover_file_source(repo, tmp_path):
+    """The datamover's qemu-nbd source object is accepted as is (no temporary raw copy)."""
+    need("qemu-nbd")
+    from t4o.datamover.disks.file_source import FileDiskSource
+
+    raw = write_disk(tmp_path / "disk.raw", 8, seed=13)
+    qcow = tmp_path / "disk.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(qcow)], check=True)
+    with FileDiskSource(str(qcow)) as src:
+        m = repo.backup_disk(src, "vda")
+    assert m.checksum == repo.backup_disk(raw, "vdb").checksum
+    out = tmp_path / "out.raw"
+    repo.restore_disk(m.ref, out)
+    assert sha(out) == sha(raw)
