@@ -9,6 +9,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.s3",
     "tests.fixtures.control_plane",
     "tests.fixtures.devcloud",
+    "tests.fixtures.t4o_services",
 ]
 
 TIERS = ("unit", "functional", "integration", "e2e")

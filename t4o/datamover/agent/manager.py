@@ -1,0 +1,59 @@
+"""The datamover agent's RPC endpoint: starts transfers on this compute host and reports on them."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
+from t4o.datamover.agent import operations
+from t4o.datamover.agent.transfers import TransferRegistry
+
+LOG = get_logger(__name__)
+KINDS = ("backup", "restore")
+
+
+class DatamoverAgent:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+        self.transfers = TransferRegistry(conf.datamover.max_concurrent_transfers)
+
+    def start_transfer(
+        self, ctxt: RequestContext, transfer_id: str, kind: str, spec: dict[str, Any]
+    ) -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ValueError(f"unknown transfer kind {kind!r}; expected one of {', '.join(KINDS)}")
+        dm = self.conf.datamover
+        if kind == "backup":
+            work = partial(
+                operations.backup,
+                spec=spec,
+                uri=dm.libvirt_uri,
+                max_disks=dm.max_concurrent_disks,
+                scratch=dm.scratch_dir,
+            )
+        else:
+            work = partial(
+                operations.restore, spec=spec, uri=dm.libvirt_uri, max_disks=dm.max_concurrent_disks
+            )
+        transfer = self.transfers.start(transfer_id, kind, lambda t: work(t))
+        LOG.info("%s transfer %s of domain %s accepted", kind, transfer_id, spec.get("domain"))
+        return transfer.view()
+
+    def transfer_status(self, ctxt: RequestContext, transfer_id: str) -> dict[str, Any] | None:
+        transfer = self.transfers.get(transfer_id)
+        return transfer.view() if transfer is not None else None
+
+    def cancel_transfer(self, ctxt: RequestContext, transfer_id: str) -> dict[str, Any] | None:
+        transfer = self.transfers.get(transfer_id)
+        if transfer is None:
+            return None
+        transfer.cancel()
+        LOG.info("%s transfer %s: cancel asked", transfer.kind, transfer_id)
+        return transfer.view()

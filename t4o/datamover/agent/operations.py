@@ -1,0 +1,175 @@
+"""What an agent does for a transfer: back up a domain's disks into the vault, or write disks back.
+
+Backup spec (from the snapshot workflow, through datamover-api)::
+
+    {"vault": {"url": ..., "password": null}, "domain": <server uuid>, "workload_id": ...,
+     "snapshot_id": ..., "checkpoint": "t4o-<snapshot>", "parent_checkpoint": "t4o-<prev>" | null,
+     "disk_id_prefix": <vm id>, "parents": {<target>: <vault ref>}, "disk_metadata": {<target>: {...}}}
+
+Every disk of the domain is backed up, as vault disk ``<disk_id_prefix>_<target>``.
+
+Restore spec::
+
+    {"vault": {...}, "domain": <server uuid>, "disks": [{"ref": <vault ref>, "target": "vda"}]}
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import libvirt
+
+from t4o.common.log import get_logger
+from t4o.datamover import vault_io
+from t4o.datamover.agent.transfers import Transfer
+from t4o.datamover.disks import (
+    BrokenChainError,
+    DomainBackup,
+    DomainStateError,
+    FileDiskSource,
+    connect,
+    list_disks,
+    open_domain_disk_writer,
+)
+from t4o.datamover.disks.libvirt_conn import lookup_domain
+from t4o.datamover.disks.libvirt_source import checkpoint_names
+
+LOG = get_logger(__name__)
+CHECKPOINT_PREFIX = "t4o-"
+
+
+def clear_leftovers(dom: libvirt.virDomain, keep: str | None) -> list[str]:
+    """Undo what an interrupted transfer (agent killed) left on the domain: a backup job still running and
+    checkpoints of snapshots that never completed. Deleting a checkpoint merges its bitmap into its
+    parent's, so the chain from ``keep`` still sees every change."""
+    notes = []
+    if dom.isActive():
+        try:
+            if dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
+                dom.abortJob()
+                notes.append("aborted a backup job left by an interrupted transfer")
+        except libvirt.libvirtError as exc:
+            LOG.warning("domain %s: checking for a leftover backup job: %s", dom.name(), exc)
+    for name in checkpoint_names(dom):
+        if name.startswith(CHECKPOINT_PREFIX) and name != keep:
+            try:
+                dom.checkpointLookupByName(name, 0).delete(0)
+                notes.append(f"deleted leftover checkpoint {name}")
+            except libvirt.libvirtError as exc:
+                LOG.warning("domain %s: deleting checkpoint %s: %s", dom.name(), name, exc)
+    for note in notes:
+        LOG.warning("domain %s: %s", dom.name(), note)
+    return notes
+
+
+def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, scratch: str | None) -> dict:
+    repo = vault_io.open_repository(spec["vault"]["url"], spec["vault"].get("password"))
+    conn = connect(uri)
+    try:
+        dom = lookup_domain(conn, spec["domain"])
+        parent_cp = spec.get("parent_checkpoint")
+        parents: dict[str, str] = spec.get("parents") or {}
+        metadata: dict[str, dict[str, Any]] = spec.get("disk_metadata") or {}
+        clear_leftovers(dom, parent_cp)
+        chain_note = None
+        transfer.say("Taking a consistent point")
+        try:
+            point = DomainBackup(
+                conn, spec["domain"], spec["checkpoint"], parent=parent_cp, scratch_dir=scratch,
+            ).start()  # fmt: skip
+        except BrokenChainError as exc:
+            chain_note = f"incremental impossible ({exc.reason}); took a full backup"
+            LOG.warning("domain %s: %s", spec["domain"], chain_note)
+            point = DomainBackup(conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch).start()
+        with point:
+            for disk in point.disks:
+                extents = disk.changed_extents()
+                transfer.add_total(sum(n for _, n in extents))
+            transfer.say(f"Moving {len(point.disks)} disk(s) ({point.consistency})")
+
+            def one(disk: Any) -> dict[str, Any]:
+                parent_ref = parents.get(disk.target) if point.parent else None
+                incremental = bool(parent_ref) and disk.incremental
+                res = vault_io.backup_source(
+                    repo,
+                    disk,
+                    snapshot_id=spec["snapshot_id"],
+                    disk_id=f"{spec['disk_id_prefix']}_{disk.target}",
+                    workload_id=spec["workload_id"],
+                    parent=parent_ref,
+                    changed_extents=disk.changed_extents() if incremental else None,
+                    on_bytes=transfer.add_bytes,
+                    metadata={**metadata.get(disk.target, {}), "target": disk.target},
+                )
+                m = res.manifest
+                return {
+                    "target": disk.target,
+                    "disk_id": m.disk_id,
+                    "ref": m.ref,
+                    "size": m.size,
+                    "checksum": m.checksum,
+                    "format": disk.format,
+                    "read_bytes": res.read_bytes,
+                    "new_bytes": res.new_bytes,
+                    "incremental": res.incremental,
+                }
+
+            with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
+                disks = list(pool.map(one, point.disks))
+            transfer.check()
+            point.commit()
+            return {
+                "disks": disks,
+                "consistency": str(point.consistency),
+                "consistency_reason": point.consistency_reason,
+                "checkpoint": spec["checkpoint"],
+                "chain_note": chain_note,
+            }
+    finally:
+        conn.close()
+
+
+def restore(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int) -> dict:
+    """Write each disk back into the shut-off domain, then read it back and compare checksums."""
+    repo = vault_io.open_repository(spec["vault"]["url"], spec["vault"].get("password"), create=False)
+    conn = connect(uri)
+    try:
+        dom = lookup_domain(conn, spec["domain"])
+        if dom.isActive():
+            raise DomainStateError(f"domain {dom.name()} is running: it must be shut off for a restore")
+        paths = {d.target: (d.source, d.format) for d in list_disks(dom)}
+        for item in spec["disks"]:
+            if item["target"] not in paths:
+                raise DomainStateError(f"domain {dom.name()} has no disk {item['target']} to restore into")
+            transfer.add_total(repo.get_manifest(item["ref"]).size)
+        transfer.say(f"Writing {len(spec['disks'])} disk(s)")
+
+        def one(item: dict[str, Any]) -> dict[str, Any]:
+            target, ref = item["target"], item["ref"]
+            m = repo.get_manifest(ref)
+            with open_domain_disk_writer(conn, spec["domain"], target, m.size) as writer:
+                vault_io.restore_to_writer(repo, ref, writer, on_bytes=transfer.add_bytes)
+            path, fmt = paths[target]
+            with FileDiskSource(path, fmt) as source:
+                found = vault_io.disk_checksum(repo, m, source)
+            LOG.info("domain %s disk %s restored from %s: checksum %s", dom.name(), target, ref, found)
+            return {
+                "target": target,
+                "ref": ref,
+                "size": m.size,
+                "expected_checksum": m.checksum,
+                "restored_checksum": found,
+                "verified": found == m.checksum,
+            }
+
+        with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
+            disks = list(pool.map(one, spec["disks"]))
+        bad = [d["target"] for d in disks if not d["verified"]]
+        if bad:
+            raise vault_io.CorruptRepository(
+                f"domain {dom.name()}: restored disk(s) {', '.join(bad)} do not match the snapshot's checksum"
+            )
+        return {"disks": disks}
+    finally:
+        conn.close()

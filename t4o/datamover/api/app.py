@@ -1,0 +1,236 @@
+"""datamover-api: REST front of the datamover agents, for services only (admin or service role).
+
+    POST   /v2/transfers                          start a backup or restore of one VM's disks: 202
+    GET    /v2/hosts/{host}/transfers/{id}        status and byte progress of a transfer
+    DELETE /v2/hosts/{host}/transfers/{id}        cancel it: 202
+
+The API finds the VM's compute host (Nova's ``OS-EXT-SRV-ATTR:host``, read with the caller's token) and
+hands the transfer to that host's agent over RPC; the host is part of the transfer's address.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import flask
+import jsonschema
+from oslo_config import cfg
+from oslo_middleware import request_id
+from oslo_policy import policy as oslo_policy
+from werkzeug.exceptions import HTTPException
+
+from t4o.api import auth
+from t4o.common import errors, policy
+from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
+from t4o.datamover.api.rpcapi import AgentAPI
+
+LOG = get_logger(__name__)
+MAX_BODY = 1024 * 1024
+RULE = "datamover:api"
+RULES = [
+    oslo_policy.RuleDefault(
+        RULE, "role:admin or role:service", description="Use the datamover API (services only)."
+    )
+]
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+ID_RE = re.compile(r"^[0-9a-f-]{36}$")
+
+_VAULT = {
+    "type": "object",
+    "required": ["url"],
+    "properties": {"url": {"type": "string", "minLength": 1}, "password": {"type": ["string", "null"]}},
+}
+_REF = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*/[A-Za-z0-9][A-Za-z0-9._:-]*$"}
+_TARGET = {"type": "string", "pattern": r"^[a-z]{2,3}[a-z0-9]{1,4}$"}
+TRANSFER = {
+    "type": "object",
+    "required": ["transfer"],
+    "additionalProperties": False,
+    "properties": {
+        "transfer": {
+            "type": "object",
+            "required": ["kind", "server_id", "spec"],
+            "additionalProperties": False,
+            "properties": {
+                "kind": {"enum": ["backup", "restore"]},
+                "server_id": {"type": "string", "pattern": ID_RE.pattern},
+                "spec": {"type": "object"},
+            },
+        }
+    },
+}
+BACKUP_SPEC = {
+    "type": "object",
+    "required": ["vault", "snapshot_id", "workload_id", "checkpoint", "disk_id_prefix"],
+    "properties": {
+        "vault": _VAULT,
+        "snapshot_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "workload_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "checkpoint": {"type": "string", "minLength": 1, "maxLength": 128},
+        "parent_checkpoint": {"type": ["string", "null"]},
+        "disk_id_prefix": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,100}$"},
+        "parents": {"type": "object", "propertyNames": _TARGET, "additionalProperties": _REF},
+        "disk_metadata": {"type": "object", "propertyNames": _TARGET},
+    },
+}
+RESTORE_SPEC = {
+    "type": "object",
+    "required": ["vault", "disks"],
+    "properties": {
+        "vault": _VAULT,
+        "disks": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["ref", "target"],
+                "properties": {"ref": _REF, "target": _TARGET},
+            },
+        },
+    },
+}
+
+
+def register_policy() -> None:
+    enforcer = policy.get_enforcer()
+    if RULE not in enforcer.registered_rules:
+        enforcer.register_defaults(RULES)
+
+
+def list_rules() -> list[oslo_policy.RuleDefault]:
+    return RULES
+
+
+def _error(code: int, message: str) -> flask.Response:
+    resp = flask.jsonify({"error": {"code": code, "message": message}})
+    resp.status_code = code
+    return resp
+
+
+def _validate(body: Any, schema: dict[str, Any], where: str) -> None:
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(body))
+    if error is not None:
+        path = "/".join(str(p) for p in error.absolute_path)
+        raise errors.BadRequest(f"Invalid {where}{'/' + path if path else ''}: {error.message[:300]}")
+
+
+def _context() -> RequestContext:
+    ctx: RequestContext = flask.g.context
+    try:
+        policy.get_enforcer().authorize(RULE, {}, ctx.to_policy_values(), do_raise=True)
+    except oslo_policy.PolicyNotAuthorized:
+        raise errors.Forbidden("The datamover API is for services only (admin or service role).") from None
+    return ctx
+
+
+def _check_address(host: str, transfer_id: str) -> None:
+    if not HOST_RE.match(host):
+        raise errors.BadRequest(f"Invalid host name {host[:80]!r}.")
+    if not ID_RE.match(transfer_id):
+        raise errors.BadRequest(f"Invalid transfer id {transfer_id[:80]!r}: a UUID is expected.")
+
+
+def compute_host(ctx: RequestContext, server_id: str) -> str:
+    """The compute host of the server, read from Nova with the caller's (service) token."""
+    from openstack import exceptions as sdk_exc
+
+    from t4o.openstack.nova import NovaCloud
+
+    conf = cfg.CONF
+    conn = NovaCloud(conf.nova.interface, conf.nova.region_name).connection(ctx)
+    try:
+        server = conn.compute.get_server(server_id)
+    except sdk_exc.NotFoundException:
+        raise errors.NotFound(f"Server {server_id} not found.") from None
+    host = server.compute_host
+    if not host:
+        raise errors.Conflict(f"Server {server_id} ({server.status}) is on no compute host.")
+    return str(host)
+
+
+def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> flask.Flask:
+    app = flask.Flask("t4o.datamover.api")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    agents = agents or AgentAPI(conf)
+    register_policy()
+
+    @app.get("/")
+    def versions() -> Any:
+        return {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": "/v2/"}]}]}
+
+    @app.post("/v2/transfers")
+    def create_transfer() -> Any:
+        ctx = _context()
+        try:
+            body = json.loads(flask.request.get_data(cache=False) or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.BadRequest(f"The body is not valid JSON: {exc}.") from None
+        _validate(body, TRANSFER, "body")
+        req = body["transfer"]
+        _validate(req["spec"], BACKUP_SPEC if req["kind"] == "backup" else RESTORE_SPEC, "transfer/spec")
+        host = compute_host(ctx, req["server_id"])
+        spec = {**req["spec"], "domain": req["server_id"]}
+        transfer_id = str(uuid.uuid4())
+        view = agents.start_transfer(ctx, host, transfer_id, req["kind"], spec)
+        LOG.info(
+            "%s transfer %s of server %s sent to host %s", req["kind"], transfer_id, req["server_id"], host
+        )
+        resp = flask.jsonify({"transfer": {**view, "host": host, "server_id": req["server_id"]}})
+        resp.status_code = 202
+        return resp
+
+    @app.get("/v2/hosts/<host>/transfers/<transfer_id>")
+    def show_transfer(host: str, transfer_id: str) -> Any:
+        ctx = _context()
+        _check_address(host, transfer_id)
+        view = agents.transfer_status(ctx, host, transfer_id)
+        if view is None:
+            raise errors.NotFound(
+                f"Transfer {transfer_id} is unknown to the datamover agent on host {host} "
+                "(it never started there, or the agent restarted and lost it)."
+            )
+        return {"transfer": {**view, "host": host}}
+
+    @app.delete("/v2/hosts/<host>/transfers/<transfer_id>")
+    def cancel_transfer(host: str, transfer_id: str) -> Any:
+        ctx = _context()
+        _check_address(host, transfer_id)
+        view = agents.cancel_transfer(ctx, host, transfer_id)
+        if view is None:
+            raise errors.NotFound(f"Transfer {transfer_id} is unknown to the datamover agent on host {host}.")
+        resp = flask.jsonify({"transfer": {**view, "host": host}})
+        resp.status_code = 202
+        return resp
+
+    @app.before_request
+    def before() -> None:
+        if flask.request.path not in auth.PUBLIC_PATHS:
+            flask.g.context = auth.context_from_environ(flask.request.environ)
+
+    @app.after_request
+    def after(resp: flask.Response) -> flask.Response:
+        LOG.info('"%s %s" status: %s', flask.request.method, flask.request.path, resp.status_code)
+        return resp
+
+    @app.errorhandler(errors.T4OError)
+    def t4o_error(exc: errors.T4OError) -> flask.Response:
+        return _error(exc.http_status, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> flask.Response:
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> flask.Response:
+        LOG.exception("Unexpected error in %s %s", flask.request.method, flask.request.path)
+        return _error(500, "datamover-api failed to handle the request; see its log.")
+
+    return app
+
+
+def create_app(conf: cfg.ConfigOpts) -> Any:
+    return request_id.RequestId(auth.wrap(create_flask_app(conf), conf))

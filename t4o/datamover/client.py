@@ -1,0 +1,117 @@
+"""Client of datamover-api used by the workloads workers: start a transfer, follow it, cancel it.
+
+It authenticates with the service credentials of ``[datamover_client]`` (datamover-api is admin/service
+only) and finds the API in the Keystone catalog (service type ``datamover``) unless an endpoint is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+from oslo_config import cfg
+
+from t4o.common.log import get_logger
+from t4o.datamover.config import CLIENT_GROUP
+
+LOG = get_logger(__name__)
+
+
+class TransferFailed(Exception):
+    """The transfer ended in error, or its agent cannot be reached; the message says which and why."""
+
+
+@dataclass
+class TransferRef:
+    id: str
+    host: str
+    server_id: str
+
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+class DatamoverClient:
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        group = conf[CLIENT_GROUP]
+        auth = ks_loading.load_auth_from_conf_options(conf, CLIENT_GROUP)
+        self.session: ks_session.Session = ks_loading.load_session_from_conf_options(
+            conf, CLIENT_GROUP, auth=auth
+        )
+        self.endpoint_filter = {
+            "service_type": "datamover",
+            "interface": group.interface,
+            "region_name": group.region_name,
+        }
+        self.endpoint_override = group.endpoint_override
+        self.poll_interval = group.poll_interval
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("connect_retries", 3)
+        if self.endpoint_override:
+            kwargs["endpoint_override"] = self.endpoint_override
+        else:
+            kwargs["endpoint_filter"] = self.endpoint_filter
+        try:
+            resp = self.session.request(path, method, raise_exc=False, **kwargs)
+        except ks_exc.ConnectFailure as exc:
+            raise TransferFailed(f"datamover-api cannot be reached: {exc}") from None
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        if resp.status_code >= 400:
+            message = (body.get("error") or {}).get("message") or resp.text[:300]
+            raise TransferFailed(f"datamover-api answered {resp.status_code}: {message}")
+        return body
+
+    def start(self, kind: str, server_id: str, spec: dict[str, Any]) -> TransferRef:
+        body = {"transfer": {"kind": kind, "server_id": server_id, "spec": spec}}
+        view = self._request("POST", "/v2/transfers", json=body)["transfer"]
+        LOG.info("%s transfer %s of server %s runs on host %s", kind, view["id"], server_id, view["host"])
+        return TransferRef(view["id"], view["host"], server_id)
+
+    def status(self, ref: TransferRef) -> dict[str, Any]:
+        return self._request("GET", f"/v2/hosts/{ref.host}/transfers/{ref.id}")["transfer"]
+
+    def cancel(self, ref: TransferRef) -> None:
+        try:
+            self._request("DELETE", f"/v2/hosts/{ref.host}/transfers/{ref.id}")
+        except TransferFailed as exc:
+            LOG.warning("cancelling transfer %s: %s", ref.id, exc)
+
+    def wait(self, ref: TransferRef, on_progress: Progress | None = None) -> dict[str, Any]:
+        """Poll until the transfer ends; its result, or TransferFailed. ``on_progress`` may raise (a job
+        cancel): the transfer is cancelled on the agent and waited for, then the exception goes on."""
+        while True:
+            view = self.status(ref)
+            if view["status"] == "done":
+                return view
+            if view["status"] == "error":
+                raise TransferFailed(f"on host {ref.host}: {view.get('error')}")
+            if view["status"] == "cancelled":
+                raise TransferFailed(f"transfer {ref.id} on host {ref.host} was cancelled")
+            if on_progress is not None:
+                try:
+                    on_progress(view)
+                except BaseException:
+                    self.cancel(ref)
+                    self._drain(ref)
+                    raise
+            time.sleep(self.poll_interval)
+
+    def _drain(self, ref: TransferRef, timeout: float = 120.0) -> None:
+        """After a cancel, wait until the agent stopped (so temporary resources are released)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.status(ref)["status"] in ("done", "error", "cancelled"):
+                    return
+            except TransferFailed:
+                return
+            time.sleep(self.poll_interval)

@@ -1,0 +1,71 @@
+"""Options of the datamover agent, its REST API, and the client the workloads workers use to reach it."""
+
+from __future__ import annotations
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+AGENT_OPTS = [
+    cfg.StrOpt("topic", default="datamover", help="RPC topic of the datamover agents (one server per host)."),
+    cfg.StrOpt(
+        "libvirt_uri",
+        default="qemu:///system",
+        help="libvirt connection of the compute host whose domains the agent reads and writes.",
+    ),
+    cfg.IntOpt(
+        "max_concurrent_transfers",
+        default=2,
+        min=1,
+        help="Transfers (one VM each) an agent runs at once; more wait in a queue.",
+    ),
+    cfg.IntOpt("max_concurrent_disks", default=2, min=1, help="Disks of one VM moved at the same time."),
+    cfg.StrOpt("scratch_dir", help="Directory for the backup jobs' scratch files (default: the system's)."),
+    cfg.IntOpt(
+        "rpc_timeout",
+        default=30,
+        min=1,
+        help="Seconds datamover-api waits for an agent to answer before it reports the agent unreachable.",
+    ),
+]
+
+API_OPTS = [
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address datamover-api listens on."),
+    cfg.PortOpt("bind_port", default=8784, help="Port datamover-api listens on."),
+    cfg.IntOpt("workers", default=1, min=1, help="WSGI worker processes of datamover-api."),
+    cfg.IntOpt("threads", default=8, min=1, help="Threads per WSGI worker process."),
+]
+
+CLIENT_GROUP = "datamover_client"
+CLIENT_OPTS = [
+    cfg.StrOpt(
+        "endpoint_override",
+        help="URL of datamover-api (default: the 'datamover' entry of the Keystone catalog).",
+    ),
+    cfg.StrOpt("interface", default="public", help="Catalog interface of the datamover endpoint."),
+    cfg.StrOpt("region_name", help="Region of the datamover endpoint."),
+    cfg.FloatOpt("poll_interval", default=1.0, min=0.05, help="Seconds between transfer status polls."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(AGENT_OPTS, group="datamover")
+    conf.register_opts(API_OPTS, group="datamover_api")
+    conf.register_opts(CLIENT_OPTS, group=CLIENT_GROUP)
+    # The service credentials the workloads workers present to the admin-only datamover-api.
+    ks_loading.register_session_conf_options(conf, CLIENT_GROUP)
+    ks_loading.register_auth_conf_options(conf, CLIENT_GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Entry point of oslo-config-generator (namespace 't4o.datamover')."""
+    return [
+        ("datamover", AGENT_OPTS),
+        ("datamover_api", API_OPTS),
+        (
+            CLIENT_GROUP,
+            CLIENT_OPTS
+            + ks_loading.get_session_conf_options()
+            + ks_loading.get_auth_common_conf_options()
+            + ks_loading.get_auth_plugin_conf_options("password"),
+        ),
+    ]

@@ -1,0 +1,30 @@
+"""Maps transfer progress (bytes done/total, rate) onto the job's percent and message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from t4o.workloads.workflows import Job
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def reporter(job: Job, label: str, low: int, high: int) -> Callable[[dict[str, Any]], None]:
+    """A progress callback for one transfer that fills the percent range [low, high] of the job.
+    ``job.progress`` raises when the job was cancelled: the transfer is then cancelled too."""
+
+    def report(view: dict[str, Any]) -> None:
+        done, total = int(view.get("bytes_done") or 0), int(view.get("bytes_total") or 0)
+        fraction = done / total if total else 0.0
+        percent = low + int((high - low) * min(fraction, 1.0))
+        rate = human(float(view.get("rate") or 0)) + "/s"
+        job.progress(percent, f"{label}: {human(done)} of {human(total)} ({rate}); {view.get('message', '')}")
+
+    return report
