@@ -42,7 +42,8 @@ class ClientCommandMixin:
             # openstacksdk's and osc-lib's checks of the auth options ("Missing value auth-url required ...")
             raise ClientError(
                 f"Cannot authenticate: {err}. Set OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and OS_PROJECT_NAME, "
-                "choose a cloud of clouds.yaml with --os-cloud, or give --os-endpoint and --os-token."
+                "choose a cloud of clouds.yaml with --os-cloud, or give --os-endpoint and --os-token "
+                "(plus --os-auth-type admin_token when OS_* variables are set)."
             ) from err
         return self.app.client_manager.workload
 

@@ -109,7 +109,7 @@ class HTTPClient:
                 raise exc.EndpointMissing(
                     f"No '{SERVICE_TYPE}' endpoint ({self.interface} interface{where}) in the service "
                     "catalog: ask the cloud operator to register T4O, or give the API's URL with "
-                    "--os-endpoint-override / OS_WORKLOADS_ENDPOINT_OVERRIDE."
+                    "--os-workloads-endpoint-override."
                 )
             project = self.project_id
             if project is None and not names_project(endpoint):
@@ -176,7 +176,7 @@ def translate(err: ksa_exc.ClientException) -> exc.ClientError:
     if isinstance(err, ksa_exc.EndpointNotFound):
         return exc.EndpointMissing(
             f"No '{SERVICE_TYPE}' endpoint in the service catalog: ask the cloud operator to register T4O, "
-            "or give the API's URL with --os-endpoint-override / OS_WORKLOADS_ENDPOINT_OVERRIDE."
+            "or give the API's URL with --os-workloads-endpoint-override."
         )
     if isinstance(err, ksa_exc.Unauthorized | ksa_exc.AuthorizationFailure):
         return exc.AuthFailed(
