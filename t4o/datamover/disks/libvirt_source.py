@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -244,8 +245,22 @@ class DomainBackup:
             return  # no backup job running
         if f"/{WORKDIR_PREFIX}" not in xml:
             raise DiskError(f"domain {self.domain}: another backup job is running (not started by T4O)")
-        self._dom.abortJob()
+        self._abort_job()
         LOG.warning("domain %s: ended a backup job left by a process that died", self.domain)
+
+    def _abort_job(self, timeout: float = 30) -> None:
+        """End the backup job and wait until libvirt has finished with it (the end is asynchronous: a
+        backup begun right after could otherwise find the domain still busy)."""
+        try:
+            self._dom.abortJob()
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:  # "no job is active"
+                raise
+        deadline = time.monotonic() + timeout
+        while self._dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
+            if time.monotonic() > deadline:
+                raise DiskError(f"domain {self.domain}: the backup job did not end within {timeout}s")
+            time.sleep(0.05)
 
     def disk(self, target: str) -> LibvirtDiskSource:
         for d in self.disks:
@@ -281,9 +296,9 @@ class DomainBackup:
         self.disks = []
         if self._job_running:
             try:
-                self._dom.abortJob()
-            except libvirt.libvirtError as exc:
-                LOG.warning("domain %s: ending the backup job: %s", self.domain, exc.get_error_message())
+                self._abort_job()
+            except (libvirt.libvirtError, DiskError) as exc:
+                LOG.warning("domain %s: ending the backup job: %s", self.domain, exc)
             self._job_running = False
         if self._checkpoint_created and not self._committed:
             try:
