@@ -11,7 +11,14 @@ import time
 
 import pytest
 
-from t4o.datamover.disks import BrokenChainError, Consistency, DiskError, DomainBackup, list_disks
+from t4o.datamover.disks import (
+    BrokenChainError,
+    Consistency,
+    DiskError,
+    DomainBackup,
+    DomainNotFound,
+    list_disks,
+)
 from tests.functional.datamover.scratch_domains import MiB, granular, read_all, read_extents
 
 
@@ -149,6 +156,8 @@ def test_shut_off_domain_is_read_and_stays_off(conn, make_domain) -> None:
 
 def test_unknown_disk_and_duplicate_checkpoint_are_refused(conn, make_domain) -> None:
     td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with pytest.raises(DomainNotFound, match="no libvirt domain 'no-such-domain'"):
+        DomainBackup(conn, "no-such-domain", "snap-1")
     with pytest.raises(DiskError, match="has no disk vdz"):
         DomainBackup(conn, td.name, "snap-1", targets=["vdz"]).start()
     with DomainBackup(conn, td.name, "snap-1") as backup:
