@@ -55,7 +55,10 @@ def vault_cli(*args: str, check: bool = False, **kw) -> subprocess.CompletedProc
     exe = Path(sys.executable).parent / "t4o-vault"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "t4o.vault.cli"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, **kw)
+    if "stderr" in kw:
+        proc = subprocess.run([*cmd, *args], stdout=subprocess.PIPE, text=True, env=env, **kw)
+    else:
+        proc = subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, **kw)
     if check and proc.returncode != 0:
         raise AssertionError(f"t4o-vault {' '.join(args)} failed: {proc.stderr}")
     return proc

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 
 from .conftest import MiB, vault_cli, write_disk
 
@@ -79,3 +81,28 @@ def test_cli_bad_arguments_are_one_line_errors(tmp_path):
         out = vault_cli("--repo", repo, *args)
         assert out.returncode == 1, args
         assert out.stderr.startswith("t4o-vault: error: ") and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_cli_shows_progress_on_a_terminal_only(tmp_path):
+    repo = str(tmp_path / "repo")
+    disk = write_disk(tmp_path / "disk.raw", 4, seed=9)
+    vault_cli("--repo", repo, "init", check=True)
+    master, slave = pty.openpty()
+    try:
+        proc = vault_cli("--repo", repo, "backup", str(disk), "--disk", "vda", stderr=slave)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"backup: 100.0%" in shown and b"MiB/s" in shown
+    quiet = vault_cli("--repo", repo, "backup", str(disk), "--disk", "vdb")  # stderr is a pipe here
+    assert quiet.returncode == 0 and quiet.stderr == ""
