@@ -1,9 +1,9 @@
 """Connection to libvirtd through the libvirt-python binding (built from PyPI against the host's libvirt).
 
 Why the binding and not ``virsh``: backups need one connection that lives as long as the backup job
-(``VIR_DOMAIN_START_AUTODESTROY`` ties a paused helper start to it), typed errors (a missing checkpoint
-and a broken bitmap have their own error codes, which is how a broken chain is told apart from other
-failures), and no process per call.
+(``VIR_DOMAIN_START_AUTODESTROY`` ties the paused start of a shut-off domain to it), typed errors (a
+missing checkpoint and a broken bitmap have their own error codes, which is how a broken chain is told
+apart from other failures), and no process per call.
 """
 
 from __future__ import annotations

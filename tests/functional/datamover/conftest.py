@@ -1,7 +1,7 @@
 """Real libvirtd + QEMU (TCG) for the disk layer's tests: tiny domains with blank disks and no OS.
 
 libvirtd (and virtlogd) are started here when qemu:///system does not answer, and stopped at the end of
-the session only if they were started here. With CI=true a libvirtd that cannot start fails the tests with
+the test run only if they were started here. With CI=true a libvirtd that cannot start fails the tests with
 its error; elsewhere they are skipped with that error.
 """
 
