@@ -66,6 +66,7 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_ok = 0.0
+        self._lost = False
         self.started: dt.datetime | None = None
 
     def acquire(self) -> Lease:
@@ -83,6 +84,10 @@ class Lease:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat):
+            if time.monotonic() - self._last_ok > self.stale_after * 0.8:
+                # We were stalled (paused, suspended, a hung mount) long enough to look dead: another
+                # process may have acted on that, so refreshing now must not make the lease look valid.
+                self._lost = True
             try:
                 self.backend.put(self.key, self._body)
                 self._last_ok = time.monotonic()
@@ -91,7 +96,7 @@ class Lease:
 
     def check(self) -> None:
         """Raise LeaseLost when the lease may have been judged stale by another process."""
-        if time.monotonic() - self._last_ok > self.stale_after * 0.8:
+        if self._lost or time.monotonic() - self._last_ok > self.stale_after * 0.8:
             raise LeaseLost(f"lease {self.key} was not refreshed in time; the work is abandoned")
         if not self.backend.exists(self.key):
             raise LeaseLost(f"lease {self.key} was removed (judged stale); the work is abandoned")

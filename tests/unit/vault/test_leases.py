@@ -64,3 +64,14 @@ def test_backup_waits_for_a_gc_lease(tmp_path):
     gc.release()
     waiter.join(5)
     assert done.is_set()
+
+
+def test_a_stalled_lease_stays_lost_after_refreshing(tmp_path):
+    b = PosixBackend(tmp_path)
+    lease = Lease(b, "backup", heartbeat=0.05, stale_after=1.0).acquire()
+    lease._last_ok -= 5  # as if the process had been stopped for 5 s
+    time.sleep(0.3)  # the heartbeat has rewritten the lease since
+    assert b.exists(lease.key)
+    with pytest.raises(LeaseLost, match="not refreshed in time"):
+        lease.check()
+    lease.release()
