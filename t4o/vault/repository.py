@@ -130,7 +130,13 @@ class Repository:
 
     def info(self) -> dict[str, Any]:
         snapshots = self.list_snapshots()
+        chunks = stored = 0
+        for obj in self.backend.list("chunks/"):
+            chunks += 1
+            stored += obj.size
         return {
+            "chunks": chunks,
+            "stored_bytes": stored,
             "url": self.backend.url,
             "id": self.config["id"],
             "format": f"{FORMAT} v{VERSION}",

@@ -55,6 +55,7 @@ def test_cli_backup_restore_ls_delete_gc_verify(tmp_path):
     assert verify.stdout.strip().endswith("OK")
     info = json.loads(vault_cli("--repo", repo, "--json", "info", check=True).stdout)
     assert info["snapshots"] == 1 and info["workloads"] == 1
+    assert info["chunks"] == 6 and 6 * MiB < info["stored_bytes"] < 6 * MiB + 4096  # random data: stored raw
 
 
 def test_cli_verify_reports_damage_with_exit_2(tmp_path):
