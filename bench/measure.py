@@ -18,6 +18,7 @@ class Measure:
     peak_rss: int  # bytes, the largest resident set of the measured process
     cpu: float = 0.0  # user + system seconds: what the step costs when the cores are shared
     stored: int | None = None  # bytes on the target after the step, when it stores anything
+    engine_seconds: float | None = None  # the vault's own time for the work, without process start
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {
@@ -25,6 +26,7 @@ class Measure:
             "cpu": round(self.cpu, 2),
             "peak_rss": self.peak_rss,
             "stored": self.stored,
+            "engine_seconds": round(self.engine_seconds, 3) if self.engine_seconds is not None else None,
         }
 
 
