@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from t4o.cli.progress import ProgressBar
-from t4o.client import Client
+from t4o.client import Client, ClientError
 from t4o.client.base import Resource
 
 
@@ -19,5 +19,10 @@ def follow(client: Client, kind: str, job: Resource, args: argparse.Namespace) -
     wait: Any = client.wait_for_snapshot if kind == "snapshot" else client.wait_for_restore
     try:
         return wait(job["id"], on_progress=bar.update, interval=args.poll_interval, timeout=args.timeout)
+    except KeyboardInterrupt:
+        # Interrupting the wait leaves the job running; say how to find it again.
+        raise ClientError(
+            f"Stopped waiting; {kind} {job['id']} goes on (`openstack workload {kind} show {job['id']}`)."
+        ) from None
     finally:
         bar.finish()
