@@ -27,17 +27,26 @@ def prepare(tmp_path: Path):
 
 def test_gc_sweeping_during_a_backup_never_costs_the_backup_a_chunk(tmp_path):
     repo, disk, _old = prepare(tmp_path)
-    status = tmp_path / "status"
-    # The backup is slow on purpose: every new chunk it stores takes 0.3 s.
+    status, release = tmp_path / "status", tmp_path / "release"
     with open(disk, "r+b") as f:
         for i in range(0, 12, 3):
             f.seek(i << 20)
             f.write(b"new data")
+    # The backup stores its 4 new chunks, reuses the 8 old ones it finds, and then waits to commit.
     backup = start_child(
-        "backup", str(repo.backend.root), str(disk), "vda", "new", "--slow", "0.3", "--status", str(status)
+        "backup",
+        str(repo.backend.root),
+        str(disk),
+        "vda",
+        "new",
+        "--status",
+        str(status),
+        "--hold",
+        str(release),
     )
-    wait_for(lambda: status.exists() and "progress" in status.read_text(), "the backup to store chunks")
+    wait_for(lambda: status.exists() and "holding" in status.read_text(), "the backup to store its chunks")
     gc = run_child("gc", str(repo.backend.root))
+    release.touch()
     # The sweep ran beside the backup and removed the old snapshot's chunks, including ones the backup
     # had already found stored and reused ...
     assert "deleted=12 swept=True" in gc.stdout, gc.stdout

@@ -7,7 +7,8 @@ Used by the functional tests to create real crashes and real concurrency:
 
 POINT is ``chunk:N`` (while storing the N-th new chunk, before its rename), ``before-manifest`` (all
 chunks stored, manifest not yet written) or ``manifest-temp`` (manifest temp file written, not renamed).
-``--status FILE`` receives one line per progress report and ``leased`` once the backup holds its lease.
+``--status FILE`` receives one line per progress report, ``leased`` once the backup holds its lease and
+``holding`` when ``--hold FILE`` makes it wait, all chunks stored, until FILE exists.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def die() -> None:
 
 
 class HookedBackend(PosixBackend):
-    def __init__(self, root: str, kill_at: str | None, slow: float, status: str | None):
+    def __init__(
+        self, root: str, kill_at: str | None, slow: float, status: str | None, hold: str | None = None
+    ):
         super().__init__(root)
-        self.kill_at, self.slow, self.status = kill_at or "", slow, status
+        self.kill_at, self.slow, self.status, self.hold = kill_at or "", slow, status, hold
         self.chunk_puts = 0
 
     def note(self, line: str) -> None:
@@ -57,6 +60,11 @@ class HookedBackend(PosixBackend):
                 finally:
                     os.replace = real_replace
                 return
+        if key.endswith("/snapshot.json") and self.hold:
+            # Every chunk is stored and the commit phase is next: wait until the test lets us go on.
+            self.note("holding")
+            while not os.path.exists(self.hold):
+                time.sleep(0.02)
         if "/disks/" in key:
             if self.kill_at == "before-manifest":
                 die()
@@ -86,8 +94,9 @@ def main() -> int:
     p.add_argument("--kill-at")
     p.add_argument("--status")
     p.add_argument("--grace", type=float, default=0.0)
+    p.add_argument("--hold", help="before committing, wait until this file exists")
     a = p.parse_args()
-    backend = HookedBackend(a.repo, a.kill_at, a.slow, a.status)
+    backend = HookedBackend(a.repo, a.kill_at, a.slow, a.status, a.hold)
     repo = Repository.open(backend)
     if a.op == "gc":
         backend.note("gc-start")
