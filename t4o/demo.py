@@ -241,7 +241,14 @@ def run(keep: bool) -> list[str]:
 
     state = devcloud_state()
     clouds_yaml = state / "clouds.yaml"
-    status = subprocess.run([str(ROOT / "devcloud" / "devcloud"), "status"], capture_output=True, text=True)
+    deadline = time.monotonic() + 300  # devcloud may be restarting: give it a few minutes
+    while True:
+        status = subprocess.run(
+            [str(ROOT / "devcloud" / "devcloud"), "status"], capture_output=True, text=True
+        )
+        if (status.returncode == 0 and clouds_yaml.exists()) or time.monotonic() > deadline:
+            break
+        time.sleep(5)
     if status.returncode != 0 or not clouds_yaml.exists():
         raise RuntimeError(f"devcloud is not up (run devcloud/devcloud up):\n{status.stdout[-1500:]}")
     config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)])

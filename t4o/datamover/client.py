@@ -72,16 +72,16 @@ class DatamoverClient:
 
     def start(self, kind: str, server_id: str, spec: dict[str, Any]) -> TransferRef:
         body = {"transfer": {"kind": kind, "server_id": server_id, "spec": spec}}
-        view = self._request("POST", "/v2/transfers", json=body)["transfer"]
+        view = self._request("POST", "/transfers", json=body)["transfer"]
         LOG.info("%s transfer %s of server %s runs on host %s", kind, view["id"], server_id, view["host"])
         return TransferRef(view["id"], view["host"], server_id)
 
     def status(self, ref: TransferRef) -> dict[str, Any]:
-        return self._request("GET", f"/v2/hosts/{ref.host}/transfers/{ref.id}")["transfer"]
+        return self._request("GET", f"/hosts/{ref.host}/transfers/{ref.id}")["transfer"]
 
     def cancel(self, ref: TransferRef) -> None:
         try:
-            self._request("DELETE", f"/v2/hosts/{ref.host}/transfers/{ref.id}")
+            self._request("DELETE", f"/hosts/{ref.host}/transfers/{ref.id}")
         except TransferFailed as exc:
             LOG.warning("cancelling transfer %s: %s", ref.id, exc)
 

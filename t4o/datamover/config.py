@@ -39,7 +39,8 @@ CLIENT_GROUP = "datamover_client"
 CLIENT_OPTS = [
     cfg.StrOpt(
         "endpoint_override",
-        help="URL of datamover-api (default: the 'datamover' entry of the Keystone catalog).",
+        help="URL of datamover-api with its version, e.g. http://127.0.0.1:8784/v2 "
+        "(default: the 'datamover' entry of the Keystone catalog).",
     ),
     cfg.StrOpt("interface", default="public", help="Catalog interface of the datamover endpoint."),
     cfg.StrOpt("region_name", help="Region of the datamover endpoint."),

@@ -82,7 +82,7 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
             chain_note = f"incremental impossible ({exc.reason}); took a full backup"
             LOG.warning("domain %s: %s", spec["domain"], chain_note)
             point = DomainBackup(conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch).start()
-        with point:
+        try:
             for disk in point.disks:
                 extents = disk.changed_extents()
                 transfer.add_total(sum(n for _, n in extents))
@@ -126,6 +126,8 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
                 "checkpoint": spec["checkpoint"],
                 "chain_note": chain_note,
             }
+        finally:
+            point.close()  # ends the backup job; drops the checkpoint unless committed
     finally:
         conn.close()
 

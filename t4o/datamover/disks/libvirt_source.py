@@ -19,6 +19,7 @@ A shut-off domain is started paused (no guest code runs) for the time of the bac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -247,6 +248,9 @@ class DomainBackup:
             raise DiskError(f"domain {self.domain}: another backup job is running (not started by T4O)")
         self._abort_job()
         LOG.warning("domain %s: ended a backup job left by a process that died", self.domain)
+        match = re.search(r"socket='([^']+)'", xml)
+        if match and os.path.basename(os.path.dirname(match.group(1))).startswith(WORKDIR_PREFIX):
+            shutil.rmtree(os.path.dirname(match.group(1)), ignore_errors=True)
 
     def _abort_job(self, timeout: float = 30) -> None:
         """End the backup job and wait until libvirt has finished with it (the end is asynchronous: a

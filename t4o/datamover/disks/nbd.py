@@ -233,6 +233,8 @@ class NbdClient:
         offset = 0
         while offset < self.size:
             for length, flags in self.block_status(context, offset, self.size - offset):
+                if length == 0:
+                    raise NbdError(f"NBD {self._label}: empty block status descriptor at offset {offset}")
                 length = min(length, self.size - offset)
                 if flags & wanted == match:
                     if out and out[-1][0] + out[-1][1] == offset:

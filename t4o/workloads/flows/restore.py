@@ -209,15 +209,15 @@ def _new_vm(
         raise errors.BadRequest(f"the image {image_id} the VM was booted from no longer exists")
     zone = opts.get("availability_zone") or options.get("zone") or src.get("availability_zone")
     job.progress(low, f"VM {name}: creating the server")
-    server = conn.compute.create_server(
-        name=name,
-        flavor_id=_flavor_id(conn, definition, opts),
-        image_id=image_id,
-        key_name=_keypair(conn, ledger, definition),
-        metadata=src.get("metadata") or {},
-        availability_zone=zone or None,
-        networks="none",
-    )
+    fields = {
+        "name": name,
+        "flavor_id": _flavor_id(conn, definition, opts),
+        "image_id": image_id,
+        "key_name": _keypair(conn, ledger, definition),
+        "metadata": src.get("metadata") or None,
+        "availability_zone": zone or None,
+    }
+    server = conn.compute.create_server(networks="none", **{k: v for k, v in fields.items() if v is not None})
     ledger.add("server", server.id)
     wait_server(conn, server.id, "ACTIVE", timeout)
     vdisks = {d["id"]: d for d in opts.get("vdisks") or []}

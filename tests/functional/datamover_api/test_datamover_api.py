@@ -1,0 +1,115 @@
+"""datamover-api and a datamover agent as real processes over RabbitMQ (noauth on loopback): input
+checks, the services-only policy, and what callers see when a transfer or an agent is missing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fixtures.control_plane import ControlPlane, ensure_server, free_port
+
+ADMIN = "svc:service:admin"
+SERVER = str(uuid.uuid4()).encode()
+MEMBER = "alice:demo:member"
+
+
+@pytest.fixture(scope="module")
+def datamover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ControlPlane, str]]:
+    ensure_server("rabbitmq")
+    tag = uuid.uuid4().hex[:8]
+    workdir: Path = tmp_path_factory.mktemp("datamover-api")
+    port = free_port()
+    cp = ControlPlane(
+        workdir,
+        {
+            "DEFAULT": {
+                "host": f"compute-{tag}",
+                "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
+                "control_exchange": f"t4o_dm_{tag}",
+            },
+            "datamover": {"topic": f"t4o-dm-{tag}", "rpc_timeout": 3},
+            "datamover_api": {"bind_host": "127.0.0.1", "bind_port": port},
+        },
+    )
+    assert cp.manage("db", "sync").returncode == 0
+    cp.url = f"http://127.0.0.1:{port}"
+    try:
+        agent = cp.start("agent", ["datamover"])
+        cp.start("api", ["datamover-api"])
+        cp.wait_api()
+        for _ in range(100):
+            if "datamover started on host" in cp.log("agent") or agent.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert "datamover started on host" in cp.log("agent"), cp.log("agent")[-2000:]
+        yield cp, f"compute-{tag}"
+    finally:
+        cp.stop()
+
+
+def call(cp: ControlPlane, method: str, path: str, token: str = ADMIN, **kwargs: object) -> requests.Response:
+    return requests.request(method, cp.url + path, headers={"X-Auth-Token": token}, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def test_version_document_is_public(datamover: tuple[ControlPlane, str]) -> None:
+    cp, _ = datamover
+    assert requests.get(cp.url + "/", timeout=5).json()["versions"][0]["id"] == "v2.0"
+
+
+def test_members_are_refused(datamover: tuple[ControlPlane, str]) -> None:
+    cp, host = datamover
+    resp = call(cp, "GET", f"/v2/hosts/{host}/transfers/{uuid.uuid4()}", token=MEMBER)
+    assert resp.status_code == 403
+    assert "services only" in resp.json()["error"]["message"]
+
+
+BAD_SERVER = b'{"transfer": {"kind": "backup", "server_id": "x", "spec": {}}}'
+EMPTY_SPEC = b'{"transfer": {"kind": "backup", "server_id": "' + SERVER + b'", "spec": {}}}'
+BAD_REF = (
+    b'{"transfer": {"kind": "restore", "server_id": "' + SERVER + b'", '
+    b'"spec": {"vault": {"url": "/v"}, "disks": [{"ref": "../x", "target": "vda"}]}}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "not valid JSON"),
+        (BAD_SERVER, "Invalid body/transfer/server_id"),
+        (EMPTY_SPEC, "Invalid transfer/spec:"),
+        (BAD_REF, "Invalid transfer/spec/disks/0/ref"),
+    ],
+)
+def test_bad_bodies_get_400_with_the_field_at_fault(
+    datamover: tuple[ControlPlane, str], body: bytes, message: str
+) -> None:
+    cp, _ = datamover
+    resp = call(cp, "POST", "/v2/transfers", data=body)
+    assert resp.status_code == 400, resp.text
+    assert message in resp.json()["error"]["message"]
+
+
+def test_unknown_transfer_is_404_from_the_live_agent(datamover: tuple[ControlPlane, str]) -> None:
+    cp, host = datamover
+    tid = str(uuid.uuid4())
+    resp = call(cp, "GET", f"/v2/hosts/{host}/transfers/{tid}")
+    assert resp.status_code == 404
+    assert f"unknown to the datamover agent on host {host}" in resp.json()["error"]["message"]
+
+
+def test_a_host_without_agent_is_503_naming_it(datamover: tuple[ControlPlane, str]) -> None:
+    cp, _ = datamover
+    resp = call(cp, "GET", f"/v2/hosts/nowhere/transfers/{uuid.uuid4()}")
+    assert resp.status_code == 503
+    assert "agent on host nowhere did not answer" in resp.json()["error"]["message"]
+
+
+def test_bad_addresses_are_400(datamover: tuple[ControlPlane, str]) -> None:
+    cp, host = datamover
+    assert call(cp, "GET", f"/v2/hosts/{host}/transfers/not-a-uuid").status_code == 400
+    assert call(cp, "DELETE", f"/v2/hosts/-bad/transfers/{uuid.uuid4()}").status_code == 400
