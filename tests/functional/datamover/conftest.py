@@ -68,6 +68,7 @@ def libvirtd() -> Iterator[str]:
         if dead or time.monotonic() > deadline:
             logs = "".join(Path(logdir, f).read_text(errors="replace") for f in os.listdir(logdir))
             _stop(started)
+            shutil.rmtree(logdir, ignore_errors=True)
             _unavailable(f"{error}; daemon output: {logs.strip()[-2000:] or 'none'}")
         time.sleep(0.5)
     yield URI

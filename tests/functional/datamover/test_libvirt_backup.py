@@ -234,7 +234,7 @@ ABANDON = """
 import os, sys
 from t4o.datamover.disks import DomainBackup, connect
 backup = DomainBackup(connect(), sys.argv[1], "snap-2", parent="snap-1").start()
-print("started", flush=True)
+print("started", backup._workdir, flush=True)
 os._exit(0)  # dies without ending the job, as a killed process would
 """
 
@@ -245,10 +245,13 @@ def test_backup_job_left_by_a_dead_process_is_ended(conn, make_domain) -> None:
         backup.commit()
     td.write("vda", 0, 4096, 0x01)
     out = subprocess.run([sys.executable, "-c", ABANDON, td.name], capture_output=True, text=True, check=True)
-    assert "started" in out.stdout
+    assert out.stdout.startswith("started")
+    abandoned_dir = out.stdout.split()[1]
+    assert os.path.isdir(abandoned_dir)
     assert td.dom.jobInfo()[0] != 0  # the job outlived its process
     td.write("vda", 1 * MiB, 4096, 0x02)
     with DomainBackup(conn, td.name, "snap-3", parent="snap-1") as backup:
         assert backup.disk("vda").changed_extents() == granular([(0, 4096), (1 * MiB, 4096)])
         assert sorted(backup.commit()) == ["snap-1", "snap-2"]
     assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-3"]
+    assert not os.path.exists(abandoned_dir)  # its socket directory went with it
