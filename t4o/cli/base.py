@@ -35,6 +35,12 @@ class ClientCommandMixin:
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         raise NotImplementedError
 
+    def _in_our_words(self, message: str) -> str:
+        """Hints name `openstack workload ...` commands; a program with other names maps them."""
+        for theirs, ours in getattr(self.app, "command_hints", {}).items():
+            message = message.replace(theirs, ours)
+        return message
+
     def client(self) -> Client:
         try:
             self.app.prepare_to_run_command(_AuthNeeded())
@@ -51,7 +57,7 @@ class ClientCommandMixin:
         try:
             return self.act(self.client(), parsed_args)
         except ClientError as err:
-            raise osc_exc.CommandError(str(err)) from err
+            raise osc_exc.CommandError(self._in_our_words(str(err))) from err
         except ksa_exc.ClientException as err:
             raise osc_exc.CommandError(str(translate(err))) from err
         except (OSError, ValueError) as err:

@@ -44,6 +44,20 @@ class Completion(complete.CompleteCommand):
 
 
 class WorkloadmgrShell(shell.OpenStackShell):
+    # The client's hints name OpenStackClient commands; here they read as workloadmgr's.
+    command_hints = {
+        f"`openstack workload {osc}": f"`workloadmgr {ours}"
+        for osc, ours in (
+            ("snapshot list", "snapshot-list"),
+            ("snapshot show ", "snapshot-show "),
+            ("restore list", "restore-list"),
+            ("restore show ", "restore-show "),
+            ("setting list", "setting-list"),
+            ("type list", "workload-type-list"),
+            ("list", "workload-list"),
+        )
+    }
+
     def __init__(self) -> None:
         manager = CommandManager("t4o.workloadmgr")
         for name, cls in commands.WORKLOADMGR_COMMANDS.items():

@@ -129,9 +129,12 @@ def test_settings_and_scheduler(cli: Cli) -> None:
 
 def test_errors_are_one_line(cli: Cli) -> None:
     assert cli.fails("workload-show", "nothing", tool="workloadmgr") == (
-        "No workload with name or ID 'nothing' (see `openstack workload list`)."
+        "No workload with name or ID 'nothing' (see `workloadmgr workload-list`)."
     )
     assert "needs the VMs to restore" in cli.fails("snapshot-selective-restore", "x", tool="workloadmgr")
+    assert cli.fails("snapshot-show", "nosnap", tool="workloadmgr").endswith(
+        "(see `workloadmgr snapshot-list`)."
+    )
     assert "expected true or false" in cli.fails(
         "workload-delete", "--database_only", "maybe", "x", tool="workloadmgr"
     )
