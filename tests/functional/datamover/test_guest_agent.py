@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -57,7 +58,16 @@ def guest(conn: libvirt.virConnect) -> Iterator[libvirt.virDomain]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def test_answering_agent_freezes_then_thaws(conn, guest) -> None:
+def fsck(disk, path) -> subprocess.CompletedProcess[str]:
+    with open(path, "wb") as f:
+        f.truncate(disk.size)
+        for off, length in disk.data_extents():
+            f.seek(off)
+            f.write(disk.read(off, length))
+    return subprocess.run(["e2fsck", "-fn", str(path)], capture_output=True, text=True)
+
+
+def test_answering_agent_freezes_then_thaws(conn, guest, tmp_path) -> None:
     with DomainBackup(conn, guest.name(), "snap-1") as backup:
         assert backup.consistency == Consistency.FS_FROZEN
         assert backup.consistency_reason == ""
@@ -65,7 +75,12 @@ def test_answering_agent_freezes_then_thaws(conn, guest) -> None:
         assert '"thawed"' in agent(guest, "guest-fsfreeze-status")
         disk = backup.disk("vda")
         assert disk.read(1024 + 56, 2) == b"\x53\xef"  # the ext4 superblock magic
+        frozen = fsck(disk, tmp_path / "frozen.raw")
         backup.commit()
     with DomainBackup(conn, guest.name(), "snap-2", parent="snap-1", quiesce=False) as backup:
         assert backup.consistency == Consistency.CRASH
         assert backup.consistency_reason == "quiesce not requested"
+        unfrozen = fsck(backup.disk("vda"), tmp_path / "unfrozen.raw")
+    # a frozen ext4 has its journal flushed: clean as it stands; the mounted one needs journal recovery
+    assert frozen.returncode == 0 and "journal recovery" not in frozen.stdout, frozen.stdout
+    assert "skipping journal recovery" in unfrozen.stdout, unfrozen.stdout
