@@ -429,4 +429,4 @@ class Repository:
                 loaded.append((key, Manifest.from_bytes(self.backend.get(key), key)))
             except (CorruptRepository, ObjectNotFound) as exc:
                 loaded.append((key, exc))
-        return verify_mod.verify(self.backend, loaded, self.codec_for, read_data, progress)
+        return verify_mod.verify(self.backend, loaded, self.codec_for, read_data, progress, self.workers)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from t4o.vault.backend import Backend, BackendError
@@ -49,11 +51,13 @@ def verify(
     codec_for: Callable[[Manifest], ChunkCodec],
     read_data: bool = False,
     progress: ProgressCallback | None = None,
+    workers: int = 4,
 ) -> VerifyReport:
     report = VerifyReport()
-    good: dict[str, bool] = {}  # chunk id -> passed
-    total = sum(m.size for _, m in manifests if isinstance(m, Manifest)) if read_data else 0
-    meter = ProgressMeter("verify", total, progress)
+    # Each distinct chunk is checked once; checks run on a thread pool so the store's latency and the
+    # decoding overlap, with at most 2 * workers checks queued.
+    todo: dict[str, tuple[ChunkCodec, int]] = {}
+    users: dict[str, list[str]] = {}
     for key, m in manifests:
         if not isinstance(m, Manifest):
             report.damaged_manifests[key] = str(m)
@@ -63,18 +67,48 @@ def verify(
         for i, cid in enumerate(m.chunks):
             if cid is None:
                 continue
-            if cid not in good:
-                report.chunks_checked += 1
-                good[cid] = _check(backend, codec, cid, block_len(i, m.size, m.chunk_size), read_data, report)
-                if read_data:
-                    meter.add(block_len(i, m.size, m.chunk_size))
-            if not good[cid]:
-                report.affected.add(m.ref)
-                if cid in report.missing:
-                    report.missing[cid].append(m.ref)
+            users.setdefault(cid, []).append(m.ref)
+            if cid not in todo:
+                todo[cid] = (codec, block_len(i, m.size, m.chunk_size))
+    meter = ProgressMeter("verify", sum(n for _, n in todo.values()) if read_data else 0, progress)
+    lock = threading.Lock()
+
+    def check(cid: str) -> None:
+        codec, size = todo[cid]
+        one = VerifyReport()
+        ok = _check(backend, codec, cid, size, read_data, one)
+        with lock:
+            report.chunks_checked += 1
+            report.bytes_read += one.bytes_read
+            report.damaged.update(one.damaged)
+            if cid in one.missing:
+                report.missing[cid] = sorted(set(users[cid]))
+            if not ok:
+                report.affected.update(users[cid])
+        if read_data:
+            meter.add(size)
+
+    slots = threading.BoundedSemaphore(workers * 2)
+    failure: list[BaseException] = []
+
+    def run(cid: str) -> None:
+        try:
+            check(cid)
+        except BaseException as exc:  # a backend outage: stop and report it, not a damaged chunk
+            failure.append(exc)
+        finally:
+            slots.release()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault-verify") as pool:
+        for cid in todo:
+            slots.acquire()
+            if failure:
+                slots.release()
+                break
+            pool.submit(run, cid)
+    if failure:
+        raise failure[0]
     meter.finish()
-    for refs in report.missing.values():
-        refs[:] = sorted(set(refs))
     return report
 
 
