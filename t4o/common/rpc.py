@@ -44,7 +44,9 @@ def cleanup() -> None:
 
 def get_client(conf: cfg.ConfigOpts, topic: str, server: str | None = None) -> messaging.RPCClient:
     target = messaging.Target(topic=topic, server=server, version="1.0")
-    return messaging.get_rpc_client(get_transport(conf), target, serializer=ContextSerializer())
+    # A bounded number of reconnection attempts: with the broker down, a request fails (and its job
+    # records why) instead of hanging for ever.
+    return messaging.get_rpc_client(get_transport(conf), target, serializer=ContextSerializer(), retry=3)
 
 
 def get_server(conf: cfg.ConfigOpts, topic: str, host: str, endpoints: list[Any]) -> messaging.RPCServer:

@@ -24,6 +24,12 @@ OPTS = [
         min=0.0,
         help="Pause after each progress step of the placeholder workflows (to observe or test running jobs).",
     ),
+    cfg.BoolOpt(
+        "force",
+        default=False,
+        help="Run the placeholder workflows even when real ones are installed: for testing or demonstrating "
+        "the control plane (API, scheduling, job life cycle) without a backup target or datamover.",
+    ),
 ]
 cfg.CONF.register_opts(OPTS, group="placeholder_workflows")
 

@@ -8,6 +8,7 @@ progress through ``job.progress()`` (which raises :class:`JobCancelled` once a c
 Kinds: ``snapshot`` and ``restore``. Workflows come from, in order of precedence: :func:`register` calls,
 the ``t4o.workflows`` entry point group (name = kind), then the placeholders in
 :mod:`t4o.workloads.placeholder`, so the real workflows plug in without any change to the API or manager.
+``[placeholder_workflows] force = true`` skips the entry points (control-plane tests and demos).
 """
 
 from __future__ import annotations
@@ -78,9 +79,10 @@ def get(kind: str) -> Workflow:
     with _LOCK:
         if kind in _REGISTERED:
             return _REGISTERED[kind]
-    for ep in metadata.entry_points(group="t4o.workflows"):
-        if ep.name == kind:
-            return ep.load()
     from t4o.workloads import placeholder
 
+    if not placeholder.cfg.CONF.placeholder_workflows.force:
+        for ep in metadata.entry_points(group="t4o.workflows"):
+            if ep.name == kind:
+                return ep.load()
     return placeholder.WORKFLOWS[kind]

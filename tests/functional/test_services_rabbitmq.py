@@ -28,6 +28,9 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
                     # Topics of their own so that nothing else on this broker answers.
                     "scheduler_topic": f"t4o-test-{tag}-scheduler",
                     "workloads_topic": f"t4o-test-{tag}-workloads",
+                    # Short, so that the test of a silent worker's detection does not wait long.
+                    "report_interval": 1,
+                    "service_down_time": 6,
                 },
                 "database": {"connection": url},
                 "api": {"workers": 2, "threads": 4},

@@ -12,17 +12,40 @@ from t4o.db import states
 from t4o.workloads import manager, placeholder, workflows
 
 
-def test_placeholders_are_the_default_and_register_overrides() -> None:
-    assert workflows.get("snapshot") is placeholder.snapshot
-    custom = mock.Mock(return_value={})
-    workflows.register("snapshot", custom)
-    try:
-        assert workflows.get("snapshot") is custom
-    finally:
-        workflows.unregister("snapshot")
-    assert workflows.get("snapshot") is placeholder.snapshot
+def entry_point(name: str, target: Any) -> Any:
+    ep = mock.Mock(load=mock.Mock(return_value=target))
+    ep.name = name  # 'name' given to Mock() would name the mock itself
+    return ep
+
+
+def test_lookup_order_register_then_entry_points_then_placeholders() -> None:
+    installed = mock.Mock()
+    custom = mock.Mock()
+    with mock.patch.object(workflows.metadata, "entry_points", return_value=[]):
+        assert workflows.get("snapshot") is placeholder.snapshot
+        assert workflows.get("restore") is placeholder.restore
+    with mock.patch.object(
+        workflows.metadata, "entry_points", return_value=[entry_point("snapshot", installed)]
+    ):
+        assert workflows.get("snapshot") is installed
+        assert workflows.get("restore") is placeholder.restore
+        workflows.register("snapshot", custom)
+        try:
+            assert workflows.get("snapshot") is custom
+        finally:
+            workflows.unregister("snapshot")
+        assert workflows.get("snapshot") is installed
     with pytest.raises(ValueError, match="unknown job kind"):
         workflows.register("teleport", custom)
+
+
+def test_force_placeholders(t4o_conf: Any) -> None:
+    t4o_conf.set_override("force", True, group="placeholder_workflows")
+    try:
+        with mock.patch.object(workflows.metadata, "entry_points", return_value=[entry_point("snapshot", 1)]):
+            assert workflows.get("snapshot") is placeholder.snapshot
+    finally:
+        t4o_conf.clear_override("force", group="placeholder_workflows")
 
 
 @pytest.mark.parametrize(
