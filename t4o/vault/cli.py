@@ -284,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except json.JSONDecodeError as exc:
         print(f"{PROG}: error: bad JSON argument: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a local file the command was pointed at (not the repository's objects)
+        print(f"{PROG}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             f"{PROG}: interrupted at {dt.datetime.now():%H:%M:%S}; the unfinished snapshot is not kept",

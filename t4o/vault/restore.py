@@ -103,8 +103,13 @@ def restore(
         raise InvalidArgument(f"unknown restore format {fmt!r} (use raw or qcow2)")
     if not isinstance(target, str):
         raise InvalidArgument("a writer object receives raw data: restore to it with fmt='raw'")
+    # The raw image is staged beside the target (same filesystem, same free space) and converted.
     target_dir = os.path.dirname(os.path.abspath(target))
-    with tempfile.TemporaryDirectory(prefix=".t4o-restore-", dir=target_dir) as tmp:
+    try:
+        staging = tempfile.TemporaryDirectory(prefix=".t4o-restore-", dir=target_dir)
+    except OSError as exc:
+        raise TargetError(f"cannot write in {target_dir}: {exc.strerror}") from None
+    with staging as tmp:
         raw = os.path.join(tmp, "disk.raw")
         restore_raw(backend, codec, m, raw, progress, workers)
         convert_raw_to_qcow2(raw, target)

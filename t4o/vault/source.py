@@ -25,13 +25,13 @@ QCOW2_MAGIC = b"QFI\xfb"
 FORMATS = ("raw", "qcow2")
 
 
-def _qemu_img(*args: str, what: str) -> str:
+def _qemu_img(*args: str, what: str, error: type[Exception] = SourceError) -> str:
     if shutil.which("qemu-img") is None:
-        raise SourceError(f"{what}: qemu-img is not installed (Debian package qemu-utils)")
+        raise error(f"{what}: qemu-img is not installed (Debian package qemu-utils)")
     proc = subprocess.run(["qemu-img", *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         msg = (proc.stderr or proc.stdout).strip().splitlines()
-        raise SourceError(f"{what}: qemu-img failed: {msg[-1] if msg else proc.returncode}")
+        raise error(f"{what}: qemu-img failed: {msg[-1] if msg else proc.returncode}")
     return proc.stdout
 
 
@@ -266,7 +266,9 @@ class RestoreTarget:
 
 
 def convert_raw_to_qcow2(raw: str, dest: str) -> None:
-    _qemu_img("convert", "-f", "raw", "-O", "qcow2", raw, dest, what=f"writing qcow2 {dest}")
+    _qemu_img(
+        "convert", "-f", "raw", "-O", "qcow2", raw, dest, what=f"writing qcow2 {dest}", error=TargetError
+    )
 
 
 def qemu_img_info(path: str) -> dict[str, object]:

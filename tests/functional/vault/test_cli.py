@@ -72,12 +72,25 @@ def test_cli_verify_reports_damage_with_exit_2(tmp_path):
 def test_cli_bad_arguments_are_one_line_errors(tmp_path):
     repo = str(tmp_path / "repo")
     vault_cli("--repo", repo, "init", check=True)
+    disk = write_disk(tmp_path / "disk.raw", 1, zero_every=0)
+    vault_cli("--repo", repo, "backup", str(disk), "--disk", "vda", "--snapshot", "s1", check=True)
+    for args in (
+        ("export", "s1/vda", str(disk / "x.qcow2"), "--format", "qcow2"),  # below a file
+        ("export", "s1/vda", str(disk / "x.raw")),
+        ("restore", "s1/vda", str(tmp_path)),  # a directory is not a disk
+    ):
+        out = vault_cli("--repo", repo, *args)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, (
+            out.stderr
+        )
     for args in (
         ("restore", "nope", str(tmp_path / "x")),
         ("backup", str(tmp_path), "--disk", "bad/id"),
         ("backup", str(tmp_path), "--disk", "vda"),
         ("backup", str(tmp_path), "--disk", "vda", "--extents", str(tmp_path / "missing.json")),
         ("delete", "nope"),
+        ("backup", str(tmp_path / "repo" / "config"), "--disk", "vda", "--metadata", "{bad json"),
+        ("export", "nope/vda", str(tmp_path / "no" / "such" / "dir" / "x.qcow2"), "--format", "qcow2"),
     ):
         out = vault_cli("--repo", repo, *args)
         assert out.returncode == 1, args
