@@ -31,8 +31,11 @@ class StartError(RuntimeError):
         self.reason = reason
 
 
+_T0 = time.monotonic()
+
+
 def log(msg: str) -> None:
-    print(f"devcloud: {msg}", flush=True)
+    print(f"devcloud [{time.monotonic() - _T0:4.0f} s]: {msg}", flush=True)
 
 
 def _digest(*paths: Path) -> str:
@@ -95,6 +98,10 @@ def _db_sync() -> None:
 def _start(svc: services.Service) -> None:
     if procs.running_pid(svc.name) is not None:
         return
+    if svc.port is not None and infra.port_open(svc.port):
+        raise StartError(
+            svc.name, f"port {svc.port} on {L.HOST} is already taken by a program devcloud did not start"
+        )
     procs.start(svc.name, svc.argv, {**L.service_env(), **svc.env})
 
 
