@@ -77,13 +77,16 @@ def restore_raw(
                 pool.submit(work, i)
         if failure:
             raise failure[0]
-    finally:
-        out.finish()
-    # Each block was re-hashed against its id, so the tree over the ids is the tree over the restored data.
-    if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
-        raise CorruptRepository(
-            f"snapshot {m.ref}: restored disk does not match the checksum taken at backup"
-        )
+        # Each block was re-hashed against its id, so the tree over the ids is the tree of the data.
+        if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
+            raise CorruptRepository(
+                f"snapshot {m.ref}: restored disk does not match the checksum taken at backup"
+            )
+    except BaseException:
+        # A file target is dropped (the previous file, if any, stays); a writer is closed all the same.
+        getattr(out, "abort", out.finish)()
+        raise
+    out.finish()
     meter.finish()
 
 

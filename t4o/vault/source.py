@@ -8,6 +8,7 @@ are read with SEEK_DATA/SEEK_HOLE so holes are known to be zero without reading 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -222,11 +223,17 @@ def block_ranges(extents: list[tuple[int, int]], size: int, chunk_size: int) -> 
 
 
 class RestoreTarget:
-    """A file (created sparse) or block device (zeros written) receiving a logical raw disk."""
+    """A file or block device receiving a logical raw disk.
+
+    A file is written as a sparse temporary file beside it and renamed over it by ``finish``, so a
+    failed restore leaves an existing file untouched and no partial file behind (``abort``). A block
+    device is written in place, zeros included.
+    """
 
     def __init__(self, path: str | os.PathLike[str], size: int):
         self.path = str(path)
         self.size = size
+        self._tmp: str | None = None
         try:
             exists = os.path.exists(self.path)
             self.is_block = exists and stat.S_ISBLK(os.stat(self.path).st_mode)
@@ -236,10 +243,18 @@ class RestoreTarget:
                     os.close(self.fd)
                     raise TargetError(f"block device {self.path} is smaller than the disk ({size} bytes)")
             else:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+                if os.path.isdir(self.path):
+                    raise TargetError(f"restore target {self.path} is a directory")
+                parent = Path(self.path).absolute().parent
+                parent.mkdir(parents=True, exist_ok=True)
+                self.fd, self._tmp = tempfile.mkstemp(
+                    prefix=f".t4o-restore-{Path(self.path).name}-", dir=parent
+                )
                 os.ftruncate(self.fd, size)
         except OSError as exc:
+            if self._tmp:
+                os.close(self.fd)
+                os.unlink(self._tmp)
             raise TargetError(f"cannot write restore target {self.path}: {exc.strerror}") from None
 
     def write(self, offset: int, data: bytes) -> None:
@@ -259,10 +274,24 @@ class RestoreTarget:
     def finish(self) -> None:
         try:
             os.fsync(self.fd)
-        except OSError as exc:
-            raise TargetError(f"cannot flush restore target {self.path}: {exc.strerror}") from None
-        finally:
             os.close(self.fd)
+            self.fd = -1
+            if self._tmp:
+                os.chmod(self._tmp, 0o640)
+                os.replace(self._tmp, self.path)
+                self._tmp = None
+        except OSError as exc:
+            self.abort()
+            raise TargetError(f"cannot finish restore target {self.path}: {exc.strerror}") from None
+
+    def abort(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self._tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            self._tmp = None
 
 
 def convert_raw_to_qcow2(raw: str, dest: str) -> None:

@@ -82,3 +82,19 @@ def test_missing_wrong_password_and_corrupted_repository(tmp_path):
     (repo_dir / "config").write_bytes(b"\x00garbage")
     out = vault_cli("--repo", str(repo_dir), "--password-file", str(pw), "info")
     assert out.returncode == 1 and "damaged" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_failed_restore_keeps_the_existing_file_and_leaves_no_partial_one(tmp_path):
+    repo_dir = tmp_path / "repo"
+    repo = Repository.init(PosixBackend(repo_dir))
+    disk = write_disk(tmp_path / "disk.raw", 4, seed=6, zero_every=0)
+    m = repo.backup_disk(disk, "vda", snapshot_id="s1")
+    victim = next(p for p in (repo_dir / "chunks").rglob("*") if p.is_file() and p.name == m.chunks[2])
+    victim.unlink()
+    target = tmp_path / "target.raw"
+    target.write_bytes(b"precious old contents")
+    out = vault_cli("--repo", str(repo_dir), "restore", "s1/vda", str(target))
+    assert out.returncode == 1 and f"chunk {m.chunks[2]} (block 2) is unreadable" in out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert target.read_bytes() == b"precious old contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk.raw", "repo", "target.raw"]
