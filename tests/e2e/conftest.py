@@ -1,7 +1,7 @@
 """Browser tier: Horizon with the T4O plugin, a real workloadmgr behind Keystone, and headless Chromium.
 
-- ``workloadmgr``: ``t4o all-in-one`` with keystonemiddleware against devcloud's Keystone, on the port the
-  Keystone catalog names for the ``workloads`` service (8780), finding servers in devcloud's Nova.
+- ``workloadmgr``: the T4O services (workloadmgr-api, -scheduler, -workloads, datamover-api, datamover)
+  behind keystonemiddleware against devcloud's Keystone, on the ports devcloud's catalog names.
 - ``horizon``: ``dashboard/install`` then Django's server on a free loopback port.
 - ``browser``: Playwright driving Debian's Chromium (never a downloaded browser build).
 Screenshots go to test-artifacts/e2e/.
@@ -25,7 +25,8 @@ import pytest
 import requests
 import yaml
 
-from tests.fixtures.control_plane import ControlPlane, free_port, missing_server, port_open
+from t4o.demo import DATAMOVER_PORT, WORKLOADS_PORT, T4OServices, mariadb_database
+from tests.fixtures.control_plane import ensure_server, free_port, missing_server, port_open
 from tests.fixtures.devcloud import Devcloud
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WORKLOADS_PORT = 8780  # devcloud's catalog: http://127.0.0.1:8780/v1/%(project_id)s
 
 
 def clouds(devcloud: Devcloud) -> dict[str, Any]:
@@ -50,33 +50,25 @@ def clouds(devcloud: Devcloud) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def workloadmgr(devcloud: Devcloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    if port_open(WORKLOADS_PORT):
-        pytest.fail(f"127.0.0.1:{WORKLOADS_PORT} is taken; the catalog's workloads endpoint must be ours")
-    service = clouds(devcloud)["devcloud-t4o"]["auth"]
-    cp = ControlPlane(
-        tmp_path_factory.mktemp("e2e-workloadmgr"),
-        {
-            "DEFAULT": {"auth_strategy": "keystone", "cloud_driver": "nova", "fake_cloud_file": None},
-            "api": {"bind_port": WORKLOADS_PORT},
-            "keystone_authtoken": {
-                "www_authenticate_uri": devcloud.keystone_url,
-                "auth_url": service["auth_url"],
-                "auth_type": "password",
-                "username": service["username"],
-                "password": service["password"],
-                "project_name": service["project_name"],
-                "user_domain_name": service["user_domain_name"],
-                "project_domain_name": service["project_domain_name"],
-            },
-        },
-    )
-    cp.port, cp.url = WORKLOADS_PORT, f"http://127.0.0.1:{WORKLOADS_PORT}"
-    try:
-        cp.start_all_in_one()
-        yield cp
-    finally:
-        cp.stop()
+def workloadmgr(devcloud: Devcloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T4OServices]:
+    """The T4O services as in the demo: APIs on the catalog's ports (workloads 8780, datamover 8784)."""
+    for port in (WORKLOADS_PORT, DATAMOVER_PORT):
+        if port_open(port):
+            pytest.fail(f"127.0.0.1:{port} is taken; the catalog's T4O endpoints must be this test's")
+    ensure_server("rabbitmq")
+    ensure_server("mariadb")
+    with mariadb_database() as db_url:
+        services = T4OServices(
+            tmp_path_factory.mktemp("e2e-t4o"),
+            devcloud.clouds_yaml,
+            devcloud.libvirt_uri,
+            database_url=db_url,
+        )
+        try:
+            services.start()
+            yield services
+        finally:
+            services.stop()
 
 
 @pytest.fixture(scope="module")
