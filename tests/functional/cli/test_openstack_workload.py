@@ -362,3 +362,13 @@ def test_help_and_completion(cli: Cli) -> None:
     assert "--file" in text and "selective" in text and "inplace" in text
     completion = cli.ok("complete", auth=False)
     assert "workload" in completion and "snapshot" in completion and "scheduler" in completion
+
+
+def test_all_projects_for_admins(cli: Cli) -> None:
+    wl = create(cli, "mine", cli.cp.add_servers(cli.project, 1))
+    snap = cli.json("workload", "snapshot", "mine", "--wait", "--poll-interval", "0.2")
+    other = Cli(cli.cp, cli.project + "x", cli.home)
+    assert other.json("workload", "list") == []
+    assert wl["id"] in [w["ID"] for w in other.json("workload", "list", "--all-projects", admin=True)]
+    assert snap["id"] in [s["ID"] for s in other.json("workload", "snapshot", "list", "--all", admin=True)]
+    assert "HTTP 403" in other.fails("workload", "list", "--all-projects")
