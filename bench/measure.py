@@ -19,6 +19,7 @@ class Measure:
     cpu: float = 0.0  # user + system seconds: what the step costs when the cores are shared
     stored: int | None = None  # bytes on the target after the step, when it stores anything
     engine_seconds: float | None = None  # the vault's own time for the work, without process start
+    flush_seconds: float | None = None  # a `sync` right after: what the tool left unwritten
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {
@@ -27,6 +28,7 @@ class Measure:
             "peak_rss": self.peak_rss,
             "stored": self.stored,
             "engine_seconds": round(self.engine_seconds, 3) if self.engine_seconds is not None else None,
+            "flush": round(self.flush_seconds, 3) if self.flush_seconds is not None else None,
         }
 
 
