@@ -9,7 +9,6 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,20 +107,14 @@ def test_settings_and_types_with_keystone(t4o_services: T4OServices, devcloud: D
     assert "HTTP 403" in error_line(run(devcloud, "devcloud-demo", "workload", "scheduler", "disable"))
 
 
-def test_errors_with_keystone(t4o_services: T4OServices, devcloud: Devcloud, tmp_path: Path) -> None:
+def test_errors_with_keystone(t4o_services: T4OServices, devcloud: Devcloud) -> None:
     line = error_line(run(devcloud, "devcloud-demo", "workload", "create", "--instance", str(uuid.uuid4())))
     assert "HTTP 400" in line or "HTTP 404" in line
-    line = error_line(run(devcloud, "devcloud-demo", "workload", "list", env={"OS_PASSWORD": "wrong"}))
+    line = error_line(run(devcloud, "devcloud-demo", "--os-password", "wrong", "workload", "list"))
     assert line.startswith("Authentication failed: Keystone refused the credentials")
     line = error_line(run(devcloud, "devcloud-demo", "--os-region-name", "Nowhere", "workload", "list"))
     assert line.startswith("No 'workloads' endpoint")
-    line = error_line(
-        run(
-            devcloud,
-            "devcloud-demo",
-            "workload-list",
-            tool="workloadmgr",
-            env={"OS_INTERFACE": "admin", "OS_REGION_NAME": "Nowhere"},
-        )
-    )
-    assert line.startswith("No 'workloads' endpoint")
+    proc = run(devcloud, "devcloud-demo", "--os-region-name", "Nowhere", "workload-list", tool="workloadmgr")
+    assert error_line(proc).startswith("No 'workloads' endpoint")
+    proc = run(devcloud, "devcloud-demo", "--os-password", "wrong", "workload-list", tool="workloadmgr")
+    assert error_line(proc).startswith("Authentication failed")
