@@ -4,7 +4,7 @@ Public API::
 
     repo = Repository.init(open_backend("/mnt/backups"), password="...")
     m = repo.backup_disk("/dev/vdb", "vdb", workload_id="wl-1")
-    repo.restore_disk(m.ref, "/tmp/vdb.qcow2", fmt="qcow2")
+    repo.restore_disk(m.ref, "vdb.qcow2", fmt="qcow2")
 """
 
 from t4o.vault.backend import Backend, ObjectInfo

@@ -1,4 +1,4 @@
-"""Helpers shared by the vault unit tests: small disk images in a temporary directory."""
+"""Fixtures shared by the vault unit tests: small disk images in a temporary directory."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The CLI's argument helpers and main() error handling; locations to backends."""
+"""The CLI's argument parsing and main() error handling; locations to backends."""
 
 from __future__ import annotations
 
