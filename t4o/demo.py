@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,12 @@ class T4OServices:
         return path
 
     def start(self, timeout: float = 90.0) -> None:
+        for port in (WORKLOADS_PORT, DATAMOVER_PORT):
+            if port_in_use(port):
+                raise RuntimeError(
+                    f"127.0.0.1:{port} is in use by another process; the T4O services listen on the ports "
+                    "of devcloud's catalog (workloads 8780, datamover 8784)"
+                )
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.write_config()
         sync = subprocess.run(
@@ -188,6 +195,12 @@ class T4OServices:
         raise RuntimeError(f"{kind} {job_id} did not finish in {timeout:.0f} s: {job.get('progress_msg')}")
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @contextlib.contextmanager
 def mariadb_database() -> Iterator[str]:
     import pymysql
@@ -208,23 +221,42 @@ def libvirt_uri(state: Path) -> str:
     return f"qemu+unix:///system?socket={state / 'libvirt' / 'run' / 'libvirt-sock'}"
 
 
-def write_guest(uri: str, server_id: str, offset: int, length: int, pattern: int, dev: str = "vda") -> None:
-    """Write a byte pattern into a running server's disk through QEMU's block layer, as a guest would
-    (so the disk's dirty bitmap records it)."""
+def disk_alias(xml: str, dev: str) -> str:
+    """QEMU's device id of a domain disk: its libvirt alias (Nova names volumes ``ua-<volume id>``)."""
+    import xml.etree.ElementTree as ET
+
+    for disk in ET.fromstring(xml).findall("./devices/disk"):
+        target, alias = disk.find("target"), disk.find("alias")
+        if target is not None and target.get("dev") == dev and alias is not None:
+            return str(alias.get("name"))
+    raise RuntimeError(f"the domain has no disk {dev} with an alias")
+
+
+def write_guest(uri: str, server_id: str, offset: int, length: int, seed: int, dev: str = "vda") -> bytes:
+    """Write ``length`` pseudo-random bytes (from ``seed``: incompressible, so stored sizes mean
+    something) into a running server's disk through QEMU's block layer, as a guest would (so the disk's
+    dirty bitmap records it). Returns the bytes written."""
+    import random
+
     import libvirt
     import libvirt_qemu
 
+    data = random.Random(seed).randbytes(length)
+    with tempfile.NamedTemporaryFile(prefix="t4o-guest-", suffix=".bin", delete=False) as f:
+        f.write(data)
+    os.chmod(f.name, 0o644)  # QEMU runs as its own user
     conn = libvirt.open(uri)
     try:
         dom = conn.lookupByUUIDString(server_id)
-        index = ord(dev[-1]) - ord("a")
-        device = f"/machine/peripheral/virtio-disk{index}/virtio-backend"
-        cmd = f'qemu-io -d {device} "write -P {pattern:#x} {offset} {length}"'
+        device = f"/machine/peripheral/{disk_alias(dom.XMLDesc(0), dev)}/virtio-backend"
+        cmd = f'qemu-io -d {device} "write -s {f.name} {offset} {length}"'
         out = libvirt_qemu.qemuMonitorCommand(dom, cmd, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
-        if "error" in out.lower() or "conflict" in out.lower():
+        if "error" in out.lower() or "conflict" in out.lower() or "invalid" in out.lower():
             raise RuntimeError(f"writing into {server_id}:{dev} failed: {out}")
     finally:
         conn.close()
+        os.unlink(f.name)
+    return data
 
 
 def human(n: float) -> str:
