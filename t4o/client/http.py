@@ -194,4 +194,10 @@ def translate(err: ksa_exc.ClientException) -> exc.ClientError:
         return exc.ConnectionFailed(f"Cannot connect{where}: is the service running and the URL right?")
     if isinstance(err, ksa_exc.Forbidden):
         return exc.AuthFailed(f"Not allowed: {err}")
+    if isinstance(err, ksa_exc.HttpError | ksa_exc.DiscoveryFailure):
+        # API calls never raise these (raise_exc=False): they come from talking to Keystone.
+        return exc.AuthFailed(
+            f"Keystone did not authenticate: {err}; check that "
+            "OS_AUTH_URL (--os-auth-url) is Keystone's URL, e.g. http://HOST:5000/v3."
+        )
     return exc.ClientError(str(err))

@@ -340,6 +340,25 @@ def test_connection_and_auth_errors(cli: Cli) -> None:
     assert line.startswith("Cannot authenticate: Missing value auth-url") and "--os-cloud" in line
     line = cli.fails("--os-auth-type", "none", "--os-endpoint", cli.cp.url, "workload", "list", auth=False)
     assert "does not name a project" in line
+    # A URL that is not Keystone's: the answer says to check the auth URL.
+    keystone = [
+        "--os-auth-url",
+        f"{cli.cp.url}/v3",
+        "--os-username",
+        "u",
+        "--os-password",
+        "p",
+        "--os-project-name",
+        "p",
+        "--os-user-domain-name",
+        "Default",
+        "--os-project-domain-name",
+        "Default",
+    ]
+    line = cli.fails(*keystone, "workload", "list", auth=False)
+    assert line.startswith("Keystone did not authenticate:") and "OS_AUTH_URL (--os-auth-url)" in line
+    line = cli.fails(*keystone, "workload-list", auth=False, tool="workloadmgr")
+    assert line.startswith("Keystone did not authenticate:")
     # A noauth token user:project names the project when the URL does not.
     out = cli.ok(
         "--os-endpoint",

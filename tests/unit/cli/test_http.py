@@ -59,6 +59,12 @@ def test_api_errors() -> None:
             "Cannot connect to http://x:1/v3: is the service running",
         ),
         (ksa_exc.MissingAuthPlugin("none"), exc.AuthFailed, "Not enough to authenticate"),
+        (
+            ksa_exc.NotFound("Unrecognized schema"),
+            exc.AuthFailed,
+            "Keystone did not authenticate: Unrecognized schema",
+        ),
+        (ksa_exc.DiscoveryFailure("no versions"), exc.AuthFailed, "OS_AUTH_URL (--os-auth-url)"),
     ],
 )
 def test_translate(error: Exception, kind: type, text: str) -> None:
