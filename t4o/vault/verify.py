@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from t4o.vault.backend import Backend, BackendError
 from t4o.vault.chunks import ChunkCodec, chunk_key
 from t4o.vault.errors import CorruptRepository
-from t4o.vault.manifest import Manifest, block_len
+from t4o.vault.manifest import Manifest, block_len, tree_checksum
 from t4o.vault.progress import ProgressCallback, ProgressMeter
 
 
@@ -64,6 +64,11 @@ def verify(
             continue
         report.disks += 1
         codec = codec_for(m)
+        # The block list must still add up to the whole-disk checksum taken at backup.
+        if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
+            report.damaged_manifests[key] = "its block list does not match the disk checksum taken at backup"
+            report.affected.add(m.ref)
+            continue
         for i, cid in enumerate(m.chunks):
             if cid is None:
                 continue

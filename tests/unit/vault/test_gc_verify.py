@@ -105,3 +105,16 @@ def test_verify_reports_missing_and_damaged(repo, tmp_path):
     text = "\n".join(full.lines())
     assert "MISSING chunk" in text and "DAMAGED chunk" in text and text.endswith("DAMAGE FOUND")
     assert full.bytes_read > 0 and full.disks == 1 and CS
+
+
+def test_verify_notices_a_block_list_that_no_longer_matches_the_checksum(repo, tmp_path):
+    m = repo.backup_disk(make_disk(tmp_path / "d", [os.urandom(16) for _ in range(3)]), "vda")
+    key = f"snapshots/{m.snapshot_id}/disks/vda.json"
+    swapped = (
+        m.to_bytes()
+        .replace(m.chunks[0].encode(), b"X" * 64)
+        .replace(m.chunks[1].encode(), m.chunks[0].encode())
+    )
+    repo.backend.put(key, swapped.replace(b"X" * 64, m.chunks[1].encode()))  # blocks 0 and 1 swapped
+    report = repo.verify()
+    assert not report.ok and "does not match the disk checksum" in report.damaged_manifests[key]
