@@ -95,20 +95,23 @@ def _db_sync() -> None:
             f.result()
 
 
-def _start(svc: services.Service) -> None:
+def _start(svc: services.Service) -> bool:
+    """Start the service unless it runs; True when it was started now."""
     if procs.running_pid(svc.name) is not None:
-        return
+        return False
     if svc.port is not None and infra.port_open(svc.port):
         raise StartError(
             svc.name, f"port {svc.port} on {L.HOST} is already taken by a program devcloud did not start"
         )
     procs.start(svc.name, svc.argv, {**L.service_env(), **svc.env})
+    return True
 
 
-def _wait_healthy(svcs: list[services.Service], timeout: float) -> None:
+def _wait_healthy(svcs: list[services.Service], timeout: float, just_started: bool) -> None:
     deadline = time.monotonic() + timeout
     pending = list(svcs)
-    settle = time.monotonic() + 5  # workers that crash at import do so within seconds
+    # Workers that crash at import do so within seconds: watch freshly started ones that long.
+    settle = time.monotonic() + (5 if just_started else 0)
     while pending or time.monotonic() < settle:
         for svc in list(pending) + [s for s in svcs if s not in pending]:
             if procs.running_pid(svc.name) is None:
@@ -173,9 +176,8 @@ def up() -> int:
         all_svcs = services.all_services()
         first = [s for s in all_svcs if s.stage == 1]
         rest = [s for s in all_svcs if s.stage == 2]
-        for svc in first:
-            _start(svc)
-        _wait_healthy(first, 90)
+        first_started = [svc.name for svc in first if _start(svc)]
+        _wait_healthy(first, 90, bool(first_started))
         if L.COMPUTE_DRIVER == "libvirt" and not infra.wait_libvirt(30):
             raise StartError("libvirtd", "no answer on its socket after 30 s")
         stage = "seed"
@@ -185,22 +187,22 @@ def up() -> int:
             log("seeding projects, users and the service catalog")
             _seed("identity", L.SERVICE_PASSWORD)
             stamp.write_text(seed_key)
-        log(f"starting {len(rest)} services")
-        for svc in rest:
-            _start(svc)
-        _wait_healthy(rest, START_TIMEOUT)
-        _seed("resources", str(_make_image()))
-        if L.COMPUTE_DRIVER != "none":
-            _run_logged(
-                "nova-manage",
-                [
-                    str(L.VENV_BIN / "nova-manage"),
-                    "--config-file",
-                    str(L.ETC / "nova" / "nova.conf"),
-                    "cell_v2",
-                    "discover_hosts",
-                ],
-            )
+        waiting = [svc.name for svc in rest if procs.running_pid(svc.name) is None]
+        if waiting:
+            log(f"starting {len(waiting)} services: {', '.join(waiting)}")
+        started = [svc.name for svc in rest if _start(svc)]
+        _wait_healthy(rest, START_TIMEOUT, bool(started))
+        stamp = L.DATA / ".seeded-resources"
+        if started or not (stamp.exists() and stamp.read_text() == seed_key):
+            _seed("resources", str(_make_image()))
+            # Map the compute host into cell1 now rather than at the scheduler's next periodic discovery.
+            nova_manage = [
+                str(L.VENV_BIN / "nova-manage"),
+                "--config-file",
+                str(L.ETC / "nova" / "nova.conf"),
+            ]
+            _run_logged("nova-manage", [*nova_manage, "cell_v2", "discover_hosts"])
+            stamp.write_text(seed_key)
         _seed("wait", "120")
         write_clouds_yaml()
     except StartError as err:
