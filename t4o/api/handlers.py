@@ -30,27 +30,13 @@ def show_workload_type(
 
 # ---------------------------------------------------------------- workloads
 def list_workloads(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    wls = API.list_workloads(ctx, query.get("all_workloads", False))
-    return {
-        "workloads": [
-            {
-                "id": w.id,
-                "name": w.name,
-                "description": w.description,
-                "status": w.status,
-                "project_id": w.project_id,
-                "workload_type_id": w.workload_type_id,
-                "created_at": views._ts(w.created_at),
-                "instances": [{"id": vm.vm_id, "name": vm.vm_name} for vm in w.vms],
-            }
-            for w in wls
-        ]
-    }
+    rows = API.list_workloads(ctx, query.get("all_workloads", False))
+    return {"workloads": [views.workload_row(r, detail=False) for r in rows]}
 
 
 def list_workloads_detail(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    wls = API.list_workloads(ctx, query.get("all_workloads", False))
-    return {"workloads": [views.workload(w) for w in wls]}
+    rows = API.list_workloads(ctx, query.get("all_workloads", False))
+    return {"workloads": [views.workload_row(r) for r in rows]}
 
 
 def create_workload(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:

@@ -45,6 +45,42 @@ def workload(wl: Any, usage: dict[str, Any] | None = None) -> dict[str, Any]:
     return out
 
 
+_WORKLOAD_ROW_KEYS = (
+    "id",
+    "name",
+    "description",
+    "project_id",
+    "user_id",
+    "workload_type_id",
+    "source_platform",
+    "status",
+    "error_msg",
+    "jobschedule",
+    "metadata",
+    "encryption",
+    "secret_uuid",
+    "instances",
+)
+_WORKLOAD_SUMMARY_KEYS = (
+    "id",
+    "name",
+    "description",
+    "status",
+    "project_id",
+    "workload_type_id",
+    "instances",
+)
+
+
+def workload_row(row: dict[str, Any], detail: bool = True) -> dict[str, Any]:
+    """A workload from t4o.db.api.workload_list_rows; the same fields as :func:`workload`."""
+    out = {k: row[k] for k in (_WORKLOAD_ROW_KEYS if detail else _WORKLOAD_SUMMARY_KEYS)}
+    out["created_at"] = _ts(row["created_at"])
+    if detail:
+        out["updated_at"] = _ts(row["updated_at"])
+    return out
+
+
 def _job(job: Any) -> dict[str, Any]:
     return {
         "id": job.id,

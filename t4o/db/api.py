@@ -70,6 +70,27 @@ def workload_list(project_id: str | None) -> list[Workload]:
         return list(s.scalars(_workload_query(project_id).order_by(Workload.created_at.desc(), Workload.id)))
 
 
+def workload_list_rows(project_id: str | None) -> list[dict[str, Any]]:
+    """Workloads as plain rows with their ``instances``: the list calls' fast path (no ORM objects,
+    two queries whatever the count), an order of magnitude quicker for large projects."""
+    wl, vm = Workload.__table__, WorkloadVM.__table__
+    cond = [wl.c.deleted.is_(False)]
+    if project_id is not None:
+        cond.append(wl.c.project_id == project_id)
+    with session_scope() as s:
+        rows = s.execute(select(wl).where(*cond).order_by(wl.c.created_at.desc(), wl.c.id)).mappings().all()
+        instances: dict[str, list[dict[str, str]]] = {}
+        vm_rows = s.execute(
+            select(vm.c.workload_id, vm.c.vm_id, vm.c.vm_name)
+            .join(wl, wl.c.id == vm.c.workload_id)
+            .where(*cond)
+            .order_by(vm.c.vm_name, vm.c.vm_id)
+        )
+        for workload_id, vm_id, vm_name in vm_rows:
+            instances.setdefault(workload_id, []).append({"id": vm_id, "name": vm_name})
+    return [{**row, "instances": instances.get(row["id"], [])} for row in rows]
+
+
 def vm_owners(vm_ids: Iterable[str]) -> dict[str, str]:
     """vm_id -> workload_id for the VMs that already belong to a workload."""
     ids = list(vm_ids)

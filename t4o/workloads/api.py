@@ -72,9 +72,9 @@ class WorkloadAPI:
         return db.workload_type_get(type_id)
 
     # ------------------------------------------------------------ workloads
-    def list_workloads(self, ctx: RequestContext, all_workloads: bool) -> list[Workload]:
+    def list_workloads(self, ctx: RequestContext, all_workloads: bool) -> list[dict[str, Any]]:
         policy.authorize(ctx, "workload:get_all")
-        return db.workload_list(self._scope(ctx, all_workloads, "workload:get_all_projects"))
+        return db.workload_list_rows(self._scope(ctx, all_workloads, "workload:get_all_projects"))
 
     def get_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
         policy.authorize(ctx, "workload:get")

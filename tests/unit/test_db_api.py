@@ -150,3 +150,15 @@ def test_service_heartbeats(t4o_conf: Any) -> None:
     assert [s.host for s in live] == ["h1"] and dead == []
     live, dead = db.services_alive("t", -1)
     assert live == [] and [s.host for s in dead] == ["h1"]
+
+
+def test_list_rows_render_like_the_orm_objects(t4o_conf: Any) -> None:
+    from t4o.api import views
+
+    make_workload(vms=("b", "a"))
+    make_workload(project="p2", vms=("c",))
+    rows = db.workload_list_rows("p1")
+    objs = db.workload_list("p1")
+    assert [views.workload_row(r) for r in rows] == [views.workload(o) for o in objs]
+    assert [i["id"] for i in rows[0]["instances"]] == ["a", "b"]
+    assert len(db.workload_list_rows(None)) == 2
