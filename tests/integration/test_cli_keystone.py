@@ -9,9 +9,11 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from t4o.demo import T4OServices
 from tests.fixtures.control_plane import VENV_BIN
@@ -107,14 +109,18 @@ def test_settings_and_types_with_keystone(t4o_services: T4OServices, devcloud: D
     assert "HTTP 403" in error_line(run(devcloud, "devcloud-demo", "workload", "scheduler", "disable"))
 
 
-def test_errors_with_keystone(t4o_services: T4OServices, devcloud: Devcloud) -> None:
+def test_errors_with_keystone(t4o_services: T4OServices, devcloud: Devcloud, tmp_path: Path) -> None:
     line = error_line(run(devcloud, "devcloud-demo", "workload", "create", "--instance", str(uuid.uuid4())))
     assert "HTTP 400" in line or "HTTP 404" in line
-    line = error_line(run(devcloud, "devcloud-demo", "--os-password", "wrong", "workload", "list"))
-    assert line.startswith("Authentication failed: Keystone refused the credentials")
-    line = error_line(run(devcloud, "devcloud-demo", "--os-region-name", "Nowhere", "workload", "list"))
-    assert line.startswith("No 'workloads' endpoint")
-    proc = run(devcloud, "devcloud-demo", "--os-region-name", "Nowhere", "workload-list", tool="workloadmgr")
-    assert error_line(proc).startswith("No 'workloads' endpoint")
-    proc = run(devcloud, "devcloud-demo", "--os-password", "wrong", "workload-list", tool="workloadmgr")
-    assert error_line(proc).startswith("Authentication failed")
+    for tool, command in (("openstack", ["workload", "list"]), ("workloadmgr", ["workload-list"])):
+        line = error_line(run(devcloud, "devcloud-demo", "--os-password", "wrong", *command, tool=tool))
+        assert line.startswith("Authentication failed: Keystone refused the credentials"), line
+        # The demo user of a region without T4O: Keystone authenticates, the catalog has no endpoint.
+        clouds = yaml.safe_load(devcloud.clouds_yaml.read_text())["clouds"]
+        elsewhere = tmp_path / "clouds.yaml"
+        elsewhere.write_text(
+            yaml.safe_dump({"clouds": {"elsewhere": {**clouds["devcloud-demo"], "region_name": "Nowhere"}}})
+        )
+        env = {"OS_CLIENT_CONFIG_FILE": str(elsewhere), "OS_CLOUD": "elsewhere"}
+        line = error_line(run(devcloud, None, *command, tool=tool, env=env))
+        assert line.startswith("No 'workloads' endpoint (public interface in region Nowhere)"), line
