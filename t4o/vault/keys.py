@@ -60,6 +60,10 @@ class RepoKeys:
             raise CorruptRepository("repository keys have the wrong length")
         return keys
 
+    def metadata_key(self) -> bytes:
+        """AES-256-GCM key of the JSON documents of a password-protected repository."""
+        return _hkdf(self.master_key, b"t4o-vault metadata key")
+
     def workload_keys(self, workload_id: str) -> tuple[bytes, bytes]:
         """(chunk-id key, AES-256-GCM key) of an encrypted workload."""
         return (
@@ -103,3 +107,25 @@ def unwrap_keys(config: dict[str, object], password: str) -> RepoKeys:
     except InvalidTag:
         raise WrongPassword("wrong repository password (the keys could not be unlocked)") from None
     return RepoKeys.from_json(json.loads(plain))
+
+
+SEALED = "aes-256-gcm"
+
+
+def seal(key: bytes, where: str, doc: object) -> dict[str, str]:
+    """A JSON document encrypted and bound to its object key (``where``) as associated data."""
+    nonce = os.urandom(12)
+    data = AESGCM(key).encrypt(nonce, json.dumps(doc).encode(), where.encode())
+    return {"sealed": SEALED, "data": b64e(nonce + data)}
+
+
+def is_sealed(doc: object) -> bool:
+    return isinstance(doc, dict) and doc.get("sealed") == SEALED and set(doc) == {"sealed", "data"}
+
+
+def unseal(key: bytes, where: str, doc: dict[str, str]) -> object:
+    try:
+        blob = b64d(doc["data"])
+        return json.loads(AESGCM(key).decrypt(blob[:12], blob[12:], where.encode()))
+    except (InvalidTag, ValueError, KeyError) as exc:
+        raise CorruptRepository(f"{where}: sealed document does not decrypt ({type(exc).__name__})") from None

@@ -35,7 +35,7 @@ from t4o.vault.errors import (
     RepositoryNotFound,
     SnapshotNotFound,
 )
-from t4o.vault.keys import RepoKeys, unwrap_keys, wrap_keys
+from t4o.vault.keys import RepoKeys, is_sealed, seal, unseal, unwrap_keys, wrap_keys
 from t4o.vault.leases import STALE_AFTER, Lease, wait_for_no_gc
 from t4o.vault.manifest import Manifest, check_id, manifest_key, snapshot_doc_key
 from t4o.vault.progress import ProgressCallback
@@ -224,7 +224,7 @@ class Repository:
                     parent=parent_m,
                     changed_extents=extents,
                     progress=progress,
-                    metadata=metadata,
+                    metadata=self._seal(manifest_key(snapshot_id, disk_id), dict(metadata or {})),
                     workers=self.workers,
                 )
                 doc_key = snapshot_doc_key(snapshot_id)
@@ -236,6 +236,7 @@ class Repository:
                     }
                     self._put_json(doc_key, {**doc, "metadata": {}})
                 commit(self.backend, codec, src, manifest, lease, self.stale_after)
+            manifest.metadata = dict(metadata or {})
         finally:
             lease.release()
         return manifest
@@ -264,9 +265,11 @@ class Repository:
         sid, did = self._split_ref(ref, disk_id)
         key = manifest_key(sid, did)
         try:
-            return Manifest.from_bytes(self.backend.get(key), key)
+            m = Manifest.from_bytes(self.backend.get(key), key)
         except ObjectNotFound:
             raise SnapshotNotFound(f"no disk {did} in snapshot {sid}") from None
+        m.metadata = self._unseal(key, m.metadata)
+        return m
 
     def restore_disk(
         self,
@@ -301,14 +304,24 @@ class Repository:
 
     # -- metadata ------------------------------------------------------------------------------
 
+    # In a password-protected repository every JSON document (workload and snapshot documents, and the
+    # caller's metadata inside manifests) is sealed: VM definitions are as private as disk contents.
+
+    def _seal(self, key: str, doc: Any) -> Any:
+        return seal(self.keys.metadata_key(), key, doc) if self.password_protected else doc
+
+    def _unseal(self, key: str, doc: Any) -> Any:
+        return unseal(self.keys.metadata_key(), key, doc) if is_sealed(doc) else doc
+
     def _put_json(self, key: str, doc: dict[str, Any]) -> None:
-        self.backend.put(key, json.dumps(doc, indent=1, sort_keys=True).encode())
+        self.backend.put(key, json.dumps(self._seal(key, doc), indent=1, sort_keys=True).encode())
 
     def _get_json(self, key: str) -> dict[str, Any]:
         try:
-            return json.loads(self.backend.get(key))
+            doc = json.loads(self.backend.get(key))
         except ValueError as exc:
             raise CorruptRepository(f"{key} is damaged ({exc})") from None
+        return self._unseal(key, doc)
 
     def put_workload(self, workload_id: str, doc: dict[str, Any]) -> None:
         self._put_json(f"workloads/{check_id('workload id', workload_id)}.json", doc)

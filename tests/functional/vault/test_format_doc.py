@@ -86,3 +86,21 @@ def test_encrypted_repository_restores_from_the_document(tmp_path):
     out = tmp_path / "out.raw"
     independent_restore(tmp_path / "repo", "s2", "vda", out, "s3cret")
     assert out.read_bytes() == disk.read_bytes()
+    # sealed documents open as the document says
+    repo.put_snapshot_metadata("s2", {"vm": "db-1"}, workload_id="wl-7")
+    cfg = json.loads((tmp_path / "repo" / "config").read_text())
+    kdf = cfg["kdf"]
+    kek = Scrypt(salt=base64.b64decode(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]).derive(
+        b"s3cret"
+    )
+    blob = base64.b64decode(cfg["wrapped_keys"])
+    master = bytes.fromhex(
+        json.loads(AESGCM(kek).decrypt(blob[:12], blob[12:], b"t4o-vault config keys v1"))["master_key"]
+    )
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"t4o-vault metadata key").derive(master)
+    where = "snapshots/s2/snapshot.json"
+    sealed = json.loads((tmp_path / "repo" / where).read_text())
+    assert sealed["sealed"] == "aes-256-gcm"
+    data = base64.b64decode(sealed["data"])
+    doc = json.loads(AESGCM(key).decrypt(data[:12], data[12:], where.encode()))
+    assert doc["metadata"] == {"vm": "db-1"} and doc["workload_id"] == "wl-7"

@@ -202,3 +202,28 @@ def test_progress_is_reported(repo, tmp_path):
     repo.backup_disk(disk, "vda", progress=seen.append)
     assert seen[-1].done == seen[-1].total == 20 * CS and seen[-1].rate > 0
     json.dumps([p.__dict__ for p in seen])
+
+
+def test_documents_are_sealed_in_a_password_repository(tmp_path):
+    repo = Repository.init(PosixBackend(tmp_path / "r"), password="pw", chunk_size=CS)
+    disk = make_disk(tmp_path / "d", [b"a"])
+    repo.put_workload("wl1", {"name": "payroll-db"})
+    repo.put_snapshot_metadata("s1", {"vm": "payroll-vm"}, workload_id="wl1")
+    m = repo.backup_disk(disk, "vda", snapshot_id="s1", workload_id="wl1", metadata={"volume": "payroll-vol"})
+    assert m.metadata == {"volume": "payroll-vol"}
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "r").rglob("*.json"))
+    assert b"payroll" not in raw and b'"sealed": "aes-256-gcm"' in raw
+    again = Repository.open(repo.backend, "pw")
+    assert again.get_workload("wl1") == {"name": "payroll-db"}
+    assert again.get_snapshot("s1")["metadata"] == {"vm": "payroll-vm"}
+    assert again.list_snapshots("wl1")[0]["snapshot_id"] == "s1"
+    assert again.get_manifest("s1/vda").metadata == {"volume": "payroll-vol"}
+    # a sealed document is bound to its key: moved elsewhere it does not open
+    repo.backend.put("workloads/wl2.json", repo.backend.get("workloads/wl1.json"))
+    with pytest.raises(CorruptRepository, match="does not decrypt"):
+        again.get_workload("wl2")
+
+
+def test_documents_stay_plain_without_a_password(repo, tmp_path):
+    repo.put_workload("wl1", {"name": "web"})
+    assert json.loads(repo.backend.get("workloads/wl1.json")) == {"name": "web"}
