@@ -23,7 +23,9 @@ def quiet_warnings() -> None:
 
 
 def fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
+    """One line on stderr and exit 1 (driver errors carry SQL and links on further lines)."""
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"error: {first}", file=sys.stderr)
     sys.exit(1)
 
 

@@ -18,12 +18,17 @@ from t4o.common.config import CONF
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workloadmgr-manage", description="T4O control plane administration")
     p.add_argument("--config-file", action="append", default=[], help="oslo.config file (repeatable)")
+    # --config-file is accepted after the command too (where oslo services' users put it).
+    conf = argparse.ArgumentParser(add_help=False)
+    conf.add_argument("--config-file", action="append", default=argparse.SUPPRESS, help="oslo.config file")
     sub = p.add_subparsers(dest="area", required=True)
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
-    db.add_parser("sync", help="create or upgrade the schema to the newest version")
-    db.add_parser("version", help="print the schema version")
+    db.add_parser("sync", help="create or upgrade the schema to the newest version", parents=[conf])
+    db.add_parser("version", help="print the schema version", parents=[conf])
     ks = sub.add_parser("keystone", help="Keystone catalog").add_subparsers(dest="action", required=True)
-    reg = ks.add_parser("register", help="register service type 'workloads' and its endpoints")
+    reg = ks.add_parser(
+        "register", help="register service type 'workloads' and its endpoints", parents=[conf]
+    )
     reg.add_argument(
         "--url", required=True, help="endpoint URL, e.g. http://127.0.0.1:8780/v1/$(project_id)s"
     )

@@ -58,13 +58,16 @@ def all_in_one(args: argparse.Namespace) -> None:
     except Exception as exc:
         common.fail(f"database sync failed: {exc}")
 
-    services = [build(b) for b in ("workloadmgr-scheduler", "workloadmgr-workloads", "workloadmgr-cron")]
-    for svc in services:
-        svc.start()
+    where = f"{CONF.api.bind_host}:{CONF.api.bind_port}"
     try:
         server = make_server(CONF.api.bind_host, CONF.api.bind_port, create_app(CONF), threaded=True)
     except OSError as exc:
-        common.fail(f"cannot listen on {CONF.api.bind_host}:{CONF.api.bind_port}: {exc}")
+        common.fail(f"cannot listen on {where}: {exc}")
+    except SystemExit:  # werkzeug prints its own advice and exits when the port is taken
+        common.fail(f"cannot listen on {where}: address already in use")
+    services = [build(b) for b in ("workloadmgr-scheduler", "workloadmgr-workloads", "workloadmgr-cron")]
+    for svc in services:
+        svc.start()
     # Our own request log line says more (request id, user, project); werkzeug's would repeat it.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)

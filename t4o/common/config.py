@@ -105,7 +105,16 @@ def setup(argv: list[str] | None, prog: str, default_config_files: list[str] | N
     if default_config_files is None:
         default_config_files = cfg.find_config_files(project="t4o", prog=prog)
     CONF(argv or [], project="t4o", prog=prog, default_config_files=default_config_files)
+    check_values()
     logging.setup(CONF, "t4o")
+
+
+def check_values() -> None:
+    """Read every option of ours once, so a bad value fails at start-up, not at first use."""
+    for group, opts in list_opts():
+        section = CONF if group is None else CONF[group]
+        for opt in opts:
+            getattr(section, opt.dest)
 
 
 def ensure_registered() -> None:
