@@ -7,6 +7,7 @@ is drawn on stderr when it is a terminal.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from t4o.vault.backend import BackendError
-from t4o.vault.errors import InvalidArgument, VaultError
+from t4o.vault.errors import InvalidArgument, SnapshotNotFound, VaultError
 from t4o.vault.progress import Progress, ProgressCallback
 from t4o.vault.repository import DEFAULT_CHUNK_SIZE, Repository
 from t4o.vault.url import open_backend
@@ -168,6 +169,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
         _print(doc, True)
         return 0
     if args.workloads:
+        if args.json:  # the workload documents, for importing into a new installation
+            docs = {}
+            for wid in repo.list_workloads():
+                try:
+                    docs[wid] = repo.get_workload(wid)
+                except SnapshotNotFound:
+                    docs[wid] = None  # snapshots name it, but no document was stored
+            _print(docs, True)
+            return 0
         for wid in repo.list_workloads():
             print(wid)
         return 0
@@ -193,6 +203,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     r = _open(args).gc(grace=args.grace, dry_run=args.dry_run)
+    if args.json:
+        _print(dataclasses.asdict(r), True)
+        return 0
     verb = "would delete" if args.dry_run else "deleted"
     print(
         f"{r.manifests} manifests reference {r.referenced} of {r.chunks_total} chunks; {verb} "
@@ -205,6 +218,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     report = _open(args).verify(args.snapshot, read_data=args.read_data, progress=_progress_printer())
+    if args.json:
+        doc = dataclasses.asdict(report)
+        doc["affected"] = sorted(report.affected)
+        doc["ok"] = report.ok
+        _print(doc, True)
+        return 0 if report.ok else 2
     for line in report.lines():
         print(line)
     return 0 if report.ok else 2

@@ -41,6 +41,9 @@ def test_cli_backup_restore_ls_delete_gc_verify(tmp_path):
     ls = vault_cli("--repo", repo, "--json", "ls", "--workload", "w1", check=True)
     assert [s["snapshot_id"] for s in json.loads(ls.stdout)] == ["s1", "s2"]
     assert vault_cli("--repo", repo, "ls", "--workloads", check=True).stdout.split() == ["w1"]
+    assert json.loads(vault_cli("--repo", repo, "--json", "ls", "--workloads", check=True).stdout) == {
+        "w1": None
+    }
     detail = json.loads(vault_cli("--repo", repo, "ls", "s2", check=True).stdout)
     assert detail["disk_details"][0]["parent"] == "s1/vda" and detail["disk_details"][0]["size"] == 8 * MiB
     target = tmp_path / "out.raw"
@@ -49,8 +52,10 @@ def test_cli_backup_restore_ls_delete_gc_verify(tmp_path):
     vault_cli("--repo", repo, "export", "s1/vda", str(tmp_path / "s1.qcow2"), "--format", "qcow2", check=True)
     assert (tmp_path / "s1.qcow2").read_bytes()[:4] == b"QFI\xfb"
     assert "deleted s1" in vault_cli("--repo", repo, "delete", "s1", check=True).stdout
-    gc = vault_cli("--repo", repo, "gc", "--grace", "0", check=True)
-    assert "deleted 1 chunks" in gc.stdout
+    gc = vault_cli("--repo", repo, "--json", "gc", "--grace", "0", check=True)
+    assert json.loads(gc.stdout)["deleted"] == 1 and json.loads(gc.stdout)["swept"]
+    dry = vault_cli("--repo", repo, "gc", "--dry-run", check=True)
+    assert "would delete 0 chunks" in dry.stdout
     verify = vault_cli("--repo", repo, "verify", "--read-data", check=True)
     assert verify.stdout.strip().endswith("OK")
     info = json.loads(vault_cli("--repo", repo, "--json", "info", check=True).stdout)
@@ -67,6 +72,10 @@ def test_cli_verify_reports_damage_with_exit_2(tmp_path):
     victim.unlink()
     out = vault_cli("--repo", repo, "verify")
     assert out.returncode == 2 and f"MISSING chunk {victim.name}, needed by s1/vda" in out.stdout
+    out = vault_cli("--repo", repo, "--json", "verify")
+    report = json.loads(out.stdout)
+    assert out.returncode == 2 and not report["ok"] and report["missing"] == {victim.name: ["s1/vda"]}
+    assert report["affected"] == ["s1/vda"]
 
 
 def test_cli_bad_arguments_are_one_line_errors(tmp_path):
