@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from t4o.api import views
+from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.workloads.api import WorkloadAPI
 
@@ -111,6 +112,15 @@ def cancel_snapshot(ctx: RequestContext, body: Body, query: Query, project_id: s
 
 # ---------------------------------------------------------------- restores
 def create_restore(ctx: RequestContext, body: Body, query: Query, project_id: str, snapshot_id: str) -> Any:
+    return {"restore": views.restore(API.create_restore(ctx, snapshot_id, body["restore"]))}
+
+
+def create_workload_restore(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str, snapshot_id: str
+) -> Any:
+    snap = API.get_snapshot(ctx, snapshot_id)
+    if snap.workload_id != workload_id:
+        raise errors.NotFound(f"Snapshot {snapshot_id} of workload {workload_id} not found.")
     return {"restore": views.restore(API.create_restore(ctx, snapshot_id, body["restore"]))}
 
 

@@ -125,6 +125,10 @@ OPERATIONS: list[Operation] = [
               "Restore from a snapshot (oneclick, selective, inplace); 202 and a queued restore", "restores",
               status=202, body=s.RESTORE_CREATE, body_required=True, response=s.wrap("restore", s.RESTORE),
               errors=(400, 401, 403, 404, 409), links=_RESTORE_LINKS),
+    Operation("POST", _WL + "/snapshots/{snapshot_id}/restores", "restoreWorkloadSnapshot",
+              "create_workload_restore", "Restore from a snapshot of this workload (same body)", "restores",
+              status=202, body=s.RESTORE_CREATE, body_required=True, response=s.wrap("restore", s.RESTORE),
+              errors=(400, 401, 403, 404, 409), links=_RESTORE_LINKS),
     # restores
     Operation("GET", "/restores", "listRestores", "list_restores", "List restores", "restores",
               query={"snapshot_id": STR}, response=s.wrap_list("restores", s.RESTORE)),

@@ -211,6 +211,14 @@ def test_snapshot_restore_life_cycle(all_in_one: ControlPlane) -> None:
             },
         }
     }
+    other_wl = create_workload(cp, proj, cp.add_servers(proj, 1))
+    path = f"/workloads/{wl['id']}/snapshots/{snap['id']}/restores"
+    resp = cp.request("POST", path, proj, member(proj), json={"restore": {"name": "via workload"}})
+    assert resp.status_code == 202, resp.text
+    via = cp.wait_job("restore", resp.json()["restore"]["id"], proj, member(proj))
+    assert via["status"] == "available" and via["name"] == "via workload"
+    wrong = f"/workloads/{other_wl['id']}/snapshots/{snap['id']}/restores"
+    assert cp.request("POST", wrong, proj, member(proj), json={"restore": {}}).status_code == 404
     resp = cp.request("POST", f"/snapshots/{snap['id']}", proj, member(proj), json=body)
     assert resp.status_code == 202, resp.text
     restore = cp.wait_job("restore", resp.json()["restore"]["id"], proj, member(proj))
@@ -230,8 +238,8 @@ def test_snapshot_restore_life_cycle(all_in_one: ControlPlane) -> None:
     )
     assert resp.status_code == 400
     restores = cp.request("GET", f"/restores?snapshot_id={snap['id']}", proj, member(proj)).json()["restores"]
-    assert {r["id"] for r in restores} == {restore["id"], sel["id"]}
-    assert len(cp.request("GET", "/restores/detail", proj, member(proj)).json()["restores"]) == 2
+    assert {r["id"] for r in restores} == {restore["id"], sel["id"], via["id"]}
+    assert len(cp.request("GET", "/restores/detail", proj, member(proj)).json()["restores"]) == 3
     assert cp.request("GET", f"/restores/{restore['id']}/cancel", proj, member(proj)).status_code == 409
     assert cp.request("DELETE", f"/restores/{restore['id']}", proj, member(proj)).status_code == 202
     assert cp.request("GET", f"/restores/{restore['id']}", proj, member(proj)).status_code == 404

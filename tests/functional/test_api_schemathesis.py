@@ -35,6 +35,6 @@ def test_no_server_errors(fuzz_target: ControlPlane) -> None:
         capture_output=True, text=True, timeout=540, check=False, cwd=cp.workdir,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:]
-    assert "Tested: 33" in run.stdout, run.stdout[-3000:]
+    assert "Tested: 34" in run.stdout, run.stdout[-3000:]
     log = cp.log("all-in-one")
     assert " status: 500" not in log and "Traceback" not in log, log[-4000:]
