@@ -626,12 +626,13 @@ def markdown(b: Bench, info: dict[str, str], args: argparse.Namespace, analysis:
     free = info["free -g"].replace("\n", "\n    ")
     return f"""# Benchmarks: the vault against qemu-img, restic and borg
 
-Produced by `.venv/bin/python bench/vault_bench.py --size {human(args.size).replace(" ", "")} \
---small-size {human(args.small_size).replace(" ", "")}` (raw numbers: `bench/results.json`).
+Produced by `.venv/bin/python bench/vault_bench.py --size {size_arg(args.size)} \
+--small-size {size_arg(args.small_size)}` (raw numbers: `bench/results.json`).
 
 ## Machine
 
 - date: {info["date"]}
+- load average: {info["load"]}
 - `nproc`: {info["nproc"]}; CPU: {info["cpu"]}; kernel {info["kernel"]}; Python {info["python"]}
 - {info["restic"]}; {info["borg"]}; {info["qemu-img"]}
 - `free -g`:
