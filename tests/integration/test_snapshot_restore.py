@@ -36,19 +36,36 @@ class World:
     networks: dict[str, str]
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_servers: list[str] = field(default_factory=list)
+    created_volumes: list[str] = field(default_factory=list)
+
+    def adopt(self, job: dict[str, Any]) -> None:
+        """Remember what a restore created, for the teardown."""
+        for inst in job.get("instances") or []:
+            if inst["id"] not in self.servers:
+                self.created_servers.append(inst["id"])
+            self.created_volumes.extend(v["id"] for v in inst.get("volumes") or [])
 
 
 def api(services: T4OServices, world: World, method: str, path: str, **kwargs: Any) -> Any:
     return services.request(method, path, world.token, world.project, **kwargs)
 
 
-def disk_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 * MiB):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def disk_sha256(path: Path, tmp: Path) -> str:
     """sha256 of a disk's guest-visible bytes (qcow2 chains included), read without the image lock."""
-    out = subprocess.run(
-        ["qemu-img", "dd", "-U", f"if={path}", "of=/dev/stdout", "-O", "raw", "bs=4M"],
-        capture_output=True, check=True, timeout=300,
-    )  # fmt: skip
-    return hashlib.sha256(out.stdout).hexdigest()
+    raw = tmp / f"{uuid.uuid4().hex}.raw"
+    subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", str(path), str(raw)], check=True, timeout=300)
+    try:
+        return file_sha256(raw)
+    finally:
+        raw.unlink()
 
 
 def vault_sha256(services: T4OServices, ref: str, tmp: Path) -> str:
@@ -56,11 +73,7 @@ def vault_sha256(services: T4OServices, ref: str, tmp: Path) -> str:
     target = tmp / f"{uuid.uuid4().hex}.raw"
     repo.restore_disk(ref, target)
     try:
-        h = hashlib.sha256()
-        with open(target, "rb") as f:
-            while chunk := f.read(8 * MiB):
-                h.update(chunk)
-        return h.hexdigest()
+        return file_sha256(target)
     finally:
         target.unlink()
 
@@ -102,6 +115,7 @@ def world(devcloud: Devcloud) -> Iterator[World]:
     servers: list[str] = []
     networks: dict[str, str] = {}
     volume = None
+    world = None
     try:
         for name, cidr in (("a", "10.71.1.0/24"), ("b", "10.71.2.0/24")):
             net = conn.network.create_network(name=f"t4o-it-{tag}-{name}")
@@ -123,8 +137,10 @@ def world(devcloud: Devcloud) -> Iterator[World]:
         conn.block_storage.wait_for_status(vol, "available", wait=120)
         conn.compute.create_volume_attachment(servers[1], volume_id=vol.id)
         conn.block_storage.wait_for_status(vol, "in-use", wait=120)
-        yield World(conn, conn.auth_token, conn.current_project_id, servers, vol.id, networks)
+        world = World(conn, conn.auth_token, conn.current_project_id, servers, vol.id, networks)
+        yield world
     finally:
+        servers += world.created_servers if world else []
         for sid in servers:
             conn.compute.delete_server(sid, ignore_missing=True)
         for sid in servers:
@@ -136,6 +152,10 @@ def world(devcloud: Devcloud) -> Iterator[World]:
                     conn.block_storage.get_volume(volume), "available", wait=120
                 )
             conn.block_storage.delete_volume(volume, ignore_missing=True)
+        for vid in world.created_volumes if world else []:
+            with contextlib.suppress(Exception):
+                conn.block_storage.wait_for_status(conn.block_storage.get_volume(vid), "available", wait=120)
+            conn.block_storage.delete_volume(vid, ignore_missing=True)
         for nid in networks.values():
             conn.network.delete_network(nid, ignore_missing=True)
 
@@ -178,9 +198,9 @@ def test_full_and_incremental_then_restores(
     for snap in (full, incr):
         job = run_restore(t4o_services, world, snap["id"], {"restore_type": "oneclick"})
         assert job["status"] == "available", job["error_msg"]
+        world.adopt(job)
         assert len(job["instances"]) == 2
         for inst in job["instances"]:
-            world.created_servers.append(inst["id"])
             recorded = {
                 d["target"]: d
                 for i in snap["instances"] if i["id"] == inst["source_vm_id"] for d in i["vdisks"]
@@ -192,7 +212,7 @@ def test_full_and_incremental_then_restores(
         one = next(i for i in job["instances"] if i["source_vm_id"] == vm0)
         path = domain_disk_path(devcloud, one["id"], "vda")
         ref = next(d["ref"] for d in one["disks"] if d["target"] == "vda")
-        assert disk_sha256(path) == vault_sha256(t4o_services, ref, tmp_path)
+        assert disk_sha256(path, tmp_path) == vault_sha256(t4o_services, ref, tmp_path)
 
     # selective restore of VM 1 into network b under a new name
     mapping = {"snapshot_network": {"id": world.networks["a"]}, "target_network": {"id": world.networks["b"]}}
@@ -206,9 +226,9 @@ def test_full_and_incremental_then_restores(
             },
         },
     )  # fmt: skip
+    world.adopt(job)
     assert job["status"] == "available", job["error_msg"]
     (inst,) = job["instances"]
-    world.created_servers.append(inst["id"])
     assert inst["name"] == "t4o-it-selected"
     assert inst["networks"][world.networks["a"]]["id"] == world.networks["b"]
     assert all(d["verified"] for d in inst["disks"]) and len(inst["disks"]) == 2
@@ -221,7 +241,6 @@ def test_full_and_incremental_then_restores(
         assert inst["id"] in world.servers
         assert all(d["verified"] for d in inst["disks"])
     ref = next(d["ref"] for i in full["instances"] if i["id"] == vm0 for d in i["vdisks"])
-    assert disk_sha256(domain_disk_path(devcloud, vm0, "vda")) == vault_sha256(t4o_services, ref, tmp_path)
-
-    for sid in world.created_servers:
-        world.conn.compute.delete_server(sid, ignore_missing=True)
+    assert disk_sha256(domain_disk_path(devcloud, vm0, "vda"), tmp_path) == vault_sha256(
+        t4o_services, ref, tmp_path
+    )
