@@ -98,9 +98,7 @@ class Ledger:
             if vol is None:
                 return
             if vol.status in ("available", "error", "error_restoring", "error_extending"):
-                self.conn.block_storage.delete_volume(
-                    rid, ignore_missing=True, force=vol.status != "available"
-                )
+                self.conn.block_storage.delete_volume(rid, ignore_missing=True)
             elif vol.status == "in-use":
                 for att in vol.attachments or []:
                     self.conn.compute.delete_volume_attachment(att["server_id"], rid, ignore_missing=True)
