@@ -65,6 +65,12 @@ WORKLOAD_CREATE = {
                 "encryption": {"type": "boolean"},
                 "secret_uuid": {"type": ["string", "null"], "maxLength": 255, "pattern": "^[^\\u0000]*$"},
             },
+            # An encrypted workload names its Barbican secret.
+            "if": {"required": ["encryption"], "properties": {"encryption": {"const": True}}},
+            "then": {
+                "required": ["secret_uuid"],
+                "properties": {"secret_uuid": {"type": "string", "minLength": 1}},
+            },
         }
     },
 }

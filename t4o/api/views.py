@@ -7,7 +7,8 @@ from typing import Any
 
 
 def _ts(value: dt.datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+    # UTC with microseconds, as Trilio's API writes them; jobs a few milliseconds apart stay ordered.
+    return value.isoformat(timespec="microseconds") + "Z" if value else None
 
 
 def workload_type(wt: Any) -> dict[str, Any]:

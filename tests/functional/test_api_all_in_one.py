@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.fixtures.control_plane import ControlPlane, admin, member
+from tests.fixtures.control_plane import ControlPlane, admin, assert_one_job_at_a_time, member
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 PARALLEL = "2ddd528d-c9b4-4d7e-8722-cc395140255a"
@@ -339,10 +339,7 @@ def test_one_job_per_workload_under_concurrency(all_in_one: ControlPlane) -> Non
     wl = create_workload(cp, proj, cp.add_servers(proj, 1))
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda _: snapshot(cp, proj, wl["id"]).status_code, range(8)))
-    assert codes.count(202) == 1 and codes.count(409) == 7, codes
-    snaps = cp.request("GET", f"/snapshots?workload_id={wl['id']}", proj, member(proj)).json()["snapshots"]
-    assert len(snaps) == 1
-    cp.wait_job("snapshot", snaps[0]["id"], proj, member(proj))
+    assert_one_job_at_a_time(cp, proj, member(proj), wl["id"], codes)
     # once done, the workload takes the next one
     assert snapshot(cp, proj, wl["id"]).status_code == 202
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.control_plane import ControlPlane, database_url, member
+from tests.fixtures.control_plane import ControlPlane, assert_one_job_at_a_time, database_url, member
 
 
 @pytest.fixture(scope="module", params=["mariadb", "postgresql"])
@@ -59,7 +59,7 @@ def test_concurrent_snapshots_one_wins(on_database: ControlPlane) -> None:
                 range(10),
             )
         )
-    assert sorted(codes) == [202] + [409] * 9
+    assert_one_job_at_a_time(cp, proj, member(proj), wl["id"], codes)
 
 
 def test_concurrent_workloads_cannot_share_an_instance(on_database: ControlPlane) -> None:

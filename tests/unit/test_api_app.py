@@ -111,3 +111,14 @@ def test_public_paths_need_no_token(t4o_conf: Any) -> None:
     c = Client(app)
     assert c.get("/").status_code == 200
     assert c.get("/openapi.json").json["openapi"] == "3.1.0"
+
+
+def test_encrypted_workload_needs_a_secret(client: Any) -> None:
+    vm = "8f0c1c56-4c8b-4a57-9b7c-6e0d7a0f2d11"
+    body = {"workload": {"instances": [{"instance-id": vm}], "encryption": True}}
+    resp = client.post("/v1/p1/workloads", json=body, headers=MEMBER)
+    assert resp.status_code == 400 and "secret_uuid" in resp.json["badRequest"]["message"]
+    client.fake.create_workload.return_value = mock.MagicMock()
+    body["workload"]["secret_uuid"] = "s-1"
+    with mock.patch.object(handlers.views, "workload", return_value={}):
+        assert client.post("/v1/p1/workloads", json=body, headers=MEMBER).status_code == 202
