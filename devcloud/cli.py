@@ -68,7 +68,30 @@ def _run_logged(name: str, argv: list[str], ok_codes: tuple[int, ...] = (0,)) ->
         )
 
 
-def _db_sync() -> None:
+# Files that only mean something next to their database rows: an empty database starts without them.
+_FILES_OF_DB = {
+    "nova": [L.INSTANCES_DIR, L.STATE / "libvirt" / "etc" / "qemu", L.STATE / "libvirt" / "lib" / "qemu"],
+    "cinder": [L.VOLUMES_DIR, L.DATA / "cinder-backups"],
+    "glance": [L.DATA / "glance" / "images"],
+}
+
+
+def _forget_stale_files() -> None:
+    """Before anything starts (libvirtd reads its domain definitions at start)."""
+    for name, paths in _FILES_OF_DB.items():
+        if _tables(name) == 0:
+            _forget_files(paths, name)
+
+
+def _forget_files(paths: list[Path], name: str) -> None:
+    for path in paths:
+        if path.exists() and any(path.iterdir()):
+            log(f"new {name} database: removing the old {path.relative_to(L.STATE)}")
+            for child in path.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
+def _db_sync(only: set[str] | None = None, skip: set[str] | None = None) -> None:
     stamp_key = _digest(L.HERE / "constraints.txt", L.HERE / "services.py")
     first_db = {
         "keystone": "keystone",
@@ -89,8 +112,10 @@ def _db_sync() -> None:
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(stamp_key)
 
-    steps = services.db_sync_steps()
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    steps = [
+        (n, s) for n, s in services.db_sync_steps() if (only is None or n in only) and n not in (skip or ())
+    ]
+    with ThreadPoolExecutor(max_workers=len(steps) or 1) as pool:
         for f in [pool.submit(sync, n, s) for n, s in steps]:
             f.result()
 
@@ -125,6 +150,15 @@ def _wait_healthy(svcs: list[services.Service], timeout: float, just_started: bo
 def _seed(step: str, arg: str) -> None:
     argv = [str(L.VENV_PY), str(L.HERE / "seed.py"), step, arg, L.ADMIN_PASSWORD]
     _run_logged("seed", argv)
+
+
+def _seed_identity() -> None:
+    seed_key = _digest(L.HERE / "seed.py")
+    stamp = L.DATA / ".seeded-identity"
+    if not (stamp.exists() and stamp.read_text() == seed_key):
+        log("seeding projects, users and the service catalog")
+        _seed("identity", L.SERVICE_PASSWORD)
+        stamp.write_text(seed_key)
 
 
 def _make_image() -> Path:
@@ -172,26 +206,26 @@ def up() -> int:
         confgen.write_all()
         infra.ensure_share_mounted()
         stage = "databases"
-        _db_sync()
-        all_svcs = services.all_services()
-        first = [s for s in all_svcs if s.stage == 1]
-        rest = [s for s in all_svcs if s.stage == 2]
-        first_started = [svc.name for svc in first if _start(svc)]
-        _wait_healthy(first, 90, bool(first_started))
-        if L.COMPUTE_DRIVER == "libvirt" and not infra.wait_libvirt(30):
-            raise StartError("libvirtd", "no answer on its socket after 30 s")
-        stage = "seed"
-        seed_key = _digest(L.HERE / "seed.py")
-        stamp = L.DATA / ".seeded-identity"
-        if not (stamp.exists() and stamp.read_text() == seed_key):
-            log("seeding projects, users and the service catalog")
-            _seed("identity", L.SERVICE_PASSWORD)
-            stamp.write_text(seed_key)
+        _forget_stale_files()
+        # Keystone first; the other databases migrate while keystone starts and is seeded.
+        _db_sync(only={"keystone"})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            others = pool.submit(_db_sync, None, {"keystone"})
+            all_svcs = services.all_services()
+            first = [s for s in all_svcs if s.stage == 1]
+            rest = [s for s in all_svcs if s.stage == 2]
+            first_started = [svc.name for svc in first if _start(svc)]
+            _wait_healthy(first, 90, bool(first_started))
+            if L.COMPUTE_DRIVER == "libvirt" and not infra.wait_libvirt(30):
+                raise StartError("libvirtd", "no answer on its socket after 30 s")
+            _seed_identity()
+            others.result()
         waiting = [svc.name for svc in rest if procs.running_pid(svc.name) is None]
         if waiting:
             log(f"starting {len(waiting)} services: {', '.join(waiting)}")
         started = [svc.name for svc in rest if _start(svc)]
         _wait_healthy(rest, START_TIMEOUT, bool(started))
+        seed_key = _digest(L.HERE / "seed.py")
         stamp = L.DATA / ".seeded-resources"
         if started or not (stamp.exists() and stamp.read_text() == seed_key):
             _seed("resources", str(_make_image()))
@@ -203,7 +237,13 @@ def up() -> int:
             ]
             _run_logged("nova-manage", [*nova_manage, "cell_v2", "discover_hosts"])
             stamp.write_text(seed_key)
-        _seed("wait", "120")
+        try:
+            _seed("wait", "120")
+        except StartError as err:
+            # Name the service that is not ready, so its log tail is the one printed.
+            last = procs.tail("seed", 1)
+            culprit = next((n for n in ("nova-compute", "cinder-volume") if n in last), "nova-compute")
+            raise StartError(culprit, last) from err
         write_clouds_yaml()
     except StartError as err:
         print(f"devcloud: FAILED to start {err.service}: {err.reason}", file=sys.stderr)
@@ -277,6 +317,7 @@ def purge() -> int:
     rc = down()
     if infra.port_open(3306):
         infra.drop_databases()
+    infra.delete_vhost()
     for child in L.STATE.iterdir() if L.STATE.exists() else []:
         if child != L.VENV:
             shutil.rmtree(child) if child.is_dir() else child.unlink()

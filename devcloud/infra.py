@@ -114,7 +114,7 @@ def ensure_mariadb(log: Log) -> None:
     sql = [f"CREATE DATABASE IF NOT EXISTS {L.DB_PREFIX}{n} CHARACTER SET utf8mb3;" for n in names]
     for host in (L.HOST, "localhost"):
         sql.append(f"CREATE USER IF NOT EXISTS '{L.DB_USER}'@'{host}' IDENTIFIED BY '{L.DB_PASSWORD}';")
-        sql.append(f"GRANT ALL PRIVILEGES ON `{_db_pattern()}`.* TO '{L.DB_USER}'@'{host}';")
+        sql.append(f"GRANT ALL PRIVILEGES ON `devcloud\\_%`.* TO '{L.DB_USER}'@'{host}';")
     _mysql_root(" ".join(sql))
 
 
@@ -158,6 +158,11 @@ def ensure_rabbitmq(log: Log) -> None:
     if L.RABBIT_VHOST not in vhosts:
         run(["rabbitmqctl", "-q", "add_vhost", L.RABBIT_VHOST])
         run(["rabbitmqctl", "-q", "set_permissions", "-p", L.RABBIT_VHOST, "guest", ".*", ".*", ".*"])
+
+
+def delete_vhost() -> None:
+    if port_open(5672):
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", L.RABBIT_VHOST], capture_output=True)
 
 
 def stop_rabbitmq_if_owned() -> None:

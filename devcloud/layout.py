@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -25,8 +26,11 @@ ADMIN_PASSWORD = "devcloud-admin"
 SERVICE_PASSWORD = "devcloud-service"
 DB_USER = "devcloud"
 DB_PASSWORD = "devcloud"
-DB_PREFIX = "devcloud_"
-RABBIT_VHOST = "devcloud"
+# Databases and the RabbitMQ vhost belong to one state directory: a second checkout on the same machine
+# (CI's fresh clone) starts from empty databases instead of rows that point at another checkout's files.
+STATE_TAG = hashlib.sha256(str(STATE).encode()).hexdigest()[:8]
+DB_PREFIX = f"devcloud_{STATE_TAG}_"
+RABBIT_VHOST = f"devcloud-{STATE_TAG}"
 TRANSPORT_URL = f"rabbit://guest:guest@{HOST}:5672/{RABBIT_VHOST}"
 
 # Volumes are plain files in this directory, exported as a pretend NFS share that is bind-mounted.
