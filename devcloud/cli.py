@@ -35,7 +35,9 @@ _T0 = time.monotonic()
 
 
 def log(msg: str) -> None:
-    print(f"devcloud [{time.monotonic() - _T0:4.0f} s]: {msg}", flush=True)
+    # One write per line: database migrations log from several threads.
+    sys.stdout.write(f"devcloud [{time.monotonic() - _T0:4.0f} s]: {msg}\n")
+    sys.stdout.flush()
 
 
 def _digest(*paths: Path) -> str:
