@@ -1,0 +1,1 @@
+"""Schedules, retention, workload policies, quotas and notifications."""
