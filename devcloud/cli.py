@@ -287,14 +287,14 @@ def status(quiet_ok: bool = False) -> int:
         print(f"compute driver: {L.COMPUTE_DRIVER}; logs: {L.LOGS}; clouds: {L.CLOUDS_YAML}")
         mounts = infra.our_mounts()
         print(f"mounts: {', '.join(mounts) if mounts else 'none'}")
-        ours = procs.pss_mib(procs.strays(procs.sessions()))
+        ours = procs.pss_mib(procs.strays(procs.service_groups()))
         shared = procs.pss_mib(procs.pids_of_programs("mariadbd", "mysqld", "beam.smp", "epmd"))
         print(f"memory (PSS): devcloud processes {ours:.0f} MiB; MariaDB + RabbitMQ {shared:.0f} MiB")
     return 3 if bad else 0
 
 
 def down() -> int:
-    sids = procs.sessions()
+    sids = procs.service_groups()
     infra.stop_domains()
     procs.terminate([p for s in services.all_services() if (p := procs.running_pid(s.name)) is not None])
     for svc in services.all_services():
@@ -337,7 +337,7 @@ def env(cloud: str) -> int:
 
 
 def _lock() -> None:
-    """One up/down/purge at a time: several test sessions may share one devcloud."""
+    """One up/down/purge at a time: several test runs may share one devcloud."""
     L.STATE.mkdir(parents=True, exist_ok=True)
     handle = open(L.STATE / ".lock", "w")  # noqa: SIM115 - held until the process exits
     try:

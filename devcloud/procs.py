@@ -54,7 +54,7 @@ def start_time(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
-def session_of(pid: int) -> int:
+def group_of(pid: int) -> int:
     fields = _stat(pid)
     return int(fields[3]) if len(fields) > 3 else -1
 
@@ -122,8 +122,8 @@ def stop(name: str) -> None:
     pid_file(name).unlink(missing_ok=True)
 
 
-def sessions() -> set[int]:
-    """Session ids of the running services (each was started as a session leader)."""
+def service_groups() -> set[int]:
+    """Process-group ids of the running services (each was started with setsid, as its group leader)."""
     found = set()
     for f in L.RUN.glob("*.pid") if L.RUN.exists() else []:
         pid = running_pid(f.stem)
@@ -132,16 +132,16 @@ def sessions() -> set[int]:
     return found
 
 
-def strays(extra_sessions: set[int] | None = None) -> list[int]:
-    """Every live process of devcloud: recognised by its command line, or in one of its sessions."""
+def strays(groups: set[int] | None = None) -> list[int]:
+    """Every live process of devcloud: recognised by its command line, or in one of its groups."""
     me = os.getpid()
-    sids = extra_sessions or set()
+    sids = groups or set()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         pid = int(entry.name)
-        if (is_ours(pid) or session_of(pid) in sids) and _alive(pid):
+        if (is_ours(pid) or group_of(pid) in sids) and _alive(pid):
             found.append(pid)
     return found
 
