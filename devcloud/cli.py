@@ -54,7 +54,10 @@ def _tables(db: str) -> int:
         capture_output=True,
         text=True,
     )
-    return int(out.stdout.strip() or 0) if out.returncode == 0 else 0
+    if out.returncode != 0:
+        # Never guess "empty": an empty database makes `up` drop the files that belonged to it.
+        raise infra.InfraError(f"cannot count the tables of {L.DB_PREFIX}{db}: {out.stderr.strip()}")
+    return int(out.stdout.strip() or 0)
 
 
 def _run_logged(name: str, argv: list[str], ok_codes: tuple[int, ...] = (0,)) -> None:
