@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from t4o.api import views
+from t4o.api import pagination, views
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.workloads.api import WorkloadAPI
@@ -30,14 +30,19 @@ def show_workload_type(
 
 
 # ---------------------------------------------------------------- workloads
+def _list_workloads(ctx: RequestContext, query: Query, detail: bool) -> Any:
+    page = pagination.page_from_query(query)
+    rows = API.list_workloads(ctx, query.get("all_workloads", False), page=page)
+    items = [views.workload_row(r, detail=detail) for r in rows]
+    return {"workloads": items, **pagination.links("workloads", items, page)}
+
+
 def list_workloads(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    rows = API.list_workloads(ctx, query.get("all_workloads", False))
-    return {"workloads": [views.workload_row(r, detail=False) for r in rows]}
+    return _list_workloads(ctx, query, detail=False)
 
 
 def list_workloads_detail(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    rows = API.list_workloads(ctx, query.get("all_workloads", False))
-    return {"workloads": [views.workload_row(r) for r in rows]}
+    return _list_workloads(ctx, query, detail=True)
 
 
 def create_workload(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
@@ -87,14 +92,19 @@ def _snapshot_filters(query: Query) -> dict[str, Any]:
     return {k: query.get(k) for k in ("workload_id", "status", "date_from", "date_to")}
 
 
+def _list_snapshots(ctx: RequestContext, query: Query, detail: bool) -> Any:
+    page = pagination.page_from_query(query)
+    snaps = API.list_snapshots(ctx, query.get("all", False), page=page, **_snapshot_filters(query))
+    items = [views.snapshot(x, detail=detail) for x in snaps]
+    return {"snapshots": items, **pagination.links("snapshots", items, page)}
+
+
 def list_snapshots(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    snaps = API.list_snapshots(ctx, query.get("all", False), **_snapshot_filters(query))
-    return {"snapshots": [views.snapshot(x, detail=False) for x in snaps]}
+    return _list_snapshots(ctx, query, detail=False)
 
 
 def list_snapshots_detail(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    snaps = API.list_snapshots(ctx, query.get("all", False), **_snapshot_filters(query))
-    return {"snapshots": [views.snapshot(x) for x in snaps]}
+    return _list_snapshots(ctx, query, detail=True)
 
 
 def show_snapshot(ctx: RequestContext, body: Body, query: Query, project_id: str, snapshot_id: str) -> Any:
@@ -125,7 +135,9 @@ def create_workload_restore(
 
 
 def list_restores(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"restores": [views.restore(r) for r in API.list_restores(ctx, query.get("snapshot_id"))]}
+    page = pagination.page_from_query(query)
+    items = [views.restore(r) for r in API.list_restores(ctx, query.get("snapshot_id"), page=page)]
+    return {"restores": items, **pagination.links("restores", items, page)}
 
 
 list_restores_detail = list_restores

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from t4o import __version__
+from t4o.api import pagination
 from t4o.api import schemas as s
 
 BOOL = {"type": "boolean"}
@@ -63,6 +64,24 @@ _SNAPSHOT_LINKS = _links(
 )
 _RESTORE_LINKS = _links("restore", "restore_id", ["showRestore", "cancelRestore", "deleteRestore"])
 
+_PAGE = pagination.QUERY
+_SNAPSHOT_QUERY = {
+    "workload_id": STR,
+    "status": STR,
+    "date_from": DATE,
+    "date_to": DATE,
+    "all": BOOL,
+    **_PAGE,
+}
+
+
+def _paged(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A list response with its optional ``<key>_links`` (rel next) for the following page."""
+    out = s.wrap_list(key, item)
+    out["properties"][f"{key}_links"] = pagination.LINKS_SCHEMA
+    return out
+
+
 _WL = "/workloads/{workload_id}"
 _SN = "/snapshots/{snapshot_id}"
 _RS = "/restores/{restore_id}"
@@ -78,10 +97,10 @@ OPERATIONS: list[Operation] = [
               "Show a workload type", "workload_types", response=s.wrap("workload_type", s.WORKLOAD_TYPE)),
     # workloads
     Operation("GET", "/workloads", "listWorkloads", "list_workloads", "List workloads", "workloads",
-              query={"all_workloads": BOOL}, response=s.wrap_list("workloads", s.WORKLOAD)),
+              query={"all_workloads": BOOL, **_PAGE}, response=_paged("workloads", s.WORKLOAD)),
     Operation("GET", "/workloads/detail", "listWorkloadsDetail", "list_workloads_detail",
-              "List workloads with details", "workloads", query={"all_workloads": BOOL},
-              response=s.wrap_list("workloads", s.WORKLOAD)),
+              "List workloads with details", "workloads", query={"all_workloads": BOOL, **_PAGE},
+              response=_paged("workloads", s.WORKLOAD)),
     Operation("POST", "/workloads", "createWorkload", "create_workload", "Create a workload", "workloads",
               status=202, body=s.WORKLOAD_CREATE, body_required=True, response=s.wrap("workload", s.WORKLOAD),
               errors=(400, 401, 403, 404, 409), links=_WORKLOAD_LINKS),
@@ -109,12 +128,10 @@ OPERATIONS: list[Operation] = [
               response=s.wrap("workload", s.WORKLOAD)),
     # snapshots
     Operation("GET", "/snapshots", "listSnapshots", "list_snapshots", "List snapshots", "snapshots",
-              query={"workload_id": STR, "status": STR, "date_from": DATE, "date_to": DATE, "all": BOOL},
-              response=s.wrap_list("snapshots", s.SNAPSHOT)),
+              query=_SNAPSHOT_QUERY, response=_paged("snapshots", s.SNAPSHOT)),
     Operation("GET", "/snapshots/detail", "listSnapshotsDetail", "list_snapshots_detail",
               "List snapshots with details", "snapshots",
-              query={"workload_id": STR, "status": STR, "date_from": DATE, "date_to": DATE, "all": BOOL},
-              response=s.wrap_list("snapshots", s.SNAPSHOT)),
+              query=_SNAPSHOT_QUERY, response=_paged("snapshots", s.SNAPSHOT)),
     Operation("GET", _SN, "showSnapshot", "show_snapshot", "Show a snapshot (VMs, sizes, progress)",
               "snapshots", response=s.wrap("snapshot", s.SNAPSHOT)),
     Operation("DELETE", _SN, "deleteSnapshot", "delete_snapshot", "Delete a snapshot", "snapshots",
@@ -131,10 +148,10 @@ OPERATIONS: list[Operation] = [
               errors=(400, 401, 403, 404, 409), links=_RESTORE_LINKS),
     # restores
     Operation("GET", "/restores", "listRestores", "list_restores", "List restores", "restores",
-              query={"snapshot_id": STR}, response=s.wrap_list("restores", s.RESTORE)),
+              query={"snapshot_id": STR, **_PAGE}, response=_paged("restores", s.RESTORE)),
     Operation("GET", "/restores/detail", "listRestoresDetail", "list_restores_detail",
-              "List restores with details", "restores", query={"snapshot_id": STR},
-              response=s.wrap_list("restores", s.RESTORE)),
+              "List restores with details", "restores", query={"snapshot_id": STR, **_PAGE},
+              response=_paged("restores", s.RESTORE)),
     Operation("GET", _RS, "showRestore", "show_restore", "Show a restore", "restores",
               response=s.wrap("restore", s.RESTORE)),
     Operation("DELETE", _RS, "deleteRestore", "delete_restore", "Delete a finished restore's record",

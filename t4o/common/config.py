@@ -45,6 +45,18 @@ API_OPTS = [
     cfg.PortOpt("bind_port", default=8780, help="Port the API listens on."),
     cfg.IntOpt("workers", default=2, min=1, help="WSGI worker processes of workloadmgr-api."),
     cfg.IntOpt("threads", default=4, min=1, help="Threads per WSGI worker process."),
+    cfg.IntOpt(
+        "default_page_size",
+        default=100,
+        min=1,
+        help="Items a list call returns when the request gives no limit.",
+    ),
+    cfg.IntOpt(
+        "max_page_size",
+        default=1000,
+        min=1,
+        help="Most items one list call returns; a larger limit is lowered to this.",
+    ),
 ]
 
 DATABASE_OPTS = [

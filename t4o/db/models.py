@@ -55,7 +55,8 @@ class WorkloadType(TimestampMixin, Base):
 
 class Workload(TimestampMixin, Base):
     __tablename__ = "workloads"
-    __table_args__ = (Index("ix_workloads_project_deleted", "project_id", "deleted"),)
+    # Listings page by (created_at, id) inside a project: keyset queries walk this index.
+    __table_args__ = (Index("ix_workloads_project_deleted", "project_id", "deleted", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -99,7 +100,7 @@ class Snapshot(TimestampMixin, Base):
     __tablename__ = "snapshots"
     __table_args__ = (
         Index("ix_snapshots_workload", "workload_id"),
-        Index("ix_snapshots_project_deleted", "project_id", "deleted"),
+        Index("ix_snapshots_project_deleted", "project_id", "deleted", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -153,7 +154,7 @@ class Restore(TimestampMixin, Base):
     __tablename__ = "restores"
     __table_args__ = (
         Index("ix_restores_snapshot", "snapshot_id"),
-        Index("ix_restores_project_deleted", "project_id", "deleted"),
+        Index("ix_restores_project_deleted", "project_id", "deleted", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

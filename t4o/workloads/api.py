@@ -5,6 +5,9 @@ The REST layer validates shapes; this layer decides what is allowed and records 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 from t4o.common import errors, policy
@@ -17,6 +20,34 @@ from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = get_logger(__name__)
+
+# Removes a deleted workload's snapshots from the backup target: purge(ctx, workload_id, snapshot_ids).
+# Filled by register_purge() or by the entry point ``workload`` of the group ``t4o.purge`` (the real
+# workflows install it); without one, a full delete leaves the data for `t4o-vault gc` / a later import.
+Purge = Callable[[RequestContext, str, list[str]], None]
+PURGE_GROUP = "t4o.purge"
+_PURGE: list[Purge] = []
+_PURGE_LOCK = threading.Lock()
+
+
+def register_purge(purge: Purge | None) -> None:
+    """Install (or with None remove) the backup-target purge of full workload deletes."""
+    with _PURGE_LOCK:
+        _PURGE[:] = [purge] if purge else []
+
+
+def purge_hook() -> Purge | None:
+    with _PURGE_LOCK:
+        if _PURGE:
+            return _PURGE[0]
+    from t4o.workloads import placeholder
+
+    if placeholder.cfg.CONF.placeholder_workflows.force:
+        return None
+    for ep in metadata.entry_points(group=PURGE_GROUP):
+        if ep.name == "workload":
+            return ep.load()  # type: ignore[no-any-return]
+    return None
 
 
 class WorkloadAPI:
@@ -72,9 +103,11 @@ class WorkloadAPI:
         return db.workload_type_get(type_id)
 
     # ------------------------------------------------------------ workloads
-    def list_workloads(self, ctx: RequestContext, all_workloads: bool) -> list[dict[str, Any]]:
+    def list_workloads(
+        self, ctx: RequestContext, all_workloads: bool, page: db.Page | None = None
+    ) -> list[dict[str, Any]]:
         policy.authorize(ctx, "workload:get_all")
-        return db.workload_list_rows(self._scope(ctx, all_workloads, "workload:get_all_projects"))
+        return db.workload_list_rows(self._scope(ctx, all_workloads, "workload:get_all_projects"), page)
 
     def get_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
         policy.authorize(ctx, "workload:get")
@@ -128,11 +161,36 @@ class WorkloadAPI:
         return db.workload_update(workload_id, scope, values, vms)
 
     def delete_workload(self, ctx: RequestContext, workload_id: str, database_only: bool) -> None:
+        """Delete a workload no job holds.
+
+        Both kinds soft-delete the workload and its snapshots in the database and free its instances.
+        ``database_only`` stops there: the backup data stays on the target (for a later import). A full
+        delete then removes the snapshots from the backup target through the purge hook; if that fails,
+        the database delete stands and the error is logged (the data is then reclaimable by the vault).
+        """
         policy.authorize(ctx, "workload:delete")
-        wl = db.workload_delete(workload_id, None if ctx.is_admin else ctx.project_id)
-        # Backup data is removed by the vault's garbage collection once no manifest references it;
-        # database_only keeps the data on the target for a later import.
-        LOG.info("Workload %s deleted (database_only=%s)", wl.id, database_only)
+        scope = None if ctx.is_admin else ctx.project_id
+        snapshot_ids = (
+            [] if database_only else [x.id for x in db.snapshot_list(scope, workload_id=workload_id)]
+        )
+        wl = db.workload_delete(workload_id, scope)
+        LOG.info("Workload %s deleted from the database (database_only=%s)", wl.id, database_only)
+        if database_only:
+            return
+        purge = purge_hook()
+        if purge is None:
+            LOG.warning(
+                "Workload %s: no backup-target purge is installed; its %d snapshot(s) stay on the target",
+                wl.id,
+                len(snapshot_ids),
+            )
+            return
+        try:
+            purge(ctx, wl.id, snapshot_ids)
+        except Exception:
+            LOG.exception("Workload %s: removing its snapshots from the backup target failed", wl.id)
+            return
+        LOG.info("Workload %s: %d snapshot(s) removed from the backup target", wl.id, len(snapshot_ids))
 
     def snapshot_workload(
         self, ctx: RequestContext, workload_id: str, body: dict[str, Any], full: bool
@@ -175,9 +233,12 @@ class WorkloadAPI:
         return db.storage_usage(workload_ids)
 
     # ------------------------------------------------------------ snapshots
-    def list_snapshots(self, ctx: RequestContext, all_projects: bool, **filters: Any) -> list[Snapshot]:
+    def list_snapshots(
+        self, ctx: RequestContext, all_projects: bool, page: db.Page | None = None, **filters: Any
+    ) -> list[Snapshot]:
         policy.authorize(ctx, "snapshot:get")
-        return db.snapshot_list(self._scope(ctx, all_projects, "snapshot:get_all_projects"), **filters)
+        scope = self._scope(ctx, all_projects, "snapshot:get_all_projects")
+        return db.snapshot_list(scope, page=page, **filters)
 
     def get_snapshot(self, ctx: RequestContext, snapshot_id: str) -> Snapshot:
         policy.authorize(ctx, "snapshot:get")
@@ -217,9 +278,11 @@ class WorkloadAPI:
         self._dispatch(ctx, "restore", restore.id)
         return db.restore_get(restore.id, None)
 
-    def list_restores(self, ctx: RequestContext, snapshot_id: str | None) -> list[Restore]:
+    def list_restores(
+        self, ctx: RequestContext, snapshot_id: str | None, page: db.Page | None = None
+    ) -> list[Restore]:
         policy.authorize(ctx, "restore:get")
-        return db.restore_list(ctx.project_id, snapshot_id)
+        return db.restore_list(ctx.project_id, snapshot_id, page)
 
     def get_restore(self, ctx: RequestContext, restore_id: str) -> Restore:
         policy.authorize(ctx, "restore:get")

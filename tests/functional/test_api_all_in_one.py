@@ -369,3 +369,38 @@ def test_busy_workload_refuses_changes_and_reset_resolves(all_in_one: ControlPla
     stuck = cp.request("GET", f"/snapshots/{stuck.id}", proj, member(proj)).json()["snapshot"]
     assert stuck["status"] == "error" and "Reset" in stuck["error_msg"]
     assert snapshot(cp, proj, wl["id"]).status_code == 202
+
+
+def test_lists_page_with_limit_marker_and_next_links(all_in_one: ControlPlane) -> None:
+    cp, proj = all_in_one, project()
+    made = [create_workload(cp, proj, [vm])["id"] for vm in cp.add_servers(proj, 5)]
+    seen: list[str] = []
+    url = f"{cp.url}/v1/{proj}/workloads/detail?limit=2"
+    pages = 0
+    while url:
+        resp = requests.get(url, headers={"X-Auth-Token": member(proj)}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert len(body["workloads"]) <= 2 and all(w["instances"] for w in body["workloads"])
+        seen += [w["id"] for w in body["workloads"]]
+        links = body.get("workloads_links", [])
+        url = next((link["href"] for link in links if link["rel"] == "next"), "")
+        pages += 1
+    # 5 rows at 2 a page: 3 pages (the last one short, without a next link), newest first.
+    assert pages == 3 and seen == list(reversed(made))
+    asc = cp.request("GET", "/workloads?sort_key=created_at&sort_dir=asc&limit=1000", proj, member(proj))
+    assert [w["id"] for w in asc.json()["workloads"]] == made
+    # Bad paging input is a 400 with a message, never a 5xx.
+    for query in ("limit=0", "limit=x", "marker=nope", "sort_key=vm_id", "sort_dir=sideways"):
+        resp = cp.request("GET", f"/workloads/detail?{query}", proj, member(proj))
+        assert resp.status_code == 400, (query, resp.text)
+        assert resp.json()["badRequest"]["message"]
+    # Another project's workload is no marker here.
+    other = project()
+    theirs = create_workload(cp, other, cp.add_servers(other, 1))["id"]
+    resp = cp.request("GET", f"/workloads?marker={theirs}", proj, member(proj))
+    assert resp.status_code == 400 and theirs in resp.json()["badRequest"]["message"]
+    for path in ("/snapshots/detail", "/snapshots", "/restores", "/restores/detail"):
+        resp = cp.request("GET", f"{path}?limit=1", proj, member(proj))
+        assert resp.status_code == 200 and resp.json()[path.split("/")[1]] == []
+        assert cp.request("GET", f"{path}?marker=nope", proj, member(proj)).status_code == 400

@@ -122,3 +122,39 @@ def test_encrypted_workload_needs_a_secret(client: Any) -> None:
     body["workload"]["secret_uuid"] = "s-1"
     with mock.patch.object(handlers.views, "workload", return_value={}):
         assert client.post("/v1/p1/workloads", json=body, headers=MEMBER).status_code == 202
+
+
+def test_list_pages_and_next_link(client: Any) -> None:
+    rows = [{"id": f"w{i}", "created_at": None, "updated_at": None} for i in range(2)]
+    client.fake.list_workloads.return_value = [
+        {**r, **dict.fromkeys(handlers.views._WORKLOAD_ROW_KEYS[1:], None)} for r in rows
+    ]
+    resp = client.get("/v1/p1/workloads/detail?limit=2&sort_dir=asc", headers=MEMBER)
+    assert resp.status_code == 200, resp.json
+    page = client.fake.list_workloads.call_args.kwargs["page"]
+    assert (page.limit, page.marker, page.sort_dir) == (2, None, "asc")
+    (link,) = resp.json["workloads_links"]
+    assert link["rel"] == "next" and link["href"].endswith(
+        "/v1/p1/workloads/detail?sort_dir=asc&limit=2&marker=w1"
+    )
+    # A short page has no next link; no limit means the default page size.
+    resp = client.get("/v1/p1/workloads", headers=MEMBER)
+    assert "workloads_links" not in resp.json
+    assert client.fake.list_workloads.call_args.kwargs["page"].limit == 100
+
+
+def test_limit_above_the_maximum_is_lowered(client: Any, t4o_conf: Any) -> None:
+    client.fake.list_snapshots.return_value = []
+    assert client.get("/v1/p1/snapshots?limit=5000", headers=MEMBER).status_code == 200
+    assert client.fake.list_snapshots.call_args.kwargs["page"].limit == 1000
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=-3", "limit=abc", "limit=", "sort_key=id2", "sort_dir=up", "marker=" + "x" * 40],
+)
+def test_bad_paging_parameters_are_400(client: Any, query: str) -> None:
+    client.fake.list_restores.return_value = []
+    resp = client.get(f"/v1/p1/restores?{query}", headers=MEMBER)
+    assert resp.status_code == 400
+    assert resp.json["badRequest"]["message"]

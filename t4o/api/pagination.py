@@ -1,0 +1,61 @@
+"""OpenStack-style pagination of the list calls: ``limit``, ``marker``, ``sort_key``/``sort_dir`` in,
+``<resource>_links`` with a ``next`` href out (present only when the page is full)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import flask
+
+from t4o.common import config, errors
+from t4o.db.api import SORT_KEYS, Page
+
+# Query parameters of every paginated list (merged into the spec's operations).
+QUERY: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1},
+    "marker": {"type": "string", "maxLength": 36},
+    "sort_key": {"type": "string", "enum": list(SORT_KEYS)},
+    "sort_dir": {"type": "string", "enum": ["asc", "desc"]},
+}
+
+LINKS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["rel", "href"],
+        "properties": {"rel": {"type": "string"}, "href": {"type": "string"}},
+    },
+}
+
+
+def page_from_query(query: dict[str, Any]) -> Page:
+    """The page asked for; a limit above [api] max_page_size is lowered to it, as Nova does."""
+    config.ensure_registered()
+    conf = config.CONF.api
+    limit = min(query.get("limit") or conf.default_page_size, conf.max_page_size)
+    return Page(
+        limit=limit,
+        marker=query.get("marker") or None,
+        sort_key=query.get("sort_key") or "created_at",
+        sort_dir=query.get("sort_dir") or "desc",
+    )
+
+
+def links(resource: str, items: list[dict[str, Any]], page: Page) -> dict[str, Any]:
+    """``{resource}_links`` with the next page's href when this page is full, else nothing."""
+    if page.limit is None or len(items) < page.limit or not items:
+        return {}
+    args = {k: v for k, v in flask.request.args.items() if k not in ("limit", "marker")}
+    args.update(limit=str(page.limit), marker=items[-1]["id"])
+    return {f"{resource}_links": [{"rel": "next", "href": f"{flask.request.base_url}?{urlencode(args)}"}]}
+
+
+def check_limit(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise errors.BadRequest(f"Query parameter limit must be a positive integer, not {raw!r}.") from exc
+    if value < 1:
+        raise errors.BadRequest(f"Query parameter limit must be a positive integer, not {raw!r}.")
+    return value
