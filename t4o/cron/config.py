@@ -1,0 +1,42 @@
+"""Options of workloadmgr-cron (Trilio's ``[global_job_scheduler]`` group)."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+GROUP = "global_job_scheduler"
+
+OPTS = [
+    cfg.IntOpt(
+        "misfire_grace_time",
+        default=600,
+        min=1,
+        help="Seconds after its scheduled time a run may still start (e.g. after a restart of every cron "
+        "process); a run found later is recorded as missed, not fired.",
+    ),
+    cfg.FloatOpt(
+        "tick_interval",
+        default=30.0,
+        min=0.1,
+        help="Seconds between two looks at the schedules. Keep it well below misfire_grace_time.",
+    ),
+    cfg.BoolOpt(
+        "retention_gc",
+        default=True,
+        help="Run the vault's garbage collection after retention deleted snapshots, to free their chunks.",
+    ),
+]
+
+_done = False
+
+
+def ensure_registered(conf: cfg.ConfigOpts = cfg.CONF) -> None:
+    global _done
+    if not _done:
+        conf.register_opts(OPTS, group=GROUP)
+        _done = True
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Entry point of oslo-config-generator (namespace 't4o.cron')."""
+    return [(GROUP, OPTS)]
