@@ -91,7 +91,7 @@ def _print(doc: Any, as_json: bool) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     repo = Repository.init(
-        open_backend(args.repo),
+        open_backend(args.repo, create=True, object_lock=args.object_lock),
         _password(args),
         chunk_size=args.chunk_size,
         compression_level=args.compression_level,
@@ -240,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="create a repository")
     s.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="block size in bytes")
     s.add_argument("--compression-level", type=int, default=3, help="zstd level 1..19 (default 3)")
+    s.add_argument(
+        "--object-lock",
+        action="store_true",
+        help="S3 only: create (or require) a bucket with object lock, for immutable snapshots",
+    )
     s.set_defaults(func=cmd_init)
     sub.add_parser("info", help="show the repository's settings and counts").set_defaults(func=cmd_info)
 

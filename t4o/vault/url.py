@@ -10,7 +10,12 @@ from t4o.vault.errors import InvalidArgument
 from t4o.vault.posix import PosixBackend
 
 
-def open_backend(url: str) -> Backend:
+def open_backend(url: str, *, create: bool = False, object_lock: bool = False) -> Backend:
+    """Open the backup target at ``url``.
+
+    ``create`` makes a missing S3 bucket (``init`` asks for it; other commands must not create a bucket
+    by a typo); ``object_lock`` requires, or creates, a bucket with S3 Object Lock (immutable snapshots).
+    """
     if not url:
         raise InvalidArgument("no repository location given")
     if url.startswith("s3://"):
@@ -18,7 +23,9 @@ def open_backend(url: str) -> Backend:
             raise InvalidArgument(f"bad S3 location {url!r}: use s3://bucket/prefix?endpoint=URL")
         # Imported lazily: the S3 backend pulls in boto3, which posix-only users do not need.
         s3 = importlib.import_module("t4o.vault.s3")
-        return s3.S3Backend.from_url(url)
+        return s3.S3Backend.from_url(url, create=create, object_lock=object_lock)
     if "://" in url and not url.startswith("file://"):
         raise InvalidArgument(f"unsupported repository location {url!r} (a path or s3://...)")
+    if object_lock:
+        raise InvalidArgument(f"{url}: object lock needs an S3 bucket (s3://...), not a directory")
     return PosixBackend(url.removeprefix("file://"))

@@ -54,7 +54,7 @@ def start_child(*args: str) -> subprocess.Popen[str]:
 def vault_cli(*args: str, check: bool = False, **kw) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "t4o-vault"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "t4o.vault.cli"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**kw.pop("env", os.environ), "PYTHONPATH": str(ROOT)}
     if "stderr" in kw:
         proc = subprocess.run([*cmd, *args], stdout=subprocess.PIPE, text=True, env=env, **kw)
     else:
