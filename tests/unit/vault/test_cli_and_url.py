@@ -58,11 +58,16 @@ def test_open_backend(tmp_path, monkeypatch):
     class FakeS3:
         class S3Backend:
             @classmethod
-            def from_url(cls, url):
-                return ("opened", url)
+            def from_url(cls, url, *, create, object_lock):
+                return ("opened", url, create, object_lock)
 
     monkeypatch.setitem(sys.modules, "t4o.vault.s3", FakeS3)
     assert open_backend("s3://b/p?endpoint=http://127.0.0.1:1") == (
         "opened",
         "s3://b/p?endpoint=http://127.0.0.1:1",
+        False,
+        False,
     )
+    assert open_backend("s3://b", create=True, object_lock=True) == ("opened", "s3://b", True, True)
+    with pytest.raises(InvalidArgument, match="object lock needs an S3 bucket"):
+        open_backend(str(tmp_path), object_lock=True)
