@@ -56,6 +56,7 @@ class T4OServices:
     vault_url: str = ""
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _starts: dict[str, int] = field(default_factory=dict)  # "started" lines in a log before a (re)start
 
     @property
     def url(self) -> str:
@@ -125,6 +126,7 @@ class T4OServices:
         self.wait_ready(timeout)
 
     def start_one(self, binary: str) -> subprocess.Popen[bytes]:
+        self._starts[binary] = self.log(binary).count(f"{binary} started on host")
         log = open(self.workdir / f"{binary}.log", "ab")  # noqa: SIM115 (the process owns it)
         proc = subprocess.Popen(
             [str(BIN / binary), "--config-file", str(self.workdir / "t4o.conf")],
@@ -146,7 +148,7 @@ class T4OServices:
                     with contextlib.suppress(requests.RequestException):
                         if requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
                             pending.discard(binary)
-                elif f"{binary} started on host" in self.log(binary):
+                elif self.log(binary).count(f"{binary} started on host") > self._starts.get(binary, 0):
                     pending.discard(binary)
             time.sleep(0.3)
         if pending:
@@ -241,7 +243,8 @@ def write_guest(uri: str, server_id: str, offset: int, length: int, seed: int, d
     import libvirt
     import libvirt_qemu
 
-    data = random.Random(seed).randbytes(length)
+    rng = random.Random(seed)
+    data = b"".join(rng.randbytes(min(1 << 20, length - i)) for i in range(0, length, 1 << 20))
     with tempfile.NamedTemporaryFile(prefix="t4o-guest-", suffix=".bin", delete=False) as f:
         f.write(data)
     os.chmod(f.name, 0o644)  # QEMU runs as its own user
