@@ -66,6 +66,10 @@ class Backend(abc.ABC):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in no particular order."""
 
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """The keys of ``list(prefix)``; a backend may answer it more cheaply (no size or time)."""
+        return (info.key for info in self.list(prefix))
+
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object; absent is not an error; ObjectLocked while under retention."""

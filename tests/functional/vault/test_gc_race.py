@@ -53,6 +53,8 @@ def test_gc_sweeping_during_a_backup_never_costs_the_backup_a_chunk(tmp_path):
     _out, err = backup.communicate(timeout=120)
     assert backup.returncode == 0, err
     m = repo.get_manifest("new/vda")
+    # The 8 reused chunks were known from the listing of chunks/ taken when the backup began ...
+    assert m.stats["dedup_chunks"] == 8, m.stats
     # ... which the backup noticed before committing, and stored again from the disk.
     assert m.stats["repaired_after_gc"] > 0, m.stats
     out_path = tmp_path / "out.raw"
