@@ -19,7 +19,7 @@ from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.connection import user_connection
 from t4o.openstack.definitions import capture_server
-from t4o.vault import Repository, VaultError
+from t4o.vault import BackendError, Repository, VaultError
 from t4o.workloads.flows import config
 from t4o.workloads.flows.progress import human, reporter
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
@@ -55,7 +55,7 @@ def open_target() -> Repository:
     target = CONF.backup_target
     try:
         return vault_io.open_repository(target.url, target.password)
-    except VaultError as exc:
+    except (VaultError, BackendError) as exc:
         raise RuntimeError(f"the backup target {target.url} is unavailable: {exc}") from None
     except OSError as exc:
         raise RuntimeError(f"the backup target {target.url} is unavailable: {exc.strerror or exc}") from None
