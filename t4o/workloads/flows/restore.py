@@ -62,7 +62,7 @@ def restore(job: Job) -> dict[str, Any]:
     if not vms:
         raise errors.BadRequest("No VM of the snapshot was chosen to restore")
     job.progress(1, f"{kind} restore of {len(vms)} VM(s) started")
-    open_target()  # a clear error now if the backup target is gone
+    open_target(create=False)  # a clear error now if the backup target is gone
     conn = user_connection(job.context, CONF.nova.interface, CONF.nova.region_name)
     dm = DatamoverClient(CONF)
     ledger = Ledger(conn, CONF.workflows.volume_timeout)

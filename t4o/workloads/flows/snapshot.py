@@ -51,10 +51,11 @@ def _parent_refs(repo: Repository, prev_vm: Any) -> dict[str, str]:
     return refs
 
 
-def open_target() -> Repository:
+def open_target(create: bool = True) -> Repository:
+    """The vault of the backup target; a snapshot creates it on first use, a restore never does."""
     target = CONF.backup_target
     try:
-        return vault_io.open_repository(target.url, target.password)
+        return vault_io.open_repository(target.url, target.password, create=create)
     except (VaultError, BackendError) as exc:
         raise RuntimeError(f"the backup target {target.url} is unavailable: {exc}") from None
     except OSError as exc:
