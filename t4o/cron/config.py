@@ -38,5 +38,7 @@ def ensure_registered(conf: cfg.ConfigOpts = cfg.CONF) -> None:
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """Entry point of oslo-config-generator (namespace 't4o.cron')."""
-    return [(GROUP, OPTS)]
+    """Entry point of oslo-config-generator (namespace 't4o.cron'): also the trustee of scheduled jobs."""
+    from t4o.openstack import keystone_trusts
+
+    return [(GROUP, OPTS), *keystone_trusts.list_opts()]

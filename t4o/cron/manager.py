@@ -25,7 +25,8 @@ from t4o.cron.clock import Clock, SystemClock
 from t4o.db import api as db
 from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
-from t4o.policies import jobschedule, retention
+from t4o.openstack import keystone_trusts
+from t4o.policies import jobschedule, notify, retention
 
 LOG = get_logger(__name__)
 
@@ -67,6 +68,7 @@ class CronManager:
         vault: retention_run.VaultOpener = retention_run.default_vault,
     ) -> None:
         cron_config.ensure_registered(conf)
+        keystone_trusts.ensure_registered(conf)
         self.conf = conf
         self.clock = clock or SystemClock()
         self.fire = fire or _default_fire
@@ -122,8 +124,17 @@ class CronManager:
             schedule.fullbackup_interval, self._since_last_full(wl["id"]), schedule.tiers_at(fire_at)
         )
         body = {"name": f"scheduled {fire_at:%Y-%m-%d %H:%M} UTC", "description": "Scheduled snapshot"}
+        payload: dict[str, Any] = {
+            "workload_id": wl["id"],
+            "project_id": wl["project_id"],
+            "user_id": wl["user_id"],
+            "scheduled_time": fire_at.isoformat(),
+            "snapshot_type": "full" if full else "incremental",
+        }
+        ctx = owner_context(wl)
         try:
-            snap = self.fire(owner_context(wl), wl["id"], body, full)
+            ctx = self._job_context(wl, ctx)
+            snap = self.fire(ctx, wl["id"], body, full)
         except errors.Conflict as exc:
             policy_api.finish_run(run_id, pm.RUN_SKIPPED, str(exc))
             LOG.warning("Scheduled run %s of workload %s skipped: %s", fire_at.isoformat(), wl["id"], exc)
@@ -131,13 +142,42 @@ class CronManager:
         except Exception as exc:
             policy_api.finish_run(run_id, pm.RUN_FAILED, str(exc))
             LOG.error("Scheduled run %s of workload %s failed: %s", fire_at.isoformat(), wl["id"], exc)
+            payload["error"] = str(exc)
+            notify.emit(self.conf, ctx, "scheduled_snapshot", "error", payload, self._smtp(wl))
             return None
-        kind = "full" if full else "incremental"
-        policy_api.finish_run(run_id, pm.RUN_FIRED, snapshot_id=snap.id, snapshot_type=kind)
+        policy_api.finish_run(
+            run_id, pm.RUN_FIRED, snapshot_id=snap.id, snapshot_type=payload["snapshot_type"]
+        )
+        payload["snapshot_id"] = snap.id
+        notify.emit(self.conf, ctx, "scheduled_snapshot", "start", payload)
         LOG.info(
-            "Scheduled %s snapshot %s of workload %s for %s", kind, snap.id, wl["id"], fire_at.isoformat()
+            "Scheduled %s snapshot %s of workload %s for %s",
+            payload["snapshot_type"],
+            snap.id,
+            wl["id"],
+            fire_at.isoformat(),
         )
         return str(snap.id)
+
+    def _job_context(self, wl: dict[str, Any], ctx: RequestContext) -> RequestContext:
+        """With Keystone, the owner's trust gives the job its token; without (noauth) the owner's context."""
+        if self.conf.auth_strategy != "keystone":
+            return ctx
+        trust_id = keystone_trusts.find_trust_id(db.setting_list(wl["project_id"]), wl["user_id"])
+        if trust_id is None:
+            raise keystone_trusts.TrustError(
+                f"Workload {wl['id']} has no trust from its owner {wl['user_id']}: the owner must set its "
+                "schedule again to give T4O a trust."
+            )
+        return keystone_trusts.trust_context(self.conf, trust_id, ctx)
+
+    @staticmethod
+    def _smtp(wl: dict[str, Any]) -> dict[str, str]:
+        try:
+            return notify.smtp_settings(db.setting_list(wl["project_id"]))
+        except Exception:  # the mail is a courtesy: never let it hide the job's own error
+            LOG.exception("Could not read the SMTP settings of project %s", wl["project_id"])
+            return {}
 
     @staticmethod
     def _since_last_full(workload_id: str) -> int | None:

@@ -73,6 +73,7 @@ def hourly(**kw: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def cron(t4o_conf: Any, tmp_path: Path) -> tuple[CronManager, ManualClock, Worker]:
+    t4o_conf.set_override("auth_strategy", "noauth")  # no Keystone here: jobs run without a trust
     clock = ManualClock(T0)
     worker = Worker(tmp_path / "vault")
     return CronManager(t4o_conf, clock=clock, fire=worker, vault=lambda: worker.repo), clock, worker
@@ -148,6 +149,7 @@ def test_global_switch_and_pause_stop_firing(cron: Any) -> None:
 
 
 def test_a_busy_workload_skips_the_run(t4o_conf: Any, tmp_path: Path) -> None:
+    t4o_conf.set_override("auth_strategy", "noauth")
     clock = ManualClock(T0)
     worker = Worker(tmp_path / "vault", complete=False)
     manager = CronManager(t4o_conf, clock=clock, fire=worker, vault=lambda: worker.repo)
@@ -185,3 +187,17 @@ def test_retention_keeps_mounted_snapshots(cron: Any) -> None:
         manager.tick()
     manager.tick()
     assert live_snapshot_ids(wl) == [first, worker.calls[-1][0]]
+
+
+def test_with_keystone_a_run_without_a_trust_fails_clearly(cron: Any, t4o_conf: Any) -> None:
+    manager, _, worker = cron
+    t4o_conf.set_override("auth_strategy", "keystone")
+    wl = make_workload(hourly())
+    assert manager.tick() == []
+    (run,) = policy_api.run_list(wl)
+    assert run.status == pm.RUN_FAILED
+    assert run.message == (
+        f"Workload {wl} has no trust from its owner alice: the owner must set its schedule again "
+        "to give T4O a trust."
+    )
+    assert worker.calls == []

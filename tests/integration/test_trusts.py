@@ -1,0 +1,83 @@
+"""Keystone trusts against devcloud's Keystone: a scheduled run acts as the demo user through the trust
+T4O got when the schedule was set, and fails with a clear message once demo revokes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import openstack
+import openstack.config
+import pytest
+
+from t4o.common.context import RequestContext
+from t4o.cron.clock import ManualClock
+from t4o.cron.manager import CronManager
+from t4o.db import api as db
+from t4o.db import policy_api, states
+from t4o.db import policy_models as pm
+from t4o.openstack import keystone_trusts as kt
+from tests.fixtures.devcloud import Devcloud
+
+SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
+
+
+@pytest.fixture
+def trust_conf(t4o_conf: Any, devcloud: Devcloud) -> Any:
+    kt.ensure_registered(t4o_conf)
+    service = openstack.config.OpenStackConfig(config_files=[str(devcloud.clouds_yaml)]).get_one(
+        "devcloud-t4o"
+    )
+    t4o_conf.set_override("auth_strategy", "keystone")
+    t4o_conf.set_override("auth_url", devcloud.keystone_url, group="trustee")
+    t4o_conf.set_override("username", service.config["auth"]["username"], group="trustee")
+    t4o_conf.set_override("password", service.config["auth"]["password"], group="trustee")
+    return t4o_conf
+
+
+def test_a_scheduled_run_acts_as_the_owner_through_the_trust(trust_conf: Any, devcloud: Devcloud) -> None:
+    demo = devcloud.connection("devcloud-demo")
+    demo_user, demo_project = demo.current_user_id, demo.current_project_id
+    # What the API does when demo enables a schedule: a trust from demo's own token.
+    api_ctx = RequestContext(user_id=demo_user, project_id=demo_project, auth_token=demo.auth_token)
+    trust_id = kt.ensure_trust(trust_conf, api_ctx)
+    assert kt.ensure_trust(trust_conf, api_ctx) == trust_id  # a working trust is reused
+
+    wl = db.workload_create(
+        {
+            "project_id": demo_project,
+            "user_id": demo_user,
+            "workload_type_id": SERIAL,
+            "status": states.AVAILABLE,
+            "jobschedule": {"enabled": True, "start_date": "01/01/2026", "interval": "1 hr"},
+        },
+        [{"vm_id": "vm-trust-test", "vm_name": "vm"}],
+    )
+    seen: list[tuple[str, str, list[str]]] = []
+
+    def fire(ctx: Any, workload_id: str, body: dict[str, Any], full: bool) -> Any:
+        # The job's token works at Nova as demo: list demo's servers with it.
+        conn = openstack.connection.Connection(
+            session=kt.trust_session(trust_conf, trust_id), region_name="RegionOne"
+        )
+        names = [s.name for s in conn.compute.servers()]
+        seen.append((ctx.user_id, ctx.project_id, names))
+        return db.snapshot_create(workload_id, ctx.project_id, {"user_id": ctx.user_id, "name": body["name"]})
+
+    clock = ManualClock(dt.datetime(2026, 1, 1, 0, 1, tzinfo=dt.UTC))
+    manager = CronManager(trust_conf, clock=clock, fire=fire, vault=lambda: None)
+    (snap_id,) = manager.tick()
+    assert [(u, p) for u, p, _ in seen] == [(demo_user, demo_project)]
+    assert sorted(seen[0][2]) == sorted(s.name for s in demo.compute.servers())
+    assert db.snapshot_get(snap_id, demo_project).user_id == demo_user
+    db.job_claim("snapshot", snap_id, "worker")
+    db.job_finish("snapshot", snap_id, states.AVAILABLE)
+
+    # demo revokes the trust: the next run fails and says why.
+    kt.delete_trust(demo.session, trust_id)
+    clock.advance(dt.timedelta(hours=1))
+    assert manager.tick() == []
+    runs = policy_api.run_list(wl.id)
+    assert [r.status for r in runs] == [pm.RUN_FIRED, pm.RUN_FAILED]
+    assert runs[1].message.startswith(f"Trust {trust_id} was revoked or has expired")
+    assert len(seen) == 1
