@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
+
 
 def _ts(value: dt.datetime | None) -> str | None:
     # UTC with microseconds, as Trilio's API writes them; jobs a few milliseconds apart stay ordered.
@@ -74,8 +76,14 @@ _WORKLOAD_SUMMARY_KEYS = (
 
 
 def workload_row(row: dict[str, Any], detail: bool = True) -> dict[str, Any]:
-    """A workload from t4o.db.api.workload_list_rows; the same fields as :func:`workload`."""
+    """A workload from t4o.db.api.workload_list_rows; the same fields as :func:`workload`.
+
+    JSON columns read as text (``raw_json``) are embedded as they are, without decoding them.
+    """
     out = {k: row[k] for k in (_WORKLOAD_ROW_KEYS if detail else _WORKLOAD_SUMMARY_KEYS)}
+    for key in ("jobschedule", "metadata"):
+        if isinstance(out.get(key), str):
+            out[key] = orjson.Fragment(out[key])
     out["created_at"] = _ts(row["created_at"])
     if detail:
         out["updated_at"] = _ts(row["updated_at"])

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, Text, and_, func, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from t4o.db.models import (
     WorkloadVM,
     utcnow,
 )
-from t4o.db.session import session_scope
+from t4o.db.session import get_engine, session_scope
 
 JobModel = type[Snapshot] | type[Restore]
 JOB_MODELS: dict[str, Any] = {"snapshot": Snapshot, "restore": Restore}
@@ -84,7 +84,7 @@ class Page:
 SORT_KEYS = ("created_at", "updated_at", "name", "status")
 
 
-def _keyset(table: Any, cond: list[Any], page: Page, s: Session) -> tuple[list[Any], list[Any]]:
+def _keyset(table: Any, cond: list[Any], page: Page, s: Session | Connection) -> tuple[list[Any], list[Any]]:
     """(conditions, order) of a keyset page: the rows strictly after the marker in (sort_key, id) order.
 
     The marker is looked up under the same conditions, so another project's id is not found (400).
@@ -104,20 +104,32 @@ def _keyset(table: Any, cond: list[Any], page: Page, s: Session) -> tuple[list[A
     return [*cond, or_(*after)], order
 
 
-def workload_list_rows(project_id: str | None, page: Page | None = None) -> list[dict[str, Any]]:
+# JSON columns of a workload; raw_json listings return them as the stored JSON text.
+_WORKLOAD_JSON = ("jobschedule", "metadata")
+
+
+def workload_list_rows(
+    project_id: str | None, page: Page | None = None, raw_json: bool = False
+) -> list[dict[str, Any]]:
     """Workloads as plain rows with their ``instances``: the list calls' fast path.
 
-    One query per page (plus the marker's lookup): the page is a limited subquery on the
-    (project_id, deleted, created_at, id) index, outer-joined to its VMs and folded here; no ORM objects.
+    One query per page (plus the marker's lookup), on a plain connection (no ORM session, no COMMIT):
+    the page is a limited subquery on the (project_id, deleted, created_at, id) index, outer-joined to its
+    VMs and folded here. With ``raw_json`` the JSON columns come back as the JSON text the database holds
+    (or already decoded, when the driver decodes JSON itself), so the API can embed them without a
+    decode/encode round trip.
     """
     page = page or Page()
     wl, vm = Workload.__table__, WorkloadVM.__table__
     cond = [wl.c.deleted.is_(False)]
     if project_id is not None:
         cond.append(wl.c.project_id == project_id)
-    with session_scope() as s:
-        cond, order = _keyset(wl, cond, page, s)
-        inner = select(wl).where(*cond).order_by(*order)
+    columns = [
+        type_coerce(c, Text).label(c.name) if raw_json and c.name in _WORKLOAD_JSON else c for c in wl.c
+    ]
+    with get_engine().connect() as conn:
+        cond, order = _keyset(wl, cond, page, conn)
+        inner = select(*columns).where(*cond).order_by(*order)
         if page.limit is not None:
             inner = inner.limit(page.limit)
         sub = inner.subquery()
@@ -126,21 +138,23 @@ def workload_list_rows(project_id: str | None, page: Page | None = None) -> list
             [sort_col.desc(), id_col.desc()] if page.sort_dir == "desc" else [sort_col.asc(), id_col.asc()]
         )
         query = (
-            select(sub, vm.c.vm_id.label("_vm_id"), vm.c.vm_name.label("_vm_name"))
+            select(sub, vm.c.vm_id, vm.c.vm_name)
             .outerjoin(vm, vm.c.workload_id == sub.c.id)
             .order_by(*outer_order, vm.c.vm_name, vm.c.vm_id)
         )
+        result = conn.execute(query)
+        keys = list(result.keys())[:-2]
+        at_id = keys.index("id")
         out: list[dict[str, Any]] = []
-        by_id: dict[str, dict[str, Any]] = {}
-        for row in s.execute(query).mappings():
-            item = by_id.get(row["id"])
-            if item is None:
-                item = {k: v for k, v in row.items() if not k.startswith("_vm_")}
-                item["instances"] = []
-                by_id[row["id"]] = item
-                out.append(item)
-            if row["_vm_id"] is not None:
-                item["instances"].append({"id": row["_vm_id"], "name": row["_vm_name"]})
+        current: dict[str, Any] | None = None
+        for row in result:
+            # Rows of one workload are adjacent (ordered by the page's keys first).
+            if current is None or current["id"] != row[at_id]:
+                current = dict(zip(keys, row[:-2], strict=True))
+                current["instances"] = []
+                out.append(current)
+            if row[-2] is not None:
+                current["instances"].append({"id": row[-2], "name": row[-1]})
     return out
 
 

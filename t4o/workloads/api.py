@@ -107,7 +107,8 @@ class WorkloadAPI:
         self, ctx: RequestContext, all_workloads: bool, page: db.Page | None = None
     ) -> list[dict[str, Any]]:
         policy.authorize(ctx, "workload:get_all")
-        return db.workload_list_rows(self._scope(ctx, all_workloads, "workload:get_all_projects"), page)
+        scope = self._scope(ctx, all_workloads, "workload:get_all_projects")
+        return db.workload_list_rows(scope, page, raw_json=True)
 
     def get_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
         policy.authorize(ctx, "workload:get")

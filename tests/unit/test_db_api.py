@@ -208,3 +208,17 @@ def test_snapshot_and_restore_pages(t4o_conf: Any) -> None:
     restore = db.restore_create(snaps[0], "p1", {"restore_type": "oneclick"})
     assert [r.id for r in db.restore_list("p1", page=db.Page(limit=1))] == [restore.id]
     assert db.restore_list("p1", page=db.Page(limit=1, marker=restore.id)) == []
+
+
+def test_raw_json_rows_embed_the_stored_json(t4o_conf: Any) -> None:
+    import orjson
+
+    from t4o.api import views
+
+    wl = make_workload()
+    db.workload_update(wl.id, "p1", {"jobschedule": {"enabled": True, "interval": "1 hr"}}, None)
+    decoded = [views.workload_row(r) for r in db.workload_list_rows("p1")]
+    raw = [views.workload_row(r) for r in db.workload_list_rows("p1", raw_json=True)]
+    assert isinstance(raw[0]["jobschedule"], orjson.Fragment)
+    assert orjson.loads(orjson.dumps(raw)) == decoded
+    assert decoded[0]["jobschedule"] == {"enabled": True, "interval": "1 hr"}

@@ -1,0 +1,412 @@
+"""workloadmgr API benchmark: GET /workloads/detail under 20 concurrent clients, vs Nova's /servers/detail.
+
+One command::
+
+    .venv/bin/python bench/api_bench.py [--requests 3000] [--concurrency 20] [--workloads 1000]
+
+It seeds ``--workloads`` workloads (one instance each) in a MariaDB database of its own, starts
+``workloadmgr-api`` (gunicorn) and measures a fixed number of requests with keep-alive clients (one
+thread and one http.client connection each): requests/s and p50/p95/p99 latency of the default page, of
+``?limit=1000`` and, in the same run, of devcloud's Nova ``GET /servers/detail``. When devcloud is up
+(``devcloud/devcloud status``) the API authenticates with keystonemiddleware against devcloud's Keystone
+and every call carries a token of the demo user; otherwise the API runs noauth and the Nova comparison is
+reported as not possible. devcloud itself is never started or stopped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
+DB_NAME = "t4o_api_bench"
+
+
+# ------------------------------------------------------------------ environment
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_mariadb() -> None:
+    """MariaDB on 127.0.0.1:3306, started when missing (a fresh machine)."""
+    if port_open(3306):
+        return
+    print("MariaDB is not running; starting it", flush=True)
+    subprocess.run(
+        ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"],
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
+    for _ in range(120):
+        if port_open(3306):
+            return
+        time.sleep(0.5)
+    sys.exit("api_bench: MariaDB did not come up on 127.0.0.1:3306")
+
+
+@dataclass
+class Cloud:
+    """What the run needs from devcloud: a demo token, its project and Nova's endpoint."""
+
+    token: str
+    project_id: str
+    nova_url: str
+    keystone_url: str
+    service: dict[str, str]
+
+
+def devcloud_cloud() -> Cloud | None:
+    clouds_yaml = Path(os.environ.get("DEVCLOUD_STATE", ROOT / "devcloud" / "state")) / "clouds.yaml"
+    status = subprocess.run(
+        [str(ROOT / "devcloud" / "devcloud"), "status"], capture_output=True, text=True, timeout=120
+    )
+    if status.returncode != 0 or not clouds_yaml.exists():
+        return None
+    import openstack.config
+
+    config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)])
+    from openstack.connection import Connection
+
+    demo = Connection(config=config.get_one("devcloud-demo"))
+    service = config.get_one("devcloud-t4o").config["auth"]
+    return Cloud(
+        token=demo.auth_token,
+        project_id=demo.current_project_id,
+        nova_url=demo.compute.get_endpoint().rstrip("/"),
+        keystone_url=service["auth_url"],
+        service={k: str(v) for k, v in service.items()},
+    )
+
+
+# ------------------------------------------------------------------ database
+def create_database(workloads: int, project_id: str, driver: str = "mysqldb") -> str:
+    import pymysql
+
+    ensure_mariadb()
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        cur.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    conn.close()
+    url = f"mysql+{driver}://root@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
+    from sqlalchemy import insert
+
+    from t4o.db import session
+    from t4o.db.models import Workload, WorkloadVM
+
+    session.sync(url)
+    start = dt.datetime(2026, 1, 1)
+    wl_rows, vm_rows = [], []
+    for i in range(workloads):
+        wid = str(uuid.uuid4())
+        when = start + dt.timedelta(seconds=i)
+        wl_rows.append(
+            {
+                "id": wid,
+                "project_id": project_id,
+                "user_id": "bench",
+                "name": f"workload-{i:04d}",
+                "description": "benchmark workload",
+                "workload_type_id": SERIAL,
+                "source_platform": "openstack",
+                "status": "available",
+                "jobschedule": {"enabled": False, "interval": "24 hr", "retention_policy_value": "7"},
+                "metadata_": {"owner": "bench"},
+                "encryption": False,
+                "deleted": False,
+                "created_at": when,
+                "updated_at": when,
+            }
+        )
+        vm_rows.append({"id": str(uuid.uuid4()), "workload_id": wid, "vm_id": str(uuid.uuid4()),
+                        "vm_name": f"vm-{i:04d}", "created_at": when})  # fmt: skip
+    with session.session_scope(url) as s:
+        s.execute(insert(Workload), wl_rows)
+        s.execute(insert(WorkloadVM), vm_rows)
+    session.dispose_all()
+    print(f"seeded {workloads} workloads in MariaDB database {DB_NAME}", flush=True)
+    return url
+
+
+def drop_database() -> None:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    conn.close()
+
+
+# ------------------------------------------------------------------ the API under test
+def write_config(path: Path, url: str, port: int, args: argparse.Namespace, cloud: Cloud | None) -> None:
+    lines = [
+        "[DEFAULT]",
+        f"auth_strategy = {'keystone' if cloud else 'noauth'}",
+        "transport_url = fake:/",
+        f"log_file = {path.parent / 'api.log'}",
+        "[api]",
+        "bind_host = 127.0.0.1",
+        f"bind_port = {port}",
+        f"workers = {args.workers}",
+        f"threads = {args.threads}",
+        "[database]",
+        f"connection = {url}",
+    ]
+    if cloud:
+        s = cloud.service
+        lines += [
+            "[keystone_authtoken]",
+            f"www_authenticate_uri = {cloud.keystone_url}",
+            f"auth_url = {s['auth_url']}",
+            "auth_type = password",
+            f"username = {s['username']}",
+            f"password = {s['password']}",
+            f"project_name = {s['project_name']}",
+            f"user_domain_name = {s.get('user_domain_name', 'Default')}",
+            f"project_domain_name = {s.get('project_domain_name', 'Default')}",
+            # No memcached: keystonemiddleware keeps validated tokens in each worker's memory.
+            "token_cache_time = 300",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def start_api(conf: Path, port: int) -> subprocess.Popen[bytes]:
+    log = (conf.parent / "api.stdout").open("wb")
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "workloadmgr-api"), "--config-file", str(conf)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    for _ in range(120):
+        if proc.poll() is not None:
+            sys.exit(
+                f"api_bench: workloadmgr-api exited with {proc.returncode}; see {conf.parent}/api.stdout"
+            )
+        if port_open(port):
+            return proc
+        time.sleep(0.25)
+    proc.terminate()
+    sys.exit("api_bench: workloadmgr-api did not listen within 30 s")
+
+
+# ------------------------------------------------------------------ load
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    body_bytes: int
+    first_error: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1)] * 1000
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.pct(50), 1),
+            "p95_ms": round(self.pct(95), 1),
+            "p99_ms": round(self.pct(99), 1),
+            "body_bytes": self.body_bytes,
+        }
+
+
+def load(name: str, url: str, headers: dict[str, str], total: int, concurrency: int) -> Result:
+    """``total`` GETs of ``url`` spread over ``concurrency`` keep-alive clients."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    latencies: list[float] = []
+    errors = [0]
+    size = [0]
+    first_error: list[str] = []
+    lock = threading.Lock()
+    per_client = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
+    ready = threading.Barrier(concurrency + 1)
+
+    def client(count: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        mine: list[float] = []
+        bad = 0
+        ready.wait()
+        for _ in range(count):
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                if resp.status != 200:
+                    bad += 1
+                    first_error.append(f"HTTP {resp.status}: {body[:200]!r}")
+                size[0] = len(body)
+            except (OSError, http.client.HTTPException) as exc:
+                bad += 1
+                first_error.append(f"{type(exc).__name__}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            mine.append(time.perf_counter() - t0)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in per_client]
+    for t in threads:
+        t.start()
+    ready.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    return Result(name, total, seconds, latencies, errors[0], size[0], first_error[0] if first_error else "")
+
+
+def warm(url: str, headers: dict[str, str], count: int) -> None:
+    """A few requests first: token validation cached, connections pooled, code paths imported."""
+    load("warm-up", url, headers, count, min(count, 4))
+
+
+def table(results: list[Result], baseline: Result | None) -> str:
+    head = f"{'call':44} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'KB':>7} {'err':>4}"
+    if baseline:
+        head += f" {'req/s vs Nova':>14} {'p99 vs Nova':>12}"
+    out = [head, "-" * len(head)]
+    for r in results:
+        line = (
+            f"{r.name:44} {r.rps:8.1f} {r.pct(50):8.1f} {r.pct(95):8.1f} {r.pct(99):8.1f} "
+            f"{r.body_bytes / 1024:7.1f} {r.errors:4d}"
+        )
+        if baseline:
+            line += f" {r.rps / baseline.rps:13.2f}x {r.pct(99) / baseline.pct(99):11.2f}x"
+        out.append(line)
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=3000, help="requests per measured call")
+    ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--workloads", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes of the API")
+    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    ap.add_argument(
+        "--driver",
+        choices=["mysqldb", "pymysql"],
+        default="mysqldb",
+        help="MySQL driver of the API: mysqlclient (C, the recommended one) or PyMySQL (pure Python)",
+    )
+    ap.add_argument("--no-nova", action="store_true", help="skip Nova even when devcloud is up")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    for flag in ("requests", "concurrency", "workloads", "workers", "threads"):
+        if getattr(args, flag) < 1:
+            sys.exit(f"api_bench: --{flag} must be at least 1")
+
+    cloud = devcloud_cloud()
+    if cloud is None:
+        print("devcloud is not up: the API runs noauth and cannot be compared with Nova", flush=True)
+    project = cloud.project_id if cloud else "bench"
+    url = create_database(args.workloads, project, args.driver)
+    work = Path(tempfile.mkdtemp(prefix="t4o-api-bench-"))
+    port = free_port()
+    conf = work / "t4o.conf"
+    write_config(conf, url, port, args, cloud)
+    proc = start_api(conf, port)
+    headers = {"X-Auth-Token": cloud.token if cloud else f"bench:{project}:member,reader"}
+    base = f"http://127.0.0.1:{port}/v1/{project}"
+    results: list[Result] = []
+    nova: Result | None = None
+    try:
+        calls = [("GET /workloads/detail (default page)", f"{base}/workloads/detail"),
+                 ("GET /workloads/detail?limit=1000", f"{base}/workloads/detail?limit=1000")]  # fmt: skip
+        if cloud and not args.no_nova:
+            calls.append(("Nova GET /servers/detail", f"{cloud.nova_url}/servers/detail"))
+        for name, call_url in calls:
+            hdrs = {"X-Auth-Token": cloud.token} if name.startswith("Nova") and cloud else headers
+            warm(call_url, hdrs, 40)
+            print(f"measuring {name}: {args.requests} requests, {args.concurrency} clients", flush=True)
+            res = load(name, call_url, hdrs, args.requests, args.concurrency)
+            if name.startswith("Nova"):
+                nova = res
+            else:
+                results.append(res)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        drop_database()
+    load1, load5, load15 = os.getloadavg()
+    header = (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average {load1:.2f} {load5:.2f} {load15:.2f}; "
+        f"gunicorn {args.workers} workers x {args.threads} threads; "
+        f"auth {'keystonemiddleware (devcloud Keystone)' if cloud else 'noauth'}; "
+        f"{args.workloads} workloads in MariaDB ({args.driver}); {args.requests} requests per call, "
+        f"{args.concurrency} clients"
+    )
+    print()
+    print(header)
+    # A Nova that failed requests (e.g. devcloud restarting) is no baseline.
+    print(table(results + ([nova] if nova else []), nova if nova and not nova.errors else None))
+    for r in results + ([nova] if nova else []):
+        if r.errors:
+            print(f"{r.name}: {r.errors} failed requests; the first: {r.first_error}")
+    if nova is None:
+        print("No Nova comparison: devcloud is not up (or --no-nova).")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "header": header,
+                    "results": {r.name: r.as_dict() for r in results + ([nova] if nova else [])},
+                },
+                indent=2,
+            )
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    if any(r.errors for r in results):
+        sys.exit("api_bench: some requests failed (see the err column)")
+
+
+if __name__ == "__main__":
+    main()
