@@ -682,6 +682,20 @@ Produced by `.venv/bin/python bench/vault_bench.py --size {size_arg(args.size)} 
 {analysis}"""
 
 
+OWN_SECTIONS = ("Machine", "Method", "Results", "Targets")
+
+
+def kept_sections(old: str) -> dict[str, str]:
+    """The parts of the old file this run keeps: the Analysis, and any section it does not write itself
+    (others add theirs to the same file), by title, in their order."""
+    kept: dict[str, str] = {}
+    for part in old.split("\n## ")[1:]:
+        title, _, body = part.partition("\n")
+        if title.strip() not in OWN_SECTIONS:
+            kept[title.strip()] = body if body.endswith("\n") else body + "\n"
+    return kept
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -728,11 +742,13 @@ def main() -> int:
     analysis = (
         "\n(write the analysis of this run here; the benchmark keeps this part when it rewrites the file)\n"
     )
+    others = ""
     if args.markdown.exists():
-        old = args.markdown.read_text()
-        if "\n## Analysis\n" in old:
-            analysis = old.split("\n## Analysis\n", 1)[1]
-    args.markdown.write_text(markdown(b, info, args, analysis))
+        kept = kept_sections(args.markdown.read_text())
+        analysis = kept.pop("Analysis", analysis)
+        others = "".join(f"\n## {title}\n{body}" for title, body in kept.items())
+    text = markdown(b, info, args, analysis)
+    args.markdown.write_text(text if not others else text.rstrip("\n") + "\n" + others)
     print(f"\nwritten: {args.markdown}, {args.json}")
     return 0
 

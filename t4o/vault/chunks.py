@@ -15,6 +15,7 @@ The block is stored uncompressed when zstd does not make it smaller.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 import blake3
@@ -45,6 +46,26 @@ def chunk_id(id_key: bytes, data: bytes | memoryview) -> str:
 
 
 _zero_cache: dict[int, bytes] = {}
+# zstd contexts are not thread-safe but are worth reusing (creating one per 1 MiB chunk is measurable):
+# one compressor per level and one decompressor per thread.
+_contexts = threading.local()
+
+
+def compressor(level: int) -> zstandard.ZstdCompressor:
+    by_level: dict[int, zstandard.ZstdCompressor] | None = getattr(_contexts, "compressors", None)
+    if by_level is None:
+        by_level = _contexts.compressors = {}
+    cctx = by_level.get(level)
+    if cctx is None:
+        cctx = by_level[level] = zstandard.ZstdCompressor(level=level)
+    return cctx
+
+
+def decompressor() -> zstandard.ZstdDecompressor:
+    dctx: zstandard.ZstdDecompressor | None = getattr(_contexts, "decompressor", None)
+    if dctx is None:
+        dctx = _contexts.decompressor = zstandard.ZstdDecompressor()
+    return dctx
 
 
 def is_zero(data: bytes | memoryview) -> bool:
@@ -70,8 +91,7 @@ class ChunkCodec:
         return chunk_id(self.id_key, data)
 
     def encode(self, cid: str, data: bytes | memoryview) -> bytes:
-        # A compressor per call: zstd contexts are not thread-safe and creating one is cheap.
-        packed = zstandard.ZstdCompressor(level=self.level).compress(data)
+        packed = compressor(self.level).compress(data)
         if len(packed) < len(data):
             comp, payload = COMP_ZSTD, packed
         else:
@@ -87,10 +107,13 @@ class ChunkCodec:
         if len(blob) < _HEADER or blob[0] != MAGIC:
             raise CorruptRepository(f"chunk {cid}: not a chunk object (bad header)")
         comp, enc = blob[1], blob[2]
-        payload: bytes = blob[_HEADER:]
+        # Views, not slices: slicing a 1 MiB object copies it, and restore decodes every chunk.
+        payload: bytes | memoryview = memoryview(blob)[_HEADER:]
         if enc == ENC_AESGCM:
             if self._aead is None:
                 raise CorruptRepository(f"chunk {cid}: encrypted, but this workload has no key")
+            if len(payload) < _NONCE:
+                raise CorruptRepository(f"chunk {cid}: not a chunk object (truncated)")
             try:
                 payload = self._aead.decrypt(payload[:_NONCE], payload[_NONCE:], bytes.fromhex(cid))
             except InvalidTag:
@@ -101,11 +124,11 @@ class ChunkCodec:
             raise CorruptRepository(f"chunk {cid}: unknown encryption {enc}")
         if comp == COMP_ZSTD:
             try:
-                data = zstandard.ZstdDecompressor().decompress(payload, max_output_size=size or 0)
+                data = decompressor().decompress(payload, max_output_size=size or 0)
             except zstandard.ZstdError as exc:
                 raise CorruptRepository(f"chunk {cid}: zstd data is damaged ({exc})") from None
         elif comp == COMP_NONE:
-            data = payload
+            data = bytes(payload)
         else:
             raise CorruptRepository(f"chunk {cid}: unknown compression {comp}")
         if size is not None and len(data) != size:
