@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ class Ctx:
     def __init__(self, services: T4OServices, conn: Connection, server: str, workload: str) -> None:
         self.services, self.conn, self.server, self.workload = services, conn, server, workload
         self.token, self.project = conn.auth_token, conn.current_project_id
+        self.volumes: list[str] = []  # deleted after the server (they may still be attached)
+        self.cleanups: list[Callable[[], Any]] = []  # then these
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.services.request(method, path, self.token, self.project, **kwargs)
@@ -54,6 +56,7 @@ def ctx(devcloud: Devcloud, t4o_services: T4OServices) -> Iterator[Ctx]:
     conn = devcloud.connection("devcloud-demo")
     flavor = conn.compute.find_flavor("devcloud.tiny", ignore_missing=False)
     image = conn.image.find_image("devcloud-tiny", ignore_missing=False)
+    ctx = None
     srv = conn.compute.create_server(
         name=f"t4o-it-fail-{uuid.uuid4().hex[:6]}", flavor_id=flavor.id, image_id=image.id, networks="none"
     )
@@ -65,9 +68,19 @@ def ctx(devcloud: Devcloud, t4o_services: T4OServices) -> Iterator[Ctx]:
             "POST", "/workloads", conn.auth_token, conn.current_project_id,
             json={"workload": {"name": "it-fail", "instances": [{"instance-id": srv.id}]}},
         )["workload"]  # fmt: skip
-        yield Ctx(t4o_services, conn, srv.id, wl["id"])
+        ctx = Ctx(t4o_services, conn, srv.id, wl["id"])
+        yield ctx
     finally:
         conn.compute.delete_server(srv.id, ignore_missing=True)
+        with contextlib.suppress(Exception):
+            conn.compute.wait_for_delete(conn.compute.get_server(srv.id), wait=120)
+        for vid in ctx.volumes if ctx else []:
+            with contextlib.suppress(Exception):
+                conn.block_storage.wait_for_status(conn.block_storage.get_volume(vid), "available", wait=120)
+            conn.block_storage.delete_volume(vid, ignore_missing=True)
+        for cleanup in ctx.cleanups if ctx else []:
+            with contextlib.suppress(Exception):
+                cleanup()
 
 
 def test_agent_killed_mid_transfer(devcloud: Devcloud, ctx: Ctx) -> None:
@@ -118,6 +131,7 @@ def test_cinder_error_on_volume_create_during_restore(devcloud: Devcloud, ctx: C
         name=f"t4o-it-nobackend-{uuid.uuid4().hex[:6]}", extra_specs={"volume_backend_name": "nowhere"}
     )
     volume = ctx.conn.block_storage.create_volume(size=1, name=f"t4o-it-fail-vol-{uuid.uuid4().hex[:6]}")
+    ctx.volumes.append(volume.id)
     try:
         ctx.conn.block_storage.wait_for_status(volume, "available", wait=120)
         ctx.conn.compute.create_volume_attachment(ctx.server, volume_id=volume.id)
@@ -151,7 +165,4 @@ def test_cinder_error_on_volume_create_during_restore(devcloud: Devcloud, ctx: C
     finally:
         with contextlib.suppress(Exception):
             ctx.conn.compute.delete_volume_attachment(ctx.server, volume.id)
-            ctx.conn.block_storage.wait_for_status(volume, "available", wait=120)
-        ctx.conn.block_storage.delete_volume(volume, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            admin.block_storage.delete_type(vtype)
+        ctx.cleanups.append(lambda: admin.block_storage.delete_type(vtype, ignore_missing=True))
