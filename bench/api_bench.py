@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
-DB_NAME = "t4o_api_bench"
+# Its own database per run: two runs at once (or a test suite) never share one.
+DB_NAME = f"t4o_api_bench_{uuid.uuid4().hex[:8]}"
 
 
 # ------------------------------------------------------------------ environment
