@@ -19,15 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from t4o.vault import Backend, PosixBackend, Repository
-
-
-def open_backend(url: str, create: bool) -> Backend:
-    if url.startswith("s3://"):
-        from t4o.vault.s3 import S3Backend  # boto3 takes a while to import: only when needed
-
-        return S3Backend.from_url(url, create=create)
-    return PosixBackend(url)
+from t4o.vault import Repository
+from t4o.vault.url import open_backend
 
 
 def main() -> int:
