@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from t4o.api import pagination, views
+from t4o.api.handlers_policies import *  # noqa: F403 (operations of t4o.api.spec_policies)
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.workloads.api import WorkloadAPI

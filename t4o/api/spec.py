@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from t4o import __version__
-from t4o.api import pagination
+from t4o.api import pagination, spec_policies
 from t4o.api import schemas as s
 
 BOOL = {"type": "boolean"}
@@ -181,6 +181,7 @@ OPERATIONS: list[Operation] = [
     Operation("POST", "/global_job_scheduler/disable", "disableGlobalJobScheduler",
               "disable_global_job_scheduler", "Disable scheduled snapshots (admin)", "global_job_scheduler",
               response=s.GLOBAL_JOB_SCHEDULER),
+    *spec_policies.operations(Operation),
 ]  # fmt: skip
 
 _ERROR_TEXT = {

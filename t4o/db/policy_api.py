@@ -1,15 +1,17 @@
-"""Queries of the cron service: workloads with a schedule, run claims, and snapshots for retention."""
+"""Queries of schedules and policies: scheduled workloads, run claims, snapshots for retention, workload
+policies and their assignments, project quotas and usage."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from t4o.db.models import Snapshot, Workload
-from t4o.db.policy_models import ScheduledRun
+from t4o.common import errors
+from t4o.db.models import Restore, Snapshot, Workload, WorkloadVM
+from t4o.db.policy_models import ProjectQuota, ScheduledRun, WorkloadPolicy, WorkloadPolicyAssignment
 from t4o.db.session import session_scope
 
 
@@ -100,3 +102,219 @@ def snapshot_rows(workload_id: str) -> list[dict[str, Any]]:
             .order_by(Snapshot.created_at, Snapshot.id)
         ).all()
     return [r._asdict() for r in rows]
+
+
+# ---------------------------------------------------------------- workload policies
+def policy_create(values: dict[str, Any]) -> WorkloadPolicy:
+    with session_scope() as s:
+        pol = WorkloadPolicy(**values)
+        s.add(pol)
+        s.flush()
+        s.refresh(pol)
+        return pol
+
+
+def policy_get(policy_id: str) -> WorkloadPolicy:
+    with session_scope() as s:
+        pol = s.get(WorkloadPolicy, policy_id)
+        if pol is None:
+            raise errors.NotFound(f"Workload policy {policy_id} not found.")
+        return pol
+
+
+def policy_list(project_id: str | None = None) -> list[WorkloadPolicy]:
+    """Every policy, or those assigned to ``project_id``."""
+    q = select(WorkloadPolicy).order_by(WorkloadPolicy.created_at, WorkloadPolicy.id)
+    if project_id is not None:
+        q = q.join(WorkloadPolicyAssignment).where(WorkloadPolicyAssignment.project_id == project_id)
+    with session_scope() as s:
+        return list(s.scalars(q))
+
+
+def policy_update(policy_id: str, values: dict[str, Any]) -> WorkloadPolicy:
+    with session_scope() as s:
+        pol = s.get(WorkloadPolicy, policy_id)
+        if pol is None:
+            raise errors.NotFound(f"Workload policy {policy_id} not found.")
+        for key, value in values.items():
+            setattr(pol, key, value)
+        s.flush()
+        s.refresh(pol)
+        return pol
+
+
+def policy_delete(policy_id: str) -> None:
+    with session_scope() as s:
+        pol = s.get(WorkloadPolicy, policy_id)
+        if pol is None:
+            raise errors.NotFound(f"Workload policy {policy_id} not found.")
+        users = s.scalar(
+            select(func.count())
+            .select_from(Workload)
+            .where(Workload.deleted.is_(False), Workload.metadata_["policy_id"].as_string() == policy_id)
+        )
+        if users:
+            raise errors.Conflict(f"Workload policy {policy_id} is used by {users} workload(s).")
+        s.delete(pol)
+
+
+def policy_projects(policy_id: str) -> list[str]:
+    with session_scope() as s:
+        return list(
+            s.scalars(
+                select(WorkloadPolicyAssignment.project_id)
+                .where(WorkloadPolicyAssignment.policy_id == policy_id)
+                .order_by(WorkloadPolicyAssignment.project_id)
+            )
+        )
+
+
+def policy_assign(policy_id: str, add: list[str], remove: list[str]) -> list[str]:
+    policy_get(policy_id)
+    with session_scope() as s:
+        if remove:
+            s.execute(
+                delete(WorkloadPolicyAssignment).where(
+                    WorkloadPolicyAssignment.policy_id == policy_id,
+                    WorkloadPolicyAssignment.project_id.in_(remove),
+                )
+            )
+        have = set(
+            s.scalars(
+                select(WorkloadPolicyAssignment.project_id).where(
+                    WorkloadPolicyAssignment.policy_id == policy_id
+                )
+            )
+        )
+        for project in dict.fromkeys(add):
+            if project not in have:
+                s.add(WorkloadPolicyAssignment(policy_id=policy_id, project_id=project))
+    return policy_projects(policy_id)
+
+
+# ---------------------------------------------------------------- quotas
+def quota_list(project_id: str) -> list[ProjectQuota]:
+    with session_scope() as s:
+        return list(
+            s.scalars(
+                select(ProjectQuota).where(ProjectQuota.project_id == project_id).order_by(ProjectQuota.id)
+            )
+        )
+
+
+def quota_get(quota_id: str) -> ProjectQuota:
+    with session_scope() as s:
+        q = s.get(ProjectQuota, quota_id)
+        if q is None:
+            raise errors.NotFound(f"Allowed quota {quota_id} not found.")
+        return q
+
+
+def quota_upsert(project_id: str, quota_type_id: str, allowed: int, high_watermark: int) -> ProjectQuota:
+    try:
+        with session_scope() as s:
+            q = s.scalars(
+                select(ProjectQuota).where(
+                    ProjectQuota.project_id == project_id, ProjectQuota.quota_type_id == quota_type_id
+                )
+            ).first()
+            if q is None:
+                q = ProjectQuota(project_id=project_id, quota_type_id=quota_type_id)
+                s.add(q)
+            q.allowed_value, q.high_watermark = allowed, high_watermark
+            s.flush()
+            s.refresh(q)
+            return q
+    except IntegrityError as exc:
+        raise errors.Conflict("That quota was set at the same time; try again.") from exc
+
+
+def quota_update(quota_id: str, allowed: int, high_watermark: int) -> ProjectQuota:
+    with session_scope() as s:
+        q = s.get(ProjectQuota, quota_id)
+        if q is None:
+            raise errors.NotFound(f"Allowed quota {quota_id} not found.")
+        q.allowed_value, q.high_watermark = allowed, high_watermark
+        s.flush()
+        s.refresh(q)
+        return q
+
+
+def quota_delete(quota_id: str) -> None:
+    with session_scope() as s:
+        q = s.get(ProjectQuota, quota_id)
+        if q is None:
+            raise errors.NotFound(f"Allowed quota {quota_id} not found.")
+        s.delete(q)
+
+
+def project_usage(project_id: str) -> dict[str, int]:
+    """What a project uses now: workloads, snapshots, VMs and bytes stored (live rows)."""
+    with session_scope() as s:
+        workloads = s.scalar(
+            select(func.count())
+            .select_from(Workload)
+            .where(Workload.project_id == project_id, Workload.deleted.is_(False))
+        )
+        vms = s.scalar(
+            select(func.count())
+            .select_from(WorkloadVM)
+            .join(Workload)
+            .where(Workload.project_id == project_id, Workload.deleted.is_(False))
+        )
+        snaps, size = s.execute(
+            select(func.count(), func.coalesce(func.sum(Snapshot.size), 0)).where(
+                Snapshot.project_id == project_id, Snapshot.deleted.is_(False)
+            )
+        ).one()
+    return {
+        "workloads": int(workloads or 0),
+        "vms": int(vms or 0),
+        "snapshots": int(snaps),
+        "storage": int(size),
+    }
+
+
+# ---------------------------------------------------------------- admin metrics
+def storage_per_project() -> list[dict[str, Any]]:
+    """Per project: live workloads' snapshots and the bytes they hold, largest first."""
+    with session_scope() as s:
+        rows = s.execute(
+            select(Snapshot.project_id, func.count(), func.coalesce(func.sum(Snapshot.size), 0))
+            .where(Snapshot.deleted.is_(False))
+            .group_by(Snapshot.project_id)
+        ).all()
+    out = [{"project_id": p, "snapshots": int(n), "bytes": int(b)} for p, n, b in rows]
+    return sorted(out, key=lambda r: (-r["bytes"], r["project_id"]))
+
+
+def protected_vms() -> int:
+    with session_scope() as s:
+        return int(
+            s.scalar(
+                select(func.count()).select_from(WorkloadVM).join(Workload).where(Workload.deleted.is_(False))
+            )
+            or 0
+        )
+
+
+def recent_jobs(limit: int) -> list[dict[str, Any]]:
+    """The newest snapshots and restores of every project, newest first."""
+    with session_scope() as s:
+        snaps = s.execute(
+            select(
+                Snapshot.id, Snapshot.project_id, Snapshot.workload_id, Snapshot.status, Snapshot.created_at
+            )
+            .order_by(Snapshot.created_at.desc())
+            .limit(limit)
+        ).all()
+        restores = s.execute(
+            select(Restore.id, Restore.project_id, Restore.workload_id, Restore.status, Restore.created_at)
+            .order_by(Restore.created_at.desc())
+            .limit(limit)
+        ).all()
+    jobs = [{"type": "snapshot", **r._asdict()} for r in snaps] + [
+        {"type": "restore", **r._asdict()} for r in restores
+    ]
+    jobs.sort(key=lambda j: j["created_at"], reverse=True)
+    return [{**j, "created_at": j["created_at"].isoformat()} for j in jobs[:limit]]

@@ -1,4 +1,6 @@
-"""Tables of schedules: one row per scheduled run a cron process claimed.
+"""Tables of schedules and policies: scheduled runs, workload policies, project quotas.
+
+Scheduled runs: one row per run a cron process claimed.
 
 The unique (workload_id, scheduled_time) row is the claim: of several cron processes, the one whose insert
 succeeds fires the run; the others see the conflict and skip it. The rows also say, after a restart, which
@@ -8,8 +10,9 @@ run was the last one, so no run is missed (within the grace time) or fired twice
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from t4o.db.models import Base, new_id, utcnow
@@ -37,3 +40,46 @@ class ScheduledRun(Base):
     host: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     message: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class WorkloadPolicy(Base):
+    """An admin-defined schedule and retention template (Trilio's workload policy)."""
+
+    __tablename__ = "workload_policies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    field_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class WorkloadPolicyAssignment(Base):
+    __tablename__ = "workload_policy_assignments"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "project_id", name="uq_policy_assignments_policy_project"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("workload_policies.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class ProjectQuota(Base):
+    """An allowed quota of a project (Trilio's project_allowed_quotas)."""
+
+    __tablename__ = "project_quotas"
+    __table_args__ = (UniqueConstraint("project_id", "quota_type_id", name="uq_project_quotas_project_type"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    quota_type_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    allowed_value: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    high_watermark: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)

@@ -1,0 +1,178 @@
+"""Handlers of the operations in t4o.api.spec_policies (same signature as t4o.api.handlers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from t4o.common import errors
+from t4o.common.config import CONF
+from t4o.common.context import RequestContext
+from t4o.db import api as db
+from t4o.db import policy_api
+from t4o.db.models import utcnow
+from t4o.policies import quotas
+from t4o.policies import workload_policies as wp
+
+__all__ = [
+    "assign_workload_policy",
+    "create_project_allowed_quotas",
+    "create_workload_policy",
+    "delete_project_allowed_quota",
+    "delete_workload_policy",
+    "get_metrics",
+    "list_assigned_workload_policies",
+    "list_project_allowed_quotas",
+    "list_project_quota_types",
+    "list_scheduled_runs",
+    "list_workload_policies",
+    "show_workload_policy",
+    "update_project_allowed_quota",
+    "update_workload_policy",
+]
+
+Body = dict[str, Any]
+Query = dict[str, Any]
+
+
+# ---------------------------------------------------------------- workload policies
+def list_workload_policies(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
+    return {"policy_list": [wp.view(p) for p in wp.visible(ctx)]}
+
+
+def create_workload_policy(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
+    return {"policy": wp.view(wp.create(ctx, body["workload_policy"]), [])}
+
+
+def show_workload_policy(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
+) -> Any:
+    pol = wp.get(ctx, policy_id)
+    return {"policy": wp.view(pol, policy_api.policy_projects(policy_id) if ctx.is_admin else None)}
+
+
+def update_workload_policy(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
+) -> Any:
+    return {"policy": wp.view(wp.update(ctx, policy_id, body["workload_policy"]))}
+
+
+def delete_workload_policy(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
+) -> Any:
+    wp.require_admin(ctx, "delete workload policies")
+    policy_api.policy_delete(policy_id)
+
+
+def assign_workload_policy(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
+) -> Any:
+    wp.require_admin(ctx, "assign workload policies")
+    req = body["policy"]
+    projects = policy_api.policy_assign(
+        policy_id, req.get("add_projects", []), req.get("remove_projects", [])
+    )
+    return {"policy": wp.view(policy_api.policy_get(policy_id), projects), "failed_ids": []}
+
+
+def list_assigned_workload_policies(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, assigned_project_id: str
+) -> Any:
+    if not ctx.is_admin and assigned_project_id != ctx.project_id:
+        raise errors.Forbidden("Only an admin may list the policies of another project.")
+    return {"policies": [wp.view(p) for p in policy_api.policy_list(assigned_project_id)]}
+
+
+# ---------------------------------------------------------------- quotas
+def list_project_quota_types(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
+    return {
+        "quota_types": [
+            {
+                "id": t["id"],
+                "display_name": t["display_name"],
+                "display_description": f"{t['display_name']} quota",
+            }
+            for t in quotas.QUOTA_TYPES
+        ]
+    }
+
+
+def list_project_allowed_quotas(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, quota_project_id: str
+) -> Any:
+    if not ctx.is_admin and quota_project_id != ctx.project_id:
+        raise errors.Forbidden("Only an admin may see the quotas of another project.")
+    usage = policy_api.project_usage(quota_project_id)
+    return {"allowed_quotas": [quotas.view(q, usage) for q in policy_api.quota_list(quota_project_id)]}
+
+
+def create_project_allowed_quotas(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, quota_project_id: str
+) -> Any:
+    wp.require_admin(ctx, "set project quotas")
+    items = [quotas.parse_item(i) for i in body["allowed_quotas"]]
+    saved = [policy_api.quota_upsert(quota_project_id, t, a, h) for t, a, h in items]
+    return {"allowed_quotas": [quotas.view(q) for q in saved]}
+
+
+def update_project_allowed_quota(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, quota_id: str
+) -> Any:
+    wp.require_admin(ctx, "change project quotas")
+    current = policy_api.quota_get(quota_id)
+    item = {"quota_type_id": current.quota_type_id, **body["allowed_quotas"]}
+    type_id, allowed, high = quotas.parse_item(item)
+    if type_id != current.quota_type_id:
+        raise errors.BadRequest("The quota_type_id of an allowed quota cannot change; delete it instead.")
+    return {"allowed_quotas": quotas.view(policy_api.quota_update(quota_id, allowed, high))}
+
+
+def delete_project_allowed_quota(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, quota_id: str
+) -> Any:
+    wp.require_admin(ctx, "remove project quotas")
+    policy_api.quota_delete(quota_id)
+
+
+# ---------------------------------------------------------------- scheduled runs
+def list_scheduled_runs(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str
+) -> Any:
+    db.workload_get(workload_id, None if ctx.is_admin else ctx.project_id)  # 404 for other projects
+    return {
+        "scheduled_runs": [
+            {
+                "scheduled_time": r.scheduled_time.isoformat(),
+                "status": r.status,
+                "snapshot_id": r.snapshot_id,
+                "snapshot_type": r.snapshot_type,
+                "host": r.host,
+                "message": r.message,
+            }
+            for r in policy_api.run_list(workload_id)
+        ]
+    }
+
+
+# ---------------------------------------------------------------- admin metrics
+def get_metrics(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
+    wp.require_admin(ctx, "read the cloud's metrics")
+    down_after = float(CONF.service_down_time)
+    now = utcnow()
+    nodes = [
+        {
+            "host": svc.host,
+            "binary": svc.binary,
+            "state": "up" if (now - svc.updated_at).total_seconds() <= down_after else "down",
+            "disabled": svc.disabled,
+            "last_heartbeat": svc.updated_at.isoformat(),
+        }
+        for svc in db.service_list()
+    ]
+    return {
+        "metrics": {
+            "storage_usage": policy_api.storage_per_project(),
+            "protected_vms": policy_api.protected_vms(),
+            "recent_activity": policy_api.recent_jobs(int(query.get("limit") or 20)),
+            "nodes": nodes,
+        }
+    }

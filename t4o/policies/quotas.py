@@ -1,0 +1,85 @@
+"""Project quotas (Trilio's project_quota_types and project_allowed_quotas) and their check.
+
+``check`` raises 403 with a message naming the quota when an action would go beyond an allowed value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from t4o.common import errors
+from t4o.db import policy_api as db
+from t4o.db.policy_models import ProjectQuota
+
+# Fixed ids, so that clients can keep them; "usage" names the key of policy_api.project_usage.
+QUOTA_TYPES: list[dict[str, Any]] = [
+    {"id": "5c5d3f9e-5f7b-4a55-9a3e-1d0e6c8a0001", "display_name": "Workloads", "usage": "workloads"},
+    {"id": "5c5d3f9e-5f7b-4a55-9a3e-1d0e6c8a0002", "display_name": "Snapshots", "usage": "snapshots"},
+    {"id": "5c5d3f9e-5f7b-4a55-9a3e-1d0e6c8a0003", "display_name": "VMs", "usage": "vms"},
+    {"id": "5c5d3f9e-5f7b-4a55-9a3e-1d0e6c8a0004", "display_name": "Volumes", "usage": "volumes"},
+    {"id": "5c5d3f9e-5f7b-4a55-9a3e-1d0e6c8a0005", "display_name": "Storage", "usage": "storage"},
+]
+_BY_ID = {t["id"]: t for t in QUOTA_TYPES}
+_BY_USAGE = {t["usage"]: t for t in QUOTA_TYPES}
+
+
+def quota_type(type_id: str) -> dict[str, Any]:
+    try:
+        return _BY_ID[type_id]
+    except KeyError:
+        raise errors.BadRequest(
+            f"Unknown quota_type_id {type_id}; see GET /project_quota_types for the valid ones."
+        ) from None
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        raise errors.BadRequest(f"{name} must be an integer, not {value!r}.") from None
+    if number < -1:
+        raise errors.BadRequest(f"{name} must be -1 (unlimited) or more, not {number}.")
+    return number
+
+
+def parse_item(item: Any) -> tuple[str, int, int]:
+    if not isinstance(item, dict):
+        raise errors.BadRequest("Each allowed quota must be an object.")
+    type_id = quota_type(str(item.get("quota_type_id", "")))["id"]
+    allowed = _int(item.get("allowed_value"), "allowed_value")
+    high = _int(item.get("high_watermark", allowed), "high_watermark")
+    if allowed >= 0 and high > allowed:
+        raise errors.BadRequest(f"high_watermark ({high}) must not exceed allowed_value ({allowed}).")
+    return type_id, allowed, high
+
+
+def check(project_id: str, usage: str, adding: int = 1) -> None:
+    """403 if ``adding`` more of ``usage`` (workloads, snapshots, vms, volumes, storage) exceeds the quota."""
+    quota_t = _BY_USAGE[usage]
+    limits = [q for q in db.quota_list(project_id) if q.quota_type_id == quota_t["id"]]
+    if not limits or limits[0].allowed_value < 0:
+        return
+    allowed = limits[0].allowed_value
+    used = db.project_usage(project_id).get(usage, 0)
+    if used + adding > allowed:
+        raise errors.Forbidden(
+            f"Quota exceeded: project {project_id} may have {allowed} {quota_t['display_name']}; it has "
+            f"{used} and this request adds {adding}."
+        )
+
+
+def view(q: ProjectQuota, usage: dict[str, int] | None = None) -> dict[str, Any]:
+    t = _BY_ID.get(q.quota_type_id, {"display_name": "", "usage": ""})
+    out = {
+        "id": q.id,
+        "project_id": q.project_id,
+        "quota_type_id": q.quota_type_id,
+        "quota_type_name": t["display_name"],
+        "allowed_value": q.allowed_value,
+        "high_watermark": q.high_watermark,
+    }
+    if usage is not None:
+        out["usage"] = usage.get(t["usage"], 0)
+    return out

@@ -1,0 +1,118 @@
+"""Workload policies: admin-defined schedule and retention templates assigned to projects.
+
+``field_values`` holds jobschedule fields (Trilio: interval, retention_policy_type, retention_policy_value,
+fullbackup_interval; calendar tiers are accepted too) and is validated like a workload's jobschedule. A
+workload created with ``metadata.policy_id`` takes its schedule fields from the policy, which must be
+assigned to the workload's project, and cannot override them (``apply_policy``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from t4o.common import errors
+from t4o.common.context import RequestContext
+from t4o.db import policy_api as db
+from t4o.db.policy_models import WorkloadPolicy
+from t4o.policies import jobschedule
+
+# jobschedule fields a policy decides; the workload keeps enabled, start_date/time, end_date, timezone.
+POLICY_FIELDS = (
+    "interval",
+    "retention_policy_type",
+    "retention_policy_value",
+    "fullbackup_interval",
+    *jobschedule.TIERS,
+    "manual",
+)
+
+
+def require_admin(ctx: RequestContext, what: str) -> None:
+    if not ctx.is_admin:
+        raise errors.Forbidden(f"Only an admin may {what}.")
+
+
+def _field_values(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not raw:
+        raise errors.BadRequest("workload_policy.field_values must be a non-empty object.")
+    unknown = sorted(set(raw) - set(POLICY_FIELDS))
+    if unknown:
+        raise errors.BadRequest(
+            f"workload_policy.field_values: unknown field(s) {', '.join(unknown)}; allowed: "
+            + ", ".join(POLICY_FIELDS)
+            + "."
+        )
+    jobschedule.parse({"enabled": False, **raw})
+    return dict(raw)
+
+
+def create(ctx: RequestContext, body: dict[str, Any]) -> WorkloadPolicy:
+    require_admin(ctx, "create workload policies")
+    name = str(body.get("display_name") or "").strip()
+    if not name:
+        raise errors.BadRequest("workload_policy.display_name is required.")
+    return db.policy_create(
+        {
+            "name": name,
+            "description": body.get("display_description") or "",
+            "field_values": _field_values(body.get("field_values")),
+            "metadata_": body.get("metadata") or {},
+        }
+    )
+
+
+def update(ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> WorkloadPolicy:
+    require_admin(ctx, "change workload policies")
+    values: dict[str, Any] = {}
+    if "display_name" in body:
+        values["name"] = str(body["display_name"] or "").strip() or db.policy_get(policy_id).name
+    if "display_description" in body:
+        values["description"] = body["display_description"] or ""
+    if "field_values" in body:
+        values["field_values"] = _field_values(body["field_values"])
+    if "metadata" in body:
+        values["metadata_"] = body["metadata"] or {}
+    return db.policy_update(policy_id, values)
+
+
+def visible(ctx: RequestContext) -> list[WorkloadPolicy]:
+    """An admin sees every policy; a member those assigned to their project."""
+    return db.policy_list(None if ctx.is_admin else ctx.project_id)
+
+
+def get(ctx: RequestContext, policy_id: str) -> WorkloadPolicy:
+    pol = db.policy_get(policy_id)
+    if not ctx.is_admin and ctx.project_id not in db.policy_projects(policy_id):
+        raise errors.NotFound(f"Workload policy {policy_id} not found.")
+    return pol
+
+
+def apply_policy(project_id: str, jobschedule_in: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    """The jobschedule of a workload created with ``policy_id``: the policy's fields win."""
+    if project_id not in db.policy_projects(policy_id):
+        raise errors.BadRequest(f"Workload policy {policy_id} is not assigned to project {project_id}.")
+    pol = db.policy_get(policy_id)
+    clash = sorted(
+        k for k in POLICY_FIELDS if k in jobschedule_in and jobschedule_in[k] != pol.field_values.get(k)
+    )
+    if clash:
+        raise errors.BadRequest(
+            f"The workload follows policy {pol.name}; it cannot set {', '.join(clash)} itself."
+        )
+    return {**jobschedule_in, **pol.field_values}
+
+
+def view(pol: WorkloadPolicy, projects: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": pol.id,
+        "name": pol.name,
+        "display_name": pol.name,
+        "display_description": pol.description,
+        "field_values": pol.field_values,
+        "metadata": pol.metadata_,
+        "created_at": pol.created_at.isoformat(),
+        "updated_at": pol.updated_at.isoformat(),
+    }
+    if projects is not None:
+        out["project_list"] = projects
+    return out
