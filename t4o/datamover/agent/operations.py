@@ -63,6 +63,29 @@ def clear_leftovers(dom: libvirt.virDomain, keep: str | None) -> list[str]:
     return notes
 
 
+def forget_checkpoint(dom: libvirt.virDomain, name: str) -> str:
+    """Keep the checkpoint's bitmaps in the disks but drop libvirt's metadata of it, returning its XML.
+
+    Nova cannot delete a domain that has checkpoints ("cannot delete inactive domain with 1
+    checkpoints"): between snapshots the domain carries none, and the next incremental redefines the
+    parent from the XML kept with the snapshot."""
+    cp = dom.checkpointLookupByName(name, 0)
+    xml = cp.getXMLDesc(0)
+    cp.delete(libvirt.VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY)
+    return xml
+
+
+def redefine_checkpoint(dom: libvirt.virDomain, name: str, xml: str | None) -> None:
+    """Bring back the parent checkpoint's metadata; if that fails, the chain is broken and the backup
+    falls back to a full one (DomainBackup finds the parent missing)."""
+    if name in checkpoint_names(dom) or not xml:
+        return
+    try:
+        dom.checkpointCreateXML(xml, libvirt.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE)
+    except libvirt.libvirtError as exc:
+        LOG.warning("domain %s: cannot redefine checkpoint %s: %s", dom.name(), name, exc)
+
+
 def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, scratch: str | None) -> dict:
     repo = vault_io.open_repository(spec["vault"]["url"], spec["vault"].get("password"))
     conn = connect(uri)
@@ -72,6 +95,8 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
         parents: dict[str, str] = spec.get("parents") or {}
         metadata: dict[str, dict[str, Any]] = spec.get("disk_metadata") or {}
         clear_leftovers(dom, parent_cp)
+        if parent_cp:
+            redefine_checkpoint(dom, parent_cp, spec.get("parent_checkpoint_xml"))
         chain_note = None
         transfer.say("Taking a consistent point")
         try:
@@ -119,11 +144,13 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
                 disks = list(pool.map(one, point.disks))
             transfer.check()
             point.commit()
+            checkpoint_xml = forget_checkpoint(dom, spec["checkpoint"])
             return {
                 "disks": disks,
                 "consistency": str(point.consistency),
                 "consistency_reason": point.consistency_reason,
                 "checkpoint": spec["checkpoint"],
+                "checkpoint_xml": checkpoint_xml,
                 "chain_note": chain_note,
             }
         finally:

@@ -101,6 +101,9 @@ def snapshot(job: Job) -> dict[str, Any]:
                 "workload_id": workload.id,
                 "checkpoint": checkpoint_name(snap.id),
                 "parent_checkpoint": checkpoint_name(prev.id) if prev is not None and parents else None,
+                "parent_checkpoint_xml": (prev_vm.definition or {}).get("checkpoint_xml")
+                if prev_vm
+                else None,
                 "disk_id_prefix": vm.vm_id,
                 "parents": parents,
                 "disk_metadata": {
@@ -126,6 +129,7 @@ def snapshot(job: Job) -> dict[str, Any]:
                     "consistency": result["consistency"],
                     "consistency_reason": result["consistency_reason"],
                     "checkpoint": result["checkpoint"],
+                    "checkpoint_xml": result.get("checkpoint_xml"),
                     "host": ref.host,
                 },
                 "disks": result["disks"],
