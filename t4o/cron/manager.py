@@ -87,6 +87,7 @@ class CronManager:
             LOG.debug("Global job scheduler disabled: no scheduled snapshot fires")
             return []
         now = self.clock.now()
+        self.report_ended()
         queued: list[str] = []
         for wl in policy_api.scheduled_workloads():
             try:
@@ -178,6 +179,30 @@ class CronManager:
         except Exception:  # the mail is a courtesy: never let it hide the job's own error
             LOG.exception("Could not read the SMTP settings of project %s", wl["project_id"])
             return {}
+
+    def report_ended(self) -> None:
+        """Settle fired runs whose snapshot ended, and send their end (or error) notification once."""
+        for run in policy_api.runs_ended():
+            ok = run["status"] == states.AVAILABLE
+            message = "" if ok else (run["error_msg"] or f"The snapshot ended {run['status']}.")
+            if not policy_api.run_settle(run["id"], pm.RUN_COMPLETED if ok else pm.RUN_ERROR, message):
+                continue
+            payload: dict[str, Any] = {
+                "workload_id": run["workload_id"],
+                "project_id": run["project_id"],
+                "user_id": run["user_id"],
+                "scheduled_time": run["scheduled_time"].replace(tzinfo=dt.UTC).isoformat(),
+                "snapshot_id": run["snapshot_id"],
+                "snapshot_type": run["snapshot_type"],
+                "status": run["status"],
+                "time_taken": run["time_taken"],
+                "size": run["size"],
+            }
+            if not ok:
+                payload["error"] = message
+            ctx = owner_context({"user_id": run["user_id"], "project_id": run["project_id"]})
+            settings = self._smtp({"project_id": run["project_id"]})
+            notify.emit(self.conf, ctx, "scheduled_snapshot", "end" if ok else "error", payload, settings)
 
     @staticmethod
     def _since_last_full(workload_id: str) -> int | None:

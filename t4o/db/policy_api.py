@@ -71,6 +71,40 @@ def finish_run(run_id: str, status: str, message: str = "", **values: Any) -> No
         )
 
 
+def runs_ended() -> list[dict[str, Any]]:
+    """Fired runs whose snapshot has ended (available, error, cancelled), with the snapshot's outcome."""
+    with session_scope() as s:
+        rows = s.execute(
+            select(
+                ScheduledRun.id,
+                ScheduledRun.workload_id,
+                ScheduledRun.scheduled_time,
+                ScheduledRun.snapshot_type,
+                Snapshot.id.label("snapshot_id"),
+                Snapshot.project_id,
+                Snapshot.user_id,
+                Snapshot.status,
+                Snapshot.error_msg,
+                Snapshot.time_taken,
+                Snapshot.size,
+            )
+            .join(Snapshot, Snapshot.id == ScheduledRun.snapshot_id)
+            .where(ScheduledRun.status == "fired", Snapshot.status.in_(("available", "error", "cancelled")))
+        ).all()
+    return [r._asdict() for r in rows]
+
+
+def run_settle(run_id: str, status: str, message: str = "") -> bool:
+    """fired -> status; False when another cron process settled the run first (it reports it)."""
+    with session_scope() as s:
+        res = s.execute(
+            update(ScheduledRun)
+            .where(ScheduledRun.id == run_id, ScheduledRun.status == "fired")
+            .values(status=status, message=message)
+        )
+        return res.rowcount == 1
+
+
 def run_list(workload_id: str) -> list[ScheduledRun]:
     with session_scope() as s:
         return list(

@@ -22,6 +22,8 @@ RUN_FIRED = "fired"  # a snapshot was queued for it
 RUN_MISSED = "missed"  # found later than the misfire grace time
 RUN_SKIPPED = "skipped"  # the workload was busy, paused, or the global scheduler was off
 RUN_FAILED = "failed"  # the snapshot could not be queued (e.g. the trust is gone)
+RUN_COMPLETED = "completed"  # its snapshot ended available (after fired)
+RUN_ERROR = "error"  # its snapshot ended in error or was cancelled (after fired)
 
 
 class ScheduledRun(Base):

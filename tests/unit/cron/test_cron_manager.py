@@ -22,6 +22,7 @@ from t4o.db import policy_models as pm
 from t4o.db.models import Snapshot
 from t4o.db.session import session_scope
 from t4o.policies import jobschedule as js
+from t4o.policies import notify
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -100,7 +101,7 @@ def test_three_days_hourly_gives_72_snapshots_every_fifth_full_and_retention(cro
     assert [r.scheduled_time for r in runs] == [
         (T0 + dt.timedelta(hours=h)).replace(tzinfo=None) for h in range(72)
     ]
-    assert {r.status for r in runs} == {pm.RUN_FIRED}
+    assert {r.status for r in runs} == {pm.RUN_COMPLETED}
     with session_scope() as s:
         assert s.query(Snapshot).filter(Snapshot.workload_id == wl).count() == 72
     newest = [sid for sid, _ in worker.calls[-5:]]
@@ -123,7 +124,7 @@ def test_a_restart_neither_misses_nor_doubles_a_run(cron: Any, t4o_conf: Any) ->
     clock.advance(dt.timedelta(hours=1, minutes=30))
     assert again.tick() == []
     statuses = [(r.scheduled_time.hour, r.status) for r in policy_api.run_list(wl)]
-    assert statuses == [(0, pm.RUN_FIRED), (1, pm.RUN_FIRED), (2, pm.RUN_MISSED)]
+    assert statuses == [(0, pm.RUN_COMPLETED), (1, pm.RUN_COMPLETED), (2, pm.RUN_MISSED)]
     assert len(worker.calls) == 2
 
 
@@ -201,3 +202,32 @@ def test_with_keystone_a_run_without_a_trust_fails_clearly(cron: Any, t4o_conf: 
         "to give T4O a trust."
     )
     assert worker.calls == []
+
+
+def test_start_and_end_of_scheduled_snapshots_are_notified_once(
+    cron: Any, t4o_conf: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager, clock, worker = cron
+    sent: list[tuple[str, str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        notify,
+        "emit",
+        lambda conf, ctx, job, phase, payload, settings=None: sent.append((job, phase, payload)),
+    )
+    other = CronManager(t4o_conf, clock=clock, fire=worker, vault=lambda: worker.repo)
+    wl = make_workload(hourly())
+    (snap_id,) = manager.tick()
+    other.tick()
+    manager.tick()
+    phases = [(job, phase, p["snapshot_id"]) for job, phase, p in sent]
+    assert phases == [("scheduled_snapshot", "start", snap_id), ("scheduled_snapshot", "end", snap_id)]
+    assert sent[1][2]["status"] == "available" and sent[1][2]["workload_id"] == wl
+    # A snapshot that ends in error is reported as an error, with its message.
+    worker.complete = False
+    clock.advance(dt.timedelta(hours=1))
+    (failed,) = manager.tick()
+    db.job_claim("snapshot", failed, "worker-1")
+    db.job_finish("snapshot", failed, states.ERROR, error_msg="disk vda could not be read")
+    manager.tick()
+    assert sent[-1][1] == "error" and sent[-1][2]["error"] == "disk vda could not be read"
+    assert [r.status for r in policy_api.run_list(wl)] == [pm.RUN_COMPLETED, pm.RUN_ERROR]
