@@ -124,7 +124,7 @@ def test_demo_protects_snapshots_and_restores(
 
     # The selective restore form offers the VM, flavors and networks (not submitted here).
     page.goto(horizon + "/project/backup_snapshots/")
-    page.click(f"#snapshots__row_{story['snapshot_id']} .dropdown-toggle")
+    page.click(f"#snapshots__row__{story['snapshot_id']} .dropdown-toggle")
     page.click(f"#snapshots__row_{story['snapshot_id']}__action_selective_restore")
     page.wait_for_selector("#id_flavor")
     assert page.locator("#id_flavor option").count() > 1
