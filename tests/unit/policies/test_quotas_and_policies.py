@@ -1,0 +1,84 @@
+"""Quota checks and policy application on a real SQLite database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from t4o.common import errors
+from t4o.common.context import RequestContext
+from t4o.db import api as db
+from t4o.db import policy_api, states
+from t4o.policies import quotas
+from t4o.policies import workload_policies as wp
+
+SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
+ADMIN = RequestContext(user_id="root", project_id="admin", is_admin=True, overwrite=False)
+MEMBER = RequestContext(user_id="alice", project_id="p1", is_admin=False, overwrite=False)
+WORKLOADS = quotas.QUOTA_TYPES[0]["id"]
+VMS = quotas.QUOTA_TYPES[2]["id"]
+
+
+def workload(project: str, vm: str) -> str:
+    values = {"project_id": project, "workload_type_id": SERIAL, "status": states.AVAILABLE}
+    return db.workload_create(values, [{"vm_id": vm, "vm_name": vm}]).id
+
+
+def test_quota_check_refuses_beyond_the_limit(t4o_conf: Any) -> None:
+    quotas.check("p1", "workloads")  # no limit set: anything goes
+    policy_api.quota_upsert("p1", WORKLOADS, 1, 1)
+    quotas.check("p1", "workloads")
+    workload("p1", "vm-1")
+    with pytest.raises(errors.Forbidden, match="Quota exceeded: project p1 may have 1 Workloads; it has 1"):
+        quotas.check("p1", "workloads")
+    quotas.check("p2", "workloads")  # other projects are not limited by it
+    policy_api.quota_upsert("p1", VMS, 3, 2)
+    quotas.check("p1", "vms", adding=2)
+    with pytest.raises(errors.Forbidden, match="this request adds 3"):
+        quotas.check("p1", "vms", adding=3)
+    policy_api.quota_upsert("p1", WORKLOADS, -1, -1)
+    quotas.check("p1", "workloads", adding=100)
+
+
+def test_quota_items_are_validated() -> None:
+    assert quotas.parse_item({"quota_type_id": WORKLOADS, "allowed_value": "5"}) == (WORKLOADS, 5, 5)
+    for item, message in [
+        ({"quota_type_id": "x", "allowed_value": 1}, "Unknown quota_type_id x"),
+        ({"quota_type_id": WORKLOADS, "allowed_value": "lots"}, "allowed_value must be an integer"),
+        ({"quota_type_id": WORKLOADS, "allowed_value": -5}, "must be -1 \\(unlimited\\) or more"),
+        ({"quota_type_id": WORKLOADS, "allowed_value": 1, "high_watermark": 2}, "must not exceed"),
+    ]:
+        with pytest.raises(errors.BadRequest, match=message):
+            quotas.parse_item(item)
+
+
+def test_a_policy_decides_the_schedule_fields(t4o_conf: Any) -> None:
+    fields = {
+        "interval": "2 hr",
+        "retention_policy_type": "Number of Snapshots to Keep",
+        "retention_policy_value": 3,
+    }
+    with pytest.raises(errors.Forbidden, match="Only an admin may create workload policies"):
+        wp.create(MEMBER, {"display_name": "silver", "field_values": fields})
+    pol = wp.create(ADMIN, {"display_name": "silver", "field_values": fields})
+    with pytest.raises(errors.BadRequest, match="not assigned to project p1"):
+        wp.apply_policy("p1", {"enabled": True}, pol.id)
+    policy_api.policy_assign(pol.id, ["p1"], [])
+    assert [p.id for p in wp.visible(MEMBER)] == [pol.id]
+    merged = wp.apply_policy("p1", {"enabled": True, "start_time": "01:00", "interval": "2 hr"}, pol.id)
+    assert merged == {"enabled": True, "start_time": "01:00", **fields}
+    with pytest.raises(errors.BadRequest, match="follows policy silver; it cannot set interval"):
+        wp.apply_policy("p1", {"enabled": True, "interval": "1 hr"}, pol.id)
+
+
+def test_a_policy_in_use_cannot_be_deleted(t4o_conf: Any) -> None:
+    pol = wp.create(ADMIN, {"display_name": "bronze", "field_values": {"interval": "24"}})
+    wid = workload("p1", "vm-9")
+    db.workload_update(wid, None, {"metadata_": {"policy_id": pol.id}}, None)
+    with pytest.raises(errors.Conflict, match="is used by 1 workload"):
+        policy_api.policy_delete(pol.id)
+    db.workload_delete(wid, None)
+    policy_api.policy_delete(pol.id)
+    with pytest.raises(errors.NotFound):
+        policy_api.policy_get(pol.id)
