@@ -47,7 +47,7 @@ class IndexView(tables.DataTableView):
 def _disk_text(disk: Any) -> str:
     if not isinstance(disk, dict):
         return str(disk)
-    label = disk.get("device") or disk.get("name") or disk.get("id") or "?"
+    label = disk.get("target") or disk.get("device") or disk.get("name") or disk.get("id") or "?"
     return f"{label} ({common.size(disk.get('size'))})" if disk.get("size") else str(label)
 
 
