@@ -327,7 +327,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--workloads", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes of the API")
-    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     ap.add_argument(
         "--driver",
         choices=["mysqldb", "pymysql"],

@@ -44,7 +44,13 @@ API_OPTS = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
     cfg.PortOpt("bind_port", default=8780, help="Port the API listens on."),
     cfg.IntOpt("workers", default=2, min=1, help="WSGI worker processes of workloadmgr-api."),
-    cfg.IntOpt("threads", default=4, min=1, help="Threads per WSGI worker process."),
+    cfg.IntOpt(
+        "threads",
+        default=8,
+        min=1,
+        help="Threads per WSGI worker process. Requests mostly wait on the database and Keystone, so "
+        "2 x 8 served 20 concurrent clients best on 2 cores (docs/benchmarks.md).",
+    ),
     cfg.IntOpt(
         "default_page_size",
         default=100,
