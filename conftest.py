@@ -21,3 +21,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for tier in TIERS:
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
+    # Tests that restart shared servers (devcloud down/up) go last, so that the long-lived services other
+    # tests hold (session fixtures) never see their cloud vanish under them. The sort is stable.
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)

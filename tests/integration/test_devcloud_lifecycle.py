@@ -1,6 +1,6 @@
 """`devcloud down` leaves no process and no mount behind; `devcloud up` brings the same cloud back.
 
-Runs after the other devcloud tests (file order) and leaves devcloud up for whatever follows.
+Marked disruptive, so it runs after every other test of the session; it leaves devcloud up.
 """
 
 from __future__ import annotations
@@ -9,7 +9,11 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.devcloud import Devcloud, devcloud_cmd
+
+pytestmark = pytest.mark.disruptive
 
 API_PORTS = (5000, 8774, 8776, 8778, 9292, 9696)
 
