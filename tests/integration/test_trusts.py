@@ -78,6 +78,6 @@ def test_a_scheduled_run_acts_as_the_owner_through_the_trust(trust_conf: Any, de
     clock.advance(dt.timedelta(hours=1))
     assert manager.tick() == []
     runs = policy_api.run_list(wl.id)
-    assert [r.status for r in runs] == [pm.RUN_FIRED, pm.RUN_FAILED]
+    assert [r.status for r in runs] == [pm.RUN_COMPLETED, pm.RUN_FAILED]
     assert runs[1].message.startswith(f"Trust {trust_id} was revoked or has expired")
     assert len(seen) == 1
