@@ -1,0 +1,51 @@
+"""What the workloads API calls when a workload or snapshot is created or a schedule changes.
+
+One call per place: the schedule is validated (400 naming the field), a workload policy given in
+``metadata.policy_id`` decides the schedule fields, quotas are checked (403), and an enabled schedule
+under Keystone gets the owner's trust while their token is at hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_config import cfg
+
+from t4o.common.context import RequestContext
+from t4o.policies import jobschedule, quotas
+from t4o.policies import workload_policies as wp
+
+
+def _schedule(
+    ctx: RequestContext, project_id: str, raw: dict[str, Any], metadata: dict[str, Any]
+) -> dict[str, Any]:
+    policy_id = (metadata or {}).get("policy_id")
+    if policy_id:
+        raw = wp.apply_policy(project_id, raw, str(policy_id))
+    schedule = jobschedule.parse(raw)
+    if schedule.enabled and cfg.CONF.auth_strategy == "keystone" and ctx.auth_token:
+        from t4o.openstack import keystone_trusts
+
+        keystone_trusts.ensure_trust(cfg.CONF, ctx)
+    return raw
+
+
+def on_workload_create(ctx: RequestContext, body: dict[str, Any], vm_count: int) -> dict[str, Any]:
+    """The jobschedule to store for a new workload of ``ctx.project_id``; raises 400/403."""
+    quotas.check(ctx.project_id, "workloads")
+    quotas.check(ctx.project_id, "vms", adding=vm_count)
+    return _schedule(
+        ctx, ctx.project_id, body.get("jobschedule") or {"enabled": False}, body.get("metadata") or {}
+    )
+
+
+def on_schedule_change(
+    ctx: RequestContext, project_id: str, merged: dict[str, Any], metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """The jobschedule to store after an update (``merged``: the stored one updated with the request's)."""
+    return _schedule(ctx, project_id, merged, metadata)
+
+
+def on_snapshot(project_id: str) -> None:
+    """403 when the project may not hold one more snapshot."""
+    quotas.check(project_id, "snapshots")
