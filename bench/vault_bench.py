@@ -9,7 +9,8 @@ Debian's restic and borgbackup (both encrypt: the vault runs with a password too
 Every step runs as its own process under GNU time (wall time, peak resident memory); stored bytes are
 the blocks allocated under the target. Page cache: dropping it is not possible here, so every step
 reads a warm image (the image is read once right before each step) and every tool is measured the same way.
-Results: a table on stdout, bench/results.json, and docs/benchmarks.md (its "## Analysis" part is kept).
+Results: a table on stdout, bench/results.json, and docs/benchmarks.md (its "## Analysis" part and any section
+the benchmark does not write itself are kept).
 """
 
 from __future__ import annotations
