@@ -17,6 +17,7 @@ from t4o.cron.manager import GLOBAL_SCHEDULER_FLAG, scheduler_enabled
 from t4o.db import api as db
 from t4o.db.models import Restore, Snapshot, Workload
 from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.policies import hooks
 from t4o.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = get_logger(__name__)
@@ -131,7 +132,7 @@ class WorkloadAPI:
             "workload_type_id": type_id,
             "source_platform": body.get("source_platform") or "openstack",
             "status": "available",
-            "jobschedule": body.get("jobschedule") or {"enabled": False},
+            "jobschedule": hooks.on_workload_create(ctx, body, len(vms)),
             "metadata_": body.get("metadata") or {},
             "encryption": bool(body.get("encryption", False)),
             "secret_uuid": body.get("secret_uuid"),
@@ -151,7 +152,12 @@ class WorkloadAPI:
             if key in body:
                 values[key] = body[key]
         if "jobschedule" in body:
-            values["jobschedule"] = {**(current.jobschedule or {}), **body["jobschedule"]}
+            values["jobschedule"] = hooks.on_schedule_change(
+                ctx,
+                current.project_id,
+                {**(current.jobschedule or {}), **body["jobschedule"]},
+                body.get("metadata", current.metadata_),
+            )
         if "metadata" in body:
             values["metadata_"] = body["metadata"]
         vms = None
@@ -197,6 +203,7 @@ class WorkloadAPI:
         self, ctx: RequestContext, workload_id: str, body: dict[str, Any], full: bool
     ) -> Snapshot:
         policy.authorize(ctx, "workload:snapshot")
+        hooks.on_snapshot(ctx.project_id)
         snap = db.snapshot_create(
             workload_id,
             None if ctx.is_admin else ctx.project_id,
