@@ -12,8 +12,11 @@ from typing import Any
 from oslo_config import cfg
 
 from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
 from t4o.policies import jobschedule, quotas
 from t4o.policies import workload_policies as wp
+
+LOG = get_logger(__name__)
 
 
 def _schedule(
@@ -27,6 +30,13 @@ def _schedule(
         from t4o.openstack import keystone_trusts
 
         keystone_trusts.ensure_trust(cfg.CONF, ctx)
+    elif schedule.enabled:
+        LOG.info(
+            "Schedule of project %s enabled without a Keystone trust (auth_strategy=%s): scheduled jobs "
+            "run as the workload's owner without a token",
+            project_id,
+            cfg.CONF.auth_strategy,
+        )
     return raw
 
 
