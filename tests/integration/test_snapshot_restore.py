@@ -45,6 +45,22 @@ class World:
                 self.created_servers.append(inst["id"])
             self.created_volumes.extend(v["id"] for v in inst.get("volumes") or [])
 
+    def discard(self) -> None:
+        """Delete what restores created so far (devcloud has room for a few tiny VMs only)."""
+        for sid in self.created_servers:
+            self.conn.compute.delete_server(sid, ignore_missing=True)
+        for sid in self.created_servers:
+            with contextlib.suppress(Exception):
+                self.conn.compute.wait_for_delete(self.conn.compute.get_server(sid), wait=120)
+        for vid in self.created_volumes:
+            with contextlib.suppress(Exception):
+                self.conn.block_storage.wait_for_status(
+                    self.conn.block_storage.get_volume(vid), "available", wait=120
+                )
+            self.conn.block_storage.delete_volume(vid, ignore_missing=True)
+        self.created_servers.clear()
+        self.created_volumes.clear()
+
 
 def api(services: T4OServices, world: World, method: str, path: str, **kwargs: Any) -> Any:
     return services.request(method, path, world.token, world.project, **kwargs)
@@ -140,7 +156,8 @@ def world(devcloud: Devcloud) -> Iterator[World]:
         world = World(conn, conn.auth_token, conn.current_project_id, servers, vol.id, networks)
         yield world
     finally:
-        servers += world.created_servers if world else []
+        if world is not None:
+            world.discard()
         for sid in servers:
             conn.compute.delete_server(sid, ignore_missing=True)
         for sid in servers:
@@ -152,10 +169,6 @@ def world(devcloud: Devcloud) -> Iterator[World]:
                     conn.block_storage.get_volume(volume), "available", wait=120
                 )
             conn.block_storage.delete_volume(volume, ignore_missing=True)
-        for vid in world.created_volumes if world else []:
-            with contextlib.suppress(Exception):
-                conn.block_storage.wait_for_status(conn.block_storage.get_volume(vid), "available", wait=120)
-            conn.block_storage.delete_volume(vid, ignore_missing=True)
         for nid in networks.values():
             conn.network.delete_network(nid, ignore_missing=True)
 
@@ -213,6 +226,7 @@ def test_full_and_incremental_then_restores(
         path = domain_disk_path(devcloud, one["id"], "vda")
         ref = next(d["ref"] for d in one["disks"] if d["target"] == "vda")
         assert disk_sha256(path, tmp_path) == vault_sha256(t4o_services, ref, tmp_path)
+        world.discard()
 
     # selective restore of VM 1 into network b under a new name
     mapping = {"snapshot_network": {"id": world.networks["a"]}, "target_network": {"id": world.networks["b"]}}
