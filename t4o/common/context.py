@@ -10,20 +10,30 @@ from oslo_context import context as oslo_context
 class RequestContext(oslo_context.RequestContext):
     """oslo.context's context; ``is_admin`` is decided by the policy rule ``context_is_admin``."""
 
-    def __init__(self, service_catalog: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        service_catalog: list[dict[str, Any]] | None = None,
+        trust_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.service_catalog = service_catalog or []
+        # The Keystone trust a scheduled job acts through: Keystone refuses to exchange a trust-scoped
+        # token for another token, so workers authenticate through the trust again instead.
+        self.trust_id = trust_id
         # The keystoneauth plugin for the caller's token (not serialised over RPC).
         self.user_auth_plugin: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         values = super().to_dict()
         values["service_catalog"] = self.service_catalog
+        values["trust_id"] = self.trust_id
         return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> RequestContext:
         kwargs.setdefault("service_catalog", values.get("service_catalog"))
+        kwargs.setdefault("trust_id", values.get("trust_id"))
         return super().from_dict(values, **kwargs)  # type: ignore[return-value]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import openstack
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
+from oslo_config import cfg
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
@@ -26,6 +27,13 @@ def identity_url(context: RequestContext, interface: str = "public", region: str
 def user_connection(
     context: RequestContext, interface: str = "public", region: str | None = None
 ) -> openstack.connection.Connection:
+    if getattr(context, "trust_id", None):
+        # A scheduled job: Keystone will not exchange a trust-scoped token, so authenticate through the
+        # trust again (the service user impersonating the workload's owner).
+        from t4o.openstack import keystone_trusts
+
+        sess = keystone_trusts.trust_session(cfg.CONF, str(context.trust_id))
+        return openstack.connection.Connection(session=sess, region_name=region, interface=interface)
     if not context.auth_token:
         raise errors.BadRequest("The request carries no token to act on the cloud with.")
     auth = v3.Token(

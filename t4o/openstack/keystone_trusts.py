@@ -147,6 +147,7 @@ def trust_context(conf: cfg.ConfigOpts, trust_id: str, base: RequestContext) -> 
     ctx.roles = list(access.role_names)
     ctx.service_catalog = list(access.service_catalog.catalog)
     ctx.user_auth_plugin = sess.auth
+    ctx.trust_id = trust_id
     return ctx
 
 
