@@ -13,6 +13,7 @@ from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.policies import notify
 from t4o.workloads import workflows
 
 LOG = get_logger(__name__)
@@ -47,21 +48,46 @@ class WorkloadsManager:
             LOG.info("%s %s was cancelled or resolved before it started", kind, job_id)
             return
         LOG.info("%s %s started on %s", kind, job_id, self.host)
+        payload = self._payload(kind, job_id)
+        notify.emit(self.conf, ctxt, kind, "start", payload)
         job = workflows.Job(kind=kind, id=job_id, context=ctxt, cloud=self.cloud, host=self.host)
         try:
             result: dict[str, Any] = workflows.get(kind)(job) or {}
         except workflows.JobCancelled:
             db.job_finish(kind, job_id, states.CANCELLED, progress_msg="Cancelled")
             LOG.info("%s %s cancelled", kind, job_id)
+            notify.emit(self.conf, ctxt, kind, "end", {**payload, "status": states.CANCELLED})
             return
         except workflows.JobResolved as exc:
             LOG.info("%s %s dropped: %s", kind, job_id, exc)
             return
         except Exception as exc:
             LOG.exception("%s %s failed", kind, job_id)
-            db.job_finish(kind, job_id, states.ERROR, error_msg=str(exc) or type(exc).__name__)
+            message = str(exc) or type(exc).__name__
+            db.job_finish(kind, job_id, states.ERROR, error_msg=message)
+            error = {**payload, "status": states.ERROR, "error_msg": message}
+            notify.emit(self.conf, ctxt, kind, "error", error, self._smtp(payload))
             return
         if db.job_finish(kind, job_id, states.AVAILABLE, **result):
             LOG.info("%s %s completed", kind, job_id)
+            notify.emit(self.conf, ctxt, kind, "end", {**payload, "status": states.AVAILABLE})
         else:
             LOG.info("%s %s was resolved elsewhere before it completed", kind, job_id)
+
+    def _payload(self, kind: str, job_id: str) -> dict[str, Any]:
+        """What a job's notifications name: the job, its workload and project, and this host."""
+        payload: dict[str, Any] = {f"{kind}_id": job_id, "job_id": job_id, "host": self.host}
+        try:
+            row = db.snapshot_get(job_id, None) if kind == "snapshot" else db.restore_get(job_id, None)
+            payload.update(workload_id=row.workload_id, project_id=row.project_id, name=row.name)
+        except Exception:  # a notification must never stop the job it reports
+            LOG.exception("Could not read %s %s for its notification", kind, job_id)
+        return payload
+
+    @staticmethod
+    def _smtp(payload: dict[str, Any]) -> dict[str, str] | None:
+        try:
+            return notify.smtp_settings(db.setting_list(payload.get("project_id") or ""))
+        except Exception:
+            LOG.exception("Could not read the SMTP settings of project %s", payload.get("project_id"))
+            return None
