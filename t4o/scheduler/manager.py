@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import oslo_messaging as messaging
@@ -11,6 +12,7 @@ from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.db import states
+from t4o.db.models import utcnow
 from t4o.workloads import rpcapi as workloads_rpcapi
 
 LOG = get_logger(__name__)
@@ -42,8 +44,13 @@ class SchedulerManager:
         workloads_rpcapi.run_job(ctxt, host, kind, job_id)
 
     def reap_dead_workers(self) -> None:
-        """Jobs running on a worker without a heartbeat for service_down_time end in error."""
-        _live, dead = db.services_alive(self.conf.workloads_topic, self.conf.service_down_time)
+        """Jobs running on a worker without a heartbeat for service_down_time end in error.
+
+        Only the heartbeat counts: a disabled worker takes no new jobs but finishes those it runs.
+        """
+        _live, down = db.services_alive(self.conf.workloads_topic, self.conf.service_down_time)
+        cutoff = utcnow() - dt.timedelta(seconds=self.conf.service_down_time)
+        dead = [s for s in down if s.updated_at < cutoff]
         count = db.jobs_fail_on_hosts(
             [s.host for s in dead], "The workloads worker running the job stopped sending heartbeats."
         )

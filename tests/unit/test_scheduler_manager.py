@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 from unittest import mock
 
@@ -45,8 +46,29 @@ def test_placed_job_is_cast_to_the_worker() -> None:
 
 def test_dead_workers_jobs_are_failed() -> None:
     with (
-        mock.patch.object(manager.db, "services_alive", return_value=([], [SimpleNamespace(host="gone")])),
+        mock.patch.object(
+            manager.db,
+            "services_alive",
+            return_value=(
+                [],
+                [SimpleNamespace(host="gone", updated_at=manager.utcnow() - dt.timedelta(seconds=61))],
+            ),
+        ),
         mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=1) as fail,
     ):
         make().reap_dead_workers()
     assert fail.call_args.args[0] == ["gone"]
+
+
+def test_a_disabled_worker_with_a_heartbeat_keeps_its_jobs() -> None:
+    now = manager.utcnow()
+    down = [
+        SimpleNamespace(host="disabled", disabled=True, updated_at=now),
+        SimpleNamespace(host="silent", disabled=True, updated_at=now - dt.timedelta(seconds=120)),
+    ]
+    with (
+        mock.patch.object(manager.db, "services_alive", return_value=([], down)),
+        mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=0) as fail,
+    ):
+        make().reap_dead_workers()
+    assert fail.call_args.args[0] == ["silent"]
