@@ -7,6 +7,7 @@ from typing import Any
 from t4o.common import errors
 from t4o.common.config import CONF
 from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.db import policy_api
 from t4o.db.models import utcnow
@@ -26,9 +27,12 @@ __all__ = [
     "list_scheduled_runs",
     "list_workload_policies",
     "show_workload_policy",
+    "update_node",
     "update_project_allowed_quota",
     "update_workload_policy",
 ]
+
+LOG = get_logger(__name__)
 
 Body = dict[str, Any]
 Query = dict[str, Any]
@@ -158,16 +162,7 @@ def get_metrics(ctx: RequestContext, body: Body, query: Query, project_id: str) 
     wp.require_admin(ctx, "read the cloud's metrics")
     down_after = float(CONF.service_down_time)
     now = utcnow()
-    nodes = [
-        {
-            "host": svc.host,
-            "binary": svc.binary,
-            "state": "up" if (now - svc.updated_at).total_seconds() <= down_after else "down",
-            "disabled": svc.disabled,
-            "last_heartbeat": svc.updated_at.isoformat(),
-        }
-        for svc in db.service_list()
-    ]
+    nodes = [_node(svc, now, down_after) for svc in db.service_list()]
     return {
         "metrics": {
             "storage_usage": policy_api.storage_per_project(),
@@ -176,3 +171,22 @@ def get_metrics(ctx: RequestContext, body: Body, query: Query, project_id: str) 
             "nodes": nodes,
         }
     }
+
+
+def _node(svc: Any, now: Any, down_after: float) -> dict[str, Any]:
+    return {
+        "host": svc.host,
+        "binary": svc.binary,
+        "state": "up" if (now - svc.updated_at).total_seconds() <= down_after else "down",
+        "disabled": svc.disabled,
+        "last_heartbeat": svc.updated_at.isoformat(),
+    }
+
+
+def update_node(ctx: RequestContext, body: Body, query: Query, project_id: str, node_host: str) -> Any:
+    """Disable a workloads node (the scheduler places no new job there) or enable it again."""
+    wp.require_admin(ctx, "enable or disable nodes")
+    disabled = bool(body["node"]["disabled"])
+    svc = policy_api.service_set_disabled(node_host, CONF.workloads_topic, disabled)
+    LOG.info("Workloads node %s %s by user %s", node_host, "disabled" if disabled else "enabled", ctx.user_id)
+    return {"node": _node(svc, utcnow(), float(CONF.service_down_time))}

@@ -128,6 +128,36 @@ METRICS = {
         }
     },
 }
+NODE_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["node"],
+    "properties": {
+        "node": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["disabled"],
+            "properties": {"disabled": {"type": "boolean"}},
+        }
+    },
+}
+NODE = {
+    "type": "object",
+    "required": ["node"],
+    "properties": {
+        "node": {
+            "type": "object",
+            "required": ["host", "binary", "state", "disabled"],
+            "properties": {
+                "host": STR,
+                "binary": STR,
+                "state": {"type": "string", "enum": ["up", "down"]},
+                "disabled": {"type": "boolean"},
+                "last_heartbeat": {"type": "string"},
+            },
+        }
+    },
+}
 _ADMIN_ERRORS = (400, 401, 403, 404)
 _P = "/workload_policy/{policy_id}"
 
@@ -174,4 +204,7 @@ def operations(op: Any) -> list[Any]:
         op("GET", "/t4o_metrics", "getMetrics", "get_metrics",
            "Storage per project, protected VMs, recent jobs and service nodes (admin)", "metrics",
            query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}}, response=METRICS),
+        op("PUT", "/t4o_nodes/{node_host}", "updateNode", "update_node",
+           "Disable a workloads node (it takes no new jobs, finishes those it runs) or enable it (admin)",
+           "metrics", body=NODE_BODY, body_required=True, response=NODE, errors=_ADMIN_ERRORS),
     ]  # fmt: skip

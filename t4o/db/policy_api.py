@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from t4o.common import errors
-from t4o.db.models import Restore, Snapshot, Workload, WorkloadVM
+from t4o.db.models import Restore, Service, Snapshot, Workload, WorkloadVM
 from t4o.db.policy_models import ProjectQuota, ScheduledRun, WorkloadPolicy, WorkloadPolicyAssignment
 from t4o.db.session import session_scope
 
@@ -352,3 +352,15 @@ def recent_jobs(limit: int) -> list[dict[str, Any]]:
     ]
     jobs.sort(key=lambda j: j["created_at"], reverse=True)
     return [{**j, "created_at": j["created_at"].isoformat()} for j in jobs[:limit]]
+
+
+def service_set_disabled(host: str, topic: str, disabled: bool) -> Service:
+    """Disable or enable the service of ``topic`` on ``host`` (a node); 404 when it never reported."""
+    with session_scope() as s:
+        svc = s.scalars(select(Service).where(Service.host == host, Service.topic == topic)).first()
+        if svc is None:
+            raise errors.NotFound(f"No {topic} service has reported from host {host}.")
+        svc.disabled = disabled
+        s.flush()
+        s.refresh(svc)
+        return svc
