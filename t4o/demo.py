@@ -96,6 +96,14 @@ class T4OServices:
             "datamover": {"topic": f"t4o-{self.tag}-datamover", "libvirt_uri": self.libvirt_uri},
             "backup_target": {"url": self.vault_url},
             "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
+            # The service user is the trustee of the trusts scheduled jobs run with (API, cron, workers).
+            "trustee": {
+                "auth_url": service["auth_url"],
+                "username": service["username"],
+                "password": service["password"],
+                "user_domain_name": service["user_domain_name"],
+            },
+            "global_job_scheduler": {"tick_interval": 2},
         }
         path = self.workdir / "t4o.conf"
         path.write_text(

@@ -3,7 +3,11 @@ T4O got when the schedule was set, and fails with a clear message once demo revo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
+import time
+import uuid
 from typing import Any
 
 import openstack
@@ -16,6 +20,7 @@ from t4o.cron.manager import CronManager
 from t4o.db import api as db
 from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
+from t4o.demo import T4OServices
 from t4o.openstack import keystone_trusts as kt
 from tests.fixtures.devcloud import Devcloud
 
@@ -81,3 +86,61 @@ def test_a_scheduled_run_acts_as_the_owner_through_the_trust(trust_conf: Any, de
     assert [r.status for r in runs] == [pm.RUN_COMPLETED, pm.RUN_FAILED]
     assert runs[1].message.startswith(f"Trust {trust_id} was revoked or has expired")
     assert len(seen) == 1
+
+
+def test_a_cron_fired_snapshot_completes_in_the_worker_through_the_trust(
+    devcloud: Devcloud, t4o_services: T4OServices
+) -> None:
+    """The whole path as processes: demo sets a schedule through the API (which takes the trust), a real
+    workloadmgr-cron fires the run with a token of the trust, and the workloads worker, which cannot
+    exchange a trust-scoped token, authenticates through the trust again and completes the snapshot."""
+    demo = devcloud.connection("devcloud-demo")
+    token, project = demo.auth_token, demo.current_project_id
+    flavor = demo.compute.find_flavor("devcloud.tiny", ignore_missing=False)
+    image = demo.image.find_image("devcloud-tiny", ignore_missing=False)
+    server = demo.compute.create_server(
+        name=f"t4o-trust-{uuid.uuid4().hex[:6]}", flavor_id=flavor.id, image_id=image.id, networks="none"
+    )
+    workload_id = None
+    try:
+        demo.compute.wait_for_server(server, wait=300)
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)  # due at once, well within misfire grace
+        schedule = {
+            "enabled": True,
+            "start_date": start.strftime("%m/%d/%Y"),
+            "start_time": start.strftime("%H:%M"),
+            "timezone": "UTC",
+            "interval": "24 hr",
+        }
+        body = {
+            "workload": {
+                "name": "trust-it",
+                "instances": [{"instance-id": server.id}],
+                "jobschedule": schedule,
+            }
+        }
+        workload_id = t4o_services.request("POST", "/workloads", token, project, json=body)["workload"]["id"]
+
+        t4o_services.start_one("workloadmgr-cron")
+        deadline = time.monotonic() + 120
+        runs: list[dict[str, Any]] = []
+        while not any(r.get("snapshot_id") for r in runs):
+            assert time.monotonic() < deadline, (
+                f"cron fired no run: {runs}\n{t4o_services.log('workloadmgr-cron')[-3000:]}"
+            )
+            time.sleep(1)
+            runs = t4o_services.request("GET", f"/workloads/{workload_id}/scheduled_runs", token, project)[
+                "scheduled_runs"
+            ]
+        snap_id = next(r["snapshot_id"] for r in runs if r.get("snapshot_id"))
+        job = t4o_services.wait_job("snapshot", snap_id, token, project, timeout=600)
+        assert job["status"] == "available", job
+        assert job["user_id"] == demo.current_user_id
+        assert "Using trust-scoped token" not in t4o_services.log("workloadmgr-workloads")
+    finally:
+        if "workloadmgr-cron" in t4o_services.procs:
+            t4o_services.kill("workloadmgr-cron", signal.SIGTERM)
+        if workload_id is not None:
+            with contextlib.suppress(Exception):
+                t4o_services.request("DELETE", f"/workloads/{workload_id}", token, project)
+        demo.compute.delete_server(server.id, ignore_missing=True)
