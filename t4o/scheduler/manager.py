@@ -34,8 +34,10 @@ class SchedulerManager:
     def schedule_job(self, ctxt: RequestContext, kind: str, job_id: str) -> None:
         host = self.pick_host()
         if host is None:
-            db.job_finish(kind, job_id, states.ERROR, error_msg="No live workloads worker to run the job.")
-            LOG.error("No live workloads worker for %s %s", kind, job_id)
+            db.job_finish(
+                kind, job_id, states.ERROR, error_msg="No live, enabled workloads worker to run the job."
+            )
+            LOG.error("No live, enabled workloads worker for %s %s", kind, job_id)
             return
         if not db.job_set_host(kind, job_id, host):
             LOG.info("%s %s was cancelled or resolved before it was placed", kind, job_id)

@@ -76,7 +76,7 @@ def test_node_disable_and_enable(slow: ControlPlane) -> None:
     assert (node["host"], node["disabled"], node["state"]) == (host, True, "up")
 
     refused = cp.wait_job("snapshot", snapshot(cp, proj, workload(cp, proj)), proj, member(proj))
-    assert refused["status"] == "error" and "No live workloads worker" in refused["error_msg"]
+    assert refused["status"] == "error" and "No live, enabled workloads worker" in refused["error_msg"]
     # The job that ran when the node was disabled finishes: a disabled node is not a dead one.
     assert cp.wait_job("snapshot", running, proj, member(proj))["status"] == "available"
     assert "of dead workers as error" not in cp.log("all-in-one")
