@@ -404,3 +404,23 @@ def test_lists_page_with_limit_marker_and_next_links(all_in_one: ControlPlane) -
         resp = cp.request("GET", f"{path}?limit=1", proj, member(proj))
         assert resp.status_code == 200 and resp.json()[path.split("/")[1]] == []
         assert cp.request("GET", f"{path}?marker=nope", proj, member(proj)).status_code == 400
+
+
+def test_database_only_and_full_delete(all_in_one: ControlPlane) -> None:
+    cp, proj = all_in_one, project()
+    vm_a, vm_b = cp.add_servers(proj, 2)
+    keep = create_workload(cp, proj, [vm_a])["id"]
+    full = create_workload(cp, proj, [vm_b])["id"]
+    resp = cp.request("DELETE", f"/workloads/{keep}?database_only=True", proj, member(proj))
+    assert resp.status_code == 202, resp.text
+    resp = cp.request("DELETE", f"/workloads/{full}", proj, member(proj))
+    assert resp.status_code == 202, resp.text
+    for wid in (keep, full):
+        assert cp.request("GET", f"/workloads/{wid}", proj, member(proj)).status_code == 404
+    # Both free their instances; the placeholder workflows install no purge, which the log says.
+    assert create_workload(cp, proj, [vm_a, vm_b])["instances"]
+    log = cp.log("all-in-one")
+    assert f"Workload {keep} deleted from the database (database_only=True)" in log
+    assert f"Workload {full}: no backup-target purge is installed" in log
+    resp = cp.request("DELETE", f"/workloads/{full}?database_only=maybe", proj, member(proj))
+    assert resp.status_code == 400
