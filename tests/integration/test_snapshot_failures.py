@@ -164,6 +164,6 @@ def test_cinder_error_on_volume_create_during_restore(devcloud: Devcloud, ctx: C
         assert left == [], [(v.id, v.status) for v in left]
         assert ctx.wait("snapshot", ctx.snapshot())["status"] == "available"
     finally:
-        with contextlib.suppress(Exception):
-            ctx.conn.compute.delete_volume_attachment(ctx.server, volume.id)
+        # no live detach (an OS-less guest never answers the unplug: minutes of retries); the volume is
+        # detached when the module's teardown deletes the server
         ctx.cleanups.append(lambda: admin.block_storage.delete_type(vtype, ignore_missing=True))
