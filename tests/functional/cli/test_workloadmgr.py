@@ -86,6 +86,8 @@ def test_trilio_workflow(cli: Cli, tmp_path: Path) -> None:
     )
     selective = wm(cli, "snapshot-selective-restore", "--filename", str(spec), full["id"])
     assert selective["restore_type"] == "selective"
+    # One job per workload: the in-place restore may start only once the selective one has ended.
+    cli.cp.wait_job("restore", selective["id"], cli.project)
     spec.write_text(json.dumps({"openstack": {"instances": [{"id": vms[2], "restore_boot_disk": True}]}}))
     inplace = wm(
         cli,
@@ -102,7 +104,6 @@ def test_trilio_workflow(cli: Cli, tmp_path: Path) -> None:
     assert {r["ID"] for r in rows} == {restore["id"], selective["id"], inplace["id"]}
     assert wm(cli, "restore-show", restore["id"])["name"] == "all"
     assert "HTTP 409" in cli.fails("restore-cancel", restore["id"], tool="workloadmgr")
-    cli.cp.wait_job("restore", selective["id"], cli.project)
     assert cli.ok("restore-delete", restore["id"], tool="workloadmgr") == ""
 
     big = wm(cli, "workload-create", *[f"--instance={vm}" for vm in cli.cp.add_servers(cli.project, 20)])
