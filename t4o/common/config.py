@@ -33,6 +33,13 @@ DEFAULT_OPTS = [
         help="Seconds without a heartbeat after which a service is considered dead.",
     ),
     cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between service heartbeats."),
+    cfg.IntOpt(
+        "graceful_shutdown_timeout",
+        default=60,
+        min=0,
+        help="Seconds a stopping service waits for its running RPC calls (jobs) to finish before it exits; "
+        "jobs still running then are failed by the worker's next start or resolved by reset.",
+    ),
     cfg.StrOpt("scheduler_topic", default="workloadmgr-scheduler", help="RPC topic of the scheduler."),
     cfg.StrOpt("workloads_topic", default="workloadmgr-workloads", help="RPC topic of workloads workers."),
     cfg.IntOpt(

@@ -58,9 +58,19 @@ class Service:
         self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop taking work, then wait a bounded time for running calls: SIGTERM must end the process."""
         self._stop.set()
         if self._server is not None:
             self._server.stop()
-            self._server.wait()
+            waiter = threading.Thread(target=self._server.wait, name=f"{self.binary}-drain", daemon=True)
+            waiter.start()
+            waiter.join(self.conf.graceful_shutdown_timeout)
+            if waiter.is_alive():
+                LOG.warning(
+                    "%s: running jobs did not finish within %s s; exiting anyway. They are failed when this "
+                    "host's worker starts again, or resolved with reset.",
+                    self.binary,
+                    self.conf.graceful_shutdown_timeout,
+                )
             self._server = None
         LOG.info("%s stopped", self.binary)
