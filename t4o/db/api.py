@@ -50,17 +50,18 @@ def workload_type_get(type_id: str) -> WorkloadType:
 
 
 # ---------------------------------------------------------------- workloads
-def _workload_query(project_id: str | None) -> Any:
-    q = select(Workload).where(Workload.deleted.is_(False))
+def _live(model: Any, project_id: str | None) -> Any:
+    """Rows of ``model`` not soft-deleted, limited to one project unless ``project_id`` is None (admin)."""
+    q = select(model).where(model.deleted.is_(False))
     if project_id is not None:
-        q = q.where(Workload.project_id == project_id)
+        q = q.where(model.project_id == project_id)
     return q
 
 
 def workload_get(workload_id: str, project_id: str | None) -> Workload:
     """The workload, or NotFound when it is deleted or belongs to another project."""
     with session_scope() as s:
-        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
         if wl is None:
             raise errors.NotFound(f"Workload {workload_id} not found.")
         return wl
@@ -68,7 +69,7 @@ def workload_get(workload_id: str, project_id: str | None) -> Workload:
 
 def workload_list(project_id: str | None) -> list[Workload]:
     with session_scope() as s:
-        return list(s.scalars(_workload_query(project_id).order_by(Workload.created_at.desc(), Workload.id)))
+        return list(s.scalars(_live(Workload, project_id).order_by(Workload.created_at.desc(), Workload.id)))
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def workload_update(
                 .values(updated_at=utcnow(), **values)
             )
             if res.rowcount != 1:
-                wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+                wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
                 if wl is None:
                     raise errors.NotFound(f"Workload {workload_id} not found.")
                 raise errors.Conflict(f"Workload {workload_id} is {wl.status}; it cannot be modified now.")
@@ -243,7 +244,7 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
             .values(deleted=True, deleted_at=now, status="deleted", updated_at=now)
         )
         if res.rowcount != 1:
-            wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+            wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
             if wl is None:
                 raise errors.NotFound(f"Workload {workload_id} not found.")
             raise errors.Conflict(f"Workload {workload_id} is {wl.status}; wait for its job or reset it.")
@@ -259,7 +260,7 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
 def workload_set_schedule_enabled(workload_id: str, project_id: str | None, enabled: bool) -> Workload:
     with session_scope() as s:
         wl = s.scalars(
-            _workload_query(project_id).where(Workload.id == workload_id).with_for_update()
+            _live(Workload, project_id).where(Workload.id == workload_id).with_for_update()
         ).first()
         if wl is None:
             raise errors.NotFound(f"Workload {workload_id} not found.")
@@ -272,7 +273,7 @@ def workload_set_schedule_enabled(workload_id: str, project_id: str | None, enab
 def workload_unlock(workload_id: str, project_id: str | None) -> Workload:
     """Make a locked workload available when no job of it is running any more."""
     with session_scope() as s:
-        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
         if wl is None:
             raise errors.NotFound(f"Workload {workload_id} not found.")
         if _running_jobs(s, workload_id):
@@ -293,7 +294,7 @@ def workload_reset(workload_id: str, project_id: str | None, reason: str) -> tup
     """Mark every unfinished job of the workload as error and make it available. Returns (workload, jobs)."""
     now = utcnow()
     with session_scope() as s:
-        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
         if wl is None:
             raise errors.NotFound(f"Workload {workload_id} not found.")
         count = 0
@@ -366,7 +367,7 @@ def snapshot_create(workload_id: str, project_id: str | None, values: dict[str, 
             )
             .values(status=states.LOCKED, updated_at=utcnow())
         )
-        wl = s.scalars(_workload_query(project_id).where(Workload.id == workload_id)).first()
+        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
         if wl is None:
             raise errors.NotFound(f"Workload {workload_id} not found.")
         if res.rowcount != 1:
@@ -380,16 +381,9 @@ def snapshot_create(workload_id: str, project_id: str | None, values: dict[str, 
         return snap
 
 
-def _snapshot_query(project_id: str | None) -> Any:
-    q = select(Snapshot).where(Snapshot.deleted.is_(False))
-    if project_id is not None:
-        q = q.where(Snapshot.project_id == project_id)
-    return q
-
-
 def snapshot_get(snapshot_id: str, project_id: str | None) -> Snapshot:
     with session_scope() as s:
-        snap = s.scalars(_snapshot_query(project_id).where(Snapshot.id == snapshot_id)).first()
+        snap = s.scalars(_live(Snapshot, project_id).where(Snapshot.id == snapshot_id)).first()
         if snap is None:
             raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
         return snap
@@ -403,7 +397,7 @@ def snapshot_list(
     date_to: dt.datetime | None = None,
     page: Page | None = None,
 ) -> list[Snapshot]:
-    q = _snapshot_query(project_id)
+    q = _live(Snapshot, project_id)
     if workload_id:
         q = q.where(Snapshot.workload_id == workload_id)
     if status:
@@ -459,7 +453,7 @@ def snapshot_record_vm(snapshot_id: str, vm: dict[str, Any]) -> None:
 def restore_create(snapshot_id: str, project_id: str | None, values: dict[str, Any]) -> Restore:
     """Lock the snapshot's workload and queue a restore, atomically; 409 if a job of the workload runs."""
     with session_scope() as s:
-        snap = s.scalars(_snapshot_query(project_id).where(Snapshot.id == snapshot_id)).first()
+        snap = s.scalars(_live(Snapshot, project_id).where(Snapshot.id == snapshot_id)).first()
         if snap is None:
             raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
         if snap.status != states.AVAILABLE:
@@ -492,16 +486,9 @@ def restore_create(snapshot_id: str, project_id: str | None, values: dict[str, A
         return restore
 
 
-def _restore_query(project_id: str | None) -> Any:
-    q = select(Restore).where(Restore.deleted.is_(False))
-    if project_id is not None:
-        q = q.where(Restore.project_id == project_id)
-    return q
-
-
 def restore_get(restore_id: str, project_id: str | None) -> Restore:
     with session_scope() as s:
-        r = s.scalars(_restore_query(project_id).where(Restore.id == restore_id)).first()
+        r = s.scalars(_live(Restore, project_id).where(Restore.id == restore_id)).first()
         if r is None:
             raise errors.NotFound(f"Restore {restore_id} not found.")
         return r
@@ -510,7 +497,7 @@ def restore_get(restore_id: str, project_id: str | None) -> Restore:
 def restore_list(
     project_id: str | None, snapshot_id: str | None = None, page: Page | None = None
 ) -> list[Restore]:
-    q = _restore_query(project_id)
+    q = _live(Restore, project_id)
     if snapshot_id:
         q = q.where(Restore.snapshot_id == snapshot_id)
     return _paged_objects(Restore, q, page)
