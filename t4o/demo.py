@@ -28,6 +28,8 @@ from typing import Any
 import requests
 import yaml
 
+from t4o.datamover.vault_io import open_repository
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKLOADS_PORT, DATAMOVER_PORT = 8780, 8784
@@ -65,6 +67,7 @@ class T4OServices:
     def write_config(self) -> Path:
         service = yaml.safe_load(self.clouds_yaml.read_text())["clouds"]["devcloud-t4o"]["auth"]
         self.vault_url = self.vault_url or str(self.workdir / "vault")
+        open_repository(self.vault_url)  # the one-time 't4o-vault init' of a new backup target
         keystone = {
             "www_authenticate_uri": service["auth_url"],
             "auth_url": service["auth_url"],

@@ -3,23 +3,28 @@ checksum a restored disk by reading it back.
 
 ``Repository.backup_disk`` and ``restore_disk`` work on paths; the agent reads libvirt's NBD exports and
 writes through qemu-nbd writers, so it drives the vault's own backup pipeline and block fetches here,
-with the same lease and commit order (chunks first, manifest last).
+with the same lease and commit order (chunks first, manifest last). The manifest is written through the
+vault's commit step (t4o.vault.commit): a gc sweep that ran beside the backup may have removed chunks it
+reused, and those are stored again before the manifest names them. A backup that dies before its commit
+leaves only unreferenced chunks and a lease that goes stale, both of which gc removes.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from t4o.vault import Repository, open_backend
+from t4o.vault import BackendError, Repository, VaultError, open_backend
 from t4o.vault import backup as vault_backup
 from t4o.vault.chunks import chunk_id, is_zero
+from t4o.vault.commit import commit
 from t4o.vault.errors import CorruptRepository, RepositoryNotFound
 from t4o.vault.leases import Lease, wait_for_no_gc
-from t4o.vault.manifest import Manifest, block_count, block_len, manifest_key, tree_checksum
+from t4o.vault.manifest import Manifest, block_count, block_len, tree_checksum
 from t4o.vault.progress import Progress
 from t4o.vault.restore import fetch_block
 from t4o.vault.source import block_ranges
@@ -35,6 +40,53 @@ def open_repository(url: str, password: str | None = None, create: bool = True) 
         if not create:
             raise
         return Repository.init(backend, password)
+
+
+class TargetUnavailable(RuntimeError):
+    """The backup target cannot be used; the message names it and says what to do."""
+
+
+def mount_point_of(path: str) -> str:
+    """The mount point of the filesystem that holds ``path`` (or would hold it, if it does not exist)."""
+    current = os.path.abspath(path)
+    while not os.path.ismount(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return current
+
+
+def open_target(
+    url: str, password: str | None = None, *, create_if_missing: bool = False, require_mount: bool = False
+) -> Repository:
+    """Open the vault of the backup target ``url``, or raise TargetUnavailable saying why.
+
+    A directory target is usually an NFS share mounted on every worker and compute host. If the share is
+    not mounted, its mount point is an empty local directory: creating a vault there would fill the root
+    filesystem with backups nobody else sees. So a target without a vault is an error unless
+    ``create_if_missing``, and with ``require_mount`` a directory on the root filesystem is refused.
+    """
+    local = not url.startswith("s3://")
+    path = url.removeprefix("file://")
+    if local and require_mount and mount_point_of(path) == "/":
+        raise TargetUnavailable(
+            f"the backup target {url} is unavailable: it is not on a mounted filesystem (is its NFS share "
+            "mounted?); [backup_target] require_mount is set"
+        )
+    try:
+        return open_repository(url, password, create=create_if_missing)
+    except RepositoryNotFound:
+        where = f" (on the filesystem mounted at {mount_point_of(path)})" if local else ""
+        raise TargetUnavailable(
+            f"the backup target {url} is unavailable: it holds no vault{where}. If it is a share, check "
+            f"that it is mounted; a new target is initialised once with 't4o-vault init {url}' (or set "
+            "[backup_target] create_if_missing = true)"
+        ) from None
+    except (VaultError, BackendError) as exc:
+        raise TargetUnavailable(f"the backup target {url} is unavailable: {exc}") from None
+    except OSError as exc:
+        raise TargetUnavailable(f"the backup target {url} is unavailable: {exc.strerror or exc}") from None
 
 
 class VaultSource:
@@ -110,9 +162,8 @@ def backup_source(
             metadata=metadata,
             workers=repo.workers,
         )
-        lease.check()
         # The commit point: until the manifest exists, this disk of the snapshot does not.
-        repo.backend.put(manifest_key(snapshot_id, disk_id), manifest.to_bytes())
+        commit(repo.backend, codec, src, manifest, lease, repo.stale_after)  # type: ignore[arg-type]
     finally:
         lease.release()
     return DiskResult(manifest, stats.read_bytes, stats.new_bytes, changed_extents is not None)

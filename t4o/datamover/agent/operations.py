@@ -86,8 +86,16 @@ def redefine_checkpoint(dom: libvirt.virDomain, name: str, xml: str | None) -> N
         LOG.warning("domain %s: cannot redefine checkpoint %s: %s", dom.name(), name, exc)
 
 
+def open_vault(spec: dict[str, Any]) -> vault_io.Repository:
+    """The backup target as the workflow named it; an agent never creates a vault (see vault_io)."""
+    vault = spec["vault"]
+    return vault_io.open_target(
+        vault["url"], vault.get("password"), require_mount=bool(vault.get("require_mount"))
+    )
+
+
 def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, scratch: str | None) -> dict:
-    repo = vault_io.open_repository(spec["vault"]["url"], spec["vault"].get("password"))
+    repo = open_vault(spec)
     conn = connect(uri)
     try:
         dom = lookup_domain(conn, spec["domain"])
@@ -161,7 +169,7 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
 
 def restore(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int) -> dict:
     """Write each disk back into the shut-off domain, then read it back and compare checksums."""
-    repo = vault_io.open_repository(spec["vault"]["url"], spec["vault"].get("password"), create=False)
+    repo = open_vault(spec)
     conn = connect(uri)
     try:
         dom = lookup_domain(conn, spec["domain"])

@@ -42,7 +42,11 @@ ID_RE = re.compile(r"^[0-9a-f-]{36}$")
 _VAULT = {
     "type": "object",
     "required": ["url"],
-    "properties": {"url": {"type": "string", "minLength": 1}, "password": {"type": ["string", "null"]}},
+    "properties": {
+        "url": {"type": "string", "minLength": 1},
+        "password": {"type": ["string", "null"]},
+        "require_mount": {"type": "boolean"},
+    },
 }
 _REF = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*/[A-Za-z0-9][A-Za-z0-9._:-]*$"}
 _TARGET = {"type": "string", "pattern": r"^[a-z]{2,3}[a-z0-9]{1,4}$"}

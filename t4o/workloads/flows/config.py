@@ -12,9 +12,22 @@ TARGET_OPTS = [
         "url",
         default="/var/lib/t4o/vault",
         help="Backup target (vault) location: a directory (an NFS mount shared with the compute hosts) "
-        "or s3://bucket/prefix. Created on first use.",
+        "or s3://bucket/prefix. Initialise it once with 't4o-vault init <url>'.",
     ),
     cfg.StrOpt("password", secret=True, help="Password of the vault (unset: not encrypted)."),
+    cfg.BoolOpt(
+        "create_if_missing",
+        default=False,
+        help="Let the first snapshot create the vault when the target holds none. Off by default: an "
+        "unmounted NFS share looks like an empty directory, and a vault created there would fill the "
+        "local disk with backups no other host sees.",
+    ),
+    cfg.BoolOpt(
+        "require_mount",
+        default=False,
+        help="Refuse a directory target that is on the root filesystem (it must be on a mounted share, "
+        "e.g. NFS). Set it when the target is a mount point.",
+    ),
 ]
 FLOW_OPTS = [
     cfg.IntOpt("server_timeout", default=600, min=10, help="Seconds to wait for a server to change state."),

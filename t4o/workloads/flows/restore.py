@@ -27,7 +27,7 @@ from t4o.openstack.connection import user_connection
 from t4o.workloads.flows import config, topology
 from t4o.workloads.flows.cloud_ops import Ledger, start_server, stop_server, wait_server, wait_volume
 from t4o.workloads.flows.progress import human, reporter
-from t4o.workloads.flows.snapshot import open_target
+from t4o.workloads.flows.snapshot import open_target, vault_spec
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
 LOG = get_logger(__name__)
@@ -106,10 +106,6 @@ def restore(job: Job) -> dict[str, Any]:
     }
 
 
-def _vault() -> dict[str, Any]:
-    return {"url": CONF.backup_target.url, "password": CONF.backup_target.password}
-
-
 def _write_disks(
     job: Job,
     dm: DatamoverClient,
@@ -119,7 +115,7 @@ def _write_disks(
     low: int,
     high: int,
 ) -> list[dict[str, Any]]:
-    ref = dm.start("restore", server_id, {"vault": _vault(), "disks": disks})
+    ref = dm.start("restore", server_id, {"vault": vault_spec(), "disks": disks})
     view = dm.wait(ref, reporter(job, label, low, high))
     return view["result"]["disks"]
 

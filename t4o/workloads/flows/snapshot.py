@@ -19,7 +19,7 @@ from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.connection import user_connection
 from t4o.openstack.definitions import capture_server
-from t4o.vault import BackendError, Repository, VaultError
+from t4o.vault import Repository, VaultError
 from t4o.workloads.flows import config
 from t4o.workloads.flows.progress import human, reporter
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
@@ -52,14 +52,21 @@ def _parent_refs(repo: Repository, prev_vm: Any) -> dict[str, str]:
 
 
 def open_target(create: bool = True) -> Repository:
-    """The vault of the backup target; a snapshot creates it on first use, a restore never does."""
+    """The vault of the backup target. A snapshot creates it only when ``[backup_target]
+    create_if_missing`` says so (see vault_io.open_target); a restore never does."""
     target = CONF.backup_target
-    try:
-        return vault_io.open_repository(target.url, target.password, create=create)
-    except (VaultError, BackendError) as exc:
-        raise RuntimeError(f"the backup target {target.url} is unavailable: {exc}") from None
-    except OSError as exc:
-        raise RuntimeError(f"the backup target {target.url} is unavailable: {exc.strerror or exc}") from None
+    return vault_io.open_target(
+        target.url,
+        target.password,
+        create_if_missing=create and target.create_if_missing,
+        require_mount=target.require_mount,
+    )
+
+
+def vault_spec() -> dict[str, Any]:
+    """How the agents open the backup target (they never create it)."""
+    target = CONF.backup_target
+    return {"url": target.url, "password": target.password, "require_mount": target.require_mount}
 
 
 def snapshot(job: Job) -> dict[str, Any]:
@@ -96,7 +103,7 @@ def snapshot(job: Job) -> dict[str, Any]:
                 notes.append(f"{current}: not in the previous snapshot's vault data, took a full backup")
             volume_by_target = {v["target"]: v for v in definition["volumes"]}
             spec = {
-                "vault": {"url": CONF.backup_target.url, "password": CONF.backup_target.password},
+                "vault": vault_spec(),
                 "snapshot_id": snap.id,
                 "workload_id": workload.id,
                 "checkpoint": checkpoint_name(snap.id),
