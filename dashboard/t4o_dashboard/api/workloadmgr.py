@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 from django.conf import settings
@@ -19,6 +20,8 @@ LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = "workloads"
 TIMEOUT = 30
+MAX_PAGES = 1000  # a list never follows more ``next`` links than this (a guard against a link loop)
+WORKLOADS_BINARY = "workloadmgr-workloads"  # the only service a node can be disabled or enabled for
 # Job states in which a snapshot or restore is still running (the table rows poll while in them).
 RUNNING = ("queued", "executing", "cancelling")
 
@@ -57,6 +60,47 @@ class Snapshot(base.APIDictWrapper):
 class Restore(base.APIDictWrapper):
     _attrs = ["id", "name", "status", "snapshot_id", "workload_id", "project_id", "restore_type",
               "progress_percent", "progress_msg", "error_msg", "created_at", "instances"]  # fmt: skip
+
+
+class Policy(base.APIDictWrapper):
+    """A workload policy; ``project_list`` is there when the API names its projects (admin's show)."""
+
+    _attrs = ["id", "name", "display_name", "display_description", "field_values", "metadata",
+              "project_list", "created_at", "updated_at"]  # fmt: skip
+
+    @property
+    def description(self) -> str:
+        return self._apidict.get("display_description") or ""
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self._apidict.get("field_values") or {}
+
+    @property
+    def projects(self) -> list[str] | None:
+        """The assigned projects' ids, or None when the answer did not name them."""
+        return self._apidict.get("project_list")
+
+
+class QuotaType(base.APIDictWrapper):
+    _attrs = ["id", "display_name", "display_description"]
+
+
+class Quota(base.APIDictWrapper):
+    """A project's allowed quota of one type; ``usage`` is there when listed per project."""
+
+    _attrs = ["id", "project_id", "quota_type_id", "quota_type_name", "allowed_value", "high_watermark",
+              "usage"]  # fmt: skip
+
+
+class Node(base.APIDictWrapper):
+    """A T4O service on a host, with its heartbeat state (up, down) and whether it takes new jobs."""
+
+    _attrs = ["host", "binary", "state", "disabled", "last_heartbeat"]
+
+    @property
+    def id(self) -> str:
+        return f"{self._apidict['binary']}@{self._apidict['host']}"
 
 
 class Setting(base.APIDictWrapper):
@@ -118,6 +162,33 @@ def call(
     return resp.json()
 
 
+def _next_params(body: dict[str, Any]) -> dict[str, str] | None:
+    """The query of the ``next`` link of a paged list (``{resource}_links``), or None on the last page.
+
+    Only the query is taken: the link's host is what the API saw, which a proxy may have rewritten.
+    """
+    for key, links in body.items():
+        if not key.endswith("_links") or not isinstance(links, list):
+            continue
+        for link in links:
+            if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
+                return dict(parse_qsl(urlsplit(link["href"]).query))
+    return None
+
+
+def list_all(request: Any, path: str, key: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every item of a list call, following its ``next`` links page by page."""
+    body = call(request, "GET", path, params=params)
+    items = list(body[key])
+    for _page in range(MAX_PAGES):
+        params = _next_params(body)
+        if not params:
+            return items
+        body = call(request, "GET", path, params=params)
+        items.extend(body[key])
+    raise WorkloadmgrError(_("The list %s has more pages than can be shown.") % path)
+
+
 # ------------------------------------------------------------------ workloads
 def workload_type_list(request: Any) -> list[dict[str, Any]]:
     return call(request, "GET", "/workload_types/detail")["workload_types"]
@@ -125,7 +196,7 @@ def workload_type_list(request: Any) -> list[dict[str, Any]]:
 
 def workload_list(request: Any, all_projects: bool = False) -> list[Workload]:
     params = {"all_workloads": "true"} if all_projects else None
-    return [Workload(w) for w in call(request, "GET", "/workloads/detail", params=params)["workloads"]]
+    return [Workload(w) for w in list_all(request, "/workloads/detail", "workloads", params)]
 
 
 def workload_get(request: Any, workload_id: str) -> Workload:
@@ -181,7 +252,7 @@ def snapshot_list(request: Any, workload_id: str | None = None, all_projects: bo
         params["workload_id"] = workload_id
     if all_projects:
         params["all"] = "true"
-    return [Snapshot(s) for s in call(request, "GET", "/snapshots/detail", params=params)["snapshots"]]
+    return [Snapshot(s) for s in list_all(request, "/snapshots/detail", "snapshots", params)]
 
 
 def snapshot_get(request: Any, snapshot_id: str) -> Snapshot:
@@ -213,7 +284,7 @@ def restore_create(
 
 def restore_list(request: Any, snapshot_id: str | None = None) -> list[Restore]:
     params = {"snapshot_id": snapshot_id} if snapshot_id else None
-    return [Restore(r) for r in call(request, "GET", "/restores/detail", params=params)["restores"]]
+    return [Restore(r) for r in list_all(request, "/restores/detail", "restores", params)]
 
 
 def restore_get(request: Any, restore_id: str) -> Restore:
@@ -249,3 +320,80 @@ def global_scheduler_enabled(request: Any) -> bool:
 def global_scheduler_set(request: Any, enabled: bool) -> bool:
     action = "enable" if enabled else "disable"
     return bool(call(request, "POST", f"/global_job_scheduler/{action}")["global_job_scheduler"])
+
+
+# ------------------------------------------------------------------ workload policies
+def policy_list(request: Any) -> list[Policy]:
+    return [Policy(p) for p in list_all(request, "/workload_policy/", "policy_list")]
+
+
+def policy_get(request: Any, policy_id: str) -> Policy:
+    return Policy(call(request, "GET", f"/workload_policy/{policy_id}")["policy"])
+
+
+def policy_create(request: Any, name: str, description: str, field_values: dict[str, Any]) -> Policy:
+    body = {
+        "workload_policy": {
+            "display_name": name,
+            "display_description": description,
+            "field_values": field_values,
+        }
+    }
+    return Policy(call(request, "POST", "/workload_policy/", body=body)["policy"])
+
+
+def policy_update(
+    request: Any, policy_id: str, name: str, description: str, field_values: dict[str, Any]
+) -> Policy:
+    body = {
+        "workload_policy": {
+            "display_name": name,
+            "display_description": description,
+            "field_values": field_values,
+        }
+    }
+    return Policy(call(request, "PUT", f"/workload_policy/{policy_id}", body=body)["policy"])
+
+
+def policy_delete(request: Any, policy_id: str) -> None:
+    call(request, "DELETE", f"/workload_policy/{policy_id}")
+
+
+def policy_assign(request: Any, policy_id: str, add: list[str], remove: list[str]) -> Policy:
+    """Assigns the policy to the ``add`` projects and takes it back from the ``remove`` ones."""
+    body = {"policy": {"add_projects": add, "remove_projects": remove}}
+    return Policy(call(request, "POST", f"/workload_policy/{policy_id}/assign", body=body)["policy"])
+
+
+# ------------------------------------------------------------------ project quotas
+def quota_type_list(request: Any) -> list[QuotaType]:
+    return [QuotaType(t) for t in call(request, "GET", "/project_quota_types")["quota_types"]]
+
+
+def quota_list(request: Any, project_id: str) -> list[Quota]:
+    """The project's allowed quotas with its current usage."""
+    return [Quota(q) for q in call(request, "GET", f"/project_allowed_quotas/{project_id}")["allowed_quotas"]]
+
+
+def quota_set(request: Any, project_id: str, quotas: list[dict[str, Any]]) -> list[Quota]:
+    """Creates or replaces allowed quotas: items of quota_type_id, allowed_value, high_watermark."""
+    body = {"allowed_quotas": quotas}
+    found = call(request, "POST", f"/project_allowed_quotas/{project_id}", body=body)["allowed_quotas"]
+    return [Quota(q) for q in found]
+
+
+def quota_delete(request: Any, quota_id: str) -> None:
+    call(request, "DELETE", f"/project_allowed_quotas/{quota_id}")
+
+
+# ------------------------------------------------------------------ service nodes
+def node_list(request: Any) -> list[Node]:
+    """Every T4O service node; the metrics call carries them (limit=1 keeps its job list short)."""
+    metrics = call(request, "GET", "/t4o_metrics", params={"limit": 1})["metrics"]
+    return [Node(n) for n in metrics["nodes"]]
+
+
+def node_set_disabled(request: Any, host: str, disabled: bool) -> Node:
+    """Disables (no new job is placed there) or enables the workloads worker of a host."""
+    body = {"node": {"disabled": disabled}}
+    return Node(call(request, "PUT", f"/t4o_nodes/{quote(host, safe='')}", body=body)["node"])

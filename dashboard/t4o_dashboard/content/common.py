@@ -6,6 +6,8 @@ from typing import Any
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from horizon import exceptions
+from openstack_dashboard.api import keystone
 
 from t4o_dashboard.api import workloadmgr
 
@@ -55,3 +57,13 @@ def is_running(job: Any) -> bool:
 
 def display_name(obj: Any) -> str:
     return obj.name or obj.id[:8]
+
+
+def project_names(request: Any) -> dict[str, str]:
+    """Project id to name, for admin pages; without Keystone the ids are shown."""
+    try:
+        projects, _more = keystone.tenant_list(request)
+    except Exception:
+        exceptions.handle(request, _("Unable to list projects; their IDs are shown."), ignore=True)
+        return {}
+    return {p.id: p.name for p in projects}

@@ -59,13 +59,24 @@ class SnapshotViewTests(base.TestCase):
         res = self.client.get(DETAIL)
         self.assertRedirectsNoFollow(res, SNAPSHOTS)
 
-    @helpers.create_mocks({workloadmgr: ("snapshot_get",)})
+    @helpers.create_mocks({workloadmgr: ("snapshot_get", "workload_get")})
     def test_row_update_of_running_snapshot(self) -> None:
         self.mock_snapshot_get.return_value = data.snapshot(status="executing")
+        self.mock_workload_get.return_value = data.workload()
         url = SNAPSHOTS + "?action=row_update&table=snapshots&obj_id=sn-1"
         res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
         self.assertContains(res, "40% Uploading vda")
         self.assertContains(res, 'class="ajax-update warning"')
+        self.assertContains(res, "name-wl-1")  # the workload's name, as on the page, not its short id
+
+    @helpers.create_mocks({workloadmgr: ("snapshot_get", "workload_get")})
+    def test_row_update_when_the_workload_cannot_be_read(self) -> None:
+        self.mock_snapshot_get.return_value = data.snapshot(status="executing")
+        self.mock_workload_get.side_effect = data.api_error("The backup service does not answer", 503)
+        url = SNAPSHOTS + "?action=row_update&table=snapshots&obj_id=sn-1"
+        res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+        self.assertEqual(200, res.status_code)
+        self.assertContains(res, ">wl-1<")  # the short id stands in
 
     @helpers.create_mocks({workloadmgr: ("snapshot_list", "workload_list", "restore_create")})
     def test_one_click_restore(self) -> None:

@@ -98,7 +98,59 @@ class WorkloadDetailTests(base.TestCase):
         self.assertContains(res, "2.0\xa0KB")
         self.assertContains(res, "40% Uploading vda")
         self.assertContains(res, "One-click Restore")
-        self.assertEqual(2, len(res.context["table"].data))
+        self.assertEqual(2, len(res.context["snapshots_table"].data))
+        # The header: a running snapshot keeps it polling (Horizon's row update), with its progress.
+        header = res.content.decode().split('id="summary__row__wl-1"')[1].split("</tr>")[0]
+        self.assertIn("Running a job", header)
+        self.assertIn("snap-sn-2: 40% Uploading vda", header)
+        self.assertIn("1 (2.0\xa0KB)", header)
+        self.assertIn("1.0\xa0MB", header)  # the available snapshots' size
+        self.assertIn("2026-11-26T07:00:00Z", header)  # the last available snapshot
+        self.assertContains(res, 'data-update-url="/project/workloads/wl-1/?action=row_update&amp;table=summary')
+        self.mock_snapshot_list.assert_called_once_with(helpers.IsHttpRequest(), workload_id="wl-1")
+
+    @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
+    def test_header_row_update_while_a_snapshot_runs(self) -> None:
+        self.mock_workload_get.return_value = data.workload(status="locked")
+        self.mock_snapshot_list.return_value = [data.snapshot("sn-2", status="executing")]
+        url = _detail() + "?action=row_update&table=summary&obj_id=wl-1"
+        res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+        self.assertContains(res, 'class="ajax-update warning"')  # Horizon polls it again
+        self.assertContains(res, "snap-sn-2: 40% Uploading vda")
+        self.assertContains(res, "Never")  # no snapshot is available yet
+        self.mock_snapshot_list.assert_called_once_with(helpers.IsHttpRequest(), workload_id="wl-1")
+
+    @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
+    def test_header_row_update_when_the_snapshot_is_done(self) -> None:
+        self.mock_workload_get.return_value = data.workload(
+            storage_usage={"full": {"snap_count": 1, "usage": 1048576}, "incremental": {"snap_count": 0}}
+        )
+        self.mock_snapshot_list.return_value = [data.snapshot("sn-2")]
+        url = _detail() + "?action=row_update&table=summary&obj_id=wl-1"
+        res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+        self.assertNotContains(res, "warning")  # final: polling stops
+        self.assertContains(res, "Available")
+        self.assertContains(res, "2026-11-26T07:00:00Z")
+        self.assertContains(res, "1 (1.0\xa0MB)")
+
+    @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
+    def test_header_stays_busy_while_the_workload_status_lags(self) -> None:
+        self.mock_workload_get.return_value = data.workload(status="available")
+        self.mock_snapshot_list.return_value = [data.snapshot("sn-2", status="queued")]
+        url = _detail() + "?action=row_update&table=summary&obj_id=wl-1"
+        res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+        self.assertContains(res, 'class="ajax-update warning"')
+        self.assertContains(res, "Running a job")
+
+    @helpers.create_mocks({workloadmgr: ("snapshot_get", "workload_get")})
+    def test_refreshed_snapshot_row_names_its_workload(self) -> None:
+        self.mock_snapshot_get.return_value = data.snapshot("sn-2", status="executing")
+        self.mock_workload_get.return_value = data.workload()
+        url = _detail() + "?action=row_update&table=snapshots&obj_id=sn-2"
+        res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+        self.assertContains(res, "name-wl-1")
+        self.assertContains(res, "40% Uploading vda")
+        self.mock_workload_get.assert_called_once_with(helpers.IsHttpRequest(), "wl-1")
 
     @helpers.create_mocks({workloadmgr: ("workload_get",)})
     def test_detail_of_missing_workload_redirects_with_message(self) -> None:

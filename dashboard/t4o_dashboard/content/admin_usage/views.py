@@ -9,7 +9,6 @@ from horizon import exceptions, views
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
-from t4o_dashboard.content.admin_workloads.views import project_names
 
 BAR_WIDTH = 600  # pixels of the longest bar in the chart
 ROW_HEIGHT = 30
@@ -45,7 +44,7 @@ class IndexView(views.HorizonTemplateView):
         except Exception:
             exceptions.handle(self.request, _("Unable to read storage usage."))
             workloads, snapshots = [], []
-        names = project_names(self.request)
+        names = common.project_names(self.request)
         usage = usage_by_project(workloads, snapshots)
         largest = max((u["full"] + u["incremental"] for u in usage.values()), default=0) or 1
         rows = []

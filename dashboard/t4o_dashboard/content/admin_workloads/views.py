@@ -6,20 +6,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
-from openstack_dashboard.api import keystone
 
 from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
 from t4o_dashboard.content.admin_workloads import tables as admin_tables
 from t4o_dashboard.content.workloads import tables as workload_tables
-
-
-def project_names(request: Any) -> dict[str, str]:
-    try:
-        projects, _more = keystone.tenant_list(request)
-    except Exception:
-        exceptions.handle(request, _("Unable to list projects; their IDs are shown."), ignore=True)
-        return {}
-    return {p.id: p.name for p in projects}
 
 
 class IndexView(tables.DataTableView):
@@ -34,7 +25,7 @@ class IndexView(tables.DataTableView):
         except Exception:
             exceptions.handle(self.request, _("Unable to list workloads."))
             return []
-        names = project_names(self.request)
+        names = common.project_names(self.request)
         for wl in workloads:
             workload_tables.annotate(wl, snapshots)
             wl.project_name = names.get(wl.project_id)

@@ -99,7 +99,13 @@ class UpdateSnapshotRow(tables.Row):
     ajax = True
 
     def get_data(self, request: Any, snapshot_id: str) -> Any:
-        return workloadmgr.snapshot_get(request, snapshot_id)
+        snapshot = workloadmgr.snapshot_get(request, snapshot_id)
+        # The refreshed row names its workload like the page did, not by a short id.
+        try:
+            snapshot.workload_name = workloadmgr.workload_get(request, snapshot.workload_id).name
+        except Exception:
+            snapshot.workload_name = None
+        return snapshot
 
 
 def _workload_link(snapshot: Any) -> str:

@@ -22,6 +22,27 @@ def annotate(workload: Any, snapshots: list[Any]) -> Any:
     return workload
 
 
+def summarize(workload: Any, snapshots: list[Any]) -> Any:
+    """The header of a workload's page: annotate()'s figures, storage per type and the running snapshot."""
+    annotate(workload, snapshots)
+    running = [s for s in snapshots if s.workload_id == workload.id and common.is_running(s)]
+    workload.running = running[0] if running else None
+    # Busy while a snapshot of it runs, even if the workload's own status has not caught up yet.
+    workload.summary_status = "locked" if running else workload.status
+    usage = workload.storage_usage or {}
+    for kind in ("full", "incremental"):
+        entry = usage.get(kind) or {}
+        setattr(workload, f"{kind}_text", f"{entry.get('snap_count', 0)} ({common.size(entry.get('usage'))})")
+    return workload
+
+
+def running_text(workload: Any) -> str:
+    job = workload.running
+    if job is None:
+        return "-"
+    return f"{common.display_name(job)}: {common.progress(job)}"
+
+
 def schedule_text(workload: Any) -> str:
     js = workload.jobschedule or {}
     if not js.get("enabled"):
@@ -114,3 +135,35 @@ class WorkloadsTable(tables.DataTable):
         row_class = UpdateWorkloadRow
         table_actions = (CreateWorkload, DeleteWorkload)
         row_actions = (TakeSnapshot, EditWorkload, DeleteWorkload)
+
+
+class UpdateSummaryRow(tables.Row):
+    ajax = True
+
+    def get_data(self, request: Any, workload_id: str) -> Any:
+        workload = workloadmgr.workload_get(request, workload_id)
+        return summarize(workload, workloadmgr.snapshot_list(request, workload_id=workload_id))
+
+
+class WorkloadSummaryTable(tables.DataTable):
+    """One row, the header of a workload's page, refreshed in place (like the job rows) while it is busy."""
+
+    status = tables.Column(
+        "summary_status",
+        verbose_name=_("Status"),
+        status=True,
+        status_choices=common.WORKLOAD_STATUS_CHOICES,
+        display_choices=common.WORKLOAD_STATUS_DISPLAY,
+    )
+    running = tables.Column(running_text, verbose_name=_("Running Snapshot"))
+    last_snapshot = tables.Column("last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"))
+    full = tables.Column("full_text", verbose_name=_("Full Snapshots"))
+    incremental = tables.Column("incremental_text", verbose_name=_("Incremental Snapshots"))
+    size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+
+    class Meta:
+        name = "summary"
+        verbose_name = _("Summary")
+        status_columns = ("status",)
+        row_class = UpdateSummaryRow
+        footer = False

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 
 from t4o_dashboard.api import workloadmgr
-from t4o_dashboard.content import common, modal
+from t4o_dashboard.content import modal
 from t4o_dashboard.content.snapshots import tables as snapshot_tables
 from t4o_dashboard.content.workloads import forms as workload_forms
 from t4o_dashboard.content.workloads import tables as workload_tables
@@ -39,10 +39,13 @@ def _get_workload(request: Any, workload_id: str) -> Any:
         exceptions.handle(request, _("Unable to show the workload."), redirect=reverse(INDEX_URL))
 
 
-class DetailView(tables.DataTableView):
-    """The workload's settings and storage use, and its snapshots (refreshed in place while running)."""
+class DetailView(tables.MultiTableView):
+    """The workload's settings, a header with its status, last snapshot and size, and its snapshots.
 
-    table_class = snapshot_tables.SnapshotsTable
+    The header and the running snapshots' rows refresh in place (Horizon's row polling) while a job runs.
+    """
+
+    table_classes = (workload_tables.WorkloadSummaryTable, snapshot_tables.SnapshotsTable)
     template_name = "t4o_dashboard/workload_detail.html"
     page_title = _("Workload {{ workload.name }}")
 
@@ -51,29 +54,32 @@ class DetailView(tables.DataTableView):
             self._workload = _get_workload(self.request, self.kwargs["workload_id"])
         return self._workload
 
-    def get_data(self) -> list[Any]:
-        workload = self.workload()
-        try:
-            snaps = workloadmgr.snapshot_list(self.request, workload_id=workload.id)
-        except Exception:
-            exceptions.handle(self.request, _("Unable to list the workload's snapshots."))
-            return []
-        for snap in snaps:
-            snap.workload_name = workload.name
-        return sorted(snaps, key=lambda s: s.created_at or "", reverse=True)
+    def snapshots(self) -> list[Any]:
+        if not hasattr(self, "_snapshots"):
+            workload = self.workload()
+            try:
+                snaps = workloadmgr.snapshot_list(self.request, workload_id=workload.id)
+            except Exception:
+                exceptions.handle(self.request, _("Unable to list the workload's snapshots."))
+                snaps = []
+            for snap in snaps:
+                snap.workload_name = workload.name
+            self._snapshots = sorted(snaps, key=lambda s: s.created_at or "", reverse=True)
+        return self._snapshots
+
+    def get_summary_data(self) -> list[Any]:
+        return [workload_tables.summarize(self.workload(), self.snapshots())]
+
+    def get_snapshots_data(self) -> list[Any]:
+        return self.snapshots()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         workload = self.workload()
-        usage = workload.storage_usage or {}
         context.update(
             workload=workload,
             instances=workload_tables.instance_names(workload),
             schedule=workload_tables.schedule_text(workload),
-            full_count=(usage.get("full") or {}).get("snap_count", 0),
-            full_size=common.size((usage.get("full") or {}).get("usage")),
-            incremental_count=(usage.get("incremental") or {}).get("snap_count", 0),
-            incremental_size=common.size((usage.get("incremental") or {}).get("usage")),
         )
         return context
 

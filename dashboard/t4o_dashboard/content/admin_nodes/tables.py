@@ -1,0 +1,84 @@
+"""The nodes table: every T4O service with its heartbeat state; workloads workers can be disabled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from horizon import tables
+
+from t4o_dashboard.api import workloadmgr
+
+
+def _host(obj_id: str) -> str:
+    """The host of a node id ``binary@host``."""
+    return obj_id.split("@", 1)[1]
+
+
+def _is_worker(node: Any) -> bool:
+    return node.binary == workloadmgr.WORKLOADS_BINARY
+
+
+class DisableNode(tables.BatchAction):
+    name = "disable"
+    help_text = _("The scheduler places no new job on a disabled node; the jobs it runs finish.")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.action_type = "danger"
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Disable Node", "Disable Nodes", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Disabled Node", "Disabled Nodes", count)
+
+    def allowed(self, request: Any, node: Any = None) -> bool:
+        return node is None or (_is_worker(node) and not node.disabled)
+
+    def action(self, request: Any, obj_id: str) -> None:
+        workloadmgr.node_set_disabled(request, _host(obj_id), True)
+
+
+class EnableNode(tables.BatchAction):
+    name = "enable"
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Enable Node", "Enable Nodes", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy("Enabled Node", "Enabled Nodes", count)
+
+    def allowed(self, request: Any, node: Any = None) -> bool:
+        return node is None or (_is_worker(node) and node.disabled)
+
+    def action(self, request: Any, obj_id: str) -> None:
+        workloadmgr.node_set_disabled(request, _host(obj_id), False)
+
+
+class NodesTable(tables.DataTable):
+    host = tables.Column("host", verbose_name=_("Host"))
+    binary = tables.Column("binary", verbose_name=_("Service"))
+    state = tables.Column(
+        "state",
+        verbose_name=_("State"),
+        status=True,
+        status_choices=(("up", True), ("down", False)),
+        display_choices=(("up", _("Up")), ("down", _("Down"))),
+    )
+    disabled = tables.Column(
+        lambda n: _("Disabled") if n.disabled else _("Enabled"), verbose_name=_("Takes New Jobs")
+    )
+    last_heartbeat = tables.Column("last_heartbeat", verbose_name=_("Last Heartbeat"))
+
+    class Meta:
+        name = "nodes"
+        verbose_name = _("Nodes")
+        status_columns = ("state",)
+        table_actions = (tables.FilterAction,)
+        row_actions = (DisableNode, EnableNode)

@@ -1,0 +1,25 @@
+"""The T4O service nodes: heartbeat state, and whether each workloads worker takes new jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions, tables
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content.admin_nodes import tables as node_tables
+
+
+class IndexView(tables.DataTableView):
+    table_class = node_tables.NodesTable
+    template_name = "horizon/common/_data_table_view.html"
+    page_title = _("Backup Service Nodes")
+
+    def get_data(self) -> list[Any]:
+        try:
+            nodes = workloadmgr.node_list(self.request)
+        except Exception:
+            exceptions.handle(self.request, _("Unable to list the service nodes."))
+            return []
+        return sorted(nodes, key=lambda n: (n.host, n.binary))

@@ -1,0 +1,97 @@
+"""Forms of the Workload Policies panel: a policy's schedule and retention, and its projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions, forms, messages
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
+from t4o_dashboard.content.workloads.forms import INTERVALS, RETENTION_TYPES
+
+INDEX_URL = "horizon:admin:backup_policies:index"
+
+
+class PolicyForm(forms.SelfHandlingForm):
+    """Creates a policy, or changes the one named by ``policy_id``."""
+
+    policy_id = forms.CharField(widget=forms.HiddenInput(), required=False)
+    name = forms.CharField(label=_("Name"), max_length=255)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    interval = forms.ChoiceField(label=_("Interval"), choices=INTERVALS, initial="24 hr")
+    retention_policy_type = forms.ChoiceField(label=_("Retention"), choices=RETENTION_TYPES)
+    retention_policy_value = forms.IntegerField(label=_("Keep"), min_value=1, max_value=10000, initial=30)
+    fullbackup_interval = forms.IntegerField(
+        label=_("Full snapshot every"),
+        min_value=-1,
+        max_value=10000,
+        initial=-1,
+        help_text=_("-1: only the first is full; 0: every one is full; N: a full one every N snapshots."),
+    )
+
+    @staticmethod
+    def field_values(data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "interval": data["interval"],
+            "retention_policy_type": data["retention_policy_type"],
+            "retention_policy_value": int(data["retention_policy_value"]),
+            "fullbackup_interval": int(data["fullbackup_interval"]),
+        }
+
+    def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        values = self.field_values(data)
+        try:
+            if data.get("policy_id"):
+                policy = workloadmgr.policy_update(
+                    request, data["policy_id"], data["name"], data["description"], values
+                )
+            else:
+                policy = workloadmgr.policy_create(request, data["name"], data["description"], values)
+        except Exception:
+            exceptions.handle(request, _("Unable to save the workload policy."), redirect=reverse(INDEX_URL))
+            return False
+        messages.success(request, _('Workload policy "%s" saved.') % policy.name)
+        return policy
+
+
+def project_choices(request: Any) -> list[tuple[str, str]]:
+    return sorted(common.project_names(request).items(), key=lambda kv: kv[1].lower())
+
+
+class AssignForm(forms.SelfHandlingForm):
+    """The projects whose workloads may follow the policy; unticking one takes the policy back from it."""
+
+    policy_id = forms.CharField(widget=forms.HiddenInput())
+    projects = forms.MultipleChoiceField(
+        label=_("Projects"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        choices = project_choices(request)
+        # Projects Keystone no longer lists stay visible, so they can be unassigned.
+        known = {c[0] for c in choices}
+        choices += [
+            (p, f"{p} ({_('not found')})") for p in self.initial.get("projects", []) if p not in known
+        ]
+        self.fields["projects"].choices = choices
+
+    def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        try:
+            current = set(workloadmgr.policy_get(request, data["policy_id"]).projects or [])
+            wanted = set(data["projects"])
+            policy = workloadmgr.policy_assign(
+                request, data["policy_id"], sorted(wanted - current), sorted(current - wanted)
+            )
+        except Exception:
+            exceptions.handle(
+                request, _("Unable to assign the workload policy."), redirect=reverse(INDEX_URL)
+            )
+            return False
+        messages.success(request, _('Projects of workload policy "%s" saved.') % policy.name)
+        return policy

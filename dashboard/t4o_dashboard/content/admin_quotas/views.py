@@ -1,0 +1,114 @@
+"""Project quotas: the projects, a project's allowed quotas with its usage, and the form that sets them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from horizon import exceptions, tables
+from openstack_dashboard.api import keystone
+
+from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import modal
+from t4o_dashboard.content.admin_quotas import forms as quota_forms
+from t4o_dashboard.content.admin_quotas import tables as quota_tables
+
+INDEX_URL = "horizon:admin:backup_quotas:index"
+
+
+@dataclass
+class QuotaRow:
+    """One kind of quota of a project: allowed None when no limit is set (then usage is not reported)."""
+
+    id: str
+    name: str
+    in_bytes: bool
+    allowed: int | None = None
+    high: int | None = None
+    usage: int | None = None
+    quota_id: str | None = None
+
+
+def quota_rows(request: Any, project_id: str) -> list[QuotaRow]:
+    """Every kind of quota, with the project's limit and usage where one is set."""
+    types = workloadmgr.quota_type_list(request)
+    set_ = {q.quota_type_id: q for q in workloadmgr.quota_list(request, project_id)}
+    rows = []
+    for qtype in types:
+        row = QuotaRow(qtype.id, qtype.display_name, quota_forms.in_bytes(qtype))
+        quota = set_.get(qtype.id)
+        if quota is not None:
+            row.allowed, row.high = int(quota.allowed_value), int(quota.high_watermark)
+            row.usage = quota.get("usage")
+            row.quota_id = quota.id
+        rows.append(row)
+    return rows
+
+
+def project_name(request: Any, project_id: str) -> str:
+    try:
+        return keystone.tenant_get(request, project_id, admin=True).name
+    except Exception:
+        exceptions.handle(request, ignore=True)
+        return project_id
+
+
+class IndexView(tables.DataTableView):
+    table_class = quota_tables.ProjectsTable
+    template_name = "horizon/common/_data_table_view.html"
+    page_title = _("Backup Quotas")
+
+    def get_data(self) -> list[Any]:
+        try:
+            projects, _more = keystone.tenant_list(self.request)
+        except Exception:
+            exceptions.handle(self.request, _("Unable to list projects."))
+            return []
+        return sorted(projects, key=lambda p: p.name.lower())
+
+
+class DetailView(tables.DataTableView):
+    table_class = quota_tables.QuotasTable
+    template_name = "horizon/common/_data_table_view.html"
+    page_title = _("Backup Quotas of Project {{ project_name }}")
+
+    def get_data(self) -> list[Any]:
+        try:
+            return quota_rows(self.request, self.kwargs["project_id"])
+        except Exception:
+            exceptions.handle(
+                self.request, _("Unable to read the project's quotas."), redirect=reverse(INDEX_URL)
+            )
+            return []
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["project_name"] = project_name(self.request, self.kwargs["project_id"])
+        return context
+
+
+class UpdateView(modal.ModalForm):
+    form_class = quota_forms.QuotasForm
+    modal_id = "update_quotas_modal"
+    page_title = _("Edit Backup Quotas")
+    submit_label = _("Save")
+    submit_url_name = "horizon:admin:backup_quotas:update"
+    help_text = _(
+        "Empty: no limit is set. -1: unlimited. The high watermark is where a warning is due; it cannot "
+        "exceed the allowed value. Storage is in GiB."
+    )
+
+    def get_success_url(self) -> str:
+        return reverse("horizon:admin:backup_quotas:detail", args=[self.kwargs["project_id"]])
+
+    def get_initial(self) -> dict[str, Any]:
+        project_id = self.kwargs["project_id"]
+        try:
+            rows = quota_rows(self.request, project_id)
+        except Exception:
+            exceptions.handle(
+                self.request, _("Unable to read the project's quotas."), redirect=reverse(INDEX_URL)
+            )
+        return {"project_id": project_id, "rows": rows}
