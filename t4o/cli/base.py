@@ -76,7 +76,7 @@ class ShowOne(ClientCommandMixin, command.ShowOne):
     pass
 
 
-def act_on_each(names: list[str], noun: str, action: Any) -> None:
+def act_on_each(names: list[str], noun: str, action: Any, plural: str | None = None) -> None:
     """Run ``action(name)`` for every name; report every failure in one error at the end."""
     failures = []
     for name in names:
@@ -88,7 +88,7 @@ def act_on_each(names: list[str], noun: str, action: Any) -> None:
         raise ClientError(failures[0][1])
     if failures:
         details = "; ".join(f"{n}: {e}" for n, e in failures)
-        raise ClientError(f"{len(failures)} of {len(names)} {noun}s not deleted: {details}")
+        raise ClientError(f"{len(failures)} of {len(names)} {plural or noun + 's'} not deleted: {details}")
 
 
 def formattable(value: Any) -> Any:

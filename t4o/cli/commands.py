@@ -5,7 +5,19 @@ The OSC names are registered as entry points in pyproject.toml (a unit test keep
 
 from __future__ import annotations
 
-from t4o.cli import restores, scheduler, settings, snapshots, workload_types, workloads
+from t4o.cli import (
+    metrics,
+    nodes,
+    policies,
+    quotas,
+    restores,
+    runs,
+    scheduler,
+    settings,
+    snapshots,
+    workload_types,
+    workloads,
+)
 
 # OSC command name -> class
 OSC_COMMANDS: dict[str, type] = {
@@ -38,6 +50,27 @@ OSC_COMMANDS: dict[str, type] = {
     "workload scheduler show": scheduler.ShowScheduler,
     "workload scheduler enable": scheduler.EnableScheduler,
     "workload scheduler disable": scheduler.DisableScheduler,
+    "workload run list": runs.ListScheduledRun,
+    "workload policy list": policies.ListPolicy,
+    "workload policy show": policies.ShowPolicy,
+    "workload policy create": policies.CreatePolicy,
+    "workload policy set": policies.SetPolicy,
+    "workload policy delete": policies.DeletePolicy,
+    "workload policy assign": policies.AssignPolicy,
+    "workload policy unassign": policies.UnassignPolicy,
+    "workload quota type list": quotas.ListQuotaType,
+    "workload quota list": quotas.ListQuota,
+    "workload quota show": quotas.ShowQuota,
+    "workload quota set": quotas.SetQuota,
+    "workload quota delete": quotas.DeleteQuota,
+    "workload quota reset": quotas.ResetQuota,
+    "workload node list": nodes.ListNode,
+    "workload node show": nodes.ShowNode,
+    "workload node enable": nodes.EnableNode,
+    "workload node disable": nodes.DisableNode,
+    "workload usage list": metrics.ListStorageUsage,
+    "workload metrics show": metrics.ShowMetrics,
+    "workload activity list": metrics.ListActivity,
 }
 
 # Trilio's workloadmgr command name -> class
@@ -73,4 +106,24 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "get-global-job-scheduler": scheduler.ShowScheduler,
     "enable-global-job-scheduler": scheduler.EnableScheduler,
     "disable-global-job-scheduler": scheduler.DisableScheduler,
+    "workload-scheduled-runs": runs.ListScheduledRun,
+    "policy-list": policies.ListPolicy,
+    "policy-show": policies.ShowPolicy,
+    "policy-create": policies.CreatePolicy,
+    "policy-update": policies.SetPolicy,
+    "policy-delete": policies.DeletePolicy,
+    "policy-assign": policies.AssignPolicy,
+    "project-quota-type-list": quotas.ListQuotaType,
+    "project-allowed-quota-list": quotas.ListProjectQuota,
+    "project-allowed-quota-show": quotas.ShowQuota,
+    "project-allowed-quota-create": quotas.CreateQuota,
+    "project-allowed-quota-update": quotas.UpdateQuota,
+    "project-allowed-quota-delete": quotas.DeleteQuota,
+    "workload-get-nodes": nodes.ListNode,
+    "workload-node-show": nodes.ShowNode,
+    "workload-node-enable": nodes.EnableNode,
+    "workload-node-disable": nodes.DisableNode,
+    "workload-get-storage-usage": metrics.ListStorageUsage,
+    "workload-get-metrics": metrics.ShowMetrics,
+    "workload-get-recent-activities": metrics.ListActivity,
 }

@@ -53,6 +53,9 @@ class WorkloadmgrShell(shell.OpenStackShell):
             ("restore list", "restore-list"),
             ("restore show ", "restore-show "),
             ("setting list", "setting-list"),
+            ("policy list", "policy-list"),
+            ("quota list", "project-allowed-quota-list"),
+            ("node list", "workload-get-nodes"),
             ("type list", "workload-type-list"),
             ("list", "workload-list"),
         )

@@ -44,7 +44,9 @@ class Manager(Generic[R]):
         return self._one(self.http.get(f"{self.path}/{resource_id}"))
 
     def list(self, detail: bool = False, **params: Any) -> list[R]:
-        return self._many(self.http.get(self.path + ("/detail" if detail else ""), **params))
+        """Every resource (all pages); ``limit``/``marker`` fetch one page only."""
+        path = self.path + ("/detail" if detail else "")
+        return [self.resource_class(x) for x in self.http.get_list(path, self.plural, **params)]
 
     def find(self, name_or_id: str, **list_params: Any) -> R:
         """The resource whose ID or (unique) name is ``name_or_id``."""

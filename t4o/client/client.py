@@ -7,6 +7,9 @@ from typing import Any
 from keystoneauth1 import session as ksa_session
 
 from t4o.client.http import HTTPClient
+from t4o.client.metrics import MetricsManager, NodeManager
+from t4o.client.policies import WorkloadPolicyManager
+from t4o.client.quotas import AllowedQuotaManager, QuotaTypeManager
 from t4o.client.restores import Restore, RestoreManager
 from t4o.client.scheduler import GlobalJobSchedulerManager
 from t4o.client.settings import SettingManager
@@ -27,6 +30,11 @@ class Client:
         self.settings = SettingManager(http)
         self.workload_types = WorkloadTypeManager(http)
         self.global_job_scheduler = GlobalJobSchedulerManager(http)
+        self.workload_policies = WorkloadPolicyManager(http)
+        self.quota_types = QuotaTypeManager(http)
+        self.quotas = AllowedQuotaManager(http)
+        self.metrics = MetricsManager(http)
+        self.nodes = NodeManager(http)
 
     @classmethod
     def from_session(

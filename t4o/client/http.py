@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from keystoneauth1 import adapter, noauth, token_endpoint
 from keystoneauth1 import exceptions as ksa_exc
@@ -117,6 +117,11 @@ class HTTPClient:
             self._base = _api_base(endpoint, project)
         return self._base
 
+    def project(self) -> str:
+        """The project the API base URL names (``.../v1/<project_id>``)."""
+        parts = [p for p in urlsplit(self.base_url).path.split("/") if p]
+        return parts[parts.index("v1") + 1]
+
     def request(
         self,
         method: str,
@@ -150,6 +155,23 @@ class HTTPClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
 
+    def get_list(self, path: str, key: str, **params: Any) -> list[Any]:
+        """Every item of a paged list: follows the ``<key>_links`` ``next`` hrefs until the last page.
+        With an explicit ``limit`` only that one page is fetched (the caller pages itself)."""
+        body = self.get(path, **params)
+        items = list(body[key])
+        if params.get("limit") is not None:
+            return items
+        seen: set[str] = set()
+        while (page := next_page(body)) is not None:
+            marker = page.get("marker")
+            if not marker or marker in seen:  # a link that does not move on would loop forever
+                break
+            seen.add(marker)
+            body = self.get(path, **page)
+            items.extend(body[key])
+        return items
+
     def post(self, path: str, body: Any = None, **params: Any) -> Any:
         return self.request("POST", path, body=body, params=params)
 
@@ -158,6 +180,22 @@ class HTTPClient:
 
     def delete(self, path: str, **params: Any) -> Any:
         return self.request("DELETE", path, params=params)
+
+
+def next_page(body: Any) -> dict[str, str] | None:
+    """The query of the ``next`` link of a list body (any ``*_links`` key), or None on the last page.
+
+    Only the href's query is used: the request goes to the client's own endpoint, which may differ from
+    the address the API sees behind a proxy."""
+    if not isinstance(body, dict):
+        return None
+    for key, links in body.items():
+        if not key.endswith("_links") or not isinstance(links, list):
+            continue
+        for link in links:
+            if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
+                return dict(parse_qsl(urlsplit(str(link["href"])).query))
+    return None
 
 
 def api_error(resp: Any) -> exc.ApiError:

@@ -41,6 +41,20 @@ TRILIO_NAMES = {
     "setting-list",
     "enable-global-job-scheduler",
     "disable-global-job-scheduler",
+    "policy-create",
+    "policy-update",
+    "policy-assign",
+    "policy-delete",
+    "policy-list",
+    "policy-show",
+    "project-quota-type-list",
+    "project-allowed-quota-create",
+    "project-allowed-quota-update",
+    "project-allowed-quota-list",
+    "project-allowed-quota-show",
+    "project-allowed-quota-delete",
+    "workload-get-storage-usage",
+    "workload-get-nodes",
 }
 
 

@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 
 from t4o.client import exceptions as exc
+from t4o.client.http import HTTPClient
 from t4o.client.workloads import WorkloadManager
 
 
@@ -23,6 +24,7 @@ def manager(listed: list[dict]) -> WorkloadManager:
         raise exc.NotFound(404, "no")
 
     http.get.side_effect = get
+    http.get_list.side_effect = lambda path, key, **params: HTTPClient.get_list(http, path, key, **params)
     return WorkloadManager(http)
 
 
