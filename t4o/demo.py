@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 import requests
 import yaml
 
+from t4o.common.processes import ProcessGroup, write_ini
 from t4o.datamover.vault_io import open_repository
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,17 +47,15 @@ def devcloud_state() -> Path:
 
 
 @dataclass
-class T4OServices:
+class T4OServices(ProcessGroup):
     """The T4O services as separate processes sharing one config file, over RabbitMQ and MariaDB."""
 
-    workdir: Path
     clouds_yaml: Path
     libvirt_uri: str
     compute_host: str = "devcloud"
     database_url: str = ""
     vault_url: str = ""
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _starts: dict[str, int] = field(default_factory=dict)  # "started" lines in a log before a (re)start
 
     @property
@@ -108,14 +106,7 @@ class T4OServices:
             },
             "global_job_scheduler": {"tick_interval": 2},
         }
-        path = self.workdir / "t4o.conf"
-        path.write_text(
-            "".join(
-                f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()) + "\n"
-                for section, values in conf.items()
-            )
-        )
-        return path
+        return write_ini(self.workdir / "t4o.conf", conf)
 
     def start(self, timeout: float = 90.0) -> None:
         for port in (WORKLOADS_PORT, DATAMOVER_PORT):
@@ -138,22 +129,14 @@ class T4OServices:
 
     def start_one(self, binary: str) -> subprocess.Popen[bytes]:
         self._starts[binary] = self.log(binary).count(f"{binary} started on host")
-        log = open(self.workdir / f"{binary}.log", "ab")  # noqa: SIM115 (the process owns it)
-        proc = subprocess.Popen(
-            [str(BIN / binary), "--config-file", str(self.workdir / "t4o.conf")],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True,
-        )  # fmt: skip
-        self.procs[binary] = proc
-        return proc
+        return self.spawn(binary, [str(BIN / binary), "--config-file", str(self.workdir / "t4o.conf")])
 
     def wait_ready(self, timeout: float = 90.0, only: str | None = None) -> None:
         deadline = time.monotonic() + timeout
         pending = {b for b, _ in SERVICES if only in (None, b)}
         while pending and time.monotonic() < deadline:
+            self.raise_if_exited(pending)
             for binary in sorted(pending):
-                proc = self.procs[binary]
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{binary} exited with {proc.returncode}:\n{self.log(binary)[-3000:]}")
                 if binary in ("workloadmgr-api", "datamover-api"):
                     port = WORKLOADS_PORT if binary == "workloadmgr-api" else DATAMOVER_PORT
                     with contextlib.suppress(requests.RequestException):
@@ -164,29 +147,6 @@ class T4OServices:
             time.sleep(0.3)
         if pending:
             raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(sorted(pending))}")
-
-    def log(self, binary: str) -> str:
-        path = self.workdir / f"{binary}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def kill(self, binary: str, sig: int = signal.SIGKILL) -> None:
-        proc = self.procs.pop(binary)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        for binary in list(self.procs):
-            proc = self.procs[binary]
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    self.kill(binary)
-                    continue
-            self.procs.pop(binary)
 
     # the workloadmgr API, as a user of devcloud
     def request(self, method: str, path: str, token: str, project: str, **kwargs: Any) -> Any:
