@@ -81,3 +81,67 @@ class WorkloadmgrApiTests(base.TestCase):
         workloadmgr.setting_set(self.request, "a", "1")
         self.assertEqual("PUT", request.call_args.args[0])
         self.assertEqual("a", workloadmgr.setting_list(self.request)[0].id)
+
+    @mock.patch.object(requests, "request")
+    def test_lists_follow_next_links(self, request: mock.Mock) -> None:
+        nxt = b"http://proxy.example/v1/project/snapshots/detail?workload_id=w&limit=1&marker=s1"
+        first = b'{"snapshots": [{"id": "s1"}], "snapshots_links": [{"rel": "next", "href": "%s"}]}' % nxt
+        request.side_effect = [_response(200, first), _response(200, b'{"snapshots": [{"id": "s2"}]}')]
+        found = workloadmgr.snapshot_list(self.request, workload_id="w")
+        self.assertEqual(["s1", "s2"], [s.id for s in found])
+        second = request.call_args_list[1]
+        # The catalog's URL with the link's query: a proxy's host in the link is not trusted.
+        self.assertEqual(base.WORKLOADS_URL + "/snapshots/detail", second.args[1])
+        self.assertEqual({"workload_id": "w", "limit": "1", "marker": "s1"}, second.kwargs["params"])
+
+    @mock.patch.object(requests, "request")
+    def test_a_link_loop_ends_in_an_error(self, request: mock.Mock) -> None:
+        looping = b'{"restores": [], "restores_links": [{"rel": "next", "href": "http://x/r?marker=a"}]}'
+        request.side_effect = lambda *a, **k: _response(200, looping)
+        with self.assertRaises(workloadmgr.WorkloadmgrError):
+            workloadmgr.restore_list(self.request)
+        self.assertEqual(workloadmgr.MAX_PAGES + 1, request.call_count)
+
+    @mock.patch.object(requests, "request")
+    def test_policy_calls(self, request: mock.Mock) -> None:
+        request.return_value = _response(200, b'{"policy": {"id": "p", "name": "gold", "field_values": {}}}')
+        workloadmgr.policy_create(self.request, "gold", "d", {"interval": "4 hr"})
+        self.assertEqual(("POST", base.WORKLOADS_URL + "/workload_policy/"), request.call_args.args)
+        self.assertEqual(
+            {"workload_policy": {"display_name": "gold", "display_description": "d",
+                                 "field_values": {"interval": "4 hr"}}},
+            request.call_args.kwargs["json"],
+        )  # fmt: skip
+        policy = workloadmgr.policy_assign(self.request, "p", ["a"], ["b"])
+        self.assertIsNone(policy.projects)  # the answer did not name them
+        self.assertTrue(request.call_args.args[1].endswith("/workload_policy/p/assign"))
+        self.assertEqual(
+            {"policy": {"add_projects": ["a"], "remove_projects": ["b"]}}, request.call_args.kwargs["json"]
+        )
+        request.return_value = _response(
+            200, b'{"policy_list": [{"id": "p", "name": "g", "project_list": []}]}'
+        )
+        self.assertEqual([[]], [p.projects for p in workloadmgr.policy_list(self.request)])
+
+    @mock.patch.object(requests, "request")
+    def test_quota_and_node_calls(self, request: mock.Mock) -> None:
+        request.return_value = _response(200, b'{"allowed_quotas": [{"id": "q", "quota_type_id": "t"}]}')
+        items = [{"quota_type_id": "t", "allowed_value": 5, "high_watermark": 4}]
+        self.assertEqual(["q"], [q.id for q in workloadmgr.quota_set(self.request, "proj", items)])
+        self.assertEqual(
+            ("POST", base.WORKLOADS_URL + "/project_allowed_quotas/proj"), request.call_args.args
+        )
+        self.assertEqual({"allowed_quotas": items}, request.call_args.kwargs["json"])
+        request.return_value = _response(
+            200,
+            b'{"metrics": {"nodes": [{"host": "h", "binary": "workloadmgr-workloads", "state": "up",'
+            b' "disabled": false}]}}',
+        )
+        self.assertEqual(["workloadmgr-workloads@h"], [n.id for n in workloadmgr.node_list(self.request)])
+        self.assertEqual({"limit": 1}, request.call_args.kwargs["params"])
+        request.return_value = _response(
+            200, b'{"node": {"host": "h/1", "binary": "b", "state": "up", "disabled": true}}'
+        )
+        workloadmgr.node_set_disabled(self.request, "h/1", True)
+        self.assertEqual(("PUT", base.WORKLOADS_URL + "/t4o_nodes/h%2F1"), request.call_args.args)
+        self.assertEqual({"node": {"disabled": True}}, request.call_args.kwargs["json"])

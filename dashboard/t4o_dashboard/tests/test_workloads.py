@@ -106,7 +106,9 @@ class WorkloadDetailTests(base.TestCase):
         self.assertIn("1 (2.0\xa0KB)", header)
         self.assertIn("1.0\xa0MB", header)  # the available snapshots' size
         self.assertIn("2026-11-26T07:00:00Z", header)  # the last available snapshot
-        self.assertContains(res, 'data-update-url="/project/workloads/wl-1/?action=row_update&amp;table=summary')
+        self.assertContains(
+            res, 'data-update-url="/project/workloads/wl-1/?action=row_update&amp;table=summary'
+        )
         self.mock_snapshot_list.assert_called_once_with(helpers.IsHttpRequest(), workload_id="wl-1")
 
     @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
