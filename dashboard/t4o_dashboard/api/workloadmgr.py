@@ -210,7 +210,9 @@ def workload_create(
     instance_ids: list[str],
     jobschedule: dict[str, Any],
     workload_type_id: str | None = None,
+    policy_id: str | None = None,
 ) -> Workload:
+    """A new workload; with ``policy_id`` the policy decides the interval and retention."""
     workload: dict[str, Any] = {
         "name": name,
         "description": description,
@@ -220,6 +222,8 @@ def workload_create(
     }
     if workload_type_id:
         workload["workload_type_id"] = workload_type_id
+    if policy_id:
+        workload["metadata"] = {"policy_id": policy_id}
     return Workload(call(request, "POST", "/workloads", body={"workload": workload})["workload"])
 
 

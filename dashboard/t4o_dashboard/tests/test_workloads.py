@@ -163,18 +163,43 @@ class WorkloadDetailTests(base.TestCase):
 
 
 class WorkloadFormTests(base.TestCase):
-    @helpers.create_mocks({os_api.nova: ("server_list",)})
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list",)})
     def test_create_form_offers_the_projects_instances(self) -> None:
         self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_policy_list.return_value = []
         res = self.client.get(CREATE)
         self.assertTemplateUsed(res, "t4o_dashboard/form.html")
         for server in self.servers.list():
             self.assertContains(res, server.id)
         self.assertContains(res, "Every 24 hours")
+        self.assertNotIn("policy", res.context["form"].fields)  # no policy is assigned to the project
 
-    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_create",)})
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
+    def test_create_with_a_policy_leaves_interval_and_retention_to_it(self) -> None:
+        server = self.servers.first()
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_policy_list.return_value = [
+            workloadmgr.Policy({"id": "po-1", "name": "gold", "field_values": {"interval": "4 hr"}})
+        ]
+        self.mock_workload_create.return_value = data.workload()
+        res = self.client.get(CREATE)
+        self.assertContains(res, '<option value="po-1">gold</option>', html=True)
+        post = {"name": "web tier", "instances": [server.id], "policy": "po-1", **SCHEDULE_POST}
+        res = self.client.post(CREATE, post)
+        self.assertNoFormErrors(res)
+        self.mock_workload_create.assert_called_once_with(
+            helpers.IsHttpRequest(),
+            "web tier",
+            "",
+            [server.id],
+            {"enabled": True, "start_time": "10:30 PM", "timezone": "UTC"},
+            policy_id="po-1",
+        )
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
     def test_create_sends_instances_and_schedule(self) -> None:
         server = self.servers.first()
+        self.mock_policy_list.side_effect = data.api_error("The backup service does not answer", 503)
         self.mock_server_list.return_value = (self.servers.list(), False)
         self.mock_workload_create.return_value = data.workload()
         post = {"name": "web tier", "description": "d", "instances": [server.id], **SCHEDULE_POST}
@@ -195,26 +220,30 @@ class WorkloadFormTests(base.TestCase):
                 "retention_policy_value": 5,
                 "fullbackup_interval": 7,
             },
+            policy_id=None,
         )
 
-    @helpers.create_mocks({os_api.nova: ("server_list",)})
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list",)})
     def test_create_rejects_bad_time_and_no_instance(self) -> None:
         self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_policy_list.return_value = []
         res = self.client.post(CREATE, {"name": "x", **SCHEDULE_POST, "start_time": "25:00"})
         self.assertFormErrors(res, 2)
         self.assertContains(res, "Use the form HH:MM AM or HH:MM PM")
 
-    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_create",)})
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
     def test_create_refused_by_api_shows_its_message(self) -> None:
         server = self.servers.first()
+        self.mock_policy_list.return_value = []
         self.mock_server_list.return_value = (self.servers.list(), False)
         self.mock_workload_create.side_effect = data.api_error("Instance is in another workload", 409)
         res = self.client.post(CREATE, {"name": "x", "instances": [server.id], **SCHEDULE_POST})
         self.assertRedirectsNoFollow(res, INDEX)
         self.assertMessageCount(error=1)
 
-    @helpers.create_mocks({os_api.nova: ("server_list",)})
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list",)})
     def test_create_without_nova_still_renders(self) -> None:
+        self.mock_policy_list.return_value = []
         self.mock_server_list.side_effect = self.exceptions.nova
         res = self.client.get(CREATE)
         self.assertEqual(200, res.status_code)

@@ -19,6 +19,8 @@ RETENTION_TYPES = [
     ("Number of days to retain Snapshots", _("Number of days to keep snapshots")),
 ]
 INDEX_URL = "horizon:project:workloads:index"
+# jobschedule fields a workload policy decides
+POLICY_FIELDS = ("interval", "retention_policy_type", "retention_policy_value", "fullbackup_interval")
 
 
 def instance_choices(request: Any) -> list[tuple[str, str]]:
@@ -62,7 +64,7 @@ class ScheduleFieldsMixin:
 
     @staticmethod
     def jobschedule(data: dict[str, Any]) -> dict[str, Any]:
-        return {
+        schedule = {
             "enabled": bool(data["schedule_enabled"]),
             "interval": data["interval"],
             "start_time": data["start_time"],
@@ -71,6 +73,21 @@ class ScheduleFieldsMixin:
             "retention_policy_value": int(data["retention_policy_value"]),
             "fullbackup_interval": int(data["fullbackup_interval"]),
         }
+        if data.get("policy"):
+            # The policy decides these; the API refuses a workload that sets them as well.
+            for key in POLICY_FIELDS:
+                schedule.pop(key)
+        return schedule
+
+
+def policy_choices(request: Any) -> list[tuple[str, str]]:
+    """The workload policies assigned to the project (what the API lists for a member)."""
+    try:
+        policies = workloadmgr.policy_list(request)
+    except Exception:
+        exceptions.handle(request, _("Unable to list workload policies."), ignore=True)
+        return []
+    return sorted(((p.id, p.name) for p in policies), key=lambda c: c[1].lower())
 
 
 class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
@@ -83,16 +100,33 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The VMs this workload protects."),
     )
+    policy = forms.ChoiceField(
+        label=_("Workload policy"),
+        required=False,
+        help_text=_(
+            "A policy of the project decides the interval and retention; the fields below are unused."
+        ),
+    )
 
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
         self.fields["instances"].choices = instance_choices(request)
+        policies = policy_choices(request)
+        if policies:
+            self.fields["policy"].choices = [("", _("None: the interval and retention below")), *policies]
+        else:
+            del self.fields["policy"]
         self.add_schedule_fields()
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
         try:
             wl = workloadmgr.workload_create(
-                request, data["name"], data["description"], data["instances"], self.jobschedule(data)
+                request,
+                data["name"],
+                data["description"],
+                data["instances"],
+                self.jobschedule(data),
+                policy_id=data.get("policy") or None,
             )
         except Exception:
             exceptions.handle(request, _("Unable to create the workload."), redirect=reverse(INDEX_URL))
