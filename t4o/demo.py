@@ -94,7 +94,12 @@ class T4OServices(ProcessGroup):
             "database": {"connection": self.database_url},
             "keystone_authtoken": keystone,
             "datamover_client": {k: v for k, v in keystone.items() if k != "www_authenticate_uri"},
-            "datamover": {"topic": f"t4o-{self.tag}-datamover", "libvirt_uri": self.libvirt_uri},
+            "datamover": {
+                "topic": f"t4o-{self.tag}-datamover",
+                "libvirt_uri": self.libvirt_uri,
+                # where devcloud's Cinder mounts its NFS share: detached volumes are read there
+                "volume_dirs": str(self.clouds_yaml.parent / "data" / "cinder-mnt"),
+            },
             "backup_target": {"url": self.vault_url},
             "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
             # The service user is the trustee of the trusts scheduled jobs run with (API, cron, workers).

@@ -19,6 +19,13 @@ AGENT_OPTS = [
         help="Transfers (one VM each) an agent runs at once; more wait in a queue.",
     ),
     cfg.IntOpt("max_concurrent_disks", default=2, min=1, help="Disks of one VM moved at the same time."),
+    cfg.ListOpt(
+        "volume_dirs",
+        default=["/var/lib/cinder/mnt", "/var/lib/nova/mnt"],
+        help="Directories where this host mounts the shares of Cinder's file-based (NFS) backends, each "
+        "share in a subdirectory or directly: detached volumes are read from and written to their files "
+        "there.",
+    ),
     cfg.StrOpt("scratch_dir", help="Directory for the backup jobs' scratch files (default: the system's)."),
     cfg.IntOpt(
         "rpc_timeout",

@@ -37,10 +37,15 @@ class DatamoverAgent:
                 uri=dm.libvirt_uri,
                 max_disks=dm.max_concurrent_disks,
                 scratch=dm.scratch_dir,
+                volume_dirs=dm.volume_dirs,
             )
         else:
             work = partial(
-                operations.restore, spec=spec, uri=dm.libvirt_uri, max_disks=dm.max_concurrent_disks
+                operations.restore,
+                spec=spec,
+                uri=dm.libvirt_uri,
+                max_disks=dm.max_concurrent_disks,
+                volume_dirs=dm.volume_dirs,
             )
         transfer = self.transfers.start(transfer_id, kind, lambda t: work(t))
         LOG.info("%s transfer %s of domain %s accepted", kind, transfer_id, spec.get("domain"))

@@ -6,11 +6,14 @@ Backup spec (from the snapshot workflow, through datamover-api)::
      "snapshot_id": ..., "checkpoint": "t4o-<snapshot>", "parent_checkpoint": "t4o-<prev>" | null,
      "disk_id_prefix": <vm id>, "parents": {<target>: <vault ref>}, "disk_metadata": {<target>: {...}}}
 
-Every disk of the domain is backed up, as vault disk ``<disk_id_prefix>_<target>``.
+Every disk of the domain is backed up, as vault disk ``<disk_id_prefix>_<target>``. Detached volumes
+come as ``"volumes": [{"volume_id", "snapshot_id": <Cinder snapshot>, "parent": <ref> | null,
+"metadata": {...}}]`` and are read from the Cinder snapshot's file, as ``<disk_id_prefix>_volume-<id>``.
 
 Restore spec::
 
-    {"vault": {...}, "domain": <server uuid>, "disks": [{"ref": <vault ref>, "target": "vda"}]}
+    {"vault": {...}, "domain": <server uuid>, "disks": [{"ref": <vault ref>, "target": "vda"}],
+     "volumes": [{"ref": <vault ref>, "volume_id": <detached volume to write into>}]}
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from t4o.datamover.disks import (
     DomainBackup,
     DomainStateError,
     FileDiskSource,
+    cinder_files,
     connect,
     list_disks,
     open_domain_disk_writer,
+    open_file_writer,
 )
 from t4o.datamover.disks.libvirt_conn import lookup_domain
 from t4o.datamover.disks.libvirt_source import checkpoint_names
@@ -94,8 +99,76 @@ def open_vault(spec: dict[str, Any]) -> vault_io.Repository:
     )
 
 
-def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, scratch: str | None) -> dict:
+def detached_disk_id(prefix: str, volume_id: str) -> str:
+    return f"{prefix}_volume-{volume_id}"
+
+
+def backup_detached(
+    transfer: Transfer,
+    repo: vault_io.Repository,
+    spec: dict[str, Any],
+    volume_dirs: list[str],
+    max_disks: int,
+) -> list[dict[str, Any]]:
+    """Detached volumes, each read from the file of the Cinder snapshot the workflow took of it.
+
+    A full read of the snapshot's allocated extents every time (a raw volume file has no bitmap); the
+    vault stores only the blocks that changed since the parent. So no Cinder snapshot has to be kept for
+    the next incremental, and the workflow deletes each one as soon as this transfer ends."""
+    volumes: list[dict[str, Any]] = spec.get("volumes") or []
+    images = {
+        v["volume_id"]: cinder_files.snapshot_image(volume_dirs, v["volume_id"], v["snapshot_id"])
+        for v in volumes
+    }
+    sources = {vid: FileDiskSource(img.path, img.format) for vid, img in images.items()}
+    for src in sources.values():
+        transfer.add_total(sum(n for _, n in src.data_extents()))
+
+    def one(item: dict[str, Any]) -> dict[str, Any]:
+        with sources[item["volume_id"]] as source:
+            res = vault_io.backup_source(
+                repo,
+                source,
+                snapshot_id=spec["snapshot_id"],
+                disk_id=detached_disk_id(spec["disk_id_prefix"], item["volume_id"]),
+                workload_id=spec["workload_id"],
+                parent=item.get("parent"),
+                changed_extents=None,
+                on_bytes=transfer.add_bytes,
+                metadata={**(item.get("metadata") or {}), "volume_id": item["volume_id"], "attached": False},
+            )
+        m = res.manifest
+        return {
+            "target": None,
+            "volume_id": item["volume_id"],
+            "attached": False,
+            "cinder_snapshot_id": item["snapshot_id"],
+            "disk_id": m.disk_id,
+            "ref": m.ref,
+            "size": m.size,
+            "checksum": m.checksum,
+            "format": source.format,
+            "read_bytes": res.read_bytes,
+            "new_bytes": res.new_bytes,
+            "incremental": False,
+        }
+
+    if volumes:
+        transfer.say(f"Moving {len(volumes)} detached volume(s) from their Cinder snapshots")
+    with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-volume") as pool:
+        return list(pool.map(one, volumes))
+
+
+def backup(
+    transfer: Transfer,
+    spec: dict[str, Any],
+    uri: str,
+    max_disks: int,
+    scratch: str | None,
+    volume_dirs: list[str] | None = None,
+) -> dict:
     repo = open_vault(spec)
+    detached = backup_detached(transfer, repo, spec, volume_dirs or [], max_disks)
     conn = connect(uri)
     try:
         dom = lookup_domain(conn, spec["domain"])
@@ -154,7 +227,7 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
             point.commit()
             checkpoint_xml = forget_checkpoint(dom, spec["checkpoint"])
             return {
-                "disks": disks,
+                "disks": disks + detached,
                 "consistency": str(point.consistency),
                 "consistency_reason": point.consistency_reason,
                 "checkpoint": spec["checkpoint"],
@@ -167,9 +240,38 @@ def backup(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, s
         conn.close()
 
 
-def restore(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int) -> dict:
-    """Write each disk back into the shut-off domain, then read it back and compare checksums."""
+def restore_detached(
+    transfer: Transfer, repo: vault_io.Repository, item: dict[str, Any], volume_dirs: list[str]
+) -> dict[str, Any]:
+    """Write a disk into the file of a detached volume (a new one, or in place), then check it."""
+    ref, volume_id = item["ref"], item["volume_id"]
+    m = repo.get_manifest(ref)
+    image = cinder_files.active_image(volume_dirs, volume_id)
+    with open_file_writer(image.path, m.size, image.format) as writer:
+        vault_io.restore_to_writer(repo, ref, writer, on_bytes=transfer.add_bytes)
+    with FileDiskSource(image.path, image.format) as source:
+        found = vault_io.disk_checksum(repo, m, source)
+    LOG.info("detached volume %s restored from %s: checksum %s", volume_id, ref, found)
+    return {
+        "target": None,
+        "volume_id": volume_id,
+        "ref": ref,
+        "size": m.size,
+        "expected_checksum": m.checksum,
+        "restored_checksum": found,
+        "verified": found == m.checksum,
+    }
+
+
+def restore(
+    transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, volume_dirs: list[str] | None = None
+) -> dict:
+    """Write each disk back into the shut-off domain (and detached volumes into their files), then read
+    each one back and compare checksums."""
     repo = open_vault(spec)
+    volumes: list[dict[str, Any]] = spec.get("volumes") or []
+    for item in volumes:
+        transfer.add_total(repo.get_manifest(item["ref"]).size)
     conn = connect(uri)
     try:
         dom = lookup_domain(conn, spec["domain"])
@@ -202,7 +304,8 @@ def restore(transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int) 
 
         with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
             disks = list(pool.map(one, spec["disks"]))
-        bad = [d["target"] for d in disks if not d["verified"]]
+            disks += pool.map(lambda item: restore_detached(transfer, repo, item, volume_dirs or []), volumes)
+        bad = [d["target"] or f"volume {d['volume_id']}" for d in disks if not d["verified"]]
         if bad:
             raise vault_io.CorruptRepository(
                 f"domain {dom.name()}: restored disk(s) {', '.join(bad)} do not match the snapshot's checksum"

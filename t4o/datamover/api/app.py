@@ -79,6 +79,19 @@ BACKUP_SPEC = {
         "disk_id_prefix": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,100}$"},
         "parents": {"type": "object", "propertyNames": _TARGET, "additionalProperties": _REF},
         "disk_metadata": {"type": "object", "propertyNames": _TARGET},
+        "volumes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["volume_id", "snapshot_id"],
+                "properties": {
+                    "volume_id": {"type": "string", "pattern": ID_RE.pattern},
+                    "snapshot_id": {"type": "string", "pattern": ID_RE.pattern},
+                    "parent": {"oneOf": [_REF, {"type": "null"}]},
+                    "metadata": {"type": "object"},
+                },
+            },
+        },
     },
 }
 RESTORE_SPEC = {
@@ -93,6 +106,14 @@ RESTORE_SPEC = {
                 "type": "object",
                 "required": ["ref", "target"],
                 "properties": {"ref": _REF, "target": _TARGET},
+            },
+        },
+        "volumes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["ref", "volume_id"],
+                "properties": {"ref": _REF, "volume_id": {"type": "string", "pattern": ID_RE.pattern}},
             },
         },
     },

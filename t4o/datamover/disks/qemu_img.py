@@ -21,6 +21,7 @@ class ImageInfo:
     virtual_size: int
     actual_size: int
     backing_file: str | None
+    backing_format: str | None = None
 
 
 def _run(args: list[str], timeout: float = 600) -> str:
@@ -43,6 +44,7 @@ def info(path: str, fmt: str | None = None) -> ImageInfo:
         virtual_size=int(data["virtual-size"]),
         actual_size=int(data.get("actual-size", 0)),
         backing_file=data.get("backing-filename"),
+        backing_format=data.get("backing-filename-format"),
     )
 
 

@@ -32,6 +32,13 @@ TARGET_OPTS = [
 FLOW_OPTS = [
     cfg.IntOpt("server_timeout", default=600, min=10, help="Seconds to wait for a server to change state."),
     cfg.IntOpt("volume_timeout", default=300, min=10, help="Seconds to wait for a volume to change state."),
+    cfg.IntOpt(
+        "max_parallel_vms",
+        default=2,
+        min=1,
+        help="VMs of a Parallel workload snapshotted at the same time (Serial workloads: one by one). "
+        "Each is one datamover transfer; an agent runs [datamover] max_concurrent_transfers at once.",
+    ),
 ]
 
 _done = False

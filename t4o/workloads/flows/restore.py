@@ -114,8 +114,12 @@ def _write_disks(
     label: str,
     low: int,
     high: int,
+    volumes: list[dict[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    ref = dm.start("restore", server_id, {"vault": vault_spec(), "disks": disks})
+    """The agent of the server's host writes its disks (through the shut-off domain) and the detached
+    volumes (into their files), and checks each one."""
+    spec = {"vault": vault_spec(), "disks": disks, "volumes": volumes or []}
+    ref = dm.start("restore", server_id, spec)
     view = dm.wait(ref, reporter(job, label, low, high))
     return view["result"]["disks"]
 
@@ -131,9 +135,16 @@ def _in_place(
         att.volume_id: (att.device or "").rsplit("/", 1)[-1]
         for att in conn.compute.volume_attachments(vm.vm_id)
     }
-    disks = []
+    disks, detached = [], []
     for disk in vm.disks or []:
         target = disk["target"]
+        if disk.get("attached") is False:
+            where = _detached_in_place(conn, vm.vm_id, disk["volume_id"], attached)
+            if where is None:
+                detached.append({"ref": disk["ref"], "volume_id": disk["volume_id"]})
+            else:
+                disks.append({"ref": disk["ref"], "target": where})
+            continue
         if disk.get("volume_id"):
             if disk["volume_id"] not in attached:
                 raise errors.BadRequest(
@@ -144,7 +155,9 @@ def _in_place(
     job.progress(low, f"VM {vm.vm_name}: stopping it for the in-place restore")
     was_running = stop_server(conn, vm.vm_id, timeout)
     try:
-        results = _write_disks(job, dm, vm.vm_id, disks, f"VM {vm.vm_name}: writing disks", low, high)
+        results = _write_disks(
+            job, dm, vm.vm_id, disks, f"VM {vm.vm_name}: writing disks", low, high, detached
+        )
     finally:
         if was_running:
             start_server(conn, vm.vm_id, timeout)
@@ -155,6 +168,23 @@ def _in_place(
         "status": "ACTIVE" if was_running else "SHUTOFF",
         "disks": results,
     }
+
+
+def _detached_in_place(
+    conn: Connection, server_id: str, volume_id: str, attached: dict[str, str]
+) -> str | None:
+    """Where an in-place restore writes a volume that was detached at snapshot time: through the domain
+    if it is attached to the VM now (its target), into its file if it is still detached (None)."""
+    if volume_id in attached:
+        return attached[volume_id]
+    vol = conn.block_storage.find_volume(volume_id, ignore_missing=True)
+    if vol is None:
+        raise errors.BadRequest(f"volume {volume_id} no longer exists: use a one-click or selective restore")
+    if vol.attachments or vol.status != "available":
+        raise errors.BadRequest(
+            f"volume {volume_id} is {vol.status} and attached elsewhere: it cannot be written in place"
+        )
+    return None
 
 
 def _flavor_id(conn: Connection, definition: dict[str, Any], opts: dict[str, Any]) -> str:
@@ -222,18 +252,26 @@ def _new_vm(
     root = [d for d in vm.disks or [] if not d.get("volume_id")]
     for disk in root:
         disks.append({"ref": disk["ref"], "target": disk["target"]})
+    detached = []
+    known_volumes = [*definition["volumes"], *definition.get("detached_volumes", [])]
     for disk in (d for d in vm.disks or [] if d.get("volume_id")):
-        vol_def = next((v for v in definition["volumes"] if v["id"] == disk["volume_id"]), {})
+        vol_def = next((v for v in known_volumes if v["id"] == disk["volume_id"]), {})
         vtype = (vdisks.get(disk["volume_id"]) or {}).get("new_volume_type") or vol_def.get("volume_type")
         job.progress(low, f"VM {name}: creating volume for {disk['target']}")
         volume = conn.block_storage.create_volume(
             size=vol_def.get("size") or max(1, disk["size"] // 2**30),
-            name=vol_def.get("name") or f"{name}-{disk['target']}",
+            name=vol_def.get("name") or f"{name}-{disk['target'] or 'volume'}",
             volume_type=vtype,
             description=vol_def.get("description") or "",
         )
         ledger.add("volume", volume.id)
         wait_volume(conn, volume.id, "available", CONF.workflows.volume_timeout)
+        if disk.get("attached") is False:  # detached at snapshot time: restored detached, into its file
+            detached.append({"ref": disk["ref"], "volume_id": volume.id})
+            volumes.append(
+                {"id": volume.id, "source_volume_id": disk["volume_id"], "target": None, "volume_type": vtype}
+            )
+            continue
         att = conn.compute.create_volume_attachment(server.id, volume_id=volume.id)
         wait_volume(conn, volume.id, "in-use", CONF.workflows.volume_timeout)
         target = (att.device or "").rsplit("/", 1)[-1] or disk["target"]
@@ -243,7 +281,7 @@ def _new_vm(
         )
     job.progress(low, f"VM {name}: shutting it off to write its disks")
     stop_server(conn, server.id, timeout)
-    results = _write_disks(job, dm, server.id, disks, f"VM {name}: writing disks", low, high)
+    results = _write_disks(job, dm, server.id, disks, f"VM {name}: writing disks", low, high, detached)
     start_server(conn, server.id, timeout)
     return {
         "id": server.id,

@@ -1,15 +1,25 @@
-"""The snapshot workflow: for each VM, capture its definition, then have the datamover agent on its
-compute host take a consistent point and move its disks into the vault (incremental from the previous
-snapshot's checkpoint when that chain holds); the snapshot document is written last.
+"""The snapshot workflow: for each VM, capture its definition, take Cinder snapshots of its detached
+volumes, then have the datamover agent on its compute host take a consistent point and move its disks
+(and the detached volumes' snapshot files) into the vault (incremental from the previous snapshot's
+checkpoint when that chain holds); the snapshot document is written last.
+
+VMs go one by one, or several at once when the workload's type is Parallel (vm_runner).
 
 A failure or a cancel deletes the disks this snapshot already stored (the vault then holds no partial
-snapshot; chunks go at the next gc) and says which VM and what failed.
+snapshot; chunks go at the next gc), deletes the Cinder snapshots it took, and says which VM and what
+failed. If the worker itself dies, the next snapshot of the workload removes what the dead one stored.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+from openstack.connection import Connection
 
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
@@ -17,11 +27,12 @@ from t4o.datamover import vault_io
 from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.db import states
+from t4o.openstack import volumes as cinder
 from t4o.openstack.connection import user_connection
 from t4o.openstack.definitions import capture_server
 from t4o.vault import Repository, VaultError
-from t4o.workloads.flows import config
-from t4o.workloads.flows.progress import human, reporter
+from t4o.workloads.flows import config, vm_runner
+from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
 LOG = get_logger(__name__)
@@ -79,35 +90,138 @@ def snapshot(job: Job) -> dict[str, Any]:
     snap = job.row()
     workload = db.workload_get(snap.workload_id, None)
     vms = list(workload.vms)
-    job.progress(1, f"Snapshot of {len(vms)} VM(s) started")
+    workers = vm_runner.concurrency(workload.workload_type_id, CONF.workflows.max_parallel_vms, len(vms))
+    how = f", {workers} at a time" if workers > 1 else ""
+    job.progress(1, f"Snapshot of {len(vms)} VM(s) started{how}")
     repo = open_target()
-    conn = user_connection(job.context, CONF.nova.interface, CONF.nova.region_name)
-    dm = DatamoverClient(CONF)
-    prev = previous_snapshot(workload.id, snap.id) if snap.snapshot_type != "full" else None
-    prev_vms = {v.vm_id: v for v in prev.vms} if prev is not None else {}
-    notes: list[str] = []
+    _discard_crashed(repo, workload.id, snap.id)
+    last = previous_snapshot(workload.id, snap.id)
+    prev = last if snap.snapshot_type != "full" else None
+    run = SnapshotRun(
+        job=job,
+        snap=snap,
+        workload_id=workload.id,
+        repo=repo,
+        connect=lambda: user_connection(job.context, CONF.nova.interface, CONF.nova.region_name),
+        prev=prev,
+        prev_vms={v.vm_id: v for v in prev.vms} if prev is not None else {},
+        last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
+        progress=vm_runner.VmProgress(job.progress, len(vms)),
+    )
     if snap.snapshot_type != "full" and prev is None:
-        notes.append("no earlier snapshot to build on: took a full snapshot")
-    records: list[dict[str, Any]] = []
-    stored_any = False
-    current = ""
+        run.note("no earlier snapshot to build on: took a full snapshot")
     try:
-        for i, vm in enumerate(vms):
-            current = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
-            low, high = 2 + 95 * i // len(vms), 2 + 95 * (i + 1) // len(vms)
-            job.progress(low, f"{current}: capturing its definition")
-            definition = capture_server(conn, vm.vm_id)
-            prev_vm = prev_vms.get(vm.vm_id)
-            parents = _parent_refs(repo, prev_vm) if prev_vm is not None else {}
-            if prev is not None and not parents:
-                notes.append(f"{current}: not in the previous snapshot's vault data, took a full backup")
-            volume_by_target = {v["target"]: v for v in definition["volumes"]}
+        records = vm_runner.run_each(vms, run.snapshot_vm, workers, run.progress.abort)
+        job.progress(98, "Writing the snapshot document")
+        _write_documents(repo, workload, snap, records, run.notes)
+    except (JobCancelled, JobResolved):
+        _discard(repo, snap.id)
+        raise
+    except VmFailed as exc:
+        _discard(repo, snap.id)
+        raise RuntimeError(str(exc)) from exc.__cause__
+    except Exception as exc:
+        _discard(repo, snap.id)
+        raise RuntimeError(f"snapshot: {exc}") from exc
+    disks = [d for r in records for d in r["disks"]]
+    read = sum(d["read_bytes"] for d in disks)
+    stored = sum(d["new_bytes"] for d in disks)
+    kind = "incremental" if any(d["incremental"] for d in disks) else "full"
+    message = (
+        f"Snapshot of {len(records)} VM(s), {len(disks)} disk(s) completed ({kind}{how}): "
+        f"read {human(read)}, stored {human(stored)} in {time.monotonic() - started:.1f} s"
+    )
+    return {
+        "size": sum(r["size"] for r in records),
+        "uploaded_size": stored,
+        "snapshot_type": kind,
+        "progress_msg": message,
+        "warning_msg": "; ".join(run.notes) or None,
+    }
+
+
+class VmFailed(Exception):
+    """One VM's part of the snapshot failed; the message names the VM and the cause."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class SnapshotRun:
+    """What every VM's part of one snapshot shares; ``snapshot_vm`` may run in several threads."""
+
+    job: Job
+    snap: Any
+    workload_id: str
+    repo: Repository
+    connect: Callable[[], Connection]
+    prev: Any | None
+    prev_vms: dict[str, Any]
+    last_vms: dict[str, Any]
+    progress: vm_runner.VmProgress
+    notes: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            self.notes.append(text)
+
+    def snapshot_vm(self, index: int, vm: Any) -> dict[str, Any]:
+        label = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
+        try:
+            return self._snapshot_vm(index, vm, label)
+        except (JobCancelled, JobResolved, vm_runner.Aborted):
+            raise
+        except TransferFailed as exc:
+            raise VmFailed(f"{label}: the data transfer failed: {exc}") from None
+        except Exception as exc:
+            raise VmFailed(f"{label}: {exc}") from exc
+
+    def _snapshot_vm(self, index: int, vm: Any, label: str) -> dict[str, Any]:
+        # A connection and a datamover client per VM: the VMs of a Parallel workload run in threads.
+        conn, dm = self.connect(), DatamoverClient(CONF)
+        snap, timeout = self.snap, CONF.workflows.volume_timeout
+
+        def report(fraction: float, message: str) -> None:
+            self.progress.report(index, fraction, f"{label}: {message}")
+
+        report(0.0, "capturing its definition")
+        definition = capture_server(conn, vm.vm_id)
+        last_vm = self.last_vms.get(vm.vm_id)
+        last_def = (last_vm.definition or {}) if last_vm is not None else {}
+        known = [*last_def.get("volumes", []), *last_def.get("detached_volumes", [])]
+        detached, volume_notes = cinder.detached_volumes(
+            conn, known, {v["id"] for v in definition["volumes"]}
+        )
+        for text in volume_notes:
+            self.note(f"{label}: {text}")
+        prev_vm = self.prev_vms.get(vm.vm_id)
+        parents = _parent_refs(self.repo, prev_vm) if prev_vm is not None else {}
+        if self.prev is not None and not parents:
+            self.note(f"{label}: not in the previous snapshot's vault data, took a full backup")
+        volume_by_target = {v["target"]: v for v in definition["volumes"]}
+        cinder_snaps: dict[str, str] = {}
+        try:
+            for vol in detached:
+                for old in cinder.leftover_snapshots(conn, vol["id"], f"t4o-{snap.id}"):
+                    LOG.warning(
+                        "snapshot %s: deleting Cinder snapshot %s left by an earlier run", snap.id, old
+                    )
+                    cinder.delete_snapshot(conn, old, timeout)
+                report(0.0, f"taking a Cinder snapshot of detached volume {vol['id']}")
+                cinder_snaps[vol["id"]] = cinder.create_snapshot(
+                    conn, vol["id"], f"t4o-{snap.id}-{vol['id']}", timeout
+                )
             spec = {
                 "vault": vault_spec(),
                 "snapshot_id": snap.id,
-                "workload_id": workload.id,
+                "workload_id": self.workload_id,
                 "checkpoint": checkpoint_name(snap.id),
-                "parent_checkpoint": checkpoint_name(prev.id) if prev is not None and parents else None,
+                "parent_checkpoint": checkpoint_name(self.prev.id)
+                if self.prev is not None and parents
+                else None,
                 "parent_checkpoint_xml": (prev_vm.definition or {}).get("checkpoint_xml")
                 if prev_vm
                 else None,
@@ -117,71 +231,89 @@ def snapshot(job: Job) -> dict[str, Any]:
                     t: {"volume_id": v["id"], "volume_type": v["volume_type"]}
                     for t, v in volume_by_target.items()
                 },
+                "volumes": [
+                    {
+                        "volume_id": vol["id"],
+                        "snapshot_id": cinder_snaps[vol["id"]],
+                        "parent": _volume_parent(self.repo, prev_vm, vol["id"]),
+                        "metadata": {"volume_type": vol["volume_type"]},
+                    }
+                    for vol in detached
+                ],
             }
+            started_at = _now()
             ref = dm.start("backup", vm.vm_id, spec)
-            stored_any = True
-            view = dm.wait(ref, reporter(job, f"{current}: disks", low, high))
-            result = view["result"]
-            if result.get("chain_note"):
-                notes.append(f"{current}: {result['chain_note']}")
-            for disk in result["disks"]:
-                vol = volume_by_target.get(disk["target"])
-                disk["volume_id"] = vol["id"] if vol else None
-                disk["kind"] = "volume" if vol else "instance"
-            record = {
-                "vm_id": vm.vm_id,
-                "vm_name": definition["server"]["name"] or vm.vm_name,
-                "definition": {
-                    **definition,
-                    "consistency": result["consistency"],
-                    "consistency_reason": result["consistency_reason"],
-                    "checkpoint": result["checkpoint"],
-                    "checkpoint_xml": result.get("checkpoint_xml"),
-                    "host": ref.host,
-                },
-                "disks": result["disks"],
-                "size": sum(d["size"] for d in result["disks"]),
-                "status": "available",
-            }
-            db.snapshot_record_vm(snap.id, record)
-            records.append(record)
-            LOG.info(
-                "snapshot %s: %s done (%s, read %s, stored %s)",
-                snap.id,
-                current,
-                result["consistency"],
-                human(sum(d["read_bytes"] for d in result["disks"])),
-                human(sum(d["new_bytes"] for d in result["disks"])),
-            )
-        job.progress(98, "Writing the snapshot document")
-        _write_documents(repo, workload, snap, records, notes)
-    except (JobCancelled, JobResolved):
-        if stored_any:
-            _discard(repo, snap.id)
-        raise
-    except TransferFailed as exc:
-        if stored_any:
-            _discard(repo, snap.id)
-        raise RuntimeError(f"{current}: the data transfer failed: {exc}") from None
-    except Exception as exc:
-        if stored_any:
-            _discard(repo, snap.id)
-        raise RuntimeError(f"{current or 'snapshot'}: {exc}") from exc
-    disks = [d for r in records for d in r["disks"]]
-    read = sum(d["read_bytes"] for d in disks)
-    stored = sum(d["new_bytes"] for d in disks)
-    kind = "incremental" if any(d["incremental"] for d in disks) else "full"
-    message = (
-        f"Snapshot of {len(records)} VM(s), {len(disks)} disk(s) completed ({kind}): "
-        f"read {human(read)}, stored {human(stored)} in {time.monotonic() - started:.1f} s"
-    )
-    return {
-        "size": sum(r["size"] for r in records),
-        "uploaded_size": stored,
-        "snapshot_type": kind,
-        "progress_msg": message,
-        "warning_msg": "; ".join(notes) or None,
-    }
+
+            def on_view(view: dict[str, Any]) -> None:
+                fraction, message = transfer_progress(view)
+                report(fraction, f"disks: {message}")
+
+            result = dm.wait(ref, on_view)["result"]
+            finished_at = _now()
+        finally:
+            for volume_id, cinder_snap in cinder_snaps.items():
+                try:
+                    cinder.delete_snapshot(conn, cinder_snap, timeout)
+                except Exception as exc:  # the snapshot itself is fine; say what is left
+                    LOG.exception("snapshot %s: deleting Cinder snapshot %s", snap.id, cinder_snap)
+                    self.note(f"{label}: Cinder snapshot {cinder_snap} of volume {volume_id} is left: {exc}")
+        if result.get("chain_note"):
+            self.note(f"{label}: {result['chain_note']}")
+        for disk in result["disks"]:
+            if disk.get("attached") is False:
+                disk["kind"] = "volume"
+                continue
+            vol = volume_by_target.get(disk["target"])
+            disk["volume_id"] = vol["id"] if vol else None
+            disk["kind"] = "volume" if vol else "instance"
+        record = {
+            "vm_id": vm.vm_id,
+            "vm_name": definition["server"]["name"] or vm.vm_name,
+            "definition": {
+                **definition,
+                "detached_volumes": detached,
+                "consistency": result["consistency"],
+                "consistency_reason": result["consistency_reason"],
+                "checkpoint": result["checkpoint"],
+                "checkpoint_xml": result.get("checkpoint_xml"),
+                "host": ref.host,
+                "transfer": {"id": ref.id, "started_at": started_at, "finished_at": finished_at},
+            },
+            "disks": result["disks"],
+            "size": sum(d["size"] for d in result["disks"]),
+            "status": "available",
+        }
+        db.snapshot_record_vm(snap.id, record)
+        report(1.0, "done")
+        LOG.info(
+            "snapshot %s: %s done (%s, read %s, stored %s)",
+            snap.id,
+            label,
+            result["consistency"],
+            human(sum(d["read_bytes"] for d in result["disks"])),
+            human(sum(d["new_bytes"] for d in result["disks"])),
+        )
+        return record
+
+
+def _volume_parent(repo: Repository, prev_vm: Any | None, volume_id: str) -> str | None:
+    """The previous snapshot's disk of this volume (attached then or not), if still in the vault."""
+    for disk in (prev_vm.disks or []) if prev_vm is not None else []:
+        if disk.get("volume_id") == volume_id:
+            try:
+                repo.get_manifest(disk["ref"])
+            except VaultError:
+                return None
+            return str(disk["ref"])
+    return None
+
+
+def _discard_crashed(repo: Repository, workload_id: str, current_id: str) -> None:
+    """Vault data of this workload's snapshots that ended in error: a worker that died mid-snapshot left
+    the disks it had committed (a failure that the worker saw was cleaned up already)."""
+    for failed in db.snapshot_list(None, workload_id=workload_id, status=states.ERROR):
+        if failed.id != current_id:
+            _discard(repo, failed.id)
 
 
 def _write_documents(
