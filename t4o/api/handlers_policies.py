@@ -1,10 +1,15 @@
-"""Handlers of the operations in t4o.api.spec_policies (same signature as t4o.api.handlers)."""
+"""Handlers of the operations in t4o.api.spec_policies (same signature as t4o.api.handlers).
+
+Each operation is authorized by its own oslo.policy rule (t4o.common.policy), so a policy.yaml can
+grant or restrict any of them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from t4o.common import errors
+from t4o.api import pagination
+from t4o.common import errors, policy
 from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
@@ -22,6 +27,7 @@ __all__ = [
     "delete_workload_policy",
     "get_metrics",
     "list_assigned_workload_policies",
+    "list_nodes",
     "list_project_allowed_quotas",
     "list_project_quota_types",
     "list_scheduled_runs",
@@ -38,9 +44,20 @@ Body = dict[str, Any]
 Query = dict[str, Any]
 
 
+def _page(query: Query, sort_key: str, sort_dir: str = "asc") -> db.Page:
+    """The page asked for; these lists default to oldest first (``sort_key`` ascending)."""
+    given = {k: v for k, v in query.items() if v not in (None, "")}
+    return pagination.page_from_query({"sort_key": sort_key, "sort_dir": sort_dir, **given})
+
+
+def _listing(key: str, items: list[dict[str, Any]], page: db.Page) -> dict[str, Any]:
+    return {key: items, **pagination.links(key, items, page)}
+
+
 # ---------------------------------------------------------------- workload policies
 def list_workload_policies(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"policy_list": [wp.view(p) for p in wp.visible(ctx)]}
+    page = _page(query, "created_at")
+    return _listing("policy_list", [wp.view(p) for p in wp.visible(ctx, page)], page)
 
 
 def create_workload_policy(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
@@ -50,8 +67,8 @@ def create_workload_policy(ctx: RequestContext, body: Body, query: Query, projec
 def show_workload_policy(
     ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
 ) -> Any:
-    pol = wp.get(ctx, policy_id)
-    return {"policy": wp.view(pol, policy_api.policy_projects(policy_id) if ctx.is_admin else None)}
+    pol, projects = wp.get(ctx, policy_id)
+    return {"policy": wp.view(pol, projects)}
 
 
 def update_workload_policy(
@@ -63,14 +80,14 @@ def update_workload_policy(
 def delete_workload_policy(
     ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
 ) -> Any:
-    wp.require_admin(ctx, "delete workload policies")
+    policy.authorize(ctx, "workload_policy:delete")
     policy_api.policy_delete(policy_id)
 
 
 def assign_workload_policy(
     ctx: RequestContext, body: Body, query: Query, project_id: str, policy_id: str
 ) -> Any:
-    wp.require_admin(ctx, "assign workload policies")
+    policy.authorize(ctx, "workload_policy:assign")
     req = body["policy"]
     projects = policy_api.policy_assign(
         policy_id, req.get("add_projects", []), req.get("remove_projects", [])
@@ -81,13 +98,14 @@ def assign_workload_policy(
 def list_assigned_workload_policies(
     ctx: RequestContext, body: Body, query: Query, project_id: str, assigned_project_id: str
 ) -> Any:
-    if not ctx.is_admin and assigned_project_id != ctx.project_id:
-        raise errors.Forbidden("Only an admin may list the policies of another project.")
-    return {"policies": [wp.view(p) for p in policy_api.policy_list(assigned_project_id)]}
+    policy.authorize(ctx, "workload_policy:get_assigned", assigned_project_id)
+    page = _page(query, "created_at")
+    return _listing("policies", [wp.view(p) for p in policy_api.policy_list(assigned_project_id, page)], page)
 
 
 # ---------------------------------------------------------------- quotas
 def list_project_quota_types(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
+    policy.authorize(ctx, "project_quota_type:get")
     return {
         "quota_types": [
             {
@@ -103,16 +121,17 @@ def list_project_quota_types(ctx: RequestContext, body: Body, query: Query, proj
 def list_project_allowed_quotas(
     ctx: RequestContext, body: Body, query: Query, project_id: str, quota_project_id: str
 ) -> Any:
-    if not ctx.is_admin and quota_project_id != ctx.project_id:
-        raise errors.Forbidden("Only an admin may see the quotas of another project.")
+    policy.authorize(ctx, "project_quota:get", quota_project_id)
+    page = _page(query, "created_at")
     usage = policy_api.project_usage(quota_project_id)
-    return {"allowed_quotas": [quotas.view(q, usage) for q in policy_api.quota_list(quota_project_id)]}
+    items = [quotas.view(q, usage) for q in policy_api.quota_list(quota_project_id, page)]
+    return _listing("allowed_quotas", items, page)
 
 
 def create_project_allowed_quotas(
     ctx: RequestContext, body: Body, query: Query, project_id: str, quota_project_id: str
 ) -> Any:
-    wp.require_admin(ctx, "set project quotas")
+    policy.authorize(ctx, "project_quota:create", quota_project_id)
     items = [quotas.parse_item(i) for i in body["allowed_quotas"]]
     saved = [policy_api.quota_upsert(quota_project_id, t, a, h) for t, a, h in items]
     return {"allowed_quotas": [quotas.view(q) for q in saved]}
@@ -121,7 +140,7 @@ def create_project_allowed_quotas(
 def update_project_allowed_quota(
     ctx: RequestContext, body: Body, query: Query, project_id: str, quota_id: str
 ) -> Any:
-    wp.require_admin(ctx, "change project quotas")
+    policy.authorize(ctx, "project_quota:update")
     current = policy_api.quota_get(quota_id)
     item = {"quota_type_id": current.quota_type_id, **body["allowed_quotas"]}
     type_id, allowed, high = quotas.parse_item(item)
@@ -133,7 +152,7 @@ def update_project_allowed_quota(
 def delete_project_allowed_quota(
     ctx: RequestContext, body: Body, query: Query, project_id: str, quota_id: str
 ) -> Any:
-    wp.require_admin(ctx, "remove project quotas")
+    policy.authorize(ctx, "project_quota:delete")
     policy_api.quota_delete(quota_id)
 
 
@@ -141,25 +160,27 @@ def delete_project_allowed_quota(
 def list_scheduled_runs(
     ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str
 ) -> Any:
+    policy.authorize(ctx, "workload:get_scheduled_runs")
     db.workload_get(workload_id, None if ctx.is_admin else ctx.project_id)  # 404 for other projects
-    return {
-        "scheduled_runs": [
-            {
-                "scheduled_time": r.scheduled_time.isoformat(),
-                "status": r.status,
-                "snapshot_id": r.snapshot_id,
-                "snapshot_type": r.snapshot_type,
-                "host": r.host,
-                "message": r.message,
-            }
-            for r in policy_api.run_list(workload_id)
-        ]
-    }
+    page = _page(query, "scheduled_time")
+    items = [
+        {
+            "id": r.id,
+            "scheduled_time": r.scheduled_time.isoformat(),
+            "status": r.status,
+            "snapshot_id": r.snapshot_id,
+            "snapshot_type": r.snapshot_type,
+            "host": r.host,
+            "message": r.message,
+        }
+        for r in policy_api.run_list(workload_id, page)
+    ]
+    return _listing("scheduled_runs", items, page)
 
 
-# ---------------------------------------------------------------- admin metrics
+# ---------------------------------------------------------------- admin metrics and nodes
 def get_metrics(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    wp.require_admin(ctx, "read the cloud's metrics")
+    policy.authorize(ctx, "metrics:get")
     down_after = float(CONF.service_down_time)
     now = utcnow()
     nodes = [_node(svc, now, down_after) for svc in db.service_list()]
@@ -167,6 +188,7 @@ def get_metrics(ctx: RequestContext, body: Body, query: Query, project_id: str) 
         "metrics": {
             "storage_usage": policy_api.storage_per_project(),
             "protected_vms": policy_api.protected_vms(),
+            "protected_volumes": policy_api.protected_volumes(),
             "recent_activity": policy_api.recent_jobs(int(query.get("limit") or 20)),
             "nodes": nodes,
         }
@@ -175,6 +197,7 @@ def get_metrics(ctx: RequestContext, body: Body, query: Query, project_id: str) 
 
 def _node(svc: Any, now: Any, down_after: float) -> dict[str, Any]:
     return {
+        "id": str(svc.id),
         "host": svc.host,
         "binary": svc.binary,
         "state": "up" if (now - svc.updated_at).total_seconds() <= down_after else "down",
@@ -183,9 +206,17 @@ def _node(svc: Any, now: Any, down_after: float) -> dict[str, Any]:
     }
 
 
+def list_nodes(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
+    """Every service that reported (one per host and binary), with its state."""
+    policy.authorize(ctx, "node:get_all")
+    page = _page(query, "created_at")
+    now, down_after = utcnow(), float(CONF.service_down_time)
+    return _listing("nodes", [_node(svc, now, down_after) for svc in policy_api.node_list(page)], page)
+
+
 def update_node(ctx: RequestContext, body: Body, query: Query, project_id: str, node_host: str) -> Any:
     """Disable a workloads node (the scheduler places no new job there) or enable it again."""
-    wp.require_admin(ctx, "enable or disable nodes")
+    policy.authorize(ctx, "node:update")
     disabled = bool(body["node"]["disabled"])
     svc = policy_api.service_set_disabled(node_host, CONF.workloads_topic, disabled)
     LOG.info("Workloads node %s %s by user %s", node_host, "disabled" if disabled else "enabled", ctx.user_id)

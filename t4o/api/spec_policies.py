@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from t4o.api import pagination
 from t4o.api import schemas as s
+from t4o.db import policy_api
 
 STR = {"type": "string", "maxLength": 255}
 _TEXT = {"type": "string", "maxLength": 65535}
@@ -104,6 +106,7 @@ RUN = {
     "type": "object",
     "required": ["scheduled_time", "status"],
     "properties": {
+        "id": STR,
         "scheduled_time": {"type": "string"},
         "status": STR,
         "snapshot_id": {"type": ["string", "null"]},
@@ -122,6 +125,7 @@ METRICS = {
             "properties": {
                 "storage_usage": {"type": "array", "items": {"type": "object"}},
                 "protected_vms": {"type": "integer"},
+                "protected_volumes": {"type": "integer"},
                 "recent_activity": {"type": "array", "items": {"type": "object"}},
                 "nodes": {"type": "array", "items": {"type": "object"}},
             },
@@ -141,23 +145,34 @@ NODE_BODY = {
         }
     },
 }
-NODE = {
+NODE_ITEM = {
     "type": "object",
-    "required": ["node"],
+    "required": ["host", "binary", "state", "disabled"],
     "properties": {
-        "node": {
-            "type": "object",
-            "required": ["host", "binary", "state", "disabled"],
-            "properties": {
-                "host": STR,
-                "binary": STR,
-                "state": {"type": "string", "enum": ["up", "down"]},
-                "disabled": {"type": "boolean"},
-                "last_heartbeat": {"type": "string"},
-            },
-        }
+        "id": STR,
+        "host": STR,
+        "binary": STR,
+        "state": {"type": "string", "enum": ["up", "down"]},
+        "disabled": {"type": "boolean"},
+        "last_heartbeat": {"type": "string"},
     },
 }
+NODE = {"type": "object", "required": ["node"], "properties": {"node": NODE_ITEM}}
+
+
+def page_query(sort_keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """limit, marker, sort_key (one of ``sort_keys``; default the first, ascending) and sort_dir."""
+    return {**pagination.QUERY, "sort_key": {"type": "string", "enum": list(sort_keys)}}
+
+
+def paged(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A list response with its optional ``<key>_links`` (rel next) for the following page."""
+    out = s.wrap_list(key, item)
+    out["properties"][f"{key}_links"] = pagination.LINKS_SCHEMA
+    return out
+
+
+_POLICY_PAGE = page_query(policy_api.POLICY_SORT_KEYS)
 _ADMIN_ERRORS = (400, 401, 403, 404)
 _P = "/workload_policy/{policy_id}"
 
@@ -167,7 +182,7 @@ def operations(op: Any) -> list[Any]:
     return [
         op("GET", "/workload_policy/", "listWorkloadPolicies", "list_workload_policies",
            "List workload policies (admin: all; member: those of the project)", "workload_policy",
-           response=s.wrap_list("policy_list", POLICY)),
+           query=_POLICY_PAGE, response=paged("policy_list", POLICY)),
         op("POST", "/workload_policy/", "createWorkloadPolicy", "create_workload_policy",
            "Create a workload policy (admin)", "workload_policy", body=POLICY_BODY, body_required=True,
            response=s.wrap("policy", POLICY)),
@@ -183,12 +198,12 @@ def operations(op: Any) -> list[Any]:
            body=ASSIGN_BODY, body_required=True, response=ASSIGN_OUT),
         op("GET", "/workload_policy/assigned/{assigned_project_id}", "listAssignedWorkloadPolicies",
            "list_assigned_workload_policies", "Workload policies assigned to a project", "workload_policy",
-           response=s.wrap_list("policies", POLICY)),
+           query=_POLICY_PAGE, response=paged("policies", POLICY)),
         op("GET", "/project_quota_types", "listProjectQuotaTypes", "list_project_quota_types",
            "The kinds of project quota", "quotas", response=s.wrap_list("quota_types", QUOTA_TYPE)),
         op("GET", "/project_allowed_quotas/{quota_project_id}", "listProjectAllowedQuotas",
            "list_project_allowed_quotas", "A project's allowed quotas, with usage", "quotas",
-           response=s.wrap_list("allowed_quotas", QUOTA)),
+           query=page_query(policy_api.QUOTA_SORT_KEYS), response=paged("allowed_quotas", QUOTA)),
         op("POST", "/project_allowed_quotas/{quota_project_id}", "createProjectAllowedQuotas",
            "create_project_allowed_quotas", "Set allowed quotas of a project (admin)", "quotas",
            body=QUOTAS_BODY, body_required=True, response=s.wrap_list("allowed_quotas", QUOTA)),
@@ -200,10 +215,13 @@ def operations(op: Any) -> list[Any]:
            errors=_ADMIN_ERRORS),
         op("GET", "/workloads/{workload_id}/scheduled_runs", "listScheduledRuns", "list_scheduled_runs",
            "What the cron service did with each scheduled run of a workload", "workloads",
-           response=s.wrap_list("scheduled_runs", RUN)),
+           query=page_query(policy_api.RUN_SORT_KEYS), response=paged("scheduled_runs", RUN)),
         op("GET", "/t4o_metrics", "getMetrics", "get_metrics",
            "Storage per project, protected VMs, recent jobs and service nodes (admin)", "metrics",
            query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}}, response=METRICS),
+        op("GET", "/t4o_nodes", "listNodes", "list_nodes",
+           "Service nodes (one per host and binary) with their state and whether disabled (admin)", "metrics",
+           query=page_query(policy_api.NODE_SORT_KEYS), response=paged("nodes", NODE_ITEM)),
         op("PUT", "/t4o_nodes/{node_host}", "updateNode", "update_node",
            "Disable a workloads node (it takes no new jobs, finishes those it runs) or enable it (admin)",
            "metrics", body=NODE_BODY, body_required=True, response=NODE, errors=_ADMIN_ERRORS),

@@ -87,6 +87,109 @@ API_RULES = [
         _P + "/global_job_scheduler/enable",
         "Enable or disable every scheduled snapshot.",
     ),
+    _op(
+        "workload:get_scheduled_runs",
+        OWNER,
+        "GET",
+        _P + "/workloads/{workload_id}/scheduled_runs",
+        "List what the cron service did with each scheduled run of a workload.",
+    ),
+    # workload policies: admin-defined schedule and retention templates assigned to projects
+    _op(
+        "workload_policy:get",
+        OWNER,
+        "GET",
+        _P + "/workload_policy/",
+        "List and show the workload policies assigned to the project.",
+    ),
+    _op(
+        "workload_policy:get_all",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/workload_policy/{policy_id}",
+        "List and show every workload policy, with the projects it is assigned to.",
+    ),
+    _op(
+        "workload_policy:get_assigned",
+        OWNER,
+        "GET",
+        _P + "/workload_policy/assigned/{assigned_project_id}",
+        "List the workload policies assigned to a project (the target is that project).",
+    ),
+    _op("workload_policy:create", ADMIN_ONLY, "POST", _P + "/workload_policy/", "Create a workload policy."),
+    _op(
+        "workload_policy:update",
+        ADMIN_ONLY,
+        "PUT",
+        _P + "/workload_policy/{policy_id}",
+        "Change a workload policy.",
+    ),
+    _op(
+        "workload_policy:delete",
+        ADMIN_ONLY,
+        "DELETE",
+        _P + "/workload_policy/{policy_id}",
+        "Delete a workload policy no workload uses.",
+    ),
+    _op(
+        "workload_policy:assign",
+        ADMIN_ONLY,
+        "POST",
+        _P + "/workload_policy/{policy_id}/assign",
+        "Assign a workload policy to projects or take it back.",
+    ),
+    # project quotas
+    _op(
+        "project_quota_type:get",
+        OWNER,
+        "GET",
+        _P + "/project_quota_types",
+        "List the kinds of project quota.",
+    ),
+    _op(
+        "project_quota:get",
+        OWNER,
+        "GET",
+        _P + "/project_allowed_quotas/{quota_project_id}",
+        "List a project's allowed quotas with its usage (the target is that project).",
+    ),
+    _op(
+        "project_quota:create",
+        ADMIN_ONLY,
+        "POST",
+        _P + "/project_allowed_quotas/{quota_project_id}",
+        "Set allowed quotas of a project.",
+    ),
+    _op(
+        "project_quota:update",
+        ADMIN_ONLY,
+        "PUT",
+        _P + "/update_allowed_quota/{quota_id}",
+        "Change an allowed quota.",
+    ),
+    _op(
+        "project_quota:delete",
+        ADMIN_ONLY,
+        "DELETE",
+        _P + "/project_allowed_quotas/{quota_id}",
+        "Remove an allowed quota.",
+    ),
+    # cloud-wide administration
+    _op(
+        "metrics:get",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/t4o_metrics",
+        "Read storage per project, protected VMs, recent jobs and service nodes.",
+    ),
+    _op("node:get_all", ADMIN_ONLY, "GET", _P + "/t4o_nodes", "List the service nodes and their state."),
+    _op(
+        "node:update",
+        ADMIN_ONLY,
+        "PUT",
+        _P + "/t4o_nodes/{node_host}",
+        "Disable or enable the workloads worker of a node.",
+    ),
 ]
 
 
@@ -119,6 +222,12 @@ def reset() -> None:
 def is_admin(context: RequestContext) -> bool:
     creds = context.to_policy_values()
     return bool(get_enforcer().enforce("context_is_admin", {}, creds))
+
+
+def check(context: RequestContext, action: str, target_project_id: str | None = None) -> bool:
+    """Whether the policy allows ``action``: for calls whose answer depends on it (e.g. what a list shows)."""
+    target = {"project_id": target_project_id or context.project_id}
+    return bool(get_enforcer().enforce(action, target, context.to_policy_values()))
 
 
 def authorize(context: RequestContext, action: str, target_project_id: str | None = None) -> None:

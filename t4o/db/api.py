@@ -173,11 +173,17 @@ def _vm_conflict(exc: IntegrityError) -> errors.BadRequest:
     return errors.BadRequest("An instance given already belongs to another workload.")
 
 
-def workload_create(values: dict[str, Any], vms: Sequence[dict[str, str]]) -> Workload:
+def _workload_vm(vm: dict[str, Any]) -> WorkloadVM:
+    return WorkloadVM(
+        vm_id=vm["vm_id"], vm_name=vm.get("vm_name", ""), volume_count=vm.get("volume_count", 0)
+    )
+
+
+def workload_create(values: dict[str, Any], vms: Sequence[dict[str, Any]]) -> Workload:
     try:
         with session_scope() as s:
             wl = Workload(**values)
-            wl.vms = [WorkloadVM(vm_id=v["vm_id"], vm_name=v.get("vm_name", "")) for v in vms]
+            wl.vms = [_workload_vm(v) for v in vms]
             s.add(wl)
             s.flush()
             s.refresh(wl)
@@ -190,7 +196,7 @@ def workload_update(
     workload_id: str,
     project_id: str | None,
     values: dict[str, Any],
-    vms: Sequence[dict[str, str]] | None,
+    vms: Sequence[dict[str, Any]] | None,
 ) -> Workload:
     """Modify a workload that no job holds; ``vms`` (when given) replaces its instance list."""
     try:
@@ -218,10 +224,10 @@ def workload_update(
                     if existing.vm_id not in keep:
                         wl.vms.remove(existing)
                     else:
-                        keep.pop(existing.vm_id)
+                        existing.volume_count = int(keep.pop(existing.vm_id).get("volume_count", 0))
                 s.flush()
                 for v in keep.values():
-                    wl.vms.append(WorkloadVM(vm_id=v["vm_id"], vm_name=v.get("vm_name", "")))
+                    wl.vms.append(_workload_vm(v))
             s.flush()
             s.refresh(wl)
             return wl
@@ -447,6 +453,12 @@ def snapshot_delete(snapshot_id: str, project_id: str | None) -> Snapshot:
 def snapshot_record_vm(snapshot_id: str, vm: dict[str, Any]) -> None:
     with session_scope() as s:
         s.add(SnapshotVM(snapshot_id=snapshot_id, **vm))
+        volumes = (vm.get("definition") or {}).get("volumes")
+        if isinstance(volumes, list):
+            # The captured definition is the freshest view of the VM's volumes (Volumes quota usage).
+            s.execute(
+                update(WorkloadVM).where(WorkloadVM.vm_id == vm["vm_id"]).values(volume_count=len(volumes))
+            )
 
 
 # ---------------------------------------------------------------- restores

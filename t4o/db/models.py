@@ -91,6 +91,9 @@ class WorkloadVM(Base):
     workload_id: Mapped[str] = mapped_column(ForeignKey("workloads.id", ondelete="CASCADE"), nullable=False)
     vm_id: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
     vm_name: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    # Cinder volumes attached to the VM, as Nova reported when the VM was added to the workload and
+    # as the latest snapshot captured: the project's Volumes quota usage is their sum.
+    volume_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     workload: Mapped[Workload] = relationship(back_populates="vms")

@@ -6,13 +6,46 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from t4o.common import errors
+from t4o.db.api import Page
 from t4o.db.models import Restore, Service, Snapshot, Workload, WorkloadVM
 from t4o.db.policy_models import ProjectQuota, ScheduledRun, WorkloadPolicy, WorkloadPolicyAssignment
 from t4o.db.session import session_scope
+
+# The columns each paged list sorts by (besides its id, the tie-breaker).
+POLICY_SORT_KEYS = ("created_at", "updated_at", "name")
+QUOTA_SORT_KEYS = ("created_at", "updated_at")
+NODE_SORT_KEYS = ("created_at", "updated_at", "host", "binary")
+RUN_SORT_KEYS = ("scheduled_time", "created_at")
+
+
+def _paged(s: Session, model: Any, cond: list[Any], page: Page | None) -> list[Any]:
+    """Rows of ``model`` matching ``cond``, one keyset page: after the marker's row in (sort_key, id)."""
+    page = page or Page(sort_dir="asc")
+    key, col_id = getattr(model, page.sort_key), model.id
+    desc = page.sort_dir == "desc"
+    order = [key.desc(), col_id.desc()] if desc else [key.asc(), col_id.asc()]
+    if page.marker is not None:
+        marker: Any = page.marker
+        if col_id.type.python_type is int:  # services are numbered
+            if not str(marker).isdigit():
+                raise errors.BadRequest(f"Marker {page.marker} not found.")
+            marker = int(marker)
+        found = s.execute(select(key).where(*cond, col_id == marker)).first()
+        if found is None:
+            raise errors.BadRequest(f"Marker {page.marker} not found.")
+        after = (key > found[0], and_(key == found[0], col_id > marker))
+        if desc:
+            after = (key < found[0], and_(key == found[0], col_id < marker))
+        cond = [*cond, or_(*after)]
+    q = select(model).where(*cond).order_by(*order)
+    if page.limit is not None:
+        q = q.limit(page.limit)
+    return list(s.scalars(q))
 
 
 def naive_utc(t: dt.datetime) -> dt.datetime:
@@ -105,14 +138,14 @@ def run_settle(run_id: str, status: str, message: str = "") -> bool:
         return res.rowcount == 1
 
 
-def run_list(workload_id: str) -> list[ScheduledRun]:
+def run_list(workload_id: str, page: Page | None = None) -> list[ScheduledRun]:
+    """The workload's scheduled runs (all, oldest first, or one page)."""
     with session_scope() as s:
-        return list(
-            s.scalars(
-                select(ScheduledRun)
-                .where(ScheduledRun.workload_id == workload_id)
-                .order_by(ScheduledRun.scheduled_time)
-            )
+        return _paged(
+            s,
+            ScheduledRun,
+            [ScheduledRun.workload_id == workload_id],
+            page or Page(sort_key="scheduled_time", sort_dir="asc"),
         )
 
 
@@ -156,13 +189,19 @@ def policy_get(policy_id: str) -> WorkloadPolicy:
         return pol
 
 
-def policy_list(project_id: str | None = None) -> list[WorkloadPolicy]:
-    """Every policy, or those assigned to ``project_id``."""
-    q = select(WorkloadPolicy).order_by(WorkloadPolicy.created_at, WorkloadPolicy.id)
+def policy_list(project_id: str | None = None, page: Page | None = None) -> list[WorkloadPolicy]:
+    """Every policy, or those assigned to ``project_id`` (all, oldest first, or one page)."""
+    cond = []
     if project_id is not None:
-        q = q.join(WorkloadPolicyAssignment).where(WorkloadPolicyAssignment.project_id == project_id)
+        cond.append(
+            WorkloadPolicy.id.in_(
+                select(WorkloadPolicyAssignment.policy_id).where(
+                    WorkloadPolicyAssignment.project_id == project_id
+                )
+            )
+        )
     with session_scope() as s:
-        return list(s.scalars(q))
+        return _paged(s, WorkloadPolicy, cond, page)
 
 
 def policy_update(policy_id: str, values: dict[str, Any]) -> WorkloadPolicy:
@@ -227,13 +266,10 @@ def policy_assign(policy_id: str, add: list[str], remove: list[str]) -> list[str
 
 
 # ---------------------------------------------------------------- quotas
-def quota_list(project_id: str) -> list[ProjectQuota]:
+def quota_list(project_id: str, page: Page | None = None) -> list[ProjectQuota]:
+    """The project's allowed quotas (all, oldest first, or one page)."""
     with session_scope() as s:
-        return list(
-            s.scalars(
-                select(ProjectQuota).where(ProjectQuota.project_id == project_id).order_by(ProjectQuota.id)
-            )
-        )
+        return _paged(s, ProjectQuota, [ProjectQuota.project_id == project_id], page)
 
 
 def quota_get(quota_id: str) -> ProjectQuota:
@@ -283,42 +319,62 @@ def quota_delete(quota_id: str) -> None:
 
 
 def project_usage(project_id: str) -> dict[str, int]:
-    """What a project uses now: workloads, snapshots, VMs and bytes stored (live rows)."""
+    """What a project uses now (live rows): workloads, snapshots, protected VMs and their Cinder volumes,
+    and the bytes its snapshots stored in the vault (each snapshot's ``uploaded_size``)."""
     with session_scope() as s:
         workloads = s.scalar(
             select(func.count())
             .select_from(Workload)
             .where(Workload.project_id == project_id, Workload.deleted.is_(False))
         )
-        vms = s.scalar(
-            select(func.count())
-            .select_from(WorkloadVM)
+        vms, volumes = s.execute(
+            select(func.count(WorkloadVM.id), func.coalesce(func.sum(WorkloadVM.volume_count), 0))
             .join(Workload)
             .where(Workload.project_id == project_id, Workload.deleted.is_(False))
-        )
-        snaps, size = s.execute(
-            select(func.count(), func.coalesce(func.sum(Snapshot.size), 0)).where(
+        ).one()
+        snaps, stored = s.execute(
+            select(func.count(), func.coalesce(func.sum(Snapshot.uploaded_size), 0)).where(
                 Snapshot.project_id == project_id, Snapshot.deleted.is_(False)
             )
         ).one()
     return {
         "workloads": int(workloads or 0),
         "vms": int(vms or 0),
+        "volumes": int(volumes or 0),
         "snapshots": int(snaps),
-        "storage": int(size),
+        "storage": int(stored),
     }
+
+
+def workload_usage(workload_id: str) -> tuple[int, int]:
+    """(VMs, volumes) a workload protects now."""
+    with session_scope() as s:
+        vms, volumes = s.execute(
+            select(func.count(WorkloadVM.id), func.coalesce(func.sum(WorkloadVM.volume_count), 0)).where(
+                WorkloadVM.workload_id == workload_id
+            )
+        ).one()
+    return int(vms), int(volumes)
 
 
 # ---------------------------------------------------------------- admin metrics
 def storage_per_project() -> list[dict[str, Any]]:
-    """Per project: live workloads' snapshots and the bytes they hold, largest first."""
+    """Per project: live snapshots, the bytes of the disks they captured (``bytes``) and the bytes they
+    stored in the vault (``stored_bytes``, the Storage quota's usage), largest first."""
     with session_scope() as s:
         rows = s.execute(
-            select(Snapshot.project_id, func.count(), func.coalesce(func.sum(Snapshot.size), 0))
+            select(
+                Snapshot.project_id,
+                func.count(),
+                func.coalesce(func.sum(Snapshot.size), 0),
+                func.coalesce(func.sum(Snapshot.uploaded_size), 0),
+            )
             .where(Snapshot.deleted.is_(False))
             .group_by(Snapshot.project_id)
         ).all()
-    out = [{"project_id": p, "snapshots": int(n), "bytes": int(b)} for p, n, b in rows]
+    out = [
+        {"project_id": p, "snapshots": int(n), "bytes": int(b), "stored_bytes": int(u)} for p, n, b, u in rows
+    ]
     return sorted(out, key=lambda r: (-r["bytes"], r["project_id"]))
 
 
@@ -327,6 +383,19 @@ def protected_vms() -> int:
         return int(
             s.scalar(
                 select(func.count()).select_from(WorkloadVM).join(Workload).where(Workload.deleted.is_(False))
+            )
+            or 0
+        )
+
+
+def protected_volumes() -> int:
+    """Cinder volumes of the VMs that live workloads protect."""
+    with session_scope() as s:
+        return int(
+            s.scalar(
+                select(func.coalesce(func.sum(WorkloadVM.volume_count), 0))
+                .join(Workload)
+                .where(Workload.deleted.is_(False))
             )
             or 0
         )
@@ -352,6 +421,12 @@ def recent_jobs(limit: int) -> list[dict[str, Any]]:
     ]
     jobs.sort(key=lambda j: j["created_at"], reverse=True)
     return [{**j, "created_at": j["created_at"].isoformat()} for j in jobs[:limit]]
+
+
+def node_list(page: Page | None = None) -> list[Service]:
+    """The services that reported (one row per host and binary), all or one page."""
+    with session_scope() as s:
+        return _paged(s, Service, [], page)
 
 
 def service_set_disabled(host: str, topic: str, disabled: bool) -> Service:

@@ -16,6 +16,7 @@ class Server:
     project_id: str
     status: str = "ACTIVE"
     definition: dict[str, Any] = field(default_factory=dict)
+    volume_ids: list[str] = field(default_factory=list)  # Cinder volumes attached now
 
 
 class Cloud(abc.ABC):

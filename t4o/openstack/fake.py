@@ -32,7 +32,7 @@ class FakeCloud(Cloud):
                 out[sid] = Server(sid, f"instance-{sid[:8]}", project_id) if _is_uuid(sid) else None
                 continue
             match = next((s for s in known.get(project_id, []) if s.get("id") == sid), None)
-            out[sid] = Server(sid, match.get("name", ""), project_id, definition=match) if match else None
+            out[sid] = _server(sid, project_id, match) if match else None
         return out
 
     def server_definition(self, context: RequestContext, server_id: str) -> dict[str, Any]:
@@ -40,6 +40,12 @@ class FakeCloud(Cloud):
         if server is None:
             raise LookupError(f"Server {server_id} not found in project {context.project_id}.")
         return {"id": server.id, "name": server.name, "status": server.status, **server.definition}
+
+
+def _server(sid: str, project_id: str, match: dict[str, Any]) -> Server:
+    """A server of the file; its ``volumes`` are ids or ``{"id": ...}`` objects, as in a definition."""
+    volumes = [v["id"] if isinstance(v, dict) else str(v) for v in match.get("volumes") or []]
+    return Server(sid, match.get("name", ""), project_id, definition=match, volume_ids=volumes)
 
 
 def _is_uuid(value: str) -> bool:

@@ -61,7 +61,10 @@ class NovaCloud(Cloud):
             if srv.project_id and srv.project_id != context.project_id:
                 out[sid] = None
                 continue
-            out[sid] = Server(srv.id, srv.name or "", srv.project_id or "", srv.status or "")
+            volumes = [v["id"] for v in srv.attached_volumes or [] if v.get("id")]
+            out[sid] = Server(
+                srv.id, srv.name or "", srv.project_id or "", srv.status or "", volume_ids=volumes
+            )
         return out
 
     def server_definition(self, context: RequestContext, server_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
+from t4o.db import policy_api
 from t4o.policies import jobschedule, quotas
 from t4o.policies import workload_policies as wp
 
@@ -40,10 +41,17 @@ def _schedule(
     return raw
 
 
-def on_workload_create(ctx: RequestContext, body: dict[str, Any], vm_count: int) -> dict[str, Any]:
-    """The jobschedule to store for a new workload of ``ctx.project_id``; raises 400/403."""
-    quotas.check(ctx.project_id, "workloads")
-    quotas.check(ctx.project_id, "vms", adding=vm_count)
+def on_workload_create(
+    ctx: RequestContext, body: dict[str, Any], vms: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The jobschedule to store for a new workload of ``ctx.project_id``; raises 400/403.
+
+    ``vms``: the instances as the workload will record them (``volume_count`` each).
+    """
+    quotas.check_all(
+        ctx.project_id,
+        {"workloads": 1, "vms": len(vms), "volumes": sum(int(v.get("volume_count", 0)) for v in vms)},
+    )
     return _schedule(
         ctx, ctx.project_id, body.get("jobschedule") or {"enabled": False}, body.get("metadata") or {}
     )
@@ -56,6 +64,18 @@ def on_schedule_change(
     return _schedule(ctx, project_id, merged, metadata)
 
 
+def on_instances_change(project_id: str, workload_id: str, vms: list[dict[str, Any]]) -> None:
+    """403 when replacing a workload's instances by ``vms`` adds more VMs or volumes than allowed."""
+    vm_count, volume_count = policy_api.workload_usage(workload_id)
+    quotas.check_all(
+        project_id,
+        {
+            "vms": len(vms) - vm_count,
+            "volumes": sum(int(v.get("volume_count", 0)) for v in vms) - volume_count,
+        },
+    )
+
+
 def on_snapshot(project_id: str) -> None:
-    """403 when the project may not hold one more snapshot."""
-    quotas.check(project_id, "snapshots")
+    """403 when the project may not hold one more snapshot, or already holds its allowed storage."""
+    quotas.check_all(project_id, {"snapshots": 1, "storage": 0})

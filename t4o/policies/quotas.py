@@ -57,17 +57,39 @@ def parse_item(item: Any) -> tuple[str, int, int]:
 
 def check(project_id: str, usage: str, adding: int = 1) -> None:
     """403 if ``adding`` more of ``usage`` (workloads, snapshots, vms, volumes, storage) exceeds the quota."""
-    quota_t = _BY_USAGE[usage]
-    limits = [q for q in db.quota_list(project_id) if q.quota_type_id == quota_t["id"]]
-    if not limits or limits[0].allowed_value < 0:
+    check_all(project_id, {usage: adding})
+
+
+def check_all(project_id: str, adding: dict[str, int]) -> None:
+    """403 naming the first quota that ``adding`` ({usage key: count}) would exceed.
+
+    Counted kinds (workloads, snapshots, vms, volumes) are checked when something is added: usage plus
+    the addition must stay within the allowed value. ``storage`` (bytes the project's snapshots hold in
+    the vault) cannot be known before a snapshot runs, so a snapshot is refused once the project already
+    holds its allowed bytes or more.
+    """
+    limits = {
+        q.quota_type_id: q.allowed_value
+        for q in db.quota_list(project_id)
+        if q.allowed_value >= 0 and q.quota_type_id in _BY_ID
+    }
+    wanted = [(key, n) for key, n in adding.items() if _BY_USAGE[key]["id"] in limits]
+    if not wanted:
         return
-    allowed = limits[0].allowed_value
-    used = db.project_usage(project_id).get(usage, 0)
-    if used + adding > allowed:
-        raise errors.Forbidden(
-            f"Quota exceeded: project {project_id} may have {allowed} {quota_t['display_name']}; it has "
-            f"{used} and this request adds {adding}."
-        )
+    used = db.project_usage(project_id)
+    for key, n in wanted:
+        quota_t = _BY_USAGE[key]
+        allowed, have = limits[quota_t["id"]], used.get(key, 0)
+        if key == "storage" and have >= allowed:
+            raise errors.Forbidden(
+                f"Quota exceeded: project {project_id} may store {allowed} bytes (Storage quota); its "
+                f"snapshots already hold {have} bytes, so no new snapshot can be taken."
+            )
+        if key != "storage" and n > 0 and have + n > allowed:
+            raise errors.Forbidden(
+                f"Quota exceeded: project {project_id} may have {allowed} {quota_t['display_name']}; it has "
+                f"{have} and this request adds {n}."
+            )
 
 
 def view(q: ProjectQuota, usage: dict[str, int] | None = None) -> dict[str, Any]:

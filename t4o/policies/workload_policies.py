@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from t4o.common import errors
+from t4o.common import errors, policy
 from t4o.common.context import RequestContext
 from t4o.db import policy_api as db
+from t4o.db.api import Page
 from t4o.db.policy_models import WorkloadPolicy
 from t4o.policies import jobschedule
 
@@ -25,11 +26,6 @@ POLICY_FIELDS = (
     *jobschedule.TIERS,
     "manual",
 )
-
-
-def require_admin(ctx: RequestContext, what: str) -> None:
-    if not ctx.is_admin:
-        raise errors.Forbidden(f"Only an admin may {what}.")
 
 
 def _field_values(raw: Any) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def _field_values(raw: Any) -> dict[str, Any]:
 
 
 def create(ctx: RequestContext, body: dict[str, Any]) -> WorkloadPolicy:
-    require_admin(ctx, "create workload policies")
+    policy.authorize(ctx, "workload_policy:create")
     name = str(body.get("display_name") or "").strip()
     if not name:
         raise errors.BadRequest("workload_policy.display_name is required.")
@@ -62,7 +58,7 @@ def create(ctx: RequestContext, body: dict[str, Any]) -> WorkloadPolicy:
 
 
 def update(ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> WorkloadPolicy:
-    require_admin(ctx, "change workload policies")
+    policy.authorize(ctx, "workload_policy:update")
     values: dict[str, Any] = {}
     if "display_name" in body:
         values["name"] = str(body["display_name"] or "").strip() or db.policy_get(policy_id).name
@@ -75,16 +71,28 @@ def update(ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> Workloa
     return db.policy_update(policy_id, values)
 
 
-def visible(ctx: RequestContext) -> list[WorkloadPolicy]:
-    """An admin sees every policy; a member those assigned to their project."""
-    return db.policy_list(None if ctx.is_admin else ctx.project_id)
+def sees_all(ctx: RequestContext) -> bool:
+    """Whether the caller sees every policy and its projects (rule workload_policy:get_all, admins by
+    default), rather than those assigned to their project (workload_policy:get)."""
+    if policy.check(ctx, "workload_policy:get_all"):
+        return True
+    policy.authorize(ctx, "workload_policy:get")
+    return False
 
 
-def get(ctx: RequestContext, policy_id: str) -> WorkloadPolicy:
+def visible(ctx: RequestContext, page: Page | None = None) -> list[WorkloadPolicy]:
+    """One page of every policy, or of those assigned to the caller's project."""
+    return db.policy_list(None if sees_all(ctx) else ctx.project_id, page)
+
+
+def get(ctx: RequestContext, policy_id: str) -> tuple[WorkloadPolicy, list[str] | None]:
+    """The policy, with its projects for a caller who sees all; 404 when not assigned to the caller's."""
+    everything = sees_all(ctx)
     pol = db.policy_get(policy_id)
-    if not ctx.is_admin and ctx.project_id not in db.policy_projects(policy_id):
+    projects = db.policy_projects(policy_id)
+    if not everything and ctx.project_id not in projects:
         raise errors.NotFound(f"Workload policy {policy_id} not found.")
-    return pol
+    return pol, projects if everything else None
 
 
 def apply_policy(project_id: str, jobschedule_in: dict[str, Any], policy_id: str) -> dict[str, Any]:

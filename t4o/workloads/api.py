@@ -83,7 +83,11 @@ class WorkloadAPI:
         taken = [vid for vid, wid in owners.items() if wid != workload_id]
         if taken:
             raise errors.BadRequest(f"Instance(s) already protected by another workload: {', '.join(taken)}.")
-        return [{"vm_id": vid, "vm_name": found[vid].name} for vid in vm_ids]  # type: ignore[union-attr]
+        return [
+            {"vm_id": vid, "vm_name": srv.name, "volume_count": len(srv.volume_ids)}
+            for vid in vm_ids
+            if (srv := found[vid]) is not None
+        ]
 
     @staticmethod
     def _dispatch(ctx: RequestContext, kind: str, job_id: str) -> None:
@@ -132,7 +136,7 @@ class WorkloadAPI:
             "workload_type_id": type_id,
             "source_platform": body.get("source_platform") or "openstack",
             "status": "available",
-            "jobschedule": hooks.on_workload_create(ctx, body, len(vms)),
+            "jobschedule": hooks.on_workload_create(ctx, body, vms),
             "metadata_": body.get("metadata") or {},
             "encryption": bool(body.get("encryption", False)),
             "secret_uuid": body.get("secret_uuid"),
@@ -165,6 +169,7 @@ class WorkloadAPI:
             vm_ids = [i["instance-id"] for i in body["instances"]]
             owner_ctx = ctx if current.project_id == ctx.project_id else _as_project(ctx, current.project_id)
             vms = self._check_instances(owner_ctx, vm_ids, workload_id)
+            hooks.on_instances_change(current.project_id, workload_id, vms)
         return db.workload_update(workload_id, scope, values, vms)
 
     def delete_workload(self, ctx: RequestContext, workload_id: str, database_only: bool) -> None:

@@ -52,8 +52,16 @@ def test_nova_needs_a_compute_endpoint() -> None:
 
 def test_nova_counts_only_the_callers_servers() -> None:
     servers = {
-        "mine": SimpleNamespace(id="mine", name="a", project_id="p1", status="ACTIVE"),
-        "theirs": SimpleNamespace(id="theirs", name="b", project_id="p2", status="ACTIVE"),
+        "mine": SimpleNamespace(
+            id="mine",
+            name="a",
+            project_id="p1",
+            status="ACTIVE",
+            attached_volumes=[{"id": "v1"}, {"id": "v2"}],
+        ),
+        "theirs": SimpleNamespace(
+            id="theirs", name="b", project_id="p2", status="ACTIVE", attached_volumes=[]
+        ),
     }
 
     def get_server(sid: str) -> SimpleNamespace:
@@ -67,15 +75,19 @@ def test_nova_counts_only_the_callers_servers() -> None:
     with mock.patch.object(cloud, "connection", return_value=conn):
         found = cloud.find_servers(RequestContext(project_id="p1"), ["mine", "theirs", "missing"])
     assert found["mine"] is not None and found["mine"].name == "a"
+    assert found["mine"].volume_ids == ["v1", "v2"]  # Nova's os-extended-volumes:volumes_attached
     assert found["theirs"] is None and found["missing"] is None
 
 
 def test_fake_cloud_from_file(tmp_path: Path) -> None:
     path = tmp_path / "cloud.json"
-    path.write_text(json.dumps({"p1": [{"id": "s1", "name": "web", "flavor": "m1"}]}))
+    path.write_text(
+        json.dumps({"p1": [{"id": "s1", "name": "web", "flavor": "m1", "volumes": [{"id": "v"}]}]})
+    )
     cloud = FakeCloud(str(path))
     found = cloud.find_servers(RequestContext(project_id="p1"), ["s1", "s2"])
     assert found["s1"] is not None and found["s2"] is None
+    assert found["s1"].volume_ids == ["v"]
     assert cloud.server_definition(RequestContext(project_id="p1"), "s1")["flavor"] == "m1"
     assert cloud.find_servers(RequestContext(project_id="p2"), ["s1"])["s1"] is None
     with pytest.raises(LookupError):

@@ -14,8 +14,14 @@ from t4o.policies import hooks, quotas
 from t4o.policies import workload_policies as wp
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
-ADMIN = RequestContext(user_id="root", project_id="admin", is_admin=True, overwrite=False)
-MEMBER = RequestContext(user_id="alice", project_id="p1", is_admin=False, overwrite=False)
+ADMIN = RequestContext(user_id="root", project_id="admin", is_admin=True, roles=["admin"], overwrite=False)
+MEMBER = RequestContext(user_id="alice", project_id="p1", is_admin=False, roles=["member"], overwrite=False)
+VOLUMES, STORAGE = quotas.QUOTA_TYPES[3]["id"], quotas.QUOTA_TYPES[4]["id"]
+
+
+def vms(count: int, volumes: int = 0) -> list[dict[str, Any]]:
+    """Instances as the workloads API records them, each with ``volumes`` volumes."""
+    return [{"vm_id": f"vm-{i}", "vm_name": "", "volume_count": volumes} for i in range(count)]
 
 
 @pytest.fixture
@@ -25,23 +31,23 @@ def conf(t4o_conf: Any) -> Any:
 
 
 def test_create_validates_the_schedule(conf: Any) -> None:
-    assert hooks.on_workload_create(MEMBER, {}, 1) == {"enabled": False}
+    assert hooks.on_workload_create(MEMBER, {}, vms(1)) == {"enabled": False}
     with pytest.raises(errors.BadRequest, match=r"jobschedule\.interval must be a number of hours"):
-        hooks.on_workload_create(MEMBER, {"jobschedule": {"enabled": True, "interval": "soon"}}, 1)
+        hooks.on_workload_create(MEMBER, {"jobschedule": {"enabled": True, "interval": "soon"}}, vms(1))
 
 
 def test_create_follows_the_policy(conf: Any) -> None:
     pol = wp.create(ADMIN, {"display_name": "gold", "field_values": {"interval": "6 hr"}})
     policy_api.policy_assign(pol.id, ["p1"], [])
     body = {"jobschedule": {"enabled": True, "start_time": "02:00"}, "metadata": {"policy_id": pol.id}}
-    assert hooks.on_workload_create(MEMBER, body, 1) == {
+    assert hooks.on_workload_create(MEMBER, body, vms(1)) == {
         "enabled": True,
         "start_time": "02:00",
         "interval": "6 hr",
     }
     body["jobschedule"]["interval"] = "1 hr"
     with pytest.raises(errors.BadRequest, match="cannot set interval"):
-        hooks.on_workload_create(MEMBER, body, 1)
+        hooks.on_workload_create(MEMBER, body, vms(1))
     merged = {"enabled": False, "interval": "1 hr"}
     with pytest.raises(errors.BadRequest, match="cannot set interval"):
         hooks.on_schedule_change(MEMBER, "p1", merged, {"policy_id": pol.id})
@@ -49,9 +55,9 @@ def test_create_follows_the_policy(conf: Any) -> None:
 
 def test_create_and_snapshot_respect_quotas(conf: Any) -> None:
     policy_api.quota_upsert("p1", quotas.QUOTA_TYPES[2]["id"], 2, 2)  # VMs
-    hooks.on_workload_create(MEMBER, {}, 2)
+    hooks.on_workload_create(MEMBER, {}, vms(2))
     with pytest.raises(errors.Forbidden, match="may have 2 VMs; it has 0 and this request adds 3"):
-        hooks.on_workload_create(MEMBER, {}, 3)
+        hooks.on_workload_create(MEMBER, {}, vms(3))
     policy_api.quota_upsert("p1", quotas.QUOTA_TYPES[1]["id"], 0, 0)  # Snapshots
     wid = db.workload_create(
         {"project_id": "p1", "workload_type_id": SERIAL, "status": states.AVAILABLE}, [{"vm_id": "v"}]
@@ -59,3 +65,54 @@ def test_create_and_snapshot_respect_quotas(conf: Any) -> None:
     assert wid
     with pytest.raises(errors.Forbidden, match="may have 0 Snapshots"):
         hooks.on_snapshot("p1")
+
+
+def workload(project: str, instances: list[dict[str, Any]]) -> str:
+    values = {"project_id": project, "workload_type_id": SERIAL, "status": states.AVAILABLE}
+    return db.workload_create(values, instances).id
+
+
+def test_volumes_are_counted_and_limited_on_create_and_modify(conf: Any) -> None:
+    policy_api.quota_upsert("p1", VOLUMES, 3, 3)
+    wid = workload("p1", [{"vm_id": "a", "volume_count": 2}])
+    assert policy_api.project_usage("p1")["volumes"] == 2
+    with pytest.raises(errors.Forbidden, match="may have 3 Volumes; it has 2 and this request adds 2"):
+        hooks.on_workload_create(MEMBER, {}, vms(1, volumes=2))
+    hooks.on_workload_create(MEMBER, {}, vms(1, volumes=1))
+    # Modify: only what the new instance list adds beyond the workload's own counts.
+    hooks.on_instances_change("p1", wid, [{"vm_id": "a", "volume_count": 3}])
+    with pytest.raises(errors.Forbidden, match="it has 2 and this request adds 2"):
+        hooks.on_instances_change(
+            "p1", wid, [{"vm_id": "a", "volume_count": 2}, {"vm_id": "b", "volume_count": 2}]
+        )
+    hooks.on_instances_change("p1", wid, [])  # removing is always allowed
+    # A snapshot's captured definition refreshes the VM's count (volumes attached since).
+    snap = db.snapshot_create(wid, "p1", {"user_id": "alice"})
+    db.snapshot_record_vm(snap.id, {"vm_id": "a", "vm_name": "a", "definition": {"volumes": [{}, {}, {}]}})
+    assert policy_api.project_usage("p1")["volumes"] == 3
+    assert policy_api.workload_usage(wid) == (1, 3)
+
+
+def finished_snapshot(workload_id: str, **values: Any) -> str:
+    """A snapshot through its life cycle, ending available with ``values`` (sizes) as a worker records."""
+    snap = db.snapshot_create(workload_id, "p1", {"user_id": "alice"})
+    assert db.job_claim("snapshot", snap.id, "worker-1")
+    assert db.job_finish("snapshot", snap.id, states.AVAILABLE, **values)
+    return snap.id
+
+
+def test_a_snapshot_is_refused_once_the_stored_bytes_reach_the_storage_quota(conf: Any) -> None:
+    wid = workload("p1", [{"vm_id": "a"}])
+    policy_api.quota_upsert("p1", STORAGE, 1000, 800)
+    hooks.on_snapshot("p1")  # nothing stored yet
+    finished_snapshot(wid, uploaded_size=999, size=10_000)
+    assert policy_api.project_usage("p1")["storage"] == 999  # the vault's bytes, not the disks' size
+    hooks.on_snapshot("p1")
+    snap_id = finished_snapshot(wid, uploaded_size=1)
+    with pytest.raises(
+        errors.Forbidden,
+        match="may store 1000 bytes \\(Storage quota\\); its snapshots already hold 1000 bytes",
+    ):
+        hooks.on_snapshot("p1")
+    db.snapshot_delete(snap_id, "p1")
+    hooks.on_snapshot("p1")  # deleted snapshots no longer count

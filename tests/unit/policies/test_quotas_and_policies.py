@@ -14,8 +14,8 @@ from t4o.policies import quotas
 from t4o.policies import workload_policies as wp
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
-ADMIN = RequestContext(user_id="root", project_id="admin", is_admin=True, overwrite=False)
-MEMBER = RequestContext(user_id="alice", project_id="p1", is_admin=False, overwrite=False)
+ADMIN = RequestContext(user_id="root", project_id="admin", is_admin=True, roles=["admin"], overwrite=False)
+MEMBER = RequestContext(user_id="alice", project_id="p1", is_admin=False, roles=["member"], overwrite=False)
 WORKLOADS = quotas.QUOTA_TYPES[0]["id"]
 VMS = quotas.QUOTA_TYPES[2]["id"]
 
@@ -59,7 +59,7 @@ def test_a_policy_decides_the_schedule_fields(t4o_conf: Any) -> None:
         "retention_policy_type": "Number of Snapshots to Keep",
         "retention_policy_value": 3,
     }
-    with pytest.raises(errors.Forbidden, match="Only an admin may create workload policies"):
+    with pytest.raises(errors.Forbidden, match="workload_policy:create"):
         wp.create(MEMBER, {"display_name": "silver", "field_values": fields})
     pol = wp.create(ADMIN, {"display_name": "silver", "field_values": fields})
     with pytest.raises(errors.BadRequest, match="not assigned to project p1"):
