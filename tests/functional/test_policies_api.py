@@ -46,7 +46,7 @@ def test_workload_policy_lifecycle(all_in_one: ControlPlane) -> None:
     pol = resp.json()["policy"]
     assert (pol["display_name"], pol["field_values"]) == ("gold", FIELDS)
 
-    # Not assigned yet: a member of the project does not see it.
+    # Not assigned yet: a member of the project does not see it (rule workload_policy:get_all: admins).
     assert cp.request("GET", "/workload_policy/", proj, member(proj)).json()["policy_list"] == []
     assert cp.request("GET", f"/workload_policy/{pol['id']}", proj, member(proj)).status_code == 404
 

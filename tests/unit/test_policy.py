@@ -27,8 +27,26 @@ def test_owner_rules(t4o_conf: Any) -> None:
     policy.authorize(ctx("p1", ["admin"]), "workload:get", "p2")
 
 
+ADMIN_ONLY = (
+    "workload:get_all_projects",
+    "snapshot:get_all_projects",
+    "global_job_scheduler:set",
+    "workload_policy:get_all",
+    "workload_policy:create",
+    "workload_policy:update",
+    "workload_policy:delete",
+    "workload_policy:assign",
+    "project_quota:create",
+    "project_quota:update",
+    "project_quota:delete",
+    "metrics:get",
+    "node:get_all",
+    "node:update",
+)
+
+
 def test_admin_only_rules(t4o_conf: Any) -> None:
-    for rule in ("workload:get_all_projects", "snapshot:get_all_projects", "global_job_scheduler:set"):
+    for rule in ADMIN_ONLY:
         with pytest.raises(errors.Forbidden):
             policy.authorize(ctx("p1", ["member"]), rule)
         policy.authorize(ctx("p1", ["admin"]), rule)
@@ -49,6 +67,31 @@ def test_policy_file_overrides_a_default(t4o_conf: Any, tmp_path: Path) -> None:
         with pytest.raises(errors.Forbidden):
             policy.authorize(ctx("p1", ["member"]), "workload:create")
         policy.authorize(ctx("p1", ["backup_operator"]), "workload:create")
+    finally:
+        t4o_conf.clear_override("policy_file", group="oslo_policy")
+        policy.reset()
+
+
+def test_project_scoped_rules_compare_the_target_project(t4o_conf: Any) -> None:
+    for rule in ("workload_policy:get_assigned", "project_quota:get"):
+        policy.authorize(ctx("p1", ["member"]), rule, "p1")
+        with pytest.raises(errors.Forbidden, match=rule):
+            policy.authorize(ctx("p1", ["member"]), rule, "p2")
+    assert policy.check(ctx("p1", ["member"]), "workload_policy:get")
+    assert not policy.check(ctx("p1", ["member"]), "workload_policy:get_all")
+
+
+def test_policy_file_opens_an_admin_call_to_a_role(t4o_conf: Any, tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text('"workload_policy:get_all": "role:auditor"\n"project_quota:delete": "!"\n')
+    t4o_conf.set_override("policy_file", str(path), group="oslo_policy")
+    try:
+        policy.reset()
+        assert policy.check(ctx("p1", ["auditor"]), "workload_policy:get_all")
+        assert not policy.check(ctx("p1", ["admin"]), "workload_policy:get_all")
+        with pytest.raises(errors.Forbidden):
+            policy.authorize(ctx("p1", ["admin"]), "project_quota:delete")
+        policy.authorize(ctx("p1", ["admin"]), "project_quota:update")  # the others keep their default
     finally:
         t4o_conf.clear_override("policy_file", group="oslo_policy")
         policy.reset()
