@@ -216,6 +216,23 @@ def policy_update(policy_id: str, values: dict[str, Any]) -> WorkloadPolicy:
         return pol
 
 
+def policy_workloads_follow(
+    policy_id: str, policy_fields: tuple[str, ...], field_values: dict[str, Any]
+) -> int:
+    """Give every live workload created with the policy its new ``field_values`` (the ``policy_fields``
+    it had are replaced); the number of workloads changed."""
+    with session_scope() as s:
+        workloads = s.scalars(
+            select(Workload).where(
+                Workload.deleted.is_(False), Workload.metadata_["policy_id"].as_string() == policy_id
+            )
+        ).all()
+        for wl in workloads:
+            own = {k: v for k, v in (wl.jobschedule or {}).items() if k not in policy_fields}
+            wl.jobschedule = {**own, **field_values}
+        return len(workloads)
+
+
 def policy_delete(policy_id: str) -> None:
     with session_scope() as s:
         pol = s.get(WorkloadPolicy, policy_id)

@@ -57,6 +57,29 @@ def on_workload_create(
     )
 
 
+def on_workload_update(
+    ctx: RequestContext,
+    project_id: str,
+    jobschedule_now: dict[str, Any] | None,
+    metadata_now: dict[str, Any] | None,
+    body: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The jobschedule to store after a workload update, or None when neither it nor the policy changes.
+
+    A workload that takes another policy (``metadata.policy_id``) drops the schedule fields the former
+    one (or the workload itself) decided, so that the new policy's apply; one that leaves its policy keeps
+    them as its own.
+    """
+    metadata = body.get("metadata", metadata_now) or {}
+    policy_now, policy_next = (metadata_now or {}).get("policy_id"), metadata.get("policy_id")
+    if "jobschedule" not in body and policy_next == policy_now:
+        return None
+    base = dict(jobschedule_now or {})
+    if policy_next and policy_next != policy_now:
+        base = {k: v for k, v in base.items() if k not in wp.POLICY_FIELDS}
+    return on_schedule_change(ctx, project_id, {**base, **body.get("jobschedule", {})}, metadata)
+
+
 def on_schedule_change(
     ctx: RequestContext, project_id: str, merged: dict[str, Any], metadata: dict[str, Any]
 ) -> dict[str, Any]:

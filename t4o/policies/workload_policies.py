@@ -3,7 +3,8 @@
 ``field_values`` holds jobschedule fields (Trilio: interval, retention_policy_type, retention_policy_value,
 fullbackup_interval; calendar tiers are accepted too) and is validated like a workload's jobschedule. A
 workload created with ``metadata.policy_id`` takes its schedule fields from the policy, which must be
-assigned to the workload's project, and cannot override them (``apply_policy``).
+assigned to the workload's project, and cannot override them (``apply_policy``). When an admin changes a
+policy's fields, every workload that follows it gets them (``update``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from typing import Any
 
 from t4o.common import errors, policy
 from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
 from t4o.db import policy_api as db
 from t4o.db.api import Page
 from t4o.db.policy_models import WorkloadPolicy
 from t4o.policies import jobschedule
+
+LOG = get_logger(__name__)
 
 # jobschedule fields a policy decides; the workload keeps enabled, start_date/time, end_date, timezone.
 POLICY_FIELDS = (
@@ -68,7 +72,14 @@ def update(ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> Workloa
         values["field_values"] = _field_values(body["field_values"])
     if "metadata" in body:
         values["metadata_"] = body["metadata"] or {}
-    return db.policy_update(policy_id, values)
+    pol = db.policy_update(policy_id, values)
+    if "field_values" in values:
+        # Workloads follow their policy: cron reads their schedule, so they run by the new one next tick.
+        count = db.policy_workloads_follow(policy_id, POLICY_FIELDS, pol.field_values)
+        LOG.info(
+            "Workload policy %s changed; %d workload(s) follow its new schedule fields", policy_id, count
+        )
+    return pol
 
 
 def sees_all(ctx: RequestContext) -> bool:

@@ -155,13 +155,11 @@ class WorkloadAPI:
         for key in ("name", "description"):
             if key in body:
                 values[key] = body[key]
-        if "jobschedule" in body:
-            values["jobschedule"] = hooks.on_schedule_change(
-                ctx,
-                current.project_id,
-                {**(current.jobschedule or {}), **body["jobschedule"]},
-                body.get("metadata", current.metadata_),
-            )
+        schedule = hooks.on_workload_update(
+            ctx, current.project_id, current.jobschedule, current.metadata_, body
+        )
+        if schedule is not None:
+            values["jobschedule"] = schedule
         if "metadata" in body:
             values["metadata_"] = body["metadata"]
         vms = None

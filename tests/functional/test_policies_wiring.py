@@ -78,6 +78,49 @@ def test_workload_follows_its_policy(all_in_one: ControlPlane) -> None:
     assert resp.status_code == 400 and "cannot set interval" in resp.text, resp.text
 
 
+def _policy(cp: ControlPlane, proj: str, name: str, fields: dict, assign: bool = True) -> str:
+    body = {"workload_policy": {"display_name": name, "field_values": fields}}
+    resp = cp.request("POST", "/workload_policy/", proj, admin(proj), json=body)
+    assert resp.status_code == 200, resp.text
+    pid = resp.json()["policy"]["id"]
+    if assign:
+        add = {"policy": {"add_projects": [proj]}}
+        assert cp.request("POST", f"/workload_policy/{pid}/assign", proj, admin(proj), json=add).ok
+    return pid
+
+
+def test_workloads_follow_a_changed_policy_and_may_switch_policy(all_in_one: ControlPlane) -> None:
+    cp, proj = all_in_one, new_project()
+    gold = _policy(cp, proj, "gold", {"interval": "4 hr", "fullbackup_interval": "6"})
+    silver = _policy(cp, proj, "silver", {"interval": "12 hr"})
+    foreign = _policy(cp, proj, "foreign", {"interval": "1 hr"}, assign=False)
+    schedule = {"enabled": True, "start_time": "01:00"}
+    body = _workload(cp, proj, jobschedule=schedule, metadata={"policy_id": gold})
+    wid = cp.request("POST", "/workloads", proj, member(proj), json=body).json()["workload"]["id"]
+
+    def jobschedule() -> dict:
+        return cp.request("GET", f"/workloads/{wid}", proj, member(proj)).json()["workload"]["jobschedule"]
+
+    # The admin changes the policy: the workload's schedule follows, its own fields stay.
+    fields = {"interval": "8 hr", "retention_policy_type": "Number of Snapshots to Keep"}
+    upd = {"workload_policy": {"field_values": {**fields, "retention_policy_value": "5"}}}
+    assert cp.request("PUT", f"/workload_policy/{gold}", proj, admin(proj), json=upd).ok
+    js = jobschedule()
+    assert (js["interval"], js["retention_policy_value"], js["start_time"]) == ("8 hr", "5", "01:00")
+    assert "fullbackup_interval" not in js  # the policy no longer decides it
+
+    # The member moves the workload to another assigned policy: its fields replace the former policy's.
+    move = {"workload": {"metadata": {"policy_id": silver}}}
+    resp = cp.request("PUT", f"/workloads/{wid}", proj, member(proj), json=move)
+    assert resp.status_code == 202, resp.text
+    js = jobschedule()
+    assert (js["interval"], js["start_time"]) == ("12 hr", "01:00") and "retention_policy_value" not in js
+    move = {"workload": {"metadata": {"policy_id": foreign}}}
+    resp = cp.request("PUT", f"/workloads/{wid}", proj, member(proj), json=move)
+    assert resp.status_code == 400 and "is not assigned to project" in resp.text, resp.text
+    assert jobschedule()["interval"] == "12 hr"
+
+
 def test_quotas_refuse_with_403(all_in_one: ControlPlane) -> None:
     cp, proj = all_in_one, new_project()
     _quota(cp, proj, "Workloads", 1)

@@ -116,3 +116,21 @@ def test_a_snapshot_is_refused_once_the_stored_bytes_reach_the_storage_quota(con
         hooks.on_snapshot("p1")
     db.snapshot_delete(snap_id, "p1")
     hooks.on_snapshot("p1")  # deleted snapshots no longer count
+
+
+def test_update_reapplies_the_policy_only_when_it_or_the_schedule_changes(conf: Any) -> None:
+    gold = wp.create(ADMIN, {"display_name": "gold", "field_values": {"interval": "6 hr"}})
+    silver = wp.create(ADMIN, {"display_name": "silver", "field_values": {"interval": "12 hr"}})
+    for pol in (gold, silver):
+        policy_api.policy_assign(pol.id, ["p1"], [])
+    now = {"enabled": True, "start_time": "02:00", "interval": "6 hr"}
+    meta = {"policy_id": gold.id}
+    assert hooks.on_workload_update(MEMBER, "p1", now, meta, {"name": "renamed"}) is None
+    moved = hooks.on_workload_update(MEMBER, "p1", now, meta, {"metadata": {"policy_id": silver.id}})
+    assert moved == {"enabled": True, "start_time": "02:00", "interval": "12 hr"}
+    left = hooks.on_workload_update(
+        MEMBER, "p1", now, meta, {"metadata": {}, "jobschedule": {"interval": "1 hr"}}
+    )
+    assert left == {"enabled": True, "start_time": "02:00", "interval": "1 hr"}  # no policy: its own schedule
+    with pytest.raises(errors.BadRequest, match="cannot set interval"):
+        hooks.on_workload_update(MEMBER, "p1", now, meta, {"jobschedule": {"interval": "1 hr"}})

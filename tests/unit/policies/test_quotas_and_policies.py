@@ -82,3 +82,22 @@ def test_a_policy_in_use_cannot_be_deleted(t4o_conf: Any) -> None:
     policy_api.policy_delete(pol.id)
     with pytest.raises(errors.NotFound):
         policy_api.policy_get(pol.id)
+
+
+def test_a_changed_policy_is_followed_by_its_workloads(t4o_conf: Any) -> None:
+    pol = wp.create(
+        ADMIN, {"display_name": "gold", "field_values": {"interval": "4 hr", "fullbackup_interval": 6}}
+    )
+    wid = workload("p1", "vm-3")
+    schedule = {"enabled": True, "start_time": "03:00", "interval": "4 hr", "fullbackup_interval": 6}
+    db.workload_update(wid, None, {"metadata_": {"policy_id": pol.id}, "jobschedule": schedule}, None)
+    other = workload("p1", "vm-4")  # no policy: untouched
+    wp.update(ADMIN, pol.id, {"field_values": {"interval": "8 hr"}})
+    assert db.workload_get(wid, None).jobschedule == {
+        "enabled": True,
+        "start_time": "03:00",
+        "interval": "8 hr",
+    }
+    assert db.workload_get(other, None).jobschedule == {}
+    with pytest.raises(errors.Forbidden, match="workload_policy:update"):
+        wp.update(MEMBER, pol.id, {"field_values": {"interval": "1 hr"}})
