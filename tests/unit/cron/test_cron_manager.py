@@ -22,7 +22,7 @@ from t4o.db import policy_models as pm
 from t4o.db.models import Snapshot
 from t4o.db.session import session_scope
 from t4o.policies import jobschedule as js
-from t4o.policies import notify
+from t4o.policies import notify, quotas
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -174,6 +174,18 @@ def test_a_failing_fire_is_recorded(cron: Any, t4o_conf: Any) -> None:
     assert manager.tick() == []
     (run,) = policy_api.run_list(wl)
     assert (run.status, run.message) == (pm.RUN_FAILED, "The trust of workload owner alice was revoked.")
+
+
+def test_a_scheduled_snapshot_beyond_the_quota_is_a_failed_run(cron: Any, t4o_conf: Any) -> None:
+    _, clock, worker = cron
+    # The real path of a user's snapshot (WorkloadAPI.snapshot_workload), which checks the quotas first.
+    manager = CronManager(t4o_conf, clock=clock, vault=lambda: worker.repo)
+    policy_api.quota_upsert("p1", quotas.QUOTA_TYPES[1]["id"], 0, 0)  # Snapshots
+    wl = make_workload(hourly())
+    assert manager.tick() == []
+    (run,) = policy_api.run_list(wl)
+    assert run.status == pm.RUN_FAILED and run.snapshot_id is None
+    assert run.message == "Quota exceeded: project p1 may have 0 Snapshots; it has 0 and this request adds 1."
 
 
 def test_retention_keeps_mounted_snapshots(cron: Any) -> None:
