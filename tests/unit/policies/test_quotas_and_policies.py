@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.db import policy_api, states
+from t4o.db.api import Page
 from t4o.policies import quotas
 from t4o.policies import workload_policies as wp
 
@@ -101,3 +103,25 @@ def test_a_changed_policy_is_followed_by_its_workloads(t4o_conf: Any) -> None:
     assert db.workload_get(other, None).jobschedule == {}
     with pytest.raises(errors.Forbidden, match="workload_policy:update"):
         wp.update(MEMBER, pol.id, {"field_values": {"interval": "1 hr"}})
+
+
+def test_scheduled_runs_and_nodes_page_by_keyset(t4o_conf: Any) -> None:
+    wid = workload("p1", "vm-5")
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ids = [policy_api.claim_run(wid, t0 + dt.timedelta(hours=h), "cron-1", "fired") for h in range(5)]
+    first = policy_api.run_list(wid, Page(limit=2, sort_key="scheduled_time", sort_dir="asc"))
+    assert [r.id for r in first] == ids[:2]
+    rest = policy_api.run_list(wid, Page(limit=10, marker=ids[1], sort_key="scheduled_time", sort_dir="asc"))
+    assert [r.id for r in rest] == ids[2:]
+    newest = policy_api.run_list(wid, Page(limit=2, sort_key="scheduled_time", sort_dir="desc"))
+    assert [r.id for r in newest] == [ids[4], ids[3]]
+
+    for host in ("n1", "n2", "n3"):
+        db.service_heartbeat(host, "workloadmgr-workloads", "workloads")
+    page = policy_api.node_list(Page(limit=2, sort_key="host", sort_dir="asc"))
+    assert [n.host for n in page] == ["n1", "n2"]
+    after = policy_api.node_list(Page(limit=2, marker=str(page[-1].id), sort_key="host", sort_dir="asc"))
+    assert [n.host for n in after] == ["n3"]
+    for marker in ("x", "999"):
+        with pytest.raises(errors.BadRequest, match=f"Marker {marker} not found"):
+            policy_api.node_list(Page(marker=marker))
