@@ -111,9 +111,18 @@ def test_demo_protects_snapshots_and_restores(
     snap_row = "#snapshots tbody tr[data-object-id]"
     page.wait_for_selector(snap_row)
     story["snapshot_id"] = page.get_attribute(snap_row, "data-object-id")
+    header = "#summary tbody tr[data-object-id]"
+    assert "Running a job" in page.inner_text(header)
     text = _wait_finished(page, snap_row)
     assert _not_reloaded(page), "the snapshot's status must refresh without reloading the page"
     assert "100%" in text
+    assert story["workload"] in text, f"the refreshed row must name its workload: {text}"
+    # The header (status, last snapshot, size) refreshes in place too, and stops once the workload is idle.
+    # Horizon polls rows of class "warning" (a status that is not final) and leaves the others be.
+    page.wait_for_selector(f"{header}:not(.warning) td:has-text('Available')", timeout=JOB_TIMEOUT)
+    header_text = page.inner_text(header)
+    assert "Never" not in header_text and "1 (" in header_text, header_text
+    assert _not_reloaded(page), "the header must refresh without reloading the page"
     shot(page, "05-workload-detail")
 
     # The snapshot's details: its VM and disks.
@@ -181,3 +190,82 @@ def test_admin_sees_it_in_backups_admin(
     assert "On" in page.inner_text("#scheduler_state")
     shot(page, "14-admin-settings")
     _no_error_page(page)
+
+
+def test_admin_policies_quotas_and_nodes(
+    browser_as: Callable[[str], Any], horizon: str, devcloud: Devcloud, story: dict[str, str]
+) -> None:
+    assert "snapshot_id" in story, "runs after demo's story"
+    demo_project = devcloud.connection("devcloud-demo").current_project_id
+    page = browser_as("devcloud-admin")
+
+    # A workload policy: created, then assigned to project demo.
+    story["policy"] = f"e2e-gold-{uuid.uuid4().hex[:6]}"
+    page.goto(horizon + "/admin/backup_policies/")
+    page.click("#policies__action_create")
+    page.wait_for_selector("#id_name")
+    page.fill("#id_name", story["policy"])
+    page.fill("#id_description", "Every 4 hours, keep 7, a full one every 6")
+    page.select_option("#id_interval", "4 hr")
+    page.fill("#id_retention_policy_value", "7")
+    page.fill("#id_fullbackup_interval", "6")
+    shot(page, "15-admin-create-policy")
+    _submit_modal(page)
+    row = f'#policies tr[data-display="{story["policy"]}"]'
+    page.wait_for_selector(row)
+    policy_id = page.get_attribute(row, "data-object-id")
+    page.click(f"#policies__row_{policy_id}__action_assign")
+    page.wait_for_selector(f'input[name="projects"][value="{demo_project}"]')
+    page.check(f'input[name="projects"][value="{demo_project}"]')
+    shot(page, "16-admin-assign-policy")
+    _submit_modal(page)
+    page.wait_for_selector(f"{row} td:has-text('demo')")
+    text = page.inner_text(row)
+    assert "4 hr" in text and "7 snapshots" in text and "every 6 snapshots" in text, text
+    shot(page, "17-admin-policies")
+
+    # Quotas of project demo: set, then shown with demo's usage (one workload so far).
+    page.goto(horizon + "/admin/backup_quotas/")
+    page.click(f"#projects__row_{demo_project}__action_edit")
+    page.wait_for_selector("#id_project_id", state="attached")
+    page.get_by_label("Workloads allowed", exact=True).fill("5")
+    page.get_by_label("Workloads high watermark", exact=True).fill("4")
+    page.get_by_label("Snapshots allowed", exact=True).fill("50")
+    page.get_by_label("Storage allowed (GiB)", exact=True).fill("10")
+    shot(page, "18-admin-edit-quotas")
+    _submit_modal(page)
+    page.wait_for_url(f"**/admin/backup_quotas/{demo_project}/")
+    workloads_row = "#quotas tr[data-display='Workloads']"
+    page.wait_for_selector(workloads_row)
+    text = page.inner_text(workloads_row)
+    assert "5" in text and "4" in text and "1 (20%)" in text, text
+    assert "Not set (unlimited)" in page.inner_text("#quotas tr[data-display='VMs']")
+    shot(page, "19-admin-quotas")
+
+    # Nodes: every T4O service with its state; the workloads worker is disabled, then enabled again.
+    page.goto(horizon + "/admin/backup_nodes/")
+    worker = '#nodes tr[data-object-id^="workloadmgr-workloads@"]'
+    page.wait_for_selector(worker)
+    assert "Up" in page.inner_text(worker) and "Enabled" in page.inner_text(worker)
+    # The services with a heartbeat: scheduler, workloads worker, datamover.
+    assert page.locator("#nodes tbody tr[data-object-id]").count() >= 3
+    shot(page, "20-admin-nodes")
+    page.click(f'{worker} button[id$="__action_disable"]')
+    page.click(".modal .btn-danger")
+    page.wait_for_selector(f"{worker} td:has-text('Disabled')")
+    shot(page, "21-admin-node-disabled")
+    page.click(f'{worker} button[id$="__action_enable"]')
+    page.wait_for_selector(f"{worker} td:has-text('Enabled')")
+    _no_error_page(page)
+
+
+def test_demo_can_choose_the_assigned_policy(
+    browser_as: Callable[[str], Any], horizon: str, story: dict[str, str]
+) -> None:
+    assert "policy" in story, "runs after admin assigned a policy"
+    page = browser_as("devcloud-demo")
+    page.goto(horizon + "/project/workloads/")
+    page.click("#workloads__action_create")
+    page.wait_for_selector("#id_policy")
+    assert story["policy"] in page.inner_text("#id_policy")
+    shot(page, "22-create-workload-policy")

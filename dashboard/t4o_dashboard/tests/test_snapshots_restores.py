@@ -42,12 +42,14 @@ class SnapshotViewTests(base.TestCase):
         self.assertEqual(200, res.status_code)
         self.assertMessageCount(res, error=1)
 
-    @helpers.create_mocks({workloadmgr: ("snapshot_get", "restore_list")})
+    @helpers.create_mocks({workloadmgr: ("snapshot_get", "restore_list", "workload_get")})
     def test_detail_shows_vms_disks_and_restores(self) -> None:
         self.mock_snapshot_get.return_value = data.snapshot()
         self.mock_restore_list.return_value = [data.restore()]
+        self.mock_workload_get.return_value = data.workload()
         res = self.client.get(DETAIL)
         self.assertTemplateUsed(res, "t4o_dashboard/snapshot_detail.html")
+        self.assertContains(res, '<a href="/project/workloads/wl-1/">name-wl-1</a>', html=True)
         self.assertContains(res, data.VM1)
         self.assertContains(res, "vda (1.0\xa0MB)")
         self.assertContains(res, "55% Creating VM web")
@@ -197,12 +199,22 @@ class RestoreFormTests(base.TestCase):
 
 
 class RestoreViewTests(base.TestCase):
-    @helpers.create_mocks({workloadmgr: ("restore_list",)})
+    @helpers.create_mocks({workloadmgr: ("restore_list", "snapshot_list")})
     def test_index_shows_progress(self) -> None:
         self.mock_restore_list.return_value = [data.restore(), data.restore("rs-2", status="available")]
+        self.mock_snapshot_list.return_value = [data.snapshot()]
         res = self.client.get(RESTORES)
         self.assertContains(res, "55% Creating VM web")
+        self.assertContains(res, ">snap-sn-1<")  # the snapshot by its name
         self.assertEqual(["rs-1", "rs-2"], [r.id for r in res.context["table"].data])
+
+    @helpers.create_mocks({workloadmgr: ("restore_list", "snapshot_list")})
+    def test_index_without_snapshot_names_shows_short_ids(self) -> None:
+        self.mock_restore_list.return_value = [data.restore(snapshot_id="sn-12345678-gone")]
+        self.mock_snapshot_list.side_effect = data.api_error("The backup service does not answer", 503)
+        res = self.client.get(RESTORES)
+        self.assertContains(res, ">sn-12345<")
+        self.assertMessageCount(res, error=0)
 
     @helpers.create_mocks({workloadmgr: ("restore_list",)})
     def test_index_error_is_a_message(self) -> None:
@@ -211,20 +223,25 @@ class RestoreViewTests(base.TestCase):
         self.assertEqual(200, res.status_code)
         self.assertMessageCount(res, error=1)
 
-    @helpers.create_mocks({workloadmgr: ("restore_get",)})
+    @helpers.create_mocks({workloadmgr: ("restore_get", "snapshot_get")})
     def test_row_update_refreshes_progress(self) -> None:
         self.mock_restore_get.return_value = data.restore(progress_percent=80, progress_msg="Starting VM web")
+        self.mock_snapshot_get.return_value = data.snapshot()
         url = RESTORES + "?action=row_update&table=restores&obj_id=rs-1"
         res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
         self.assertContains(res, "80% Starting VM web")
+        self.assertContains(res, ">snap-sn-1<")  # still named like on the page
         self.mock_restore_get.return_value = data.restore(status="available", progress_percent=100)
         res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
         self.assertContains(res, "status_up")
         self.assertNotContains(res, "warning")  # finished: Horizon stops polling the row
 
-    @helpers.create_mocks({workloadmgr: ("restore_list", "restore_cancel", "restore_delete")})
+    @helpers.create_mocks(
+        {workloadmgr: ("restore_list", "snapshot_list", "restore_cancel", "restore_delete")}
+    )
     def test_cancel_and_delete(self) -> None:
         self.mock_restore_list.return_value = [data.restore(), data.restore("rs-2", status="error")]
+        self.mock_snapshot_list.return_value = []
         self.mock_restore_cancel.return_value = data.restore(status="cancelling")
         res = self.client.post(RESTORES, {"action": "restores__cancel__rs-1"})
         self.assertRedirectsNoFollow(res, RESTORES)

@@ -53,7 +53,13 @@ class UpdateRestoreRow(tables.Row):
     ajax = True
 
     def get_data(self, request: Any, restore_id: str) -> Any:
-        return workloadmgr.restore_get(request, restore_id)
+        restore = workloadmgr.restore_get(request, restore_id)
+        # The refreshed row names its snapshot like the page did.
+        try:
+            restore.snapshot_name = workloadmgr.snapshot_get(request, restore.snapshot_id).name
+        except Exception:
+            restore.snapshot_name = None
+        return restore
 
 
 def _snapshot_link(restore: Any) -> str:
@@ -62,7 +68,11 @@ def _snapshot_link(restore: Any) -> str:
 
 class RestoresTable(tables.DataTable):
     name = tables.WrappingColumn(common.display_name, verbose_name=_("Name"))
-    snapshot = tables.Column(lambda r: r.snapshot_id[:8], verbose_name=_("Snapshot"), link=_snapshot_link)
+    snapshot = tables.Column(
+        lambda r: getattr(r, "snapshot_name", None) or r.snapshot_id[:8],
+        verbose_name=_("Snapshot"),
+        link=_snapshot_link,
+    )
     restore_type = tables.Column("restore_type", verbose_name=_("Type"))
     created = tables.Column("created_at", verbose_name=_("Started"))
     progress = tables.Column(common.progress, verbose_name=_("Progress"))

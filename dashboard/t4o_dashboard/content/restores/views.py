@@ -22,4 +22,10 @@ class IndexView(tables.DataTableView):
         except Exception:
             exceptions.handle(self.request, _("Unable to list restores."))
             return []
+        try:
+            names = {s.id: s.name for s in workloadmgr.snapshot_list(self.request)}
+        except Exception:
+            names = {}  # the short ids stand in
+        for restore in restores:
+            restore.snapshot_name = names.get(restore.snapshot_id)
         return sorted(restores, key=lambda r: r.created_at or "", reverse=True)

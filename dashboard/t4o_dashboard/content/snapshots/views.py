@@ -71,10 +71,13 @@ class DetailView(tables.DataTableView):
     def get_data(self) -> list[Any]:
         snapshot = self.get_snapshot()
         try:
-            return workloadmgr.restore_list(self.request, snapshot_id=snapshot.id)
+            restores = workloadmgr.restore_list(self.request, snapshot_id=snapshot.id)
         except Exception:
             exceptions.handle(self.request, _("Unable to list the snapshot's restores."))
             return []
+        for restore in restores:
+            restore.snapshot_name = snapshot.name
+        return restores
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -83,6 +86,10 @@ class DetailView(tables.DataTableView):
         context["progress"] = common.progress(snapshot)
         context["size"] = common.size(snapshot.size)
         context["workload_url"] = reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
+        try:
+            context["workload_name"] = workloadmgr.workload_get(self.request, snapshot.workload_id).name
+        except Exception:
+            context["workload_name"] = snapshot.workload_id
         context["vms"] = [
             {
                 "name": vm.get("name") or "-",
