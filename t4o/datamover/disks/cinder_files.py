@@ -75,7 +75,10 @@ def snapshot_image(dirs: list[str], volume_id: str, snapshot_id: str) -> Snapsho
     head = qemu_img.info(overlay, "qcow2")
     if not head.backing_file:
         raise DiskError(f"the overlay {overlay} of snapshot {snapshot_id} has no backing file")
-    backing = _inside(directory, head.backing_file)
+    # Relative to the share as Cinder writes it; an absolute path (another host's mount of the same share)
+    # still names a file of this share.
+    name = os.path.basename(head.backing_file) if os.path.isabs(head.backing_file) else head.backing_file
+    backing = _inside(directory, name)
     return SnapshotImage(backing, head.backing_format or qemu_img.info(backing).format)
 
 
