@@ -153,3 +153,21 @@ def add_wait_options(parser: argparse.ArgumentParser, kind: str) -> None:
         metavar="SECONDS",
         help="With --wait: seconds between two progress polls (default 1).",
     )
+
+
+def add_paging_options(parser: argparse.ArgumentParser, noun: str) -> None:
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="<count>",
+        help=f"Show at most this many {noun} (one page of the API); default: all of them",
+    )
+    parser.add_argument(
+        "--marker",
+        metavar="<id>",
+        help=f"Start after the {noun[:-1]} with this ID (the last one of the previous page)",
+    )
+
+
+def paging(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in (("limit", args.limit), ("marker", args.marker)) if v is not None}

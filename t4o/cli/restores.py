@@ -95,11 +95,13 @@ class ListRestore(base.Lister):
             metavar="<snapshot>",
             help="Only the restores of this snapshot (ID, or name when unique)",
         )
+        base.add_paging_options(parser, "restores")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         snapshot_id = client.snapshots.find(args.snapshot).id if args.snapshot else None
-        return base.rows(client.restores.list(snapshot_id=snapshot_id), LIST_FIELDS, LIST_HEADERS)
+        restores = client.restores.list(snapshot_id=snapshot_id, **base.paging(args))
+        return base.rows(restores, LIST_FIELDS, LIST_HEADERS)
 
 
 def add_restore_arg(parser: argparse.ArgumentParser, many: bool = False) -> None:

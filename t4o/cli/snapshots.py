@@ -60,6 +60,7 @@ class ListSnapshot(base.Lister):
             action="store_true",
             help="List the snapshots of every project (admin only)",
         )
+        base.add_paging_options(parser, "snapshots")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
@@ -70,6 +71,7 @@ class ListSnapshot(base.Lister):
             date_from=args.date_from,
             date_to=args.date_to,
             all_projects=args.all_projects,
+            **base.paging(args),
         )
         return base.rows(snaps, LIST_FIELDS, LIST_HEADERS)
 

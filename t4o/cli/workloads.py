@@ -84,6 +84,20 @@ def add_details_options(parser: argparse.ArgumentParser, creating: bool) -> None
         metavar="<key=value>",
         help="Metadata to attach to the workload, repeatable",
     )
+    parser.add_argument(
+        "--policy",
+        metavar="<policy>",
+        help="Workload policy to follow (name or ID; assigned to the project): it fixes the interval, "
+        "retention and full backup fields of the schedule (sets the metadata policy_id)",
+    )
+
+
+def metadata(client: Client, args: argparse.Namespace) -> dict[str, str] | None:
+    """--metadata pairs, plus ``policy_id`` of --policy."""
+    meta = dict(args.metadata or [])
+    if args.policy:
+        meta["policy_id"] = client.workload_policies.find(args.policy).id
+    return meta or None
 
 
 class CreateWorkload(base.ShowOne):
@@ -120,7 +134,7 @@ class CreateWorkload(base.ShowOne):
             description=args.description,
             workload_type_id=type_id,
             jobschedule=jobschedule(args.jobschedule),
-            metadata=dict(args.metadata) if args.metadata else None,
+            metadata=metadata(client, args),
             encryption=args.encryption,
             secret_uuid=args.secret_uuid,
         )
@@ -139,10 +153,11 @@ class ListWorkload(base.Lister):
             action="store_true",
             help="List the workloads of every project (admin only)",
         )
+        base.add_paging_options(parser, "workloads")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        wls = client.workloads.list(all_projects=args.all_projects)
+        wls = client.workloads.list(all_projects=args.all_projects, **base.paging(args))
         for wl in wls:
             wl["instances"] = [vm.get("id") for vm in wl.get("instances") or []]
         return base.rows(wls, LIST_FIELDS, LIST_HEADERS)
@@ -176,11 +191,12 @@ class SetWorkload(base.ShowOne):
             "description": args.description,
             "instances": args.instance,
             "jobschedule": jobschedule(args.jobschedule),
-            "metadata": dict(args.metadata) if args.metadata else None,
+            "metadata": metadata(client, args),
         }
         if all(v is None for v in changes.values()):
             raise ValueError(
-                "Nothing to change: give --name, --description, --instance, --jobschedule or --metadata."
+                "Nothing to change: give --name, --description, --instance, --jobschedule, --metadata or "
+                "--policy."
             )
         return base.show(client.workloads.update(wl.id, **changes))
 

@@ -124,3 +124,37 @@ def test_errors_with_keystone(t4o_services: T4OServices, devcloud: Devcloud, tmp
         env = {"OS_CLIENT_CONFIG_FILE": str(elsewhere), "OS_CLOUD": "elsewhere"}
         line = error_line(run(devcloud, None, *command, tool=tool, env=env))
         assert line.startswith("No 'workloads' endpoint (public interface in region Nowhere)"), line
+
+
+def test_policies_and_quotas_with_keystone(t4o_services: T4OServices, devcloud: Devcloud) -> None:
+    """The cloud admin sets a policy and a quota for project demo; demo's member sees both, not more."""
+    demo = devcloud.connection("devcloud-demo").current_project_id
+    name = f"cli-pol-{uuid.uuid4().hex[:6]}"
+    policy = ok_json(
+        devcloud, "devcloud-admin", "workload", "policy", "create", name, "--field", "interval=12 hr"
+    )
+    try:
+        assigned = ok_json(
+            devcloud, "devcloud-admin", "policy-assign", "--add_project", demo, name, tool="workloadmgr"
+        )
+        assert assigned["project_list"] == [demo]
+        assert name in [p["Name"] for p in ok_json(devcloud, "devcloud-demo", "workload", "policy", "list")]
+        assert name not in [
+            p["Name"] for p in ok_json(devcloud, "devcloud-other", "workload", "policy", "list")
+        ]
+        assert "HTTP 403" in error_line(run(devcloud, "devcloud-demo", "workload", "policy", "delete", name))
+
+        rows = ok_json(
+            devcloud, "devcloud-admin", "workload", "quota", "set", "--project", demo, "--snapshots", "500"
+        )
+        assert [(r["Type"], r["Allowed"]) for r in rows] == [("Snapshots", 500)]
+        shown = ok_json(devcloud, "devcloud-demo", "workload", "quota", "show", "snapshots")
+        assert shown["allowed_value"] == 500 and shown["project_id"] == demo and shown["usage"] >= 0
+        assert "HTTP 403" in error_line(
+            run(devcloud, "devcloud-other", "workload", "quota", "list", "--project", demo)
+        )
+        nodes = ok_json(devcloud, "devcloud-admin", "workload-get-nodes", tool="workloadmgr")
+        assert any(n["Binary"] == "workloadmgr-workloads" and n["State"] == "up" for n in nodes)
+    finally:
+        run(devcloud, "devcloud-admin", "workload", "quota", "delete", "snapshots", "--project", demo)
+        run(devcloud, "devcloud-admin", "workload", "policy", "delete", policy["id"])

@@ -17,6 +17,7 @@ from tests.fixtures.control_plane import VENV_BIN, ControlPlane
 
 # Slow enough that a running job can be watched and cancelled, fast enough for the suite.
 STEP_SECONDS = 0.3
+PAGE_SIZE = 2
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -84,7 +85,9 @@ class Cli:
 @pytest.fixture(scope="session")
 def cli_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     cp = ControlPlane(
-        tmp_path_factory.mktemp("cli-aio"), {"placeholder_workflows": {"step_seconds": STEP_SECONDS}}
+        tmp_path_factory.mktemp("cli-aio"),
+        # Pages of 2: every list the CLI shows (of 3 or more items) is read across pages.
+        {"placeholder_workflows": {"step_seconds": STEP_SECONDS}, "api": {"default_page_size": PAGE_SIZE}},
     )
     try:
         cp.start_all_in_one()

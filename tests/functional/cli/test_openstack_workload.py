@@ -391,3 +391,17 @@ def test_all_projects_for_admins(cli: Cli) -> None:
     assert wl["id"] in [w["ID"] for w in other.json("workload", "list", "--all-projects", admin=True)]
     assert snap["id"] in [s["ID"] for s in other.json("workload", "snapshot", "list", "--all", admin=True)]
     assert "HTTP 403" in other.fails("workload", "list", "--all-projects")
+
+
+def test_lists_span_pages(cli: Cli) -> None:
+    """The API pages lists (2 items a page here); the CLI shows every item, or one page with --limit."""
+    vms = cli.cp.add_servers(cli.project, 5)
+    made = [create(cli, f"w{i}", [vm])["id"] for i, vm in enumerate(vms)]
+    assert sorted(w["ID"] for w in cli.json("workload", "list")) == sorted(made)
+    first = cli.json("workload", "list", "--limit", "2")
+    assert len(first) == 2
+    rest = cli.json("workload", "list", "--marker", first[-1]["ID"])
+    assert sorted(w["ID"] for w in first + rest) == sorted(made)
+    names = cli.ok("workload-list", "-f", "value", "-c", "Name", tool="workloadmgr").split()
+    assert sorted(names) == [f"w{i}" for i in range(5)]
+    assert "HTTP 400" in cli.fails("workload", "list", "--marker", "no-such-workload")
