@@ -83,7 +83,9 @@ def test_parallel_workload_moves_its_vms_at_the_same_time_and_serial_one_by_one(
     assert len(spans) == 2 and all(start < end for start, end in spans)
     overlap = min(end for _, end in spans) - max(start for start, _ in spans)
     shortest = min(end - start for start, end in spans)
-    print(f"Parallel: transfers {[(str(b - a), str(e - a)) for a, (b, e) in zip([spans[0][0]] * 2, spans)]}")
+    t0 = min(start for start, _ in spans)
+    offsets = [((s - t0).total_seconds(), (e - t0).total_seconds()) for s, e in spans]
+    print(f"Parallel: transfers (start, end) in s: {offsets}")
     # each transfer ran at least half of its time beside the other
     assert overlap > shortest / 2, (spans, snap["progress_msg"])
     assert "2 at a time" in snap["progress_msg"], snap["progress_msg"]
