@@ -14,6 +14,10 @@ class ModalForm(forms.ModalFormView):
     submit_url_name = ""  # the URL name this form posts to; its kwargs are the view's
     help_text = ""
 
+    def get_cancel_url(self) -> str:
+        # Horizon falls back on success_url only; views that compute theirs get a Cancel button too.
+        return self.cancel_url or self.get_success_url()
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["submit_url"] = reverse(self.submit_url_name, kwargs=self.kwargs)

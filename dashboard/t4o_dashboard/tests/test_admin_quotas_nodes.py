@@ -97,6 +97,7 @@ class QuotaFormTests(base.AdminTestCase):
         form = res.context["form"]
         self.assertEqual(10, form.fields[f"allowed_{_key(STORAGE_T)}"].initial)  # GiB
         self.assertContains(res, "Storage allowed (GiB)")
+        self.assertEqual(self.detail, res.context["cancel_url"])
         post = {
             "project_id": "p",
             f"allowed_{_key(WORKLOADS_T)}": "6",  # changed; no watermark: the allowed value

@@ -184,6 +184,10 @@ class WorkloadFormTests(base.TestCase):
         self.mock_workload_create.return_value = data.workload()
         res = self.client.get(CREATE)
         self.assertContains(res, '<option value="po-1">gold</option>', html=True)
+        # Horizon hides the fields the policy decides unless "none" is chosen.
+        interval = res.context["form"].fields["interval"].widget.attrs
+        self.assertEqual(("policy", "Interval"), (interval["data-switch-on"], interval["data-policy-none"]))
+        self.assertNotIn("data-switch-on", res.context["form"].fields["start_time"].widget.attrs)
         post = {"name": "web tier", "instances": [server.id], "policy": "po-1", **SCHEDULE_POST}
         res = self.client.post(CREATE, post)
         self.assertNoFormErrors(res)
@@ -195,6 +199,11 @@ class WorkloadFormTests(base.TestCase):
             {"enabled": True, "start_time": "10:30 PM", "timezone": "UTC"},
             policy_id="po-1",
         )
+        self.mock_workload_create.reset_mock()
+        res = self.client.post(CREATE, {**post, "policy": "none"})
+        self.assertNoFormErrors(res)
+        self.assertEqual("12 hr", self.mock_workload_create.call_args.args[4]["interval"])
+        self.assertIsNone(self.mock_workload_create.call_args.kwargs["policy_id"])
 
     @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
     def test_create_sends_instances_and_schedule(self) -> None:
@@ -281,7 +290,8 @@ class WorkloadFormTests(base.TestCase):
     def test_snapshot_now_full(self) -> None:
         self.mock_workload_snapshot.return_value = data.snapshot(status="queued")
         url = reverse("horizon:project:workloads:snapshot", args=["wl-1"])
-        self.assertEqual(200, self.client.get(url).status_code)
+        res = self.client.get(url)
+        self.assertEqual(_detail(), res.context["cancel_url"])  # the modal has a Cancel button back
         res = self.client.post(
             url, {"workload_id": "wl-1", "name": "n", "description": "", "snapshot_type": "full"}
         )

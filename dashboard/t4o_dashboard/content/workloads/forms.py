@@ -21,6 +21,7 @@ RETENTION_TYPES = [
 INDEX_URL = "horizon:project:workloads:index"
 # jobschedule fields a workload policy decides
 POLICY_FIELDS = ("interval", "retention_policy_type", "retention_policy_value", "fullbackup_interval")
+NO_POLICY = "none"  # a value, not "": Horizon shows the fields a policy decides only for this choice
 
 
 def instance_choices(request: Any) -> list[tuple[str, str]]:
@@ -73,11 +74,16 @@ class ScheduleFieldsMixin:
             "retention_policy_value": int(data["retention_policy_value"]),
             "fullbackup_interval": int(data["fullbackup_interval"]),
         }
-        if data.get("policy"):
+        if chosen_policy(data):
             # The policy decides these; the API refuses a workload that sets them as well.
             for key in POLICY_FIELDS:
                 schedule.pop(key)
         return schedule
+
+
+def chosen_policy(data: dict[str, Any]) -> str | None:
+    policy = data.get("policy")
+    return None if policy in (None, "", NO_POLICY) else policy
 
 
 def policy_choices(request: Any) -> list[tuple[str, str]]:
@@ -103,20 +109,24 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
     policy = forms.ChoiceField(
         label=_("Workload policy"),
         required=False,
-        help_text=_(
-            "A policy of the project decides the interval and retention; the fields below are unused."
-        ),
+        help_text=_("A policy of the project decides the interval and retention."),
+        widget=forms.Select(attrs={"class": "switchable", "data-slug": "policy"}),
     )
 
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
         self.fields["instances"].choices = instance_choices(request)
         policies = policy_choices(request)
-        if policies:
-            self.fields["policy"].choices = [("", _("None: the interval and retention below")), *policies]
-        else:
-            del self.fields["policy"]
         self.add_schedule_fields()
+        if not policies:
+            del self.fields["policy"]
+            return
+        self.fields["policy"].choices = [(NO_POLICY, _("None: the interval and retention below")), *policies]
+        # Shown only without a policy (Horizon's switchable fields).
+        for key in POLICY_FIELDS:
+            attrs = self.fields[key].widget.attrs
+            attrs.update({"class": "switched", "data-switch-on": "policy"})
+            attrs[f"data-policy-{NO_POLICY}"] = self.fields[key].label
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
         try:
@@ -126,7 +136,7 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
                 data["description"],
                 data["instances"],
                 self.jobschedule(data),
-                policy_id=data.get("policy") or None,
+                policy_id=chosen_policy(data),
             )
         except Exception:
             exceptions.handle(request, _("Unable to create the workload."), redirect=reverse(INDEX_URL))
