@@ -238,7 +238,11 @@ def test_nodes(cli: Cli) -> None:
     finally:
         enabled = cli.json("workload-node-enable", host, tool="workloadmgr", admin=True)
     assert enabled["disabled"] is False
-    assert cli.json("workload", "node", "enable", host, admin=True)["disabled"] is False
+    try:
+        assert cli.json("workload-node-disable", host, tool="workloadmgr", admin=True)["disabled"] is True
+    finally:
+        enabled = cli.json("workload", "node", "enable", host, admin=True)
+    assert enabled["disabled"] is False
     assert "HTTP 403" in cli.fails("workload", "node", "list")
     assert "HTTP 403" in cli.fails("workload", "node", "disable", host)
     line = cli.fails("workload", "node", "disable", "no-such-host", admin=True)

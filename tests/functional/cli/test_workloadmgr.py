@@ -117,6 +117,18 @@ def test_trilio_workflow(cli: Cli, tmp_path: Path) -> None:
     assert [w["ID"] for w in cli.json("workload-list", tool="workloadmgr")] == [big["id"]]
 
 
+def test_types_pause_and_resume(cli: Cli) -> None:
+    types = {t["Name"]: t["ID"] for t in cli.json("workload-type-list", tool="workloadmgr")}
+    assert set(types) == {"Serial", "Parallel"}
+    assert wm(cli, "workload-type-show", "Serial")["id"] == types["Serial"]
+    wl = wm(cli, "workload-create", "--instance", cli.cp.add_servers(cli.project, 1)[0])
+    assert wm(cli, "workload-pause", wl["id"])["jobschedule"]["enabled"] is False
+    assert wm(cli, "workload-resume", wl["id"])["jobschedule"]["enabled"] is True
+    assert "(see `workloadmgr workload-type-list`)" in cli.fails(
+        "workload-type-show", "Nope", tool="workloadmgr"
+    )
+
+
 def test_settings_and_scheduler(cli: Cli) -> None:
     assert wm(cli, "setting-create", "retention", "7", "--category", "policy")["value"] == "7"
     assert wm(cli, "setting-update", "retention", "--value", "9")["value"] == "9"

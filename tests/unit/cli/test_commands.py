@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import tomllib
 from pathlib import Path
 from unittest import mock
@@ -106,3 +107,12 @@ def test_make_client_uses_the_catalog_or_the_override() -> None:
     assert client.http.project_id is None
     instance._cli_options.config = {"auth_type": "admin_token", "auth": {"token": "u:proj:member"}}
     assert osc_plugin.make_client(instance).http.project_id == "proj"
+
+
+def test_every_command_is_run_by_a_functional_test() -> None:
+    """Each command of both programs appears in the functional tests that run it against the API."""
+    sources = "\n".join(p.read_text() for p in (ROOT / "tests/functional/cli").glob("test_*.py"))
+    flat = re.sub(r"\s+", " ", sources)
+    untested = [n for n in commands.OSC_COMMANDS if ", ".join(f'"{w}"' for w in n.split()) not in flat]
+    untested += [n for n in commands.WORKLOADMGR_COMMANDS if f'"{n}"' not in sources]
+    assert untested == []
