@@ -47,6 +47,13 @@ def test_workloadmgr_completion_bash(cli: Cli, tmp_path: Path, bash_completion: 
     ]
     assert "workload-snapshot" in complete(script, "_workloadmgr", ["workloadmgr", "workload-s"])
     assert "--full" in complete(script, "_workloadmgr", ["workloadmgr", "workload-snapshot", "--f"])
+    assert complete(script, "_workloadmgr", ["workloadmgr", "project-allowed-quota-c"]) == [
+        "project-allowed-quota-create"
+    ]
+    assert complete(script, "_workloadmgr", ["workloadmgr", "policy-assign", "--add"]) == [
+        "--add-project",
+        "--add_project",
+    ]
 
 
 def test_openstack_complete_has_the_plugin(cli: Cli, tmp_path: Path, bash_completion: None) -> None:
@@ -55,3 +62,6 @@ def test_openstack_complete_has_the_plugin(cli: Cli, tmp_path: Path, bash_comple
     assert complete(script, "_openstack", ["openstack", "workload", "restore", "c"]) == ["cancel", "create"]
     assert complete(script, "_openstack", ["openstack", "workload", "snapshot", "--wa"]) == ["--wait"]
     assert complete(script, "_openstack", ["openstack", "workload", "sched"]) == ["scheduler"]
+    assert complete(script, "_openstack", ["openstack", "workload", "policy", "a"]) == ["assign"]
+    assert complete(script, "_openstack", ["openstack", "workload", "quota", "r"]) == ["reset"]
+    assert complete(script, "_openstack", ["openstack", "workload", "quota", "set", "--st"]) == ["--storage"]
