@@ -64,6 +64,16 @@ def quota_rows(quotas: list[AllowedQuota]) -> Any:
     return base.rows(quotas, LIST_FIELDS, LIST_HEADERS)
 
 
+def kept_watermark(current: AllowedQuota | None, allowed: int) -> int | None:
+    """The high watermark set apart from the allowed value, kept when only the allowed value changes
+    (the API would put it back to the allowed value), as long as it stays within it."""
+    if current is None or current.high_watermark == current.allowed_value:
+        return None
+    if allowed >= 0 and current.high_watermark > allowed:
+        return None
+    return int(current.high_watermark)
+
+
 def find_quota_id(client: Client, quota: str, project: str | None) -> str:
     """The ID of a quota of the project given by type name or ID; anything else is taken as an ID
     (an admin may name a quota of any project by its ID)."""
@@ -180,6 +190,8 @@ class SetQuota(base.Lister):
             item = {"quota_type_id": quota_type.id, "allowed_value": allowed}
             if type_name in marks:
                 item["high_watermark"] = marks[type_name]
+            elif (kept := kept_watermark(current.get(type_name), allowed)) is not None:
+                item["high_watermark"] = kept
             items.append(item)
         client.quotas.set(items, args.project)
         return quota_rows(client.quotas.list(args.project))

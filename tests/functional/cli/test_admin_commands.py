@@ -148,6 +148,9 @@ def test_quotas(cli: Cli) -> None:
     # only a high watermark: the allowed value stays
     rows = cli.json("workload", "quota", "set", "--high-watermark", "workloads=0", admin=True)
     assert {r["Type"]: (r["Allowed"], r["High Watermark"]) for r in rows}["Workloads"] == (1, 0)
+    # only the allowed value: the high watermark set apart from it stays
+    rows = cli.json("workload", "quota", "set", "--workloads", "1", admin=True)
+    assert {r["Type"]: (r["Allowed"], r["High Watermark"]) for r in rows}["Workloads"] == (1, 0)
     assert "no VMs quota yet" in cli.fails(
         "workload", "quota", "set", "--high-watermark", "vms=2", admin=True
     )

@@ -7,7 +7,8 @@ import argparse
 import pytest
 
 from t4o.cli.policies import field_values
-from t4o.cli.quotas import limit, size, type_limit
+from t4o.cli.quotas import kept_watermark, limit, size, type_limit
+from t4o.client.quotas import AllowedQuota
 
 
 def test_policy_fields() -> None:
@@ -57,3 +58,14 @@ def test_type_limit() -> None:
         type_limit("vms")
     with pytest.raises(argparse.ArgumentTypeError):
         type_limit("vms=1G")
+
+
+def test_kept_watermark() -> None:
+    def quota(allowed: int, high: int) -> AllowedQuota:
+        return AllowedQuota(allowed_value=allowed, high_watermark=high)
+
+    assert kept_watermark(None, 5) is None
+    assert kept_watermark(quota(10, 10), 20) is None  # defaulted to the allowed value: follows it
+    assert kept_watermark(quota(10, 8), 20) == 8
+    assert kept_watermark(quota(10, 8), -1) == 8
+    assert kept_watermark(quota(10, 8), 5) is None  # above the new limit: back to the default
