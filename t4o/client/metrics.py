@@ -38,7 +38,8 @@ class NodeManager:
         self.http = http
 
     def list(self) -> list[Node]:
-        return [Node(n) for n in self.http.get("/t4o_metrics", limit=1)["metrics"]["nodes"]]
+        """Every service that reported, one per host and binary (all pages)."""
+        return [Node(n) for n in self.http.get_list("/t4o_nodes", "nodes")]
 
     def get(self, host: str) -> Node:
         """The workloads service of ``host`` (the one enable/disable acts on), else its only service."""
