@@ -126,6 +126,25 @@ def test_backup_target_unavailable(ctx: Ctx) -> None:
     assert job["status"] == "available", job["error_msg"]
 
 
+def test_target_without_a_vault_is_not_created(ctx: Ctx) -> None:
+    """An unmounted NFS share looks like an empty directory: the snapshot fails, and writes nothing there."""
+    vault = Path(ctx.services.vault_url)
+    aside = vault.with_name(vault.name + ".aside")
+    vault.rename(aside)
+    vault.mkdir()
+    try:
+        job = ctx.wait("snapshot", ctx.snapshot())
+        assert job["status"] == "error"
+        assert f"the backup target {vault} is unavailable: it holds no vault" in job["error_msg"], job
+        assert "t4o-vault init" in job["error_msg"]
+        assert list(vault.iterdir()) == []
+    finally:
+        vault.rmdir()
+        aside.rename(vault)
+    job = ctx.wait("snapshot", ctx.snapshot())
+    assert job["status"] == "available", job["error_msg"]
+
+
 def test_cinder_error_on_volume_create_during_restore(devcloud: Devcloud, ctx: Ctx) -> None:
     admin = devcloud.connection("devcloud-admin")
     vtype = admin.block_storage.create_type(
