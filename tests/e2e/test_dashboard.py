@@ -260,12 +260,30 @@ def test_admin_policies_quotas_and_nodes(
 
 
 def test_demo_can_choose_the_assigned_policy(
-    browser_as: Callable[[str], Any], horizon: str, story: dict[str, str]
+    browser_as: Callable[[str], Any], horizon: str, demo_server: Any, story: dict[str, str]
 ) -> None:
+    """Demo protects the server the one-click restore made with the policy admin assigned to project demo."""
     assert "policy" in story, "runs after admin assigned a policy"
     page = browser_as("devcloud-demo")
     page.goto(horizon + "/project/workloads/")
     page.click("#workloads__action_create")
     page.wait_for_selector("#id_policy")
     assert story["policy"] in page.inner_text("#id_policy")
+    assert page.is_visible("#id_interval")
+    page.select_option("#id_policy", label=story["policy"])
+    assert not page.is_visible("#id_interval") and not page.is_visible("#id_retention_policy_value")
+    assert page.is_visible("#id_start_time")  # the workload keeps its start time
+    name = f"e2e-policy-workload-{uuid.uuid4().hex[:6]}"
+    page.fill("#id_name", name)
+    restored = page.locator(
+        f'label:has-text("{demo_server.name}") input[name="instances"]:not([value="{demo_server.id}"])'
+    ).first
+    restored.check()
     shot(page, "22-create-workload-policy")
+    _submit_modal(page)
+    row = f'#workloads tr[data-display="{name}"]'
+    page.wait_for_selector(f"{row} td:has-text('Available')", timeout=JOB_TIMEOUT)
+    text = page.inner_text(row)
+    assert "4 hr" in text and "keep 7" in text, f"the policy's schedule: {text}"
+    shot(page, "23-workloads-with-policy")
+    _no_error_page(page)
