@@ -155,7 +155,8 @@ def add_wait_options(parser: argparse.ArgumentParser, kind: str) -> None:
     )
 
 
-def add_paging_options(parser: argparse.ArgumentParser, noun: str) -> None:
+def add_paging_options(parser: argparse.ArgumentParser, noun: str, one: str | None = None) -> None:
+    """--limit and --marker of a paged list of ``noun`` (plural; ``one``: its singular if not noun[:-1])."""
     parser.add_argument(
         "--limit",
         type=int,
@@ -165,7 +166,7 @@ def add_paging_options(parser: argparse.ArgumentParser, noun: str) -> None:
     parser.add_argument(
         "--marker",
         metavar="<id>",
-        help=f"Start after the {noun[:-1]} with this ID (the last one of the previous page)",
+        help=f"Start after the {one or noun[:-1]} with this ID (the last one of the previous page)",
     )
 
 

@@ -25,12 +25,13 @@ class ListNode(base.Lister):
         parser.add_argument(
             "--binary", metavar="<binary>", help="Only this service, e.g. workloadmgr-workloads"
         )
+        base.add_paging_options(parser, "nodes")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         nodes = [
             n
-            for n in client.nodes.list()
+            for n in client.nodes.list(**base.paging(args))
             if (args.host is None or n.host == args.host) and (args.binary is None or n.binary == args.binary)
         ]
         return base.rows(nodes, LIST_FIELDS, LIST_HEADERS)

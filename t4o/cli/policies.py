@@ -81,10 +81,11 @@ class ListPolicy(base.Lister):
             metavar="<project-id>",
             help="Only the policies assigned to this project (admin for another project than yours)",
         )
+        base.add_paging_options(parser, "policies", "policy")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        policies = client.workload_policies.list(project_id=args.project)
+        policies = client.workload_policies.list(project_id=args.project, **base.paging(args))
         return base.rows(policies, LIST_FIELDS, LIST_HEADERS)
 
 

@@ -100,10 +100,11 @@ class ListQuota(base.Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_project_option(parser)
+        base.add_paging_options(parser, "quotas")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        return quota_rows(client.quotas.list(args.project))
+        return quota_rows(client.quotas.list(args.project, **base.paging(args)))
 
 
 class ListProjectQuota(ListQuota):
@@ -115,7 +116,7 @@ class ListProjectQuota(ListQuota):
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        return quota_rows(client.quotas.list(args.project_arg or args.project))
+        return quota_rows(client.quotas.list(args.project_arg or args.project, **base.paging(args)))
 
 
 class ShowQuota(base.ShowOne):

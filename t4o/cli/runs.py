@@ -9,8 +9,8 @@ from t4o.cli import base
 from t4o.cli.workloads import add_workload_arg, find_workload
 from t4o.client import Client
 
-FIELDS = ("scheduled_time", "status", "snapshot_id", "snapshot_type", "host", "message")
-HEADERS = ("Scheduled Time", "Status", "Snapshot ID", "Snapshot Type", "Host", "Message")
+FIELDS = ("id", "scheduled_time", "status", "snapshot_id", "snapshot_type", "host", "message")
+HEADERS = ("ID", "Scheduled Time", "Status", "Snapshot ID", "Snapshot Type", "Host", "Message")
 
 
 class ListScheduledRun(base.Lister):
@@ -19,8 +19,9 @@ class ListScheduledRun(base.Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_workload_arg(parser)
+        base.add_paging_options(parser, "runs")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        runs = client.workloads.scheduled_runs(find_workload(client, args.workload).id)
+        runs = client.workloads.scheduled_runs(find_workload(client, args.workload).id, **base.paging(args))
         return base.rows(runs, FIELDS, HEADERS)

@@ -37,9 +37,9 @@ class NodeManager:
     def __init__(self, http: HTTPClient) -> None:
         self.http = http
 
-    def list(self) -> list[Node]:
-        """Every service that reported, one per host and binary (all pages)."""
-        return [Node(n) for n in self.http.get_list("/t4o_nodes", "nodes")]
+    def list(self, **params: Any) -> list[Node]:
+        """Every service that reported, one per host and binary (all pages; ``limit``/``marker``: one)."""
+        return [Node(n) for n in self.http.get_list("/t4o_nodes", "nodes", **params)]
 
     def get(self, host: str) -> Node:
         """The workloads service of ``host`` (the one enable/disable acts on), else its only service."""

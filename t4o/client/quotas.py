@@ -45,10 +45,10 @@ class AllowedQuotaManager:
     def _project(self, project_id: str | None) -> str:
         return project_id or self.http.project()
 
-    def list(self, project_id: str | None = None) -> list[AllowedQuota]:
+    def list(self, project_id: str | None = None, **params: Any) -> list[AllowedQuota]:
         """The allowed quotas of a project (default: the client's), each with its current ``usage``."""
         path = f"/project_allowed_quotas/{self._project(project_id)}"
-        return [AllowedQuota(q) for q in self.http.get_list(path, "allowed_quotas")]
+        return [AllowedQuota(q) for q in self.http.get_list(path, "allowed_quotas", **params)]
 
     def find(self, quota: str, project_id: str | None = None) -> AllowedQuota:
         """A project's allowed quota by its ID or its type (ID or name)."""

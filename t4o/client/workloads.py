@@ -88,7 +88,7 @@ class WorkloadManager(Manager[Workload]):
     def reset(self, workload_id: str) -> Workload:
         return self._action(workload_id, "reset")
 
-    def scheduled_runs(self, workload_id: str) -> list[Resource]:
+    def scheduled_runs(self, workload_id: str, **params: Any) -> list[Resource]:
         """What the cron service did with each scheduled run of the workload (oldest first)."""
         path = f"{self.path}/{workload_id}/scheduled_runs"
-        return [Resource(r) for r in self.http.get_list(path, "scheduled_runs")]
+        return [Resource(r) for r in self.http.get_list(path, "scheduled_runs", **params)]

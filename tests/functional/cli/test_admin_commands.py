@@ -37,6 +37,13 @@ def test_policy_lifecycle(cli: Cli) -> None:
     assert "| Field Values" in table and "interval='4 hr'" in table
     assert yaml.safe_load(cli.ok("workload", "policy", "show", made["id"], "-f", "yaml"))["name"] == "gold"
     assert cli.ok("workload", "policy", "list", "-f", "value", "-c", "Name").split() == ["gold"]
+    # pages by hand: the admin sees every test's policies, one page of one, then the ones after it
+    first = cli.json("workload", "policy", "list", "--limit", "1", admin=True)
+    after = cli.json("workload", "policy", "list", "--marker", first[0]["ID"], admin=True)
+    assert len(first) == 1 and first[0]["ID"] not in [p["ID"] for p in after]
+    assert {p["ID"] for p in first + after} == {
+        p["ID"] for p in cli.json("workload", "policy", "list", admin=True)
+    }
 
     # A member's workload follows the policy: its schedule takes the policy's fields.
     vm = cli.cp.add_servers(cli.project, 1)[0]
@@ -231,6 +238,7 @@ def test_nodes(cli: Cli) -> None:
         "workloadmgr-scheduler",
     }
     assert cli.json("workload", "node", "list", "--host", "elsewhere", admin=True) == []
+    assert len(cli.json("workload", "node", "list", "--limit", "1", admin=True)) == 1
     assert cli.json("workload", "node", "show", host, admin=True)["binary"] == "workloadmgr-workloads"
     try:
         assert cli.json("workload", "node", "disable", host, admin=True)["disabled"] is True
@@ -290,7 +298,9 @@ def test_usage_metrics_activity_and_scheduled_runs(cli: Cli) -> None:
 
     # no schedule has fired for this workload: an empty list, in every format
     assert cli.json("workload", "run", "list", "measured") == []
-    assert cli.ok("workload", "run", "list", wl["id"], "-f", "csv").startswith('"Scheduled Time","Status"')
+    assert cli.ok("workload", "run", "list", wl["id"], "-f", "csv").startswith(
+        '"ID","Scheduled Time","Status"'
+    )
     assert cli.json("workload-scheduled-runs", wl["id"], tool="workloadmgr") == []
     assert "No workload with name or ID 'ghost'" in cli.fails("workload", "run", "list", "ghost")
 
