@@ -11,7 +11,7 @@ from types import TracebackType
 
 from oslo_log import log as logging
 
-from t4o.datamover.disks.errors import QemuToolError
+from t4o.datamover.disks.errors import NbdError, QemuToolError
 from t4o.datamover.disks.nbd import NbdClient
 
 LOG = logging.getLogger(__name__)
@@ -63,8 +63,18 @@ class QemuNbdServer:
             time.sleep(0.02)
         return self
 
-    def client(self, meta_contexts: tuple[str, ...] = ()) -> NbdClient:
-        return NbdClient.connect_unix(self.socket_path, EXPORT, meta_contexts)
+    def client(self, meta_contexts: tuple[str, ...] = (), timeout: float = 10) -> NbdClient:
+        # qemu-nbd binds its socket before it listens: a connect in between is refused (seen under load).
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return NbdClient.connect_unix(self.socket_path, EXPORT, meta_contexts)
+            except NbdError as exc:
+                refused = isinstance(exc.__cause__, ConnectionRefusedError)
+                alive = self._proc is not None and self._proc.poll() is None
+                if not (refused and alive) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
