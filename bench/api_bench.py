@@ -5,9 +5,13 @@ One command::
     .venv/bin/python bench/api_bench.py [--requests 3000] [--concurrency 20] [--workloads 1000]
 
 It seeds ``--workloads`` workloads (one instance each) in a MariaDB database of its own, starts
-``workloadmgr-api`` (gunicorn) and measures a fixed number of requests with keep-alive clients (one
-thread and one http.client connection each): requests/s and p50/p95/p99 latency of the default page, of
-``?limit=1000`` and, in the same run, of devcloud's Nova ``GET /servers/detail``. When devcloud is up
+``workloadmgr-api`` (gunicorn) and loads it with ``--concurrency`` keep-alive connections: requests/s and
+p50/p95/p99 latency of the default page, of ``?limit=1000`` and, in the same run and with the same client,
+of devcloud's Nova ``GET /servers/detail``. The client is ``wrk`` (C, one epoll loop per thread, so the
+two cores go to the servers) for ``--duration`` seconds per call, or with ``--client python`` (or when wrk
+is missing) Python threads with one http.client connection each for ``--requests`` requests per call.
+Beside latency it reports the CPU the API's processes spent per request, which the machine's load
+does not change much. When devcloud is up
 (``devcloud/devcloud status``) the API authenticates with keystonemiddleware against devcloud's Keystone
 and every call carries a token of the demo user; otherwise the API runs noauth and the Nova comparison is
 reported as not possible. devcloud itself is never started or stopped here.
@@ -21,6 +25,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -228,12 +233,17 @@ class Result:
     errors: int
     body_bytes: int
     first_error: str = ""
+    # Percentiles measured by the client itself (wrk's histogram), in ms; else computed from latencies.
+    percentiles: dict[float, float] | None = None
+    api_cpu_ms: float | None = None  # CPU seconds of the API's processes per request, in ms
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def pct(self, p: float) -> float:
+        if self.percentiles is not None:
+            return self.percentiles[p]
         ordered = sorted(self.latencies)
         if not ordered:
             return float("nan")
@@ -248,6 +258,7 @@ class Result:
             "p95_ms": round(self.pct(95), 1),
             "p99_ms": round(self.pct(99), 1),
             "body_bytes": self.body_bytes,
+            "api_cpu_ms_per_request": round(self.api_cpu_ms, 2) if self.api_cpu_ms is not None else None,
         }
 
 
@@ -300,20 +311,93 @@ def load(name: str, url: str, headers: dict[str, str], total: int, concurrency: 
     return Result(name, total, seconds, latencies, errors[0], size[0], first_error[0] if first_error else "")
 
 
+WRK_SCRIPT = """
+-- Set by the benchmark: the X-Auth-Token header of every request.
+wrk.headers["X-Auth-Token"] = os.getenv("BENCH_TOKEN")
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "bytes": %d, "errors": %d, "status": %d, ' ..
+    '"p50": %d, "p95": %d, "p99": %d, "max": %d}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect + e.read + e.write + e.timeout,
+    e.status, latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
+
+def load_wrk(name: str, url: str, token: str, seconds: int, concurrency: int, body_bytes: int) -> Result:
+    """``seconds`` of GETs of ``url`` by wrk over ``concurrency`` keep-alive connections."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "30s",
+             "-s", script.name, url],
+            capture_output=True, text=True, timeout=seconds + 120, env={**os.environ, "BENCH_TOKEN": token},
+        )  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    found = re.search(r"^RESULT (\{.*\})$", out.stdout, re.M)
+    if out.returncode != 0 or not found:
+        sys.exit(f"api_bench: wrk failed ({out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
+    r = json.loads(found.group(1))
+    pcts = {p: r[f"p{p}"] / 1000 for p in (50, 95, 99)}
+    errors = r["errors"] + r["status"]
+    first = f"{r['status']} non-2xx answers, {r['errors']} socket errors" if errors else ""
+    return Result(name, r["requests"], r["duration_us"] / 1e6, [], errors, body_bytes, first, pcts)
+
+
+def probe(url: str, headers: dict[str, str]) -> int:
+    """One GET: the body's size (wrk does not report it per response)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            sys.exit(f"api_bench: GET {url} answered {resp.status}: {body[:300]!r}")
+        return len(body)
+    finally:
+        conn.close()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children, from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def warm(url: str, headers: dict[str, str], count: int) -> None:
     """A few requests first: token validation cached, connections pooled, code paths imported."""
     load("warm-up", url, headers, count, min(count, 4))
 
 
 def table(results: list[Result], baseline: Result | None) -> str:
-    head = f"{'call':44} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'KB':>7} {'err':>4}"
+    head = (
+        f"{'call':44} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'KB':>7} {'err':>4} "
+        f"{'API CPU ms/req':>14}"
+    )
     if baseline:
         head += f" {'req/s vs Nova':>14} {'p99 vs Nova':>12}"
     out = [head, "-" * len(head)]
     for r in results:
         line = (
             f"{r.name:44} {r.rps:8.1f} {r.pct(50):8.1f} {r.pct(95):8.1f} {r.pct(99):8.1f} "
-            f"{r.body_bytes / 1024:7.1f} {r.errors:4d}"
+            f"{r.body_bytes / 1024:7.1f} {r.errors:4d} "
+            + (f"{r.api_cpu_ms:14.2f}" if r.api_cpu_ms is not None else f"{'':>14}")
         )
         if baseline:
             line += f" {r.rps / baseline.rps:13.2f}x {r.pct(99) / baseline.pct(99):11.2f}x"
@@ -323,7 +407,14 @@ def table(results: list[Result], baseline: Result | None) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--requests", type=int, default=3000, help="requests per measured call")
+    ap.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator: wrk (the default when installed) or Python threads",
+    )
+    ap.add_argument("--duration", type=int, default=15, help="seconds per measured call (wrk)")
+    ap.add_argument("--requests", type=int, default=3000, help="requests per measured call (python client)")
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--workloads", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes of the API")
@@ -337,10 +428,11 @@ def main() -> None:
     ap.add_argument("--no-nova", action="store_true", help="skip Nova even when devcloud is up")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
-    for flag in ("requests", "concurrency", "workloads", "workers", "threads"):
+    for flag in ("requests", "duration", "concurrency", "workloads", "workers", "threads"):
         if getattr(args, flag) < 1:
             sys.exit(f"api_bench: --{flag} must be at least 1")
 
+    load_before = os.getloadavg()
     cloud = devcloud_cloud()
     if cloud is None:
         print("devcloud is not up: the API runs noauth and cannot be compared with Nova", flush=True)
@@ -363,11 +455,18 @@ def main() -> None:
         for name, call_url in calls:
             hdrs = {"X-Auth-Token": cloud.token} if name.startswith("Nova") and cloud else headers
             warm(call_url, hdrs, 40)
-            print(f"measuring {name}: {args.requests} requests, {args.concurrency} clients", flush=True)
-            res = load(name, call_url, hdrs, args.requests, args.concurrency)
+            cpu0 = process_cpu(proc.pid)
+            if args.client == "wrk":
+                print(f"measuring {name}: wrk, {args.duration} s, {args.concurrency} connections", flush=True)
+                size = probe(call_url, hdrs)
+                res = load_wrk(name, call_url, hdrs["X-Auth-Token"], args.duration, args.concurrency, size)
+            else:
+                print(f"measuring {name}: {args.requests} requests, {args.concurrency} clients", flush=True)
+                res = load(name, call_url, hdrs, args.requests, args.concurrency)
             if name.startswith("Nova"):
                 nova = res
             else:
+                res.api_cpu_ms = (process_cpu(proc.pid) - cpu0) / max(res.requests, 1) * 1000
                 results.append(res)
     finally:
         proc.terminate()
@@ -379,11 +478,17 @@ def main() -> None:
     load1, load5, load15 = os.getloadavg()
     header = (
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; load average {load1:.2f} {load5:.2f} {load15:.2f}; "
+        f"Python {platform.python_version()}; load average {load1:.2f} {load5:.2f} {load15:.2f} "
+        f"(at the start {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}); "
         f"gunicorn {args.workers} workers x {args.threads} threads; "
         f"auth {'keystonemiddleware (devcloud Keystone)' if cloud else 'noauth'}; "
-        f"{args.workloads} workloads in MariaDB ({args.driver}); {args.requests} requests per call, "
-        f"{args.concurrency} clients"
+        f"{args.workloads} workloads in MariaDB ({args.driver}); "
+        + (
+            f"wrk, {args.duration} s per call"
+            if args.client == "wrk"
+            else f"{args.requests} requests per call"
+        )
+        + f", {args.concurrency} clients"
     )
     print()
     print(header)

@@ -76,14 +76,17 @@ _WORKLOAD_SUMMARY_KEYS = (
 
 
 def workload_row(row: dict[str, Any], detail: bool = True) -> dict[str, Any]:
-    """A workload from t4o.db.api.workload_list_rows; the same fields as :func:`workload`.
+    """A workload from t4o.db.api.workload_list_rows (the keys of _WORKLOAD_ROW_KEYS and the timestamps);
+    the same fields as :func:`workload`.
 
-    JSON columns read as text (``raw_json``) are embedded as they are, without decoding them.
+    A detailed row becomes its view in place (a listing renders up to a thousand of them). JSON columns
+    read as text (``raw_json``) are embedded as they are, without decoding them.
     """
-    out = {k: row[k] for k in (_WORKLOAD_ROW_KEYS if detail else _WORKLOAD_SUMMARY_KEYS)}
+    out = row if detail else {k: row[k] for k in _WORKLOAD_SUMMARY_KEYS}
     for key in ("jobschedule", "metadata"):
-        if isinstance(out.get(key), str):
-            out[key] = orjson.Fragment(out[key])
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = orjson.Fragment(value)
     out["created_at"] = _ts(row["created_at"])
     if detail:
         out["updated_at"] = _ts(row["updated_at"])

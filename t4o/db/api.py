@@ -7,11 +7,12 @@ Every state change that two actors may race for (API vs worker, two API calls) i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, func, or_, select, type_coerce, update
+from sqlalchemy import Connection, Integer, Text, and_, bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,6 +108,51 @@ def _keyset(table: Any, cond: list[Any], page: Page, s: Session | Connection) ->
 
 # JSON columns of a workload; raw_json listings return them as the stored JSON text.
 _WORKLOAD_JSON = ("jobschedule", "metadata")
+# What a listing shows of a workload (not the soft-delete bookkeeping).
+_WORKLOAD_LISTED = (
+    "id", "name", "description", "project_id", "user_id", "workload_type_id", "source_platform", "status",
+    "error_msg", "jobschedule", "metadata", "encryption", "secret_uuid", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=128)
+def _workload_page_statements(
+    scoped: bool, key: str, desc: bool, after: bool, raw_json: bool
+) -> tuple[Any, Any]:
+    """(marker lookup, page query) of one shape of workload listing, built once per process.
+
+    Building a statement costs more CPU than running it: the listing reuses these, with the project, the
+    marker, its sort value and the limit as bound parameters (SQLAlchemy's compiled cache does the rest).
+    """
+    wl = Workload.__table__
+    cond = [wl.c.deleted.is_(False)]
+    if scoped:
+        cond.append(wl.c.project_id == bindparam("project_id"))
+    sort_col, col_id = wl.c[key], wl.c.id
+    marker = select(sort_col).where(*cond, col_id == bindparam("marker"))
+    if after:
+        value, marker_id = bindparam("marker_value", type_=sort_col.type), bindparam("marker")
+        if desc:
+            cond.append(or_(sort_col < value, and_(sort_col == value, col_id < marker_id)))
+        else:
+            cond.append(or_(sort_col > value, and_(sort_col == value, col_id > marker_id)))
+    columns = [
+        type_coerce(wl.c[name], Text).label(name) if raw_json and name in _WORKLOAD_JSON else wl.c[name]
+        for name in _WORKLOAD_LISTED
+    ]
+    order = [sort_col.desc(), col_id.desc()] if desc else [sort_col.asc(), col_id.asc()]
+    page = select(*columns).where(*cond).order_by(*order).limit(bindparam("limit", type_=Integer))
+    return marker, page
+
+
+_PAGE_VMS = (
+    select(WorkloadVM.workload_id, WorkloadVM.vm_id, WorkloadVM.vm_name)
+    .where(WorkloadVM.workload_id.in_(bindparam("ids", expanding=True)))
+    .order_by(WorkloadVM.vm_name, WorkloadVM.vm_id)
+)
+
+# A listing without a limit (internal callers) still reads in bounded statements' shape.
+_NO_LIMIT = 2**31 - 1
 
 
 def workload_list_rows(
@@ -114,48 +160,32 @@ def workload_list_rows(
 ) -> list[dict[str, Any]]:
     """Workloads as plain rows with their ``instances``: the list calls' fast path.
 
-    One query per page (plus the marker's lookup), on a plain connection (no ORM session, no COMMIT):
-    the page is a limited subquery on the (project_id, deleted, created_at, id) index, outer-joined to its
-    VMs and folded here. With ``raw_json`` the JSON columns come back as the JSON text the database holds
-    (or already decoded, when the driver decodes JSON itself), so the API can embed them without a
-    decode/encode round trip.
+    Two prepared statements on a plain connection (no ORM session, no COMMIT), in one transaction: the
+    page, a keyset range of the (project_id, deleted, created_at, id) index, then the page's VMs by
+    workload id (plus the marker's lookup when there is one). With ``raw_json`` the JSON columns come back
+    as the JSON text the database holds (or already decoded, when the driver decodes JSON itself), so the
+    API can embed them without a decode/encode round trip.
     """
     page = page or Page()
-    wl, vm = Workload.__table__, WorkloadVM.__table__
-    cond = [wl.c.deleted.is_(False)]
-    if project_id is not None:
-        cond.append(wl.c.project_id == project_id)
-    columns = [
-        type_coerce(c, Text).label(c.name) if raw_json and c.name in _WORKLOAD_JSON else c for c in wl.c
-    ]
+    desc = page.sort_dir == "desc"
+    marker_q, page_q = _workload_page_statements(
+        project_id is not None, page.sort_key, desc, page.marker is not None, raw_json
+    )
+    params: dict[str, Any] = {"project_id": project_id, "marker": page.marker}
+    params["limit"] = page.limit if page.limit is not None else _NO_LIMIT
     with get_engine().connect() as conn:
-        cond, order = _keyset(wl, cond, page, conn)
-        inner = select(*columns).where(*cond).order_by(*order)
-        if page.limit is not None:
-            inner = inner.limit(page.limit)
-        sub = inner.subquery()
-        sort_col, id_col = sub.c[page.sort_key], sub.c.id
-        outer_order = (
-            [sort_col.desc(), id_col.desc()] if page.sort_dir == "desc" else [sort_col.asc(), id_col.asc()]
-        )
-        query = (
-            select(sub, vm.c.vm_id, vm.c.vm_name)
-            .outerjoin(vm, vm.c.workload_id == sub.c.id)
-            .order_by(*outer_order, vm.c.vm_name, vm.c.vm_id)
-        )
-        result = conn.execute(query)
-        keys = list(result.keys())[:-2]
-        at_id = keys.index("id")
-        out: list[dict[str, Any]] = []
-        current: dict[str, Any] | None = None
-        for row in result:
-            # Rows of one workload are adjacent (ordered by the page's keys first).
-            if current is None or current["id"] != row[at_id]:
-                current = dict(zip(keys, row[:-2], strict=True))
-                current["instances"] = []
-                out.append(current)
-            if row[-2] is not None:
-                current["instances"].append({"id": row[-2], "name": row[-1]})
+        if page.marker is not None:
+            found = conn.execute(marker_q, params).first()
+            if found is None:
+                raise errors.BadRequest(f"Marker {page.marker} not found.")
+            params["marker_value"] = found[0]
+        out = [dict(zip(_WORKLOAD_LISTED, row, strict=True)) for row in conn.execute(page_q, params).all()]
+        vms: dict[str, list[dict[str, str]]] = {}
+        for item in out:
+            item["instances"] = vms[item["id"]] = []
+        if vms:
+            for workload_id, vm_id, vm_name in conn.execute(_PAGE_VMS, {"ids": list(vms)}).all():
+                vms[workload_id].append({"id": vm_id, "name": vm_name})
     return out
 
 
