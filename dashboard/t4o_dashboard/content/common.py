@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
@@ -45,6 +46,16 @@ def progress(job: Any) -> str:
     if job.progress_msg:
         text += f" {job.progress_msg}"
     return text
+
+
+def timestamp(value: str | None) -> str | None:
+    """'2026-11-26T09:53:52.000000Z' as '2026-11-26 09:53:52' (UTC, like the API); other text as it is."""
+    if not value:
+        return value
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
 
 
 def size(value: int | None) -> str:

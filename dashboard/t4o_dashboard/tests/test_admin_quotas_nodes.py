@@ -190,6 +190,7 @@ class NodeTests(base.AdminTestCase):
         self.assertNotIn("nodes__row_workloadmgr-api@n1__action_disable", html)
         self.assertContains(res, "Down")
         self.assertContains(res, "Disabled")
+        self.assertContains(res, "2026-11-26 09:00:00")  # the heartbeat, without ISO's T
         self.assertEqual(3, len(res.context["table"].data))
 
     @helpers.create_mocks({workloadmgr: ("node_list", "node_set_disabled")})

@@ -50,6 +50,9 @@ class SnapshotViewTests(base.TestCase):
         res = self.client.get(DETAIL)
         self.assertTemplateUsed(res, "t4o_dashboard/snapshot_detail.html")
         self.assertContains(res, '<a href="/project/workloads/wl-1/">name-wl-1</a>', html=True)
+        self.assertContains(res, "2026-11-26 07:00:00")  # the snapshot's time
+        self.assertContains(res, "2026-11-26 08:00:00")  # its restore's start
+        self.assertNotContains(res, "T07:00:00Z")
         self.assertContains(res, data.VM1)
         self.assertContains(res, "vda (1.0\xa0MB)")
         self.assertContains(res, "55% Creating VM web")

@@ -105,7 +105,7 @@ class WorkloadDetailTests(base.TestCase):
         self.assertIn("snap-sn-2: 40% Uploading vda", header)
         self.assertIn("1 (2.0\xa0KB)", header)
         self.assertIn("1.0\xa0MB", header)  # the available snapshots' size
-        self.assertIn("2026-11-26T07:00:00Z", header)  # the last available snapshot
+        self.assertIn("2026-11-26 07:00:00", header)  # the last available snapshot
         self.assertContains(
             res, 'data-update-url="/project/workloads/wl-1/?action=row_update&amp;table=summary'
         )
@@ -132,7 +132,7 @@ class WorkloadDetailTests(base.TestCase):
         res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
         self.assertNotContains(res, "warning")  # final: polling stops
         self.assertContains(res, "Available")
-        self.assertContains(res, "2026-11-26T07:00:00Z")
+        self.assertContains(res, "2026-11-26 07:00:00")
         self.assertContains(res, "1 (1.0\xa0MB)")
 
     @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})

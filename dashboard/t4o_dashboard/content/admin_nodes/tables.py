@@ -9,6 +9,7 @@ from django.utils.translation import ngettext_lazy
 from horizon import tables
 
 from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
 
 
 def _host(obj_id: str) -> str:
@@ -74,7 +75,9 @@ class NodesTable(tables.DataTable):
     disabled = tables.Column(
         lambda n: _("Disabled") if n.disabled else _("Enabled"), verbose_name=_("Takes New Jobs")
     )
-    last_heartbeat = tables.Column("last_heartbeat", verbose_name=_("Last Heartbeat"))
+    last_heartbeat = tables.Column(
+        "last_heartbeat", verbose_name=_("Last Heartbeat"), filters=(common.timestamp,)
+    )
 
     class Meta:
         name = "nodes"

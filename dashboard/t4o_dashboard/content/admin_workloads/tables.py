@@ -19,7 +19,9 @@ class AdminWorkloadsTable(tables.DataTable):
     instances = tables.Column(workload_tables.instance_names, verbose_name=_("Instances"))
     schedule = tables.Column(workload_tables.schedule_text, verbose_name=_("Schedule"))
     snapshots = tables.Column("snapshot_count", verbose_name=_("Snapshots"))
-    last_snapshot = tables.Column("last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"))
+    last_snapshot = tables.Column(
+        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
+    )
     size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
     status = tables.Column(
         "status",

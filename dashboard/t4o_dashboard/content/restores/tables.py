@@ -74,7 +74,7 @@ class RestoresTable(tables.DataTable):
         link=_snapshot_link,
     )
     restore_type = tables.Column("restore_type", verbose_name=_("Type"))
-    created = tables.Column("created_at", verbose_name=_("Started"))
+    created = tables.Column("created_at", verbose_name=_("Started"), filters=(common.timestamp,))
     progress = tables.Column(common.progress, verbose_name=_("Progress"))
     status = tables.Column(
         "status",

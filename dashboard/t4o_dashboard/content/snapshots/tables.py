@@ -122,7 +122,7 @@ class SnapshotsTable(tables.DataTable):
         link=_workload_link,
     )
     snapshot_type = tables.Column("snapshot_type", verbose_name=_("Type"))
-    created = tables.Column("created_at", verbose_name=_("Created"))
+    created = tables.Column("created_at", verbose_name=_("Created"), filters=(common.timestamp,))
     size = tables.Column(lambda s: common.size(s.size), verbose_name=_("Size"))
     progress = tables.Column(common.progress, verbose_name=_("Progress"))
     status = tables.Column(

@@ -85,6 +85,7 @@ class DetailView(tables.DataTableView):
         context["snapshot"] = snapshot
         context["progress"] = common.progress(snapshot)
         context["size"] = common.size(snapshot.size)
+        context["created"] = common.timestamp(snapshot.created_at)
         context["workload_url"] = reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
         try:
             context["workload_name"] = workloadmgr.workload_get(self.request, snapshot.workload_id).name

@@ -118,7 +118,9 @@ class WorkloadsTable(tables.DataTable):
     )
     instances = tables.Column(instance_names, verbose_name=_("Instances"))
     schedule = tables.Column(schedule_text, verbose_name=_("Schedule"))
-    last_snapshot = tables.Column("last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"))
+    last_snapshot = tables.Column(
+        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
+    )
     size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
     status = tables.Column(
         "status",
@@ -156,7 +158,9 @@ class WorkloadSummaryTable(tables.DataTable):
         display_choices=common.WORKLOAD_STATUS_DISPLAY,
     )
     running = tables.Column(running_text, verbose_name=_("Running Snapshot"))
-    last_snapshot = tables.Column("last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"))
+    last_snapshot = tables.Column(
+        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
+    )
     full = tables.Column("full_text", verbose_name=_("Full Snapshots"))
     incremental = tables.Column("incremental_text", verbose_name=_("Incremental Snapshots"))
     size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
