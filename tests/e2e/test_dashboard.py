@@ -260,7 +260,11 @@ def test_admin_policies_quotas_and_nodes(
 
 
 def test_demo_can_choose_the_assigned_policy(
-    browser_as: Callable[[str], Any], horizon: str, demo_server: Any, story: dict[str, str]
+    browser_as: Callable[[str], Any],
+    horizon: str,
+    devcloud: Devcloud,
+    demo_server: Any,
+    story: dict[str, str],
 ) -> None:
     """Demo protects the server the one-click restore made with the policy admin assigned to project demo."""
     assert "policy" in story, "runs after admin assigned a policy"
@@ -275,10 +279,10 @@ def test_demo_can_choose_the_assigned_policy(
     assert page.is_visible("#id_start_time")  # the workload keeps its start time
     name = f"e2e-policy-workload-{uuid.uuid4().hex[:6]}"
     page.fill("#id_name", name)
-    restored = page.locator(
-        f'label:has-text("{demo_server.name}") input[name="instances"]:not([value="{demo_server.id}"])'
-    ).first
-    restored.check()
+    conn = devcloud.connection("devcloud-demo")
+    restored = [s.id for s in conn.compute.servers(name=demo_server.name) if s.id != demo_server.id]
+    assert restored, "the one-click restore's server"
+    page.check(f'input[name="instances"][value="{restored[0]}"]')
     shot(page, "22-create-workload-policy")
     _submit_modal(page)
     row = f'#workloads tr[data-display="{name}"]'
