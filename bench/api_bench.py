@@ -380,9 +380,9 @@ def process_cpu(pid: int) -> float:
     return total
 
 
-def warm(url: str, headers: dict[str, str], count: int) -> None:
-    """A few requests first: token validation cached, connections pooled, code paths imported."""
-    load("warm-up", url, headers, count, min(count, 4))
+def warm(url: str, headers: dict[str, str], count: int, concurrency: int) -> None:
+    """Requests first: token validation cached, connections pooled, code paths imported."""
+    load("warm-up", url, headers, count, min(count, concurrency))
 
 
 def table(results: list[Result], baseline: Result | None) -> str:
@@ -454,7 +454,8 @@ def main() -> None:
             calls.append(("Nova GET /servers/detail", f"{cloud.nova_url}/servers/detail"))
         for name, call_url in calls:
             hdrs = {"X-Auth-Token": cloud.token} if name.startswith("Nova") and cloud else headers
-            warm(call_url, hdrs, 40)
+            # Every connection (so every worker) warm: a worker's first request of a token goes to Keystone.
+            warm(call_url, hdrs, 40 if name.startswith("Nova") else args.concurrency * 10, args.concurrency)
             cpu0 = process_cpu(proc.pid)
             if args.client == "wrk":
                 print(f"measuring {name}: wrk, {args.duration} s, {args.concurrency} connections", flush=True)

@@ -12,7 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Text, and_, bindparam, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -123,8 +135,12 @@ def _workload_page_statements(
 
     Building a statement costs more CPU than running it: the listing reuses these, with the project, the
     marker, its sort value and the limit as bound parameters (SQLAlchemy's compiled cache does the rest).
+    The page's ids come from the (project_id, deleted, created_at, id) index alone, then their rows and
+    VMs are joined to them. Rows sorted by a timestamp are put in order by the caller, since sorting the
+    joined rows (with their text columns) made MariaDB write a temporary table on disk for every page;
+    by a text column the database sorts them, in its own collation (which the next page's keyset uses).
     """
-    wl = Workload.__table__
+    wl, vm = Workload.__table__, WorkloadVM.__table__
     cond = [wl.c.deleted.is_(False)]
     if scoped:
         cond.append(wl.c.project_id == bindparam("project_id"))
@@ -136,23 +152,28 @@ def _workload_page_statements(
             cond.append(or_(sort_col < value, and_(sort_col == value, col_id < marker_id)))
         else:
             cond.append(or_(sort_col > value, and_(sort_col == value, col_id > marker_id)))
+    order = [sort_col.desc(), col_id.desc()] if desc else [sort_col.asc(), col_id.asc()]
+    ids = select(col_id).where(*cond).order_by(*order).limit(bindparam("limit", type_=Integer)).subquery()
     columns = [
         type_coerce(wl.c[name], Text).label(name) if raw_json and name in _WORKLOAD_JSON else wl.c[name]
         for name in _WORKLOAD_LISTED
     ]
-    order = [sort_col.desc(), col_id.desc()] if desc else [sort_col.asc(), col_id.asc()]
-    page = select(*columns).where(*cond).order_by(*order).limit(bindparam("limit", type_=Integer))
+    page = select(*columns, vm.c.vm_id, vm.c.vm_name).select_from(
+        ids.join(wl, wl.c.id == ids.c.id).outerjoin(vm, vm.c.workload_id == wl.c.id)
+    )
+    if not _sorted_here(key):
+        page = page.order_by(*order)
     return marker, page
 
 
-_PAGE_VMS = (
-    select(WorkloadVM.workload_id, WorkloadVM.vm_id, WorkloadVM.vm_name)
-    .where(WorkloadVM.workload_id.in_(bindparam("ids", expanding=True)))
-    .order_by(WorkloadVM.vm_name, WorkloadVM.vm_id)
-)
+def _sorted_here(sort_key: str) -> bool:
+    """Whether a workload page sorted by ``sort_key`` is put in order in Python (the same order as SQL's)."""
+    return isinstance(Workload.__table__.c[sort_key].type, DateTime)
+
 
 # A listing without a limit (internal callers) still reads in bounded statements' shape.
 _NO_LIMIT = 2**31 - 1
+_LISTED = len(_WORKLOAD_LISTED)
 
 
 def workload_list_rows(
@@ -160,11 +181,10 @@ def workload_list_rows(
 ) -> list[dict[str, Any]]:
     """Workloads as plain rows with their ``instances``: the list calls' fast path.
 
-    Two prepared statements on a plain connection (no ORM session, no COMMIT), in one transaction: the
-    page, a keyset range of the (project_id, deleted, created_at, id) index, then the page's VMs by
-    workload id (plus the marker's lookup when there is one). With ``raw_json`` the JSON columns come back
-    as the JSON text the database holds (or already decoded, when the driver decodes JSON itself), so the
-    API can embed them without a decode/encode round trip.
+    One prepared query (plus the marker's lookup when there is one) on a plain connection (no ORM
+    session, no COMMIT). With ``raw_json`` the JSON columns come back as the JSON text the database holds
+    (or already decoded, when the driver decodes JSON itself), so the API can embed them without a
+    decode/encode round trip.
     """
     page = page or Page()
     desc = page.sort_dir == "desc"
@@ -179,13 +199,22 @@ def workload_list_rows(
             if found is None:
                 raise errors.BadRequest(f"Marker {page.marker} not found.")
             params["marker_value"] = found[0]
-        out = [dict(zip(_WORKLOAD_LISTED, row, strict=True)) for row in conn.execute(page_q, params).all()]
-        vms: dict[str, list[dict[str, str]]] = {}
-        for item in out:
-            item["instances"] = vms[item["id"]] = []
-        if vms:
-            for workload_id, vm_id, vm_name in conn.execute(_PAGE_VMS, {"ids": list(vms)}).all():
-                vms[workload_id].append({"id": vm_id, "name": vm_name})
+        rows = conn.execute(page_q, params).all()
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        item = by_id.get(row[0])  # id is the first listed column
+        if item is None:
+            item = by_id[row[0]] = dict(zip(_WORKLOAD_LISTED, row[:_LISTED], strict=True))
+            item["instances"] = []
+        if row[_LISTED] is not None:
+            item["instances"].append({"id": row[_LISTED], "name": row[_LISTED + 1]})
+    out = list(by_id.values())
+    if _sorted_here(page.sort_key):
+        # Timestamps and ids (UUIDs) compare alike in Python and in any collation.
+        out.sort(key=lambda w: (w[page.sort_key], w["id"]), reverse=desc)
+    for item in out:
+        if len(item["instances"]) > 1:
+            item["instances"].sort(key=lambda i: (i["name"], i["id"]))
     return out
 
 
