@@ -31,6 +31,8 @@ class ClientCommandMixin:
 
     auth_required = False
     app: Any
+    # Options naming projects (a value or a list): names become IDs through Keystone before act().
+    project_options: tuple[str, ...] = ()
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         raise NotImplementedError
@@ -53,9 +55,19 @@ class ClientCommandMixin:
             ) from err
         return self.app.client_manager.workload
 
+    def _resolve_projects(self, client: Client, args: argparse.Namespace) -> None:
+        for name in self.project_options:
+            value = getattr(args, name, None)
+            if isinstance(value, str):
+                setattr(args, name, client.projects.id_of(value))
+            elif isinstance(value, list):
+                setattr(args, name, [client.projects.id_of(v) for v in value])
+
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         try:
-            return self.act(self.client(), parsed_args)
+            client = self.client()
+            self._resolve_projects(client, parsed_args)
+            return self.act(client, parsed_args)
         except ClientError as err:
             raise osc_exc.CommandError(self._in_our_words(str(err))) from err
         except ksa_exc.ClientException as err:

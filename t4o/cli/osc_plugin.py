@@ -23,7 +23,8 @@ def make_client(instance: Any) -> Client:
     config = instance._cli_options.config
     override = config.get("workloads_endpoint_override")
     project_id = None
-    if config.get("auth_type") in _ENDPOINT_AUTH:
+    fixed_endpoint = config.get("auth_type") in _ENDPOINT_AUTH
+    if fixed_endpoint:
         project_id = noauth_project((config.get("auth") or {}).get("token"))
     return Client.from_session(
         instance.session,
@@ -31,6 +32,7 @@ def make_client(instance: Any) -> Client:
         interface=instance.interface,
         region_name=instance.region_name,
         project_id=project_id,
+        keystone=not fixed_endpoint,
     )
 
 

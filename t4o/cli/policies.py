@@ -74,12 +74,14 @@ def find_policy(client: Client, name_or_id: str) -> Any:
 class ListPolicy(base.Lister):
     """List workload policies (admin: all of them; member: those assigned to the project)"""
 
+    project_options = ("project",)
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             "--project",
-            metavar="<project-id>",
-            help="Only the policies assigned to this project (admin for another project than yours)",
+            metavar="<project>",
+            help="Only the policies assigned to this project, name or ID (admin for another project)",
         )
         base.add_paging_options(parser, "policies", "policy")
         return parser
@@ -166,6 +168,8 @@ class DeletePolicy(base.Command):
 class AssignPolicy(base.ShowOne):
     """Assign a workload policy to projects, so their workloads can follow it (admin)"""
 
+    project_options = ("add", "remove")
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_policy_arg(parser)
@@ -176,8 +180,8 @@ class AssignPolicy(base.ShowOne):
             dest="add",
             action="append",
             default=[],
-            metavar="<project-id>",
-            help="Project to assign the policy to, repeatable",
+            metavar="<project>",
+            help="Project (name or ID) to assign the policy to, repeatable",
         )
         parser.add_argument(
             "--remove-project",
@@ -185,8 +189,8 @@ class AssignPolicy(base.ShowOne):
             dest="remove",
             action="append",
             default=[],
-            metavar="<project-id>",
-            help="Project to take the policy back from, repeatable",
+            metavar="<project>",
+            help="Project (name or ID) to take the policy back from, repeatable",
         )
         return parser
 
@@ -200,6 +204,8 @@ class AssignPolicy(base.ShowOne):
 class UnassignPolicy(base.ShowOne):
     """Take a workload policy back from projects (admin)"""
 
+    project_options = ("remove",)
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_policy_arg(parser)
@@ -208,8 +214,8 @@ class UnassignPolicy(base.ShowOne):
             dest="remove",
             action="append",
             required=True,
-            metavar="<project-id>",
-            help="Project to take the policy back from, repeatable",
+            metavar="<project>",
+            help="Project (name or ID) to take the policy back from, repeatable",
         )
         return parser
 

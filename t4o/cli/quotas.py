@@ -55,8 +55,8 @@ def add_project_option(parser: argparse.ArgumentParser) -> None:
         "--project-id",
         "--project_id",
         dest="project",
-        metavar="<project-id>",
-        help="Project whose quotas to use (default: yours; another project needs admin)",
+        metavar="<project>",
+        help="Project (name or ID) whose quotas to use (default: yours; another project needs admin)",
     )
 
 
@@ -97,6 +97,8 @@ class ListQuotaType(base.Lister):
 class ListQuota(base.Lister):
     """List the allowed quotas of a project with their current usage"""
 
+    project_options = ("project",)
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_project_option(parser)
@@ -110,9 +112,13 @@ class ListQuota(base.Lister):
 class ListProjectQuota(ListQuota):
     """List the allowed quotas of a project with their current usage"""
 
+    project_options = ("project", "project_arg")
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument("project_arg", nargs="?", metavar="<project-id>", help="Project (default: yours)")
+        parser.add_argument(
+            "project_arg", nargs="?", metavar="<project>", help="Project, name or ID (default: yours)"
+        )
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
@@ -121,6 +127,8 @@ class ListProjectQuota(ListQuota):
 
 class ShowQuota(base.ShowOne):
     """Show an allowed quota of a project with its current usage"""
+
+    project_options = ("project",)
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -136,6 +144,8 @@ class ShowQuota(base.ShowOne):
 
 class SetQuota(base.Lister):
     """Set the allowed quotas of a project (admin); shows the project's quotas afterwards"""
+
+    project_options = ("project",)
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -201,6 +211,8 @@ class SetQuota(base.Lister):
 class CreateQuota(base.ShowOne):
     """Set one allowed quota of a project (admin)"""
 
+    project_options = ("project",)
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -242,6 +254,8 @@ class CreateQuota(base.ShowOne):
 class UpdateQuota(base.ShowOne):
     """Change an allowed quota (admin)"""
 
+    project_options = ("project",)
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("quota", metavar="<quota>", help="Allowed quota ID, or its type in the project")
@@ -274,6 +288,8 @@ class UpdateQuota(base.ShowOne):
 class DeleteQuota(base.Command):
     """Remove allowed quotas (admin): the project is no longer limited in those"""
 
+    project_options = ("project",)
+
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -292,6 +308,8 @@ class DeleteQuota(base.Command):
 
 class ResetQuota(base.Command):
     """Remove every allowed quota of a project (admin): it is no longer limited"""
+
+    project_options = ("project",)
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

@@ -9,6 +9,7 @@ from keystoneauth1 import session as ksa_session
 from t4o.client.http import HTTPClient
 from t4o.client.metrics import MetricsManager, NodeManager
 from t4o.client.policies import WorkloadPolicyManager
+from t4o.client.projects import ProjectResolver
 from t4o.client.quotas import AllowedQuotaManager, QuotaTypeManager
 from t4o.client.restores import Restore, RestoreManager
 from t4o.client.scheduler import GlobalJobSchedulerManager
@@ -22,8 +23,9 @@ from t4o.client.workloads import WorkloadManager
 class Client:
     """workloadmgr API v1 client; build it with :meth:`from_session` or :meth:`from_endpoint`."""
 
-    def __init__(self, http: HTTPClient) -> None:
+    def __init__(self, http: HTTPClient, keystone: bool = True) -> None:
         self.http = http
+        self.projects = ProjectResolver(http, keystone)
         self.workloads = WorkloadManager(http)
         self.snapshots = SnapshotManager(http)
         self.restores = RestoreManager(http)
@@ -45,8 +47,10 @@ class Client:
         interface: str | None = "public",
         region_name: str | None = None,
         project_id: str | None = None,
+        keystone: bool = True,
     ) -> Client:
-        """Keystone-authenticated: the endpoint of service type ``workloads`` comes from the catalog."""
+        """Keystone-authenticated: the endpoint of service type ``workloads`` comes from the catalog.
+        ``keystone=False``: the session's auth is a fixed endpoint and token (no Keystone to ask)."""
         return cls(
             HTTPClient(
                 session,
@@ -54,7 +58,8 @@ class Client:
                 interface=interface,
                 region_name=region_name,
                 project_id=project_id,
-            )
+            ),
+            keystone=keystone,
         )
 
     @classmethod
@@ -63,7 +68,9 @@ class Client:
     ) -> Client:
         """An explicit API URL (``http://127.0.0.1:8780`` or ``.../v1/<project>``), e.g. all-in-one with
         noauth; ``token`` is sent as X-Auth-Token when given."""
-        return cls(HTTPClient.for_endpoint(endpoint, project_id=project_id, token=token, **kwargs))
+        return cls(
+            HTTPClient.for_endpoint(endpoint, project_id=project_id, token=token, **kwargs), keystone=False
+        )
 
     def wait_for_snapshot(
         self,

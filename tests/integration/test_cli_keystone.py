@@ -127,7 +127,8 @@ def test_errors_with_keystone(t4o_services: T4OServices, devcloud: Devcloud, tmp
 
 
 def test_policies_and_quotas_with_keystone(t4o_services: T4OServices, devcloud: Devcloud) -> None:
-    """The cloud admin sets a policy and a quota for project demo; demo's member sees both, not more."""
+    """The cloud admin sets a policy and a quota for project demo (named, Keystone gives its ID); demo's
+    member sees both, the other project neither."""
     demo = devcloud.connection("devcloud-demo").current_project_id
     name = f"cli-pol-{uuid.uuid4().hex[:6]}"
     policy = ok_json(
@@ -135,7 +136,7 @@ def test_policies_and_quotas_with_keystone(t4o_services: T4OServices, devcloud: 
     )
     try:
         assigned = ok_json(
-            devcloud, "devcloud-admin", "policy-assign", "--add_project", demo, name, tool="workloadmgr"
+            devcloud, "devcloud-admin", "policy-assign", "--add_project", "demo", name, tool="workloadmgr"
         )
         assert assigned["project_list"] == [demo]
         assert name in [p["Name"] for p in ok_json(devcloud, "devcloud-demo", "workload", "policy", "list")]
@@ -145,9 +146,11 @@ def test_policies_and_quotas_with_keystone(t4o_services: T4OServices, devcloud: 
         assert "HTTP 403" in error_line(run(devcloud, "devcloud-demo", "workload", "policy", "delete", name))
 
         rows = ok_json(
-            devcloud, "devcloud-admin", "workload", "quota", "set", "--project", demo, "--snapshots", "500"
+            devcloud, "devcloud-admin", "workload", "quota", "set", "--project", "demo", "--snapshots", "500"
         )
         assert [(r["Type"], r["Allowed"]) for r in rows] == [("Snapshots", 500)]
+        listed = ok_json(devcloud, "devcloud-admin", "project-allowed-quota-list", demo, tool="workloadmgr")
+        assert [r["ID"] for r in listed] == [rows[0]["ID"]]
         shown = ok_json(devcloud, "devcloud-demo", "workload", "quota", "show", "snapshots")
         assert shown["allowed_value"] == 500 and shown["project_id"] == demo and shown["usage"] >= 0
         assert "HTTP 403" in error_line(
