@@ -25,7 +25,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from t4o.common import errors
@@ -42,7 +42,7 @@ from t4o.db.models import (
     WorkloadVM,
     utcnow,
 )
-from t4o.db.session import get_engine, session_scope
+from t4o.db.session import get_read_engine, session_scope
 
 JobModel = type[Snapshot] | type[Restore]
 JOB_MODELS: dict[str, Any] = {"snapshot": Snapshot, "restore": Restore}
@@ -176,15 +176,25 @@ _NO_LIMIT = 2**31 - 1
 _LISTED = len(_WORKLOAD_LISTED)
 
 
+def _read_page(marker_q: Any, page_q: Any, params: dict[str, Any]) -> Sequence[Any]:
+    with get_read_engine().connect() as conn:
+        if params["marker"] is not None:
+            found = conn.execute(marker_q, params).first()
+            if found is None:
+                raise errors.BadRequest(f"Marker {params['marker']} not found.")
+            params["marker_value"] = found[0]
+        return conn.execute(page_q, params).all()
+
+
 def workload_list_rows(
     project_id: str | None, page: Page | None = None, raw_json: bool = False
 ) -> list[dict[str, Any]]:
     """Workloads as plain rows with their ``instances``: the list calls' fast path.
 
-    One prepared query (plus the marker's lookup when there is one) on a plain connection (no ORM
-    session, no COMMIT). With ``raw_json`` the JSON columns come back as the JSON text the database holds
-    (or already decoded, when the driver decodes JSON itself), so the API can embed them without a
-    decode/encode round trip.
+    One prepared query (plus the marker's lookup when there is one) on the read engine: no ORM session,
+    autocommit, so one round trip to the database. With ``raw_json`` the JSON columns come back as the
+    JSON text the database holds (or already decoded, when the driver decodes JSON itself), so the API
+    can embed them without a decode/encode round trip.
     """
     page = page or Page()
     desc = page.sort_dir == "desc"
@@ -193,13 +203,12 @@ def workload_list_rows(
     )
     params: dict[str, Any] = {"project_id": project_id, "marker": page.marker}
     params["limit"] = page.limit if page.limit is not None else _NO_LIMIT
-    with get_engine().connect() as conn:
-        if page.marker is not None:
-            found = conn.execute(marker_q, params).first()
-            if found is None:
-                raise errors.BadRequest(f"Marker {page.marker} not found.")
-            params["marker_value"] = found[0]
-        rows = conn.execute(page_q, params).all()
+    try:
+        rows = _read_page(marker_q, page_q, params)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        rows = _read_page(marker_q, page_q, params)  # a pooled connection had died: once more, afresh
     by_id: dict[str, dict[str, Any]] = {}
     for row in rows:
         item = by_id.get(row[0])  # id is the first listed column
