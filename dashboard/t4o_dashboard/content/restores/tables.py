@@ -67,7 +67,8 @@ def _snapshot_link(restore: Any) -> str:
 
 
 class RestoresTable(tables.DataTable):
-    name = tables.WrappingColumn(common.display_name, verbose_name=_("Name"))
+    # A plain column: names break at spaces, not inside words.
+    name = tables.Column(common.display_name, verbose_name=_("Name"))
     snapshot = tables.Column(
         lambda r: getattr(r, "snapshot_name", None) or r.snapshot_id[:8],
         verbose_name=_("Snapshot"),

@@ -113,7 +113,8 @@ def _workload_link(snapshot: Any) -> str:
 
 
 class SnapshotsTable(tables.DataTable):
-    name = tables.WrappingColumn(
+    # A plain column: names break at spaces, not inside words.
+    name = tables.Column(
         common.display_name, verbose_name=_("Name"), link="horizon:project:backup_snapshots:detail"
     )
     workload = tables.Column(
