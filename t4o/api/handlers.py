@@ -20,8 +20,13 @@ Query = dict[str, Any]
 
 
 # ---------------------------------------------------------------- workload types
+_BY_NAME = ("name", "asc")
+
+
 def list_workload_types(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"workload_types": [views.workload_type(t) for t in API.workload_types(ctx)]}
+    page = pagination.page_from_query(query, _BY_NAME)
+    items = [views.workload_type(t) for t in API.workload_types(ctx, page=page)]
+    return {"workload_types": items, **pagination.links("workload_types", items, page)}
 
 
 def show_workload_type(
@@ -159,7 +164,9 @@ def cancel_restore(ctx: RequestContext, body: Body, query: Query, project_id: st
 
 # ---------------------------------------------------------------- settings
 def list_settings(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"settings": [views.setting(x) for x in API.list_settings(ctx)]}
+    page = pagination.page_from_query(query, _BY_NAME)
+    items = [views.setting(x) for x in API.list_settings(ctx, page=page)]
+    return {"settings": items, **pagination.links("settings", items, page, marker_key="name")}
 
 
 def create_settings(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:

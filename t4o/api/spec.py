@@ -12,6 +12,7 @@ from typing import Any
 from t4o import __version__
 from t4o.api import pagination, spec_policies
 from t4o.api import schemas as s
+from t4o.db.api import SETTING_SORT_KEYS, WORKLOAD_TYPE_SORT_KEYS
 
 BOOL = {"type": "boolean"}
 STR = {"type": "string", "maxLength": 255}
@@ -65,6 +66,9 @@ _SNAPSHOT_LINKS = _links(
 _RESTORE_LINKS = _links("restore", "restore_id", ["showRestore", "cancelRestore", "deleteRestore"])
 
 _PAGE = pagination.QUERY
+# Workload types and settings page by name by default; a setting's marker is its name.
+_TYPE_PAGE = pagination.query(WORKLOAD_TYPE_SORT_KEYS)
+_SETTING_PAGE = pagination.query(SETTING_SORT_KEYS, marker_length=255)
 _SNAPSHOT_QUERY = {
     "workload_id": STR,
     "status": STR,
@@ -89,10 +93,10 @@ _RS = "/restores/{restore_id}"
 OPERATIONS: list[Operation] = [
     # workload types
     Operation("GET", "/workload_types", "listWorkloadTypes", "list_workload_types", "List workload types",
-              "workload_types", response=s.wrap_list("workload_types", s.WORKLOAD_TYPE)),
+              "workload_types", query=_TYPE_PAGE, response=_paged("workload_types", s.WORKLOAD_TYPE)),
     Operation("GET", "/workload_types/detail", "listWorkloadTypesDetail", "list_workload_types",
-              "List workload types with details", "workload_types",
-              response=s.wrap_list("workload_types", s.WORKLOAD_TYPE)),
+              "List workload types with details", "workload_types", query=_TYPE_PAGE,
+              response=_paged("workload_types", s.WORKLOAD_TYPE)),
     Operation("GET", "/workload_types/{workload_type_id}", "showWorkloadType", "show_workload_type",
               "Show a workload type", "workload_types", response=s.wrap("workload_type", s.WORKLOAD_TYPE)),
     # workloads
@@ -159,8 +163,9 @@ OPERATIONS: list[Operation] = [
     Operation("GET", _RS + "/cancel", "cancelRestore", "cancel_restore", "Cancel a running restore",
               "restores", response=s.wrap("restore", s.RESTORE), errors=(400, 401, 403, 404, 409)),
     # settings
-    Operation("GET", "/settings", "listSettings", "list_settings", "List the project's settings", "settings",
-              response=s.wrap_list("settings", s.SETTING_OUT)),
+    Operation("GET", "/settings", "listSettings", "list_settings",
+              "List the project's settings (by name; a setting's name is its marker)", "settings",
+              query=_SETTING_PAGE, response=_paged("settings", s.SETTING_OUT)),
     Operation("POST", "/settings", "createSettings", "create_settings", "Create settings", "settings",
               body=s.SETTINGS_BODY, body_required=True, response=s.wrap_list("settings", s.SETTING_OUT),
               errors=(400, 401, 403, 404, 409)),

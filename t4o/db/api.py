@@ -49,9 +49,12 @@ JOB_MODELS: dict[str, Any] = {"snapshot": Snapshot, "restore": Restore}
 
 
 # ---------------------------------------------------------------- workload types
-def workload_type_list() -> list[WorkloadType]:
-    with session_scope() as s:
-        return list(s.scalars(select(WorkloadType).order_by(WorkloadType.name)))
+WORKLOAD_TYPE_SORT_KEYS = ("name", "created_at", "updated_at")
+
+
+def workload_type_list(page: Page | None = None) -> list[WorkloadType]:
+    """One keyset page of the workload types (by name unless the page says otherwise)."""
+    return _paged_objects(WorkloadType, select(WorkloadType), page or Page(sort_key="name", sort_dir="asc"))
 
 
 def workload_type_get(type_id: str) -> WorkloadType:
@@ -98,12 +101,15 @@ class Page:
 SORT_KEYS = ("created_at", "updated_at", "name", "status")
 
 
-def _keyset(table: Any, cond: list[Any], page: Page, s: Session | Connection) -> tuple[list[Any], list[Any]]:
-    """(conditions, order) of a keyset page: the rows strictly after the marker in (sort_key, id) order.
+def _keyset(
+    table: Any, cond: list[Any], page: Page, s: Session | Connection, tie: str = "id"
+) -> tuple[list[Any], list[Any]]:
+    """(conditions, order) of a keyset page: the rows strictly after the marker in (sort_key, tie) order.
 
-    The marker is looked up under the same conditions, so another project's id is not found (400).
+    ``tie`` is the unique column the marker names (the id, or a setting's name). The marker is looked up
+    under the same conditions, so another project's id is not found (400).
     """
-    key, col_id = table.c[page.sort_key], table.c.id
+    key, col_id = table.c[page.sort_key], table.c[tie]
     desc = page.sort_dir == "desc"
     order = [key.desc(), col_id.desc()] if desc else [key.asc(), col_id.asc()]
     if page.marker is None:
@@ -483,12 +489,12 @@ def snapshot_list(
     return _paged_objects(Snapshot, q, page)
 
 
-def _paged_objects(model: Any, q: Any, page: Page | None) -> list[Any]:
+def _paged_objects(model: Any, q: Any, page: Page | None, tie: str = "id") -> list[Any]:
     """ORM objects of one keyset page of ``q`` (whose filters also bound the marker's lookup)."""
     page = page or Page()
     with session_scope() as s:
         where = [q.whereclause] if q.whereclause is not None else []
-        cond, order = _keyset(model.__table__, where, page, s)
+        cond, order = _keyset(model.__table__, where, page, s, tie)
         q = select(model).where(*cond).order_by(*order)
         if page.limit is not None:
             q = q.limit(page.limit)
@@ -747,9 +753,14 @@ def jobs_fail_on_hosts(hosts: Sequence[str], reason: str) -> int:
 SETTING_FIELDS = ("value", "category", "type", "description", "is_public", "is_hidden", "metadata")
 
 
-def setting_list(project_id: str) -> list[Setting]:
-    with session_scope() as s:
-        return list(s.scalars(select(Setting).where(Setting.project_id == project_id).order_by(Setting.name)))
+SETTING_SORT_KEYS = ("name", "category", "created_at", "updated_at")
+
+
+def setting_list(project_id: str, page: Page | None = None) -> list[Setting]:
+    """One keyset page of the project's settings (by name unless the page says otherwise); a setting's
+    name is its marker."""
+    q = select(Setting).where(Setting.project_id == project_id)
+    return _paged_objects(Setting, q, page or Page(sort_key="name", sort_dir="asc"), tie="name")
 
 
 def setting_get(project_id: str, name: str) -> Setting:

@@ -99,9 +99,9 @@ class WorkloadAPI:
             db.job_finish(kind, job_id, "error", error_msg=f"Could not reach the scheduler: {exc}")
 
     # ------------------------------------------------------------ workload types
-    def workload_types(self, ctx: RequestContext) -> list[Any]:
+    def workload_types(self, ctx: RequestContext, page: db.Page | None = None) -> list[Any]:
         policy.authorize(ctx, "workload_type:get")
-        return db.workload_type_list()
+        return db.workload_type_list(page)
 
     def workload_type(self, ctx: RequestContext, type_id: str) -> Any:
         policy.authorize(ctx, "workload_type:get")
@@ -308,9 +308,9 @@ class WorkloadAPI:
         return db.job_cancel("restore", restore_id, None if ctx.is_admin else ctx.project_id)
 
     # ------------------------------------------------------------ settings
-    def list_settings(self, ctx: RequestContext) -> list[Any]:
+    def list_settings(self, ctx: RequestContext, page: db.Page | None = None) -> list[Any]:
         policy.authorize(ctx, "setting:get")
-        return db.setting_list(ctx.project_id)
+        return db.setting_list(ctx.project_id, page)
 
     def get_setting(self, ctx: RequestContext, name: str) -> Any:
         policy.authorize(ctx, "setting:get")
