@@ -191,7 +191,7 @@ def list_all(request: Any, path: str, key: str, params: dict[str, Any] | None = 
 
 # ------------------------------------------------------------------ workloads
 def workload_type_list(request: Any) -> list[dict[str, Any]]:
-    return call(request, "GET", "/workload_types/detail")["workload_types"]
+    return list_all(request, "/workload_types/detail", "workload_types")
 
 
 def workload_list(request: Any, all_projects: bool = False) -> list[Workload]:
@@ -305,7 +305,7 @@ def restore_cancel(request: Any, restore_id: str) -> Restore:
 
 # ------------------------------------------------------------------ settings and the global scheduler
 def setting_list(request: Any) -> list[Setting]:
-    return [Setting(s) for s in call(request, "GET", "/settings")["settings"]]
+    return [Setting(s) for s in list_all(request, "/settings", "settings")]
 
 
 def setting_set(request: Any, name: str, value: str, description: str = "") -> None:

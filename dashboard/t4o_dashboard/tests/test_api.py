@@ -83,6 +83,16 @@ class WorkloadmgrApiTests(base.TestCase):
         self.assertEqual("a", workloadmgr.setting_list(self.request)[0].id)
 
     @mock.patch.object(requests, "request")
+    def test_settings_follow_next_links_by_name(self, request: mock.Mock) -> None:
+        link = b'"settings_links": [{"rel": "next", "href": "http://x/v1/p/settings?limit=1&marker=a"}]'
+        request.side_effect = [
+            _response(200, b'{"settings": [{"name": "a", "value": "1"}], %s}' % link),
+            _response(200, b'{"settings": [{"name": "b", "value": "2"}]}'),
+        ]
+        self.assertEqual(["a", "b"], [s.id for s in workloadmgr.setting_list(self.request)])
+        self.assertEqual({"limit": "1", "marker": "a"}, request.call_args.kwargs["params"])
+
+    @mock.patch.object(requests, "request")
     def test_lists_follow_next_links(self, request: mock.Mock) -> None:
         nxt = b"http://proxy.example/v1/project/snapshots/detail?workload_id=w&limit=1&marker=s1"
         first = b'{"snapshots": [{"id": "s1"}], "snapshots_links": [{"rel": "next", "href": "%s"}]}' % nxt
