@@ -426,6 +426,7 @@ def main() -> None:
         help="MySQL driver of the API: mysqlclient (C, the recommended one) or PyMySQL (pure Python)",
     )
     ap.add_argument("--no-nova", action="store_true", help="skip Nova even when devcloud is up")
+    ap.add_argument("--no-large-page", action="store_true", help="skip the ?limit=1000 call")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     for flag in ("requests", "duration", "concurrency", "workloads", "workers", "threads"):
@@ -448,8 +449,9 @@ def main() -> None:
     results: list[Result] = []
     nova: Result | None = None
     try:
-        calls = [("GET /workloads/detail (default page)", f"{base}/workloads/detail"),
-                 ("GET /workloads/detail?limit=1000", f"{base}/workloads/detail?limit=1000")]  # fmt: skip
+        calls = [("GET /workloads/detail (default page)", f"{base}/workloads/detail")]
+        if not args.no_large_page:
+            calls.append(("GET /workloads/detail?limit=1000", f"{base}/workloads/detail?limit=1000"))
         if cloud and not args.no_nova:
             calls.append(("Nova GET /servers/detail", f"{cloud.nova_url}/servers/detail"))
         for name, call_url in calls:

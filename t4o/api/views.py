@@ -8,9 +8,13 @@ from typing import Any
 import orjson
 
 
-def _ts(value: dt.datetime | None) -> str | None:
+def _ts(value: dt.datetime | str | None) -> str | None:
     # UTC with microseconds, as Trilio's API writes them; jobs a few milliseconds apart stay ordered.
-    return value.isoformat(timespec="microseconds") + "Z" if value else None
+    if not value:
+        return None
+    if isinstance(value, str):  # a listing's 'YYYY-MM-DD HH:MM:SS[.ffffff]' as the database wrote it
+        return f"{value[:10]}T{value[11:19]}.{value[20:26].ljust(6, '0')}Z"
+    return value.isoformat(timespec="microseconds") + "Z"
 
 
 def workload_type(wt: Any) -> dict[str, Any]:

@@ -16,9 +16,11 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Integer,
+    String,
     Text,
     and_,
     bindparam,
+    cast,
     func,
     or_,
     select,
@@ -133,9 +135,23 @@ _WORKLOAD_LISTED = (
 )  # fmt: skip
 
 
+# Backends whose timestamps read as text are 'YYYY-MM-DD HH:MM:SS[.ffffff]' whatever the session's settings.
+_TEXT_TIMESTAMPS = ("mysql", "mariadb", "sqlite")
+
+
+def _listed_column(col: Any, raw: bool, dialect: str) -> Any:
+    """A listed column; ``raw``: JSON as its stored text and (where the format is fixed) timestamps as
+    text, which the API renders with string slicing instead of building and formatting datetimes."""
+    if raw and col.name in _WORKLOAD_JSON:
+        return type_coerce(col, Text).label(col.name)
+    if raw and isinstance(col.type, DateTime) and dialect in _TEXT_TIMESTAMPS:
+        return cast(col, String(32)).label(col.name)
+    return col
+
+
 @functools.lru_cache(maxsize=128)
 def _workload_page_statements(
-    scoped: bool, key: str, desc: bool, after: bool, raw_json: bool
+    scoped: bool, key: str, desc: bool, after: bool, raw_json: bool, dialect: str
 ) -> tuple[Any, Any]:
     """(marker lookup, page query) of one shape of workload listing, built once per process.
 
@@ -160,10 +176,7 @@ def _workload_page_statements(
             cond.append(or_(sort_col > value, and_(sort_col == value, col_id > marker_id)))
     order = [sort_col.desc(), col_id.desc()] if desc else [sort_col.asc(), col_id.asc()]
     ids = select(col_id).where(*cond).order_by(*order).limit(bindparam("limit", type_=Integer)).subquery()
-    columns = [
-        type_coerce(wl.c[name], Text).label(name) if raw_json and name in _WORKLOAD_JSON else wl.c[name]
-        for name in _WORKLOAD_LISTED
-    ]
+    columns = [_listed_column(wl.c[name], raw_json, dialect) for name in _WORKLOAD_LISTED]
     page = select(*columns, vm.c.vm_id, vm.c.vm_name).select_from(
         ids.join(wl, wl.c.id == ids.c.id).outerjoin(vm, vm.c.workload_id == wl.c.id)
     )
@@ -200,12 +213,14 @@ def workload_list_rows(
     One prepared query (plus the marker's lookup when there is one) on the read engine: no ORM session,
     autocommit, so one round trip to the database. With ``raw_json`` the JSON columns come back as the
     JSON text the database holds (or already decoded, when the driver decodes JSON itself), so the API
-    can embed them without a decode/encode round trip.
+    can embed them without a decode/encode round trip, and on MariaDB and SQLite the timestamps come
+    back as their text ('YYYY-MM-DD HH:MM:SS[.ffffff]').
     """
     page = page or Page()
     desc = page.sort_dir == "desc"
+    dialect = get_read_engine().dialect.name
     marker_q, page_q = _workload_page_statements(
-        project_id is not None, page.sort_key, desc, page.marker is not None, raw_json
+        project_id is not None, page.sort_key, desc, page.marker is not None, raw_json, dialect
     )
     params: dict[str, Any] = {"project_id": project_id, "marker": page.marker}
     params["limit"] = page.limit if page.limit is not None else _NO_LIMIT
@@ -225,7 +240,7 @@ def workload_list_rows(
             item["instances"].append({"id": row[_LISTED], "name": row[_LISTED + 1]})
     out = list(by_id.values())
     if _sorted_here(page.sort_key):
-        # Timestamps and ids (UUIDs) compare alike in Python and in any collation.
+        # Timestamps (as datetimes or as ISO text) and ids (UUIDs) compare alike in Python and in SQL.
         out.sort(key=lambda w: (w[page.sort_key], w["id"]), reverse=desc)
     for item in out:
         if len(item["instances"]) > 1:
