@@ -1,0 +1,76 @@
+"""A datamover backup killed (SIGKILL) mid-disk: the vault holds no partial disk, gc removes what the
+dead process stored and its lease, and the next backup of the snapshot's disk works."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from t4o.datamover import vault_io
+from t4o.vault import gc
+
+MiB = 1 << 20
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from t4o.datamover import vault_io
+
+    class Slow:
+        path, format, size = "slow:vda", "raw", 32 << 20
+        def read(self, offset, length):
+            time.sleep(0.05)  # a disk that takes seconds to read
+            return bytes([(offset >> 20) % 251 + 1]) * length
+
+    repo = vault_io.open_repository(sys.argv[1], create=False)
+    vault_io.backup_source(repo, Slow(), snapshot_id="s1", disk_id="vm_vda", workload_id="w",
+                           parent=None, changed_extents=None)
+    """
+)
+
+
+def test_killed_backup_leaves_what_gc_removes(tmp_path: Path) -> None:
+    url = str(tmp_path / "vault")
+    repo = vault_io.open_repository(url)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(repo.backend.list("chunks/"))) < 4:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the backup stored no chunks"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+        if child.stderr:
+            child.stderr.close()
+    assert repo.list_disks("s1") == []  # the disk was never committed: the snapshot does not exist
+    assert list(repo.backend.list("locks/backup-"))  # the dead process's lease is still there
+    stored = len(list(repo.backend.list("chunks/")))
+    assert stored >= 4
+
+    # A sweep while the lease is live keeps the dead backup's chunks (it might still commit) ...
+    assert gc.collect(repo.backend, grace=0).deleted == 0
+    # ... and once the lease is stale, gc removes it and every chunk nobody references.
+    time.sleep(1.2)
+    report = gc.collect(repo.backend, grace=0, stale_after=1.0)
+    assert report.swept and report.deleted == stored
+    assert list(repo.backend.list("locks/backup-")) == []
+    assert repo.verify(read_data=True).ok
+
+    class Disk:
+        path, format, size = "mem:vda", "raw", 4 * MiB
+
+        def read(self, offset: int, length: int) -> bytes:
+            return bytes([(offset >> 20) + 1]) * length
+
+    res = vault_io.backup_source(
+        repo, Disk(), snapshot_id="s2", disk_id="vm_vda", workload_id="w", parent=None, changed_extents=None
+    )
+    assert repo.list_disks("s2") == ["vm_vda"] and res.manifest.stats["new_chunks"] == 4
+    assert repo.verify(read_data=True).ok
