@@ -8,6 +8,7 @@ elsewhere) keeps being protected with its VM, and one attached to another server
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -114,10 +115,17 @@ def delete_snapshot(conn: Connection, snapshot_id: str, timeout: float) -> None:
     raise VolumeStepFailed(f"Cinder snapshot {snapshot_id} was not deleted within {timeout:.0f} s")
 
 
-def leftover_snapshots(conn: Connection, volume_id: str, keep_prefix: str) -> list[str]:
-    """Our snapshots of a volume that an interrupted snapshot left behind (not of the current one)."""
+def snapshot_name(t4o_snapshot_id: str, volume_id: str) -> str:
+    return f"{SNAPSHOT_PREFIX}{t4o_snapshot_id}-{volume_id}"
+
+
+def leftover_snapshots(conn: Connection, volume_id: str, current_snapshot_id: str) -> list[str]:
+    """Our Cinder snapshots of a volume that an interrupted T4O snapshot left behind: named exactly as
+    ``snapshot_name`` names them for another T4O snapshot (a user's own snapshots are never touched)."""
+    ours = re.compile(rf"^{SNAPSHOT_PREFIX}[0-9a-f-]{{36}}-{re.escape(volume_id)}$")
+    current = snapshot_name(current_snapshot_id, volume_id)
     return [
         s.id
         for s in conn.block_storage.snapshots(volume_id=volume_id)
-        if (s.name or "").startswith(SNAPSHOT_PREFIX) and not (s.name or "").startswith(keep_prefix)
+        if ours.match(s.name or "") and s.name != current
     ]

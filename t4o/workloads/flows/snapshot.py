@@ -205,14 +205,14 @@ class SnapshotRun:
         cinder_snaps: dict[str, str] = {}
         try:
             for vol in detached:
-                for old in cinder.leftover_snapshots(conn, vol["id"], f"t4o-{snap.id}"):
+                for old in cinder.leftover_snapshots(conn, vol["id"], snap.id):
                     LOG.warning(
                         "snapshot %s: deleting Cinder snapshot %s left by an earlier run", snap.id, old
                     )
                     cinder.delete_snapshot(conn, old, timeout)
                 report(0.0, f"taking a Cinder snapshot of detached volume {vol['id']}")
                 cinder_snaps[vol["id"]] = cinder.create_snapshot(
-                    conn, vol["id"], f"t4o-{snap.id}-{vol['id']}", timeout
+                    conn, vol["id"], cinder.snapshot_name(snap.id, vol["id"]), timeout
                 )
             spec = {
                 "vault": vault_spec(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -95,7 +96,9 @@ def test_snapshot_is_created_and_deleted_and_a_failed_one_is_not_left() -> None:
 def test_leftovers_are_our_snapshots_of_other_runs_only() -> None:
     bs = BlockStorage({"b": vol("b")})
     conn = SimpleNamespace(block_storage=bs)
-    mine_old = volumes.create_snapshot(conn, "b", "t4o-OLD-b", timeout=10)
+    old_run, new_run = str(uuid.uuid4()), str(uuid.uuid4())
+    mine_old = volumes.create_snapshot(conn, "b", volumes.snapshot_name(old_run, "b"), timeout=10)
     volumes.create_snapshot(conn, "b", "user's own", timeout=10)
-    volumes.create_snapshot(conn, "b", "t4o-NEW-b", timeout=10)
-    assert volumes.leftover_snapshots(conn, "b", "t4o-NEW") == [mine_old]
+    volumes.create_snapshot(conn, "b", "t4o-something-of-the-user", timeout=10)
+    volumes.create_snapshot(conn, "b", volumes.snapshot_name(new_run, "b"), timeout=10)
+    assert volumes.leftover_snapshots(conn, "b", new_run) == [mine_old]
