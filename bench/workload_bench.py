@@ -435,7 +435,7 @@ def t4o_restore(b: Bench, snapshot: dict[str, Any]) -> None:
     b.steps.append(
         Step(
             "restore", T4O, seconds, sum(fetched.values()), None,
-            f"one-click of the incremental: 2 new VMs and a new volume, {len(disks)} disks "
+            f"one-click of the incremental: {len(job['instances'])} new VMs, {len(disks)} disks "
             f"({human(job['size'])} of virtual disk written) verified by checksum; "
             f"the job's own time {job['time_taken']:.1f} s",
         )
