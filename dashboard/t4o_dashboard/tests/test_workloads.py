@@ -258,8 +258,9 @@ class WorkloadFormTests(base.TestCase):
         self.assertEqual(200, res.status_code)
         self.assertMessageCount(res, error=1)
 
-    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_get",)})
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_get", "policy_list")})
     def test_update_form_is_filled_from_the_workload(self) -> None:
+        self.mock_policy_list.return_value = []
         self.mock_server_list.return_value = (self.servers.list(), False)
         self.mock_workload_get.return_value = data.workload()
         res = self.client.get(reverse("horizon:project:workloads:update", args=["wl-1"]))
@@ -270,8 +271,11 @@ class WorkloadFormTests(base.TestCase):
         # The member Nova no longer knows is still listed, marked as not found.
         self.assertContains(res, "web (not found)")
 
-    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_get", "workload_update")})
+    @helpers.create_mocks(
+        {os_api.nova: ("server_list",), workloadmgr: ("workload_get", "workload_update", "policy_list")}
+    )
     def test_update_sends_changes(self) -> None:
+        self.mock_policy_list.return_value = []
         self.mock_server_list.return_value = (self.servers.list(), False)
         self.mock_workload_get.return_value = data.workload()
         self.mock_workload_update.return_value = data.workload()
@@ -285,6 +289,43 @@ class WorkloadFormTests(base.TestCase):
         self.assertEqual("renamed", kwargs["name"])
         self.assertEqual([{"instance-id": data.VM1}], kwargs["instances"])
         self.assertFalse(kwargs["jobschedule"]["enabled"])
+        self.assertNotIn("metadata", kwargs)  # no policy taken or left
+
+    @helpers.create_mocks(
+        {os_api.nova: ("server_list",), workloadmgr: ("workload_get", "workload_update", "policy_list")}
+    )
+    def test_update_of_a_workload_that_follows_a_policy(self) -> None:
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_policy_list.return_value = [workloadmgr.Policy({"id": "po-1", "name": "gold"})]
+        self.mock_workload_get.return_value = data.workload(metadata={"policy_id": "po-1", "team": "web"})
+        self.mock_workload_update.return_value = data.workload()
+        url = reverse("horizon:project:workloads:update", args=["wl-1"])
+        res = self.client.get(url)
+        self.assertEqual("po-1", res.context["form"].initial["policy"])
+        post = {
+            "workload_id": "wl-1",
+            "name": "n",
+            "instances": [data.VM1],
+            **SCHEDULE_POST,
+            "policy": "po-1",
+        }
+        self.assertNoFormErrors(self.client.post(url, post))
+        kwargs = self.mock_workload_update.call_args.kwargs
+        self.assertNotIn("interval", kwargs["jobschedule"])  # still the policy's
+        self.assertNotIn("metadata", kwargs)
+        # Leaving the policy: the workload keeps the other metadata and sets its own interval.
+        self.assertNoFormErrors(self.client.post(url, {**post, "policy": "none"}))
+        kwargs = self.mock_workload_update.call_args.kwargs
+        self.assertEqual({"team": "web"}, kwargs["metadata"])
+        self.assertEqual("12 hr", kwargs["jobschedule"]["interval"])
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("workload_get", "policy_list")})
+    def test_update_shows_a_policy_no_longer_assigned(self) -> None:
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_policy_list.return_value = []
+        self.mock_workload_get.return_value = data.workload(metadata={"policy_id": "po-9"})
+        res = self.client.get(reverse("horizon:project:workloads:update", args=["wl-1"]))
+        self.assertContains(res, "po-9 (not assigned to the project)")
 
     @helpers.create_mocks({workloadmgr: ("workload_snapshot",)})
     def test_snapshot_now_full(self) -> None:

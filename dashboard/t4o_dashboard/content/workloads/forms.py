@@ -37,6 +37,32 @@ def instance_choices(request: Any) -> list[tuple[str, str]]:
 class ScheduleFieldsMixin:
     """Schedule and retention fields shared by create and edit, and the jobschedule they make."""
 
+    def add_policy_field(self, request: Any, current: str | None = None) -> None:
+        """A choice of the project's workload policies, when there are any; call before the schedule's."""
+        choices = policy_choices(request)
+        if current and current not in {c[0] for c in choices}:
+            choices.append((current, f"{current} ({_('not assigned to the project')})"))
+        if not choices:
+            return
+        self.fields["policy"] = forms.ChoiceField(  # type: ignore[attr-defined]
+            label=_("Workload policy"),
+            required=False,
+            choices=[(NO_POLICY, _("None: the interval and retention below")), *choices],
+            initial=current or NO_POLICY,
+            help_text=_("A policy of the project decides the interval and retention."),
+            widget=forms.Select(attrs={"class": "switchable", "data-slug": "policy"}),
+        )
+
+    def hide_policy_fields(self) -> None:
+        """The fields a policy decides show only while no policy is chosen (Horizon's switchable fields)."""
+        fields = self.fields  # type: ignore[attr-defined]
+        if "policy" not in fields:
+            return
+        for key in POLICY_FIELDS:
+            attrs = fields[key].widget.attrs
+            attrs.update({"class": "switched", "data-switch-on": "policy"})
+            attrs[f"data-policy-{NO_POLICY}"] = fields[key].label
+
     def add_schedule_fields(self) -> None:
         fields = self.fields  # type: ignore[attr-defined]
         fields["schedule_enabled"] = forms.BooleanField(
@@ -106,27 +132,13 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The VMs this workload protects."),
     )
-    policy = forms.ChoiceField(
-        label=_("Workload policy"),
-        required=False,
-        help_text=_("A policy of the project decides the interval and retention."),
-        widget=forms.Select(attrs={"class": "switchable", "data-slug": "policy"}),
-    )
 
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
         self.fields["instances"].choices = instance_choices(request)
-        policies = policy_choices(request)
+        self.add_policy_field(request)
         self.add_schedule_fields()
-        if not policies:
-            del self.fields["policy"]
-            return
-        self.fields["policy"].choices = [(NO_POLICY, _("None: the interval and retention below")), *policies]
-        # Shown only without a policy (Horizon's switchable fields).
-        for key in POLICY_FIELDS:
-            attrs = self.fields[key].widget.attrs
-            attrs.update({"class": "switched", "data-switch-on": "policy"})
-            attrs[f"data-policy-{NO_POLICY}"] = self.fields[key].label
+        self.hide_policy_fields()
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
         try:
@@ -162,18 +174,24 @@ class UpdateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
             if vm["id"] not in known:
                 choices.append((vm["id"], f"{vm.get('name') or vm['id']} ({_('not found')})"))
         self.fields["instances"].choices = choices
+        self.add_policy_field(request, self.initial.get("policy"))
         self.add_schedule_fields()
+        self.hide_policy_fields()
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        changes: dict[str, Any] = {
+            "name": data["name"],
+            "description": data["description"],
+            "instances": [{"instance-id": i} for i in data["instances"]],
+            "jobschedule": self.jobschedule(data),
+        }
+        policy = chosen_policy(data)
+        if policy != self.initial.get("policy"):
+            # Taking or leaving a policy: the API then drops or keeps the fields the former one decided.
+            metadata = {k: v for k, v in (self.initial.get("metadata") or {}).items() if k != "policy_id"}
+            changes["metadata"] = {**metadata, "policy_id": policy} if policy else metadata
         try:
-            wl = workloadmgr.workload_update(
-                request,
-                data["workload_id"],
-                name=data["name"],
-                description=data["description"],
-                instances=[{"instance-id": i} for i in data["instances"]],
-                jobschedule=self.jobschedule(data),
-            )
+            wl = workloadmgr.workload_update(request, data["workload_id"], **changes)
         except Exception:
             exceptions.handle(request, _("Unable to update the workload."), redirect=reverse(INDEX_URL))
             return False

@@ -115,6 +115,8 @@ class UpdateView(modal.ModalForm):
             "instances": [vm["id"] for vm in wl.instances or []],
             "current_instances": wl.instances or [],
             "schedule_enabled": bool(js.get("enabled")),
+            "metadata": wl.get("metadata") or {},
+            "policy": (wl.get("metadata") or {}).get("policy_id"),
         }
         for key in ("interval", "start_time", "timezone", "retention_policy_type", "retention_policy_value",
                     "fullbackup_interval"):  # fmt: skip
