@@ -34,11 +34,11 @@ class QuotaRow:
 def quota_rows(request: Any, project_id: str) -> list[QuotaRow]:
     """Every kind of quota, with the project's limit and usage where one is set."""
     types = workloadmgr.quota_type_list(request)
-    set_ = {q.quota_type_id: q for q in workloadmgr.quota_list(request, project_id)}
+    limits = {q.quota_type_id: q for q in workloadmgr.quota_list(request, project_id)}
     rows = []
     for qtype in types:
         row = QuotaRow(qtype.id, qtype.display_name, quota_forms.in_bytes(qtype))
-        quota = set_.get(qtype.id)
+        quota = limits.get(qtype.id)
         if quota is not None:
             row.allowed, row.high = int(quota.allowed_value), int(quota.high_watermark)
             row.usage = quota.get("usage")
