@@ -167,8 +167,11 @@ def add_wait_options(parser: argparse.ArgumentParser, kind: str) -> None:
     )
 
 
-def add_paging_options(parser: argparse.ArgumentParser, noun: str, one: str | None = None) -> None:
-    """--limit and --marker of a paged list of ``noun`` (plural; ``one``: its singular if not noun[:-1])."""
+def add_paging_options(
+    parser: argparse.ArgumentParser, noun: str, one: str | None = None, key: str = "ID"
+) -> None:
+    """--limit and --marker of a paged list of ``noun`` (plural; ``one``: its singular if not noun[:-1]);
+    the marker is the ``key`` of the last item seen."""
     parser.add_argument(
         "--limit",
         type=int,
@@ -177,8 +180,8 @@ def add_paging_options(parser: argparse.ArgumentParser, noun: str, one: str | No
     )
     parser.add_argument(
         "--marker",
-        metavar="<id>",
-        help=f"Start after the {one or noun[:-1]} with this ID (the last one of the previous page)",
+        metavar=f"<{key.lower()}>",
+        help=f"Start after the {one or noun[:-1]} with this {key} (the last one of the previous page)",
     )
 
 

@@ -82,8 +82,13 @@ class SetSetting(base.ShowOne):
 class ListSetting(base.Lister):
     """List the project's settings"""
 
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        base.add_paging_options(parser, "settings", key="name")
+        return parser
+
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        return base.rows(client.settings.list(), LIST_FIELDS, LIST_HEADERS)
+        return base.rows(client.settings.list(**base.paging(args)), LIST_FIELDS, LIST_HEADERS)
 
 
 class ShowSetting(base.ShowOne):

@@ -12,10 +12,14 @@ from t4o.client import Client
 class ListWorkloadType(base.Lister):
     """List workload types"""
 
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        base.add_paging_options(parser, "workload types")
+        return parser
+
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        return base.rows(
-            client.workload_types.list(), ("id", "name", "description"), ("ID", "Name", "Description")
-        )
+        types = client.workload_types.list(**base.paging(args))
+        return base.rows(types, ("id", "name", "description"), ("ID", "Name", "Description"))
 
 
 class ShowWorkloadType(base.ShowOne):

@@ -21,6 +21,8 @@ def create(cli: Cli, name: str, vms: list[str], *extra: str) -> dict:
 def test_workload_types(cli: Cli) -> None:
     types = {t["Name"]: t["ID"] for t in cli.json("workload", "type", "list")}
     assert types["Parallel"] == PARALLEL
+    assert [t["Name"] for t in cli.json("workload", "type", "list", "--limit", "1")] == ["Parallel"]
+    assert [t["Name"] for t in cli.json("workload", "type", "list", "--marker", PARALLEL)] == ["Serial"]
     assert cli.json("workload", "type", "show", "Parallel")["id"] == PARALLEL
     assert "No workload type with name or ID 'Nope'" in cli.fails("workload", "type", "show", "Nope")
 
@@ -312,6 +314,18 @@ def test_settings(cli: Cli) -> None:
     )
     assert "HTTP 409" in cli.fails("workload", "setting", "create", "smtp_server", "other")
     assert [r["Name"] for r in cli.json("workload", "setting", "list")] == ["smtp_server"]
+    # three settings span two pages of 2; by hand: one page, then the ones after a name
+    for name in ("a_first", "z_last"):
+        cli.json("workload", "setting", "create", name, "1")
+    assert [r["Name"] for r in cli.json("workload", "setting", "list")] == [
+        "a_first",
+        "smtp_server",
+        "z_last",
+    ]
+    assert [r["Name"] for r in cli.json("workload", "setting", "list", "--limit", "1")] == ["a_first"]
+    after = cli.json("workload", "setting", "list", "--marker", "a_first")
+    assert [r["Name"] for r in after] == ["smtp_server", "z_last"]
+    assert cli.ok("workload", "setting", "delete", "a_first", "z_last") == ""
     assert cli.json("workload", "setting", "show", "smtp_server")["metadata"] == {"owner": "ops"}
     changed = cli.json("workload", "setting", "set", "smtp_server", "--value", "mx.example.org")
     assert changed["value"] == "mx.example.org"
