@@ -104,6 +104,7 @@ def control_plane(
         return
     with database_url(request.param) as url:
         cp = ControlPlane(workdir, {"database": {"connection": url}})
+        cp.db_url = url  # type: ignore[attr-defined]
         assert cp.manage("db", "sync").returncode == 0
         try:
             cp.start_all_in_one()
@@ -144,3 +145,39 @@ def test_workload_pages_walk_every_workload_once(control_plane: ControlPlane) ->
     assert all(w["jobschedule"] is not None and w["metadata"] == {} for w in detail)
     assert all(w["created_at"].endswith("Z") and isinstance(w["encryption"], bool) for w in detail)
     assert_bad(cp, proj, "/workloads/detail", ["marker=nope", "limit=0", "sort_key=vm_name"])
+
+
+_OTHER_SESSIONS = {
+    "mysql": "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+    "postgresql": "SELECT pid FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+}
+_KILL = {"mysql": "KILL {}", "postgresql": "SELECT pg_terminate_backend({})"}
+
+
+def test_a_listing_survives_the_database_dropping_its_connections(control_plane: ControlPlane) -> None:
+    """The listing's connections are not pinged at checkout: a dead one is detected and retried once."""
+    cp, proj = control_plane, project()
+    url = getattr(cp, "db_url", None)
+    if url is None:
+        pytest.skip("SQLite has no server connections to drop")
+    import sqlalchemy
+
+    body = {"workload": {"name": "w", "instances": [{"instance-id": cp.add_servers(proj, 1)[0]}]}}
+    assert cp.request("POST", "/workloads", proj, member(proj), json=body).status_code == 202
+    for _ in range(10):  # fill the API's read pool
+        assert cp.request("GET", "/workloads/detail", proj, member(proj)).status_code == 200
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    kind = engine.dialect.name
+    try:
+        with engine.connect() as conn:
+            sessions = [row[0] for row in conn.exec_driver_sql(_OTHER_SESSIONS[kind])]
+            assert sessions, "the API holds no connection to drop"
+            for session_id in sessions:
+                conn.exec_driver_sql(_KILL[kind].format(int(session_id)))
+    finally:
+        engine.dispose()
+    for _ in range(10):
+        resp = cp.request("GET", "/workloads/detail", proj, member(proj))
+        assert resp.status_code == 200, resp.text
+        assert len(resp.json()["workloads"]) == 1
