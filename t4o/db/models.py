@@ -86,6 +86,8 @@ class WorkloadVM(Base):
     """An instance protected by a workload. ``vm_id`` is unique: a VM belongs to one workload at most."""
 
     __tablename__ = "workload_vms"
+    # Covers the workload listing's VM lookup: a page's VMs come from the index without row reads.
+    __table_args__ = (Index("ix_workload_vms_listing", "workload_id", "vm_id", "vm_name"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     workload_id: Mapped[str] = mapped_column(ForeignKey("workloads.id", ondelete="CASCADE"), nullable=False)
