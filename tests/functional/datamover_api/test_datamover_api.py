@@ -75,6 +75,17 @@ BAD_REF = (
     b'"spec": {"vault": {"url": "/v"}, "disks": [{"ref": "../x", "target": "vda"}]}}}'
 )
 
+BAD_VOLUME = (
+    b'{"transfer": {"kind": "restore", "server_id": "' + SERVER + b'", '
+    b'"spec": {"vault": {"url": "/v"}, "disks": [{"ref": "s/d", "target": "vda"}], '
+    b'"volumes": [{"ref": "s/v", "volume_id": "../../etc"}]}}}'
+)
+BAD_CINDER_SNAPSHOT = (
+    b'{"transfer": {"kind": "backup", "server_id": "' + SERVER + b'", '
+    b'"spec": {"vault": {"url": "/v"}, "snapshot_id": "s", "workload_id": "w", "checkpoint": "c", '
+    b'"disk_id_prefix": "vm", "volumes": [{"volume_id": "' + SERVER + b'"}]}}}'
+)
+
 
 @pytest.mark.parametrize(
     ("body", "message"),
@@ -83,6 +94,8 @@ BAD_REF = (
         (BAD_SERVER, "Invalid body/transfer/server_id"),
         (EMPTY_SPEC, "Invalid transfer/spec:"),
         (BAD_REF, "Invalid transfer/spec/disks/0/ref"),
+        (BAD_VOLUME, "Invalid transfer/spec/volumes/0/volume_id"),
+        (BAD_CINDER_SNAPSHOT, "Invalid transfer/spec/volumes/0"),
     ],
 )
 def test_bad_bodies_get_400_with_the_field_at_fault(
