@@ -1,13 +1,15 @@
-"""Pieces the Backups panels share: job status display, progress text and sizes."""
+"""Pieces the Backups panels share: job status display, progress text, sizes, names and error handling."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions
+from horizon import exceptions, tables
 from openstack_dashboard.api import keystone
 
 from t4o_dashboard.api import workloadmgr
@@ -78,3 +80,68 @@ def project_names(request: Any) -> dict[str, str]:
         exceptions.handle(request, _("Unable to list projects; their IDs are shown."), ignore=True)
         return {}
     return {p.id: p.name for p in projects}
+
+
+def names_by_id(fetch: Callable[[], list[Any]]) -> dict[str, str]:
+    """Id to name of what ``fetch`` lists; empty when it fails, so that the pages show short ids instead."""
+    try:
+        return {obj.id: obj.name for obj in fetch()}
+    except Exception:
+        return {}
+
+
+def name_or_none(fetch: Callable[[Any, str], Any], request: Any, obj_id: str) -> str | None:
+    """The name of one object, such as a refreshed row's parent; None when it cannot be read."""
+    try:
+        return fetch(request, obj_id).name
+    except Exception:
+        return None
+
+
+def list_or_empty(request: Any, message: str, fetch: Callable[[], list[Any]]) -> list[Any]:
+    """What ``fetch`` lists, or an empty table with ``message`` shown when the API fails."""
+    try:
+        return fetch()
+    except Exception:
+        exceptions.handle(request, message)
+        return []
+
+
+def get_or_redirect(request: Any, message: str, redirect_url_name: str, fetch: Callable[[], Any]) -> Any:
+    """What ``fetch`` reads; when the API fails, ``message`` is shown on the page ``redirect_url_name``."""
+    try:
+        return fetch()
+    except Exception:
+        # handle() raises the redirect, so nothing is returned here.
+        exceptions.handle(request, message, redirect=reverse(redirect_url_name))
+
+
+def status_column(attr: str, choices: tuple[Any, ...], display: tuple[Any, ...]) -> tables.Column:
+    """A status column whose rows Horizon polls until ``choices`` maps their status to True or False."""
+    return tables.Column(
+        attr, verbose_name=_("Status"), status=True, status_choices=choices, display_choices=display
+    )
+
+
+def job_status_column() -> tables.Column:
+    return status_column("status", JOB_STATUS_CHOICES, JOB_STATUS_DISPLAY)
+
+
+def workload_status_column(attr: str = "status") -> tables.Column:
+    return status_column(attr, WORKLOAD_STATUS_CHOICES, WORKLOAD_STATUS_DISPLAY)
+
+
+class CancelJob(tables.BatchAction):
+    """Cancels a running snapshot or restore; subclasses give the texts and the API call."""
+
+    name = "cancel"
+
+    def allowed(self, request: Any, job: Any = None) -> bool:
+        return job is not None and is_running(job)
+
+
+class DeleteJob(tables.DeleteAction):
+    """Deletes a snapshot or restore that is not running; subclasses give the texts and the API call."""
+
+    def allowed(self, request: Any, job: Any = None) -> bool:
+        return job is None or not is_running(job)

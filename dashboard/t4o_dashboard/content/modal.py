@@ -12,7 +12,13 @@ class ModalForm(forms.ModalFormView):
     template_name = "t4o_dashboard/form.html"
     ajax_template_name = "t4o_dashboard/_form.html"
     submit_url_name = ""  # the URL name this form posts to; its kwargs are the view's
+    success_url_name = ""  # if set, the URL name the form returns to, also with the view's kwargs
     help_text = ""
+
+    def get_success_url(self) -> str:
+        if self.success_url_name:
+            return reverse(self.success_url_name, kwargs=self.kwargs)
+        return super().get_success_url()
 
     def get_cancel_url(self) -> str:
         # Horizon falls back on success_url only; views that compute theirs get a Cancel button too.

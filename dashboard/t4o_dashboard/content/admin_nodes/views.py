@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, tables
+from horizon import tables
 
 from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
 from t4o_dashboard.content.admin_nodes import tables as node_tables
 
 
@@ -17,9 +18,7 @@ class IndexView(tables.DataTableView):
     page_title = _("Backup Service Nodes")
 
     def get_data(self) -> list[Any]:
-        try:
-            nodes = workloadmgr.node_list(self.request)
-        except Exception:
-            exceptions.handle(self.request, _("Unable to list the service nodes."))
-            return []
+        nodes = common.list_or_empty(
+            self.request, _("Unable to list the service nodes."), lambda: workloadmgr.node_list(self.request)
+        )
         return sorted(nodes, key=lambda n: (n.host, n.binary))

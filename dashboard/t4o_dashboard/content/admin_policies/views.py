@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, tables
+from horizon import tables
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common, modal
@@ -29,11 +29,11 @@ class IndexView(tables.DataTableView):
     page_title = _("Workload Policies")
 
     def get_data(self) -> list[Any]:
-        try:
-            policies = [with_projects(self.request, p) for p in workloadmgr.policy_list(self.request)]
-        except Exception:
-            exceptions.handle(self.request, _("Unable to list workload policies."))
-            return []
+        policies = common.list_or_empty(
+            self.request,
+            _("Unable to list workload policies."),
+            lambda: [with_projects(self.request, p) for p in workloadmgr.policy_list(self.request)],
+        )
         names = common.project_names(self.request) if any(p.projects for p in policies) else {}
         for policy in policies:
             policy.project_names = sorted(names.get(p) or p for p in policy.projects or [])
@@ -41,10 +41,12 @@ class IndexView(tables.DataTableView):
 
 
 def _get_policy(request: Any, policy_id: str) -> Any:
-    try:
-        return workloadmgr.policy_get(request, policy_id)
-    except Exception:
-        exceptions.handle(request, _("Unable to read the workload policy."), redirect=reverse(INDEX_URL))
+    return common.get_or_redirect(
+        request,
+        _("Unable to read the workload policy."),
+        INDEX_URL,
+        lambda: workloadmgr.policy_get(request, policy_id),
+    )
 
 
 class CreateView(modal.ModalForm):

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 from openstack_dashboard.api import keystone
 
 from t4o_dashboard.api import workloadmgr
-from t4o_dashboard.content import modal
+from t4o_dashboard.content import common, modal
 from t4o_dashboard.content.admin_quotas import forms as quota_forms
 from t4o_dashboard.content.admin_quotas import tables as quota_tables
 
@@ -47,6 +46,12 @@ def quota_rows(request: Any, project_id: str) -> list[QuotaRow]:
     return rows
 
 
+def _quota_rows_or_redirect(request: Any, project_id: str) -> list[QuotaRow]:
+    return common.get_or_redirect(
+        request, _("Unable to read the project's quotas."), INDEX_URL, lambda: quota_rows(request, project_id)
+    )
+
+
 def project_name(request: Any, project_id: str) -> str:
     try:
         return keystone.tenant_get(request, project_id, admin=True).name
@@ -61,11 +66,9 @@ class IndexView(tables.DataTableView):
     page_title = _("Backup Quotas")
 
     def get_data(self) -> list[Any]:
-        try:
-            projects, _more = keystone.tenant_list(self.request)
-        except Exception:
-            exceptions.handle(self.request, _("Unable to list projects."))
-            return []
+        projects = common.list_or_empty(
+            self.request, _("Unable to list projects."), lambda: keystone.tenant_list(self.request)[0]
+        )
         return sorted(projects, key=lambda p: p.name.lower())
 
 
@@ -75,13 +78,7 @@ class DetailView(tables.DataTableView):
     page_title = _("Backup Quotas of Project {{ project_name }}")
 
     def get_data(self) -> list[Any]:
-        try:
-            return quota_rows(self.request, self.kwargs["project_id"])
-        except Exception:
-            exceptions.handle(
-                self.request, _("Unable to read the project's quotas."), redirect=reverse(INDEX_URL)
-            )
-            return []
+        return _quota_rows_or_redirect(self.request, self.kwargs["project_id"])
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -95,20 +92,12 @@ class UpdateView(modal.ModalForm):
     page_title = _("Edit Backup Quotas")
     submit_label = _("Save")
     submit_url_name = "horizon:admin:backup_quotas:update"
+    success_url_name = "horizon:admin:backup_quotas:detail"
     help_text = _(
         "Empty: no limit is set. -1: unlimited. The high watermark is where a warning is due; it cannot "
         "exceed the allowed value. Storage is in GiB."
     )
 
-    def get_success_url(self) -> str:
-        return reverse("horizon:admin:backup_quotas:detail", args=[self.kwargs["project_id"]])
-
     def get_initial(self) -> dict[str, Any]:
         project_id = self.kwargs["project_id"]
-        try:
-            rows = quota_rows(self.request, project_id)
-        except Exception:
-            exceptions.handle(
-                self.request, _("Unable to read the project's quotas."), redirect=reverse(INDEX_URL)
-            )
-        return {"project_id": project_id, "rows": rows}
+        return {"project_id": project_id, "rows": _quota_rows_or_redirect(self.request, project_id)}

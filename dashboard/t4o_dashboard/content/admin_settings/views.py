@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 
 from t4o_dashboard.api import workloadmgr
-from t4o_dashboard.content import modal
+from t4o_dashboard.content import common, modal
 from t4o_dashboard.content.admin_settings import forms as settings_forms
 from t4o_dashboard.content.admin_settings import tables as settings_tables
 
@@ -30,11 +30,9 @@ class IndexView(tables.DataTableView):
     page_title = _("Backup Settings")
 
     def get_data(self) -> list[Any]:
-        try:
-            return workloadmgr.setting_list(self.request)
-        except Exception:
-            exceptions.handle(self.request, _("Unable to list settings."))
-            return []
+        return common.list_or_empty(
+            self.request, _("Unable to list settings."), lambda: workloadmgr.setting_list(self.request)
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -61,10 +59,13 @@ class UpdateView(modal.ModalForm):
 
     def get_initial(self) -> dict[str, Any]:
         name = self.kwargs["name"]
-        try:
-            found = [s for s in workloadmgr.setting_list(self.request) if s.name == name]
-        except Exception:
-            exceptions.handle(self.request, _("Unable to read the setting."), redirect=reverse(INDEX_URL))
+        settings = common.get_or_redirect(
+            self.request,
+            _("Unable to read the setting."),
+            INDEX_URL,
+            lambda: workloadmgr.setting_list(self.request),
+        )
+        found = [s for s in settings if s.name == name]
         if not found:
             exceptions.handle(self.request, _('No setting "%s".') % name, redirect=reverse(INDEX_URL))
         return {"name": name, "value": found[0].value, "description": found[0].description}

@@ -23,13 +23,7 @@ class AdminWorkloadsTable(tables.DataTable):
         "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
     )
     size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
-    status = tables.Column(
-        "status",
-        verbose_name=_("Status"),
-        status=True,
-        status_choices=common.WORKLOAD_STATUS_CHOICES,
-        display_choices=common.WORKLOAD_STATUS_DISPLAY,
-    )
+    status = common.workload_status_column()
 
     class Meta:
         name = "admin_workloads"

@@ -13,9 +13,7 @@ from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
 
 
-class CancelRestore(tables.BatchAction):
-    name = "cancel"
-
+class CancelRestore(common.CancelJob):
     @staticmethod
     def action_present(count: int) -> Any:
         return ngettext_lazy("Cancel Restore", "Cancel Restores", count)
@@ -24,14 +22,11 @@ class CancelRestore(tables.BatchAction):
     def action_past(count: int) -> Any:
         return ngettext_lazy("Cancelled Restore", "Cancelled Restores", count)
 
-    def allowed(self, request: Any, restore: Any = None) -> bool:
-        return restore is not None and common.is_running(restore)
-
     def action(self, request: Any, obj_id: str) -> None:
         workloadmgr.restore_cancel(request, obj_id)
 
 
-class DeleteRestore(tables.DeleteAction):
+class DeleteRestore(common.DeleteJob):
     help_text = _("Only the record of the restore is deleted; restored VMs stay.")
 
     @staticmethod
@@ -41,9 +36,6 @@ class DeleteRestore(tables.DeleteAction):
     @staticmethod
     def action_past(count: int) -> Any:
         return ngettext_lazy("Deleted Restore", "Deleted Restores", count)
-
-    def allowed(self, request: Any, restore: Any = None) -> bool:
-        return restore is None or not common.is_running(restore)
 
     def delete(self, request: Any, obj_id: str) -> None:
         workloadmgr.restore_delete(request, obj_id)
@@ -55,10 +47,7 @@ class UpdateRestoreRow(tables.Row):
     def get_data(self, request: Any, restore_id: str) -> Any:
         restore = workloadmgr.restore_get(request, restore_id)
         # The refreshed row names its snapshot like the page did.
-        try:
-            restore.snapshot_name = workloadmgr.snapshot_get(request, restore.snapshot_id).name
-        except Exception:
-            restore.snapshot_name = None
+        restore.snapshot_name = common.name_or_none(workloadmgr.snapshot_get, request, restore.snapshot_id)
         return restore
 
 
@@ -77,13 +66,7 @@ class RestoresTable(tables.DataTable):
     restore_type = tables.Column("restore_type", verbose_name=_("Type"))
     created = tables.Column("created_at", verbose_name=_("Started"), filters=(common.timestamp,))
     progress = tables.Column(common.progress, verbose_name=_("Progress"))
-    status = tables.Column(
-        "status",
-        verbose_name=_("Status"),
-        status=True,
-        status_choices=common.JOB_STATUS_CHOICES,
-        display_choices=common.JOB_STATUS_DISPLAY,
-    )
+    status = common.job_status_column()
 
     class Meta:
         name = "restores"

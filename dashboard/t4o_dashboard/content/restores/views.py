@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 
 from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
 from t4o_dashboard.content.restores import tables as restore_tables
 
 
@@ -22,10 +23,7 @@ class IndexView(tables.DataTableView):
         except Exception:
             exceptions.handle(self.request, _("Unable to list restores."))
             return []
-        try:
-            names = {s.id: s.name for s in workloadmgr.snapshot_list(self.request)}
-        except Exception:
-            names = {}  # the short ids stand in
+        names = common.names_by_id(lambda: workloadmgr.snapshot_list(self.request))
         for restore in restores:
             restore.snapshot_name = names.get(restore.snapshot_id)
         return sorted(restores, key=lambda r: r.created_at or "", reverse=True)

@@ -60,8 +60,7 @@ class InplaceRestore(tables.LinkAction):
         return snapshot is None or snapshot.status == "available"
 
 
-class CancelSnapshot(tables.BatchAction):
-    name = "cancel"
+class CancelSnapshot(common.CancelJob):
     help_text = _("The snapshot stops at its next step and is marked cancelled.")
 
     @staticmethod
@@ -72,14 +71,11 @@ class CancelSnapshot(tables.BatchAction):
     def action_past(count: int) -> Any:
         return ngettext_lazy("Cancelled Snapshot", "Cancelled Snapshots", count)
 
-    def allowed(self, request: Any, snapshot: Any = None) -> bool:
-        return snapshot is not None and common.is_running(snapshot)
-
     def action(self, request: Any, obj_id: str) -> None:
         workloadmgr.snapshot_cancel(request, obj_id)
 
 
-class DeleteSnapshot(tables.DeleteAction):
+class DeleteSnapshot(common.DeleteJob):
     @staticmethod
     def action_present(count: int) -> Any:
         return ngettext_lazy("Delete Snapshot", "Delete Snapshots", count)
@@ -87,9 +83,6 @@ class DeleteSnapshot(tables.DeleteAction):
     @staticmethod
     def action_past(count: int) -> Any:
         return ngettext_lazy("Deleted Snapshot", "Deleted Snapshots", count)
-
-    def allowed(self, request: Any, snapshot: Any = None) -> bool:
-        return snapshot is None or not common.is_running(snapshot)
 
     def delete(self, request: Any, obj_id: str) -> None:
         workloadmgr.snapshot_delete(request, obj_id)
@@ -101,10 +94,7 @@ class UpdateSnapshotRow(tables.Row):
     def get_data(self, request: Any, snapshot_id: str) -> Any:
         snapshot = workloadmgr.snapshot_get(request, snapshot_id)
         # The refreshed row names its workload like the page did, not by a short id.
-        try:
-            snapshot.workload_name = workloadmgr.workload_get(request, snapshot.workload_id).name
-        except Exception:
-            snapshot.workload_name = None
+        snapshot.workload_name = common.name_or_none(workloadmgr.workload_get, request, snapshot.workload_id)
         return snapshot
 
 
@@ -126,13 +116,7 @@ class SnapshotsTable(tables.DataTable):
     created = tables.Column("created_at", verbose_name=_("Created"), filters=(common.timestamp,))
     size = tables.Column(lambda s: common.size(s.size), verbose_name=_("Size"))
     progress = tables.Column(common.progress, verbose_name=_("Progress"))
-    status = tables.Column(
-        "status",
-        verbose_name=_("Status"),
-        status=True,
-        status_choices=common.JOB_STATUS_CHOICES,
-        display_choices=common.JOB_STATUS_DISPLAY,
-    )
+    status = common.job_status_column()
 
     class Meta:
         name = "snapshots"

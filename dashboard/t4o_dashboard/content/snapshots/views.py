@@ -18,10 +18,7 @@ INDEX_URL = "horizon:project:backup_snapshots:index"
 
 
 def with_workload_names(request: Any, snapshots: list[Any]) -> list[Any]:
-    try:
-        names = {w.id: w.name for w in workloadmgr.workload_list(request)}
-    except Exception:
-        names = {}
+    names = common.names_by_id(lambda: workloadmgr.workload_list(request))
     for snap in snapshots:
         snap.workload_name = names.get(snap.workload_id)
     return snapshots
@@ -44,6 +41,15 @@ class IndexView(tables.DataTableView):
         return with_workload_names(self.request, snaps)
 
 
+def _get_snapshot(request: Any, snapshot_id: str) -> Any:
+    return common.get_or_redirect(
+        request,
+        _("Unable to show the snapshot."),
+        INDEX_URL,
+        lambda: workloadmgr.snapshot_get(request, snapshot_id),
+    )
+
+
 def _disk_text(disk: Any) -> str:
     if not isinstance(disk, dict):
         return str(disk)
@@ -60,12 +66,7 @@ class DetailView(tables.DataTableView):
 
     def get_snapshot(self) -> Any:
         if not hasattr(self, "_snapshot"):
-            try:
-                self._snapshot = workloadmgr.snapshot_get(self.request, self.kwargs["snapshot_id"])
-            except Exception:
-                exceptions.handle(
-                    self.request, _("Unable to show the snapshot."), redirect=reverse(INDEX_URL)
-                )
+            self._snapshot = _get_snapshot(self.request, self.kwargs["snapshot_id"])
         return self._snapshot
 
     def get_data(self) -> list[Any]:
@@ -87,10 +88,8 @@ class DetailView(tables.DataTableView):
         context["size"] = common.size(snapshot.size)
         context["created"] = common.timestamp(snapshot.created_at)
         context["workload_url"] = reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
-        try:
-            context["workload_name"] = workloadmgr.workload_get(self.request, snapshot.workload_id).name
-        except Exception:
-            context["workload_name"] = snapshot.workload_id
+        workload_name = common.name_or_none(workloadmgr.workload_get, self.request, snapshot.workload_id)
+        context["workload_name"] = snapshot.workload_id if workload_name is None else workload_name
         context["vms"] = [
             {
                 "name": vm.get("name") or "-",
@@ -109,10 +108,7 @@ class _RestoreView(modal.ModalForm):
 
     def get_initial(self) -> dict[str, Any]:
         snapshot_id = self.kwargs["snapshot_id"]
-        try:
-            snapshot = workloadmgr.snapshot_get(self.request, snapshot_id)
-        except Exception:
-            exceptions.handle(self.request, _("Unable to show the snapshot."), redirect=reverse(INDEX_URL))
+        snapshot = _get_snapshot(self.request, snapshot_id)
         vms = [
             {
                 "id": vm["id"],

@@ -122,13 +122,7 @@ class WorkloadsTable(tables.DataTable):
         "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
     )
     size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
-    status = tables.Column(
-        "status",
-        verbose_name=_("Status"),
-        status=True,
-        status_choices=common.WORKLOAD_STATUS_CHOICES,
-        display_choices=common.WORKLOAD_STATUS_DISPLAY,
-    )
+    status = common.workload_status_column()
 
     class Meta:
         name = "workloads"
@@ -150,13 +144,7 @@ class UpdateSummaryRow(tables.Row):
 class WorkloadSummaryTable(tables.DataTable):
     """One row, the header of a workload's page, refreshed in place (like the job rows) while it is busy."""
 
-    status = tables.Column(
-        "summary_status",
-        verbose_name=_("Status"),
-        status=True,
-        status_choices=common.WORKLOAD_STATUS_CHOICES,
-        display_choices=common.WORKLOAD_STATUS_DISPLAY,
-    )
+    status = common.workload_status_column("summary_status")
     running = tables.Column(running_text, verbose_name=_("Running Snapshot"))
     last_snapshot = tables.Column(
         "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 
 from t4o_dashboard.api import workloadmgr
-from t4o_dashboard.content import modal
+from t4o_dashboard.content import common, modal
 from t4o_dashboard.content.snapshots import tables as snapshot_tables
 from t4o_dashboard.content.workloads import forms as workload_forms
 from t4o_dashboard.content.workloads import tables as workload_tables
@@ -33,10 +33,12 @@ class IndexView(tables.DataTableView):
 
 
 def _get_workload(request: Any, workload_id: str) -> Any:
-    try:
-        return workloadmgr.workload_get(request, workload_id)
-    except Exception:
-        exceptions.handle(request, _("Unable to show the workload."), redirect=reverse(INDEX_URL))
+    return common.get_or_redirect(
+        request,
+        _("Unable to show the workload."),
+        INDEX_URL,
+        lambda: workloadmgr.workload_get(request, workload_id),
+    )
 
 
 class DetailView(tables.MultiTableView):
@@ -131,10 +133,8 @@ class SnapshotView(modal.ModalForm):
     page_title = _("Snapshot Now")
     submit_label = _("Take Snapshot")
     submit_url_name = "horizon:project:workloads:snapshot"
+    success_url_name = "horizon:project:workloads:detail"
     help_text = _("The snapshot runs in the background; its progress shows on the workload's page.")
-
-    def get_success_url(self) -> str:
-        return reverse("horizon:project:workloads:detail", args=[self.kwargs["workload_id"]])
 
     def get_initial(self) -> dict[str, Any]:
         return {"workload_id": self.kwargs["workload_id"]}
