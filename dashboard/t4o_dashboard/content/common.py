@@ -131,6 +131,12 @@ def workload_status_column(attr: str = "status") -> tables.Column:
     return status_column(attr, WORKLOAD_STATUS_CHOICES, WORKLOAD_STATUS_DISPLAY)
 
 
+class TableView(tables.DataTableView):
+    """A page with one table on Horizon's plain table template."""
+
+    template_name = "horizon/common/_data_table_view.html"
+
+
 class CancelJob(tables.BatchAction):
     """Cancels a running snapshot or restore; subclasses give the texts and the API call."""
 

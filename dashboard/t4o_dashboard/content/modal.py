@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from horizon import forms
 
 
@@ -14,6 +15,7 @@ class ModalForm(forms.ModalFormView):
     submit_url_name = ""  # the URL name this form posts to; its kwargs are the view's
     success_url_name = ""  # if set, the URL name the form returns to, also with the view's kwargs
     help_text = ""
+    submit_label = _("Save")
 
     def get_success_url(self) -> str:
         if self.success_url_name:

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from horizon import tables
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
 from t4o_dashboard.content.admin_nodes import tables as node_tables
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     table_class = node_tables.NodesTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Backup Service Nodes")
 
     def get_data(self) -> list[Any]:

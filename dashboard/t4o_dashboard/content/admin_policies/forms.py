@@ -10,7 +10,7 @@ from horizon import exceptions, forms, messages
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
-from t4o_dashboard.content.workloads.forms import INTERVALS, RETENTION_TYPES
+from t4o_dashboard.content.workloads import forms as workload_forms
 
 INDEX_URL = "horizon:admin:backup_policies:index"
 
@@ -23,16 +23,10 @@ class PolicyForm(forms.SelfHandlingForm):
     description = forms.CharField(
         label=_("Description"), required=False, max_length=1024, widget=forms.Textarea(attrs={"rows": 2})
     )
-    interval = forms.ChoiceField(label=_("Interval"), choices=INTERVALS, initial="24 hr")
-    retention_policy_type = forms.ChoiceField(label=_("Retention"), choices=RETENTION_TYPES)
-    retention_policy_value = forms.IntegerField(label=_("Keep"), min_value=1, max_value=10000, initial=30)
-    fullbackup_interval = forms.IntegerField(
-        label=_("Full snapshot every"),
-        min_value=-1,
-        max_value=10000,
-        initial=-1,
-        help_text=_("-1: only the first is full; 0: every one is full; N: a full one every N snapshots."),
-    )
+    interval = forms.ChoiceField(label=_("Interval"), choices=workload_forms.INTERVALS, initial="24 hr")
+    retention_policy_type = workload_forms.retention_type_field()
+    retention_policy_value = workload_forms.retention_value_field()
+    fullbackup_interval = workload_forms.full_every_field()
 
     @staticmethod
     def field_values(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from horizon import tables
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common, modal
@@ -23,9 +22,8 @@ def with_projects(request: Any, policy: Any) -> Any:
     return policy
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     table_class = policy_tables.PoliciesTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Workload Policies")
 
     def get_data(self) -> list[Any]:
@@ -66,7 +64,6 @@ class UpdateView(modal.ModalForm):
     form_class = policy_forms.PolicyForm
     modal_id = "update_policy_modal"
     page_title = _("Edit Workload Policy")
-    submit_label = _("Save")
     submit_url_name = "horizon:admin:backup_policies:update"
     success_url = reverse_lazy(INDEX_URL)
 
@@ -83,7 +80,6 @@ class AssignView(modal.ModalForm):
     form_class = policy_forms.AssignForm
     modal_id = "assign_policy_modal"
     page_title = _("Assign Workload Policy")
-    submit_label = _("Save")
     submit_url_name = "horizon:admin:backup_policies:assign"
     success_url = reverse_lazy(INDEX_URL)
     help_text = _(

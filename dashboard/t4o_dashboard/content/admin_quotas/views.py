@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, tables
+from horizon import exceptions
 from openstack_dashboard.api import keystone
 
 from t4o_dashboard.api import workloadmgr
@@ -60,9 +60,8 @@ def project_name(request: Any, project_id: str) -> str:
         return project_id
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     table_class = quota_tables.ProjectsTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Backup Quotas")
 
     def get_data(self) -> list[Any]:
@@ -72,9 +71,8 @@ class IndexView(tables.DataTableView):
         return sorted(projects, key=lambda p: p.name.lower())
 
 
-class DetailView(tables.DataTableView):
+class DetailView(common.TableView):
     table_class = quota_tables.QuotasTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Backup Quotas of Project {{ project_name }}")
 
     def get_data(self) -> list[Any]:
@@ -90,7 +88,6 @@ class UpdateView(modal.ModalForm):
     form_class = quota_forms.QuotasForm
     modal_id = "update_quotas_modal"
     page_title = _("Edit Backup Quotas")
-    submit_label = _("Save")
     submit_url_name = "horizon:admin:backup_quotas:update"
     success_url_name = "horizon:admin:backup_quotas:detail"
     help_text = _(

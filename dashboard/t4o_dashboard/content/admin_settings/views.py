@@ -53,7 +53,6 @@ class UpdateView(modal.ModalForm):
     form_class = settings_forms.SettingForm
     modal_id = "update_setting_modal"
     page_title = _("Edit Setting")
-    submit_label = _("Save")
     submit_url_name = "horizon:admin:backup_settings:update"
     success_url = reverse_lazy(INDEX_URL)
 
@@ -75,7 +74,6 @@ class SchedulerView(modal.ModalForm):
     form_class = settings_forms.SchedulerForm
     modal_id = "scheduler_modal"
     page_title = _("Global Job Scheduler")
-    submit_label = _("Save")
     submit_url_name = "horizon:admin:backup_settings:scheduler"
     success_url = reverse_lazy(INDEX_URL)
     help_text = _(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, tables
+from horizon import exceptions
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
@@ -13,9 +13,8 @@ from t4o_dashboard.content.admin_workloads import tables as admin_tables
 from t4o_dashboard.content.workloads import tables as workload_tables
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     table_class = admin_tables.AdminWorkloadsTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("All Workloads")
 
     def get_data(self) -> list[Any]:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, tables
+from horizon import exceptions
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
 from t4o_dashboard.content.restores import tables as restore_tables
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     table_class = restore_tables.RestoresTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Restores")
 
     def get_data(self) -> list[Any]:

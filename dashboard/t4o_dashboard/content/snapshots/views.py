@@ -24,11 +24,10 @@ def with_workload_names(request: Any, snapshots: list[Any]) -> list[Any]:
     return snapshots
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     """Every snapshot of the project, or of one workload with ``?workload_id=``."""
 
     table_class = snapshot_tables.SnapshotsTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Snapshots")
 
     def get_data(self) -> list[Any]:

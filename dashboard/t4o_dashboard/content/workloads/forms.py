@@ -34,6 +34,25 @@ def instance_choices(request: Any) -> list[tuple[str, str]]:
     return sorted(((s.id, f"{s.name} ({s.id[:8]})") for s in servers), key=lambda c: c[1])
 
 
+# The retention fields of a workload's schedule and of a workload policy: the same jobschedule keys.
+def retention_type_field() -> forms.ChoiceField:
+    return forms.ChoiceField(label=_("Retention"), choices=RETENTION_TYPES)
+
+
+def retention_value_field() -> forms.IntegerField:
+    return forms.IntegerField(label=_("Keep"), min_value=1, max_value=10000, initial=30)
+
+
+def full_every_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label=_("Full snapshot every"),
+        min_value=-1,
+        max_value=10000,
+        initial=-1,
+        help_text=_("-1: only the first is full; 0: every one is full; N: a full one every N snapshots."),
+    )
+
+
 class ScheduleFieldsMixin:
     """Schedule and retention fields shared by create and edit, and the jobschedule they make."""
 
@@ -77,17 +96,9 @@ class ScheduleFieldsMixin:
             error_messages={"invalid": _("Use the form HH:MM AM or HH:MM PM, e.g. 09:30 PM.")},
         )
         fields["timezone"] = forms.CharField(label=_("Time zone"), initial="UTC", max_length=64)
-        fields["retention_policy_type"] = forms.ChoiceField(label=_("Retention"), choices=RETENTION_TYPES)
-        fields["retention_policy_value"] = forms.IntegerField(
-            label=_("Keep"), min_value=1, max_value=10000, initial=30
-        )
-        fields["fullbackup_interval"] = forms.IntegerField(
-            label=_("Full snapshot every"),
-            min_value=-1,
-            max_value=10000,
-            initial=-1,
-            help_text=_("-1: only the first is full; 0: every one is full; N: a full one every N snapshots."),
-        )
+        fields["retention_policy_type"] = retention_type_field()
+        fields["retention_policy_value"] = retention_value_field()
+        fields["fullbackup_interval"] = full_every_field()
 
     @staticmethod
     def jobschedule(data: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,8 @@ from t4o_dashboard.content.workloads import tables as workload_tables
 INDEX_URL = "horizon:project:workloads:index"
 
 
-class IndexView(tables.DataTableView):
+class IndexView(common.TableView):
     table_class = workload_tables.WorkloadsTable
-    template_name = "horizon/common/_data_table_view.html"
     page_title = _("Workloads")
 
     def get_data(self) -> list[Any]:
@@ -103,7 +102,6 @@ class UpdateView(modal.ModalForm):
     form_class = workload_forms.UpdateWorkloadForm
     modal_id = "update_workload_modal"
     page_title = _("Edit Workload")
-    submit_label = _("Save")
     submit_url_name = "horizon:project:workloads:update"
     success_url = reverse_lazy(INDEX_URL)
 
