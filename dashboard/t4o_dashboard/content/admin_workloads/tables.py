@@ -19,10 +19,8 @@ class AdminWorkloadsTable(tables.DataTable):
     instances = tables.Column(workload_tables.instance_names, verbose_name=_("Instances"))
     schedule = tables.Column(workload_tables.schedule_text, verbose_name=_("Schedule"))
     snapshots = tables.Column("snapshot_count", verbose_name=_("Snapshots"))
-    last_snapshot = tables.Column(
-        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
-    )
-    size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+    last_snapshot = workload_tables.last_snapshot_column()
+    size = workload_tables.size_column()
     status = common.workload_status_column()
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -56,6 +57,17 @@ def instance_names(workload: Any) -> str:
     return ", ".join(vm.get("name") or vm["id"][:8] for vm in workload.instances or [])
 
 
+# Columns of annotate()'s figures, in the project's and the admin's workload tables and the summary.
+def last_snapshot_column() -> tables.Column:
+    return tables.Column(
+        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
+    )
+
+
+def size_column() -> tables.Column:
+    return tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+
+
 class CreateWorkload(tables.LinkAction):
     name = "create"
     verbose_name = _("Create Workload")
@@ -104,12 +116,17 @@ class DeleteWorkload(tables.DeleteAction):
         workloadmgr.workload_delete(request, obj_id)
 
 
+def _refreshed(request: Any, workload_id: str, figures: Callable[[Any, list[Any]], Any]) -> Any:
+    """The workload of a polled row, with ``figures`` (annotate or summarize) of its snapshots."""
+    workload = workloadmgr.workload_get(request, workload_id)
+    return figures(workload, workloadmgr.snapshot_list(request, workload_id=workload_id))
+
+
 class UpdateWorkloadRow(tables.Row):
     ajax = True
 
     def get_data(self, request: Any, workload_id: str) -> Any:
-        workload = workloadmgr.workload_get(request, workload_id)
-        return annotate(workload, workloadmgr.snapshot_list(request, workload_id=workload_id))
+        return _refreshed(request, workload_id, annotate)
 
 
 class WorkloadsTable(tables.DataTable):
@@ -118,10 +135,8 @@ class WorkloadsTable(tables.DataTable):
     )
     instances = tables.Column(instance_names, verbose_name=_("Instances"))
     schedule = tables.Column(schedule_text, verbose_name=_("Schedule"))
-    last_snapshot = tables.Column(
-        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
-    )
-    size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+    last_snapshot = last_snapshot_column()
+    size = size_column()
     status = common.workload_status_column()
 
     class Meta:
@@ -137,8 +152,7 @@ class UpdateSummaryRow(tables.Row):
     ajax = True
 
     def get_data(self, request: Any, workload_id: str) -> Any:
-        workload = workloadmgr.workload_get(request, workload_id)
-        return summarize(workload, workloadmgr.snapshot_list(request, workload_id=workload_id))
+        return _refreshed(request, workload_id, summarize)
 
 
 class WorkloadSummaryTable(tables.DataTable):
@@ -146,12 +160,10 @@ class WorkloadSummaryTable(tables.DataTable):
 
     status = common.workload_status_column("summary_status")
     running = tables.Column(running_text, verbose_name=_("Running Snapshot"))
-    last_snapshot = tables.Column(
-        "last_snapshot", verbose_name=_("Last Snapshot"), empty_value=_("Never"), filters=(common.timestamp,)
-    )
+    last_snapshot = last_snapshot_column()
     full = tables.Column("full_text", verbose_name=_("Full Snapshots"))
     incremental = tables.Column("incremental_text", verbose_name=_("Incremental Snapshots"))
-    size = tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+    size = size_column()
 
     class Meta:
         name = "summary"
