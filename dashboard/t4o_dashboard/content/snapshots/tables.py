@@ -13,7 +13,14 @@ from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
 
 
-class OneClickRestore(tables.BatchAction):
+class _Restore:
+    """The restore actions: only an available snapshot can be restored."""
+
+    def allowed(self, request: Any, snapshot: Any = None) -> bool:
+        return snapshot is None or snapshot.status == "available"
+
+
+class OneClickRestore(_Restore, tables.BatchAction):
     name = "oneclick_restore"
     help_text = _("The snapshot's VMs are created again as they were when it was taken.")
     icon = "repeat"
@@ -30,9 +37,6 @@ class OneClickRestore(tables.BatchAction):
     def action_past(count: int) -> Any:
         return ngettext_lazy("Started a one-click restore of", "Started one-click restores of", count)
 
-    def allowed(self, request: Any, snapshot: Any = None) -> bool:
-        return snapshot is None or snapshot.status == "available"
-
     def action(self, request: Any, obj_id: str) -> None:
         workloadmgr.restore_create(request, obj_id, "oneclick", name=f"One-click restore of {obj_id[:8]}")
 
@@ -40,24 +44,18 @@ class OneClickRestore(tables.BatchAction):
         return reverse("horizon:project:backup_restores:index")
 
 
-class SelectiveRestore(tables.LinkAction):
+class SelectiveRestore(_Restore, tables.LinkAction):
     name = "selective_restore"
     verbose_name = _("Selective Restore")
     url = "horizon:project:backup_snapshots:selective_restore"
     classes = ("ajax-modal",)
 
-    def allowed(self, request: Any, snapshot: Any = None) -> bool:
-        return snapshot is None or snapshot.status == "available"
 
-
-class InplaceRestore(tables.LinkAction):
+class InplaceRestore(_Restore, tables.LinkAction):
     name = "inplace_restore"
     verbose_name = _("In-place Restore")
     url = "horizon:project:backup_snapshots:inplace_restore"
     classes = ("ajax-modal",)
-
-    def allowed(self, request: Any, snapshot: Any = None) -> bool:
-        return snapshot is None or snapshot.status == "available"
 
 
 class CancelSnapshot(common.CancelJob):
