@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,10 @@ from t4o.db.session import get_read_engine, session_scope
 
 JobModel = type[Snapshot] | type[Restore]
 JOB_MODELS: dict[str, Any] = {"snapshot": Snapshot, "restore": Restore}
+
+# A quota check run first in the transaction of an insert (it raises 403): it locks the project's quotas,
+# so that the check and the insert it allows are one step for concurrent requests of the project.
+QuotaGuard = Callable[[Session], None]
 
 
 # ---------------------------------------------------------------- workload types
@@ -268,9 +272,13 @@ def _workload_vm(vm: dict[str, Any]) -> WorkloadVM:
     )
 
 
-def workload_create(values: dict[str, Any], vms: Sequence[dict[str, Any]]) -> Workload:
+def workload_create(
+    values: dict[str, Any], vms: Sequence[dict[str, Any]], quota_guard: QuotaGuard | None = None
+) -> Workload:
     try:
         with session_scope() as s:
+            if quota_guard is not None:
+                quota_guard(s)
             wl = Workload(**values)
             wl.vms = [_workload_vm(v) for v in vms]
             s.add(wl)
@@ -286,10 +294,13 @@ def workload_update(
     project_id: str | None,
     values: dict[str, Any],
     vms: Sequence[dict[str, Any]] | None,
+    quota_guard: QuotaGuard | None = None,
 ) -> Workload:
     """Modify a workload that no job holds; ``vms`` (when given) replaces its instance list."""
     try:
         with session_scope() as s:
+            if quota_guard is not None:
+                quota_guard(s)
             # Lock the row against a snapshot starting meanwhile: the status must stay as it is.
             res = s.execute(
                 update(Workload)
@@ -449,9 +460,13 @@ def storage_usage(workload_ids: Sequence[str]) -> dict[str, dict[str, dict[str, 
 
 
 # ---------------------------------------------------------------- snapshots
-def snapshot_create(workload_id: str, project_id: str | None, values: dict[str, Any]) -> Snapshot:
+def snapshot_create(
+    workload_id: str, project_id: str | None, values: dict[str, Any], quota_guard: QuotaGuard | None = None
+) -> Snapshot:
     """Lock the workload (available -> locked) and queue a snapshot of it, atomically; 409 if it is busy."""
     with session_scope() as s:
+        if quota_guard is not None:
+            quota_guard(s)
         res = s.execute(
             update(Workload)
             .where(

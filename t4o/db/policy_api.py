@@ -335,25 +335,52 @@ def quota_delete(quota_id: str) -> None:
         s.delete(q)
 
 
-def project_usage(project_id: str) -> dict[str, int]:
-    """What a project uses now (live rows): workloads, snapshots, protected VMs and their Cinder volumes,
-    and the bytes its snapshots stored in the vault (each snapshot's ``uploaded_size``)."""
-    with session_scope() as s:
-        workloads = s.scalar(
-            select(func.count())
-            .select_from(Workload)
-            .where(Workload.project_id == project_id, Workload.deleted.is_(False))
+def quotas_locked(s: Session, project_id: str) -> list[ProjectQuota]:
+    """The project's allowed quotas, locked until ``s`` ends: the quota checks of one project and the
+    inserts they allow then run one transaction at a time, so two requests cannot both take the last slot.
+
+    Call it first in the transaction: MariaDB's repeatable read then takes its snapshot after the lock, so
+    the usage counted next includes what the previous holder committed. SQLite has no row locks: a write
+    as the first statement takes its database-wide write lock (what ``BEGIN IMMEDIATE`` does)."""
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(
+            update(ProjectQuota)
+            .where(ProjectQuota.project_id == project_id)
+            .values(project_id=ProjectQuota.project_id)
+            .execution_options(synchronize_session=False)
         )
-        vms, volumes = s.execute(
-            select(func.count(WorkloadVM.id), func.coalesce(func.sum(WorkloadVM.volume_count), 0))
-            .join(Workload)
-            .where(Workload.project_id == project_id, Workload.deleted.is_(False))
-        ).one()
-        snaps, stored = s.execute(
-            select(func.count(), func.coalesce(func.sum(Snapshot.uploaded_size), 0)).where(
-                Snapshot.project_id == project_id, Snapshot.deleted.is_(False)
-            )
-        ).one()
+    return list(
+        s.scalars(
+            select(ProjectQuota)
+            .where(ProjectQuota.project_id == project_id)
+            .order_by(ProjectQuota.id)
+            .with_for_update()
+        )
+    )
+
+
+def project_usage(project_id: str, s: Session | None = None) -> dict[str, int]:
+    """What a project uses now (live rows): workloads, snapshots, protected VMs and their Cinder volumes,
+    and the bytes its snapshots stored in the vault (each snapshot's ``uploaded_size``). Counted in ``s``
+    when given (inside the transaction that holds the quota lock)."""
+    if s is None:
+        with session_scope() as own:
+            return project_usage(project_id, own)
+    workloads = s.scalar(
+        select(func.count())
+        .select_from(Workload)
+        .where(Workload.project_id == project_id, Workload.deleted.is_(False))
+    )
+    vms, volumes = s.execute(
+        select(func.count(WorkloadVM.id), func.coalesce(func.sum(WorkloadVM.volume_count), 0))
+        .join(Workload)
+        .where(Workload.project_id == project_id, Workload.deleted.is_(False))
+    ).one()
+    snaps, stored = s.execute(
+        select(func.count(), func.coalesce(func.sum(Snapshot.uploaded_size), 0)).where(
+            Snapshot.project_id == project_id, Snapshot.deleted.is_(False)
+        )
+    ).one()
     return {
         "workloads": int(workloads or 0),
         "vms": int(vms or 0),
@@ -363,14 +390,16 @@ def project_usage(project_id: str) -> dict[str, int]:
     }
 
 
-def workload_usage(workload_id: str) -> tuple[int, int]:
-    """(VMs, volumes) a workload protects now."""
-    with session_scope() as s:
-        vms, volumes = s.execute(
-            select(func.count(WorkloadVM.id), func.coalesce(func.sum(WorkloadVM.volume_count), 0)).where(
-                WorkloadVM.workload_id == workload_id
-            )
-        ).one()
+def workload_usage(workload_id: str, s: Session | None = None) -> tuple[int, int]:
+    """(VMs, volumes) a workload protects now (counted in ``s`` when given)."""
+    if s is None:
+        with session_scope() as own:
+            return workload_usage(workload_id, own)
+    vms, volumes = s.execute(
+        select(func.count(WorkloadVM.id), func.coalesce(func.sum(WorkloadVM.volume_count), 0)).where(
+            WorkloadVM.workload_id == workload_id
+        )
+    ).one()
     return int(vms), int(volumes)
 
 

@@ -2,7 +2,9 @@
 
 One call per place: the schedule is validated (400 naming the field), a workload policy given in
 ``metadata.policy_id`` decides the schedule fields, quotas are checked (403), and an enabled schedule
-under Keystone gets the owner's trust while their token is at hand.
+under Keystone gets the owner's trust while their token is at hand. The quota hooks that take a session
+run again inside the transaction that inserts (the database layer's ``quota_guard``), under the
+project's quota lock: that second check is the one that holds under concurrent requests.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from oslo_config import cfg
+from sqlalchemy.orm import Session
 
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
@@ -46,12 +49,10 @@ def on_workload_create(
 ) -> dict[str, Any]:
     """The jobschedule to store for a new workload of ``ctx.project_id``; raises 400/403.
 
-    ``vms``: the instances as the workload will record them (``volume_count`` each).
+    ``vms``: the instances as the workload will record them (``volume_count`` each). The quotas are
+    checked here early and again by ``on_workload_insert`` in the insert's transaction.
     """
-    quotas.check_all(
-        ctx.project_id,
-        {"workloads": 1, "vms": len(vms), "volumes": sum(int(v.get("volume_count", 0)) for v in vms)},
-    )
+    on_workload_insert(ctx.project_id, vms)
     return _schedule(
         ctx, ctx.project_id, body.get("jobschedule") or {"enabled": False}, body.get("metadata") or {}
     )
@@ -87,18 +88,36 @@ def on_schedule_change(
     return _schedule(ctx, project_id, merged, metadata)
 
 
-def on_instances_change(project_id: str, workload_id: str, vms: list[dict[str, Any]]) -> None:
-    """403 when replacing a workload's instances by ``vms`` adds more VMs or volumes than allowed."""
-    vm_count, volume_count = policy_api.workload_usage(workload_id)
+def on_workload_insert(project_id: str, vms: list[dict[str, Any]], s: Session | None = None) -> None:
+    """403 when one more workload protecting ``vms`` exceeds the project's quotas. With ``s``: the check
+    under the project's quota lock, in the transaction that inserts the workload (see ``quotas.check_all``).
+    """
+    quotas.check_all(
+        project_id,
+        {"workloads": 1, "vms": len(vms), "volumes": sum(int(v.get("volume_count", 0)) for v in vms)},
+        s,
+    )
+
+
+def on_instances_change(
+    project_id: str, workload_id: str, vms: list[dict[str, Any]], s: Session | None = None
+) -> None:
+    """403 when replacing a workload's instances by ``vms`` adds more VMs or volumes than allowed (with
+    ``s``: under the project's quota lock, in the transaction that replaces them)."""
+    if s is not None:
+        policy_api.quotas_locked(s, project_id)  # before the workload's usage is read
+    vm_count, volume_count = policy_api.workload_usage(workload_id, s)
     quotas.check_all(
         project_id,
         {
             "vms": len(vms) - vm_count,
             "volumes": sum(int(v.get("volume_count", 0)) for v in vms) - volume_count,
         },
+        s,
     )
 
 
-def on_snapshot(project_id: str) -> None:
-    """403 when the project may not hold one more snapshot, or already holds its allowed storage."""
-    quotas.check_all(project_id, {"snapshots": 1, "storage": 0})
+def on_snapshot(project_id: str, s: Session | None = None) -> None:
+    """403 when the project may not hold one more snapshot, or already holds its allowed storage (with
+    ``s``: under the project's quota lock, in the transaction that queues the snapshot)."""
+    quotas.check_all(project_id, {"snapshots": 1, "storage": 0}, s)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from t4o.common import errors
 from t4o.db import policy_api as db
 from t4o.db.policy_models import ProjectQuota
@@ -60,23 +62,26 @@ def check(project_id: str, usage: str, adding: int = 1) -> None:
     check_all(project_id, {usage: adding})
 
 
-def check_all(project_id: str, adding: dict[str, int]) -> None:
+def check_all(project_id: str, adding: dict[str, int], s: Session | None = None) -> None:
     """403 naming the first quota that ``adding`` ({usage key: count}) would exceed.
+
+    With ``s`` (the transaction that then inserts what is added), the project's quotas are locked in it
+    first, so that concurrent requests of the project are checked one after the other; without it the
+    check is a quick early refusal that the locked one confirms.
 
     Counted kinds (workloads, snapshots, vms, volumes) are checked when something is added: usage plus
     the addition must stay within the allowed value. ``storage`` (bytes the project's snapshots hold in
     the vault) cannot be known before a snapshot runs, so a snapshot is refused once the project already
     holds its allowed bytes or more.
     """
+    rows = db.quota_list(project_id) if s is None else db.quotas_locked(s, project_id)
     limits = {
-        q.quota_type_id: q.allowed_value
-        for q in db.quota_list(project_id)
-        if q.allowed_value >= 0 and q.quota_type_id in _BY_ID
+        q.quota_type_id: q.allowed_value for q in rows if q.allowed_value >= 0 and q.quota_type_id in _BY_ID
     }
     wanted = [(key, n) for key, n in adding.items() if _BY_USAGE[key]["id"] in limits]
     if not wanted:
         return
-    used = db.project_usage(project_id)
+    used = db.project_usage(project_id, s)
     for key, n in wanted:
         quota_t = _BY_USAGE[key]
         allowed, have = limits[quota_t["id"]], used.get(key, 0)

@@ -5,6 +5,7 @@ The REST layer validates shapes; this layer decides what is allowed and records 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from importlib import metadata
@@ -143,7 +144,7 @@ class WorkloadAPI:
         }
         if values["encryption"] and not values["secret_uuid"]:
             raise errors.BadRequest("An encrypted workload needs secret_uuid (a Barbican secret).")
-        wl = db.workload_create(values, vms)
+        wl = db.workload_create(values, vms, lambda s: hooks.on_workload_insert(ctx.project_id, vms, s))
         LOG.info("Workload %s created with %d instance(s)", wl.id, len(vms))
         return wl
 
@@ -162,13 +163,14 @@ class WorkloadAPI:
             values["jobschedule"] = schedule
         if "metadata" in body:
             values["metadata_"] = body["metadata"]
-        vms = None
+        vms, guard = None, None
         if "instances" in body:
             vm_ids = [i["instance-id"] for i in body["instances"]]
             owner_ctx = ctx if current.project_id == ctx.project_id else _as_project(ctx, current.project_id)
             vms = self._check_instances(owner_ctx, vm_ids, workload_id)
             hooks.on_instances_change(current.project_id, workload_id, vms)
-        return db.workload_update(workload_id, scope, values, vms)
+            guard = functools.partial(hooks.on_instances_change, current.project_id, workload_id, vms)
+        return db.workload_update(workload_id, scope, values, vms, guard)
 
     def delete_workload(self, ctx: RequestContext, workload_id: str, database_only: bool) -> None:
         """Delete a workload no job holds.
@@ -217,6 +219,7 @@ class WorkloadAPI:
                 "snapshot_type": "full" if full else "incremental",
                 "progress_msg": "Queued",
             },
+            lambda s: hooks.on_snapshot(ctx.project_id, s),
         )
         LOG.info("Snapshot %s of workload %s queued (full=%s)", snap.id, workload_id, full)
         self._dispatch(ctx, "snapshot", snap.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -10,13 +11,14 @@ from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.db import policy_api, states
+from t4o.db.session import session_scope
 from t4o.policies import hooks, quotas
 from t4o.policies import workload_policies as wp
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 ADMIN = RequestContext(user_id="root", project_id="admin", is_admin=True, roles=["admin"], overwrite=False)
 MEMBER = RequestContext(user_id="alice", project_id="p1", is_admin=False, roles=["member"], overwrite=False)
-VOLUMES, STORAGE = quotas.QUOTA_TYPES[3]["id"], quotas.QUOTA_TYPES[4]["id"]
+SNAPSHOTS, VOLUMES, STORAGE = (quotas.QUOTA_TYPES[i]["id"] for i in (1, 3, 4))
 
 
 def vms(count: int, volumes: int = 0) -> list[dict[str, Any]]:
@@ -134,3 +136,32 @@ def test_update_reapplies_the_policy_only_when_it_or_the_schedule_changes(conf: 
     assert left == {"enabled": True, "start_time": "02:00", "interval": "1 hr"}  # no policy: its own schedule
     with pytest.raises(errors.BadRequest, match="cannot set interval"):
         hooks.on_workload_update(MEMBER, "p1", now, meta, {"jobschedule": {"interval": "1 hr"}})
+
+
+def test_the_guarded_check_refuses_inside_the_insert_and_keeps_nothing(conf: Any) -> None:
+    """The check the database runs in the insert's transaction: a 403 there rolls the insert back."""
+    policy_api.quota_upsert("p1", quotas.QUOTA_TYPES[0]["id"], 1, 1)
+    values = {"project_id": "p1", "workload_type_id": SERIAL, "status": states.AVAILABLE}
+    db.workload_create({**values, "name": "one"}, vms(1), lambda s: hooks.on_workload_insert("p1", vms(1), s))
+    other_vm = [{"vm_id": "vm-other", "vm_name": ""}]
+    with pytest.raises(errors.Forbidden, match="may have 1 Workloads; it has 1 and this request adds 1"):
+        db.workload_create(
+            {**values, "name": "two"}, other_vm, lambda s: hooks.on_workload_insert("p1", other_vm, s)
+        )
+    assert [w.name for w in db.workload_list("p1")] == ["one"]
+
+
+def test_the_quota_lock_holds_sqlite_writers_until_the_transaction_ends(conf: Any) -> None:
+    """SQLite has no row locks: the quota lock is its write lock, taken by the check itself."""
+    policy_api.quota_upsert("p1", SNAPSHOTS, 5, 5)
+    url = conf.database.connection
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0.1)
+    try:
+        with session_scope() as s:
+            hooks.on_snapshot("p1", s)
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("UPDATE project_quotas SET allowed_value = 6")
+        other.execute("UPDATE project_quotas SET allowed_value = 6")  # free once committed
+        other.commit()
+    finally:
+        other.close()
