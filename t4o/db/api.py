@@ -80,13 +80,29 @@ def _live(model: Any, project_id: str | None) -> Any:
     return q
 
 
+def _find_live(s: Session, model: Any, row_id: str, project_id: str | None) -> Any:
+    """The live row of ``model`` (a workload, snapshot or restore) in the project, else NotFound."""
+    row = s.scalars(_live(model, project_id).where(model.id == row_id)).first()
+    if row is None:
+        raise errors.NotFound(f"{model.__name__} {row_id} not found.")
+    return row
+
+
+def _update_live(model: Any, row_id: str, project_id: str | None, statuses: Sequence[str]) -> Any:
+    """UPDATE of the live row of ``model`` in the project only while its status is one of ``statuses``:
+    the caller adds the values, and the row count says whether the row was in such a state."""
+    return update(model).where(
+        model.id == row_id,
+        model.deleted.is_(False),
+        model.status.in_(statuses),
+        *([model.project_id == project_id] if project_id is not None else []),
+    )
+
+
 def workload_get(workload_id: str, project_id: str | None) -> Workload:
     """The workload, or NotFound when it is deleted or belongs to another project."""
     with session_scope() as s:
-        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
-        if wl is None:
-            raise errors.NotFound(f"Workload {workload_id} not found.")
-        return wl
+        return _find_live(s, Workload, workload_id, project_id)
 
 
 def workload_list(project_id: str | None) -> list[Workload]:
@@ -303,19 +319,12 @@ def workload_update(
                 quota_guard(s)
             # Lock the row against a snapshot starting meanwhile: the status must stay as it is.
             res = s.execute(
-                update(Workload)
-                .where(
-                    Workload.id == workload_id,
-                    Workload.deleted.is_(False),
-                    Workload.status.in_([states.AVAILABLE, states.ERROR]),
-                    *([Workload.project_id == project_id] if project_id is not None else []),
+                _update_live(Workload, workload_id, project_id, [states.AVAILABLE, states.ERROR]).values(
+                    updated_at=utcnow(), **values
                 )
-                .values(updated_at=utcnow(), **values)
             )
             if res.rowcount != 1:
-                wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
-                if wl is None:
-                    raise errors.NotFound(f"Workload {workload_id} not found.")
+                wl = _find_live(s, Workload, workload_id, project_id)
                 raise errors.Conflict(f"Workload {workload_id} is {wl.status}; it cannot be modified now.")
             wl = s.get_one(Workload, workload_id)
             if vms is not None:
@@ -340,19 +349,12 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
     now = utcnow()
     with session_scope() as s:
         res = s.execute(
-            update(Workload)
-            .where(
-                Workload.id == workload_id,
-                Workload.deleted.is_(False),
-                Workload.status.in_([states.AVAILABLE, states.ERROR]),
-                *([Workload.project_id == project_id] if project_id is not None else []),
+            _update_live(Workload, workload_id, project_id, [states.AVAILABLE, states.ERROR]).values(
+                deleted=True, deleted_at=now, status="deleted", updated_at=now
             )
-            .values(deleted=True, deleted_at=now, status="deleted", updated_at=now)
         )
         if res.rowcount != 1:
-            wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
-            if wl is None:
-                raise errors.NotFound(f"Workload {workload_id} not found.")
+            wl = _find_live(s, Workload, workload_id, project_id)
             raise errors.Conflict(f"Workload {workload_id} is {wl.status}; wait for its job or reset it.")
         s.query(WorkloadVM).filter(WorkloadVM.workload_id == workload_id).delete()
         s.execute(
@@ -379,9 +381,7 @@ def workload_set_schedule_enabled(workload_id: str, project_id: str | None, enab
 def workload_unlock(workload_id: str, project_id: str | None) -> Workload:
     """Make a locked workload available when no job of it is running any more."""
     with session_scope() as s:
-        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
-        if wl is None:
-            raise errors.NotFound(f"Workload {workload_id} not found.")
+        wl = _find_live(s, Workload, workload_id, project_id)
         if _running_jobs(s, workload_id):
             raise errors.Conflict(
                 f"Workload {workload_id} has a running job; cancel it or reset the workload."
@@ -400,9 +400,7 @@ def workload_reset(workload_id: str, project_id: str | None, reason: str) -> tup
     """Mark every unfinished job of the workload as error and make it available. Returns (workload, jobs)."""
     now = utcnow()
     with session_scope() as s:
-        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
-        if wl is None:
-            raise errors.NotFound(f"Workload {workload_id} not found.")
+        wl = _find_live(s, Workload, workload_id, project_id)
         count = 0
         for model in (Snapshot, Restore):
             res = s.execute(
@@ -467,36 +465,37 @@ def snapshot_create(
     with session_scope() as s:
         if quota_guard is not None:
             quota_guard(s)
-        res = s.execute(
-            update(Workload)
-            .where(
-                Workload.id == workload_id,
-                Workload.deleted.is_(False),
-                Workload.status == states.AVAILABLE,
-                *([Workload.project_id == project_id] if project_id is not None else []),
-            )
-            .values(status=states.LOCKED, updated_at=utcnow())
-        )
-        wl = s.scalars(_live(Workload, project_id).where(Workload.id == workload_id)).first()
-        if wl is None:
-            raise errors.NotFound(f"Workload {workload_id} not found.")
-        if res.rowcount != 1:
+        locked = _lock_workload(s, workload_id, project_id)
+        wl = _find_live(s, Workload, workload_id, project_id)
+        if not locked:
             raise errors.Conflict(
                 f"Workload {workload_id} is {wl.status}: a job of it runs, or it needs a reset."
             )
-        snap = Snapshot(workload_id=workload_id, project_id=wl.project_id, status=states.QUEUED, **values)
-        s.add(snap)
-        s.flush()
-        s.refresh(snap)
-        return snap
+        return _queued(s, Snapshot(workload_id=workload_id, project_id=wl.project_id, **values))
+
+
+def _lock_workload(s: Session, workload_id: str, project_id: str | None) -> bool:
+    """available -> locked for a new job; False when the workload is busy, deleted or not in the project."""
+    res = s.execute(
+        _update_live(Workload, workload_id, project_id, [states.AVAILABLE]).values(
+            status=states.LOCKED, updated_at=utcnow()
+        )
+    )
+    return bool(res.rowcount == 1)
+
+
+def _queued(s: Session, job: Any) -> Any:
+    """Insert a new snapshot or restore as queued (its workload locked by the caller), as stored."""
+    job.status = states.QUEUED
+    s.add(job)
+    s.flush()
+    s.refresh(job)
+    return job
 
 
 def snapshot_get(snapshot_id: str, project_id: str | None) -> Snapshot:
     with session_scope() as s:
-        snap = s.scalars(_live(Snapshot, project_id).where(Snapshot.id == snapshot_id)).first()
-        if snap is None:
-            raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
-        return snap
+        return _find_live(s, Snapshot, snapshot_id, project_id)
 
 
 def snapshot_list(
@@ -532,26 +531,7 @@ def _paged_objects(model: Any, q: Any, page: Page | None, tie: str = "id") -> li
 
 
 def snapshot_delete(snapshot_id: str, project_id: str | None) -> Snapshot:
-    now = utcnow()
-    with session_scope() as s:
-        res = s.execute(
-            update(Snapshot)
-            .where(
-                Snapshot.id == snapshot_id,
-                Snapshot.deleted.is_(False),
-                Snapshot.status.in_(states.JOB_FINISHED),
-                *([Snapshot.project_id == project_id] if project_id is not None else []),
-            )
-            .values(deleted=True, deleted_at=now, updated_at=now)
-        )
-        snap = s.get(Snapshot, snapshot_id)
-        if snap is None or (project_id is not None and snap.project_id != project_id):
-            raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
-        if res.rowcount != 1:
-            if snap.deleted:
-                raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
-            raise errors.Conflict(f"Snapshot {snapshot_id} is {snap.status}; cancel it first.")
-        return snap
+    return _job_delete("snapshot", snapshot_id, project_id)
 
 
 def snapshot_record_vm(snapshot_id: str, vm: dict[str, Any]) -> None:
@@ -569,45 +549,26 @@ def snapshot_record_vm(snapshot_id: str, vm: dict[str, Any]) -> None:
 def restore_create(snapshot_id: str, project_id: str | None, values: dict[str, Any]) -> Restore:
     """Lock the snapshot's workload and queue a restore, atomically; 409 if a job of the workload runs."""
     with session_scope() as s:
-        snap = s.scalars(_live(Snapshot, project_id).where(Snapshot.id == snapshot_id)).first()
-        if snap is None:
-            raise errors.NotFound(f"Snapshot {snapshot_id} not found.")
+        snap = _find_live(s, Snapshot, snapshot_id, project_id)
         if snap.status != states.AVAILABLE:
             raise errors.Conflict(
                 f"Snapshot {snapshot_id} is {snap.status}; only available snapshots restore."
             )
-        res = s.execute(
-            update(Workload)
-            .where(
-                Workload.id == snap.workload_id,
-                Workload.deleted.is_(False),
-                Workload.status == states.AVAILABLE,
-            )
-            .values(status=states.LOCKED, updated_at=utcnow())
-        )
-        if res.rowcount != 1:
+        if not _lock_workload(s, snap.workload_id, None):
             raise errors.Conflict(
                 f"Workload {snap.workload_id} of the snapshot is busy (a job of it runs) or deleted."
             )
-        restore = Restore(
-            snapshot_id=snapshot_id,
-            workload_id=snap.workload_id,
-            project_id=snap.project_id,
-            status=states.QUEUED,
-            **values,
+        return _queued(
+            s,
+            Restore(
+                snapshot_id=snapshot_id, workload_id=snap.workload_id, project_id=snap.project_id, **values
+            ),
         )
-        s.add(restore)
-        s.flush()
-        s.refresh(restore)
-        return restore
 
 
 def restore_get(restore_id: str, project_id: str | None) -> Restore:
     with session_scope() as s:
-        r = s.scalars(_live(Restore, project_id).where(Restore.id == restore_id)).first()
-        if r is None:
-            raise errors.NotFound(f"Restore {restore_id} not found.")
-        return r
+        return _find_live(s, Restore, restore_id, project_id)
 
 
 def restore_list(
@@ -620,28 +581,29 @@ def restore_list(
 
 
 def restore_delete(restore_id: str, project_id: str | None) -> Restore:
+    return _job_delete("restore", restore_id, project_id)
+
+
+def _job_delete(kind: str, job_id: str, project_id: str | None) -> Any:
+    """Soft-delete a finished snapshot or restore of the project; 409 while it is unfinished."""
+    model = JOB_MODELS[kind]
     now = utcnow()
     with session_scope() as s:
         res = s.execute(
-            update(Restore)
-            .where(
-                Restore.id == restore_id,
-                Restore.deleted.is_(False),
-                Restore.status.in_(states.JOB_FINISHED),
-                *([Restore.project_id == project_id] if project_id is not None else []),
+            _update_live(model, job_id, project_id, states.JOB_FINISHED).values(
+                deleted=True, deleted_at=now, updated_at=now
             )
-            .values(deleted=True, deleted_at=now, updated_at=now)
         )
-        r = s.get(Restore, restore_id)
+        job = s.get(model, job_id)
         if (
-            r is None
-            or (r.deleted and res.rowcount != 1)
-            or (project_id is not None and r.project_id != project_id)
+            job is None
+            or (job.deleted and res.rowcount != 1)
+            or (project_id is not None and job.project_id != project_id)
         ):
-            raise errors.NotFound(f"Restore {restore_id} not found.")
+            raise errors.NotFound(f"{model.__name__} {job_id} not found.")
         if res.rowcount != 1:
-            raise errors.Conflict(f"Restore {restore_id} is {r.status}; cancel it first.")
-        return r
+            raise errors.Conflict(f"{model.__name__} {job_id} is {job.status}; cancel it first.")
+        return job
 
 
 # ---------------------------------------------------------------- job life cycle (snapshots and restores)
