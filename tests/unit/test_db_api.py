@@ -222,3 +222,28 @@ def test_raw_json_rows_embed_the_stored_json(t4o_conf: Any) -> None:
     assert isinstance(raw[0]["jobschedule"], orjson.Fragment)
     assert orjson.loads(orjson.dumps(raw)) == decoded
     assert decoded[0]["jobschedule"] == {"enabled": True, "interval": "1 hr"}
+
+
+@pytest.mark.parametrize("kind", ["snapshot", "restore"])
+def test_a_job_is_deleted_once_finished_only_in_its_project(t4o_conf: Any, kind: str) -> None:
+    wl = make_workload()
+    job = snap = db.snapshot_create(wl.id, "p1", {})
+    if kind == "restore":
+        db.job_claim("snapshot", snap.id, "h")
+        db.job_finish("snapshot", snap.id, states.AVAILABLE)
+        job = db.restore_create(snap.id, "p1", {"restore_type": "oneclick"})
+    delete = db.snapshot_delete if kind == "snapshot" else db.restore_delete
+    name = kind.capitalize()
+    with pytest.raises(errors.Conflict, match=f"^{name} {job.id} is queued; cancel it first.$"):
+        delete(job.id, "p1")
+    db.job_claim(kind, job.id, "h")
+    db.job_finish(kind, job.id, states.AVAILABLE)
+    with pytest.raises(errors.NotFound, match=f"^{name} {job.id} not found.$"):
+        delete(job.id, "p2")  # another project's job does not exist for it
+    deleted = delete(job.id, "p1")
+    assert deleted.deleted and deleted.status == states.AVAILABLE
+    for scope in ("p1", None):
+        with pytest.raises(errors.NotFound, match=f"^{name} {job.id} not found.$"):
+            delete(job.id, scope)
+    with pytest.raises(errors.NotFound, match=f"^{name} nope not found.$"):
+        delete("nope", None)
