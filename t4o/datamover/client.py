@@ -34,6 +34,7 @@ class TransferRef:
 
 
 Progress = Callable[[dict[str, Any]], None]
+FIRST_POLL = 0.1  # seconds before the first status poll of a transfer; it grows to poll_interval
 
 
 class DatamoverClient:
@@ -88,6 +89,7 @@ class DatamoverClient:
     def wait(self, ref: TransferRef, on_progress: Progress | None = None) -> dict[str, Any]:
         """Poll until the transfer ends; its result, or TransferFailed. ``on_progress`` may raise (a job
         cancel): the transfer is cancelled on the agent and waited for, then the exception goes on."""
+        interval = min(FIRST_POLL, self.poll_interval)
         while True:
             view = self.status(ref)
             if view["status"] == "done":
@@ -103,7 +105,10 @@ class DatamoverClient:
                     self.cancel(ref)
                     self._drain(ref)
                     raise
-            time.sleep(self.poll_interval)
+            # Short polls first: a small transfer ends within a second or two, and its end was otherwise
+            # seen up to a whole poll_interval late.
+            time.sleep(interval)
+            interval = min(interval * 1.5, self.poll_interval)
 
     def _drain(self, ref: TransferRef, timeout: float = 120.0) -> None:
         """After a cancel, wait until the agent stopped (so temporary resources are released)."""

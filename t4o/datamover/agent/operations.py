@@ -303,8 +303,12 @@ def restore(
             }
 
         with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
-            disks = list(pool.map(one, spec["disks"]))
-            disks += pool.map(lambda item: restore_detached(transfer, repo, item, volume_dirs or []), volumes)
+            # The domain's disks and the detached volumes share the pool (no wait between the two).
+            futures = [pool.submit(one, item) for item in spec["disks"]]
+            futures += [
+                pool.submit(restore_detached, transfer, repo, item, volume_dirs or []) for item in volumes
+            ]
+            disks = [f.result() for f in futures]
         bad = [d["target"] or f"volume {d['volume_id']}" for d in disks if not d["verified"]]
         if bad:
             raise vault_io.CorruptRepository(

@@ -18,12 +18,14 @@ A shut-off domain is started paused (no guest code runs) for the time of the bac
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -36,6 +38,7 @@ from t4o.datamover.disks.domain_xml import backup_xml, checkpoint_xml, parse_dis
 from t4o.datamover.disks.errors import BrokenChainError, DiskError
 from t4o.datamover.disks.nbd import STATE_DIRTY, STATE_ZERO, NbdClient
 from t4o.datamover.disks.protocol import Extent
+from t4o.datamover.disks.read_ahead import ReadAhead, blocks_over
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +73,14 @@ def checkpoint_names(dom: libvirt.virDomain) -> list[str]:
 class LibvirtDiskSource:
     """One disk of a running backup: the frozen view, read through libvirt's NBD export."""
 
-    def __init__(self, domain: str, disk: DomainDisk, client: NbdClient, bitmap_context: str | None) -> None:
+    def __init__(
+        self,
+        domain: str,
+        disk: DomainDisk,
+        client: NbdClient,
+        bitmap_context: str | None,
+        connect_reader: Callable[[], NbdClient] | None = None,
+    ) -> None:
         self.disk = disk
         self.target = disk.target
         #: for messages and the vault's manifest
@@ -81,6 +91,11 @@ class LibvirtDiskSource:
         self._lock = threading.Lock()
         self._extents: list[Extent] | None = None
         self._allocated: list[Extent] | None = None
+        self._ahead = (
+            ReadAhead(client.size, connect_reader, self._blocks_to_read, self._read_direct)
+            if connect_reader is not None
+            else None
+        )
 
     @property
     def size(self) -> int:
@@ -92,8 +107,21 @@ class LibvirtDiskSource:
         return self._bitmap_context is not None
 
     def read(self, offset: int, length: int) -> bytes:
+        if self._ahead is not None:
+            return self._ahead.read(offset, length)
+        return self._read_direct(offset, length)
+
+    def _read_direct(self, offset: int, length: int) -> bytes:
         with self._lock:
             return self._client.read(offset, length)
+
+    def _blocks_to_read(self, block: int) -> list[int]:
+        """The blocks a backup reads, in order: those over the data extents, and for an incremental
+        only those also over the changed extents."""
+        blocks = blocks_over(self.data_extents(), self.size, block)
+        if self._bitmap_context:
+            blocks &= blocks_over(self.changed_extents(), self.size, block)
+        return sorted(blocks)
 
     def changed_extents(self) -> list[Extent]:
         """Incremental: ranges dirty since the parent checkpoint (bitmap granularity, 64 KiB by default).
@@ -113,6 +141,8 @@ class LibvirtDiskSource:
         return list(self._allocated)
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
         with self._lock:
             self._client.close()
 
@@ -220,7 +250,8 @@ class DomainBackup:
             context = f"qemu:dirty-bitmap:backup-{target}" if incremental else None
             contexts = (ALLOCATION, context) if context else (ALLOCATION,)
             client = NbdClient.connect_unix(sock, target, contexts)
-            self.disks.append(LibvirtDiskSource(self.domain, by_target[target], client, context))
+            reader = functools.partial(NbdClient.connect_unix, sock, target)
+            self.disks.append(LibvirtDiskSource(self.domain, by_target[target], client, context, reader))
 
     def check_chain(self) -> None:
         """Raise BrokenChainError unless the parent checkpoint exists (its bitmaps are checked by libvirt

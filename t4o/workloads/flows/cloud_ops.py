@@ -4,6 +4,7 @@ a failure can remove it all (no orphan servers, volumes, networks or keypairs)."
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +22,14 @@ class CloudStepFailed(Exception):
     """A server or volume did not reach the state a restore needs; the message says which and why."""
 
 
-def wait_for(what: str, fetch: Callable[[], Any], ok: set[str], timeout: float, poll: float = 1.0) -> Any:
+def wait_for(
+    what: str, fetch: Callable[[], Any], ok: set[str], timeout: float, poll: float = 1.0, first: float = 0.2
+) -> Any:
+    """Poll until the resource is in a state of ``ok``. The interval starts at ``first`` and grows to
+    ``poll``: most state changes of a restore take a second or two, and a fixed 1 s interval added half a
+    second to each of them on average."""
     deadline = time.monotonic() + timeout
+    interval = min(first, poll)
     while True:
         res = fetch()
         status = (res.status or "").lower()
@@ -34,7 +41,8 @@ def wait_for(what: str, fetch: Callable[[], Any], ok: set[str], timeout: float, 
             raise CloudStepFailed(f"{what} went to {res.status}{detail}")
         if time.monotonic() > deadline:
             raise CloudStepFailed(f"{what} is still {res.status} after {timeout:.0f} s")
-        time.sleep(poll)
+        time.sleep(interval)
+        interval = min(interval * 1.5, poll)
 
 
 def wait_server(conn: Connection, server_id: str, status: str, timeout: float) -> Any:
@@ -66,14 +74,17 @@ def start_server(conn: Connection, server_id: str, timeout: float) -> None:
 
 @dataclass
 class Ledger:
-    """What a restore created, undone newest first when the restore fails."""
+    """What a restore created, undone newest first when the restore fails. The VMs of a restore add to
+    it from several threads; ``undo`` runs once they have all ended."""
 
     conn: Connection
     timeout: float = 300.0
     items: list[tuple[str, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, resource_id: str) -> None:
-        self.items.append((kind, resource_id))
+        with self._lock:
+            self.items.append((kind, resource_id))
 
     def undo(self) -> list[str]:
         problems = []

@@ -14,6 +14,7 @@ A failure removes everything the restore created and says what failed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from openstack.connection import Connection
@@ -24,9 +25,9 @@ from t4o.common.log import get_logger
 from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import user_connection
-from t4o.workloads.flows import config, topology
+from t4o.workloads.flows import config, topology, vm_runner
 from t4o.workloads.flows.cloud_ops import Ledger, start_server, stop_server, wait_server, wait_volume
-from t4o.workloads.flows.progress import human, reporter
+from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.snapshot import open_target, vault_spec
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
@@ -61,38 +62,56 @@ def restore(job: Job) -> dict[str, Any]:
     vms = _chosen(list(snap.vms), options, kind == "selective")
     if not vms:
         raise errors.BadRequest("No VM of the snapshot was chosen to restore")
-    job.progress(1, f"{kind} restore of {len(vms)} VM(s) started")
+    # VMs are restored several at a time whatever the workload's type: a restore has no consistency
+    # point to keep, and most of a VM's time is spent waiting for Nova and Cinder.
+    workers = max(1, min(CONF.workflows.max_parallel_vms, len(vms)))
+    how = f", {workers} at a time" if workers > 1 else ""
+    job.progress(1, f"{kind} restore of {len(vms)} VM(s) started{how}")
     open_target(create=False)  # a clear error now if the backup target is gone
-    conn = user_connection(job.context, CONF.nova.interface, CONF.nova.region_name)
-    dm = DatamoverClient(CONF)
+
+    def connect() -> Connection:
+        return user_connection(job.context, CONF.nova.interface, CONF.nova.region_name)
+
+    conn = connect()
     ledger = Ledger(conn, CONF.workflows.volume_timeout)
-    instances: list[dict[str, Any]] = []
-    current = ""
+    progress = vm_runner.VmProgress(job.progress, len(vms))
+    networks: dict[str, dict[str, Any]] = {}
+
+    def restore_vm(index: int, vm: Any) -> dict[str, Any]:
+        label = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
+
+        def report(fraction: float, message: str) -> None:
+            progress.report(index, fraction, message)
+
+        try:
+            # A connection and a datamover client per VM: the VMs run in threads.
+            vm_conn, dm = (connect() if workers > 1 else conn), DatamoverClient(CONF)
+            if kind == "inplace":
+                return _in_place(vm_conn, dm, vm, report)
+            opts = _instance_options(options).get(vm.vm_id, {})
+            return _new_vm(vm_conn, dm, ledger, vm, opts, options, networks, report)
+        except (JobCancelled, JobResolved, vm_runner.Aborted):
+            raise
+        except TransferFailed as exc:
+            raise VmFailed(f"{label}: the data transfer failed: {exc}") from exc
+        except Exception as exc:
+            raise VmFailed(f"{label}: {exc}") from exc
+
     try:
-        networks: dict[str, dict[str, Any]] = {}
         if kind != "inplace":
             topo = vms[0].definition.get("topology") or {}
             if kind == "selective" and (options.get("openstack") or {}).get("networks_mapping"):
                 networks = topology.mapped(conn, topo, options["openstack"])
             else:
                 networks = topology.recreate(conn, topo, ledger)
-        for i, vm in enumerate(vms):
-            current = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
-            low, high = 2 + 95 * i // len(vms), 2 + 95 * (i + 1) // len(vms)
-            if kind == "inplace":
-                instances.append(_in_place(job, conn, dm, vm, low, high))
-            else:
-                opts = _instance_options(options).get(vm.vm_id, {})
-                instances.append(_new_vm(job, conn, dm, ledger, vm, opts, options, networks, low, high))
+        instances = vm_runner.run_each(vms, restore_vm, workers, progress.abort)
     except (JobCancelled, JobResolved):
         ledger.undo()
         raise
     except Exception as exc:
         problems = ledger.undo()
-        what = f"{current}: " if current else ""
-        cause = f"the data transfer failed: {exc}" if isinstance(exc, TransferFailed) else str(exc)
         left = f" (could not remove: {'; '.join(problems)})" if problems else ""
-        raise RuntimeError(f"{what}{cause}{left}") from exc
+        raise RuntimeError(f"{exc}{left}") from (exc.__cause__ if isinstance(exc, VmFailed) else exc)
     disks = [d for inst in instances for d in inst["disks"]]
     verified = sum(1 for d in disks if d["verified"])
     size = sum(d["size"] for d in disks)
@@ -100,33 +119,42 @@ def restore(job: Job) -> dict[str, Any]:
         "instances": instances,
         "size": size,
         "progress_msg": (
-            f"Restored {len(instances)} VM(s) ({kind}); {verified} of {len(disks)} disk(s) verified by "
+            f"Restored {len(instances)} VM(s) ({kind}{how}); {verified} of {len(disks)} disk(s) verified by "
             f"checksum; {human(size)} in {time.monotonic() - started:.1f} s"
         ),
     }
 
 
+class VmFailed(Exception):
+    """One VM's part of the restore failed; the message names the VM and the cause."""
+
+
+Report = Callable[[float, str], None]
+
+
 def _write_disks(
-    job: Job,
     dm: DatamoverClient,
     server_id: str,
     disks: list[dict[str, str]],
-    label: str,
-    low: int,
-    high: int,
+    report: Report,
+    low: float,
     volumes: list[dict[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """The agent of the server's host writes its disks (through the shut-off domain) and the detached
-    volumes (into their files), and checks each one."""
+    volumes (into their files), and checks each one. The transfer fills the VM's progress from ``low``
+    to 0.95."""
     spec = {"vault": vault_spec(), "disks": disks, "volumes": volumes or []}
     ref = dm.start("restore", server_id, spec)
-    view = dm.wait(ref, reporter(job, label, low, high))
+
+    def on_view(view: dict[str, Any]) -> None:
+        fraction, message = transfer_progress(view)
+        report(low + (0.95 - low) * fraction, f"writing disks: {message}")
+
+    view = dm.wait(ref, on_view)
     return view["result"]["disks"]
 
 
-def _in_place(
-    job: Job, conn: Connection, dm: DatamoverClient, vm: Any, low: int, high: int
-) -> dict[str, Any]:
+def _in_place(conn: Connection, dm: DatamoverClient, vm: Any, report: Report) -> dict[str, Any]:
     timeout = CONF.workflows.server_timeout
     server = conn.compute.find_server(vm.vm_id, ignore_missing=True)
     if server is None:
@@ -152,12 +180,10 @@ def _in_place(
                 )
             target = attached[disk["volume_id"]]
         disks.append({"ref": disk["ref"], "target": target})
-    job.progress(low, f"VM {vm.vm_name}: stopping it for the in-place restore")
+    report(0.0, f"VM {vm.vm_name}: stopping it for the in-place restore")
     was_running = stop_server(conn, vm.vm_id, timeout)
     try:
-        results = _write_disks(
-            job, dm, vm.vm_id, disks, f"VM {vm.vm_name}: writing disks", low, high, detached
-        )
+        results = _write_disks(dm, vm.vm_id, disks, _labelled(report, f"VM {vm.vm_name}"), 0.1, detached)
     finally:
         if was_running:
             start_server(conn, vm.vm_id, timeout)
@@ -214,8 +240,11 @@ def _keypair(conn: Connection, ledger: Ledger, definition: dict[str, Any]) -> st
     return keypair["name"]
 
 
+def _labelled(report: Report, label: str) -> Report:
+    return lambda fraction, message: report(fraction, f"{label}: {message}")
+
+
 def _new_vm(
-    job: Job,
     conn: Connection,
     dm: DatamoverClient,
     ledger: Ledger,
@@ -223,18 +252,18 @@ def _new_vm(
     opts: dict[str, Any],
     options: dict[str, Any],
     networks: dict[str, dict[str, Any]],
-    low: int,
-    high: int,
+    report: Report,
 ) -> dict[str, Any]:
-    timeout = CONF.workflows.server_timeout
+    timeout, volume_timeout = CONF.workflows.server_timeout, CONF.workflows.volume_timeout
     definition = vm.definition
     src = definition["server"]
     name = opts.get("name") or src.get("name") or vm.vm_name
+    say = _labelled(report, f"VM {name}")
     image_id = src.get("image_id")
     if not image_id or conn.image.find_image(image_id, ignore_missing=True) is None:
         raise errors.BadRequest(f"the image {image_id} the VM was booted from no longer exists")
     zone = opts.get("availability_zone") or options.get("zone") or src.get("availability_zone")
-    job.progress(low, f"VM {name}: creating the server")
+    say(0.0, "creating the server and its volumes")
     fields = {
         "name": name,
         "flavor_id": _flavor_id(conn, definition, opts),
@@ -245,19 +274,13 @@ def _new_vm(
     }
     server = conn.compute.create_server(networks="none", **{k: v for k, v in fields.items() if v is not None})
     ledger.add("server", server.id)
-    wait_server(conn, server.id, "ACTIVE", timeout)
+    # The volumes are created while Nova builds the server; they are attached once it is ACTIVE.
     vdisks = {d["id"]: d for d in opts.get("vdisks") or []}
-    disks = []
-    volumes = []
-    root = [d for d in vm.disks or [] if not d.get("volume_id")]
-    for disk in root:
-        disks.append({"ref": disk["ref"], "target": disk["target"]})
-    detached = []
     known_volumes = [*definition["volumes"], *definition.get("detached_volumes", [])]
+    created = []
     for disk in (d for d in vm.disks or [] if d.get("volume_id")):
         vol_def = next((v for v in known_volumes if v["id"] == disk["volume_id"]), {})
         vtype = (vdisks.get(disk["volume_id"]) or {}).get("new_volume_type") or vol_def.get("volume_type")
-        job.progress(low, f"VM {name}: creating volume for {disk['target']}")
         volume = conn.block_storage.create_volume(
             size=vol_def.get("size") or max(1, disk["size"] // 2**30),
             name=vol_def.get("name") or f"{name}-{disk['target'] or 'volume'}",
@@ -265,23 +288,31 @@ def _new_vm(
             description=vol_def.get("description") or "",
         )
         ledger.add("volume", volume.id)
-        wait_volume(conn, volume.id, "available", CONF.workflows.volume_timeout)
+        created.append((disk, volume.id, vtype))
+    for _, volume_id, _ in created:
+        wait_volume(conn, volume_id, "available", volume_timeout)
+    wait_server(conn, server.id, "ACTIVE", timeout)
+    say(0.05, "attaching its volumes")
+    disks = [{"ref": d["ref"], "target": d["target"]} for d in vm.disks or [] if not d.get("volume_id")]
+    detached, volumes = [], []
+    for disk, volume_id, vtype in created:
         if disk.get("attached") is False:  # detached at snapshot time: restored detached, into its file
-            detached.append({"ref": disk["ref"], "volume_id": volume.id})
+            detached.append({"ref": disk["ref"], "volume_id": volume_id})
             volumes.append(
-                {"id": volume.id, "source_volume_id": disk["volume_id"], "target": None, "volume_type": vtype}
+                {"id": volume_id, "source_volume_id": disk["volume_id"], "target": None, "volume_type": vtype}
             )
             continue
-        att = conn.compute.create_volume_attachment(server.id, volume_id=volume.id)
-        wait_volume(conn, volume.id, "in-use", CONF.workflows.volume_timeout)
+        att = conn.compute.create_volume_attachment(server.id, volume_id=volume_id)
+        wait_volume(conn, volume_id, "in-use", volume_timeout)
         target = (att.device or "").rsplit("/", 1)[-1] or disk["target"]
         disks.append({"ref": disk["ref"], "target": target})
         volumes.append(
-            {"id": volume.id, "source_volume_id": disk["volume_id"], "target": target, "volume_type": vtype}
+            {"id": volume_id, "source_volume_id": disk["volume_id"], "target": target, "volume_type": vtype}
         )
-    job.progress(low, f"VM {name}: shutting it off to write its disks")
+    say(0.1, "shutting it off to write its disks")
     stop_server(conn, server.id, timeout)
-    results = _write_disks(job, dm, server.id, disks, f"VM {name}: writing disks", low, high, detached)
+    results = _write_disks(dm, server.id, disks, say, 0.15, detached)
+    say(0.95, "starting it")
     start_server(conn, server.id, timeout)
     return {
         "id": server.id,

@@ -255,3 +255,18 @@ def test_backup_job_left_by_a_dead_process_is_ended(conn, make_domain) -> None:
         assert sorted(backup.commit()) == ["snap-1", "snap-2"]
     assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-3"]
     assert not os.path.exists(abandoned_dir)  # its socket directory went with it
+
+
+def test_block_reads_in_order_are_served_by_read_ahead_connections(conn, make_domain) -> None:
+    """The vault's way of reading (1 MiB blocks over the data extents, ascending) on a raw disk: the
+    blocks come from extra NBD connections to the export and equal the disk."""
+    td = make_domain({"vda": ("qcow2", 16 * MiB), "vdb": ("raw", 12 * MiB)})
+    for i, at in enumerate((0, 2 * MiB + 4096, 5 * MiB, 6 * MiB, 11 * MiB)):
+        td.write("vdb", at, 300 * 1024, 0x10 + i)
+    with DomainBackup(conn, td.name, "snap-1") as backup:
+        vdb = backup.disk("vdb")
+        data = bytearray(vdb.size)
+        for i in vdb._blocks_to_read(MiB):
+            data[i * MiB : (i + 1) * MiB] = vdb.read(i * MiB, MiB)
+        assert vdb._ahead is not None and vdb._ahead._clients  # the export took more than one client
+        assert sha(bytes(data)) == td.sha256("vdb")
