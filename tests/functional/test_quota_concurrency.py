@@ -1,5 +1,6 @@
 """Project quotas hold under concurrent requests: on MariaDB, PostgreSQL and SQLite (all-in-one), many
-simultaneous workload creates or snapshots of one project never go beyond its allowed value."""
+simultaneous workload creates, snapshots or modifies adding instances in one project never go beyond its
+allowed value."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import requests
 from t4o.policies.quotas import QUOTA_TYPES
 from tests.fixtures.control_plane import ControlPlane, admin, database_url, member
 
-WORKLOADS, SNAPSHOTS = (t["id"] for t in QUOTA_TYPES[:2])
+WORKLOADS, SNAPSHOTS, VMS = (t["id"] for t in QUOTA_TYPES[:3])
 ALLOWED = 3
 REQUESTS = 16
 
@@ -86,15 +87,39 @@ def test_concurrent_workload_creates_stop_at_the_quota(control_plane: ControlPla
     assert len(listed) == ALLOWED
 
 
-def test_concurrent_snapshots_stop_at_the_quota(control_plane: ControlPlane) -> None:
-    """Snapshots of different workloads (one workload's own jobs are already one at a time)."""
-    cp, proj = control_plane, "p" + uuid.uuid4().hex[:8]
+def workloads_of_one_vm(cp: ControlPlane, proj: str) -> list[str]:
     workload_ids = []
     for vm in cp.add_servers(proj, REQUESTS):
         body = {"workload": {"instances": [{"instance-id": vm}]}}
         resp = cp.request("POST", "/workloads", proj, member(proj), json=body)
         assert resp.status_code == 202, resp.text
         workload_ids.append(resp.json()["workload"]["id"])
+    return workload_ids
+
+
+def test_concurrent_modifies_adding_instances_stop_at_the_vms_quota(control_plane: ControlPlane) -> None:
+    """Each of 16 one-VM workloads is modified at once to protect a second VM; the project may add 3."""
+    cp, proj = control_plane, "p" + uuid.uuid4().hex[:8]
+    workload_ids = workloads_of_one_vm(cp, proj)
+    set_quota(cp, proj, VMS, REQUESTS + ALLOWED)
+    calls = []
+    for wid, vm in zip(workload_ids, cp.add_servers(proj, REQUESTS), strict=True):
+        own = cp.request("GET", f"/workloads/{wid}", proj, member(proj)).json()["workload"]["instances"]
+        instances = [{"instance-id": i["id"]} for i in own] + [{"instance-id": vm}]
+        calls.append(("PUT", f"/workloads/{wid}", {"workload": {"instances": instances}}))
+    responses = race(cp, proj, calls)
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [202] * ALLOWED + [403] * (REQUESTS - ALLOWED), f"answers (code: count): {Counter(codes)}"
+    refused = next(r for r in responses if r.status_code == 403)
+    assert f"may have {REQUESTS + ALLOWED} VMs; it has {REQUESTS + ALLOWED} and this request adds 1" in (
+        refused.text
+    )
+
+
+def test_concurrent_snapshots_stop_at_the_quota(control_plane: ControlPlane) -> None:
+    """Snapshots of different workloads (one workload's own jobs are already one at a time)."""
+    cp, proj = control_plane, "p" + uuid.uuid4().hex[:8]
+    workload_ids = workloads_of_one_vm(cp, proj)
     set_quota(cp, proj, SNAPSHOTS, ALLOWED)
     calls = [("POST", f"/workloads/{wid}?full=1", {}) for wid in workload_ids]
     responses = race(cp, proj, calls)
