@@ -208,10 +208,13 @@ class WorkloadAPI:
         self, ctx: RequestContext, workload_id: str, body: dict[str, Any], full: bool
     ) -> Snapshot:
         policy.authorize(ctx, "workload:snapshot")
-        hooks.on_snapshot(ctx.project_id)
+        scope = None if ctx.is_admin else ctx.project_id
+        # The workload's project pays for the snapshot, also when an admin takes it.
+        owner = db.workload_get(workload_id, scope).project_id
+        hooks.on_snapshot(owner)
         snap = db.snapshot_create(
             workload_id,
-            None if ctx.is_admin else ctx.project_id,
+            scope,
             {
                 "user_id": ctx.user_id or "",
                 "name": body.get("name") or "",
@@ -219,7 +222,7 @@ class WorkloadAPI:
                 "snapshot_type": "full" if full else "incremental",
                 "progress_msg": "Queued",
             },
-            lambda s: hooks.on_snapshot(ctx.project_id, s),
+            lambda s: hooks.on_snapshot(owner, s),
         )
         LOG.info("Snapshot %s of workload %s queued (full=%s)", snap.id, workload_id, full)
         self._dispatch(ctx, "snapshot", snap.id)

@@ -251,6 +251,11 @@ def test_snapshots_and_storage_quotas(all_in_one: ControlPlane) -> None:
     resp = snapshot(cp, proj, wid)
     assert resp.status_code == 403
     assert f"project {proj} may have 2 Snapshots; it has 2 and this request adds 1." in resp.text
+    # An admin of another project snapshotting this workload is held to the workload's project quota.
+    other = new_project()
+    resp = cp.request("POST", f"/workloads/{wid}", other, admin(other), json={"snapshot": {}})
+    assert resp.status_code == 403, resp.text
+    assert f"project {proj} may have 2 Snapshots; it has 2 and this request adds 1." in resp.text
 
 
 # ---------------------------------------------------------------- paging and admin-only lists
