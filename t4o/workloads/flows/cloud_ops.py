@@ -23,11 +23,11 @@ class CloudStepFailed(Exception):
 
 
 def wait_for(
-    what: str, fetch: Callable[[], Any], ok: set[str], timeout: float, poll: float = 1.0, first: float = 0.2
+    what: str, fetch: Callable[[], Any], ok: set[str], timeout: float, poll: float = 0.5, first: float = 0.2
 ) -> Any:
     """Poll until the resource is in a state of ``ok``. The interval starts at ``first`` and grows to
-    ``poll``: most state changes of a restore take a second or two, and a fixed 1 s interval added half a
-    second to each of them on average."""
+    ``poll``: a restore waits five times per VM (server active, volume available and in use, server shut
+    off and active again), and a fixed 1 s interval added half a second to each wait on average."""
     deadline = time.monotonic() + timeout
     interval = min(first, poll)
     while True:
