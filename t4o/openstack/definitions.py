@@ -12,6 +12,8 @@ from typing import Any
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
+from t4o.openstack.volumes import describe
+
 SERVER_FIELDS = ("id", "name", "status", "availability_zone", "key_name", "metadata", "description")
 
 
@@ -85,24 +87,10 @@ def capture_security_groups(conn: Connection, server: Any, project_id: str) -> l
 
 
 def capture_volumes(conn: Connection, server_id: str) -> list[dict[str, Any]]:
-    volumes = []
-    for att in conn.compute.volume_attachments(server_id):
-        vol = conn.block_storage.get_volume(att.volume_id)
-        volumes.append(
-            {
-                "id": vol.id,
-                "name": vol.name,
-                "size": vol.size,
-                "volume_type": vol.volume_type,
-                "bootable": vol.is_bootable,
-                "availability_zone": vol.availability_zone,
-                "description": vol.description,
-                "metadata": dict(vol.metadata or {}),
-                "device": att.device,
-                "target": (att.device or "").rsplit("/", 1)[-1],
-            }
-        )
-    return volumes
+    return [
+        describe(conn.block_storage.get_volume(att.volume_id), att.device or "")
+        for att in conn.compute.volume_attachments(server_id)
+    ]
 
 
 def capture_server(conn: Connection, server_id: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ class VolumeStepFailed(Exception):
     """A Cinder snapshot did not reach the state we wait for; the message says which and why."""
 
 
-def describe(vol: Any) -> dict[str, Any]:
+def describe(vol: Any, device: str | None = None) -> dict[str, Any]:
+    """A Cinder volume as a snapshot records it; ``device`` is its attachment's device ('/dev/vdb'),
+    None when the volume is detached."""
     return {
         "id": vol.id,
         "name": vol.name,
@@ -35,9 +37,9 @@ def describe(vol: Any) -> dict[str, Any]:
         "availability_zone": vol.availability_zone,
         "description": vol.description,
         "metadata": dict(vol.metadata or {}),
-        "device": None,
-        "target": None,
-        "attached": False,
+        "device": device,
+        "target": None if device is None else device.rsplit("/", 1)[-1],
+        "attached": device is not None,
     }
 
 
