@@ -29,13 +29,14 @@ def argv_of(pid: int) -> list[str]:
 
 
 def is_ours(pid: int) -> bool:
-    """A live process that devcloud started: a program of its venv (gunicorn retitles its own), a QEMU
-    running one of its disks, or a privsep daemon reading its configuration."""
+    """A live process that this checkout's devcloud started: a program of its venv (gunicorn retitles its
+    own, with the checkout's tag), a QEMU running one of its disks, or a privsep daemon reading its
+    configuration."""
     argv = argv_of(pid)
     if not argv:
         return False
     joined = " ".join(argv)
-    if argv[0].startswith("gunicorn:") and "[devcloud-" in joined:
+    if argv[0].startswith("gunicorn:") and f"[devcloud-{L.STATE_TAG}-" in joined:
         return True
     if str(L.STATE) not in joined:
         return False
@@ -80,7 +81,7 @@ def start(name: str, argv: list[str], env: dict[str, str]) -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env={**env, "DEVCLOUD_STATE_TAG": L.STATE_TAG},
             cwd=L.STATE,
             start_new_session=True,
         )

@@ -8,6 +8,7 @@ services (cinder) parse sys.argv with oslo.config and would choke on gunicorn's 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -31,7 +32,8 @@ class _App(BaseApplication):  # type: ignore[misc]
             "keepalive": 0,
             "timeout": 300,
             "graceful_timeout": 5,
-            "proc_name": f"devcloud-{self._name}",
+            # The checkout's tag in the title: `devcloud down` of another checkout leaves this one alone.
+            "proc_name": f"devcloud-{os.environ.get('DEVCLOUD_STATE_TAG', '')}-{self._name}",
             "accesslog": "-",
             "errorlog": "-",
             "limit_request_line": 0,

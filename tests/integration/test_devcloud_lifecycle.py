@@ -5,6 +5,7 @@ Marked disruptive, so it runs after every other test of the session; it leaves d
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from pathlib import Path
@@ -19,7 +20,9 @@ API_PORTS = (5000, 8774, 8776, 8778, 9292, 9696)
 
 
 def _leftovers(state: Path) -> list[str]:
-    """Processes that belong to devcloud by any sign: working directory, command line or title."""
+    """Processes that belong to this devcloud by any sign: working directory, command line or title (the
+    gunicorn titles carry the checkout's tag, the hash of its state directory)."""
+    title = f"[devcloud-{hashlib.sha256(str(state).encode()).hexdigest()[:8]}-"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -29,7 +32,7 @@ def _leftovers(state: Path) -> list[str]:
             cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if cwd.startswith(str(state)) or "[devcloud-" in cmd or ("qemu-system" in cmd and str(state) in cmd):
+        if cwd.startswith(str(state)) or title in cmd or ("qemu-system" in cmd and str(state) in cmd):
             found.append(f"{entry.name}: {cmd[:160]}")
     return found
 
