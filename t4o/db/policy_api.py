@@ -4,7 +4,7 @@ policies and their assignments, project quotas and usage."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,8 @@ from t4o.db.api import Page
 from t4o.db.models import Restore, Service, Snapshot, Workload, WorkloadVM
 from t4o.db.policy_models import ProjectQuota, ScheduledRun, WorkloadPolicy, WorkloadPolicyAssignment
 from t4o.db.session import session_scope
+
+T = TypeVar("T")
 
 # The columns each paged list sorts by (besides its id, the tie-breaker).
 POLICY_SORT_KEYS = ("created_at", "updated_at", "name")
@@ -171,6 +173,14 @@ def snapshot_rows(workload_id: str) -> list[dict[str, Any]]:
     return [r._asdict() for r in rows]
 
 
+def _row_or_404(s: Session, model: type[T], row_id: str, what: str) -> T:
+    """The row of ``model`` with this id, else NotFound naming it as ``what``."""
+    row = s.get(model, row_id)
+    if row is None:
+        raise errors.NotFound(f"{what} {row_id} not found.")
+    return row
+
+
 # ---------------------------------------------------------------- workload policies
 def policy_create(values: dict[str, Any]) -> WorkloadPolicy:
     with session_scope() as s:
@@ -183,10 +193,7 @@ def policy_create(values: dict[str, Any]) -> WorkloadPolicy:
 
 def policy_get(policy_id: str) -> WorkloadPolicy:
     with session_scope() as s:
-        pol = s.get(WorkloadPolicy, policy_id)
-        if pol is None:
-            raise errors.NotFound(f"Workload policy {policy_id} not found.")
-        return pol
+        return _row_or_404(s, WorkloadPolicy, policy_id, "Workload policy")
 
 
 def policy_list(project_id: str | None = None, page: Page | None = None) -> list[WorkloadPolicy]:
@@ -206,9 +213,7 @@ def policy_list(project_id: str | None = None, page: Page | None = None) -> list
 
 def policy_update(policy_id: str, values: dict[str, Any]) -> WorkloadPolicy:
     with session_scope() as s:
-        pol = s.get(WorkloadPolicy, policy_id)
-        if pol is None:
-            raise errors.NotFound(f"Workload policy {policy_id} not found.")
+        pol = _row_or_404(s, WorkloadPolicy, policy_id, "Workload policy")
         for key, value in values.items():
             setattr(pol, key, value)
         s.flush()
@@ -235,9 +240,7 @@ def policy_workloads_follow(
 
 def policy_delete(policy_id: str) -> None:
     with session_scope() as s:
-        pol = s.get(WorkloadPolicy, policy_id)
-        if pol is None:
-            raise errors.NotFound(f"Workload policy {policy_id} not found.")
+        pol = _row_or_404(s, WorkloadPolicy, policy_id, "Workload policy")
         users = s.scalar(
             select(func.count())
             .select_from(Workload)
@@ -291,10 +294,7 @@ def quota_list(project_id: str, page: Page | None = None) -> list[ProjectQuota]:
 
 def quota_get(quota_id: str) -> ProjectQuota:
     with session_scope() as s:
-        q = s.get(ProjectQuota, quota_id)
-        if q is None:
-            raise errors.NotFound(f"Allowed quota {quota_id} not found.")
-        return q
+        return _row_or_404(s, ProjectQuota, quota_id, "Allowed quota")
 
 
 def quota_upsert(project_id: str, quota_type_id: str, allowed: int, high_watermark: int) -> ProjectQuota:
@@ -318,9 +318,7 @@ def quota_upsert(project_id: str, quota_type_id: str, allowed: int, high_waterma
 
 def quota_update(quota_id: str, allowed: int, high_watermark: int) -> ProjectQuota:
     with session_scope() as s:
-        q = s.get(ProjectQuota, quota_id)
-        if q is None:
-            raise errors.NotFound(f"Allowed quota {quota_id} not found.")
+        q = _row_or_404(s, ProjectQuota, quota_id, "Allowed quota")
         q.allowed_value, q.high_watermark = allowed, high_watermark
         s.flush()
         s.refresh(q)
@@ -329,9 +327,7 @@ def quota_update(quota_id: str, allowed: int, high_watermark: int) -> ProjectQuo
 
 def quota_delete(quota_id: str) -> None:
     with session_scope() as s:
-        q = s.get(ProjectQuota, quota_id)
-        if q is None:
-            raise errors.NotFound(f"Allowed quota {quota_id} not found.")
+        q = _row_or_404(s, ProjectQuota, quota_id, "Allowed quota")
         s.delete(q)
 
 
