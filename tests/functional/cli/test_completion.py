@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.control_plane import IN_CI
+from tests.fixtures.control_plane import missing_server
 from tests.functional.cli.conftest import Cli
 
 BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
@@ -32,9 +32,7 @@ def complete(script: Path, function: str, words: list[str]) -> list[str]:
 @pytest.fixture
 def bash_completion() -> None:
     if not BASH_COMPLETION.exists():
-        if IN_CI:
-            pytest.fail("bash-completion is not installed (scripts/bootstrap installs it)")
-        pytest.skip("bash-completion is not installed (scripts/bootstrap installs it)")
+        missing_server("bash-completion is not installed (scripts/bootstrap installs it)")
 
 
 def test_workloadmgr_completion_bash(cli: Cli, tmp_path: Path, bash_completion: None) -> None:

@@ -11,9 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
-from tests.fixtures.control_plane import IN_CI, VENV_BIN
+from tests.fixtures.control_plane import VENV_BIN, missing_server
 from tests.functional.cli.conftest import Cli, clean_env
 
 DONE = re.compile(r"^EXIT=(\d+)", re.MULTILINE)
@@ -29,9 +27,7 @@ def tmux(socket: str, *args: str) -> str:
 
 def test_snapshot_wait_draws_a_live_progress_bar(cli: Cli, tmp_path: Path) -> None:
     if shutil.which("tmux") is None:
-        if IN_CI:
-            pytest.fail("tmux is not installed (scripts/bootstrap installs it)")
-        pytest.skip("tmux is not installed (scripts/bootstrap installs it)")
+        missing_server("tmux is not installed (scripts/bootstrap installs it)")
     vms = cli.cp.add_servers(cli.project, 10)
     cli.json("workload", "create", "--name", "recorded", *[f"--instance={vm}" for vm in vms])
     command = shlex.join(
