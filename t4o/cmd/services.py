@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from t4o.cmd import common
 from t4o.common.config import CONF
+from t4o.common.service import Service
+from t4o.cron.manager import CronManager
+from t4o.db import api as db
+from t4o.scheduler.manager import SchedulerManager
+from t4o.workloads.manager import WorkloadsManager
 
 
-def build(binary: str) -> Any:
-    from t4o.common.service import Service
-
+def build(binary: str) -> Service:
+    """The service of ``binary``, recording its heartbeat as a row of the services table."""
     if binary == "workloadmgr-scheduler":
-        from t4o.scheduler.manager import SchedulerManager
-
-        return Service(CONF, binary, CONF.scheduler_topic, [SchedulerManager(CONF)])
-    if binary == "workloadmgr-workloads":
-        from t4o.workloads.manager import WorkloadsManager
-
-        return Service(CONF, binary, CONF.workloads_topic, [WorkloadsManager(CONF)])
-    if binary == "workloadmgr-cron":
-        from t4o.cron.manager import CronManager
-
-        return Service(CONF, binary, "workloadmgr-cron", [CronManager(CONF)])
-    raise ValueError(binary)
+        topic, endpoint = CONF.scheduler_topic, SchedulerManager(CONF)
+    elif binary == "workloadmgr-workloads":
+        topic, endpoint = CONF.workloads_topic, WorkloadsManager(CONF)
+    elif binary == "workloadmgr-cron":
+        topic, endpoint = "workloadmgr-cron", CronManager(CONF)
+    else:
+        raise ValueError(binary)
+    return Service(CONF, binary, topic, [endpoint], heartbeat=db.service_heartbeat)
 
 
 def _run(binary: str) -> None:

@@ -9,6 +9,7 @@ from oslo_config import cfg
 from oslo_policy import policy
 
 from t4o.common import errors
+from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 
 ADMIN = "role:admin"
@@ -236,8 +237,6 @@ def get_enforcer(conf: cfg.ConfigOpts | None = None) -> Enforcer:
     """Entry point 'oslo.policy.enforcer' and the enforcer the API uses."""
     global _ENFORCER
     if _ENFORCER is None:
-        from t4o.common.config import CONF
-
         _ENFORCER = Enforcer(conf or CONF)
         _ENFORCER.register_defaults(list_rules())
     return _ENFORCER

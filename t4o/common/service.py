@@ -1,21 +1,35 @@
-"""A long-running service: an RPC server on its topic plus a heartbeat row in the database."""
+"""A long-running service: an RPC server on its topic plus a periodic heartbeat.
+
+The heartbeat is given by whoever assembles the service (the console scripts record it as a row in the
+database), so this module stays below the database layer.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
 
 from t4o.common import rpc
 from t4o.common.log import get_logger
-from t4o.db import api as db
 
 LOG = get_logger(__name__)
 
+# heartbeat(host, binary, topic): records that the service is alive, every ``report_interval`` seconds.
+Heartbeat = Callable[[str, str, str], None]
+
 
 class Service:
-    def __init__(self, conf: cfg.ConfigOpts, binary: str, topic: str, endpoints: list[Any]) -> None:
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        binary: str,
+        topic: str,
+        endpoints: list[Any],
+        heartbeat: Heartbeat,
+    ) -> None:
         self.conf = conf
         self.binary = binary
         self.topic = topic
@@ -24,6 +38,7 @@ class Service:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: Any = None
+        self._heartbeat = heartbeat
 
     def start(self) -> None:
         self.heartbeat()
@@ -41,7 +56,7 @@ class Service:
 
     def heartbeat(self) -> None:
         try:
-            db.service_heartbeat(self.host, self.binary, self.topic)
+            self._heartbeat(self.host, self.binary, self.topic)
         except Exception:  # a database hiccup must not kill the service; the next beat retries
             LOG.exception("Heartbeat of %s failed", self.binary)
 

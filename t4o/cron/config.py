@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from t4o.openstack import keystone_trusts
+
 GROUP = "global_job_scheduler"
 
 OPTS = [
@@ -39,6 +41,4 @@ def ensure_registered(conf: cfg.ConfigOpts = cfg.CONF) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Entry point of oslo-config-generator (namespace 't4o.cron'): also the trustee of scheduled jobs."""
-    from t4o.openstack import keystone_trusts
-
     return [(GROUP, OPTS), *keystone_trusts.list_opts()]

@@ -26,23 +26,16 @@ from t4o.db import api as db
 from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
 from t4o.openstack import keystone_trusts
-from t4o.policies import jobschedule, notify, retention
+from t4o.policies import global_scheduler, jobschedule, notify, retention, trusts
+from t4o.workloads.api import WorkloadAPI
 
 LOG = get_logger(__name__)
-
-GLOBAL_SCHEDULER_FLAG = "global_job_scheduler"
 
 # (context, workload_id, body, full) -> the snapshot row; default: WorkloadAPI.snapshot_workload
 FireFn = Callable[[RequestContext, str, dict[str, Any], bool], Any]
 
 
-def scheduler_enabled() -> bool:
-    return db.flag_get(GLOBAL_SCHEDULER_FLAG, "true") == "true"
-
-
 def _default_fire(ctx: RequestContext, workload_id: str, body: dict[str, Any], full: bool) -> Any:
-    from t4o.workloads.api import WorkloadAPI
-
     return WorkloadAPI().snapshot_workload(ctx, workload_id, body, full)
 
 
@@ -83,7 +76,7 @@ class CronManager:
 
     def tick(self) -> list[str]:
         """One look at every schedule; returns the ids of the snapshots queued."""
-        if not scheduler_enabled():
+        if not global_scheduler.enabled():
             LOG.debug("Global job scheduler disabled: no scheduled snapshot fires")
             return []
         now = self.clock.now()
@@ -164,7 +157,7 @@ class CronManager:
         """With Keystone, the owner's trust gives the job its token; without (noauth) the owner's context."""
         if self.conf.auth_strategy != "keystone":
             return ctx
-        trust_id = keystone_trusts.find_trust_id(db.setting_list(wl["project_id"]), wl["user_id"])
+        trust_id = trusts.owner_trust_id(wl["project_id"], wl["user_id"])
         if trust_id is None:
             raise keystone_trusts.TrustError(
                 f"Workload {wl['id']} has no trust from its owner {wl['user_id']}: the owner must set its "

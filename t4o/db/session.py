@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from t4o.common.config import CONF
+
 _LOCK = threading.Lock()
 _ENGINES: dict[str, Engine] = {}
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,8 +46,6 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (default: ``[database] connection``)."""
     if url is None:
-        from t4o.common.config import CONF
-
         url = CONF.database.connection
         pool, overflow = CONF.database.max_pool_size, CONF.database.max_overflow
     else:
@@ -62,8 +62,6 @@ def get_read_engine() -> Engine:
     no ping at checkout and no rollback at checkin, so a read is one round trip to the server instead of
     three. Its callers retry once when a pooled connection turns out to be dead (``connection_invalidated``).
     SQLite has no round trips: there it is the ordinary engine."""
-    from t4o.common.config import CONF
-
     url = CONF.database.connection
     if make_url(url).get_backend_name() == "sqlite":
         return get_engine()
@@ -115,8 +113,6 @@ def alembic_config(url: str) -> AlembicConfig:
 def sync(url: str | None = None, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (db sync)."""
     if url is None:
-        from t4o.common.config import CONF
-
         url = CONF.database.connection
     engine = get_engine(url)
     cfg = alembic_config(url)

@@ -2,10 +2,9 @@
 
 When a workload gets a schedule, its owner (with their own token) delegates a role in their project to
 the T4O service user (``[trustee]``) through a trust with impersonation: a token obtained through the
-trust names the owner as user, so Nova, Cinder and Glance see the owner acting. The trust's id is kept as
-a setting of the project (category ``identity``, type ``trust_id``, Trilio's shape), and the cron service
-turns it into a token for each scheduled run. A trust that was revoked, or expired, ends in
-``TrustError`` with a message that says what to do.
+trust names the owner as user, so Nova, Cinder and Glance see the owner acting. The cron service turns
+the trust into a token for each scheduled run (``t4o.policies.trusts`` keeps its id as a project setting).
+A trust that was revoked, or expired, ends in ``TrustError`` with a message that says what to do.
 """
 
 from __future__ import annotations
@@ -44,9 +43,6 @@ OPTS = [
         help="Days after which a new trust expires (0: never; the owner can still revoke it).",
     ),
 ]
-
-TRUST_SETTING_TYPE = "trust_id"
-TRUST_SETTING_CATEGORY = "identity"
 
 
 class TrustError(errors.Forbidden):
@@ -151,19 +147,6 @@ def trust_context(conf: cfg.ConfigOpts, trust_id: str, base: RequestContext) -> 
     return ctx
 
 
-def find_trust_id(settings: list[Any], user_id: str) -> str | None:
-    """The trust id among a project's settings that belongs to ``user_id`` (newest wins)."""
-    found = [
-        s
-        for s in settings
-        if s.type == TRUST_SETTING_TYPE
-        and s.category == TRUST_SETTING_CATEGORY
-        and (s.metadata_ or {}).get("user_id", s.user_id) == user_id
-    ]
-    found.sort(key=lambda s: s.updated_at)
-    return str(found[-1].value) if found else None
-
-
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(GROUP, OPTS)]
 
@@ -176,37 +159,3 @@ def owner_session(conf: cfg.ConfigOpts, ctx: RequestContext) -> ks_session.Sessi
     ensure_registered(conf)
     auth = v3.Token(auth_url=_identity_url(conf), token=ctx.auth_token, project_id=ctx.project_id)
     return ks_session.Session(auth=auth)
-
-
-def ensure_trust(conf: cfg.ConfigOpts, ctx: RequestContext) -> str:
-    """The caller's trust for scheduled jobs in their project: reused while it works, else a new one.
-
-    Called when a workload gets an enabled schedule, while the caller's own token is at hand.
-    """
-    from t4o.db import api as db
-
-    existing = find_trust_id(db.setting_list(ctx.project_id), ctx.user_id or "")
-    if existing is not None:
-        try:
-            trust_session(conf, existing)
-            return existing
-        except TrustError:
-            LOG.info("Trust %s of user %s no longer works; creating a new one", existing, ctx.user_id)
-    trust_id = create_trust(conf, owner_session(conf, ctx))
-    db.setting_upsert(
-        ctx.project_id,
-        ctx.user_id or "",
-        [
-            {
-                "name": f"trust-{ctx.user_id}",
-                "value": trust_id,
-                "category": TRUST_SETTING_CATEGORY,
-                "type": TRUST_SETTING_TYPE,
-                "description": "Keystone trust for the scheduled jobs of this user's workloads",
-                "is_hidden": True,
-                "metadata": {"user_id": ctx.user_id, "role_name": ",".join(conf.trustee.trustee_role)},
-            }
-        ],
-        create_only=False,
-    )
-    return trust_id

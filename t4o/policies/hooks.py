@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import policy_api
-from t4o.policies import jobschedule, quotas
+from t4o.policies import jobschedule, quotas, trusts
 from t4o.policies import workload_policies as wp
 
 LOG = get_logger(__name__)
@@ -31,9 +31,7 @@ def _schedule(
         raw = wp.apply_policy(project_id, raw, str(policy_id))
     schedule = jobschedule.parse(raw)
     if schedule.enabled and cfg.CONF.auth_strategy == "keystone" and ctx.auth_token:
-        from t4o.openstack import keystone_trusts
-
-        keystone_trusts.ensure_trust(cfg.CONF, ctx)
+        trusts.ensure_trust(cfg.CONF, ctx)
     elif schedule.enabled:
         LOG.info(
             "Schedule of project %s enabled without a Keystone trust (auth_strategy=%s): scheduled jobs "

@@ -14,12 +14,12 @@ from typing import Any
 from t4o.common import errors, policy
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
-from t4o.cron.manager import GLOBAL_SCHEDULER_FLAG, scheduler_enabled
 from t4o.db import api as db
 from t4o.db.models import Restore, Snapshot, Workload
 from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.policies import global_scheduler as scheduler_switch
 from t4o.policies import hooks
-from t4o.scheduler import rpcapi as scheduler_rpcapi
+from t4o.workloads import rpcapi
 
 LOG = get_logger(__name__)
 
@@ -42,10 +42,6 @@ def purge_hook() -> Purge | None:
     with _PURGE_LOCK:
         if _PURGE:
             return _PURGE[0]
-    from t4o.workloads import placeholder
-
-    if placeholder.cfg.CONF.placeholder_workflows.force:
-        return None
     for ep in metadata.entry_points(group=PURGE_GROUP):
         if ep.name == "workload":
             return ep.load()  # type: ignore[no-any-return]
@@ -93,7 +89,7 @@ class WorkloadAPI:
     @staticmethod
     def _dispatch(ctx: RequestContext, kind: str, job_id: str) -> None:
         try:
-            scheduler_rpcapi.schedule_job(ctx, kind, job_id)
+            rpcapi.schedule_job(ctx, kind, job_id)
         except Exception as exc:
             # The job row exists and says what happened; the caller sees it in the job's error_msg.
             LOG.exception("Could not send %s %s to the scheduler", kind, job_id)
@@ -336,11 +332,11 @@ class WorkloadAPI:
     # ------------------------------------------------------------ global job scheduler
     def global_scheduler(self, ctx: RequestContext) -> bool:
         policy.authorize(ctx, "global_job_scheduler:get")
-        return scheduler_enabled()
+        return scheduler_switch.enabled()
 
     def set_global_scheduler(self, ctx: RequestContext, enabled: bool) -> bool:
         policy.authorize(ctx, "global_job_scheduler:set")
-        db.flag_set(GLOBAL_SCHEDULER_FLAG, "true" if enabled else "false")
+        scheduler_switch.set_enabled(enabled)
         LOG.info("Global job scheduler %s", "enabled" if enabled else "disabled")
         return enabled
 

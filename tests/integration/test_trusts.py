@@ -22,6 +22,7 @@ from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
 from t4o.demo import T4OServices
 from t4o.openstack import keystone_trusts as kt
+from t4o.policies import trusts
 from tests.fixtures.devcloud import Devcloud
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
@@ -45,8 +46,8 @@ def test_a_scheduled_run_acts_as_the_owner_through_the_trust(trust_conf: Any, de
     demo_user, demo_project = demo.current_user_id, demo.current_project_id
     # What the API does when demo enables a schedule: a trust from demo's own token.
     api_ctx = RequestContext(user_id=demo_user, project_id=demo_project, auth_token=demo.auth_token)
-    trust_id = kt.ensure_trust(trust_conf, api_ctx)
-    assert kt.ensure_trust(trust_conf, api_ctx) == trust_id  # a working trust is reused
+    trust_id = trusts.ensure_trust(trust_conf, api_ctx)
+    assert trusts.ensure_trust(trust_conf, api_ctx) == trust_id  # a working trust is reused
 
     wl = db.workload_create(
         {

@@ -30,7 +30,7 @@ def make_service(timeout: int) -> Service:
     config.register_opts(conf)
     conf([], project="t4o-test")
     conf.set_override("graceful_shutdown_timeout", timeout)
-    return Service(conf, "workloadmgr-workloads", "topic", [])
+    return Service(conf, "workloadmgr-workloads", "topic", [], heartbeat=lambda host, binary, topic: None)
 
 
 def stop_with(server: FakeServer, timeout: int) -> float:

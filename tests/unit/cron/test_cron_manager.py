@@ -14,15 +14,15 @@ import pytest
 
 from t4o.common import errors
 from t4o.cron.clock import ManualClock
-from t4o.cron.manager import GLOBAL_SCHEDULER_FLAG, CronManager
+from t4o.cron.manager import CronManager
 from t4o.datamover.vault_io import open_repository
 from t4o.db import api as db
 from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
 from t4o.db.models import Snapshot
 from t4o.db.session import session_scope
+from t4o.policies import global_scheduler, notify, quotas
 from t4o.policies import jobschedule as js
-from t4o.policies import notify, quotas
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -140,9 +140,9 @@ def test_two_cron_processes_fire_a_run_once(cron: Any, t4o_conf: Any) -> None:
 def test_global_switch_and_pause_stop_firing(cron: Any) -> None:
     manager, _, _ = cron
     wl = make_workload(hourly())
-    db.flag_set(GLOBAL_SCHEDULER_FLAG, "false")
+    global_scheduler.set_enabled(False)
     assert manager.tick() == []
-    db.flag_set(GLOBAL_SCHEDULER_FLAG, "true")
+    global_scheduler.set_enabled(True)
     db.workload_set_schedule_enabled(wl, None, False)
     assert manager.tick() == []
     db.workload_set_schedule_enabled(wl, None, True)

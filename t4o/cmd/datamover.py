@@ -7,16 +7,17 @@ import sys
 
 from t4o.cmd import common
 from t4o.common.config import CONF
+from t4o.common.service import Service
 from t4o.datamover import config as dm_config
+from t4o.datamover.agent.manager import DatamoverAgent
+from t4o.db import api as db
 
 
 def main() -> None:
     dm_config.register_opts(CONF)
     common.setup(sys.argv[1:], "datamover")
-    from t4o.common.service import Service
-    from t4o.datamover.agent.manager import DatamoverAgent
-
-    service = Service(CONF, "datamover", CONF.datamover.topic, [DatamoverAgent(CONF)])
+    agent = DatamoverAgent(CONF)
+    service = Service(CONF, "datamover", CONF.datamover.topic, [agent], heartbeat=db.service_heartbeat)
     try:
         service.start()
     except Exception as exc:  # RabbitMQ or the database unreachable: one clear line
