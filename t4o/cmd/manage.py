@@ -13,6 +13,7 @@ import sys
 
 from t4o.cmd import common
 from t4o.common.config import CONF
+from t4o.openstack import keystone
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,28 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     oa = sub.add_parser("openapi", help="write the OpenAPI document")
     oa.add_argument("--output", default="-", help="file to write (.json or .yaml), '-' for stdout")
     return p
-
-
-def keystone_register(url: str, region: str, cloud: str | None) -> str:
-    """Create (or keep) service type 'workloads' with public, internal and admin endpoints at ``url``."""
-    import openstack
-
-    conn = openstack.connect(cloud=cloud) if cloud else openstack.connect()
-    service = next((s for s in conn.identity.services() if s.type == "workloads"), None)
-    if service is None:
-        service = conn.identity.create_service(
-            name="workloadmgr", type="workloads", description="T4O backup and recovery of workloads"
-        )
-    existing = {(e.interface, e.region_id): e for e in conn.identity.endpoints(service_id=service.id)}
-    for interface in ("public", "internal", "admin"):
-        ep = existing.get((interface, region))
-        if ep is None:
-            conn.identity.create_endpoint(
-                service_id=service.id, interface=interface, url=url, region_id=region
-            )
-        elif ep.url != url:
-            conn.identity.update_endpoint(ep, url=url)
-    return service.id
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             common.fail(f"database {args.action} failed: {exc}")
     elif args.area == "keystone":
         try:
-            sid = keystone_register(args.url, args.region, args.os_cloud)
+            sid = keystone.register_service(args.url, args.region, args.os_cloud)
         except Exception as exc:
             common.fail(f"keystone registration failed: {exc}")
         print(f"service type 'workloads' ({sid}) registered at {args.url}")

@@ -1,17 +1,23 @@
-"""Nova calls with the caller's token (openstacksdk over a keystoneauth session)."""
+"""Nova (compute): servers, their volume attachments, flavors and keypairs; and NovaCloud, the control
+plane's instance checks, made with the same calls."""
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 import openstack
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from openstack import exceptions as sdk_exc
+from openstack.connection import Connection
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.openstack.cloud import Cloud, Server
+from t4o.openstack.resources import plain
+from t4o.openstack.waits import CloudStepFailed, fault_message, wait_for_status
 
 
 def endpoint_from_catalog(
@@ -32,12 +38,172 @@ def endpoint_from_catalog(
     return None
 
 
+@dataclass(frozen=True)
+class ServerInfo:
+    """A server as Nova shows it to its project."""
+
+    id: str
+    name: str
+    status: str
+    project_id: str
+    compute_host: str | None = None
+    fault: str | None = None
+    image_id: str | None = None
+    key_name: str | None = None
+    flavor: dict[str, Any] = field(default_factory=dict)  # embedded in the server (microversion >= 2.47)
+    security_groups: frozenset[str] = frozenset()  # names
+    volume_ids: tuple[str, ...] = ()  # attached Cinder volumes
+    document: dict[str, Any] = field(default_factory=dict)  # every field, as JSON
+
+
+@dataclass(frozen=True)
+class Attachment:
+    volume_id: str
+    device: str  # '/dev/vdb'; '' when Nova does not say
+
+    @property
+    def target(self) -> str:
+        """The disk's name in the domain ('vdb')."""
+        return self.device.rsplit("/", 1)[-1]
+
+
+class Compute:
+    """Nova calls over one openstacksdk connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._api = conn.compute
+
+    def server(self, server_id: str) -> ServerInfo | None:
+        """The server, or None when it does not exist (or the id is not one Nova accepts)."""
+        try:
+            srv = self._api.get_server(server_id)
+        except (sdk_exc.NotFoundException, sdk_exc.BadRequestException):
+            return None
+        return ServerInfo(
+            id=srv.id,
+            name=srv.name or "",
+            status=srv.status or "",
+            project_id=srv.project_id or "",
+            compute_host=srv.compute_host,
+            fault=fault_message(srv),
+            image_id=(srv.image or {}).get("id"),
+            key_name=srv.key_name,
+            flavor=dict(srv.flavor or {}),
+            security_groups=frozenset(g["name"] for g in srv.security_groups or [] if g.get("name")),
+            volume_ids=tuple(v["id"] for v in srv.attached_volumes or [] if v.get("id")),
+            document=plain(srv),
+        )
+
+    def get_server(self, server_id: str) -> ServerInfo:
+        found = self.server(server_id)
+        if found is None:
+            raise errors.NotFound(f"Server {server_id} not found.")
+        return found
+
+    def current_project_id(self) -> str:
+        return str(self._conn.current_project_id)
+
+    def attachments(self, server_id: str) -> list[Attachment]:
+        return [Attachment(a.volume_id, a.device or "") for a in self._api.volume_attachments(server_id)]
+
+    def attach_volume(self, server_id: str, volume_id: str) -> Attachment:
+        att = self._api.create_volume_attachment(server_id, volume_id=volume_id)
+        return Attachment(volume_id, att.device or "")
+
+    def detach_volume(self, server_id: str, volume_id: str) -> None:
+        self._api.delete_volume_attachment(server_id, volume_id, ignore_missing=True)
+
+    def flavor_id(self, name_or_id: str) -> str | None:
+        found = self._api.find_flavor(name_or_id, ignore_missing=True)
+        return None if found is None else str(found.id)
+
+    def flavor_document(self, server: ServerInfo) -> dict[str, Any]:
+        """The server's flavor: the copy embedded in the server, completed from Nova's flavor."""
+        embedded = server.flavor
+        name = embedded.get("original_name") or embedded.get("name")
+        found = self._api.find_flavor(name, ignore_missing=True) if name else None
+        if found is None and embedded.get("id"):
+            with contextlib.suppress(sdk_exc.NotFoundException):
+                found = self._api.get_flavor(embedded["id"])
+        return {
+            "id": found.id if found else embedded.get("id"),
+            "name": name or (found.name if found else None),
+            "vcpus": embedded.get("vcpus", found.vcpus if found else None),
+            "ram": embedded.get("ram", found.ram if found else None),
+            "disk": embedded.get("disk", found.disk if found else None),
+            "ephemeral": embedded.get("ephemeral", 0),
+            "swap": embedded.get("swap", 0),
+            "extra_specs": embedded.get("extra_specs", {}),
+        }
+
+    def keypair_document(self, name: str) -> dict[str, Any] | None:
+        try:
+            kp = self._api.get_keypair(name)
+        except sdk_exc.NotFoundException:
+            return None
+        return {"name": kp.name, "public_key": kp.public_key, "type": kp.type}
+
+    def keypair_exists(self, name: str) -> bool:
+        return self._api.find_keypair(name, ignore_missing=True) is not None
+
+    def create_keypair(self, name: str, public_key: str) -> None:
+        self._api.create_keypair(name=name, public_key=public_key)
+
+    def delete_keypair(self, name: str) -> None:
+        self._api.delete_keypair(name, ignore_missing=True)
+
+    def create_server(self, name: str, flavor_id: str, image_id: str, **optional: Any) -> str:
+        """A server without ports (``networks='none'``); ``optional``: key_name, metadata,
+        availability_zone (None values are left out). Returns its id at once (it is still building)."""
+        fields = {k: v for k, v in optional.items() if v is not None}
+        server = self._api.create_server(
+            name=name, flavor_id=flavor_id, image_id=image_id, networks="none", **fields
+        )
+        return str(server.id)
+
+    def wait_server(self, server_id: str, status: str, timeout: float) -> ServerInfo:
+        """Until the server is in ``status``; an ERROR fails at once with Nova's fault."""
+        return wait_for_status(f"server {server_id}", lambda: self.server(server_id), {status}, timeout)
+
+    def stop(self, server_id: str, timeout: float) -> bool:
+        """Shut the server off; True when it was running (so it is started again afterwards)."""
+        if self.get_server(server_id).status == "SHUTOFF":
+            return False
+        self._api.stop_server(server_id)
+        self.wait_server(server_id, "SHUTOFF", timeout)
+        return True
+
+    def start(self, server_id: str, timeout: float) -> None:
+        self._api.start_server(server_id)
+        self.wait_server(server_id, "ACTIVE", timeout)
+
+    def delete_server(self, server_id: str, timeout: float) -> None:
+        """Delete the server and wait until Nova has removed it."""
+        try:
+            server = self._api.get_server(server_id)
+        except sdk_exc.NotFoundException:
+            return
+        self._api.delete_server(server, ignore_missing=True)
+        try:
+            self._api.wait_for_delete(server, interval=1, wait=int(timeout))
+        except sdk_exc.ResourceTimeout:
+            raise CloudStepFailed(f"server {server_id} was not deleted within {timeout:.0f} s") from None
+
+
 class NovaCloud(Cloud):
+    """The control plane's instance checks, with the caller's token on the compute endpoint of its
+    catalog (no token exchange: the API answers before Keystone would)."""
+
     def __init__(self, interface: str, region: str | None) -> None:
         self.interface = interface
         self.region = region
 
-    def connection(self, context: RequestContext) -> openstack.connection.Connection:
+    @classmethod
+    def from_conf(cls, conf: Any) -> NovaCloud:
+        return cls(conf.nova.interface, conf.nova.region_name)
+
+    def connection(self, context: RequestContext) -> Connection:
         url = endpoint_from_catalog(context.service_catalog, "compute", self.interface, self.region)
         if not url or not context.auth_token:
             raise errors.BadRequest("The token's service catalog has no compute endpoint to check instances.")
@@ -45,33 +211,25 @@ class NovaCloud(Cloud):
         # The newest microversion both sides speak: servers then embed their flavor's details.
         return openstack.connection.Connection(session=sess, region_name=self.region)
 
+    def compute(self, context: RequestContext) -> Compute:
+        return Compute(self.connection(context))
+
     def find_servers(self, context: RequestContext, server_ids: list[str]) -> dict[str, Server | None]:
-        conn = self.connection(context)
+        compute = self.compute(context)
         out: dict[str, Server | None] = {}
         for sid in server_ids:
-            try:
-                srv = conn.compute.get_server(sid)
-            except sdk_exc.NotFoundException:
-                out[sid] = None
-                continue
-            except sdk_exc.BadRequestException:
-                out[sid] = None
-                continue
+            srv = compute.server(sid)
             # An admin token sees other projects' servers by id: only the caller's own project counts.
-            if srv.project_id and srv.project_id != context.project_id:
+            if srv is None or (srv.project_id and srv.project_id != context.project_id):
                 out[sid] = None
                 continue
-            volumes = [v["id"] for v in srv.attached_volumes or [] if v.get("id")]
-            out[sid] = Server(
-                srv.id, srv.name or "", srv.project_id or "", srv.status or "", volume_ids=volumes
-            )
+            out[sid] = Server(srv.id, srv.name, srv.project_id, srv.status, volume_ids=list(srv.volume_ids))
         return out
 
     def server_definition(self, context: RequestContext, server_id: str) -> dict[str, Any]:
-        conn = self.connection(context)
-        srv = conn.compute.get_server(server_id)
-        definition = srv.to_dict(computed=False)
+        compute = self.compute(context)
+        definition = dict(compute.get_server(server_id).document)
         definition["volumes"] = [
-            {"id": att.volume_id, "device": att.device} for att in conn.compute.volume_attachments(server_id)
+            {"id": a.volume_id, "device": a.device} for a in compute.attachments(server_id)
         ]
         return definition

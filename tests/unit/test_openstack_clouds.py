@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from openstack import exceptions as sdk_exc
+from openstack.compute.v2.server import Server
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
@@ -52,19 +53,17 @@ def test_nova_needs_a_compute_endpoint() -> None:
 
 def test_nova_counts_only_the_callers_servers() -> None:
     servers = {
-        "mine": SimpleNamespace(
+        "mine": Server(
             id="mine",
             name="a",
             project_id="p1",
             status="ACTIVE",
             attached_volumes=[{"id": "v1"}, {"id": "v2"}],
         ),
-        "theirs": SimpleNamespace(
-            id="theirs", name="b", project_id="p2", status="ACTIVE", attached_volumes=[]
-        ),
+        "theirs": Server(id="theirs", name="b", project_id="p2", status="ACTIVE", attached_volumes=[]),
     }
 
-    def get_server(sid: str) -> SimpleNamespace:
+    def get_server(sid: str) -> Server:
         if sid not in servers:
             raise sdk_exc.NotFoundException("no")
         return servers[sid]
@@ -77,6 +76,20 @@ def test_nova_counts_only_the_callers_servers() -> None:
     assert found["mine"] is not None and found["mine"].name == "a"
     assert found["mine"].volume_ids == ["v1", "v2"]  # Nova's os-extended-volumes:volumes_attached
     assert found["theirs"] is None and found["missing"] is None
+
+
+def test_nova_definition_lists_the_attachments() -> None:
+    conn = mock.Mock()
+    conn.compute.get_server.return_value = Server(id="s", name="a", project_id="p1", status="ACTIVE")
+    conn.compute.volume_attachments.return_value = [SimpleNamespace(volume_id="v1", device="/dev/vdb")]
+    cloud = nova.NovaCloud("public", None)
+    with mock.patch.object(cloud, "connection", return_value=conn):
+        definition = cloud.server_definition(RequestContext(project_id="p1"), "s")
+        assert (definition["id"], definition["name"]) == ("s", "a")
+        assert definition["volumes"] == [{"id": "v1", "device": "/dev/vdb"}]
+        conn.compute.get_server.side_effect = sdk_exc.NotFoundException("no")
+        with pytest.raises(errors.NotFound):
+            cloud.server_definition(RequestContext(project_id="p1"), "s")
 
 
 def test_fake_cloud_from_file(tmp_path: Path) -> None:

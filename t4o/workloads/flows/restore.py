@@ -17,16 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from openstack.connection import Connection
-
 from t4o.common import errors
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
 from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
-from t4o.openstack.connection import user_connection
+from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.workloads.flows import config, topology, vm_runner
-from t4o.workloads.flows.cloud_ops import Ledger, start_server, stop_server, wait_server, wait_volume
+from t4o.workloads.flows.ledger import Ledger
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.snapshot import open_target, vault_spec
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
@@ -69,11 +67,11 @@ def restore(job: Job) -> dict[str, Any]:
     job.progress(1, f"{kind} restore of {len(vms)} VM(s) started{how}")
     open_target(create=False)  # a clear error now if the backup target is gone
 
-    def connect() -> Connection:
-        return user_connection(job.context, CONF.nova.interface, CONF.nova.region_name)
+    def connect() -> UserCloud:
+        return user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name)
 
-    conn = connect()
-    ledger = Ledger(conn, CONF.workflows.volume_timeout)
+    cloud = connect()
+    ledger = Ledger(cloud, CONF.workflows.volume_timeout)
     progress = vm_runner.VmProgress(job.progress, len(vms))
     networks: dict[str, dict[str, Any]] = {}
 
@@ -85,11 +83,11 @@ def restore(job: Job) -> dict[str, Any]:
 
         try:
             # A connection and a datamover client per VM: the VMs run in threads.
-            vm_conn, dm = (connect() if workers > 1 else conn), DatamoverClient(CONF)
+            vm_cloud, dm = (connect() if workers > 1 else cloud), DatamoverClient(CONF)
             if kind == "inplace":
-                return _in_place(vm_conn, dm, vm, report)
+                return _in_place(vm_cloud, dm, vm, report)
             opts = _instance_options(options).get(vm.vm_id, {})
-            return _new_vm(vm_conn, dm, ledger, vm, opts, options, networks, report)
+            return _new_vm(vm_cloud, dm, ledger, vm, opts, options, networks, report)
         except (JobCancelled, JobResolved, vm_runner.Aborted):
             raise
         except TransferFailed as exc:
@@ -101,9 +99,9 @@ def restore(job: Job) -> dict[str, Any]:
         if kind != "inplace":
             topo = vms[0].definition.get("topology") or {}
             if kind == "selective" and (options.get("openstack") or {}).get("networks_mapping"):
-                networks = topology.mapped(conn, topo, options["openstack"])
+                networks = topology.mapped(cloud.neutron, topo, options["openstack"])
             else:
-                networks = topology.recreate(conn, topo, ledger)
+                networks = topology.recreate(cloud.neutron, topo, ledger)
         instances = vm_runner.run_each(vms, restore_vm, workers, progress.abort)
     except (JobCancelled, JobResolved):
         ledger.undo()
@@ -154,20 +152,17 @@ def _write_disks(
     return view["result"]["disks"]
 
 
-def _in_place(conn: Connection, dm: DatamoverClient, vm: Any, report: Report) -> dict[str, Any]:
+def _in_place(cloud: UserCloud, dm: DatamoverClient, vm: Any, report: Report) -> dict[str, Any]:
     timeout = CONF.workflows.server_timeout
-    server = conn.compute.find_server(vm.vm_id, ignore_missing=True)
+    server = cloud.nova.server(vm.vm_id)
     if server is None:
         raise errors.BadRequest(f"server {vm.vm_id} no longer exists: use a one-click or selective restore")
-    attached = {
-        att.volume_id: (att.device or "").rsplit("/", 1)[-1]
-        for att in conn.compute.volume_attachments(vm.vm_id)
-    }
+    attached = {att.volume_id: att.target for att in cloud.nova.attachments(vm.vm_id)}
     disks, detached = [], []
     for disk in vm.disks or []:
         target = disk["target"]
         if disk.get("attached") is False:
-            where = _detached_in_place(conn, vm.vm_id, disk["volume_id"], attached)
+            where = _detached_in_place(cloud, vm.vm_id, disk["volume_id"], attached)
             if where is None:
                 detached.append({"ref": disk["ref"], "volume_id": disk["volume_id"]})
             else:
@@ -181,12 +176,12 @@ def _in_place(conn: Connection, dm: DatamoverClient, vm: Any, report: Report) ->
             target = attached[disk["volume_id"]]
         disks.append({"ref": disk["ref"], "target": target})
     report(0.0, f"VM {vm.vm_name}: stopping it for the in-place restore")
-    was_running = stop_server(conn, vm.vm_id, timeout)
+    was_running = cloud.nova.stop(vm.vm_id, timeout)
     try:
         results = _write_disks(dm, vm.vm_id, disks, _labelled(report, f"VM {vm.vm_name}"), 0.1, detached)
     finally:
         if was_running:
-            start_server(conn, vm.vm_id, timeout)
+            cloud.nova.start(vm.vm_id, timeout)
     return {
         "id": vm.vm_id,
         "name": server.name,
@@ -197,45 +192,45 @@ def _in_place(conn: Connection, dm: DatamoverClient, vm: Any, report: Report) ->
 
 
 def _detached_in_place(
-    conn: Connection, server_id: str, volume_id: str, attached: dict[str, str]
+    cloud: UserCloud, server_id: str, volume_id: str, attached: dict[str, str]
 ) -> str | None:
     """Where an in-place restore writes a volume that was detached at snapshot time: through the domain
     if it is attached to the VM now (its target), into its file if it is still detached (None)."""
     if volume_id in attached:
         return attached[volume_id]
-    vol = conn.block_storage.find_volume(volume_id, ignore_missing=True)
+    vol = cloud.cinder.volume(volume_id)
     if vol is None:
         raise errors.BadRequest(f"volume {volume_id} no longer exists: use a one-click or selective restore")
-    if vol.attachments or vol.status != "available":
+    if vol.attached_to or vol.status != "available":
         raise errors.BadRequest(
             f"volume {volume_id} is {vol.status} and attached elsewhere: it cannot be written in place"
         )
     return None
 
 
-def _flavor_id(conn: Connection, definition: dict[str, Any], opts: dict[str, Any]) -> str:
+def _flavor_id(cloud: UserCloud, definition: dict[str, Any], opts: dict[str, Any]) -> str:
     wanted = (opts.get("flavor") or {}).get("id")
     if wanted:
-        found = conn.compute.find_flavor(wanted, ignore_missing=True)
+        found = cloud.nova.flavor_id(wanted)
         if found is None:
             raise errors.BadRequest(f"flavor {wanted} does not exist")
-        return found.id
+        return found
     flavor = definition["flavor"]
     for key in (flavor.get("id"), flavor.get("name")):
-        found = conn.compute.find_flavor(key, ignore_missing=True) if key else None
+        found = cloud.nova.flavor_id(key) if key else None
         if found is not None:
-            return found.id
+            return found
     raise errors.BadRequest(
         f"the snapshot's flavor {flavor.get('name') or flavor.get('id')} no longer exists"
     )
 
 
-def _keypair(conn: Connection, ledger: Ledger, definition: dict[str, Any]) -> str | None:
+def _keypair(cloud: UserCloud, ledger: Ledger, definition: dict[str, Any]) -> str | None:
     keypair = definition.get("keypair")
     if not keypair:
         return None
-    if conn.compute.find_keypair(keypair["name"], ignore_missing=True) is None:
-        conn.compute.create_keypair(name=keypair["name"], public_key=keypair["public_key"])
+    if not cloud.nova.keypair_exists(keypair["name"]):
+        cloud.nova.create_keypair(keypair["name"], keypair["public_key"])
         ledger.add("keypair", keypair["name"])
     return keypair["name"]
 
@@ -245,7 +240,7 @@ def _labelled(report: Report, label: str) -> Report:
 
 
 def _new_vm(
-    conn: Connection,
+    cloud: UserCloud,
     dm: DatamoverClient,
     ledger: Ledger,
     vm: Any,
@@ -260,20 +255,19 @@ def _new_vm(
     name = opts.get("name") or src.get("name") or vm.vm_name
     say = _labelled(report, f"VM {name}")
     image_id = src.get("image_id")
-    if not image_id or conn.image.find_image(image_id, ignore_missing=True) is None:
+    if not image_id or not cloud.glance.exists(image_id):
         raise errors.BadRequest(f"the image {image_id} the VM was booted from no longer exists")
     zone = opts.get("availability_zone") or options.get("zone") or src.get("availability_zone")
     say(0.0, "creating the server and its volumes")
-    fields = {
-        "name": name,
-        "flavor_id": _flavor_id(conn, definition, opts),
-        "image_id": image_id,
-        "key_name": _keypair(conn, ledger, definition),
-        "metadata": src.get("metadata") or None,
-        "availability_zone": zone or None,
-    }
-    server = conn.compute.create_server(networks="none", **{k: v for k, v in fields.items() if v is not None})
-    ledger.add("server", server.id)
+    server_id = cloud.nova.create_server(
+        name,
+        _flavor_id(cloud, definition, opts),
+        image_id,
+        key_name=_keypair(cloud, ledger, definition),
+        metadata=src.get("metadata") or None,
+        availability_zone=zone or None,
+    )
+    ledger.add("server", server_id)
     # The volumes are created while Nova builds the server; they are attached once it is ACTIVE.
     vdisks = {d["id"]: d for d in opts.get("vdisks") or []}
     known_volumes = [*definition["volumes"], *definition.get("detached_volumes", [])]
@@ -281,17 +275,17 @@ def _new_vm(
     for disk in (d for d in vm.disks or [] if d.get("volume_id")):
         vol_def = next((v for v in known_volumes if v["id"] == disk["volume_id"]), {})
         vtype = (vdisks.get(disk["volume_id"]) or {}).get("new_volume_type") or vol_def.get("volume_type")
-        volume = conn.block_storage.create_volume(
+        volume_id = cloud.cinder.create_volume(
             size=vol_def.get("size") or max(1, disk["size"] // 2**30),
             name=vol_def.get("name") or f"{name}-{disk['target'] or 'volume'}",
             volume_type=vtype,
             description=vol_def.get("description") or "",
         )
-        ledger.add("volume", volume.id)
-        created.append((disk, volume.id, vtype))
+        ledger.add("volume", volume_id)
+        created.append((disk, volume_id, vtype))
     for _, volume_id, _ in created:
-        wait_volume(conn, volume_id, "available", volume_timeout)
-    wait_server(conn, server.id, "ACTIVE", timeout)
+        cloud.cinder.wait_volume(volume_id, "available", volume_timeout)
+    cloud.nova.wait_server(server_id, "ACTIVE", timeout)
     say(0.05, "attaching its volumes")
     disks = [{"ref": d["ref"], "target": d["target"]} for d in vm.disks or [] if not d.get("volume_id")]
     detached, volumes = [], []
@@ -302,20 +296,20 @@ def _new_vm(
                 {"id": volume_id, "source_volume_id": disk["volume_id"], "target": None, "volume_type": vtype}
             )
             continue
-        att = conn.compute.create_volume_attachment(server.id, volume_id=volume_id)
-        wait_volume(conn, volume_id, "in-use", volume_timeout)
-        target = (att.device or "").rsplit("/", 1)[-1] or disk["target"]
+        att = cloud.nova.attach_volume(server_id, volume_id)
+        cloud.cinder.wait_volume(volume_id, "in-use", volume_timeout)
+        target = att.target or disk["target"]
         disks.append({"ref": disk["ref"], "target": target})
         volumes.append(
             {"id": volume_id, "source_volume_id": disk["volume_id"], "target": target, "volume_type": vtype}
         )
     say(0.1, "shutting it off to write its disks")
-    stop_server(conn, server.id, timeout)
-    results = _write_disks(dm, server.id, disks, say, 0.15, detached)
+    cloud.nova.stop(server_id, timeout)
+    results = _write_disks(dm, server_id, disks, say, 0.15, detached)
     say(0.95, "starting it")
-    start_server(conn, server.id, timeout)
+    cloud.nova.start(server_id, timeout)
     return {
-        "id": server.id,
+        "id": server_id,
         "name": name,
         "source_vm_id": vm.vm_id,
         "status": "ACTIVE",

@@ -12,14 +12,13 @@ failed. If the worker itself dies, the next snapshot of the workload removes wha
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-from openstack.connection import Connection
 
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
@@ -27,11 +26,10 @@ from t4o.datamover import vault_io
 from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.db import states
-from t4o.openstack import volumes as cinder
-from t4o.openstack.connection import user_connection
+from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.definitions import capture_server
 from t4o.vault import Repository, VaultError
-from t4o.workloads.flows import config, vm_runner
+from t4o.workloads.flows import config, detached, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
@@ -102,7 +100,7 @@ def snapshot(job: Job) -> dict[str, Any]:
         snap=snap,
         workload_id=workload.id,
         repo=repo,
-        connect=lambda: user_connection(job.context, CONF.nova.interface, CONF.nova.region_name),
+        connect=lambda: user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name),
         prev=prev,
         prev_vms={v.vm_id: v for v in prev.vms} if prev is not None else {},
         last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
@@ -148,6 +146,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+Report = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A datamover transfer of one VM that ended well, with what the agent returned."""
+
+    id: str
+    host: str
+    started_at: str
+    finished_at: str
+    result: dict[str, Any]
+
+
 @dataclass
 class SnapshotRun:
     """What every VM's part of one snapshot shares; ``snapshot_vm`` may run in several threads."""
@@ -156,7 +168,7 @@ class SnapshotRun:
     snap: Any
     workload_id: str
     repo: Repository
-    connect: Callable[[], Connection]
+    connect: Callable[[], UserCloud]
     prev: Any | None
     prev_vms: dict[str, Any]
     last_vms: dict[str, Any]
@@ -180,85 +192,129 @@ class SnapshotRun:
             raise VmFailed(f"{label}: {exc}") from exc
 
     def _snapshot_vm(self, index: int, vm: Any, label: str) -> dict[str, Any]:
-        # A connection and a datamover client per VM: the VMs of a Parallel workload run in threads.
-        conn, dm = self.connect(), DatamoverClient(CONF)
-        snap, timeout = self.snap, CONF.workflows.volume_timeout
+        # A cloud connection per VM: the VMs of a Parallel workload run in threads.
+        cloud = self.connect()
 
         def report(fraction: float, message: str) -> None:
             self.progress.report(index, fraction, f"{label}: {message}")
 
         report(0.0, "capturing its definition")
-        definition = capture_server(conn, vm.vm_id)
-        last_vm = self.last_vms.get(vm.vm_id)
+        definition = capture_server(cloud, vm.vm_id)
+        volumes = self._detached_volumes(cloud, vm.vm_id, definition, label)
+        with self._volume_snapshots(cloud, volumes, label, report) as volume_snapshots:
+            spec = self._backup_spec(vm, definition, volumes, volume_snapshots, label)
+            transfer = self._move_disks(DatamoverClient(CONF), vm.vm_id, spec, report)
+        record = self._record_vm(vm, definition, volumes, transfer, label)
+        report(1.0, "done")
+        return record
+
+    def _detached_volumes(
+        self, cloud: UserCloud, vm_id: str, definition: dict[str, Any], label: str
+    ) -> list[dict[str, Any]]:
+        """The volumes of the VM's last snapshot that are detached now; a note for each one that left."""
+        last_vm = self.last_vms.get(vm_id)
         last_def = (last_vm.definition or {}) if last_vm is not None else {}
         known = [*last_def.get("volumes", []), *last_def.get("detached_volumes", [])]
-        detached, volume_notes = cinder.detached_volumes(
-            conn, known, {v["id"] for v in definition["volumes"]}
+        found, notes = detached.detached_volumes(
+            cloud.cinder, known, {v["id"] for v in definition["volumes"]}
         )
-        for text in volume_notes:
+        for text in notes:
             self.note(f"{label}: {text}")
+        return found
+
+    @contextlib.contextmanager
+    def _volume_snapshots(
+        self, cloud: UserCloud, volumes: list[dict[str, Any]], label: str, report: Report
+    ) -> Iterator[dict[str, str]]:
+        """Cinder snapshots of the detached volumes (volume id -> Cinder snapshot id), the consistent point
+        the datamover reads them from; deleted again when the block ends (a note for any that is left)."""
+        timeout, snap_id = CONF.workflows.volume_timeout, self.snap.id
+        taken: dict[str, str] = {}
+        try:
+            for vol in volumes:
+                for old in detached.leftover_snapshots(cloud.cinder, vol["id"], snap_id):
+                    LOG.warning(
+                        "snapshot %s: deleting Cinder snapshot %s left by an earlier run", snap_id, old
+                    )
+                    cloud.cinder.delete_snapshot(old, timeout)
+                report(0.0, f"taking a Cinder snapshot of detached volume {vol['id']}")
+                name = detached.snapshot_name(snap_id, vol["id"])
+                taken[vol["id"]] = cloud.cinder.create_snapshot(
+                    vol["id"], name, detached.SNAPSHOT_DESCRIPTION, timeout
+                )
+            yield taken
+        finally:
+            for volume_id, cinder_snap in taken.items():
+                try:
+                    cloud.cinder.delete_snapshot(cinder_snap, timeout)
+                except Exception as exc:  # the snapshot itself is fine; say what is left
+                    LOG.exception("snapshot %s: deleting Cinder snapshot %s", snap_id, cinder_snap)
+                    self.note(f"{label}: Cinder snapshot {cinder_snap} of volume {volume_id} is left: {exc}")
+
+    def _backup_spec(
+        self,
+        vm: Any,
+        definition: dict[str, Any],
+        volumes: list[dict[str, Any]],
+        volume_snapshots: dict[str, str],
+        label: str,
+    ) -> dict[str, Any]:
+        """What the datamover agent is asked to move: the VM's disks (incremental from the previous
+        snapshot's checkpoint when its disks are still in the vault) and the detached volumes' snapshots."""
         prev_vm = self.prev_vms.get(vm.vm_id)
         parents = _parent_refs(self.repo, prev_vm) if prev_vm is not None else {}
         if self.prev is not None and not parents:
             self.note(f"{label}: not in the previous snapshot's vault data, took a full backup")
-        volume_by_target = {v["target"]: v for v in definition["volumes"]}
-        cinder_snaps: dict[str, str] = {}
-        try:
-            for vol in detached:
-                for old in cinder.leftover_snapshots(conn, vol["id"], snap.id):
-                    LOG.warning(
-                        "snapshot %s: deleting Cinder snapshot %s left by an earlier run", snap.id, old
-                    )
-                    cinder.delete_snapshot(conn, old, timeout)
-                report(0.0, f"taking a Cinder snapshot of detached volume {vol['id']}")
-                cinder_snaps[vol["id"]] = cinder.create_snapshot(
-                    conn, vol["id"], cinder.snapshot_name(snap.id, vol["id"]), timeout
-                )
-            spec = {
-                "vault": vault_spec(),
-                "snapshot_id": snap.id,
-                "workload_id": self.workload_id,
-                "checkpoint": checkpoint_name(snap.id),
-                "parent_checkpoint": checkpoint_name(self.prev.id)
-                if self.prev is not None and parents
-                else None,
-                "parent_checkpoint_xml": (prev_vm.definition or {}).get("checkpoint_xml")
-                if prev_vm
-                else None,
-                "disk_id_prefix": vm.vm_id,
-                "parents": parents,
-                "disk_metadata": {
-                    t: {"volume_id": v["id"], "volume_type": v["volume_type"]}
-                    for t, v in volume_by_target.items()
-                },
-                "volumes": [
-                    {
-                        "volume_id": vol["id"],
-                        "snapshot_id": cinder_snaps[vol["id"]],
-                        "parent": _volume_parent(self.repo, prev_vm, vol["id"]),
-                        "metadata": {"volume_type": vol["volume_type"]},
-                    }
-                    for vol in detached
-                ],
-            }
-            started_at = _now()
-            ref = dm.start("backup", vm.vm_id, spec)
+        return {
+            "vault": vault_spec(),
+            "snapshot_id": self.snap.id,
+            "workload_id": self.workload_id,
+            "checkpoint": checkpoint_name(self.snap.id),
+            "parent_checkpoint": checkpoint_name(self.prev.id) if self.prev is not None and parents else None,
+            "parent_checkpoint_xml": (prev_vm.definition or {}).get("checkpoint_xml") if prev_vm else None,
+            "disk_id_prefix": vm.vm_id,
+            "parents": parents,
+            "disk_metadata": {
+                v["target"]: {"volume_id": v["id"], "volume_type": v["volume_type"]}
+                for v in definition["volumes"]
+            },
+            "volumes": [
+                {
+                    "volume_id": vol["id"],
+                    "snapshot_id": volume_snapshots[vol["id"]],
+                    "parent": _volume_parent(self.repo, prev_vm, vol["id"]),
+                    "metadata": {"volume_type": vol["volume_type"]},
+                }
+                for vol in volumes
+            ],
+        }
 
-            def on_view(view: dict[str, Any]) -> None:
-                fraction, message = transfer_progress(view)
-                report(fraction, f"disks: {message}")
+    def _move_disks(self, dm: DatamoverClient, vm_id: str, spec: dict[str, Any], report: Report) -> Transfer:
+        """The datamover agent on the VM's host takes a consistent point and moves the data."""
+        started_at = _now()
+        ref = dm.start("backup", vm_id, spec)
 
-            result = dm.wait(ref, on_view)["result"]
-            finished_at = _now()
-        finally:
-            for volume_id, cinder_snap in cinder_snaps.items():
-                try:
-                    cinder.delete_snapshot(conn, cinder_snap, timeout)
-                except Exception as exc:  # the snapshot itself is fine; say what is left
-                    LOG.exception("snapshot %s: deleting Cinder snapshot %s", snap.id, cinder_snap)
-                    self.note(f"{label}: Cinder snapshot {cinder_snap} of volume {volume_id} is left: {exc}")
+        def on_view(view: dict[str, Any]) -> None:
+            fraction, message = transfer_progress(view)
+            report(fraction, f"disks: {message}")
+
+        result = dm.wait(ref, on_view)["result"]
+        return Transfer(ref.id, ref.host, started_at, _now(), result)
+
+    def _record_vm(
+        self,
+        vm: Any,
+        definition: dict[str, Any],
+        volumes: list[dict[str, Any]],
+        transfer: Transfer,
+        label: str,
+    ) -> dict[str, Any]:
+        """The VM's part of the snapshot, recorded in the database: its definition with the consistency
+        point reached, and its disks (each one a volume or an instance disk)."""
+        result = transfer.result
         if result.get("chain_note"):
             self.note(f"{label}: {result['chain_note']}")
+        volume_by_target = {v["target"]: v for v in definition["volumes"]}
         for disk in result["disks"]:
             if disk.get("attached") is False:
                 disk["kind"] = "volume"
@@ -271,23 +327,26 @@ class SnapshotRun:
             "vm_name": definition["server"]["name"] or vm.vm_name,
             "definition": {
                 **definition,
-                "detached_volumes": detached,
+                "detached_volumes": volumes,
                 "consistency": result["consistency"],
                 "consistency_reason": result["consistency_reason"],
                 "checkpoint": result["checkpoint"],
                 "checkpoint_xml": result.get("checkpoint_xml"),
-                "host": ref.host,
-                "transfer": {"id": ref.id, "started_at": started_at, "finished_at": finished_at},
+                "host": transfer.host,
+                "transfer": {
+                    "id": transfer.id,
+                    "started_at": transfer.started_at,
+                    "finished_at": transfer.finished_at,
+                },
             },
             "disks": result["disks"],
             "size": sum(d["size"] for d in result["disks"]),
             "status": "available",
         }
-        db.snapshot_record_vm(snap.id, record)
-        report(1.0, "done")
+        db.snapshot_record_vm(self.snap.id, record)
         LOG.info(
             "snapshot %s: %s done (%s, read %s, stored %s)",
-            snap.id,
+            self.snap.id,
             label,
             result["consistency"],
             human(sum(d["read_bytes"] for d in result["disks"])),

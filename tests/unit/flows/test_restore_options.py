@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 
 from t4o.common import errors
+from t4o.openstack.neutron import Networking
 from t4o.workloads.flows import topology
 from t4o.workloads.flows.restore import _chosen
 
@@ -34,7 +35,7 @@ def mapping(src: str, dst: str) -> dict:
 def test_mapping_to_an_existing_network() -> None:
     conn = mock.Mock()
     conn.network.find_network.return_value = SimpleNamespace(id="n2", name="two")
-    out = topology.mapped(conn, {"networks": [{"id": "n1"}]}, mapping("n1", "n2"))
+    out = topology.mapped(Networking(conn), {"networks": [{"id": "n1"}]}, mapping("n1", "n2"))
     assert out == {"n1": {"id": "n2", "name": "two", "subnet_id": None, "action": "mapped"}}
 
 
@@ -42,9 +43,9 @@ def test_mapping_errors_name_the_network() -> None:
     conn = mock.Mock()
     conn.network.find_network.return_value = None
     with pytest.raises(errors.BadRequest, match="target network n2 of the network mapping does not exist"):
-        topology.mapped(conn, {"networks": [{"id": "n1"}]}, mapping("n1", "n2"))
+        topology.mapped(Networking(conn), {"networks": [{"id": "n1"}]}, mapping("n1", "n2"))
     conn.network.find_network.return_value = SimpleNamespace(id="n2", name="two")
     with pytest.raises(errors.BadRequest, match="network\\(s\\) n9 are not in the snapshot"):
-        topology.mapped(conn, {"networks": [{"id": "n1"}]}, mapping("n9", "n2"))
+        topology.mapped(Networking(conn), {"networks": [{"id": "n1"}]}, mapping("n9", "n2"))
     with pytest.raises(errors.BadRequest, match=r"need snapshot_network\.id"):
-        topology.mapped(conn, {}, {"networks_mapping": {"networks": [{}]}})
+        topology.mapped(Networking(conn), {}, {"networks_mapping": {"networks": [{}]}})

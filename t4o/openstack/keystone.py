@@ -1,0 +1,27 @@
+"""Keystone (identity): the catalog entry of T4O's own API, registered with an admin's credentials."""
+
+from __future__ import annotations
+
+import openstack
+
+SERVICE_TYPE = "workloads"
+INTERFACES = ("public", "internal", "admin")
+
+
+def register_service(url: str, region: str, cloud: str | None = None) -> str:
+    """Create (or keep) service type 'workloads' with public, internal and admin endpoints at ``url``,
+    as the admin of clouds.yaml entry ``cloud`` (default: the OS_* variables). Returns the service id."""
+    identity = (openstack.connect(cloud=cloud) if cloud else openstack.connect()).identity
+    service = next((s for s in identity.services() if s.type == SERVICE_TYPE), None)
+    if service is None:
+        service = identity.create_service(
+            name="workloadmgr", type=SERVICE_TYPE, description="T4O backup and recovery of workloads"
+        )
+    existing = {(e.interface, e.region_id): e for e in identity.endpoints(service_id=service.id)}
+    for interface in INTERFACES:
+        ep = existing.get((interface, region))
+        if ep is None:
+            identity.create_endpoint(service_id=service.id, interface=interface, url=url, region_id=region)
+        elif ep.url != url:
+            identity.update_endpoint(ep, url=url)
+    return str(service.id)
