@@ -12,9 +12,12 @@ import os
 import sys
 import threading
 
+from t4o.api.app import create_app
 from t4o.cmd import common
+from t4o.cmd.services import build
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
+from t4o.db import session
 
 LOG = get_logger(__name__)
 
@@ -37,10 +40,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def all_in_one(args: argparse.Namespace) -> None:
     from werkzeug.serving import make_server
-
-    from t4o.api.app import create_app
-    from t4o.cmd.services import build
-    from t4o.db import session
 
     defaults = {
         ("database", "connection"): f"sqlite:///{os.path.abspath(args.state_dir)}/t4o.sqlite",
