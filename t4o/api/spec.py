@@ -1,22 +1,45 @@
-"""The API's one source of truth: every operation with its parameters, body schema and responses.
+"""The API's one source of truth: every operation with its handler, parameters, body schema and responses.
 
 The Flask routes, request validation and the OpenAPI 3.1 document (served at /openapi.json and kept in
-docs/openapi.yaml) are all generated from OPERATIONS.
+docs/openapi.yaml) are all generated from OPERATIONS. Each operation names its handler function (in
+t4o.api.handlers.<resource>) and its schemas (in t4o.api.schemas.<resource>).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from t4o import __version__
-from t4o.api import pagination, spec_policies
-from t4o.api import schemas as s
-from t4o.db.api import SETTING_SORT_KEYS, WORKLOAD_TYPE_SORT_KEYS
+from t4o.api.handlers import (
+    metrics,
+    nodes,
+    policies,
+    quotas,
+    restores,
+    scheduled_runs,
+    scheduler,
+    settings,
+    snapshots,
+    workload_types,
+    workloads,
+)
+from t4o.api.schemas import metrics as metrics_s
+from t4o.api.schemas import nodes as nodes_s
+from t4o.api.schemas import policies as policies_s
+from t4o.api.schemas import quotas as quotas_s
+from t4o.api.schemas import restores as restores_s
+from t4o.api.schemas import scheduled_runs as runs_s
+from t4o.api.schemas import scheduler as scheduler_s
+from t4o.api.schemas import settings as settings_s
+from t4o.api.schemas import snapshots as snapshots_s
+from t4o.api.schemas import workload_types as types_s
+from t4o.api.schemas import workloads as workloads_s
+from t4o.api.schemas.common import ERROR, paged, wrap, wrap_list
 
-BOOL = {"type": "boolean"}
-STR = {"type": "string", "maxLength": 255}
-DATE = {"type": "string", "format": "date-time"}
+# handler(ctx, body, query, **path_params) -> JSON-able payload, or None for an empty response.
+Handler = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -24,7 +47,7 @@ class Operation:
     method: str
     path: str  # below /v1/{project_id}
     operation_id: str
-    handler: str  # function name in t4o.api.handlers
+    handler: Handler
     summary: str
     tag: str
     status: int = 200
@@ -65,128 +88,162 @@ _SNAPSHOT_LINKS = _links(
 )
 _RESTORE_LINKS = _links("restore", "restore_id", ["showRestore", "cancelRestore", "deleteRestore"])
 
-_PAGE = pagination.QUERY
-# Workload types and settings page by name by default; a setting's marker is its name.
-_TYPE_PAGE = pagination.query(WORKLOAD_TYPE_SORT_KEYS)
-_SETTING_PAGE = pagination.query(SETTING_SORT_KEYS, marker_length=255)
-_SNAPSHOT_QUERY = {
-    "workload_id": STR,
-    "status": STR,
-    "date_from": DATE,
-    "date_to": DATE,
-    "all": BOOL,
-    **_PAGE,
-}
-
-
-def _paged(key: str, item: dict[str, Any]) -> dict[str, Any]:
-    """A list response with its optional ``<key>_links`` (rel next) for the following page."""
-    out = s.wrap_list(key, item)
-    out["properties"][f"{key}_links"] = pagination.LINKS_SCHEMA
-    return out
-
-
 _WL = "/workloads/{workload_id}"
 _SN = "/snapshots/{snapshot_id}"
 _RS = "/restores/{restore_id}"
+_P = "/workload_policy/{policy_id}"
+_CONFLICT = (400, 401, 403, 404, 409)
+
+_WORKLOAD = wrap("workload", workloads_s.WORKLOAD)
+_SNAPSHOT = wrap("snapshot", snapshots_s.SNAPSHOT)
+_RESTORE = wrap("restore", restores_s.RESTORE)
+_POLICY = wrap("policy", policies_s.POLICY)
 
 OPERATIONS: list[Operation] = [
     # workload types
-    Operation("GET", "/workload_types", "listWorkloadTypes", "list_workload_types", "List workload types",
-              "workload_types", query=_TYPE_PAGE, response=_paged("workload_types", s.WORKLOAD_TYPE)),
-    Operation("GET", "/workload_types/detail", "listWorkloadTypesDetail", "list_workload_types",
-              "List workload types with details", "workload_types", query=_TYPE_PAGE,
-              response=_paged("workload_types", s.WORKLOAD_TYPE)),
-    Operation("GET", "/workload_types/{workload_type_id}", "showWorkloadType", "show_workload_type",
-              "Show a workload type", "workload_types", response=s.wrap("workload_type", s.WORKLOAD_TYPE)),
+    Operation("GET", "/workload_types", "listWorkloadTypes", workload_types.list_workload_types,
+              "List workload types", "workload_types", query=types_s.PAGE,
+              response=paged("workload_types", types_s.WORKLOAD_TYPE)),
+    Operation("GET", "/workload_types/detail", "listWorkloadTypesDetail", workload_types.list_workload_types,
+              "List workload types with details", "workload_types", query=types_s.PAGE,
+              response=paged("workload_types", types_s.WORKLOAD_TYPE)),
+    Operation("GET", "/workload_types/{workload_type_id}", "showWorkloadType",
+              workload_types.show_workload_type, "Show a workload type", "workload_types",
+              response=wrap("workload_type", types_s.WORKLOAD_TYPE)),
     # workloads
-    Operation("GET", "/workloads", "listWorkloads", "list_workloads", "List workloads", "workloads",
-              query={"all_workloads": BOOL, **_PAGE}, response=_paged("workloads", s.WORKLOAD)),
-    Operation("GET", "/workloads/detail", "listWorkloadsDetail", "list_workloads_detail",
-              "List workloads with details", "workloads", query={"all_workloads": BOOL, **_PAGE},
-              response=_paged("workloads", s.WORKLOAD)),
-    Operation("POST", "/workloads", "createWorkload", "create_workload", "Create a workload", "workloads",
-              status=202, body=s.WORKLOAD_CREATE, body_required=True, response=s.wrap("workload", s.WORKLOAD),
-              errors=(400, 401, 403, 404, 409), links=_WORKLOAD_LINKS),
-    Operation("GET", _WL, "showWorkload", "show_workload", "Show a workload with its storage usage",
-              "workloads", response=s.wrap("workload", s.WORKLOAD)),
-    Operation("PUT", _WL, "updateWorkload", "update_workload", "Modify a workload (instances, schedule)",
-              "workloads", status=202, body=s.WORKLOAD_UPDATE, body_required=True,
-              response=s.wrap("workload", s.WORKLOAD), errors=(400, 401, 403, 404, 409)),
-    Operation("DELETE", _WL, "deleteWorkload", "delete_workload", "Delete a workload", "workloads",
-              status=202, query={"database_only": BOOL}, errors=(400, 401, 403, 404, 409)),
-    Operation("POST", _WL, "snapshotWorkload", "snapshot_workload",
+    Operation("GET", "/workloads", "listWorkloads", workloads.list_workloads, "List workloads", "workloads",
+              query=workloads_s.LIST_QUERY, response=paged("workloads", workloads_s.WORKLOAD)),
+    Operation("GET", "/workloads/detail", "listWorkloadsDetail", workloads.list_workloads_detail,
+              "List workloads with details", "workloads", query=workloads_s.LIST_QUERY,
+              response=paged("workloads", workloads_s.WORKLOAD)),
+    Operation("POST", "/workloads", "createWorkload", workloads.create_workload, "Create a workload",
+              "workloads", status=202, body=workloads_s.CREATE, body_required=True, response=_WORKLOAD,
+              errors=_CONFLICT, links=_WORKLOAD_LINKS),
+    Operation("GET", _WL, "showWorkload", workloads.show_workload, "Show a workload with its storage usage",
+              "workloads", response=_WORKLOAD),
+    Operation("PUT", _WL, "updateWorkload", workloads.update_workload,
+              "Modify a workload (instances, schedule)", "workloads", status=202, body=workloads_s.UPDATE,
+              body_required=True, response=_WORKLOAD, errors=_CONFLICT),
+    Operation("DELETE", _WL, "deleteWorkload", workloads.delete_workload, "Delete a workload", "workloads",
+              status=202, query=workloads_s.DELETE_QUERY, errors=_CONFLICT),
+    Operation("POST", _WL, "snapshotWorkload", workloads.snapshot_workload,
               "Take a snapshot (full with ?full=1); 202 and a queued snapshot", "workloads", status=202,
-              query={"full": {"type": "string", "enum": ["0", "1", "true", "false", "True", "False"]}},
-              body=s.SNAPSHOT_CREATE, response=s.wrap("snapshot", s.SNAPSHOT),
-              errors=(400, 401, 403, 404, 409), links=_SNAPSHOT_LINKS),
-    Operation("POST", _WL + "/pause", "pauseWorkload", "pause_workload", "Pause the workload's schedule",
-              "workloads", response=s.wrap("workload", s.WORKLOAD)),
-    Operation("POST", _WL + "/resume", "resumeWorkload", "resume_workload", "Resume the workload's schedule",
-              "workloads", response=s.wrap("workload", s.WORKLOAD)),
-    Operation("POST", _WL + "/unlock", "unlockWorkload", "unlock_workload",
+              query=workloads_s.SNAPSHOT_QUERY, body=snapshots_s.CREATE, response=_SNAPSHOT,
+              errors=_CONFLICT, links=_SNAPSHOT_LINKS),
+    Operation("POST", _WL + "/pause", "pauseWorkload", workloads.pause_workload,
+              "Pause the workload's schedule", "workloads", response=_WORKLOAD),
+    Operation("POST", _WL + "/resume", "resumeWorkload", workloads.resume_workload,
+              "Resume the workload's schedule", "workloads", response=_WORKLOAD),
+    Operation("POST", _WL + "/unlock", "unlockWorkload", workloads.unlock_workload,
               "Make a locked workload available when no job of it runs", "workloads",
-              response=s.wrap("workload", s.WORKLOAD), errors=(400, 401, 403, 404, 409)),
-    Operation("POST", _WL + "/reset", "resetWorkload", "reset_workload",
+              response=_WORKLOAD, errors=_CONFLICT),
+    Operation("POST", _WL + "/reset", "resetWorkload", workloads.reset_workload,
               "Mark the workload's unfinished jobs as error and make it available", "workloads",
-              response=s.wrap("workload", s.WORKLOAD)),
+              response=_WORKLOAD),
+    Operation("GET", _WL + "/scheduled_runs", "listScheduledRuns", scheduled_runs.list_scheduled_runs,
+              "What the cron service did with each scheduled run of a workload", "workloads",
+              query=runs_s.PAGE, response=paged("scheduled_runs", runs_s.RUN)),
     # snapshots
-    Operation("GET", "/snapshots", "listSnapshots", "list_snapshots", "List snapshots", "snapshots",
-              query=_SNAPSHOT_QUERY, response=_paged("snapshots", s.SNAPSHOT)),
-    Operation("GET", "/snapshots/detail", "listSnapshotsDetail", "list_snapshots_detail",
-              "List snapshots with details", "snapshots",
-              query=_SNAPSHOT_QUERY, response=_paged("snapshots", s.SNAPSHOT)),
-    Operation("GET", _SN, "showSnapshot", "show_snapshot", "Show a snapshot (VMs, sizes, progress)",
-              "snapshots", response=s.wrap("snapshot", s.SNAPSHOT)),
-    Operation("DELETE", _SN, "deleteSnapshot", "delete_snapshot", "Delete a snapshot", "snapshots",
-              status=202, errors=(400, 401, 403, 404, 409)),
-    Operation("GET", _SN + "/cancel", "cancelSnapshot", "cancel_snapshot", "Cancel a running snapshot",
-              "snapshots", response=s.wrap("snapshot", s.SNAPSHOT), errors=(400, 401, 403, 404, 409)),
-    Operation("POST", _SN, "restoreSnapshot", "create_restore",
-              "Restore from a snapshot (oneclick, selective, inplace); 202 and a queued restore", "restores",
-              status=202, body=s.RESTORE_CREATE, body_required=True, response=s.wrap("restore", s.RESTORE),
-              errors=(400, 401, 403, 404, 409), links=_RESTORE_LINKS),
-    Operation("POST", _WL + "/snapshots/{snapshot_id}/restores", "restoreWorkloadSnapshot",
-              "create_workload_restore", "Restore from a snapshot of this workload (same body)", "restores",
-              status=202, body=s.RESTORE_CREATE, body_required=True, response=s.wrap("restore", s.RESTORE),
-              errors=(400, 401, 403, 404, 409), links=_RESTORE_LINKS),
+    Operation("GET", "/snapshots", "listSnapshots", snapshots.list_snapshots, "List snapshots", "snapshots",
+              query=snapshots_s.LIST_QUERY, response=paged("snapshots", snapshots_s.SNAPSHOT)),
+    Operation("GET", "/snapshots/detail", "listSnapshotsDetail", snapshots.list_snapshots_detail,
+              "List snapshots with details", "snapshots", query=snapshots_s.LIST_QUERY,
+              response=paged("snapshots", snapshots_s.SNAPSHOT)),
+    Operation("GET", _SN, "showSnapshot", snapshots.show_snapshot, "Show a snapshot (VMs, sizes, progress)",
+              "snapshots", response=_SNAPSHOT),
+    Operation("DELETE", _SN, "deleteSnapshot", snapshots.delete_snapshot, "Delete a snapshot", "snapshots",
+              status=202, errors=_CONFLICT),
+    Operation("GET", _SN + "/cancel", "cancelSnapshot", snapshots.cancel_snapshot,
+              "Cancel a running snapshot", "snapshots", response=_SNAPSHOT, errors=_CONFLICT),
     # restores
-    Operation("GET", "/restores", "listRestores", "list_restores", "List restores", "restores",
-              query={"snapshot_id": STR, **_PAGE}, response=_paged("restores", s.RESTORE)),
-    Operation("GET", "/restores/detail", "listRestoresDetail", "list_restores_detail",
-              "List restores with details", "restores", query={"snapshot_id": STR, **_PAGE},
-              response=_paged("restores", s.RESTORE)),
-    Operation("GET", _RS, "showRestore", "show_restore", "Show a restore", "restores",
-              response=s.wrap("restore", s.RESTORE)),
-    Operation("DELETE", _RS, "deleteRestore", "delete_restore", "Delete a finished restore's record",
-              "restores", status=202, errors=(400, 401, 403, 404, 409)),
-    Operation("GET", _RS + "/cancel", "cancelRestore", "cancel_restore", "Cancel a running restore",
-              "restores", response=s.wrap("restore", s.RESTORE), errors=(400, 401, 403, 404, 409)),
+    Operation("POST", _SN, "restoreSnapshot", restores.create_restore,
+              "Restore from a snapshot (oneclick, selective, inplace); 202 and a queued restore", "restores",
+              status=202, body=restores_s.CREATE, body_required=True, response=_RESTORE, errors=_CONFLICT,
+              links=_RESTORE_LINKS),
+    Operation("POST", _WL + "/snapshots/{snapshot_id}/restores", "restoreWorkloadSnapshot",
+              restores.create_workload_restore, "Restore from a snapshot of this workload (same body)",
+              "restores", status=202, body=restores_s.CREATE, body_required=True, response=_RESTORE,
+              errors=_CONFLICT, links=_RESTORE_LINKS),
+    Operation("GET", "/restores", "listRestores", restores.list_restores, "List restores", "restores",
+              query=restores_s.LIST_QUERY, response=paged("restores", restores_s.RESTORE)),
+    Operation("GET", "/restores/detail", "listRestoresDetail", restores.list_restores_detail,
+              "List restores with details", "restores", query=restores_s.LIST_QUERY,
+              response=paged("restores", restores_s.RESTORE)),
+    Operation("GET", _RS, "showRestore", restores.show_restore, "Show a restore", "restores",
+              response=_RESTORE),
+    Operation("DELETE", _RS, "deleteRestore", restores.delete_restore, "Delete a finished restore's record",
+              "restores", status=202, errors=_CONFLICT),
+    Operation("GET", _RS + "/cancel", "cancelRestore", restores.cancel_restore, "Cancel a running restore",
+              "restores", response=_RESTORE, errors=_CONFLICT),
     # settings
-    Operation("GET", "/settings", "listSettings", "list_settings",
+    Operation("GET", "/settings", "listSettings", settings.list_settings,
               "List the project's settings (by name; a setting's name is its marker)", "settings",
-              query=_SETTING_PAGE, response=_paged("settings", s.SETTING_OUT)),
-    Operation("POST", "/settings", "createSettings", "create_settings", "Create settings", "settings",
-              body=s.SETTINGS_BODY, body_required=True, response=s.wrap_list("settings", s.SETTING_OUT),
-              errors=(400, 401, 403, 404, 409)),
-    Operation("PUT", "/settings", "updateSettings", "update_settings", "Create or update settings",
-              "settings",
-              body=s.SETTINGS_BODY, body_required=True, response=s.wrap_list("settings", s.SETTING_OUT),
-              errors=(400, 401, 403, 404, 409)),
-    Operation("GET", "/settings/{name}", "showSetting", "show_setting", "Show a setting", "settings",
-              response=s.wrap("setting", s.SETTING_OUT)),
-    Operation("DELETE", "/settings/{name}", "deleteSetting", "delete_setting", "Delete a setting", "settings",
-              status=202),
+              query=settings_s.PAGE, response=paged("settings", settings_s.SETTING)),
+    Operation("POST", "/settings", "createSettings", settings.create_settings, "Create settings", "settings",
+              body=settings_s.BODY, body_required=True, response=wrap_list("settings", settings_s.SETTING),
+              errors=_CONFLICT),
+    Operation("PUT", "/settings", "updateSettings", settings.update_settings, "Create or update settings",
+              "settings", body=settings_s.BODY, body_required=True,
+              response=wrap_list("settings", settings_s.SETTING), errors=_CONFLICT),
+    Operation("GET", "/settings/{name}", "showSetting", settings.show_setting, "Show a setting", "settings",
+              response=wrap("setting", settings_s.SETTING)),
+    Operation("DELETE", "/settings/{name}", "deleteSetting", settings.delete_setting, "Delete a setting",
+              "settings", status=202),
     # global job scheduler
-    Operation("GET", "/global_job_scheduler", "getGlobalJobScheduler", "get_global_job_scheduler",
-              "Whether scheduled snapshots run", "global_job_scheduler", response=s.GLOBAL_JOB_SCHEDULER),
+    Operation("GET", "/global_job_scheduler", "getGlobalJobScheduler", scheduler.get_global_job_scheduler,
+              "Whether scheduled snapshots run", "global_job_scheduler",
+              response=scheduler_s.GLOBAL_JOB_SCHEDULER),
     Operation("POST", "/global_job_scheduler/enable", "enableGlobalJobScheduler",
-              "enable_global_job_scheduler", "Enable scheduled snapshots (admin)", "global_job_scheduler",
-              response=s.GLOBAL_JOB_SCHEDULER),
+              scheduler.enable_global_job_scheduler, "Enable scheduled snapshots (admin)",
+              "global_job_scheduler", response=scheduler_s.GLOBAL_JOB_SCHEDULER),
     Operation("POST", "/global_job_scheduler/disable", "disableGlobalJobScheduler",
-              "disable_global_job_scheduler", "Disable scheduled snapshots (admin)", "global_job_scheduler",
-              response=s.GLOBAL_JOB_SCHEDULER),
-    *spec_policies.operations(Operation),
+              scheduler.disable_global_job_scheduler, "Disable scheduled snapshots (admin)",
+              "global_job_scheduler", response=scheduler_s.GLOBAL_JOB_SCHEDULER),
+    # workload policies
+    Operation("GET", "/workload_policy/", "listWorkloadPolicies", policies.list_workload_policies,
+              "List workload policies (admin: all; member: those of the project)", "workload_policy",
+              query=policies_s.PAGE, response=paged("policy_list", policies_s.POLICY)),
+    Operation("POST", "/workload_policy/", "createWorkloadPolicy", policies.create_workload_policy,
+              "Create a workload policy (admin)", "workload_policy", body=policies_s.BODY, body_required=True,
+              response=_POLICY),
+    Operation("GET", _P, "showWorkloadPolicy", policies.show_workload_policy, "Show a workload policy",
+              "workload_policy", response=_POLICY),
+    Operation("PUT", _P, "updateWorkloadPolicy", policies.update_workload_policy,
+              "Change a workload policy (admin)", "workload_policy", body=policies_s.BODY, body_required=True,
+              response=_POLICY),
+    Operation("DELETE", _P, "deleteWorkloadPolicy", policies.delete_workload_policy,
+              "Delete a workload policy no workload uses (admin)", "workload_policy", status=202,
+              errors=_CONFLICT),
+    Operation("POST", _P + "/assign", "assignWorkloadPolicy", policies.assign_workload_policy,
+              "Assign a workload policy to projects or take it back (admin)", "workload_policy",
+              body=policies_s.ASSIGN_BODY, body_required=True, response=policies_s.ASSIGN_OUT),
+    Operation("GET", "/workload_policy/assigned/{assigned_project_id}", "listAssignedWorkloadPolicies",
+              policies.list_assigned_workload_policies, "Workload policies assigned to a project",
+              "workload_policy", query=policies_s.PAGE, response=paged("policies", policies_s.POLICY)),
+    # quotas
+    Operation("GET", "/project_quota_types", "listProjectQuotaTypes", quotas.list_project_quota_types,
+              "The kinds of project quota", "quotas", response=wrap_list("quota_types", quotas_s.QUOTA_TYPE)),
+    Operation("GET", "/project_allowed_quotas/{quota_project_id}", "listProjectAllowedQuotas",
+              quotas.list_project_allowed_quotas, "A project's allowed quotas, with usage", "quotas",
+              query=quotas_s.PAGE, response=paged("allowed_quotas", quotas_s.QUOTA)),
+    Operation("POST", "/project_allowed_quotas/{quota_project_id}", "createProjectAllowedQuotas",
+              quotas.create_project_allowed_quotas, "Set allowed quotas of a project (admin)", "quotas",
+              body=quotas_s.CREATE, body_required=True, response=wrap_list("allowed_quotas", quotas_s.QUOTA)),
+    Operation("PUT", "/update_allowed_quota/{quota_id}", "updateProjectAllowedQuota",
+              quotas.update_project_allowed_quota, "Change an allowed quota (admin)", "quotas",
+              body=quotas_s.UPDATE, body_required=True, response=wrap("allowed_quotas", quotas_s.QUOTA)),
+    Operation("DELETE", "/project_allowed_quotas/{quota_id}", "deleteProjectAllowedQuota",
+              quotas.delete_project_allowed_quota, "Remove an allowed quota (admin)", "quotas", status=202),
+    # metrics and nodes
+    Operation("GET", "/t4o_metrics", "getMetrics", metrics.get_metrics,
+              "Storage per project, protected VMs, recent jobs and service nodes (admin)", "metrics",
+              query=metrics_s.QUERY, response=metrics_s.METRICS),
+    Operation("GET", "/t4o_nodes", "listNodes", nodes.list_nodes,
+              "Service nodes (one per host and binary) with their state and whether disabled (admin)",
+              "metrics", query=nodes_s.PAGE, response=paged("nodes", nodes_s.NODE_ITEM)),
+    Operation("PUT", "/t4o_nodes/{node_host}", "updateNode", nodes.update_node,
+              "Disable a workloads node (it takes no new jobs, finishes those it runs) or enable it (admin)",
+              "metrics", body=nodes_s.BODY, body_required=True, response=nodes_s.NODE),
 ]  # fmt: skip
 
 _ERROR_TEXT = {
@@ -257,7 +314,7 @@ def openapi() -> dict[str, Any]:
         "security": [{"keystone": []}],
         "paths": paths,
         "components": {
-            "schemas": {"Error": s.ERROR},
+            "schemas": {"Error": ERROR},
             "securitySchemes": {"keystone": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
         },
     }

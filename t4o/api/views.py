@@ -161,3 +161,15 @@ def setting(st: Any) -> dict[str, Any]:
         "metadata": st.metadata_,
         "project_id": st.project_id,
     }
+
+
+def scheduled_run(run: Any) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "scheduled_time": run.scheduled_time.isoformat(),
+        "status": run.status,
+        "snapshot_id": run.snapshot_id,
+        "snapshot_type": run.snapshot_type,
+        "host": run.host,
+        "message": run.message,
+    }

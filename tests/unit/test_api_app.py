@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 
 from t4o.api import app as api_app
-from t4o.api import handlers
+from t4o.api import handlers, views
 from t4o.common import errors
 
 
@@ -120,14 +120,14 @@ def test_encrypted_workload_needs_a_secret(client: Any) -> None:
     assert resp.status_code == 400 and "secret_uuid" in resp.json["badRequest"]["message"]
     client.fake.create_workload.return_value = mock.MagicMock()
     body["workload"]["secret_uuid"] = "s-1"
-    with mock.patch.object(handlers.views, "workload", return_value={}):
+    with mock.patch.object(views, "workload", return_value={}):
         assert client.post("/v1/p1/workloads", json=body, headers=MEMBER).status_code == 202
 
 
 def test_list_pages_and_next_link(client: Any) -> None:
     rows = [{"id": f"w{i}", "created_at": None, "updated_at": None} for i in range(2)]
     client.fake.list_workloads.return_value = [
-        {**r, **dict.fromkeys(handlers.views._WORKLOAD_ROW_KEYS[1:], None)} for r in rows
+        {**r, **dict.fromkeys(views._WORKLOAD_ROW_KEYS[1:], None)} for r in rows
     ]
     resp = client.get("/v1/p1/workloads/detail?limit=2&sort_dir=asc", headers=MEMBER)
     assert resp.status_code == 200, resp.json

@@ -10,26 +10,23 @@ hands the transfer to that host's agent over RPC; the host is part of the transf
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
 
 import flask
-import jsonschema
+from openstack import exceptions as sdk_exc
 from oslo_config import cfg
 from oslo_middleware import request_id
 from oslo_policy import policy as oslo_policy
-from werkzeug.exceptions import HTTPException
 
-from t4o.api import auth
-from t4o.common import errors, policy
+from t4o.common import errors, policy, rest, rest_auth
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.datamover.api.rpcapi import AgentAPI
+from t4o.openstack.nova import NovaCloud
 
 LOG = get_logger(__name__)
-MAX_BODY = 1024 * 1024
 RULE = "datamover:api"
 RULES = [
     oslo_policy.RuleDefault(
@@ -130,19 +127,6 @@ def list_rules() -> list[oslo_policy.RuleDefault]:
     return RULES
 
 
-def _error(code: int, message: str) -> flask.Response:
-    resp = flask.jsonify({"error": {"code": code, "message": message}})
-    resp.status_code = code
-    return resp
-
-
-def _validate(body: Any, schema: dict[str, Any], where: str) -> None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(body))
-    if error is not None:
-        path = "/".join(str(p) for p in error.absolute_path)
-        raise errors.BadRequest(f"Invalid {where}{'/' + path if path else ''}: {error.message[:300]}")
-
-
 def _context() -> RequestContext:
     ctx: RequestContext = flask.g.context
     try:
@@ -161,10 +145,6 @@ def _check_address(host: str, transfer_id: str) -> None:
 
 def compute_host(ctx: RequestContext, server_id: str) -> str:
     """The compute host of the server, read from Nova with the caller's (service) token."""
-    from openstack import exceptions as sdk_exc
-
-    from t4o.openstack.nova import NovaCloud
-
     conf = cfg.CONF
     conn = NovaCloud(conf.nova.interface, conf.nova.region_name).connection(ctx)
     try:
@@ -178,8 +158,10 @@ def compute_host(ctx: RequestContext, server_id: str) -> str:
 
 
 def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> flask.Flask:
-    app = flask.Flask("t4o.datamover.api")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app = rest.create_app(
+        "t4o.datamover.api", rest_auth.context_from_environ, rest_auth.PUBLIC_PATHS,
+        failure="datamover-api failed to handle the request; see its log.",
+    )  # fmt: skip
     agents = agents or AgentAPI(conf)
     register_policy()
 
@@ -190,13 +172,8 @@ def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> fl
     @app.post("/v2/transfers")
     def create_transfer() -> Any:
         ctx = _context()
-        try:
-            body = json.loads(flask.request.get_data(cache=False) or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise errors.BadRequest(f"The body is not valid JSON: {exc}.") from None
-        _validate(body, TRANSFER, "body")
-        req = body["transfer"]
-        _validate(req["spec"], BACKUP_SPEC if req["kind"] == "backup" else RESTORE_SPEC, "transfer/spec")
+        req = rest.json_body(TRANSFER, where="body")["transfer"]
+        rest.validate(req["spec"], BACKUP_SPEC if req["kind"] == "backup" else RESTORE_SPEC, "transfer/spec")
         host = compute_host(ctx, req["server_id"])
         spec = {**req["spec"], "domain": req["server_id"]}
         transfer_id = str(uuid.uuid4())
@@ -231,31 +208,8 @@ def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> fl
         resp.status_code = 202
         return resp
 
-    @app.before_request
-    def before() -> None:
-        if flask.request.path not in auth.PUBLIC_PATHS:
-            flask.g.context = auth.context_from_environ(flask.request.environ)
-
-    @app.after_request
-    def after(resp: flask.Response) -> flask.Response:
-        LOG.info('"%s %s" status: %s', flask.request.method, flask.request.path, resp.status_code)
-        return resp
-
-    @app.errorhandler(errors.T4OError)
-    def t4o_error(exc: errors.T4OError) -> flask.Response:
-        return _error(exc.http_status, str(exc))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> flask.Response:
-        return _error(exc.code or 500, exc.description or exc.name)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> flask.Response:
-        LOG.exception("Unexpected error in %s %s", flask.request.method, flask.request.path)
-        return _error(500, "datamover-api failed to handle the request; see its log.")
-
     return app
 
 
 def create_app(conf: cfg.ConfigOpts) -> Any:
-    return request_id.RequestId(auth.wrap(create_flask_app(conf), conf))
+    return request_id.RequestId(rest_auth.wrap(create_flask_app(conf), conf))

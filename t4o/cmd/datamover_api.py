@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from t4o.cmd import common
-from t4o.cmd.api import GunicornApp
+from t4o.cmd.gunicorn_app import GunicornApp, options
 from t4o.common.config import CONF
 from t4o.datamover import config as dm_config
-
-
-class DatamoverApp(GunicornApp):
-    def load(self) -> Any:
-        from t4o.datamover.api.app import create_app
-
-        return create_app(CONF)
+from t4o.datamover.api.app import create_app
 
 
 def main() -> None:
@@ -24,14 +17,5 @@ def main() -> None:
     api = CONF.datamover_api
     if CONF.auth_strategy == "noauth" and not common.is_loopback(api.bind_host):
         common.fail(f"auth_strategy = noauth is only allowed on a loopback address, not {api.bind_host}.")
-    DatamoverApp(
-        {
-            "bind": f"{api.bind_host}:{api.bind_port}",
-            "workers": api.workers,
-            "threads": api.threads,
-            "worker_class": "gthread",
-            "timeout": 120,
-            "graceful_timeout": 20,
-            "proc_name": "datamover-api",
-        }
-    ).run()
+    settings = options(api.bind_host, api.bind_port, api.workers, api.threads, "datamover-api")
+    GunicornApp(settings, lambda: create_app(CONF)).run()

@@ -1,4 +1,4 @@
-"""Authentication in front of the API: keystonemiddleware's auth_token, or noauth for loopback use.
+"""Authentication in front of both REST APIs: keystonemiddleware's auth_token, or noauth for loopback use.
 
 Both leave the caller's identity in the X-User-Id / X-Project-Id / X-Roles headers of the WSGI environ,
 where :func:`context_from_environ` reads it.
@@ -65,7 +65,7 @@ class PublicPaths:
 def wrap(app: WSGIApp, conf: cfg.ConfigOpts) -> WSGIApp:
     if conf.auth_strategy == "noauth":
         return PublicPaths(app, NoAuth(app))
-    from keystonemiddleware import auth_token
+    from keystonemiddleware import auth_token  # half a second to import; noauth runs without it
 
     return PublicPaths(app, auth_token.AuthProtocol(app, {"oslo_config_config": conf}))
 
