@@ -8,7 +8,7 @@ of devcloud's catalog, 8780 and 8784, so it holds the devcloud lock like the int
 
 What it does, as devcloud's demo user:
 
-1. Starts the T4O services as separate processes over RabbitMQ (``t4o.demo.T4OServices``, a MariaDB
+1. Starts the T4O services as separate processes over RabbitMQ (``demo.services.T4OServices``, a MariaDB
    database and a vault of their own).
 2. Boots two ``devcloud.tiny`` VMs, creates a 1 GiB Cinder volume and fills it with known data: in each
    64 MiB of the volume, 24 MiB of random bytes, 16 MiB of written zeros and 24 MiB never written (a hole):
@@ -59,13 +59,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from t4o.demo import (  # noqa: E402  (the repository root is on the path only from here)
-    T4OServices,
-    devcloud_state,
-    libvirt_uri,
-    mariadb_database,
-    write_guest,
-)
+from demo.guest import write_guest  # noqa: E402  (the repository root is on the path only from here)
+from demo.services import T4OServices, devcloud_state, libvirt_uri, mariadb_database  # noqa: E402
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -396,6 +391,7 @@ def wait_job(b: Bench, kind: str, job_id: str) -> dict[str, Any]:
 
 def t4o_restore(b: Bench, snapshot: dict[str, Any]) -> None:
     from t4o.datamover.vault_io import open_repository
+
     from t4o.vault.chunks import chunk_key
 
     started = time.monotonic()

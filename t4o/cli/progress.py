@@ -7,16 +7,18 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+from oslo_utils import units
+
+# The CLI imports no server package, so it keeps its own twin of t4o.common.sizes.format_bytes.
+_UNITS = ((units.Pi, "PiB"), (units.Ti, "TiB"), (units.Gi, "GiB"), (units.Mi, "MiB"), (units.Ki, "KiB"))
 
 
 def human_bytes(count: float) -> str:
-    value = float(count)
-    for unit in UNITS:
-        if abs(value) < 1024 or unit == UNITS[-1]:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} {UNITS[-1]}"
+    """``count`` bytes in the largest unit it reaches, with one decimal (whole bytes below 1 KiB)."""
+    for size, unit in _UNITS:
+        if abs(count) >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count:.0f} B"
 
 
 class ProgressBar:

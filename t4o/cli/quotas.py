@@ -7,8 +7,9 @@ quotas is for admins; members see their own project's quotas and usage.
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
+
+from oslo_utils import strutils
 
 from t4o.cli import base
 from t4o.client import Client, NotFound
@@ -18,7 +19,6 @@ LIST_FIELDS = ("id", "quota_type_name", "allowed_value", "high_watermark", "usag
 LIST_HEADERS = ("ID", "Type", "Allowed", "High Watermark", "Usage", "Type ID")
 # `quota set` options -> quota type names (matched case-insensitively with the API's display names)
 TYPE_OPTIONS = {"workloads": "Workloads", "snapshots": "Snapshots", "vms": "VMs", "volumes": "Volumes"}
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5}
 
 
 def limit(text: str) -> int:
@@ -35,12 +35,17 @@ def size(text: str) -> int:
     raw = text.strip()
     if raw.lower() in ("unlimited", "-1"):
         return -1
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:i?B)?", raw, re.IGNORECASE)
-    if not match:
+    # oslo.utils reads "500GB", "2TiB" or "10B"; people also write 500G, 1.5 m or 10kb.
+    normal = "".join(raw.split()).upper().replace("IB", "iB")
+    try:
+        value = strutils.string_to_bytes(normal if normal.endswith("B") else normal + "B", return_int=True)
+    except ValueError:
+        value = -1
+    if value < 0:
         raise argparse.ArgumentTypeError(
             f"expected bytes, a size like 500G or 2TiB (powers of 1024), or 'unlimited'; got {text!r}"
         )
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    return int(value)
 
 
 def type_limit(text: str) -> tuple[str, int]:

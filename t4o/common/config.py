@@ -77,7 +77,7 @@ DATABASE_OPTS = [
         "connection",
         default="sqlite:////var/lib/t4o/t4o.sqlite",
         secret=True,
-        help="SQLAlchemy URL of the database (mysql+pymysql://, postgresql+psycopg2://, sqlite:///).",
+        help="SQLAlchemy URL of the database (mysql+mysqldb://, postgresql+psycopg2://, sqlite:///).",
     ),
     cfg.IntOpt("max_pool_size", default=10, min=1, help="Connections kept in the pool."),
     cfg.IntOpt("max_overflow", default=20, min=0, help="Connections allowed beyond the pool."),

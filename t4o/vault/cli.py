@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from t4o.common.sizes import format_bytes as _size
 from t4o.vault.backend import BackendError
 from t4o.vault.errors import InvalidArgument, SnapshotNotFound, VaultError
 from t4o.vault.progress import Progress, ProgressCallback
@@ -24,14 +25,6 @@ from t4o.vault.repository import DEFAULT_CHUNK_SIZE, Repository
 from t4o.vault.url import open_backend
 
 PROG = "t4o-vault"
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def _progress_printer() -> ProgressCallback | None:

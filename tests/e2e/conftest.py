@@ -25,7 +25,7 @@ import pytest
 import requests
 import yaml
 
-from t4o.demo import DATAMOVER_PORT, WORKLOADS_PORT, T4OServices, mariadb_database
+from demo.services import DATAMOVER_PORT, WORKLOADS_PORT, T4OServices, mariadb_database
 from tests.fixtures.control_plane import ensure_server, free_port, missing_server, port_open
 from tests.fixtures.devcloud import Devcloud
 

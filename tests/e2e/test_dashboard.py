@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from t4o.demo import T4OServices
+from demo.services import T4OServices
 from tests.fixtures.devcloud import Devcloud
 
 JOB_TIMEOUT = 600_000  # ms: a snapshot or restore of a tiny server on this machine

@@ -45,7 +45,7 @@ def test_noauth_refused_on_a_public_address(tmp_path: Path) -> None:
 
 
 def test_db_sync_against_an_unreachable_database(tmp_path: Path) -> None:
-    conf = f"[database]\nconnection = mysql+pymysql://root@127.0.0.1:{free_port()}/nothing\n"
+    conf = f"[database]\nconnection = mysql+mysqldb://root@127.0.0.1:{free_port()}/nothing\n"
     result = run(tmp_path, "workloadmgr-manage", "db", "sync", conf=conf)
     assert_one_line_error(result, "database sync failed")
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from t4o.demo import T4OServices
+from demo.services import T4OServices
 from tests.fixtures.control_plane import VENV_BIN
 from tests.fixtures.devcloud import Devcloud
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from openstack.connection import Connection
 
-from t4o.demo import T4OServices, write_guest
+from demo.guest import write_guest
+from demo.services import T4OServices
 from t4o.workloads.flows.vm_runner import PARALLEL_TYPE_ID, SERIAL_TYPE_ID
 from tests.fixtures.devcloud import Devcloud
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 from openstack.connection import Connection
-
 from t4o.datamover.vault_io import open_repository
-from t4o.demo import T4OServices, write_guest
+
+from demo.guest import write_guest
+from demo.services import T4OServices
 from tests.fixtures.devcloud import Devcloud
 
 MiB = 1 << 20

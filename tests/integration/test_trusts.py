@@ -14,13 +14,13 @@ import openstack
 import openstack.config
 import pytest
 
+from demo.services import T4OServices
 from t4o.common.context import RequestContext
 from t4o.cron.clock import ManualClock
 from t4o.cron.manager import CronManager
 from t4o.db import api as db
 from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
-from t4o.demo import T4OServices
 from t4o.openstack import keystone_trusts as kt
 from t4o.policies import trusts
 from tests.fixtures.devcloud import Devcloud

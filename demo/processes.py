@@ -1,4 +1,4 @@
-"""Service processes started by the main job and the test fixtures: one process group each, one log file each.
+"""Service processes started by the demo and the test fixtures: one process group each, one log file each.
 
 Each child gets its own session so a stop reaches its whole tree (gunicorn workers, qemu helpers), and
 its output goes to ``<workdir>/<name>.log`` so a failure can quote what the service said.
