@@ -1,7 +1,10 @@
 """Console script ``t4o``: ``t4o all-in-one`` runs the API and every service in one process.
 
 All-in-one defaults (each can be overridden in the config file): SQLite under --state-dir, oslo.messaging's
-in-process ``fake://`` transport, ``auth_strategy = noauth`` (loopback only) and the fake cloud.
+in-process ``fake://`` transport and ``auth_strategy = noauth`` (loopback only). The cloud and the
+workflows are the configured ones, as in the separate services (``cloud_driver = nova``: the callers'
+Nova, which needs their Keystone tokens, so ``auth_strategy = keystone``; snapshots and restores need the
+datamover and a backup target). docs/architecture.md says what each setting needs.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ def all_in_one(args: argparse.Namespace) -> None:
         ("database", "connection"): f"sqlite:///{os.path.abspath(args.state_dir)}/t4o.sqlite",
         (None, "transport_url"): "fake://",
         (None, "auth_strategy"): "noauth",
-        (None, "cloud_driver"): "fake",
     }
     conf_args = [a for f in args.config_file for a in ("--config-file", f)]
     common.setup(conf_args, "t4o", defaults)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from t4o.common import drivers
+
 CONF = cfg.CONF
 
 DEFAULT_OPTS = [
@@ -18,13 +20,15 @@ DEFAULT_OPTS = [
     cfg.StrOpt(
         "cloud_driver",
         default="nova",
-        choices=[("nova", "the caller's Nova, with the caller's token"), ("fake", "a local fake cloud")],
-        help="Where instances of workloads are looked up.",
+        help="The cloud that workload instances are looked up in: an entry point of the group t4o.clouds. "
+        "'nova' is the caller's Nova, called with the caller's token.",
     ),
     cfg.StrOpt(
-        "fake_cloud_file",
-        help="JSON file {project_id: [{id, name, ...}]} of servers the fake cloud knows. "
-        "Unset: the fake cloud accepts any UUID as a server of the caller's project.",
+        "workflow_driver",
+        default="datamover",
+        help="The snapshot and restore workflows: the entry points <name>.snapshot and <name>.restore of "
+        "the group t4o.workflows. 'datamover' copies the disks through the datamover agents into the "
+        "backup target.",
     ),
     cfg.IntOpt(
         "service_down_time",
@@ -109,15 +113,12 @@ def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """Entry point of oslo-config-generator (namespace 't4o')."""
-    from t4o.workloads import placeholder
-
     return [
         (None, DEFAULT_OPTS),
         ("api", API_OPTS),
         ("database", DATABASE_OPTS),
         ("nova", NOVA_OPTS),
         ("keystone_registration", KEYSTONE_REGISTRATION_OPTS),
-        ("placeholder_workflows", placeholder.OPTS),
     ]
 
 
@@ -135,11 +136,13 @@ def setup(argv: list[str] | None, prog: str, default_config_files: list[str] | N
 
 
 def check_values() -> None:
-    """Read every option of ours once, so a bad value fails at start-up, not at first use."""
+    """Read every option of ours once, and find the drivers they name, so a bad value fails at start-up,
+    not at first use."""
     for group, opts in list_opts():
         section = CONF if group is None else CONF[group]
         for opt in opts:
             getattr(section, opt.dest)
+    drivers.check(CONF)
 
 
 def ensure_registered() -> None:

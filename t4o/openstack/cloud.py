@@ -1,4 +1,4 @@
-"""What the control plane asks of the cloud, and the choice between the real one (Nova) and a fake."""
+"""What the control plane asks of the cloud; the implementation is the entry point ``cloud_driver`` names."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
+from oslo_config import cfg
+
+from t4o.common import drivers
+from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 
 
@@ -22,6 +26,11 @@ class Server:
 class Cloud(abc.ABC):
     """Cloud calls made with the caller's credentials (the context's token)."""
 
+    @classmethod
+    @abc.abstractmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Cloud:
+        """The cloud as the service's configuration describes it."""
+
     @abc.abstractmethod
     def find_servers(self, context: RequestContext, server_ids: list[str]) -> dict[str, Server | None]:
         """Each id -> the server when it exists in the caller's project, else None."""
@@ -31,13 +40,7 @@ class Cloud(abc.ABC):
         """Everything needed to re-create the server: flavor, image, key, metadata, networks, volumes."""
 
 
-def get_cloud() -> Cloud:
-    from t4o.common.config import CONF
-
-    if CONF.cloud_driver == "fake":
-        from t4o.openstack.fake import FakeCloud
-
-        return FakeCloud(CONF.fake_cloud_file)
-    from t4o.openstack.nova import NovaCloud
-
-    return NovaCloud(CONF.nova.interface, CONF.nova.region_name)
+def get_cloud(conf: cfg.ConfigOpts = CONF) -> Cloud:
+    """The cloud of the entry point ``conf.cloud_driver`` in group ``t4o.clouds`` (the product's: nova)."""
+    cls: type[Cloud] = drivers.load(drivers.CLOUDS, conf.cloud_driver, f"cloud_driver = {conf.cloud_driver}")
+    return cls.from_conf(conf)

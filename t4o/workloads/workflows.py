@@ -5,10 +5,10 @@ progress through ``job.progress()`` (which raises :class:`JobCancelled` once a c
 :class:`JobResolved` when ``reset`` took the job away) and returns the values to store on the job row
 (e.g. ``size``). Raising any other exception ends the job in ``error`` with the exception's message.
 
-Kinds: ``snapshot`` and ``restore``. Workflows come from, in order of precedence: :func:`register` calls,
-the ``t4o.workflows`` entry point group (name = kind), then the placeholders in
-:mod:`t4o.workloads.placeholder`, so the real workflows plug in without any change to the API or manager.
-``[placeholder_workflows] force = true`` skips the entry points (control-plane tests and demos).
+Kinds: ``snapshot`` and ``restore``. A kind's workflow is the one given to :func:`register` (tests), else
+the entry point ``<workflow_driver>.<kind>`` of the group ``t4o.workflows`` (the product installs
+``datamover``), so another set plugs in without any change to the API or manager. Which set runs is always
+the configuration's choice (:mod:`t4o.common.drivers`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
+from t4o.common import drivers
+from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.cloud import Cloud
 
-KINDS = ("snapshot", "restore")
+KINDS = drivers.WORKFLOW_KINDS
 
 
 class JobCancelled(Exception):
@@ -79,10 +80,8 @@ def get(kind: str) -> Workflow:
     with _LOCK:
         if kind in _REGISTERED:
             return _REGISTERED[kind]
-    from t4o.workloads import placeholder
-
-    if not placeholder.cfg.CONF.placeholder_workflows.force:
-        for ep in metadata.entry_points(group="t4o.workflows"):
-            if ep.name == kind:
-                return ep.load()
-    return placeholder.WORKFLOWS[kind]
+    driver = CONF.workflow_driver
+    workflow: Workflow = drivers.load(
+        drivers.WORKFLOWS, drivers.workflow_name(driver, kind), f"workflow_driver = {driver}"
+    )
+    return workflow

@@ -417,7 +417,7 @@ def test_database_only_and_full_delete(all_in_one: ControlPlane) -> None:
     assert resp.status_code == 202, resp.text
     for wid in (keep, full):
         assert cp.request("GET", f"/workloads/{wid}", proj, member(proj)).status_code == 404
-    # Both free their instances; the placeholder workflows install no purge, which the log says.
+    # Both free their instances; the stub workflows install no purge, which the log says.
     assert create_workload(cp, proj, [vm_a, vm_b])["instances"]
     log = cp.log("all-in-one")
     assert f"Workload {keep} deleted from the database (database_only=True)" in log

@@ -13,9 +13,9 @@ from tests.fixtures.control_plane import VENV_BIN, ControlPlane
 
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    # No fake cloud file: any UUID is an instance of the caller's project, so generated workloads are
+    # No servers file: any UUID is an instance of the caller's project, so generated workloads are
     # accepted and the stateful phase reaches snapshots and restores through the document's links.
-    cp = ControlPlane(tmp_path_factory.mktemp("fuzz"), {"DEFAULT": {"fake_cloud_file": None}})
+    cp = ControlPlane(tmp_path_factory.mktemp("fuzz"), {"stub_cloud": {"servers_file": None}})
     try:
         cp.start_all_in_one()
         yield cp

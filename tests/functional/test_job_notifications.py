@@ -91,9 +91,9 @@ def test_a_failed_snapshot_is_notified_as_error(notified: tuple[ControlPlane, Co
     (vm,) = cp.add_servers(proj, 1)
     wl = {"workload": {"name": "gone", "instances": [{"instance-id": vm}]}}
     wid = cp.request("POST", "/workloads", proj, member(proj), json=wl).json()["workload"]["id"]
-    cloud = json.loads(cp.fake_cloud_file.read_text())
+    cloud = json.loads(cp.servers_file.read_text())
     cloud[proj] = []  # the VM was deleted from the cloud after it was protected
-    cp.fake_cloud_file.write_text(json.dumps(cloud))
+    cp.servers_file.write_text(json.dumps(cloud))
 
     resp = cp.request("POST", f"/workloads/{wid}", proj, member(proj), json={"snapshot": {"name": "x"}})
     sid = resp.json()["snapshot"]["id"]

@@ -14,8 +14,8 @@ from tests.fixtures.control_plane import ControlPlane, admin, member
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    # 1 s per placeholder step: a job of 3 VMs runs for several of the reaper's 2-second rounds.
-    cp = ControlPlane(tmp_path_factory.mktemp("nodes"), {"placeholder_workflows": {"step_seconds": 1.0}})
+    # 1 s per stub workflow step: a job of 3 VMs runs for several of the reaper's 2-second rounds.
+    cp = ControlPlane(tmp_path_factory.mktemp("nodes"), {"stub_workflows": {"step_seconds": 1.0}})
     try:
         cp.start_all_in_one()
         yield cp

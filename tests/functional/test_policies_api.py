@@ -145,16 +145,16 @@ def test_admin_metrics(all_in_one: ControlPlane) -> None:
 
 # ---------------------------------------------------------------- quota usage and enforcement
 def add_servers_with_volumes(cp: ControlPlane, project: str, volumes: list[int]) -> list[str]:
-    """Servers of the fake cloud, the i-th with ``volumes[i]`` attached volumes (as Nova reports them)."""
-    data = json.loads(cp.fake_cloud_file.read_text())
+    """Servers of the stub cloud, the i-th with ``volumes[i]`` attached volumes (as Nova reports them)."""
+    data = json.loads(cp.servers_file.read_text())
     ids = [str(uuid.uuid4()) for _ in volumes]
     data.setdefault(project, []).extend(
         {"id": i, "name": f"vm-{i[:8]}", "volumes": [{"id": str(uuid.uuid4())} for _ in range(n)]}
         for i, n in zip(ids, volumes, strict=True)
     )
-    tmp = cp.fake_cloud_file.with_suffix(".tmp")
+    tmp = cp.servers_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(data))
-    tmp.replace(cp.fake_cloud_file)
+    tmp.replace(cp.servers_file)
     return ids
 
 
@@ -229,7 +229,7 @@ def test_snapshots_and_storage_quotas(all_in_one: ControlPlane) -> None:
     assert cp.wait_job("snapshot", first_id, proj, member(proj))["status"] == "available"
     assert usage(cp, proj) == {SNAPSHOTS: 1, STORAGE: 0}
 
-    # These control-plane tests run the placeholder workflows, which store no data: record the bytes a
+    # These control-plane tests run the stub workflows, which store no data: record the bytes a
     # real snapshot stored in the vault, as the snapshot workflow does when it ends.
     with sqlite3.connect(cp.workdir / "t4o.sqlite") as db:
         db.execute("UPDATE snapshots SET uploaded_size = 1500 WHERE id = ?", (first_id,))

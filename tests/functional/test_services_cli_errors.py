@@ -6,6 +6,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.control_plane import VENV_BIN, free_port
 
 
@@ -54,3 +56,19 @@ def test_bad_option_value(tmp_path: Path) -> None:
     conf = f"[DEFAULT]\nauth_strategy = magic\n[database]\nconnection = sqlite:///{tmp_path}/t.sqlite\n"
     result = run(tmp_path, "workloadmgr-manage", "db", "version", conf=conf)
     assert_one_line_error(result, "auth_strategy")
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("cloud_driver = fake", "cloud_driver = fake: no entry point fake in t4o.clouds (installed: nova)"),
+        (
+            "workflow_driver = placeholder",
+            "workflow_driver = placeholder: no entry point placeholder.snapshot",
+        ),
+    ],
+)
+def test_a_driver_that_is_not_installed(tmp_path: Path, option: str, expected: str) -> None:
+    conf = f"[DEFAULT]\n{option}\n[api]\nbind_port = {free_port()}\n"
+    result = run(tmp_path, "t4o", "all-in-one", "--state-dir", str(tmp_path), conf=conf)
+    assert_one_line_error(result, expected)

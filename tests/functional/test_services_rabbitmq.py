@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
 
-STEP_SECONDS = 0.7  # each placeholder progress step pauses this long, so jobs run long enough to kill
+STEP_SECONDS = 0.7  # each stub workflow step pauses this long, so jobs run long enough to kill
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
                 },
                 "database": {"connection": url},
                 "api": {"workers": 2, "threads": 4},
-                "placeholder_workflows": {"step_seconds": STEP_SECONDS},
+                "stub_workflows": {"step_seconds": STEP_SECONDS},
             },
         )
         assert cp.manage("db", "sync").returncode == 0

@@ -46,7 +46,6 @@ def keystone_cp(devcloud: Devcloud, tmp_path_factory: pytest.TempPathFactory) ->
                 "DEFAULT": {
                     "auth_strategy": "keystone",
                     "cloud_driver": "nova",
-                    "fake_cloud_file": None,
                     "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
                     "control_exchange": f"t4o_it_{tag}",
                     "scheduler_topic": f"t4o-it-{tag}-scheduler",

@@ -11,7 +11,6 @@ from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.db import states
 from t4o.workloads import api as workloads_api
-from t4o.workloads import placeholder  # noqa: F401  (registers [placeholder_workflows])
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 
@@ -60,14 +59,10 @@ def test_a_failing_purge_leaves_the_database_delete_standing(setup: Any) -> None
         db.workload_get(wid, "p1")
 
 
-def test_without_a_purge_hook_the_data_stays(setup: Any, t4o_conf: Any) -> None:
+def test_without_a_purge_hook_the_data_stays(setup: Any) -> None:
     ctx, wid, _snap, _calls = setup
     workloads_api.register_purge(None)
-    t4o_conf.set_override("force", True, group="placeholder_workflows")
-    try:
-        assert workloads_api.purge_hook() is None
-        workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=False)
-    finally:
-        t4o_conf.clear_override("force", group="placeholder_workflows")
+    assert workloads_api.purge_hook() is None  # nothing installed registers one
+    workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=False)
     with pytest.raises(errors.NotFound):
         db.workload_get(wid, "p1")

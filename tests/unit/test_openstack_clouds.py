@@ -1,20 +1,24 @@
-"""t4o.openstack: catalog lookup, Nova ownership checks (connection mocked), the fake cloud."""
+"""t4o.openstack: catalog lookup, Nova ownership checks (connection mocked), the cloud chosen by
+cloud_driver, and the stub cloud of the control-plane tests."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 import pytest
 from openstack import exceptions as sdk_exc
 from openstack.compute.v2.server import Server
 
-from t4o.common import errors
+from t4o.common import drivers, errors
 from t4o.common.context import RequestContext
 from t4o.openstack import nova
-from t4o.openstack.fake import FakeCloud
+from t4o.openstack.cloud import get_cloud
+from tests import stubs
+from tests.stubs.stub_cloud import StubCloud
 
 CATALOG = [
     {"type": "identity", "endpoints": [{"interface": "public", "region": "R1", "url": "http://k"}]},
@@ -92,12 +96,12 @@ def test_nova_definition_lists_the_attachments() -> None:
             cloud.server_definition(RequestContext(project_id="p1"), "s")
 
 
-def test_fake_cloud_from_file(tmp_path: Path) -> None:
+def test_stub_cloud_from_file(tmp_path: Path) -> None:
     path = tmp_path / "cloud.json"
     path.write_text(
         json.dumps({"p1": [{"id": "s1", "name": "web", "flavor": "m1", "volumes": [{"id": "v"}]}]})
     )
-    cloud = FakeCloud(str(path))
+    cloud = StubCloud(str(path))
     found = cloud.find_servers(RequestContext(project_id="p1"), ["s1", "s2"])
     assert found["s1"] is not None and found["s2"] is None
     assert found["s1"].volume_ids == ["v"]
@@ -107,7 +111,32 @@ def test_fake_cloud_from_file(tmp_path: Path) -> None:
         cloud.server_definition(RequestContext(project_id="p2"), "s1")
 
 
-def test_fake_cloud_without_file_accepts_uuids() -> None:
-    cloud = FakeCloud(None)
+def test_stub_cloud_without_file_accepts_uuids() -> None:
+    cloud = StubCloud(None)
     found = cloud.find_servers(RequestContext(project_id="p"), ["8f0c1c56-4c8b-4a57-9b7c-6e0d7a0f2d11", "x"])
     assert found["x"] is None and found["8f0c1c56-4c8b-4a57-9b7c-6e0d7a0f2d11"] is not None
+
+
+def test_cloud_driver_names_the_cloud(t4o_conf: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    t4o_conf.set_override("region_name", "R1", group="nova")
+    cloud = get_cloud(t4o_conf)  # the default: nova, from the product's entry point
+    assert isinstance(cloud, nova.NovaCloud) and (cloud.interface, cloud.region) == ("public", "R1")
+    stubs.install(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    t4o_conf.set_override("cloud_driver", "stub")
+    servers = tmp_path / "servers.json"
+    servers.write_text(json.dumps({"p1": [{"id": "s1", "name": "web"}]}))
+    t4o_conf.set_override("servers_file", str(servers), group="stub_cloud")
+    cloud = get_cloud(t4o_conf)
+    assert isinstance(cloud, StubCloud)
+    assert cloud.find_servers(RequestContext(project_id="p1"), ["s1"])["s1"] is not None
+
+
+def test_an_unknown_cloud_driver_fails_the_start(t4o_conf: Any) -> None:
+    t4o_conf.set_override("cloud_driver", "fake")
+    with pytest.raises(
+        drivers.DriverNotFound, match=r"cloud_driver = fake: no entry point fake in t4o.clouds"
+    ):
+        get_cloud(t4o_conf)
+    with pytest.raises(drivers.DriverNotFound, match="cloud_driver = fake"):
+        drivers.check(t4o_conf)

@@ -2,50 +2,54 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
+from t4o.common import drivers
 from t4o.common.context import RequestContext
 from t4o.db import states
-from t4o.workloads import manager, placeholder, workflows
+from t4o.workloads import manager, workflows
+from t4o.workloads.flows import restore as datamover_restore
+from t4o.workloads.flows import snapshot as datamover_snapshot
+from tests import stubs
+from tests.stubs import stub_workflows
 
 
-def entry_point(name: str, target: Any) -> Any:
-    ep = mock.Mock(load=mock.Mock(return_value=target))
-    ep.name = name  # 'name' given to Mock() would name the mock itself
-    return ep
+def test_the_configured_driver_chooses_the_workflows(
+    t4o_conf: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert workflows.get("snapshot") is datamover_snapshot.snapshot  # the product's default
+    assert workflows.get("restore") is datamover_restore.restore
+    # The stubs' distribution registers its own names: installed beside the product, it changes nothing
+    # until the configuration names it.
+    stubs.install(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert workflows.get("snapshot") is datamover_snapshot.snapshot
+    t4o_conf.set_override("workflow_driver", "stub")
+    assert workflows.get("snapshot") is stub_workflows.snapshot
+    assert workflows.get("restore") is stub_workflows.restore
 
 
-def test_lookup_order_register_then_entry_points_then_placeholders() -> None:
-    installed = mock.Mock()
+def test_registered_workflows_come_first(t4o_conf: Any) -> None:
     custom = mock.Mock()
-    with mock.patch.object(workflows.metadata, "entry_points", return_value=[]):
-        assert workflows.get("snapshot") is placeholder.snapshot
-        assert workflows.get("restore") is placeholder.restore
-    with mock.patch.object(
-        workflows.metadata, "entry_points", return_value=[entry_point("snapshot", installed)]
-    ):
-        assert workflows.get("snapshot") is installed
-        assert workflows.get("restore") is placeholder.restore
-        workflows.register("snapshot", custom)
-        try:
-            assert workflows.get("snapshot") is custom
-        finally:
-            workflows.unregister("snapshot")
-        assert workflows.get("snapshot") is installed
+    workflows.register("snapshot", custom)
+    try:
+        assert workflows.get("snapshot") is custom
+        assert workflows.get("restore") is datamover_restore.restore
+    finally:
+        workflows.unregister("snapshot")
+    assert workflows.get("snapshot") is datamover_snapshot.snapshot
     with pytest.raises(ValueError, match="unknown job kind"):
         workflows.register("teleport", custom)
 
 
-def test_force_placeholders(t4o_conf: Any) -> None:
-    t4o_conf.set_override("force", True, group="placeholder_workflows")
-    try:
-        with mock.patch.object(workflows.metadata, "entry_points", return_value=[entry_point("snapshot", 1)]):
-            assert workflows.get("snapshot") is placeholder.snapshot
-    finally:
-        t4o_conf.clear_override("force", group="placeholder_workflows")
+def test_an_unknown_driver_is_an_error_not_a_fallback(t4o_conf: Any) -> None:
+    t4o_conf.set_override("workflow_driver", "teleport")
+    with pytest.raises(drivers.DriverNotFound, match=r"workflow_driver = teleport: no entry point "):
+        workflows.get("restore")
 
 
 @pytest.mark.parametrize(

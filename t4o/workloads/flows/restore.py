@@ -47,10 +47,6 @@ def _chosen(snap_vms: list[Any], options: dict[str, Any], selective: bool) -> li
 
 
 def restore(job: Job) -> dict[str, Any]:
-    if CONF.cloud_driver == "fake":  # a fake cloud has no disks to move: the definitions-only workflow
-        from t4o.workloads import placeholder
-
-        return placeholder.restore(job)
     config.ensure_registered()
     started = time.monotonic()
     row = job.row()

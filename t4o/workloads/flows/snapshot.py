@@ -79,10 +79,6 @@ def vault_spec() -> dict[str, Any]:
 
 
 def snapshot(job: Job) -> dict[str, Any]:
-    if CONF.cloud_driver == "fake":  # a fake cloud has no disks to move: the definitions-only workflow
-        from t4o.workloads import placeholder
-
-        return placeholder.snapshot(job)
     config.ensure_registered()
     started = time.monotonic()
     snap = job.row()

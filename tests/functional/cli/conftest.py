@@ -87,7 +87,7 @@ def cli_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cont
     cp = ControlPlane(
         tmp_path_factory.mktemp("cli-aio"),
         # Pages of 2: every list the CLI shows (of 3 or more items) is read across pages.
-        {"placeholder_workflows": {"step_seconds": STEP_SECONDS}, "api": {"default_page_size": PAGE_SIZE}},
+        {"stub_workflows": {"step_seconds": STEP_SECONDS}, "api": {"default_page_size": PAGE_SIZE}},
     )
     try:
         cp.start_all_in_one()

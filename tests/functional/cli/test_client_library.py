@@ -55,9 +55,9 @@ def test_failed_job_raises_with_its_message(cli: Cli) -> None:
     c = client(cli)
     vm = cli.cp.add_servers(cli.project, 1)[0]
     wl = c.workloads.create([vm])
-    data = json.loads(cli.cp.fake_cloud_file.read_text())
+    data = json.loads(cli.cp.servers_file.read_text())
     data[cli.project] = []
-    cli.cp.fake_cloud_file.write_text(json.dumps(data))
+    cli.cp.servers_file.write_text(json.dumps(data))
     snap = c.workloads.snapshot(wl.id)
     with pytest.raises(JobFailed, match=f"Snapshot {snap.id} failed: .*{vm}") as info:
         c.wait_for_snapshot(snap.id, interval=0.1)

@@ -181,9 +181,9 @@ def test_snapshot_wait_fails_with_the_jobs_error(cli: Cli) -> None:
     vms = cli.cp.add_servers(cli.project, 1)
     create(cli, "doomed", vms)
     # The VM disappears from the cloud after the workload was made: the snapshot job fails.
-    data = json.loads(cli.cp.fake_cloud_file.read_text())
+    data = json.loads(cli.cp.servers_file.read_text())
     data[cli.project] = []
-    cli.cp.fake_cloud_file.write_text(json.dumps(data))
+    cli.cp.servers_file.write_text(json.dumps(data))
     line = cli.fails("workload", "snapshot", "doomed", "--wait", "--poll-interval", "0.2")
     assert line.startswith("Snapshot ") and " failed: " in line and vms[0] in line
 

@@ -1,4 +1,7 @@
-"""A local fake cloud for all-in-one and tests without OpenStack: servers come from a JSON file."""
+"""A cloud without OpenStack for control-plane tests: its servers come from a JSON file.
+
+Options (registered here, not by the product): ``[stub_cloud] servers_file``.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,36 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from oslo_config import cfg
+
 from t4o.common.context import RequestContext
 from t4o.openstack.cloud import Cloud, Server
 
+OPTS = [
+    cfg.StrOpt(
+        "servers_file",
+        help="JSON file {project_id: [{id, name, ...}]} of the servers the stub cloud knows. "
+        "Unset: any UUID is a server of the caller's project.",
+    ),
+]
+cfg.CONF.register_opts(OPTS, group="stub_cloud")
 
-class FakeCloud(Cloud):
+
+class StubCloud(Cloud):
     """Servers from ``{project_id: [{"id": ..., "name": ...}, ...]}``; without a file any UUID exists."""
 
     def __init__(self, path: str | None) -> None:
         self._path = Path(path) if path else None
 
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> StubCloud:
+        conf.register_opts(OPTS, group="stub_cloud")
+        return cls(conf.stub_cloud.servers_file)
+
     def _servers(self) -> dict[str, list[dict[str, Any]]] | None:
         if self._path is None:
             return None
-        # Re-read on every call so a test or demo can add servers while the service runs.
+        # Re-read on every call so a test can add servers while the service runs.
         return json.loads(self._path.read_text())
 
     def find_servers(self, context: RequestContext, server_ids: list[str]) -> dict[str, Server | None]:

@@ -1,7 +1,10 @@
-"""Minimal snapshot and restore workflows until the real ones plug in (see t4o.workloads.workflows).
+"""Snapshot and restore workflows without a backup target or datamover, for control-plane tests.
 
 The snapshot records each VM's definition as the cloud reports it; the restore records which VMs it
-would bring back. Both go through the whole job life cycle (claim, progress, cancel, finish).
+would bring back. Both go through the whole job life cycle (claim, progress, cancel, finish), so the API,
+scheduling, cancel, reset and dead-worker handling are tested against real services.
+
+Options (registered here, not by the product): ``[stub_workflows] step_seconds``.
 """
 
 from __future__ import annotations
@@ -11,31 +14,22 @@ from typing import Any
 
 from oslo_config import cfg
 
-from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.workloads.workflows import Job
-
-LOG = get_logger(__name__)
 
 OPTS = [
     cfg.FloatOpt(
         "step_seconds",
         default=0.0,
         min=0.0,
-        help="Pause after each progress step of the placeholder workflows (to observe or test running jobs).",
-    ),
-    cfg.BoolOpt(
-        "force",
-        default=False,
-        help="Run the placeholder workflows even when real ones are installed: for testing or demonstrating "
-        "the control plane (API, scheduling, job life cycle) without a backup target or datamover.",
+        help="Pause after each progress step (so that tests can observe, cancel or kill running jobs).",
     ),
 ]
-cfg.CONF.register_opts(OPTS, group="placeholder_workflows")
+cfg.CONF.register_opts(OPTS, group="stub_workflows")
 
 
 def _pause() -> None:
-    delay = cfg.CONF.placeholder_workflows.step_seconds
+    delay = cfg.CONF.stub_workflows.step_seconds
     if delay:
         time.sleep(delay)
 
@@ -78,6 +72,3 @@ def _chosen_vms(options: dict[str, Any], all_vms: list[str]) -> set[str]:
     if not listed:
         return set(all_vms)
     return {i["id"] for i in listed if i.get("include", True)} & set(all_vms)
-
-
-WORKFLOWS = {"snapshot": snapshot, "restore": restore}
