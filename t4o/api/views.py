@@ -80,7 +80,7 @@ _WORKLOAD_SUMMARY_KEYS = (
 
 
 def workload_row(row: dict[str, Any], detail: bool = True) -> dict[str, Any]:
-    """A workload from t4o.db.api.workload_list_rows (the keys of _WORKLOAD_ROW_KEYS and the timestamps);
+    """A workload row of WorkloadAPI.list_workloads (the keys of _WORKLOAD_ROW_KEYS and the timestamps);
     the same fields as :func:`workload`.
 
     A detailed row becomes its view in place (a listing renders up to a thousand of them). JSON columns

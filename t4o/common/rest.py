@@ -110,7 +110,7 @@ class OrjsonProvider(flask.json.provider.JSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> flask.Response:
         obj = self._prepare_response_obj(args, kwargs)
         body = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-        return self._app.response_class(body, mimetype="application/json")
+        return flask.Response(body, mimetype="application/json")
 
 
 def create_app(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from t4o.api.schemas.common import BOOL, DATE, JOB_FIELDS, NAME, STR, TEXT
 from t4o.api.schemas.workloads import PAGE
 
-LIST_QUERY = {
+LIST_QUERY: dict[str, dict[str, Any]] = {
     "workload_id": STR,
     "status": STR,
     "date_from": DATE,
