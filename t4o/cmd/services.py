@@ -1,48 +1,28 @@
-"""Console scripts workloadmgr-scheduler, workloadmgr-workloads and workloadmgr-cron."""
+"""What the service console scripts share: a Service whose heartbeat is a row of the services table,
+run until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from t4o.cmd import common
 from t4o.common.config import CONF
 from t4o.common.service import Service
-from t4o.cron.manager import CronManager
 from t4o.db import api as db
-from t4o.scheduler.manager import SchedulerManager
-from t4o.workloads.manager import WorkloadsManager
 
 
-def build(binary: str) -> Service:
-    """The service of ``binary``, recording its heartbeat as a row of the services table."""
-    if binary == "workloadmgr-scheduler":
-        topic, endpoint = CONF.scheduler_topic, SchedulerManager(CONF)
-    elif binary == "workloadmgr-workloads":
-        topic, endpoint = CONF.workloads_topic, WorkloadsManager(CONF)
-    elif binary == "workloadmgr-cron":
-        topic, endpoint = "workloadmgr-cron", CronManager(CONF)
-    else:
-        raise ValueError(binary)
+def service(binary: str, topic: str, endpoint: Any) -> Service:
     return Service(CONF, binary, topic, [endpoint], heartbeat=db.service_heartbeat)
 
 
-def _run(binary: str) -> None:
+def run(binary: str, build: Callable[[], Service]) -> None:
+    """Parse the command line and configuration, then start ``build()``'s service and serve until a signal."""
     common.setup(sys.argv[1:], binary)
-    service = build(binary)
+    svc = build()
     try:
-        service.start()
+        svc.start()
     except Exception as exc:  # e.g. database or RabbitMQ unreachable: one clear line, not a traceback
         common.fail(f"{binary} could not start: {exc}")
-    common.wait_for_signal(service.stop)
-
-
-def scheduler() -> None:
-    _run("workloadmgr-scheduler")
-
-
-def workloads() -> None:
-    _run("workloadmgr-workloads")
-
-
-def cron() -> None:
-    _run("workloadmgr-cron")
+    common.wait_for_signal(svc.stop)

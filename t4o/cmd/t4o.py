@@ -16,8 +16,7 @@ import sys
 import threading
 
 from t4o.api.app import create_app
-from t4o.cmd import common
-from t4o.cmd.services import build
+from t4o.cmd import common, cron, scheduler, workloads
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
 from t4o.db import session
@@ -66,7 +65,7 @@ def all_in_one(args: argparse.Namespace) -> None:
         common.fail(f"cannot listen on {where}: {exc}")
     except SystemExit:  # werkzeug prints its own advice and exits when the port is taken
         common.fail(f"cannot listen on {where}: address already in use")
-    services = [build(b) for b in ("workloadmgr-scheduler", "workloadmgr-workloads", "workloadmgr-cron")]
+    services = [scheduler.build(), workloads.build(), cron.build()]
     for svc in services:
         svc.start()
     # Our own request log line says more (request id, user, project); werkzeug's would repeat it.
