@@ -28,8 +28,7 @@ sys.path.insert(0, str(HERE))
 from images import build_image  # noqa: E402
 from vault_bench import parse_size  # noqa: E402
 
-from t4o.vault import Repository, backup  # noqa: E402
-from t4o.vault.url import open_backend  # noqa: E402
+from t4o.vault import Repository, Store, backup, open_backend  # noqa: E402  (backup: patched below)
 from tests.fixtures.s3 import run_seaweedfs  # noqa: E402
 
 
@@ -81,7 +80,7 @@ def main() -> None:
                 self.complete = False
 
             backup.BlockWriter.__init__ = lookups  # type: ignore[method-assign]
-            backup.stored_chunk_ids = lambda _backend: set()  # type: ignore[assignment]
+            Store.chunk_ids = lambda _store: set()  # type: ignore[method-assign]
             looked = f"s3://bench-{uuid.uuid4().hex[:8]}/repo?endpoint={server.endpoint}"
             result["full, HEAD per chunk"] = one_backup(looked, image, "s1", init=True)
             result["again, HEAD per chunk"] = one_backup(looked, image, "s2", init=False)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from t4o.vault import Repository
-from t4o.vault.url import open_backend
+from t4o.vault import Repository, open_backend
 
 
 def main() -> int:

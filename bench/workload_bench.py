@@ -390,9 +390,7 @@ def wait_job(b: Bench, kind: str, job_id: str) -> dict[str, Any]:
 
 
 def t4o_restore(b: Bench, snapshot: dict[str, Any]) -> None:
-    from t4o.datamover.vault_io import open_repository
-
-    from t4o.vault.chunks import chunk_key
+    from t4o.vault import open_repository
 
     started = time.monotonic()
     restore = b.api(
@@ -418,15 +416,10 @@ def t4o_restore(b: Bench, snapshot: dict[str, Any]) -> None:
         raise RuntimeError(f"restore {restore['id']}: disks {bad} do not match the snapshot's checksums")
     # What the restore fetched: every stored block of every disk, as the vault holds it (compressed).
     repo = open_repository(b.services.vault_url, create=False)
-    sizes: dict[str, int] = {}
+    sizes = {info.key.rsplit("/", 1)[-1]: info.size for info in repo.list_chunks()}
     fetched: dict[str, int] = {}
     for d in disks:
-        fetched[d["ref"]] = 0
-        for cid in repo.get_manifest(d["ref"]).chunks:
-            if cid is not None:
-                if cid not in sizes:
-                    sizes[cid] = repo.backend.stat(chunk_key(cid)).size
-                fetched[d["ref"]] += sizes[cid]
+        fetched[d["ref"]] = sum(sizes[cid] for cid in repo.get_manifest(d["ref"]).chunks if cid is not None)
     volume_ref = next(d["ref"] for i in snapshot["instances"] for d in i["vdisks"] if d.get("volume_id"))
     b.steps.append(
         Step(

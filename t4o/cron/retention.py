@@ -11,30 +11,27 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from oslo_config import cfg
+
 from t4o.common import errors
 from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.db import policy_api
 from t4o.policies import retention
 from t4o.policies.jobschedule import JobSchedule
+from t4o.vault import Repository, open_configured_target, register_opts
 
 LOG = get_logger(__name__)
 
 VaultOpener = Callable[[], Any]  # returns a t4o.vault.Repository, or None when there is no vault
 
 
-def default_vault() -> Any:
-    from oslo_config import cfg
-
-    from t4o.workloads.flows import config as flow_config
-
-    flow_config.ensure_registered()
-    target = cfg.CONF.backup_target
-    if not target.url:
+def default_vault() -> Repository | None:
+    """The configured backup target's vault (never created here), or None when none is configured."""
+    register_opts(cfg.CONF)
+    if not cfg.CONF.backup_target.url:
         return None
-    from t4o.datamover.vault_io import open_repository
-
-    return open_repository(target.url, target.password or None, create=False)
+    return open_configured_target(cfg.CONF)
 
 
 def apply(

@@ -1,13 +1,20 @@
 """The vault: T4O's backup repository (content-addressed, deduplicated, optionally encrypted).
 
-Public API::
+Public API (nothing outside this package imports its modules)::
 
-    repo = Repository.init(open_backend("/mnt/backups"), password="...")
-    m = repo.backup_disk("/dev/vdb", "vdb", workload_id="wl-1")
-    repo.restore_disk(m.ref, "vdb.qcow2", fmt="qcow2")
+    repo = open_target(url)                    # or open_configured_target(): the [backup_target]
+    m = backup_source(repo, source, "vda", workload_id="wl-1", parent=ref, changed_extents=extents)
+    restore_to_writer(repo, m.ref, writer)     # any block writer: write/write_zeroes/flush/size
+    assert disk_checksum(repo, m, source) == m.checksum
+
+``source`` is a path (file or block device, raw or qcow2) or any object with ``size`` and
+``read(offset, length)`` (optionally ``data_extents()``). ``Repository.backup_disk`` and
+``restore_disk`` are the same calls for paths, as the ``t4o-vault`` command uses them.
 """
 
+from t4o.vault.archive import Archive
 from t4o.vault.backend import Backend, ObjectInfo
+from t4o.vault.backup import backup_source
 from t4o.vault.errors import (
     BackendError,
     CorruptRepository,
@@ -28,12 +35,28 @@ from t4o.vault.gc import GcReport
 from t4o.vault.leases import LeaseLost
 from t4o.vault.manifest import Manifest
 from t4o.vault.posix import PosixBackend
-from t4o.vault.progress import Progress
+from t4o.vault.progress import Progress, ProgressCallback
 from t4o.vault.repository import Repository
+from t4o.vault.restore import disk_checksum, restore_to_writer
+from t4o.vault.store import Store
+from t4o.vault.target import (
+    TARGET_OPTS,
+    TargetUnavailable,
+    list_opts,
+    mount_point_of,
+    open_configured_target,
+    open_repository,
+    open_spec,
+    open_target,
+    register_opts,
+    target_spec,
+)
 from t4o.vault.url import open_backend
 from t4o.vault.verify import VerifyReport
 
 __all__ = [
+    "TARGET_OPTS",
+    "Archive",
     "Backend",
     "BackendError",
     "CorruptRepository",
@@ -48,14 +71,28 @@ __all__ = [
     "PasswordRequired",
     "PosixBackend",
     "Progress",
+    "ProgressCallback",
     "Repository",
     "RepositoryExists",
     "RepositoryNotFound",
     "SnapshotNotFound",
     "SourceError",
+    "Store",
     "TargetError",
+    "TargetUnavailable",
     "VaultError",
     "VerifyReport",
     "WrongPassword",
+    "backup_source",
+    "disk_checksum",
+    "list_opts",
+    "mount_point_of",
     "open_backend",
+    "open_configured_target",
+    "open_repository",
+    "open_spec",
+    "open_target",
+    "register_opts",
+    "restore_to_writer",
+    "target_spec",
 ]

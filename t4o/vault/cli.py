@@ -21,7 +21,8 @@ from t4o.common.sizes import format_bytes as _size
 from t4o.vault.backend import BackendError
 from t4o.vault.errors import InvalidArgument, SnapshotNotFound, VaultError
 from t4o.vault.progress import Progress, ProgressCallback
-from t4o.vault.repository import DEFAULT_CHUNK_SIZE, Repository
+from t4o.vault.repository import Repository
+from t4o.vault.store import DEFAULT_CHUNK_SIZE
 from t4o.vault.url import open_backend
 
 PROG = "t4o-vault"
@@ -163,7 +164,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return 0
     if args.workloads:
         if args.json:  # the workload documents, for importing into a new installation
-            docs = {}
+            docs: dict[str, dict[str, Any] | None] = {}
             for wid in repo.list_workloads():
                 try:
                     docs[wid] = repo.get_workload(wid)

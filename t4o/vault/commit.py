@@ -20,14 +20,15 @@ import logging
 from typing import TYPE_CHECKING
 
 from t4o.vault.backend import ObjectNotFound
-from t4o.vault.backup import BlockWriter
-from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.chunks import ChunkCodec, is_zero
 from t4o.vault.leases import Lease, wait_for_no_gc
-from t4o.vault.manifest import Manifest, block_len, manifest_key, tree_checksum
+from t4o.vault.manifest import Manifest, block_len, tree_checksum
 from t4o.vault.source import DiskSource, ObjectSource
 
 if TYPE_CHECKING:
+    from t4o.vault.archive import Archive
     from t4o.vault.backend import Backend
+    from t4o.vault.store import Store
 
 LOG = logging.getLogger(__name__)
 GC_EPOCH_KEY = "locks/epoch-gc"  # not "gc-...": that prefix is for leases
@@ -42,27 +43,25 @@ def last_sweep_start(backend: Backend) -> dt.datetime | None:
         return None
 
 
-def repair_missing(
-    backend: Backend, codec: ChunkCodec, source: DiskSource | ObjectSource, m: Manifest
-) -> int:
+def repair_missing(store: Store, codec: ChunkCodec, source: DiskSource | ObjectSource, m: Manifest) -> int:
     """Re-store blocks whose chunk a sweep removed; returns how many. Updates ``m`` in place."""
-    writer = BlockWriter(backend, codec, set())
     repaired = 0
     checked: dict[str, bool] = {}
     for i, cid in enumerate(m.chunks):
         if cid is None:
             continue
         if cid not in checked:
-            checked[cid] = backend.exists(chunk_key(cid))
+            checked[cid] = store.has_chunk(cid)
         if checked[cid]:
             continue
         data = source.read(i * m.chunk_size, block_len(i, m.size, m.chunk_size))
-        new = writer.store(data)
+        new = None if is_zero(data) else codec.chunk_id(data)
+        if new is not None and not checked.get(new):
+            store.put_chunk(codec, new, data)
+            checked[new] = True
         if new != cid:
             LOG.warning("block %d of %s changed on the source during the backup", i, source.path)
         m.chunks[i] = new
-        if new is not None:
-            checked[new] = True
         repaired += 1
     if repaired:
         m.checksum = tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key)
@@ -70,22 +69,23 @@ def repair_missing(
 
 
 def commit(
-    backend: Backend,
+    store: Store,
+    archive: Archive,
     codec: ChunkCodec,
     source: DiskSource | ObjectSource,
     m: Manifest,
     backup_lease: Lease,
-    stale_after: float,
 ) -> None:
+    backend, stale_after = store.backend, store.stale_after
     with Lease(backend, "commit", stale_after=stale_after, snapshot=m.snapshot_id, disk=m.disk_id):
         wait_for_no_gc(backend, stale_after)
         sweep = last_sweep_start(backend)
         assert backup_lease.started is not None
         if sweep is not None and sweep >= backup_lease.started - CLOCK_MARGIN:
-            repaired = repair_missing(backend, codec, source, m)
+            repaired = repair_missing(store, codec, source, m)
             m.stats["repaired_after_gc"] = repaired
             if repaired:
                 LOG.warning("%s: stored %d block(s) again that a concurrent gc had removed", m.ref, repaired)
         backup_lease.check()
         # The commit point: until this object exists the snapshot does not.
-        backend.put(manifest_key(m.snapshot_id, m.disk_id), m.to_bytes())
+        archive.put_manifest(m)

@@ -1,130 +1,169 @@
-"""Restoring a disk snapshot: fetch and check chunks on a thread pool, write them in place.
+"""Restoring a disk: the vault's streaming restore into any block writer, and read-back checksums.
 
-Every chunk is re-hashed after decryption and decompression (ChunkCodec.decode), so the whole-disk
-checksum recorded at backup is recomputed from data actually produced; a mismatch is an error and the
-target is not reported as restored.
+``restore_to_writer`` writes a disk into an object with ``size``, ``write(offset, data)``,
+``write_zeroes(offset, length)`` and ``flush()`` (optionally ``data_extents()``: the ranges that may
+hold data now, so a fresh target is not zeroed block by block); the caller opens and closes it.
+``restore_to_path`` is the same into a file or block device, raw or qcow2.
+
+Chunks are fetched and written on a bounded thread pool (parallel.py). Every chunk is re-hashed after
+decryption and decompression (ChunkCodec.decode), so the whole-disk checksum recorded at backup is
+recomputed from data actually produced; a mismatch is an error and the target is not reported as
+restored. ``disk_checksum`` reads a disk back after the fact and computes the same checksum.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.chunks import ChunkCodec, chunk_id, is_zero
 from t4o.vault.errors import CorruptRepository, InvalidArgument, TargetError
-from t4o.vault.manifest import Manifest, block_len, tree_checksum
+from t4o.vault.manifest import Manifest, block_count, block_len, tree_checksum
+from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
-from t4o.vault.source import RestoreTarget, convert_raw_to_qcow2
+from t4o.vault.source import RestoreTarget, block_ranges, convert_raw_to_qcow2, open_source
 
 if TYPE_CHECKING:
-    from t4o.vault.backend import Backend
+    from t4o.vault.repository import Repository
+    from t4o.vault.store import Store
+
+LOG = logging.getLogger(__name__)
 
 
-def fetch_block(backend: Backend, codec: ChunkCodec, m: Manifest, index: int) -> bytes:
+def fetch_block(store: Store, codec: ChunkCodec, m: Manifest, index: int) -> bytes:
     cid = m.chunks[index]
     n = block_len(index, m.size, m.chunk_size)
     if cid is None:
         return bytes(n)
     try:
-        blob = backend.get(chunk_key(cid))
+        return store.get_chunk(codec, cid, n)
+    except CorruptRepository:
+        raise
     except Exception as exc:  # ObjectNotFound or a backend failure: name the snapshot that needs it
         raise CorruptRepository(
             f"snapshot {m.ref}: chunk {cid} (block {index}) is unreadable: {exc}"
         ) from None
-    return codec.decode(cid, blob, n)
 
 
-def restore_raw(
-    backend: Backend,
-    codec: ChunkCodec,
-    m: Manifest,
-    target: str | Any,
-    progress: ProgressCallback | None,
-    workers: int = 4,
+def write_blocks(
+    store: Store, m: Manifest, writer: Any, progress: ProgressCallback | None, workers: int
 ) -> None:
-    out = RestoreTarget(target, m.size) if isinstance(target, str) else target
-    if not isinstance(target, str) and int(target.size) < m.size:
-        raise TargetError(f"restore target {target!r} is smaller than the disk ({m.size} bytes)")
+    """Every block of ``m`` into ``writer``: data written, zero blocks zeroed where the writer may
+    hold data now (all of it when it cannot tell)."""
+    size = int(writer.size)
+    if size < m.size:
+        raise TargetError(f"restore target {writer!r} is smaller than the disk ({size} < {m.size} bytes)")
+    codec = store.codec_for(m)
+    extents = writer.data_extents() if callable(getattr(writer, "data_extents", None)) else None
+    dirty = None if extents is None else set(block_ranges(list(extents), m.size, m.chunk_size))
     meter = ProgressMeter("restore", m.size, progress)
-    slots = threading.BoundedSemaphore(workers * 2)
-    failure: list[BaseException] = []
 
     def work(i: int) -> None:
-        try:
-            if failure:
-                return
-            off = i * m.chunk_size
-            if m.chunks[i] is None:
-                out.zero(off, block_len(i, m.size, m.chunk_size))
-            else:
-                out.write(off, fetch_block(backend, codec, m, i))
-            meter.add(block_len(i, m.size, m.chunk_size))
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            slots.release()
+        off, n = i * m.chunk_size, block_len(i, m.size, m.chunk_size)
+        if m.chunks[i] is not None:
+            writer.write(off, fetch_block(store, codec, m, i))
+        elif dirty is None or i in dirty:
+            writer.write_zeroes(off, n)
+        meter.add(n)
 
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault-restore") as pool:
-            for i in range(len(m.chunks)):
-                slots.acquire()
-                if failure:
-                    slots.release()
-                    break
-                pool.submit(work, i)
-        if failure:
-            raise failure[0]
-        # Each block was re-hashed against its id, so the tree over the ids is the tree of the data.
-        if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
-            raise CorruptRepository(
-                f"snapshot {m.ref}: restored disk does not match the checksum taken at backup"
-            )
-    except BaseException:
-        # A file target is dropped (the previous file, if any, stays); a writer is closed all the same.
-        getattr(out, "abort", out.finish)()
-        raise
-    out.finish()
+    for_each(range(len(m.chunks)), work, workers=workers, name="vault-restore")
+    writer.flush()
+    # Each block was re-hashed against its id, so the tree over the ids is the tree of the data.
+    if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
+        raise CorruptRepository(
+            f"snapshot {m.ref}: restored disk does not match the checksum taken at backup"
+        )
     meter.finish()
 
 
-def restore(
-    backend: Backend,
-    codec: ChunkCodec,
-    m: Manifest,
-    target: str | Any,
-    fmt: str,
-    progress: ProgressCallback | None,
-    workers: int = 4,
-) -> None:
-    if fmt == "raw":
-        restore_raw(backend, codec, m, target, progress, workers)
-        return
-    if fmt != "qcow2":
+def restore_to_writer(
+    repo: Repository,
+    ref: str,
+    writer: Any,
+    progress: ProgressCallback | None = None,
+    disk_id: str | None = None,
+) -> Manifest:
+    """Write the disk ``ref`` into ``writer``, verifying every block; returns its manifest.
+
+    Raises TargetError when the writer is smaller than the disk and CorruptRepository when a chunk is
+    missing or damaged or the blocks do not add up to the checksum taken at backup."""
+    m = repo.get_manifest(ref, disk_id)
+    write_blocks(repo, m, writer, progress, repo.workers)
+    LOG.info("restored %s into %r (%d bytes)", m.ref, writer, m.size)
+    return m
+
+
+def restore_to_path(
+    repo: Repository,
+    ref: str,
+    target: str | os.PathLike[str],
+    fmt: str = "raw",
+    progress: ProgressCallback | None = None,
+    disk_id: str | None = None,
+) -> Manifest:
+    """Write the disk ``ref`` to a file or block device as raw or qcow2. A file appears only once
+    complete and verified (an existing one stays as it was when the restore fails)."""
+    if fmt not in ("raw", "qcow2"):
         raise InvalidArgument(f"unknown restore format {fmt!r} (use raw or qcow2)")
-    if not isinstance(target, str):
-        raise InvalidArgument("a writer object receives raw data: restore to it with fmt='raw'")
-    # The raw image is staged beside the target (same filesystem, same free space) and converted.
-    target_dir = os.path.dirname(os.path.abspath(target))
+    m = repo.get_manifest(ref, disk_id)
+    path = os.fspath(target)
+    if fmt == "qcow2":
+        # The raw image is staged beside the target (same filesystem, same free space) and converted.
+        target_dir = os.path.dirname(os.path.abspath(path))
+        try:
+            staging = tempfile.TemporaryDirectory(prefix=".t4o-restore-", dir=target_dir)
+        except OSError as exc:
+            raise TargetError(f"cannot write in {target_dir}: {exc.strerror}") from None
+        with staging as tmp:
+            raw = os.path.join(tmp, "disk.raw")
+            _write_file(repo, m, raw, progress)
+            convert_raw_to_qcow2(raw, path)
+    else:
+        _write_file(repo, m, path, progress)
+    LOG.info("restored %s to %s (%s, %d bytes)", m.ref, path, fmt, m.size)
+    return m
+
+
+def _write_file(repo: Repository, m: Manifest, path: str, progress: ProgressCallback | None) -> None:
+    out = RestoreTarget(path, m.size)
     try:
-        staging = tempfile.TemporaryDirectory(prefix=".t4o-restore-", dir=target_dir)
-    except OSError as exc:
-        raise TargetError(f"cannot write in {target_dir}: {exc.strerror}") from None
-    with staging as tmp:
-        raw = os.path.join(tmp, "disk.raw")
-        restore_raw(backend, codec, m, raw, progress, workers)
-        convert_raw_to_qcow2(raw, target)
+        write_blocks(repo, m, out, progress, repo.workers)
+    except BaseException:
+        out.abort()
+        raise
+    out.finish()
 
 
-def read_range(backend: Backend, codec: ChunkCodec, m: Manifest, offset: int, length: int) -> bytes:
-    if offset < 0 or length < 0 or offset + length > m.size:
+def disk_checksum(repo: Repository, m: Manifest, source: Any) -> str:
+    """The vault checksum (manifest.py) of what ``source`` (a path or a block source object) holds now,
+    read block by block: equal to ``m.checksum`` exactly when the disk equals the one backed up. Only
+    blocks in the source's ``data_extents()`` are read when it has them, by several threads at once;
+    the data is not kept."""
+    codec = repo.codec_for(m)
+    cs = m.chunk_size
+    with open_source(source) as src:
+        size = src.size
+        ids: list[str | None] = [None] * block_count(size, cs)
+        extents = src.data_extents()
+        wanted = range(len(ids)) if extents is None else sorted(block_ranges(extents, size, cs))
+
+        def one(i: int) -> None:  # several threads read at once: pread, or an NBD client with a lock
+            data = src.read(i * cs, block_len(i, size, cs))
+            ids[i] = None if is_zero(data) else chunk_id(codec.id_key, data)
+
+        for_each(wanted, one, workers=repo.workers, name="vault-checksum")
+    return tree_checksum(ids, size, cs, codec.id_key)
+
+
+def read_range(store: Store, m: Manifest, offset: int, length: int) -> bytes:
+    if offset < 0 or offset + length > m.size or length < 0:
         raise InvalidArgument(f"range {offset}+{length} is outside the disk (size {m.size})")
     if length == 0:
         return b""
+    codec = store.codec_for(m)
     first, last = offset // m.chunk_size, (offset + length - 1) // m.chunk_size
-    parts = [fetch_block(backend, codec, m, i) for i in range(first, last + 1)]
-    data = b"".join(parts)
+    data = b"".join(fetch_block(store, codec, m, i) for i in range(first, last + 1))
     start = offset - first * m.chunk_size
     return data[start : start + length]

@@ -11,6 +11,7 @@ and a refusal (a locked version) never brings an older version back to the surfa
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import os
@@ -304,8 +305,9 @@ class S3Backend(Backend):
             except botocore.exceptions.BotoCoreError as exc:
                 raise self._translate(exc, "delete", key) from exc
 
-    def _versions_oldest_first(self, key: str, full: str) -> list[str]:
-        entries: list[tuple[dt.datetime, bool, int, str]] = []
+    # builtins.list: inside this class ``list`` is the listing method
+    def _versions_oldest_first(self, key: str, full: str) -> builtins.list[str]:
+        entries: builtins.list[tuple[dt.datetime, bool, int, str]] = []
         with self._errors("list versions of", key):
             pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=full)
             for page in pages:

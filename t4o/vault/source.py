@@ -223,7 +223,7 @@ def block_ranges(extents: list[tuple[int, int]], size: int, chunk_size: int) -> 
 
 
 class RestoreTarget:
-    """A file or block device receiving a logical raw disk.
+    """A file or block device receiving a logical raw disk (a block writer, see restore.py).
 
     A file is written as a sparse temporary file beside it and renamed over it by ``finish``, so a
     failed restore leaves an existing file untouched and no partial file behind (``abort``). A block
@@ -266,14 +266,24 @@ class RestoreTarget:
         except OSError as exc:
             raise TargetError(f"cannot write restore target {self.path}: {exc.strerror}") from None
 
-    def zero(self, offset: int, length: int) -> None:
+    def write_zeroes(self, offset: int, length: int) -> None:
         # A fresh file is already zero there (a hole); a device must be overwritten.
         if self.is_block:
             self.write(offset, bytes(length))
 
-    def finish(self) -> None:
+    def data_extents(self) -> list[tuple[int, int]] | None:
+        """A fresh file holds no data yet; what a block device holds is unknown (zero it all)."""
+        return None if self.is_block else []
+
+    def flush(self) -> None:
         try:
             os.fsync(self.fd)
+        except OSError as exc:
+            raise TargetError(f"cannot write restore target {self.path}: {exc.strerror}") from None
+
+    def finish(self) -> None:
+        try:
+            os.fsync(self.fd)  # flushed already after a restore: nothing left to write by now
             os.close(self.fd)
             self.fd = -1
             if self._tmp:

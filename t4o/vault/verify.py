@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from t4o.vault.backend import Backend, BackendError
-from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.backend import BackendError
+from t4o.vault.chunks import ChunkCodec
 from t4o.vault.errors import CorruptRepository
 from t4o.vault.manifest import Manifest, block_len, tree_checksum
+from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
+from t4o.vault.store import Store
 
 
 @dataclass
@@ -46,12 +46,10 @@ class VerifyReport:
 
 
 def verify(
-    backend: Backend,
+    store: Store,
     manifests: list[tuple[str, Manifest | Exception]],
-    codec_for: Callable[[Manifest], ChunkCodec],
     read_data: bool = False,
     progress: ProgressCallback | None = None,
-    workers: int = 4,
 ) -> VerifyReport:
     report = VerifyReport()
     # Each distinct chunk is checked once; checks run on a thread pool so the store's latency and the
@@ -63,7 +61,7 @@ def verify(
             report.damaged_manifests[key] = str(m)
             continue
         report.disks += 1
-        codec = codec_for(m)
+        codec = store.codec_for(m)
         # The block list must still add up to the whole-disk checksum taken at backup.
         if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
             report.damaged_manifests[key] = "its block list does not match the disk checksum taken at backup"
@@ -81,7 +79,7 @@ def verify(
     def check(cid: str) -> None:
         codec, size = todo[cid]
         one = VerifyReport()
-        ok = _check(backend, codec, cid, size, read_data, one)
+        ok = _check(store, codec, cid, size, read_data, one)
         with lock:
             report.chunks_checked += 1
             report.bytes_read += one.bytes_read
@@ -93,48 +91,26 @@ def verify(
         if read_data:
             meter.add(size)
 
-    slots = threading.BoundedSemaphore(workers * 2)
-    failure: list[BaseException] = []
-
-    def run(cid: str) -> None:
-        try:
-            check(cid)
-        except BaseException as exc:  # a backend outage: stop and report it, not a damaged chunk
-            failure.append(exc)
-        finally:
-            slots.release()
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault-verify") as pool:
-        for cid in todo:
-            slots.acquire()
-            if failure:
-                slots.release()
-                break
-            pool.submit(run, cid)
-    if failure:
-        raise failure[0]
+    # A backend outage stops the run and is raised: it is not a damaged chunk.
+    for_each(todo, check, workers=store.workers, name="vault-verify")
     meter.finish()
     return report
 
 
-def _check(
-    backend: Backend, codec: ChunkCodec, cid: str, size: int, read_data: bool, r: VerifyReport
-) -> bool:
-    key = chunk_key(cid)
+def _check(store: Store, codec: ChunkCodec, cid: str, size: int, read_data: bool, r: VerifyReport) -> bool:
     try:
         if not read_data:
-            if backend.exists(key):
+            if store.has_chunk(cid):
                 return True
             r.missing[cid] = []
             return False
-        blob = backend.get(key)
-        r.bytes_read += len(blob)
-        codec.decode(cid, blob, size)
+        data = store.get_chunk(codec, cid, size)
+        r.bytes_read += len(data)
         return True
     except CorruptRepository as exc:
         r.damaged[cid] = str(exc)
     except BackendError as exc:
-        if not backend.exists(key):
+        if not store.has_chunk(cid):
             r.missing[cid] = []
         else:
             r.damaged[cid] = str(exc)

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from openstack.connection import Connection
-from t4o.datamover.vault_io import open_repository
 
 from demo.guest import write_guest
 from demo.services import T4OServices
+from t4o.vault import open_repository
 from tests.fixtures.devcloud import Devcloud
 
 MiB = 1 << 20

@@ -18,13 +18,14 @@ Restore spec::
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import libvirt
 
+from t4o import vault
 from t4o.common.log import get_logger
-from t4o.datamover import vault_io
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import (
     BrokenChainError,
@@ -91,12 +92,24 @@ def redefine_checkpoint(dom: libvirt.virDomain, name: str, xml: str | None) -> N
         LOG.warning("domain %s: cannot redefine checkpoint %s: %s", dom.name(), name, exc)
 
 
-def open_vault(spec: dict[str, Any]) -> vault_io.Repository:
-    """The backup target as the workflow named it; an agent never creates a vault (see vault_io)."""
-    vault = spec["vault"]
-    return vault_io.open_target(
-        vault["url"], vault.get("password"), require_mount=bool(vault.get("require_mount"))
-    )
+def open_vault(spec: dict[str, Any]) -> vault.Repository:
+    """The backup target as the workflow named it; an agent never creates a vault."""
+    return vault.open_spec(spec["vault"])
+
+
+def byte_progress(transfer: Transfer) -> vault.ProgressCallback:
+    """The vault reports the bytes done so far, from several threads; a transfer counts the bytes added
+    (and raises TransferCancelled once cancelled, which stops the vault's work)."""
+    last = 0
+    lock = threading.Lock()
+
+    def report(p: vault.Progress) -> None:
+        nonlocal last
+        with lock:
+            added, last = max(0, p.done - last), max(last, p.done)
+        transfer.add_bytes(added)
+
+    return report
 
 
 def detached_disk_id(prefix: str, volume_id: str) -> str:
@@ -105,7 +118,7 @@ def detached_disk_id(prefix: str, volume_id: str) -> str:
 
 def backup_detached(
     transfer: Transfer,
-    repo: vault_io.Repository,
+    repo: vault.Repository,
     spec: dict[str, Any],
     volume_dirs: list[str],
     max_disks: int,
@@ -126,18 +139,16 @@ def backup_detached(
 
     def one(item: dict[str, Any]) -> dict[str, Any]:
         with sources[item["volume_id"]] as source:
-            res = vault_io.backup_source(
+            m = vault.backup_source(
                 repo,
                 source,
-                snapshot_id=spec["snapshot_id"],
-                disk_id=detached_disk_id(spec["disk_id_prefix"], item["volume_id"]),
-                workload_id=spec["workload_id"],
+                detached_disk_id(spec["disk_id_prefix"], item["volume_id"]),
                 parent=item.get("parent"),
-                changed_extents=None,
-                on_bytes=transfer.add_bytes,
+                progress=byte_progress(transfer),
+                snapshot_id=spec["snapshot_id"],
+                workload_id=spec["workload_id"],
                 metadata={**(item.get("metadata") or {}), "volume_id": item["volume_id"], "attached": False},
             )
-        m = res.manifest
         return {
             "target": None,
             "volume_id": item["volume_id"],
@@ -148,8 +159,8 @@ def backup_detached(
             "size": m.size,
             "checksum": m.checksum,
             "format": source.format,
-            "read_bytes": res.read_bytes,
-            "new_bytes": res.new_bytes,
+            "read_bytes": m.stats["read_bytes"],
+            "new_bytes": m.stats["new_bytes"],
             "incremental": False,
         }
 
@@ -197,18 +208,17 @@ def backup(
             def one(disk: Any) -> dict[str, Any]:
                 parent_ref = parents.get(disk.target) if point.parent else None
                 incremental = bool(parent_ref) and disk.incremental
-                res = vault_io.backup_source(
+                m = vault.backup_source(
                     repo,
                     disk,
-                    snapshot_id=spec["snapshot_id"],
-                    disk_id=f"{spec['disk_id_prefix']}_{disk.target}",
-                    workload_id=spec["workload_id"],
+                    f"{spec['disk_id_prefix']}_{disk.target}",
                     parent=parent_ref,
                     changed_extents=disk.changed_extents() if incremental else None,
-                    on_bytes=transfer.add_bytes,
+                    progress=byte_progress(transfer),
+                    snapshot_id=spec["snapshot_id"],
+                    workload_id=spec["workload_id"],
                     metadata={**metadata.get(disk.target, {}), "target": disk.target},
                 )
-                m = res.manifest
                 return {
                     "target": disk.target,
                     "disk_id": m.disk_id,
@@ -216,9 +226,9 @@ def backup(
                     "size": m.size,
                     "checksum": m.checksum,
                     "format": disk.format,
-                    "read_bytes": res.read_bytes,
-                    "new_bytes": res.new_bytes,
-                    "incremental": res.incremental,
+                    "read_bytes": m.stats["read_bytes"],
+                    "new_bytes": m.stats["new_bytes"],
+                    "incremental": m.stats["incremental"],
                 }
 
             with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
@@ -241,16 +251,16 @@ def backup(
 
 
 def restore_detached(
-    transfer: Transfer, repo: vault_io.Repository, item: dict[str, Any], volume_dirs: list[str]
+    transfer: Transfer, repo: vault.Repository, item: dict[str, Any], volume_dirs: list[str]
 ) -> dict[str, Any]:
     """Write a disk into the file of a detached volume (a new one, or in place), then check it."""
     ref, volume_id = item["ref"], item["volume_id"]
     m = repo.get_manifest(ref)
     image = cinder_files.active_image(volume_dirs, volume_id)
     with open_file_writer(image.path, m.size, image.format) as writer:
-        vault_io.restore_to_writer(repo, ref, writer, on_bytes=transfer.add_bytes)
+        vault.restore_to_writer(repo, ref, writer, progress=byte_progress(transfer))
     with FileDiskSource(image.path, image.format) as source:
-        found = vault_io.disk_checksum(repo, m, source)
+        found = vault.disk_checksum(repo, m, source)
     LOG.info("detached volume %s restored from %s: checksum %s", volume_id, ref, found)
     return {
         "target": None,
@@ -288,10 +298,10 @@ def restore(
             target, ref = item["target"], item["ref"]
             m = repo.get_manifest(ref)
             with open_domain_disk_writer(conn, spec["domain"], target, m.size) as writer:
-                vault_io.restore_to_writer(repo, ref, writer, on_bytes=transfer.add_bytes)
+                vault.restore_to_writer(repo, ref, writer, progress=byte_progress(transfer))
             path, fmt = paths[target]
             with FileDiskSource(path, fmt) as source:
-                found = vault_io.disk_checksum(repo, m, source)
+                found = vault.disk_checksum(repo, m, source)
             LOG.info("domain %s disk %s restored from %s: checksum %s", dom.name(), target, ref, found)
             return {
                 "target": target,
@@ -311,7 +321,7 @@ def restore(
             disks = [f.result() for f in futures]
         bad = [d["target"] or f"volume {d['volume_id']}" for d in disks if not d["verified"]]
         if bad:
-            raise vault_io.CorruptRepository(
+            raise vault.CorruptRepository(
                 f"domain {dom.name()}: restored disk(s) {', '.join(bad)} do not match the snapshot's checksum"
             )
         return {"disks": disks}

@@ -79,10 +79,6 @@ class NbdDiskWriter:
             self._client.write_zeroes(offset, length)
             self.bytes_zeroed += length
 
-    def zero(self, offset: int, length: int) -> None:
-        """The vault's restore-target name for ``write_zeroes``."""
-        self.write_zeroes(offset, length)
-
     def data_extents(self) -> list[Extent]:
         """Ranges of the target that may hold non-zero data now (none for a fresh file)."""
         if self.fresh:
@@ -103,10 +99,6 @@ class NbdDiskWriter:
             self._client.close()
             self._server.stop()
             self._server = None
-
-    def finish(self) -> None:
-        """The vault's restore-target name for ``close`` (flushes first)."""
-        self.close()
 
     def _check_range(self, offset: int, length: int) -> None:
         if offset < 0 or offset + length > self.size:

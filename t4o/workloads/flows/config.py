@@ -1,4 +1,5 @@
-"""Options of the snapshot and restore workflows: the backup target and cloud wait limits."""
+"""Options of the snapshot and restore workflows: cloud wait limits (and, for the sample config, the
+backup target's options, which belong to t4o.vault)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,8 @@ from oslo_config import cfg
 
 from t4o.common.config import CONF
 from t4o.datamover import config as dm_config
+from t4o.vault import TARGET_OPTS
 
-TARGET_OPTS = [
-    cfg.StrOpt(
-        "url",
-        default="/var/lib/t4o/vault",
-        help="Backup target (vault) location: a directory (an NFS mount shared with the compute hosts) "
-        "or s3://bucket/prefix. Initialise it once with 't4o-vault init <url>'.",
-    ),
-    cfg.StrOpt("password", secret=True, help="Password of the vault (unset: not encrypted)."),
-    cfg.BoolOpt(
-        "create_if_missing",
-        default=False,
-        help="Let the first snapshot create the vault when the target holds none. Off by default: an "
-        "unmounted NFS share looks like an empty directory, and a vault created there would fill the "
-        "local disk with backups no other host sees.",
-    ),
-    cfg.BoolOpt(
-        "require_mount",
-        default=False,
-        help="Refuse a directory target that is on the root filesystem (it must be on a mounted share, "
-        "e.g. NFS). Set it when the target is a mount point.",
-    ),
-]
 FLOW_OPTS = [
     cfg.IntOpt("server_timeout", default=600, min=10, help="Seconds to wait for a server to change state."),
     cfg.IntOpt("volume_timeout", default=300, min=10, help="Seconds to wait for a volume to change state."),

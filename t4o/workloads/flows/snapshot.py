@@ -22,13 +22,12 @@ from typing import Any
 
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
-from t4o.datamover import vault_io
 from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.definitions import capture_server
-from t4o.vault import Repository, VaultError
+from t4o.vault import Repository, VaultError, open_configured_target, target_spec
 from t4o.workloads.flows import config, detached, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
@@ -62,20 +61,13 @@ def _parent_refs(repo: Repository, prev_vm: Any) -> dict[str, str]:
 
 def open_target(create: bool = True) -> Repository:
     """The vault of the backup target. A snapshot creates it only when ``[backup_target]
-    create_if_missing`` says so (see vault_io.open_target); a restore never does."""
-    target = CONF.backup_target
-    return vault_io.open_target(
-        target.url,
-        target.password,
-        create_if_missing=create and target.create_if_missing,
-        require_mount=target.require_mount,
-    )
+    create_if_missing`` says so (see t4o.vault.open_configured_target); a restore never does."""
+    return open_configured_target(CONF, create=create)
 
 
 def vault_spec() -> dict[str, Any]:
     """How the agents open the backup target (they never create it)."""
-    target = CONF.backup_target
-    return {"url": target.url, "password": target.password, "require_mount": target.require_mount}
+    return target_spec(CONF)
 
 
 def snapshot(job: Job) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from t4o.datamover import vault_io
 from t4o.datamover.agent import operations
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import DiskError, FileDiskSource, cinder_files
+from t4o.vault import open_repository
 
 MiB = 1 << 20
 pytestmark = pytest.mark.timeout(120)
@@ -108,7 +108,7 @@ def test_agent_backs_up_a_detached_volume_from_its_snapshot_and_restores_it_into
     expected = FileDiskSource(str(share.base_file), "raw")
     expected_bytes = expected.open().read(0, expected.size)
     expected.close()
-    repo = vault_io.open_repository(str(tmp_path / "vault"))
+    repo = open_repository(str(tmp_path / "vault"))
     transfer = Transfer("t1", "backup")
     spec = {
         "vault": {"url": str(tmp_path / "vault")},

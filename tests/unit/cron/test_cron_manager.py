@@ -15,7 +15,6 @@ import pytest
 from t4o.common import errors
 from t4o.cron.clock import ManualClock
 from t4o.cron.manager import CronManager
-from t4o.datamover.vault_io import open_repository
 from t4o.db import api as db
 from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
@@ -23,6 +22,7 @@ from t4o.db.models import Snapshot
 from t4o.db.session import session_scope
 from t4o.policies import global_scheduler, notify, quotas
 from t4o.policies import jobschedule as js
+from t4o.vault import open_repository
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

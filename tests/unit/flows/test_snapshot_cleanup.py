@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from t4o.datamover import vault_io
+from t4o.vault import backup_source, open_repository
 from t4o.workloads.flows import snapshot as flow
 
 MiB = 1 << 20
@@ -23,12 +23,9 @@ class Disk:
 def test_next_snapshot_removes_what_a_dead_worker_committed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = vault_io.open_repository(str(tmp_path / "vault"))
+    repo = open_repository(str(tmp_path / "vault"))
     for sid in ("crashed", "good"):
-        vault_io.backup_source(
-            repo, Disk(), snapshot_id=sid, disk_id="vm_vda", workload_id="w", parent=None,
-            changed_extents=None,
-        )  # fmt: skip
+        backup_source(repo, Disk(), "vm_vda", snapshot_id=sid, workload_id="w")
     # the dead worker's snapshot ended in error (reaped); the current one is excluded
     rows = {"error": [SimpleNamespace(id="crashed"), SimpleNamespace(id="current")]}
     monkeypatch.setattr(flow.db, "snapshot_list", lambda project, workload_id, status: rows.get(status, []))

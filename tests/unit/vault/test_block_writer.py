@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from t4o.vault.backup import BlockWriter, stored_chunk_ids
-from t4o.vault.chunks import ChunkCodec, chunk_key
-from t4o.vault.posix import PosixBackend
+from t4o.vault import PosixBackend, Repository
+from t4o.vault.backup import BlockWriter
+from t4o.vault.chunks import chunk_key
 
 
 class CountingBackend(PosixBackend):
@@ -19,18 +19,20 @@ class CountingBackend(PosixBackend):
 
 def test_listing_replaces_lookups_and_still_dedups(tmp_path):
     backend = CountingBackend(tmp_path / "repo")
-    codec = ChunkCodec(os.urandom(32))
+    store = Repository.init(backend)
+    codec = store.codec("w", encrypted=False)
     old = [os.urandom(4096) for _ in range(3)]
-    first = BlockWriter(backend, codec, set())
-    ids = [first.store(b) for b in old]
+    backend.exists_calls = 0
+    first = BlockWriter(store, codec, set())
+    ids = [first.store_block(b) for b in old]
     assert backend.exists_calls == 3  # without a listing, each unknown chunk is looked up
-    known = stored_chunk_ids(backend)
+    known = store.chunk_ids()
     assert known == set(ids)
     backend.exists_calls = 0
-    writer = BlockWriter(backend, codec, known, complete=True)
+    writer = BlockWriter(store, codec, known, complete=True)
     new = os.urandom(4096)
     for block in (*old, new, bytes(4096)):
-        writer.store(block)
+        writer.store_block(block)
     assert backend.exists_calls == 0
     assert (writer.stats.dedup_chunks, writer.stats.new_chunks, writer.stats.zero_blocks) == (3, 1, 1)
     assert backend.exists(chunk_key(codec.chunk_id(new)))

@@ -41,11 +41,11 @@ class MemoryWriter:
         with self.lock:
             self.buf[offset : offset + len(data)] = data
 
-    def zero(self, offset: int, length: int) -> None:
+    def write_zeroes(self, offset: int, length: int) -> None:
         with self.lock:
             self.buf[offset : offset + length] = bytes(length)
 
-    def finish(self) -> None:
+    def flush(self) -> None:
         self.finished = True
 
 

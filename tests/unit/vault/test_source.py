@@ -45,7 +45,7 @@ def test_missing_source_and_bad_format(tmp_path):
 def test_restore_target_is_sparse(tmp_path):
     p = tmp_path / "out"
     t = RestoreTarget(p, 16 << 20)
-    t.zero(0, 1 << 20)
+    t.write_zeroes(0, 1 << 20)
     t.write(8 << 20, b"y" * 4096)
     t.finish()
     assert p.stat().st_size == 16 << 20

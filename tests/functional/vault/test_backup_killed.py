@@ -1,5 +1,6 @@
-"""A datamover backup killed (SIGKILL) mid-disk: the vault holds no partial disk, gc removes what the
-dead process stored and its lease, and the next backup of the snapshot's disk works."""
+"""A backup from a source object (as the datamover's NBD disks are) killed (SIGKILL) mid-disk: the vault
+holds no partial disk, gc removes what the dead process stored and its lease, and the next backup of the
+snapshot's disk works."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import textwrap
 import time
 from pathlib import Path
 
-from t4o.datamover import vault_io
-from t4o.vault import gc
+from t4o.vault import backup_source, open_repository
+from t4o.vault.gc import collect
 
 MiB = 1 << 20
 
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from t4o.datamover import vault_io
+    from t4o.vault import backup_source, open_repository
 
     class Slow:
         path, format, size = "slow:vda", "raw", 32 << 20
@@ -27,16 +28,15 @@ CHILD = textwrap.dedent(
             time.sleep(0.05)  # a disk that takes seconds to read
             return bytes([(offset >> 20) % 251 + 1]) * length
 
-    repo = vault_io.open_repository(sys.argv[1], create=False)
-    vault_io.backup_source(repo, Slow(), snapshot_id="s1", disk_id="vm_vda", workload_id="w",
-                           parent=None, changed_extents=None)
+    repo = open_repository(sys.argv[1], create=False)
+    backup_source(repo, Slow(), "vm_vda", snapshot_id="s1", workload_id="w")
     """
 )
 
 
 def test_killed_backup_leaves_what_gc_removes(tmp_path: Path) -> None:
     url = str(tmp_path / "vault")
-    repo = vault_io.open_repository(url)
+    repo = open_repository(url)
     child = subprocess.Popen([sys.executable, "-c", CHILD, url], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -55,10 +55,10 @@ def test_killed_backup_leaves_what_gc_removes(tmp_path: Path) -> None:
     assert stored >= 4
 
     # A sweep while the lease is live keeps the dead backup's chunks (it might still commit) ...
-    assert gc.collect(repo.backend, grace=0).deleted == 0
+    assert collect(repo.backend, grace=0).deleted == 0
     # ... and once the lease is stale, gc removes it and every chunk nobody references.
     time.sleep(1.2)
-    report = gc.collect(repo.backend, grace=0, stale_after=1.0)
+    report = collect(repo.backend, grace=0, stale_after=1.0)
     assert report.swept and report.deleted == stored
     assert list(repo.backend.list("locks/backup-")) == []
     assert repo.verify(read_data=True).ok
@@ -69,8 +69,6 @@ def test_killed_backup_leaves_what_gc_removes(tmp_path: Path) -> None:
         def read(self, offset: int, length: int) -> bytes:
             return bytes([(offset >> 20) + 1]) * length
 
-    res = vault_io.backup_source(
-        repo, Disk(), snapshot_id="s2", disk_id="vm_vda", workload_id="w", parent=None, changed_extents=None
-    )
-    assert repo.list_disks("s2") == ["vm_vda"] and res.manifest.stats["new_chunks"] == 4
+    m = backup_source(repo, Disk(), "vm_vda", snapshot_id="s2", workload_id="w")
+    assert repo.list_disks("s2") == ["vm_vda"] and m.stats["new_chunks"] == 4
     assert repo.verify(read_data=True).ok
