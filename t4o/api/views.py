@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from t4o.policies.quotas import QUOTA_TYPES
+
 
 def _ts(value: dt.datetime | str | None) -> str | None:
     # UTC with microseconds, as Trilio's API writes them; jobs a few milliseconds apart stay ordered.
@@ -173,3 +175,39 @@ def scheduled_run(run: Any) -> dict[str, Any]:
         "host": run.host,
         "message": run.message,
     }
+
+
+def workload_policy(pol: Any, projects: list[str] | None = None) -> dict[str, Any]:
+    """A workload policy; with ``projects``, those it is assigned to (for callers who see them)."""
+    out: dict[str, Any] = {
+        "id": pol.id,
+        "name": pol.name,
+        "display_name": pol.name,
+        "display_description": pol.description,
+        "field_values": pol.field_values,
+        "metadata": pol.metadata_,
+        "created_at": pol.created_at.isoformat(),
+        "updated_at": pol.updated_at.isoformat(),
+    }
+    if projects is not None:
+        out["project_list"] = projects
+    return out
+
+
+_QUOTA_TYPES = {t["id"]: t for t in QUOTA_TYPES}
+
+
+def quota(q: Any, usage: dict[str, int] | None = None) -> dict[str, Any]:
+    """An allowed quota; with ``usage`` (the project's, by kind), how much of it is used."""
+    kind = _QUOTA_TYPES.get(q.quota_type_id, {"display_name": "", "usage": ""})
+    out = {
+        "id": q.id,
+        "project_id": q.project_id,
+        "quota_type_id": q.quota_type_id,
+        "quota_type_name": kind["display_name"],
+        "allowed_value": q.allowed_value,
+        "high_watermark": q.high_watermark,
+    }
+    if usage is not None:
+        out["usage"] = usage.get(kind["usage"], 0)
+    return out

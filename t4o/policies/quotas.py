@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from t4o.common import errors
 from t4o.db import policy_api as db
-from t4o.db.policy_models import ProjectQuota
 
 # Fixed ids, so that clients can keep them; "usage" names the key of policy_api.project_usage.
 QUOTA_TYPES: list[dict[str, Any]] = [
@@ -95,18 +94,3 @@ def check_all(project_id: str, adding: dict[str, int], s: Session | None = None)
                 f"Quota exceeded: project {project_id} may have {allowed} {quota_t['display_name']}; it has "
                 f"{have} and this request adds {n}."
             )
-
-
-def view(q: ProjectQuota, usage: dict[str, int] | None = None) -> dict[str, Any]:
-    t = _BY_ID.get(q.quota_type_id, {"display_name": "", "usage": ""})
-    out = {
-        "id": q.id,
-        "project_id": q.project_id,
-        "quota_type_id": q.quota_type_id,
-        "quota_type_name": t["display_name"],
-        "allowed_value": q.allowed_value,
-        "high_watermark": q.high_watermark,
-    }
-    if usage is not None:
-        out["usage"] = usage.get(t["usage"], 0)
-    return out

@@ -119,19 +119,3 @@ def apply_policy(project_id: str, jobschedule_in: dict[str, Any], policy_id: str
             f"The workload follows policy {pol.name}; it cannot set {', '.join(clash)} itself."
         )
     return {**jobschedule_in, **pol.field_values}
-
-
-def view(pol: WorkloadPolicy, projects: list[str] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": pol.id,
-        "name": pol.name,
-        "display_name": pol.name,
-        "display_description": pol.description,
-        "field_values": pol.field_values,
-        "metadata": pol.metadata_,
-        "created_at": pol.created_at.isoformat(),
-        "updated_at": pol.updated_at.isoformat(),
-    }
-    if projects is not None:
-        out["project_list"] = projects
-    return out

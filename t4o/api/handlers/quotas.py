@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from t4o.api import pagination
+from t4o.api import pagination, views
 from t4o.api.handlers import Body, Query
 from t4o.common.context import RequestContext
 from t4o.policies import api as rules
-from t4o.policies.quotas import view
 from t4o.workloads import paging
 
 
@@ -30,20 +29,20 @@ def list_project_allowed_quotas(
 ) -> Any:
     page = paging.page(query, ("created_at", "asc"))
     allowed, usage = rules.allowed_quotas(ctx, quota_project_id, page)
-    return pagination.listing("allowed_quotas", [view(q, usage) for q in allowed], page)
+    return pagination.listing("allowed_quotas", [views.quota(q, usage) for q in allowed], page)
 
 
 def create_project_allowed_quotas(
     ctx: RequestContext, body: Body, query: Query, project_id: str, quota_project_id: str
 ) -> Any:
     saved = rules.set_allowed_quotas(ctx, quota_project_id, body["allowed_quotas"])
-    return {"allowed_quotas": [view(q) for q in saved]}
+    return {"allowed_quotas": [views.quota(q) for q in saved]}
 
 
 def update_project_allowed_quota(
     ctx: RequestContext, body: Body, query: Query, project_id: str, quota_id: str
 ) -> Any:
-    return {"allowed_quotas": view(rules.update_allowed_quota(ctx, quota_id, body["allowed_quotas"]))}
+    return {"allowed_quotas": views.quota(rules.update_allowed_quota(ctx, quota_id, body["allowed_quotas"]))}
 
 
 def delete_project_allowed_quota(
