@@ -21,9 +21,12 @@ class CloudStepFailed(Exception):
 
 
 def fault_message(resource: Any) -> str | None:
-    """Nova's reason for a server in ERROR (``fault.message``); None for resources without one."""
+    """Nova's reason for a server in ERROR: ``fault.message`` of an SDK server, or the ``fault`` text of
+    a typed record; None for resources without one."""
     fault = getattr(resource, "fault", None)
-    return str(fault["message"]) if isinstance(fault, dict) and fault.get("message") else None
+    if isinstance(fault, dict):
+        fault = fault.get("message")
+    return str(fault) if fault else None
 
 
 def wait_for_status(

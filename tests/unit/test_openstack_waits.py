@@ -71,5 +71,6 @@ def test_a_wait_ends_at_its_timeout() -> None:
 
 def test_fault_message_only_from_a_fault_with_a_message() -> None:
     assert waits.fault_message(SimpleNamespace(fault={"message": "boom"})) == "boom"
+    assert waits.fault_message(SimpleNamespace(fault="boom")) == "boom"  # a typed record's fault
     assert waits.fault_message(SimpleNamespace(fault={})) is None
     assert waits.fault_message(SimpleNamespace()) is None

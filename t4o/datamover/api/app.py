@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 
 import flask
-from openstack import exceptions as sdk_exc
 from oslo_config import cfg
 from oslo_middleware import request_id
 from oslo_policy import policy as oslo_policy
@@ -145,12 +144,7 @@ def _check_address(host: str, transfer_id: str) -> None:
 
 def compute_host(ctx: RequestContext, server_id: str) -> str:
     """The compute host of the server, read from Nova with the caller's (service) token."""
-    conf = cfg.CONF
-    conn = NovaCloud(conf.nova.interface, conf.nova.region_name).connection(ctx)
-    try:
-        server = conn.compute.get_server(server_id)
-    except sdk_exc.NotFoundException:
-        raise errors.NotFound(f"Server {server_id} not found.") from None
+    server = NovaCloud.from_conf(cfg.CONF).compute(ctx).get_server(server_id)  # NotFound when missing
     host = server.compute_host
     if not host:
         raise errors.Conflict(f"Server {server_id} ({server.status}) is on no compute host.")
