@@ -1,10 +1,11 @@
 """Console script ``t4o``: ``t4o all-in-one`` runs the API and every service in one process.
 
-All-in-one defaults (each can be overridden in the config file): SQLite under --state-dir, oslo.messaging's
-in-process ``fake://`` transport and ``auth_strategy = noauth`` (loopback only). The cloud and the
-workflows are the configured ones, as in the separate services (``cloud_driver = nova``: the callers'
-Nova, which needs their Keystone tokens, so ``auth_strategy = keystone``; snapshots and restores need the
-datamover and a backup target). docs/architecture.md says what each setting needs.
+All-in-one defaults (each can be overridden in the config file): SQLite and the backup target (a vault
+to initialise with ``t4o-vault init``) under --state-dir, oslo.messaging's in-process ``fake://``
+transport and ``auth_strategy = noauth`` (loopback only). The cloud and the workflows are the configured
+ones, as in the separate services (``cloud_driver = nova``: the callers' Nova, which needs their Keystone
+tokens, so ``auth_strategy = keystone``; snapshots and restores need the datamover). docs/architecture.md
+says what each setting needs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 import threading
 
+from t4o import vault
 from t4o.api.app import create_app
 from t4o.cmd import common, cron, scheduler, workloads
 from t4o.common.config import CONF
@@ -34,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     aio.add_argument(
         "--state-dir",
         default=os.path.join(os.path.expanduser("~"), ".local", "state", "t4o"),
-        help="where the SQLite database lives (default: ~/.local/state/t4o)",
+        help="where the SQLite database and the backup target live (default: ~/.local/state/t4o)",
     )
     aio.add_argument("--port", type=int, default=None, help="API port (default: [api] bind_port, 8780)")
     return p
@@ -43,8 +45,11 @@ def _parser() -> argparse.ArgumentParser:
 def all_in_one(args: argparse.Namespace) -> None:
     from werkzeug.serving import make_server
 
+    state_dir = os.path.abspath(args.state_dir)
+    vault.register_opts(CONF)  # so that the target's url gets a default before the files are read
     defaults = {
-        ("database", "connection"): f"sqlite:///{os.path.abspath(args.state_dir)}/t4o.sqlite",
+        ("database", "connection"): f"sqlite:///{state_dir}/t4o.sqlite",
+        ("backup_target", "url"): os.path.join(state_dir, "vault"),
         (None, "transport_url"): "fake://",
         (None, "auth_strategy"): "noauth",
     }
