@@ -8,6 +8,7 @@ from typing import Any
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
+from t4o.openstack.resources import find_or_none
 from t4o.openstack.waits import GONE, CloudStepFailed, wait_for_status
 
 # States in which Cinder accepts a delete of a volume.
@@ -75,7 +76,7 @@ class BlockStorage:
         self._api = conn.block_storage
 
     def volume(self, volume_id: str) -> Volume | None:
-        found = self._api.find_volume(volume_id, ignore_missing=True)
+        found = find_or_none(self._api.find_volume, volume_id)
         return None if found is None else _volume(found)
 
     def get_volume(self, volume_id: str) -> Volume:
@@ -91,7 +92,7 @@ class BlockStorage:
         return _volume(
             wait_for_status(
                 f"volume {volume_id}",
-                lambda: self._api.find_volume(volume_id, ignore_missing=True),
+                lambda: find_or_none(self._api.find_volume, volume_id),
                 {status},
                 timeout,
             )
@@ -100,7 +101,7 @@ class BlockStorage:
     def delete_volume(self, volume_id: str, timeout: float) -> None:
         """Delete a volume (detached by the caller) once Cinder accepts it, and wait until it is gone."""
         what = f"volume {volume_id}"
-        fetch = lambda: self._api.find_volume(volume_id, ignore_missing=True)  # noqa: E731
+        fetch = lambda: find_or_none(self._api.find_volume, volume_id)  # noqa: E731
         vol = wait_for_status(what, fetch, {*DELETABLE, GONE}, timeout, poll=1.0, first=1.0)
         if vol is None:
             return
@@ -138,7 +139,7 @@ class BlockStorage:
         """Delete a snapshot and wait until it is gone (the NFS driver merges its file on delete); one
         still being created is deleted once it is done, one Cinder cannot delete fails at once."""
         what = f"Cinder snapshot {snapshot_id}"
-        fetch = lambda: self._api.find_snapshot(snapshot_id, ignore_missing=True)  # noqa: E731
+        fetch = lambda: find_or_none(self._api.find_snapshot, snapshot_id)  # noqa: E731
         snap = wait_for_status(
             what, fetch, {"available", "error", "deleting", GONE}, timeout, poll=1.0, first=1.0
         )

@@ -7,7 +7,7 @@ from typing import Any
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
-from t4o.openstack.resources import plain
+from t4o.openstack.resources import find_or_none, plain
 
 IMAGE_FIELDS = ("id", "name", "disk_format", "container_format", "min_disk", "min_ram")
 
@@ -19,7 +19,7 @@ class Images:
         self._api = conn.image
 
     def exists(self, image_id: str) -> bool:
-        return self._api.find_image(image_id, ignore_missing=True) is not None
+        return find_or_none(self._api.find_image, image_id) is not None
 
     def document(self, image_id: str) -> dict[str, Any] | None:
         """What a restore needs to know of the image; None when it no longer exists."""

@@ -8,7 +8,7 @@ from typing import Any
 from openstack import exceptions as sdk_exc
 from openstack.connection import Connection
 
-from t4o.openstack.resources import plain
+from t4o.openstack.resources import find_or_none, plain
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,11 @@ class Networking:
     # -- what a restore finds or creates
 
     def find_network(self, name_or_id: str) -> NetworkRef | None:
-        found = self._api.find_network(name_or_id, ignore_missing=True)
+        found = find_or_none(self._api.find_network, name_or_id)
         return None if found is None else NetworkRef(found.id, found.name or "")
 
     def subnet_exists(self, subnet_id: str) -> bool:
-        return self._api.find_subnet(subnet_id, ignore_missing=True) is not None
+        return find_or_none(self._api.find_subnet, subnet_id) is not None
 
     def subnets_of(self, network_id: str) -> list[SubnetRef]:
         return [SubnetRef(s.id, s.cidr) for s in self._api.subnets(network_id=network_id)]
@@ -89,7 +89,7 @@ class Networking:
         return str(self._api.create_subnet(network_id=network_id, name=name, **values).id)
 
     def find_router(self, name_or_id: str) -> str | None:
-        found = self._api.find_router(name_or_id, ignore_missing=True)
+        found = find_or_none(self._api.find_router, name_or_id)
         return None if found is None else str(found.id)
 
     def create_router(self, name: str) -> str:

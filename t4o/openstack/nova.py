@@ -16,7 +16,7 @@ from openstack.connection import Connection
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.openstack.cloud import Cloud, Server
-from t4o.openstack.resources import plain
+from t4o.openstack.resources import find_or_none, plain
 from t4o.openstack.waits import CloudStepFailed, fault_message, wait_for_status
 
 
@@ -108,21 +108,21 @@ class Compute:
         return [Attachment(a.volume_id, a.device or "") for a in self._api.volume_attachments(server_id)]
 
     def attach_volume(self, server_id: str, volume_id: str) -> Attachment:
-        att = self._api.create_volume_attachment(server_id, volume_id=volume_id)
+        att = self._api.create_volume_attachment(server_id, volume=volume_id)
         return Attachment(volume_id, att.device or "")
 
     def detach_volume(self, server_id: str, volume_id: str) -> None:
         self._api.delete_volume_attachment(server_id, volume_id, ignore_missing=True)
 
     def flavor_id(self, name_or_id: str) -> str | None:
-        found = self._api.find_flavor(name_or_id, ignore_missing=True)
+        found = find_or_none(self._api.find_flavor, name_or_id)
         return None if found is None else str(found.id)
 
     def flavor_document(self, server: ServerInfo) -> dict[str, Any]:
         """The server's flavor: the copy embedded in the server, completed from Nova's flavor."""
         embedded = server.flavor
         name = embedded.get("original_name") or embedded.get("name")
-        found = self._api.find_flavor(name, ignore_missing=True) if name else None
+        found = find_or_none(self._api.find_flavor, name) if name else None
         if found is None and embedded.get("id"):
             with contextlib.suppress(sdk_exc.NotFoundException):
                 found = self._api.get_flavor(embedded["id"])
@@ -145,7 +145,7 @@ class Compute:
         return {"name": kp.name, "public_key": kp.public_key, "type": kp.type}
 
     def keypair_exists(self, name: str) -> bool:
-        return self._api.find_keypair(name, ignore_missing=True) is not None
+        return find_or_none(self._api.find_keypair, name) is not None
 
     def create_keypair(self, name: str, public_key: str) -> None:
         self._api.create_keypair(name=name, public_key=public_key)

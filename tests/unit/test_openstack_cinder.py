@@ -66,3 +66,10 @@ def test_a_snapshot_that_never_becomes_available_is_deleted_and_named() -> None:
     with pytest.raises(CloudStepFailed, match="Cinder snapshot s1 is not available after 5 s"):
         BlockStorage(conn).create_snapshot("v1", "t4o-x-v1", "", timeout=5)
     api.delete_snapshot.assert_called_once()
+
+
+def test_a_volume_cinder_does_not_find_is_none() -> None:
+    conn = mock.Mock()
+    conn.block_storage.find_volume.side_effect = sdk_exc.NotFoundException("no volume v9")
+    assert BlockStorage(conn).volume("v9") is None
+    conn.block_storage.find_volume.assert_called_once_with("v9", ignore_missing=False)
