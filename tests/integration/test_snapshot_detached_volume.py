@@ -5,7 +5,6 @@ a cancel); restores recreate it as a new detached volume (one-click) or write it
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 import uuid
@@ -21,6 +20,7 @@ from demo.guest import write_guest
 from demo.services import T4OServices
 from t4o.vault import open_repository
 from tests.fixtures.devcloud import Devcloud
+from tests.integration.disk_model import DiskModel, file_sha256
 
 MiB = 1 << 20
 
@@ -65,23 +65,6 @@ class World:
 
     def cinder_snapshots(self) -> list[str]:
         return [s.id for s in self.conn.block_storage.snapshots(volume_id=self.volume)]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 * MiB):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def vault_sha256(services: T4OServices, ref: str, tmp: Path) -> str:
-    target = tmp / f"{uuid.uuid4().hex}.raw"
-    open_repository(services.vault_url, create=False).restore_disk(ref, target)
-    try:
-        return sha256_file(target)
-    finally:
-        target.unlink()
 
 
 def write_file(path: Path, offset: int, data: bytes) -> None:
@@ -132,7 +115,9 @@ def test_detached_volume_is_snapshotted_through_cinder_and_restored(
     devcloud: Devcloud, world: World, tmp_path: Path
 ) -> None:
     conn, volume_file = world.conn, devcloud.volume_file(world.volume)
-    write_guest(devcloud.libvirt_uri, world.server, 0, 16 * MiB, 0x31, dev="vdb")
+    # the test's model of the volume's bytes: what it holds now, and every write of the test
+    model = DiskModel.of(volume_file, tmp_path)
+    model.write(0, write_guest(devcloud.libvirt_uri, world.server, 0, 16 * MiB, 0x31, dev="vdb"))
     full = world.snapshot(full=True)
     (attached,) = [d for i in full["instances"] for d in i["vdisks"] if d.get("volume_id") == world.volume]
     assert attached["target"] == "vdb"
@@ -143,8 +128,10 @@ def test_detached_volume_is_snapshotted_through_cinder_and_restored(
     conn.compute.delete_volume_attachment(world.server, world.volume)
     conn.block_storage.wait_for_status(conn.block_storage.get_volume(world.volume), "available", wait=120)
     # the data changes while the volume is detached (another user of the volume, for instance)
-    write_file(volume_file, 100 * MiB, os.urandom(8 * MiB))
-    at_snapshot = sha256_file(volume_file)
+    changed = os.urandom(8 * MiB)
+    write_file(volume_file, 100 * MiB, changed)
+    model.write(100 * MiB, changed)
+    at_snapshot = model.sha256()
 
     incr = world.snapshot()
     (inst,) = incr["instances"]
@@ -155,7 +142,6 @@ def test_detached_volume_is_snapshotted_through_cinder_and_restored(
     # read where allocated (16 + 8 MiB), stored only what changed since the attached copy
     assert 24 * MiB <= disk["read_bytes"] <= 26 * MiB, disk
     assert 8 * MiB <= disk["new_bytes"] <= 9 * MiB, disk
-    assert vault_sha256(world.services, disk["ref"], tmp_path) == at_snapshot
     # no Cinder snapshot is kept, and the volume is back to its own single file
     assert world.cinder_snapshots() == []
     assert conn.block_storage.get_volume(world.volume).status == "available"
@@ -173,7 +159,7 @@ def test_detached_volume_is_snapshotted_through_cinder_and_restored(
     assert all(d["verified"] for d in restored["disks"]) and len(restored["disks"]) == 2
     vol = conn.block_storage.get_volume(new_volume["id"])
     assert vol.status == "available" and not vol.attachments
-    assert sha256_file(devcloud.volume_file(new_volume["id"])) == at_snapshot
+    assert file_sha256(devcloud.volume_file(new_volume["id"])) == at_snapshot
 
     # in-place: the detached volume gets the snapshot's bytes back, written into its file
     job = world.restore(incr["id"], {"restore_type": "inplace"})
@@ -181,7 +167,7 @@ def test_detached_volume_is_snapshotted_through_cinder_and_restored(
     (restored,) = job["instances"]
     assert {d["volume_id"] for d in restored["disks"] if d["target"] is None} == {world.volume}
     assert all(d["verified"] for d in restored["disks"])
-    assert sha256_file(volume_file) == at_snapshot
+    assert file_sha256(volume_file) == at_snapshot
     assert world.cinder_snapshots() == []
 
 
