@@ -102,7 +102,7 @@ class ListQuotaType(base.Lister):
 class ListQuota(base.Lister):
     """List the allowed quotas of a project with their current usage"""
 
-    project_options = ("project",)
+    project_options: tuple[str, ...] = ("project",)
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from t4o.client.base import Manager, Resource
@@ -69,7 +70,10 @@ class WorkloadPolicyManager(Manager[WorkloadPolicy]):
         self.http.delete(f"{self.path}/{policy_id}")
 
     def assign(
-        self, policy_id: str, add_projects: list[str] | None = None, remove_projects: list[str] | None = None
+        self,
+        policy_id: str,
+        add_projects: builtins.list[str] | None = None,
+        remove_projects: builtins.list[str] | None = None,
     ) -> WorkloadPolicy:
         """Assign the policy to projects and/or take it back; returns it with its ``project_list``."""
         body = {"add_projects": add_projects or [], "remove_projects": remove_projects or []}

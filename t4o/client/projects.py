@@ -25,7 +25,7 @@ class ProjectResolver:
                 service_type="identity",
                 interface=self.http.interface,
                 region_name=self.http.region_name,
-                version=(3, 0),
+                version="3.0",
             )
         return self._identity
 

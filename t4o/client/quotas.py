@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from t4o.client import exceptions as exc
@@ -65,7 +66,9 @@ class AllowedQuotaManager:
             "(see `openstack workload quota list`).",
         )
 
-    def set(self, items: list[dict[str, Any]], project_id: str | None = None) -> list[AllowedQuota]:
+    def set(
+        self, items: builtins.list[dict[str, Any]], project_id: str | None = None
+    ) -> builtins.list[AllowedQuota]:
         """Create or change allowed quotas; each item: quota_type_id, allowed_value, high_watermark."""
         path = f"/project_allowed_quotas/{self._project(project_id)}"
         body = {"allowed_quotas": [{"project_id": self._project(project_id), **i} for i in items]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from t4o.client.base import Manager, Resource
@@ -27,7 +28,7 @@ class WorkloadManager(Manager[Workload]):
 
     def create(
         self,
-        instances: list[str],
+        instances: builtins.list[str],
         *,
         name: str | None = None,
         description: str | None = None,
@@ -88,7 +89,7 @@ class WorkloadManager(Manager[Workload]):
     def reset(self, workload_id: str) -> Workload:
         return self._action(workload_id, "reset")
 
-    def scheduled_runs(self, workload_id: str, **params: Any) -> list[Resource]:
+    def scheduled_runs(self, workload_id: str, **params: Any) -> builtins.list[Resource]:
         """What the cron service did with each scheduled run of the workload (oldest first)."""
         path = f"{self.path}/{workload_id}/scheduled_runs"
         return [Resource(r) for r in self.http.get_list(path, "scheduled_runs", **params)]

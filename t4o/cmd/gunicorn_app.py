@@ -9,7 +9,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 
-class GunicornApp(BaseApplication):  # type: ignore[misc]
+class GunicornApp(BaseApplication):
     """Serves the WSGI app ``load()`` returns, with the gunicorn settings ``options``."""
 
     def __init__(self, options: dict[str, Any], load: Callable[[], Any]) -> None:

@@ -87,7 +87,7 @@ DATABASE_OPTS = [
     cfg.IntOpt("max_overflow", default=20, min=0, help="Connections allowed beyond the pool."),
 ]
 
-NOVA_OPTS = [
+NOVA_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "interface",
         default="public",
@@ -97,7 +97,7 @@ NOVA_OPTS = [
     cfg.StrOpt("region_name", help="Region of the Nova endpoint."),
 ]
 
-KEYSTONE_REGISTRATION_OPTS = [
+KEYSTONE_REGISTRATION_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("public_url", help="Public URL of the API, e.g. http://127.0.0.1:8780/v1/$(project_id)s."),
     cfg.StrOpt("region_name", default="RegionOne", help="Region of the endpoints registered."),
 ]

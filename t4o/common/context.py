@@ -24,6 +24,12 @@ class RequestContext(oslo_context.RequestContext):
         # The keystoneauth plugin for the caller's token (not serialised over RPC).
         self.user_auth_plugin: Any = None
 
+    @property
+    def project(self) -> str:
+        """The project of a project-scoped call (every route of the workloads API is one)."""
+        assert self.project_id, "a project-scoped call without a project"
+        return self.project_id
+
     def to_dict(self) -> dict[str, Any]:
         values = super().to_dict()
         values["service_catalog"] = self.service_catalog
@@ -34,7 +40,7 @@ class RequestContext(oslo_context.RequestContext):
     def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> RequestContext:
         kwargs.setdefault("service_catalog", values.get("service_catalog"))
         kwargs.setdefault("trust_id", values.get("trust_id"))
-        return super().from_dict(values, **kwargs)  # type: ignore[return-value]
+        return super().from_dict(values, **kwargs)
 
 
 def admin_context() -> RequestContext:

@@ -5,5 +5,5 @@ from __future__ import annotations
 from oslo_log import log as logging
 
 
-def get_logger(name: str) -> logging.KeywordArgumentAdapter:
+def get_logger(name: str) -> logging.BaseLoggerAdapter:
     return logging.getLogger(name)

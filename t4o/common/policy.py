@@ -208,7 +208,7 @@ RELOAD_INTERVAL = 1.0
 _MAX_DECISIONS = 4096
 
 
-class Enforcer(policy.Enforcer):  # type: ignore[misc]
+class Enforcer(policy.Enforcer):
     """oslo.policy's enforcer that reloads its rules at most every RELOAD_INTERVAL seconds and remembers
     its decisions until then: a decision depends only on the rules, the target and the credentials."""
 

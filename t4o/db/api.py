@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    CursorResult,
     DateTime,
     Integer,
+    Result,
     String,
     Text,
     and_,
@@ -183,13 +186,16 @@ def _workload_page_statements(
     by a text column the database sorts them, in its own collation (which the next page's keyset uses).
     """
     wl, vm = Workload.__table__, WorkloadVM.__table__
-    cond = [wl.c.deleted.is_(False)]
+    cond: list[ColumnElement[bool]] = [wl.c.deleted.is_(False)]
     if scoped:
         cond.append(wl.c.project_id == bindparam("project_id"))
     sort_col, col_id = wl.c[key], wl.c.id
     marker = select(sort_col).where(*cond, col_id == bindparam("marker"))
     if after:
-        value, marker_id = bindparam("marker_value", type_=sort_col.type), bindparam("marker")
+        value, marker_id = (
+            bindparam("marker_value", type_=sort_col.type),
+            bindparam("marker", type_=col_id.type),
+        )
         if desc:
             cond.append(or_(sort_col < value, and_(sort_col == value, col_id < marker_id)))
         else:
@@ -323,7 +329,7 @@ def workload_update(
                     updated_at=utcnow(), **values
                 )
             )
-            if res.rowcount != 1:
+            if rows_matched(res) != 1:
                 wl = _find_live(s, Workload, workload_id, project_id)
                 raise errors.Conflict(f"Workload {workload_id} is {wl.status}; it cannot be modified now.")
             wl = s.get_one(Workload, workload_id)
@@ -353,7 +359,7 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
                 deleted=True, deleted_at=now, status="deleted", updated_at=now
             )
         )
-        if res.rowcount != 1:
+        if rows_matched(res) != 1:
             wl = _find_live(s, Workload, workload_id, project_id)
             raise errors.Conflict(f"Workload {workload_id} is {wl.status}; wait for its job or reset it.")
         s.query(WorkloadVM).filter(WorkloadVM.workload_id == workload_id).delete()
@@ -408,7 +414,7 @@ def workload_reset(workload_id: str, project_id: str | None, reason: str) -> tup
                 .where(model.workload_id == workload_id, model.status.in_(states.JOB_RUNNING))
                 .values(status=states.ERROR, error_msg=reason, finished_at=now, updated_at=now)
             )
-            count += res.rowcount
+            count += rows_matched(res)
         s.execute(
             update(Workload)
             .where(Workload.id == workload_id)
@@ -419,12 +425,18 @@ def workload_reset(workload_id: str, project_id: str | None, reason: str) -> tup
         return wl, count
 
 
+def rows_matched(res: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (Session.execute gives a CursorResult for them, typed as Result)."""
+    assert isinstance(res, CursorResult)
+    return res.rowcount
+
+
 def _running_jobs(s: Session, workload_id: str) -> int:
     total = 0
     for model in (Snapshot, Restore):
-        total += s.scalar(
+        total += s.execute(
             select(func.count()).where(model.workload_id == workload_id, model.status.in_(states.JOB_RUNNING))
-        )
+        ).scalar_one()
     return total
 
 
@@ -481,7 +493,7 @@ def _lock_workload(s: Session, workload_id: str, project_id: str | None) -> bool
             status=states.LOCKED, updated_at=utcnow()
         )
     )
-    return bool(res.rowcount == 1)
+    return bool(rows_matched(res) == 1)
 
 
 def _queued(s: Session, job: Any) -> Any:
@@ -597,11 +609,11 @@ def _job_delete(kind: str, job_id: str, project_id: str | None) -> Any:
         job = s.get(model, job_id)
         if (
             job is None
-            or (job.deleted and res.rowcount != 1)
+            or (job.deleted and rows_matched(res) != 1)
             or (project_id is not None and job.project_id != project_id)
         ):
             raise errors.NotFound(f"{model.__name__} {job_id} not found.")
-        if res.rowcount != 1:
+        if rows_matched(res) != 1:
             raise errors.Conflict(f"{model.__name__} {job_id} is {job.status}; cancel it first.")
         return job
 
@@ -619,7 +631,7 @@ def job_set_host(kind: str, job_id: str, host: str) -> bool:
         res = s.execute(
             update(model).where(model.id == job_id, model.status == states.QUEUED).values(host=host)
         )
-        return res.rowcount == 1
+        return rows_matched(res) == 1
 
 
 def job_claim(kind: str, job_id: str, host: str) -> bool:
@@ -634,7 +646,7 @@ def job_claim(kind: str, job_id: str, host: str) -> bool:
                 status=states.EXECUTING, host=host, started_at=now, updated_at=now, progress_msg="Started"
             )
         )
-        return res.rowcount == 1
+        return rows_matched(res) == 1
 
 
 def job_progress(kind: str, job_id: str, percent: int, message: str) -> str | None:
@@ -672,7 +684,7 @@ def job_finish(kind: str, job_id: str, status: str, error_msg: str | None = None
                 **values,
             )
         )
-        if res.rowcount != 1:
+        if rows_matched(res) != 1:
             return False
         _unlock_if_idle(s, job.workload_id)
         return True
@@ -701,7 +713,7 @@ def job_cancel(kind: str, job_id: str, project_id: str | None) -> Any:
             .where(model.id == job_id, model.status == states.QUEUED)
             .values(status=states.CANCELLED, finished_at=now, updated_at=now, progress_msg="Cancelled")
         )
-        if res.rowcount == 1:
+        if rows_matched(res) == 1:
             _unlock_if_idle(s, job.workload_id)
         else:
             res = s.execute(
@@ -709,7 +721,7 @@ def job_cancel(kind: str, job_id: str, project_id: str | None) -> Any:
                 .where(model.id == job_id, model.status == states.EXECUTING)
                 .values(status=states.CANCELLING, updated_at=now, progress_msg="Cancelling")
             )
-            if res.rowcount != 1 and job.status != states.CANCELLING:
+            if rows_matched(res) != 1 and job.status != states.CANCELLING:
                 s.refresh(job)
                 raise errors.Conflict(f"{kind.capitalize()} {job_id} is {job.status}; nothing to cancel.")
         s.flush()
@@ -736,7 +748,7 @@ def jobs_fail_on_hosts(hosts: Sequence[str], reason: str) -> int:
                     .where(model.id == job_id, model.status.in_([states.EXECUTING, states.CANCELLING]))
                     .values(status=states.ERROR, error_msg=reason, finished_at=now, updated_at=now)
                 )
-                count += res.rowcount
+                count += rows_matched(res)
                 _unlock_if_idle(s, workload_id)
     return count
 
@@ -822,7 +834,7 @@ def service_heartbeat(host: str, binary: str, topic: str) -> None:
             .where(Service.host == host, Service.binary == binary)
             .values(updated_at=now, topic=topic)
         )
-        if res.rowcount == 0:
+        if rows_matched(res) == 0:
             s.add(Service(host=host, binary=binary, topic=topic, created_at=now, updated_at=now))
 
 
@@ -837,7 +849,8 @@ def service_list(topic: str | None = None) -> list[Service]:
 def services_alive(topic: str, down_after: float) -> tuple[list[Service], list[Service]]:
     """(live, dead) services of a topic by heartbeat age."""
     cutoff = utcnow() - dt.timedelta(seconds=down_after)
-    live, dead = [], []
+    live: list[Service] = []
+    dead: list[Service] = []
     for svc in service_list(topic):
         (live if svc.updated_at >= cutoff and not svc.disabled else dead).append(svc)
     return live, dead

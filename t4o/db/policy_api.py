@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from t4o.common import errors
-from t4o.db.api import Page
+from t4o.db.api import Page, rows_matched
 from t4o.db.models import Restore, Service, Snapshot, Workload, WorkloadVM
 from t4o.db.policy_models import ProjectQuota, ScheduledRun, WorkloadPolicy, WorkloadPolicyAssignment
 from t4o.db.session import session_scope
@@ -137,7 +137,7 @@ def run_settle(run_id: str, status: str, message: str = "") -> bool:
             .where(ScheduledRun.id == run_id, ScheduledRun.status == "fired")
             .values(status=status, message=message)
         )
-        return res.rowcount == 1
+        return rows_matched(res) == 1
 
 
 def run_list(workload_id: str, page: Page | None = None) -> list[ScheduledRun]:

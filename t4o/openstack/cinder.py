@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,7 @@ class BlockStorage:
             return
         self._api.delete_volume(vol, ignore_missing=True)
         try:
-            self._api.wait_for_delete(vol, interval=1, wait=timeout)
+            self._api.wait_for_delete(vol, interval=1, wait=math.ceil(timeout))
         except sdk_exc.ResourceTimeout:
             raise CloudStepFailed(f"{what} was not deleted within {timeout:.0f} s") from None
 
@@ -121,7 +122,9 @@ class BlockStorage:
         """A snapshot of a volume that is not in use, waited for; one that fails is deleted again."""
         snap = self._api.create_snapshot(volume_id=volume_id, name=name, description=description)
         try:
-            self._api.wait_for_status(snap, "available", failures=["error"], interval=1, wait=timeout)
+            self._api.wait_for_status(
+                snap, "available", failures=["error"], interval=1, wait=math.ceil(timeout)
+            )
         except BaseException as exc:
             self.delete_snapshot(snap.id, timeout)
             if isinstance(exc, sdk_exc.ResourceFailure):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import openstack
+from openstack.identity.v3._proxy import Proxy as IdentityV3
 
 SERVICE_TYPE = "workloads"
 INTERFACES = ("public", "internal", "admin")
@@ -11,7 +14,7 @@ INTERFACES = ("public", "internal", "admin")
 def register_service(url: str, region: str, cloud: str | None = None) -> str:
     """Create (or keep) service type 'workloads' with public, internal and admin endpoints at ``url``,
     as the admin of clouds.yaml entry ``cloud`` (default: the OS_* variables). Returns the service id."""
-    identity = (openstack.connect(cloud=cloud) if cloud else openstack.connect()).identity
+    identity = cast(IdentityV3, (openstack.connect(cloud=cloud) if cloud else openstack.connect()).identity)
     service = next((s for s in identity.services() if s.type == SERVICE_TYPE), None)
     if service is None:
         service = identity.create_service(

@@ -157,5 +157,6 @@ _IDENTITY = {"service_type": "identity", "interface": "public"}
 def owner_session(conf: cfg.ConfigOpts, ctx: RequestContext) -> ks_session.Session:
     """A project-scoped session of the API caller, from their (non-trust) token."""
     ensure_registered(conf)
+    assert ctx.auth_token, "an API call without a token"
     auth = v3.Token(auth_url=_identity_url(conf), token=ctx.auth_token, project_id=ctx.project_id)
     return ks_session.Session(auth=auth)

@@ -100,12 +100,12 @@ class Networking:
         return {ip["subnet_id"] for p in self._api.ports(device_id=router_id) for ip in p.fixed_ips or []}
 
     def add_router_interface(self, router_id: str, subnet_id: str) -> None:
-        self._api.add_interface_to_router(router_id, subnet_id=subnet_id)
+        self._api.add_interface_to_router(router_id, subnet=subnet_id)
 
     def delete_router(self, router_id: str) -> None:
         """Remove the router's interfaces, then the router."""
         for subnet_id in self.router_subnet_ids(router_id):
-            self._api.remove_interface_from_router(router_id, subnet_id=subnet_id)
+            self._api.remove_interface_from_router(router_id, subnet=subnet_id)
         self._api.delete_router(router_id, ignore_missing=True)
 
     def delete_network(self, network_id: str) -> None:

@@ -50,9 +50,9 @@ def on_workload_create(
     ``vms``: the instances as the workload will record them (``volume_count`` each). The quotas are
     checked here early and again by ``on_workload_insert`` in the insert's transaction.
     """
-    on_workload_insert(ctx.project_id, vms)
+    on_workload_insert(ctx.project, vms)
     return _schedule(
-        ctx, ctx.project_id, body.get("jobschedule") or {"enabled": False}, body.get("metadata") or {}
+        ctx, ctx.project, body.get("jobschedule") or {"enabled": False}, body.get("metadata") or {}
     )
 
 

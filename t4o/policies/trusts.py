@@ -45,7 +45,7 @@ def ensure_trust(conf: cfg.ConfigOpts, ctx: RequestContext) -> str:
 
     Called when a workload gets an enabled schedule, while the caller's own token is at hand.
     """
-    existing = owner_trust_id(ctx.project_id, ctx.user_id or "")
+    existing = owner_trust_id(ctx.project, ctx.user_id or "")
     if existing is not None:
         try:
             keystone_trusts.trust_session(conf, existing)
@@ -54,7 +54,7 @@ def ensure_trust(conf: cfg.ConfigOpts, ctx: RequestContext) -> str:
             LOG.info("Trust %s of user %s no longer works; creating a new one", existing, ctx.user_id)
     trust_id = keystone_trusts.create_trust(conf, keystone_trusts.owner_session(conf, ctx))
     db.setting_upsert(
-        ctx.project_id,
+        ctx.project,
         ctx.user_id or "",
         [
             {

@@ -44,7 +44,7 @@ def purge_hook() -> Purge | None:
             return _PURGE[0]
     for ep in metadata.entry_points(group=PURGE_GROUP):
         if ep.name == "workload":
-            return ep.load()  # type: ignore[no-any-return]
+            return ep.load()
     return None
 
 
@@ -140,7 +140,7 @@ class WorkloadAPI:
         }
         if values["encryption"] and not values["secret_uuid"]:
             raise errors.BadRequest("An encrypted workload needs secret_uuid (a Barbican secret).")
-        wl = db.workload_create(values, vms, lambda s: hooks.on_workload_insert(ctx.project_id, vms, s))
+        wl = db.workload_create(values, vms, lambda s: hooks.on_workload_insert(ctx.project, vms, s))
         LOG.info("Workload %s created with %d instance(s)", wl.id, len(vms))
         return wl
 
@@ -312,22 +312,22 @@ class WorkloadAPI:
     # ------------------------------------------------------------ settings
     def list_settings(self, ctx: RequestContext, page: db.Page | None = None) -> list[Any]:
         policy.authorize(ctx, "setting:get")
-        return db.setting_list(ctx.project_id, page)
+        return db.setting_list(ctx.project, page)
 
     def get_setting(self, ctx: RequestContext, name: str) -> Any:
         policy.authorize(ctx, "setting:get")
-        return db.setting_get(ctx.project_id, name)
+        return db.setting_get(ctx.project, name)
 
     def set_settings(self, ctx: RequestContext, items: list[dict[str, Any]], create_only: bool) -> list[Any]:
         policy.authorize(ctx, "setting:set")
         names = [i["name"] for i in items]
         if len(set(names)) != len(names):
             raise errors.BadRequest("A setting name is given more than once.")
-        return db.setting_upsert(ctx.project_id, ctx.user_id or "", items, create_only)
+        return db.setting_upsert(ctx.project, ctx.user_id or "", items, create_only)
 
     def delete_setting(self, ctx: RequestContext, name: str) -> None:
         policy.authorize(ctx, "setting:delete")
-        db.setting_delete(ctx.project_id, name)
+        db.setting_delete(ctx.project, name)
 
     # ------------------------------------------------------------ global job scheduler
     def global_scheduler(self, ctx: RequestContext) -> bool:

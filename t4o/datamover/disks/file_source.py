@@ -13,6 +13,7 @@ from types import TracebackType
 
 from t4o.datamover.disks import qemu_img
 from t4o.datamover.disks.errors import DiskError
+from t4o.datamover.disks.nbd import NbdClient
 from t4o.datamover.disks.protocol import Extent
 from t4o.datamover.disks.qemu_nbd import QemuNbdServer
 
@@ -27,7 +28,7 @@ class FileDiskSource:
         self._size = self._info.virtual_size
         self._fd = -1
         self._server: QemuNbdServer | None = None
-        self._client = None
+        self._client: NbdClient | None = None
         self._lock = threading.Lock()
         self._extents: list[Extent] | None = None
 

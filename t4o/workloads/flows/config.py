@@ -9,7 +9,7 @@ from t4o.common.config import CONF
 from t4o.datamover import config as dm_config
 from t4o.vault import TARGET_OPTS
 
-FLOW_OPTS = [
+FLOW_OPTS: list[cfg.Opt] = [
     cfg.IntOpt("server_timeout", default=600, min=10, help="Seconds to wait for a server to change state."),
     cfg.IntOpt("volume_timeout", default=300, min=10, help="Seconds to wait for a volume to change state."),
     cfg.IntOpt(

@@ -269,7 +269,7 @@ def _new_vm(
     known_volumes = [*definition["volumes"], *definition.get("detached_volumes", [])]
     created = []
     for disk in (d for d in vm.disks or [] if d.get("volume_id")):
-        vol_def = next((v for v in known_volumes if v["id"] == disk["volume_id"]), {})
+        vol_def: dict[str, Any] = next((v for v in known_volumes if v["id"] == disk["volume_id"]), {})
         vtype = (vdisks.get(disk["volume_id"]) or {}).get("new_volume_type") or vol_def.get("volume_type")
         volume_id = cloud.cinder.create_volume(
             size=vol_def.get("size") or max(1, disk["size"] // 2**30),
