@@ -11,8 +11,12 @@ import argparse
 import json
 import sys
 
+import yaml
+
+from t4o.api.spec import openapi
 from t4o.cmd import common
 from t4o.common.config import CONF
+from t4o.db import session
 from t4o.openstack import keystone
 
 
@@ -45,12 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.area == "openapi":
-        from t4o.api.spec import openapi
-
         doc = openapi()
         if args.output.endswith((".yaml", ".yml")):
-            import yaml
-
             text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         else:
             text = json.dumps(doc, indent=2) + "\n"
@@ -63,8 +63,6 @@ def main(argv: list[str] | None = None) -> None:
     conf_args = [a for f in args.config_file for a in ("--config-file", f)]
     common.setup(conf_args, "workloadmgr-manage")
     if args.area == "db":
-        from t4o.db import session
-
         try:
             if args.action == "sync":
                 session.sync()
