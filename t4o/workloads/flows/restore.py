@@ -14,7 +14,6 @@ A failure removes everything the restore created and says what failed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from t4o.common import errors
@@ -27,6 +26,7 @@ from t4o.workloads.flows import config, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.snapshot import open_target, vault_spec
+from t4o.workloads.flows.vm_runner import Report
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
 LOG = get_logger(__name__)
@@ -121,9 +121,6 @@ def restore(job: Job) -> dict[str, Any]:
 
 class VmFailed(Exception):
     """One VM's part of the restore failed; the message names the VM and the cause."""
-
-
-Report = Callable[[float, str], None]
 
 
 def _write_disks(

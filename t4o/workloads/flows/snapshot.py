@@ -30,6 +30,7 @@ from t4o.openstack.definitions import capture_server
 from t4o.vault import Repository, VaultError, open_configured_target, target_spec
 from t4o.workloads.flows import config, detached, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
+from t4o.workloads.flows.vm_runner import Report
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
 LOG = get_logger(__name__)
@@ -132,9 +133,6 @@ class VmFailed(Exception):
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-Report = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ SERIAL_TYPE_ID = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 PARALLEL_TYPE_ID = "2ddd528d-c9b4-4d7e-8722-cc395140255a"
 
 
+Report = Callable[[float, str], None]
+"""A VM's progress: the fraction of its work done, and what it is doing."""
+
+
 class Aborted(Exception):
     """Another VM's task failed: this one stops without doing more work."""
 
