@@ -72,14 +72,14 @@ def connect(clouds_yaml: Path, cloud: str) -> Connection:
 def protect_and_restore(services: T4OServices, demo: Connection, servers: dict[str, str]) -> list[str]:
     """The demo proper: a VM with known data, its workload, a full and an incremental snapshot, a
     one-click restore checked against the snapshot. Every server it creates goes into ``servers``."""
-    token, project = demo.auth_token, demo.current_project_id
+    token, project = str(demo.auth_token), str(demo.current_project_id)
     report: list[str] = []
     flavor = demo.compute.find_flavor("devcloud.tiny", ignore_missing=False)
     image = demo.image.find_image("devcloud-tiny", ignore_missing=False)
     server = demo.compute.create_server(
         name=f"t4o-demo-{services.tag}", flavor_id=flavor.id, image_id=image.id, networks="none"
     )
-    servers[server.id] = server.name
+    servers[server.id] = f"server {server.name}"
     demo.compute.wait_for_server(server, wait=300)
     write_guest(services.libvirt_uri, server.id, 64 * units.Mi, 32 * units.Mi, 0x5A)
     wl = services.request(
@@ -112,7 +112,7 @@ def protect_and_restore(services: T4OServices, demo: Connection, servers: dict[s
     )["restore"]  # fmt: skip
     job = services.wait_job("restore", restore["id"], token, project)
     for inst in job.get("instances") or []:
-        servers[inst["id"]] = inst["name"]
+        servers[inst["id"]] = f"restored server {inst['name']}"
     if job["status"] != "available":
         raise RuntimeError(f"restore {restore['id']} ended {job['status']}: {job.get('error_msg')}")
     for inst in job["instances"]:
@@ -135,9 +135,9 @@ def delete_servers(conn: Connection, servers: dict[str, str]) -> list[str]:
             if server is not None:
                 conn.compute.delete_server(server)
                 conn.compute.wait_for_delete(server, wait=180)
-            lines.append(f"deleted server {name} ({sid})")
+            lines.append(f"deleted the {name} ({sid})")
         except Exception as exc:
-            lines.append(f"could not delete server {name} ({sid}): {exc}")
+            lines.append(f"could not delete the {name} ({sid}): {exc}")
     return lines
 
 
@@ -192,7 +192,9 @@ def run(keep: bool) -> tuple[list[str], list[str]]:
     """The demo's report and what it cleaned up (or, with ``keep``, how to use what it left running)."""
     clouds_yaml = wait_for_devcloud()
     demo = connect(clouds_yaml, "devcloud-demo")
-    cleanup = stop_kept()  # a kept demo holds the ports and the database
+    if before := stop_kept():  # a kept demo holds the ports and the database
+        print("stopped the demo kept before:\n" + "\n".join(f"  - {line}" for line in before))
+    cleanup: list[str] = []
     if keep:
         workdir, database = STATE, KEPT_DATABASE
         shutil.rmtree(workdir, ignore_errors=True)
@@ -228,8 +230,9 @@ def run(keep: bool) -> tuple[list[str], list[str]]:
             KEPT.write_text(json.dumps(kept, indent=2))
         else:
             cleanup += delete_servers(demo, servers)
-            services.stop()
-            cleanup.append(f"stopped the T4O services ({', '.join(services.binaries)})")
+            if started := list(services.procs):
+                services.stop()
+                cleanup.append(f"stopped the T4O services ({', '.join(started)})")
             drop_database(database)
             cleanup.append(f"dropped the T4O database {database}")
             shutil.rmtree(workdir, ignore_errors=True)
@@ -261,8 +264,8 @@ def usage(
 ) -> list[str]:
     apis = ", ".join(f"{name} http://127.0.0.1:{port}" for name, port in APIS.items())
     return [
-        f"kept: servers {', '.join(f'{n} ({i})' for i, n in servers.items())}, the workload t4o-demo and "
-        "its snapshots and restore",
+        f"kept in project demo: the {' and the '.join(f'{n} ({i})' for i, n in servers.items())}; "
+        "the workload t4o-demo with its snapshots and restore",
         f"T4O services running: {', '.join(services.binaries)} ({apis})",
         f"CLI: export OS_CLIENT_CONFIG_FILE={clouds_yaml} OS_CLOUD=devcloud-demo",
         "     .venv/bin/openstack workload list   (or .venv/bin/workloadmgr workload-list;"

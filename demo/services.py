@@ -186,8 +186,11 @@ class T4OServices(ProcessGroup):
             self.raise_if_exited(pending)
             for binary in sorted(pending):
                 if binary in APIS:
+                    # Its own gunicorn must hold the port: an answer alone may come from another T4O.
+                    bound = f"Listening at: http://127.0.0.1:{APIS[binary]} ({self.procs[binary].pid})"
                     with contextlib.suppress(requests.RequestException):
-                        if requests.get(f"http://127.0.0.1:{APIS[binary]}/", timeout=2).status_code == 200:
+                        answered = requests.get(f"http://127.0.0.1:{APIS[binary]}/", timeout=2).status_code
+                        if bound in self.log(binary) and answered == 200:
                             pending.discard(binary)
                 elif self.log(binary).count(f"{binary} started on host") > self._starts.get(binary, 0):
                     pending.discard(binary)
