@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from oslo_utils import strutils
+
 from t4o.common import errors
 
 HOURLY_INTERVALS = (1, 2, 3, 4, 6, 8, 12, 24)
@@ -248,11 +250,10 @@ def _tier(name: str, raw: Any) -> Tier:
 
 
 def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-        return value.lower() in ("true", "1", "yes")
-    raise errors.BadRequest(f"jobschedule.{name} must be true or false.")
+    try:
+        return strutils.bool_from_string(value, strict=True)
+    except ValueError:
+        raise errors.BadRequest(f"jobschedule.{name} must be true or false.") from None
 
 
 def _int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:

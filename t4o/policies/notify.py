@@ -19,6 +19,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 from oslo_config import cfg
+from oslo_utils import strutils
 
 from t4o.common.log import get_logger
 
@@ -49,14 +50,10 @@ def emit(
         (n.error if phase == "error" else n.info)(ctx, event, payload)
     except Exception:  # a broken notification bus must not fail the job it reports
         LOG.exception("Could not send notification %s", event)
-    if settings and (phase == "error" or _on(settings.get("smtp_email_on_success"))):
+    if settings and (phase == "error" or strutils.bool_from_string(settings.get("smtp_email_on_success"))):
         subject = f"T4O {job.replace('_', ' ')} {phase}: workload {payload.get('workload_id', '')}"
         body = "\n".join(f"{k}: {v}" for k, v in sorted(payload.items()))
         send_email(settings, subject, body)
-
-
-def _on(value: Any) -> bool:
-    return str(value).lower() in ("true", "1", "yes", "on")
 
 
 def smtp_settings(rows: list[Any]) -> dict[str, str]:
@@ -66,7 +63,7 @@ def smtp_settings(rows: list[Any]) -> dict[str, str]:
 
 def send_email(settings: dict[str, str], subject: str, body: str) -> bool:
     """Send one mail as the SMTP settings say; False (and a log line) when disabled or it fails."""
-    if not _on(settings.get("smtp_email_enable")):
+    if not strutils.bool_from_string(settings.get("smtp_email_enable")):
         return False
     server = settings.get("smtp_server_name") or ""
     recipients = [r.strip() for r in (settings.get("smtp_default_recipient") or "").split(",") if r.strip()]

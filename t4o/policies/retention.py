@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from oslo_utils import strutils
+
 from t4o.policies.jobschedule import RETAIN_COUNT, RETAIN_DAYS, JobSchedule
 
 FINISHED = ("available", "error", "cancelled")
@@ -36,11 +38,8 @@ class SnapshotInfo:
     @property
     def protected(self) -> bool:
         md = self.metadata or {}
-        return self.status == "mounted" or _truthy(md.get("mounted")) or _truthy(md.get("immutable"))
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).lower() in ("true", "1", "yes")
+        flag = strutils.bool_from_string
+        return self.status == "mounted" or flag(md.get("mounted")) or flag(md.get("immutable"))
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
