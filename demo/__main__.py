@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import openstack.config
+import openstack.exceptions
 import yaml
 from openstack.connection import Connection
 from oslo_utils import units
@@ -131,11 +132,12 @@ def delete_servers(conn: Connection, servers: dict[str, str]) -> list[str]:
     lines = []
     for sid, name in servers.items():
         try:
-            server = conn.compute.find_server(sid)
-            if server is not None:
-                conn.compute.delete_server(server)
-                conn.compute.wait_for_delete(server, wait=180)
+            server = conn.compute.get_server(sid)
+            conn.compute.delete_server(server)
+            conn.compute.wait_for_delete(server, wait=180)
             lines.append(f"deleted the {name} ({sid})")
+        except openstack.exceptions.NotFoundException:
+            lines.append(f"the {name} ({sid}) was gone already")
         except Exception as exc:
             lines.append(f"could not delete the {name} ({sid}): {exc}")
     return lines
