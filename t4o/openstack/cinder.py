@@ -88,6 +88,13 @@ class BlockStorage:
         vol = self._api.create_volume(size=size, name=name, volume_type=volume_type, description=description)
         return str(vol.id)
 
+    def make_bootable(self, volume_id: str, image_metadata: dict[str, str] | None = None) -> None:
+        """Mark a volume bootable (Nova boots only from those), with the image properties Nova reads
+        from a boot volume (hw_*, os_*) when given."""
+        self._api.set_volume_bootable_status(volume_id, True)
+        if image_metadata:
+            self._api.set_volume_image_metadata(volume_id, **image_metadata)
+
     def wait_volume(self, volume_id: str, status: str, timeout: float) -> Volume:
         """Until the volume is in ``status``; an error state fails at once."""
         return _volume(

@@ -9,7 +9,19 @@ from openstack.connection import Connection
 
 from t4o.openstack.resources import find_or_none, plain
 
-IMAGE_FIELDS = ("id", "name", "disk_format", "container_format", "min_disk", "min_ram")
+IMAGE_FIELDS = ("id", "name", "disk_format", "container_format", "min_disk", "min_ram", "size", "visibility")
+# Properties that tell Nova how to run a guest (bus, machine type, OS): kept to boot a restore the same way.
+GUEST_PROPERTY_PREFIXES = ("hw_", "os_")
+
+
+def guest_properties(image: dict[str, Any]) -> dict[str, str]:
+    """The image's hw_* and os_* properties, as strings (as Glance and Cinder's image metadata hold them)."""
+    found = {**(image.get("properties") or {}), **image}
+    return {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in found.items()
+        if k.startswith(GUEST_PROPERTY_PREFIXES) and v is not None and not isinstance(v, dict | list)
+    }
 
 
 class Images:
@@ -24,6 +36,7 @@ class Images:
     def document(self, image_id: str) -> dict[str, Any] | None:
         """What a restore needs to know of the image; None when it no longer exists."""
         try:
-            return plain(self._api.get_image(image_id), IMAGE_FIELDS)
+            image = plain(self._api.get_image(image_id))
         except sdk_exc.NotFoundException:
             return None
+        return {**{k: image.get(k) for k in IMAGE_FIELDS}, "properties": guest_properties(image)}

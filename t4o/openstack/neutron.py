@@ -60,11 +60,13 @@ class Networking:
             "routers": routers,
         }
 
-    def security_groups(self, names: frozenset[str], project_id: str) -> list[dict[str, Any]]:
-        """The project's groups of these names (the ``default`` one when none), with their rules."""
+    def security_groups(
+        self, names: frozenset[str], project_id: str, ids: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        """The project's groups of these names or ids (the ``default`` one when none), with their rules."""
         out = []
         for group in self._api.security_groups(project_id=project_id):
-            if group.name in names or (not names and group.name == "default"):
+            if group.name in names or group.id in ids or (not names and not ids and group.name == "default"):
                 rules = [plain(r) for r in self._api.security_group_rules(security_group_id=group.id)]
                 out.append({**plain(group), "security_group_rules": rules})
         return out
@@ -110,6 +112,25 @@ class Networking:
 
     def delete_network(self, network_id: str) -> None:
         self._api.delete_network(network_id, ignore_missing=True)
+
+    def security_group_id(self, name_or_id: str, project_id: str) -> str | None:
+        """The project's group of this id, else the first of this name; None when there is none."""
+        groups = list(self._api.security_groups(project_id=project_id))
+        found = next((g for g in groups if g.id == name_or_id), None) or next(
+            (g for g in groups if g.name == name_or_id), None
+        )
+        return None if found is None else str(found.id)
+
+    def create_security_group(self, name: str, description: str) -> str:
+        """A group without rules: Neutron's automatic egress rules are removed, so the group holds exactly
+        the rules added afterwards."""
+        group = self._api.create_security_group(name=name, description=description)
+        for rule in self._api.security_group_rules(security_group_id=group.id):
+            self._api.delete_security_group_rule(rule, ignore_missing=True)
+        return str(group.id)
+
+    def add_security_group_rule(self, group_id: str, rule: dict[str, Any]) -> str:
+        return str(self._api.create_security_group_rule(security_group_id=group_id, **rule).id)
 
     def delete_security_group(self, group_id: str) -> None:
         self._api.delete_security_group(group_id, ignore_missing=True)

@@ -57,6 +57,33 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class FlavorInfo:
+    """A flavor the project can use, with what a restore compares: its sizes."""
+
+    id: str
+    name: str
+    vcpus: int
+    ram: int  # MiB
+    disk: int  # GiB
+    ephemeral: int = 0
+    swap: int = 0
+
+    def sizes(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in FLAVOR_SIZES}
+
+
+FLAVOR_SIZES = ("vcpus", "ram", "disk", "ephemeral", "swap")
+
+
+def _flavor_info(f: Any) -> FlavorInfo:
+    # Nova shows a flavor without swap as swap "" in older microversions.
+    return FlavorInfo(
+        str(f.id), f.name or "", int(f.vcpus or 0), int(f.ram or 0), int(f.disk or 0),
+        int(f.ephemeral or 0), int(f.swap or 0),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Attachment:
     volume_id: str
     device: str  # '/dev/vdb'; '' when Nova does not say
@@ -132,10 +159,44 @@ class Compute:
             "vcpus": embedded.get("vcpus", found.vcpus if found else None),
             "ram": embedded.get("ram", found.ram if found else None),
             "disk": embedded.get("disk", found.disk if found else None),
-            "ephemeral": embedded.get("ephemeral", 0),
-            "swap": embedded.get("swap", 0),
-            "extra_specs": embedded.get("extra_specs", {}),
+            "ephemeral": embedded.get("ephemeral", found.ephemeral if found else 0) or 0,
+            "swap": embedded.get("swap", found.swap if found else 0) or 0,
+            "extra_specs": embedded.get("extra_specs", (found.extra_specs if found else None) or {}),
+            "is_public": found.is_public if found else None,
         }
+
+    def flavor(self, name_or_id: str) -> FlavorInfo | None:
+        found = find_or_none(self._api.find_flavor, name_or_id)
+        return None if found is None else _flavor_info(found)
+
+    def flavors(self) -> list[FlavorInfo]:
+        """Every flavor the project can use (public ones and private ones it was given)."""
+        return [_flavor_info(f) for f in self._api.flavors(details=True)]
+
+    def create_flavor(
+        self, name: str, sizes: dict[str, int], extra_specs: dict[str, str], project_id: str
+    ) -> FlavorInfo:
+        """A private flavor the project is given access to (Nova does not give it to the creator's
+        project by itself); needs the right to manage flavors (admin by Nova's default policy)."""
+        flavor = self._api.create_flavor(name=name, is_public=False, **sizes)
+        try:
+            self._api.flavor_add_tenant_access(flavor, project_id)
+            if extra_specs:
+                self._api.create_flavor_extra_specs(flavor, extra_specs)
+        except BaseException:
+            self.delete_flavor(flavor.id)
+            raise
+        return _flavor_info(flavor)
+
+    def delete_flavor(self, flavor_id: str) -> None:
+        self._api.delete_flavor(flavor_id, ignore_missing=True)
+
+    def server_group_document(self, group_id: str) -> dict[str, Any] | None:
+        try:
+            group = self._api.get_server_group(group_id)
+        except sdk_exc.NotFoundException:
+            return None
+        return plain(group, ("id", "name", "policy", "policies", "rules"))
 
     def keypair_document(self, name: str) -> dict[str, Any] | None:
         try:
@@ -153,13 +214,30 @@ class Compute:
     def delete_keypair(self, name: str) -> None:
         self._api.delete_keypair(name, ignore_missing=True)
 
-    def create_server(self, name: str, flavor_id: str, image_id: str, **optional: Any) -> str:
+    def create_server(self, name: str, flavor_id: str, image_id: str | None, **optional: Any) -> str:
         """A server without ports (``networks='none'``); ``optional``: key_name, metadata,
-        availability_zone (None values are left out). Returns its id at once (it is still building)."""
+        availability_zone, security_groups (names or ids), boot_volume_id (the server boots from that
+        volume instead of an image; ``image_id`` is then None). None values are left out. Returns its id at
+        once (it is still building)."""
         fields = {k: v for k, v in optional.items() if v is not None}
-        server = self._api.create_server(
-            name=name, flavor_id=flavor_id, image_id=image_id, networks="none", **fields
-        )
+        if "security_groups" in fields:
+            fields["security_groups"] = [{"name": g} for g in fields["security_groups"]]
+        boot_volume = fields.pop("boot_volume_id", None)
+        if boot_volume is not None:
+            fields["block_device_mapping"] = [
+                {
+                    "boot_index": 0,
+                    "uuid": boot_volume,
+                    "source_type": "volume",
+                    "destination_type": "volume",
+                    "delete_on_termination": False,
+                }
+            ]
+        elif image_id is None:
+            raise ValueError("a server needs an image or a boot volume")
+        if image_id is not None:
+            fields["image_id"] = image_id
+        server = self._api.create_server(name=name, flavor_id=flavor_id, networks="none", **fields)
         return str(server.id)
 
     def wait_server(self, server_id: str, status: str, timeout: float) -> ServerInfo:

@@ -1,5 +1,5 @@
-"""What a restore created, so a failure can remove it all (no orphan servers, volumes, networks or
-keypairs)."""
+"""What a restore created, so a failure can remove it all (no orphan servers, volumes, networks,
+flavors, security groups or keypairs)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ class Ledger:
             for server_id in volume.attached_to if volume is not None else ():
                 cloud.nova.detach_volume(server_id, rid)
             cloud.cinder.delete_volume(rid, self.timeout)
+        elif kind == "flavor":
+            cloud.nova.delete_flavor(rid)
         elif kind == "keypair":
             cloud.nova.delete_keypair(rid)
         elif kind == "router":

@@ -7,6 +7,10 @@ checksum with the one recorded at snapshot time. The server is then started. Wri
 files of a real Nova server (rather than uploading an image per disk) keeps Nova's own disk layout
 (qcow2 over the image's base) and costs one pass over the data.
 
+A restore needs nothing of the original cloud but the backup (see prerequisites): a missing flavor,
+keypair or security group is found again or re-created from the snapshot's record, and a VM whose image
+is gone (or that booted from a volume) boots from a new bootable volume its root disk is written into.
+
 In-place writes into the existing server's disks and volumes, with the server stopped around it.
 A failure removes everything the restore created and says what failed.
 """
@@ -22,8 +26,10 @@ from t4o.common.log import get_logger
 from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
-from t4o.workloads.flows import config, topology, vm_runner
+from t4o.openstack.glance import guest_properties
+from t4o.workloads.flows import config, prerequisites, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
+from t4o.workloads.flows.prerequisites import Prerequisites
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.snapshot import open_target, vault_spec
 from t4o.workloads.flows.vm_runner import Report
@@ -68,6 +74,7 @@ def restore(job: Job) -> dict[str, Any]:
 
     cloud = connect()
     ledger = Ledger(cloud, CONF.workflows.volume_timeout)
+    needs = Prerequisites(ledger, cloud.nova.current_project_id())
     progress = vm_runner.VmProgress(job.progress, len(vms))
     networks: dict[str, dict[str, Any]] = {}
 
@@ -83,7 +90,7 @@ def restore(job: Job) -> dict[str, Any]:
             if kind == "inplace":
                 return _in_place(vm_cloud, dm, vm, report)
             opts = _instance_options(options).get(vm.vm_id, {})
-            return _new_vm(vm_cloud, dm, ledger, vm, opts, options, networks, report)
+            return _new_vm(vm_cloud, dm, ledger, needs, vm, opts, options, networks, report)
         except (JobCancelled, JobResolved, vm_runner.Aborted):
             raise
         except TransferFailed as exc:
@@ -109,12 +116,14 @@ def restore(job: Job) -> dict[str, Any]:
     disks = [d for inst in instances for d in inst["disks"]]
     verified = sum(1 for d in disks if d["verified"])
     size = sum(d["size"] for d in disks)
+    recreated = ", ".join(f"{c['kind'].replace('_', ' ')} {c['name']}" for c in needs.created)
     return {
         "instances": instances,
         "size": size,
         "progress_msg": (
             f"Restored {len(instances)} VM(s) ({kind}{how}); {verified} of {len(disks)} disk(s) verified by "
             f"checksum; {human(size)} in {time.monotonic() - started:.1f} s"
+            + (f"; re-created what the cloud no longer had: {recreated}" if recreated else "")
         ),
     }
 
@@ -201,33 +210,6 @@ def _detached_in_place(
     return None
 
 
-def _flavor_id(cloud: UserCloud, definition: dict[str, Any], opts: dict[str, Any]) -> str:
-    wanted = (opts.get("flavor") or {}).get("id")
-    if wanted:
-        found = cloud.nova.flavor_id(wanted)
-        if found is None:
-            raise errors.BadRequest(f"flavor {wanted} does not exist")
-        return found
-    flavor = definition["flavor"]
-    for key in (flavor.get("id"), flavor.get("name")):
-        found = cloud.nova.flavor_id(key) if key else None
-        if found is not None:
-            return found
-    raise errors.BadRequest(
-        f"the snapshot's flavor {flavor.get('name') or flavor.get('id')} no longer exists"
-    )
-
-
-def _keypair(cloud: UserCloud, ledger: Ledger, definition: dict[str, Any]) -> str | None:
-    keypair = definition.get("keypair")
-    if not keypair:
-        return None
-    if not cloud.nova.keypair_exists(keypair["name"]):
-        cloud.nova.create_keypair(keypair["name"], keypair["public_key"])
-        ledger.add("keypair", keypair["name"])
-    return keypair["name"]
-
-
 def _labelled(report: Report, label: str) -> Report:
     return lambda fraction, message: report(fraction, f"{label}: {message}")
 
@@ -236,6 +218,7 @@ def _new_vm(
     cloud: UserCloud,
     dm: DatamoverClient,
     ledger: Ledger,
+    needs: Prerequisites,
     vm: Any,
     opts: dict[str, Any],
     options: dict[str, Any],
@@ -247,41 +230,74 @@ def _new_vm(
     src = definition["server"]
     name = opts.get("name") or src.get("name") or vm.vm_name
     say = _labelled(report, f"VM {name}")
-    image_id = src.get("image_id")
-    if not image_id or not cloud.glance.exists(image_id):
-        raise errors.BadRequest(f"the image {image_id} the VM was booted from no longer exists")
+    vm_disks = list(vm.disks or [])
+    boot = prerequisites.boot_of(definition)
+    image_id = boot.get("image_id") if boot["source"] == "image" else None
+    if image_id and not cloud.glance.exists(image_id):
+        image_id = None  # gone: the root disk is restored into a volume the server boots from
+    root = None if image_id else prerequisites.root_disk(vm_disks, boot)
+    if root is None and not image_id:
+        raise errors.BadRequest("the snapshot holds no root disk of the VM to boot it from")
     zone = opts.get("availability_zone") or options.get("zone") or src.get("availability_zone")
-    say(0.0, "creating the server and its volumes")
-    server_id = cloud.nova.create_server(
-        name,
-        _flavor_id(cloud, definition, opts),
-        image_id,
-        key_name=_keypair(cloud, ledger, definition),
-        metadata=src.get("metadata") or None,
-        availability_zone=zone or None,
-    )
-    ledger.add("server", server_id)
-    # The volumes are created while Nova builds the server; they are attached once it is ACTIVE.
+    recreated: list[dict[str, Any]] = []  # what this VM needed that was gone and was re-created
+    flavor_id = needs.flavor(cloud, definition.get("flavor") or {}, opts.get("flavor"), recreated)
+    key_name = needs.keypair(cloud, definition.get("keypair"), recreated)
+    groups = needs.security_groups(cloud, definition.get("security_groups") or [], recreated)
     vdisks = {d["id"]: d for d in opts.get("vdisks") or []}
-    known_volumes = [*definition["volumes"], *definition.get("detached_volumes", [])]
-    created = []
-    for disk in (d for d in vm.disks or [] if d.get("volume_id")):
-        vol_def: dict[str, Any] = next((v for v in known_volumes if v["id"] == disk["volume_id"]), {})
-        vtype = (vdisks.get(disk["volume_id"]) or {}).get("new_volume_type") or vol_def.get("volume_type")
+    known_volumes = [*definition.get("volumes", []), *definition.get("detached_volumes", [])]
+    say(0.0, "creating its volumes and the server")
+
+    def new_volume(disk: dict[str, Any], size: int | None = None) -> tuple[str, str | None]:
+        vol_def: dict[str, Any] = next((v for v in known_volumes if v["id"] == disk.get("volume_id")), {})
+        vtype = (vdisks.get(disk.get("volume_id")) or {}).get("new_volume_type") or vol_def.get("volume_type")
         volume_id = cloud.cinder.create_volume(
-            size=vol_def.get("size") or max(1, disk["size"] // 2**30),
+            size=size or vol_def.get("size") or max(1, disk["size"] // 2**30),
             name=vol_def.get("name") or f"{name}-{disk['target'] or 'volume'}",
             volume_type=vtype,
             description=vol_def.get("description") or "",
         )
         ledger.add("volume", volume_id)
+        return volume_id, vtype
+
+    boot_volume = None
+    if root is not None:
+        boot_volume, boot_vtype = new_volume(root, prerequisites.root_volume_size(root, definition))
+        cloud.cinder.wait_volume(boot_volume, "available", volume_timeout)
+        cloud.cinder.make_bootable(boot_volume, guest_properties(definition.get("image") or {}))
+        LOG.info("restore: VM %s boots from new volume %s (its %s source is gone or a volume)", name,
+                 boot_volume, boot["source"])  # fmt: skip
+    server_id = cloud.nova.create_server(
+        name,
+        flavor_id,
+        image_id,
+        key_name=key_name,
+        metadata=src.get("metadata") or None,
+        availability_zone=zone or None,
+        security_groups=groups or None,
+        boot_volume_id=boot_volume,
+    )
+    ledger.add("server", server_id)
+    # The other volumes are created while Nova builds the server; they are attached once it is ACTIVE.
+    created = []
+    for disk in (d for d in vm_disks if d.get("volume_id") and d is not root):
+        volume_id, vtype = new_volume(disk)
         created.append((disk, volume_id, vtype))
     for _, volume_id, _ in created:
         cloud.cinder.wait_volume(volume_id, "available", volume_timeout)
     cloud.nova.wait_server(server_id, "ACTIVE", timeout)
     say(0.05, "attaching its volumes")
-    disks = [{"ref": d["ref"], "target": d["target"]} for d in vm.disks or [] if not d.get("volume_id")]
+    disks = [
+        {"ref": d["ref"], "target": d["target"]} for d in vm_disks if not d.get("volume_id") and d is not root
+    ]
     detached, volumes = [], []
+    if root is not None:
+        att = next((a for a in cloud.nova.attachments(server_id) if a.volume_id == boot_volume), None)
+        target = (att.target if att else "") or root["target"]
+        disks.append({"ref": root["ref"], "target": target})
+        volumes.append(
+            {"id": boot_volume, "source_volume_id": root.get("volume_id"), "target": target,
+             "volume_type": boot_vtype, "boot": True}
+        )  # fmt: skip
     for disk, volume_id, vtype in created:
         if disk.get("attached") is False:  # detached at snapshot time: restored detached, into its file
             detached.append({"ref": disk["ref"], "volume_id": volume_id})
@@ -306,6 +322,13 @@ def _new_vm(
         "name": name,
         "source_vm_id": vm.vm_id,
         "status": "ACTIVE",
+        "boot": {"source": "image", "image_id": image_id}
+        if image_id
+        else {"source": "volume", "volume_id": boot_volume},
+        "flavor_id": flavor_id,
+        "key_name": key_name,
+        "security_groups": groups,
+        "created": recreated,
         "volumes": volumes,
         "networks": networks,
         "disks": results,

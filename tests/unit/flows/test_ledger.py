@@ -46,3 +46,10 @@ def test_an_attached_volume_is_detached_before_it_is_deleted_and_failures_are_re
         ledger.add(kind, rid)
     assert ledger.undo() == ["network n1: in use"]
     assert calls == [("detach", "s1", "v1"), ("delete volume", "v1"), ("delete server", "s1")]
+
+
+def test_a_recreated_flavor_is_deleted_on_undo() -> None:
+    ledger = Ledger(mock.Mock())
+    ledger.add("flavor", "f1")
+    assert ledger.undo() == []
+    ledger.cloud.nova.delete_flavor.assert_called_once_with("f1")
