@@ -1,8 +1,8 @@
-"""Retention of one workload: expired snapshots go from the database, then from the vault, then gc.
+"""Retention of one workload: expired snapshots leave the backup target, then the database, then gc.
 
-The database row goes first: once it is deleted nobody can restore from or mount the snapshot, so
-removing its manifests afterwards is safe. (A crash in between leaves manifests of a deleted snapshot in
-the vault; ``t4o-vault`` lists them and deletes them by id.)
+Each expired snapshot goes the way a REST delete goes (t4o.workloads.target_cleanup): its row shows
+``deleting`` while its manifests and document are removed from the target, and only then is the row
+deleted. A snapshot an object lock still protects stays, with the reason on its row.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from oslo_config import cfg
-
 from t4o.common import errors
 from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.db import policy_api
 from t4o.policies import retention
 from t4o.policies.jobschedule import JobSchedule
-from t4o.vault import Repository, open_configured_target, register_opts
+from t4o.vault import Repository
+from t4o.workloads import target_cleanup
 
 LOG = get_logger(__name__)
 
@@ -28,10 +27,7 @@ VaultOpener = Callable[[], Any]  # returns a t4o.vault.Repository, or None when 
 
 def default_vault() -> Repository | None:
     """The configured backup target's vault (never created here), or None when none is configured."""
-    register_opts(cfg.CONF)
-    if not cfg.CONF.backup_target.url:
-        return None
-    return open_configured_target(cfg.CONF)
+    return target_cleanup.configured_target()
 
 
 def apply(
@@ -51,24 +47,34 @@ def apply(
         )
         for r in policy_api.snapshot_rows(workload_id)
     ]
-    gone: list[str] = []
-    for snap_id in retention.expired(schedule, snaps, now):
-        try:
-            db.snapshot_delete(snap_id, None)
-        except (errors.NotFound, errors.Conflict) as exc:  # deleted or reset meanwhile: leave it
-            LOG.info("Retention of workload %s left snapshot %s: %s", workload_id, snap_id, exc)
-            continue
-        gone.append(snap_id)
+    expired = retention.expired(schedule, snaps, now)
+    if not expired:
+        return []
+    repo = vault()
+    gone = [snap_id for snap_id in expired if _delete(repo, workload_id, snap_id)]
     if not gone:
         return gone
     LOG.info("Retention deleted %d snapshot(s) of workload %s: %s", len(gone), workload_id, ", ".join(gone))
-    repo = vault()
-    if repo is None:
-        return gone
-    in_vault = {str(d["snapshot_id"]) for d in repo.list_snapshots(workload_id)}
-    for snap_id in gone:
-        if snap_id in in_vault:
-            repo.delete_snapshot(snap_id)
-    if gc:
+    if gc and repo is not None:
         LOG.info("Vault gc after retention of workload %s: %s", workload_id, repo.gc())
     return gone
+
+
+def _delete(repo: Repository | None, workload_id: str, snap_id: str) -> bool:
+    try:
+        _row, before = db.snapshot_mark_deleting(snap_id, None)
+    except (errors.NotFound, errors.Conflict) as exc:  # deleted, being deleted or reset meanwhile
+        LOG.info("Retention of workload %s left snapshot %s: %s", workload_id, snap_id, exc)
+        return False
+    if repo is not None:
+        try:
+            target_cleanup.delete_snapshot(repo, snap_id)
+        except Exception as exc:  # an object lock, or the target failing: the row says why
+            LOG.warning("Retention of workload %s kept snapshot %s: %s", workload_id, snap_id, exc)
+            db.snapshot_delete_failed(snap_id, before, str(exc))
+            return False
+    try:
+        db.snapshot_delete(snap_id, None)
+    except (errors.NotFound, errors.Conflict):
+        return False
+    return True

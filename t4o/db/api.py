@@ -355,9 +355,9 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
     now = utcnow()
     with session_scope() as s:
         res = s.execute(
-            _update_live(Workload, workload_id, project_id, [states.AVAILABLE, states.ERROR]).values(
-                deleted=True, deleted_at=now, status="deleted", updated_at=now
-            )
+            _update_live(
+                Workload, workload_id, project_id, [states.AVAILABLE, states.ERROR, states.DELETING]
+            ).values(deleted=True, deleted_at=now, status="deleted", updated_at=now)
         )
         if rows_matched(res) != 1:
             wl = _find_live(s, Workload, workload_id, project_id)
@@ -369,6 +369,43 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
             .values(deleted=True, deleted_at=now)
         )
         return s.get_one(Workload, workload_id)
+
+
+def workload_mark_deleting(workload_id: str, project_id: str | None) -> tuple[Workload, str]:
+    """available|error -> deleting (no snapshot can start meanwhile); returns the row and its former status.
+    409 while a job holds the workload."""
+    return _mark_deleting(Workload, workload_id, project_id, [states.AVAILABLE, states.ERROR])
+
+
+def workload_delete_failed(workload_id: str, status: str, error_msg: str) -> None:
+    """deleting -> ``status`` again, with why the delete from the backup target failed."""
+    _unmark_deleting(Workload, workload_id, status, error_msg)
+
+
+def _mark_deleting(model: Any, row_id: str, project_id: str | None, statuses: Sequence[str]) -> Any:
+    with session_scope() as s:
+        row = _find_live(s, model, row_id, project_id)
+        before = row.status
+        if before not in statuses:
+            raise errors.Conflict(f"{model.__name__} {row_id} is {before}; it cannot be deleted now.")
+        res = s.execute(
+            _update_live(model, row_id, project_id, [before]).values(
+                status=states.DELETING, updated_at=utcnow()
+            )
+        )
+        if rows_matched(res) != 1:  # changed since it was read
+            raise errors.Conflict(f"{model.__name__} {row_id} changed meanwhile; try again.")
+        s.refresh(row)
+        return row, before
+
+
+def _unmark_deleting(model: Any, row_id: str, status: str, error_msg: str) -> None:
+    with session_scope() as s:
+        s.execute(
+            _update_live(model, row_id, None, [states.DELETING]).values(
+                status=status, error_msg=error_msg, updated_at=utcnow()
+            )
+        )
 
 
 def workload_set_schedule_enabled(workload_id: str, project_id: str | None, enabled: bool) -> Workload:
@@ -543,7 +580,18 @@ def _paged_objects(model: Any, q: Any, page: Page | None, tie: str = "id") -> li
 
 
 def snapshot_delete(snapshot_id: str, project_id: str | None) -> Snapshot:
+    """Soft-delete a finished snapshot, or one whose data was just removed from the backup target."""
     return _job_delete("snapshot", snapshot_id, project_id)
+
+
+def snapshot_mark_deleting(snapshot_id: str, project_id: str | None) -> tuple[Snapshot, str]:
+    """A finished snapshot -> deleting; returns the row and its former status. 409 while it runs."""
+    return _mark_deleting(Snapshot, snapshot_id, project_id, states.JOB_FINISHED)
+
+
+def snapshot_delete_failed(snapshot_id: str, status: str, error_msg: str) -> None:
+    """deleting -> ``status`` again, with why the delete from the backup target failed."""
+    _unmark_deleting(Snapshot, snapshot_id, status, error_msg)
 
 
 def snapshot_record_vm(snapshot_id: str, vm: dict[str, Any]) -> None:
@@ -602,7 +650,7 @@ def _job_delete(kind: str, job_id: str, project_id: str | None) -> Any:
     now = utcnow()
     with session_scope() as s:
         res = s.execute(
-            _update_live(model, job_id, project_id, states.JOB_FINISHED).values(
+            _update_live(model, job_id, project_id, (*states.JOB_FINISHED, states.DELETING)).values(
                 deleted=True, deleted_at=now, updated_at=now
             )
         )

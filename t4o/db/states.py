@@ -6,6 +6,7 @@ from __future__ import annotations
 AVAILABLE = "available"
 LOCKED = "locked"  # a snapshot or restore of the workload runs
 ERROR = "error"
+DELETING = "deleting"  # its data is being removed from the backup target (workloads and snapshots)
 
 # Jobs (snapshots and restores)
 QUEUED = "queued"  # accepted by the API, waiting for a worker

@@ -190,6 +190,25 @@ class Archive:
         LOG.info("deleted snapshot %s disks %s", snapshot_id, ", ".join(disks))
         return disks
 
+    def delete_workload(self, workload_id: str) -> bool:
+        """Delete the workload document (its snapshots are deleted one by one before); False if absent."""
+        key = f"workloads/{check_id('workload id', workload_id)}.json"
+        if not self.backend.exists(key):
+            return False
+        self.backend.delete(key)
+        LOG.info("deleted workload document %s", workload_id)
+        return True
+
+    def snapshot_locked_until(self, snapshot_id: str) -> dt.datetime | None:
+        """The latest object-lock date of the snapshot's manifests and document (what a delete removes),
+        or None when none of them is locked now (backends without object lock: always None)."""
+        keys = [manifest_key(snapshot_id, did) for did in self.list_disks(snapshot_id)]
+        if self.backend.exists(snapshot_doc_key(snapshot_id)):
+            keys.append(snapshot_doc_key(snapshot_id))
+        now = dt.datetime.now(dt.UTC)
+        dates = [d for d in (self.backend.locked_until(k) for k in keys) if d is not None and d > now]
+        return max(dates, default=None)
+
     def lock_snapshot(self, snapshot_id: str, until: dt.datetime) -> None:
         """Make the snapshot immutable until ``until`` (backends with object lock only)."""
         for did in self.list_disks(snapshot_id):

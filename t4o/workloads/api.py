@@ -6,10 +6,9 @@ The REST layer validates shapes; this layer decides what is allowed and records 
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Callable
-from importlib import metadata
 from typing import Any
+
+import oslo_messaging as messaging
 
 from t4o.common import errors, policy
 from t4o.common.context import RequestContext
@@ -23,29 +22,20 @@ from t4o.workloads import rpcapi
 
 LOG = get_logger(__name__)
 
-# Removes a deleted workload's snapshots from the backup target: purge(ctx, workload_id, snapshot_ids).
-# Filled by register_purge() or by the entry point ``workload`` of the group ``t4o.purge`` (the real
-# workflows install it); without one, a full delete leaves the data for `t4o-vault gc` / a later import.
-Purge = Callable[[RequestContext, str, list[str]], None]
-PURGE_GROUP = "t4o.purge"
-_PURGE: list[Purge] = []
-_PURGE_LOCK = threading.Lock()
 
-
-def register_purge(purge: Purge | None) -> None:
-    """Install (or with None remove) the backup-target purge of full workload deletes."""
-    with _PURGE_LOCK:
-        _PURGE[:] = [purge] if purge else []
-
-
-def purge_hook() -> Purge | None:
-    with _PURGE_LOCK:
-        if _PURGE:
-            return _PURGE[0]
-    for ep in metadata.entry_points(group=PURGE_GROUP):
-        if ep.name == "workload":
-            return ep.load()
-    return None
+def _delete_on_target(
+    ctx: RequestContext, workload_id: str, snapshot_ids: list[str], whole_workload: bool
+) -> str | None:
+    """Have a worker remove the data from the backup target; None when done, else why not."""
+    try:
+        answer = rpcapi.delete_from_target(ctx, workload_id, snapshot_ids, whole_workload)
+    except messaging.MessagingException as exc:
+        LOG.warning("No workloads worker removed workload %s's data from the target: %s", workload_id, exc)
+        return f"No workloads worker could delete from the backup target ({type(exc).__name__}); try again."
+    if "deleted" in answer:
+        LOG.info("Removed from the backup target: %s", ", ".join(answer["deleted"]) or "nothing")
+        return None
+    return str(answer.get("refused") or answer.get("error"))
 
 
 class WorkloadAPI:
@@ -171,34 +161,23 @@ class WorkloadAPI:
     def delete_workload(self, ctx: RequestContext, workload_id: str, database_only: bool) -> None:
         """Delete a workload no job holds.
 
-        Both kinds soft-delete the workload and its snapshots in the database and free its instances.
-        ``database_only`` stops there: the backup data stays on the target (for a later import). A full
-        delete then removes the snapshots from the backup target through the purge hook; if that fails,
-        the database delete stands and the error is logged (the data is then reclaimable by the vault).
+        ``database_only`` soft-deletes the workload and its snapshots in the database and frees its
+        instances: the backup data stays on the target (for a later import). A full delete first has a
+        worker remove every snapshot and document of the workload from the target (the workload shows
+        ``deleting`` meanwhile); if that is refused (object lock) or fails, the workload is back to its
+        status with the reason in ``error_msg`` and the call answers 409.
         """
         policy.authorize(ctx, "workload:delete")
         scope = None if ctx.is_admin else ctx.project_id
-        snapshot_ids = (
-            [] if database_only else [x.id for x in db.snapshot_list(scope, workload_id=workload_id)]
-        )
+        if not database_only:
+            wl, before = db.workload_mark_deleting(workload_id, scope)
+            snapshot_ids = [x.id for x in db.snapshot_list(scope, workload_id=workload_id)]
+            problem = _delete_on_target(ctx, wl.id, snapshot_ids, whole_workload=True)
+            if problem:
+                db.workload_delete_failed(wl.id, before, problem)
+                raise errors.Conflict(problem)
         wl = db.workload_delete(workload_id, scope)
-        LOG.info("Workload %s deleted from the database (database_only=%s)", wl.id, database_only)
-        if database_only:
-            return
-        purge = purge_hook()
-        if purge is None:
-            LOG.warning(
-                "Workload %s: no backup-target purge is installed; its %d snapshot(s) stay on the target",
-                wl.id,
-                len(snapshot_ids),
-            )
-            return
-        try:
-            purge(ctx, wl.id, snapshot_ids)
-        except Exception:
-            LOG.exception("Workload %s: removing its snapshots from the backup target failed", wl.id)
-            return
-        LOG.info("Workload %s: %d snapshot(s) removed from the backup target", wl.id, len(snapshot_ids))
+        LOG.info("Workload %s deleted (database_only=%s)", wl.id, database_only)
 
     def snapshot_workload(
         self, ctx: RequestContext, workload_id: str, body: dict[str, Any], full: bool
@@ -258,8 +237,17 @@ class WorkloadAPI:
         return db.snapshot_get(snapshot_id, None if ctx.is_admin else ctx.project_id)
 
     def delete_snapshot(self, ctx: RequestContext, snapshot_id: str) -> None:
+        """Remove the snapshot's manifests and document from the target (on a worker; the row shows
+        ``deleting`` meanwhile), then its row. A refusal (object lock) or failure leaves the row with the
+        reason in ``error_msg`` and answers 409; chunks go at the vault's next gc."""
         policy.authorize(ctx, "snapshot:delete")
-        db.snapshot_delete(snapshot_id, None if ctx.is_admin else ctx.project_id)
+        scope = None if ctx.is_admin else ctx.project_id
+        snap, before = db.snapshot_mark_deleting(snapshot_id, scope)
+        problem = _delete_on_target(ctx, snap.workload_id, [snap.id], whole_workload=False)
+        if problem:
+            db.snapshot_delete_failed(snap.id, before, problem)
+            raise errors.Conflict(problem)
+        db.snapshot_delete(snap.id, scope)
 
     def cancel_snapshot(self, ctx: RequestContext, snapshot_id: str) -> Snapshot:
         policy.authorize(ctx, "snapshot:cancel")

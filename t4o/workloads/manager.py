@@ -1,4 +1,5 @@
-"""The workloads worker's RPC endpoint: runs snapshot and restore jobs through the workflow registry."""
+"""The workloads worker's RPC endpoint: runs snapshot and restore jobs through the workflow registry,
+and removes deleted snapshots and workloads from the backup target for the API."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import notify
-from t4o.workloads import workflows
+from t4o.workloads import target_cleanup, workflows
 
 LOG = get_logger(__name__)
 
@@ -35,6 +36,14 @@ class WorkloadsManager:
         )
         if count:
             LOG.warning("Marked %d job(s) interrupted by the restart of %s as error", count, self.host)
+
+    def delete_from_target(
+        self, ctxt: RequestContext, workload_id: str, snapshot_ids: list[str], whole_workload: bool
+    ) -> dict[str, Any]:
+        """RPC call of the API's deletes: this worker opens the backup target as its snapshots do."""
+        return target_cleanup.run_delete(
+            target_cleanup.configured_target, workload_id, snapshot_ids, whole_workload
+        )
 
     def run_job(self, ctxt: RequestContext, kind: str, job_id: str) -> None:
         if kind not in workflows.KINDS:

@@ -6,6 +6,8 @@ caller: the scheduler package sits above and imports this layer, never the rever
 
 from __future__ import annotations
 
+from typing import Any
+
 from t4o.common import rpc
 from t4o.common.config import CONF
 from t4o.common.context import RequestContext
@@ -19,3 +21,19 @@ def schedule_job(context: RequestContext, kind: str, job_id: str) -> None:
 def run_job(context: RequestContext, host: str, kind: str, job_id: str) -> None:
     """Run a placed job on the workloads worker of ``host``."""
     rpc.get_client(CONF, CONF.workloads_topic, server=host).cast(context, "run_job", kind=kind, job_id=job_id)
+
+
+def delete_from_target(
+    context: RequestContext, workload_id: str, snapshot_ids: list[str], whole_workload: bool
+) -> dict[str, Any]:
+    """Ask any workloads worker (they have the backup target) to remove snapshots, or a whole workload,
+    from the target; waits for its answer (see t4o.workloads.target_cleanup.run_delete)."""
+    client = rpc.get_client(CONF, CONF.workloads_topic)
+    answer: dict[str, Any] = client.call(
+        context,
+        "delete_from_target",
+        workload_id=workload_id,
+        snapshot_ids=snapshot_ids,
+        whole_workload=whole_workload,
+    )
+    return answer

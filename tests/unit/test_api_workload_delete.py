@@ -1,9 +1,12 @@
-"""t4o.workloads.api delete semantics on a real SQLite database: database_only vs a full delete's purge."""
+"""t4o.workloads.api deletes on a real SQLite database: the worker's answer (one RPC call, replaced here)
+decides whether the rows go, and a refusal or failure stays on the row."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import oslo_messaging as messaging
 import pytest
 
 from t4o.common import errors
@@ -11,12 +14,14 @@ from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.db import states
 from t4o.workloads import api as workloads_api
+from t4o.workloads import rpcapi
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
+LOCKED = "Snapshot s is protected by an object lock on the backup target until 2030-01-01T00:00:00+00:00"
 
 
 @pytest.fixture
-def setup(t4o_conf: Any) -> Any:
+def setup(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     ctx = RequestContext(user_id="u1", project_id="p1", roles=["member"])
     wl = db.workload_create(
         {"project_id": "p1", "workload_type_id": SERIAL, "status": states.AVAILABLE}, [{"vm_id": "vm-1"}]
@@ -24,14 +29,23 @@ def setup(t4o_conf: Any) -> Any:
     snap = db.snapshot_create(wl.id, "p1", {"name": "s"})
     db.job_claim("snapshot", snap.id, "h")
     db.job_finish("snapshot", snap.id, states.AVAILABLE)
-    calls: list[tuple[str, list[str]]] = []
-    workloads_api.register_purge(lambda _ctx, wid, snaps: calls.append((wid, snaps)))
-    yield ctx, wl.id, snap.id, calls
-    workloads_api.register_purge(None)
+    calls: list[tuple[str, list[str], bool, str]] = []
+    answer: dict[str, Any] = {"deleted": [snap.id]}
+
+    def worker(_ctx: Any, wid: str, snaps: list[str], whole: bool) -> dict[str, Any]:
+        # What the rows show while the worker deletes from the target.
+        status = db.workload_get(wid, None).status if whole else db.snapshot_get(snaps[0], None).status
+        calls.append((wid, snaps, whole, status))
+        if isinstance(answer.get("raise"), Exception):
+            raise answer["raise"]
+        return answer
+
+    monkeypatch.setattr(rpcapi, "delete_from_target", worker)
+    return ctx, wl.id, snap.id, calls, answer
 
 
 def test_database_only_keeps_the_backup_data(setup: Any) -> None:
-    ctx, wid, _snap, calls = setup
+    ctx, wid, _snap, calls, _answer = setup
     workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=True)
     assert calls == []
     with pytest.raises(errors.NotFound):
@@ -39,30 +53,57 @@ def test_database_only_keeps_the_backup_data(setup: Any) -> None:
     assert db.snapshot_list("p1") == [] and db.vm_owners(["vm-1"]) == {}
 
 
-def test_full_delete_purges_the_snapshots_from_the_target(setup: Any) -> None:
-    ctx, wid, snap, calls = setup
+def test_full_delete_removes_the_workload_from_the_target_first(setup: Any) -> None:
+    ctx, wid, snap, calls, _answer = setup
     workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=False)
-    assert calls == [(wid, [snap])]
+    assert calls == [(wid, [snap], True, states.DELETING)]
     with pytest.raises(errors.NotFound):
         db.workload_get(wid, "p1")
+    assert db.snapshot_list("p1") == []
 
 
-def test_a_failing_purge_leaves_the_database_delete_standing(setup: Any) -> None:
-    ctx, wid, _snap, _calls = setup
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ({"refused": LOCKED}, LOCKED),
+        ({"error": "Deleting from the backup target failed: disk full"}, "disk full"),
+        ({"raise": messaging.MessagingTimeout("no reply")}, "No workloads worker could delete"),
+    ],
+)
+def test_a_refused_or_failed_workload_delete_keeps_everything(
+    setup: Any, answer: dict[str, Any], message: str
+) -> None:
+    ctx, wid, snap, _calls, current = setup
+    current.clear()
+    current.update(answer)
+    with pytest.raises(errors.Conflict, match=re.escape(message)):
+        workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=False)
+    wl = db.workload_get(wid, "p1")
+    assert wl.status == states.AVAILABLE and message in (wl.error_msg or "")
+    assert [s.id for s in db.snapshot_list("p1")] == [snap]
 
-    def broken(*_args: Any) -> None:
-        raise OSError("target unreachable")
 
-    workloads_api.register_purge(broken)
-    workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=False)
+def test_snapshot_delete_removes_it_from_the_target_then_the_row(setup: Any) -> None:
+    ctx, wid, snap, calls, _answer = setup
+    workloads_api.WorkloadAPI().delete_snapshot(ctx, snap)
+    assert calls == [(wid, [snap], False, states.DELETING)]
     with pytest.raises(errors.NotFound):
-        db.workload_get(wid, "p1")
+        db.snapshot_get(snap, "p1")
 
 
-def test_without_a_purge_hook_the_data_stays(setup: Any) -> None:
-    ctx, wid, _snap, _calls = setup
-    workloads_api.register_purge(None)
-    assert workloads_api.purge_hook() is None  # nothing installed registers one
-    workloads_api.WorkloadAPI().delete_workload(ctx, wid, database_only=False)
-    with pytest.raises(errors.NotFound):
-        db.workload_get(wid, "p1")
+def test_a_locked_snapshot_is_refused_with_its_date(setup: Any) -> None:
+    ctx, _wid, snap, _calls, answer = setup
+    answer.clear()
+    answer["refused"] = LOCKED
+    with pytest.raises(errors.Conflict, match="until 2030-01-01"):
+        workloads_api.WorkloadAPI().delete_snapshot(ctx, snap)
+    row = db.snapshot_get(snap, "p1")
+    assert row.status == states.AVAILABLE and row.error_msg == LOCKED
+
+
+def test_a_running_snapshot_cannot_be_deleted(setup: Any) -> None:
+    ctx, wid, _snap, calls, _answer = setup
+    running = db.snapshot_create(wid, "p1", {"name": "r"})
+    with pytest.raises(errors.Conflict, match="queued"):
+        workloads_api.WorkloadAPI().delete_snapshot(ctx, running.id)
+    assert calls == []

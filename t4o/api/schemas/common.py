@@ -45,7 +45,7 @@ JOB_FIELDS: dict[str, Any] = {
     "workload_id": {"type": "string"},
     "status": {
         "type": "string",
-        "enum": ["queued", "executing", "cancelling", "available", "error", "cancelled"],
+        "enum": ["queued", "executing", "cancelling", "available", "error", "cancelled", "deleting"],
     },
     "progress_percent": {"type": "integer", "minimum": 0, "maximum": 100},
     "progress_msg": {"type": "string"},
