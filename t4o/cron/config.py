@@ -27,6 +27,14 @@ OPTS = [
         default=True,
         help="Run the vault's garbage collection after retention deleted snapshots, to free their chunks.",
     ),
+    cfg.IntOpt(
+        "reconcile_interval",
+        default=3600,
+        min=0,
+        help="Seconds between two reconciles of the backup target with the database: workloads and "
+        "snapshots found on the target but not in the database are reported (log and notification "
+        "t4o.reconcile.report), never deleted (they may be import candidates). 0 turns it off.",
+    ),
 ]
 
 _done = False

@@ -4,7 +4,8 @@ Each tick, for every workload with an enabled schedule: compute the latest sched
 unique (workload, time) row (of several cron processes only one wins), and queue the snapshot through the
 workloads API layer as the workload's owner would, so the scheduler and workers treat it like any other.
 A run found after ``misfire_grace_time`` is recorded as missed instead. Retention runs after each tick's
-snapshots, for every scheduled workload that is not busy.
+snapshots, for every scheduled workload that is not busy. Every ``reconcile_interval`` it reports what
+the backup target holds and the database does not (reconcile.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.cron import config as cron_config
+from t4o.cron import reconcile
 from t4o.cron import retention as retention_run
 from t4o.cron.clock import Clock, SystemClock
 from t4o.db import api as db
@@ -72,7 +74,18 @@ class CronManager:
         return str(self.conf.host)
 
     def periodic_tasks(self) -> list[tuple[float, Any]]:
-        return [(float(self.conf.global_job_scheduler.tick_interval), self.tick)]
+        tasks: list[tuple[float, Any]] = [(float(self.conf.global_job_scheduler.tick_interval), self.tick)]
+        if self.conf.global_job_scheduler.reconcile_interval:
+            tasks.append((float(self.conf.global_job_scheduler.reconcile_interval), self.reconcile))
+        return tasks
+
+    def reconcile(self) -> dict[str, Any] | None:
+        """Report what the backup target holds that the database does not (see reconcile.py)."""
+        try:
+            return reconcile.run(self.conf, self.vault())
+        except Exception:  # the target may be down now: the next run tries again
+            LOG.exception("Reconcile of the backup target with the database failed")
+            return None
 
     def tick(self) -> list[str]:
         """One look at every schedule; returns the ids of the snapshots queued."""

@@ -371,6 +371,14 @@ def workload_delete(workload_id: str, project_id: str | None) -> Workload:
         return s.get_one(Workload, workload_id)
 
 
+def live_ids() -> tuple[set[str], set[str]]:
+    """The ids of every workload and snapshot not deleted (a reconcile with the backup target)."""
+    with session_scope() as s:
+        workloads = set(s.scalars(select(Workload.id).where(Workload.deleted.is_(False))))
+        snapshots = set(s.scalars(select(Snapshot.id).where(Snapshot.deleted.is_(False))))
+        return workloads, snapshots
+
+
 def workload_mark_deleting(workload_id: str, project_id: str | None) -> tuple[Workload, str]:
     """available|error -> deleting (no snapshot can start meanwhile); returns the row and its former status.
     409 while a job holds the workload."""
@@ -918,3 +926,55 @@ def running_jobs_per_host(hosts: Sequence[str]) -> dict[str, int]:
             for host, count in rows:
                 out[host] += int(count)
     return out
+
+
+# ---------------------------------------------------------------- import from the backup target, reassign
+def workloads_in_database(workload_ids: Sequence[str]) -> dict[str, bool]:
+    """Each of these workloads that has a row -> whether that row is deleted."""
+    if not workload_ids:
+        return {}
+    with session_scope() as s:
+        rows = s.execute(select(Workload.id, Workload.deleted).where(Workload.id.in_(list(workload_ids))))
+        return {wid: bool(deleted) for wid, deleted in rows}
+
+
+def workload_import(
+    values: dict[str, Any],
+    vms: Sequence[dict[str, Any]],
+    snapshots: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]],
+) -> tuple[bool, list[str]]:
+    """Insert a workload read from the backup target (unless it has a row) and those of its snapshots that
+    have none, in one transaction. Returns whether the workload was inserted and the snapshots inserted."""
+    try:
+        with session_scope() as s:
+            created = s.get(Workload, values["id"]) is None
+            if created:
+                wl = Workload(**values)
+                wl.vms = [_workload_vm(v) for v in vms]
+                s.add(wl)
+                s.flush()
+            ids = [v["id"] for v, _ in snapshots]
+            present = set(s.scalars(select(Snapshot.id).where(Snapshot.id.in_(ids)))) if ids else set()
+            added = []
+            for snap_values, snap_vms in snapshots:
+                if snap_values["id"] in present:
+                    continue
+                snap = Snapshot(**snap_values)
+                snap.vms = [SnapshotVM(**vm) for vm in snap_vms]
+                s.add(snap)
+                added.append(snap_values["id"])
+            return created, added
+    except IntegrityError as exc:
+        raise _vm_conflict(exc) from exc
+
+
+def workload_reassign(workload_id: str, project_id: str, user_id: str) -> Workload:
+    """Move a workload with its snapshots and restores to another project (and owner)."""
+    with session_scope() as s:
+        wl = _find_live(s, Workload, workload_id, None)
+        wl.project_id, wl.user_id, wl.updated_at = project_id, user_id, utcnow()
+        for model in (Snapshot, Restore):
+            s.execute(update(model).where(model.workload_id == workload_id).values(project_id=project_id))
+        s.flush()
+        s.refresh(wl)
+        return wl

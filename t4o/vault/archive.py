@@ -170,6 +170,17 @@ class Archive:
         ids.update(str(s["workload_id"]) for s in self.list_snapshots() if s.get("workload_id"))
         return sorted(ids)
 
+    def stored_ids(self) -> tuple[set[str], set[str]]:
+        """Workload and snapshot ids on the target, from the keys of their documents and manifests alone
+        (no chunk is listed, no document read): what a reconcile with the database needs."""
+        workloads = {
+            k[len("workloads/") : -len(".json")]
+            for k in self.backend.list_keys("workloads/")
+            if k.endswith(".json")
+        }
+        snapshots = {k.split("/")[1] for k in self.backend.list_keys("snapshots/") if k.count("/") >= 2}
+        return workloads, snapshots
+
     # -- retention -----------------------------------------------------------------------------
 
     def delete_snapshot(self, snapshot_id: str, disk_id: str | None = None) -> list[str]:
