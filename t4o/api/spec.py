@@ -13,6 +13,7 @@ from typing import Any
 
 from t4o import __version__
 from t4o.api.handlers import (
+    imports,
     metrics,
     nodes,
     policies,
@@ -25,6 +26,7 @@ from t4o.api.handlers import (
     workload_types,
     workloads,
 )
+from t4o.api.schemas import imports as imports_s
 from t4o.api.schemas import metrics as metrics_s
 from t4o.api.schemas import nodes as nodes_s
 from t4o.api.schemas import policies as policies_s
@@ -143,6 +145,20 @@ OPERATIONS: list[Operation] = [
     Operation("GET", _WL + "/scheduled_runs", "listScheduledRuns", scheduled_runs.list_scheduled_runs,
               "What the cron service did with each scheduled run of a workload", "workloads",
               query=runs_s.PAGE, response=paged("scheduled_runs", runs_s.RUN)),
+    # disaster recovery: the backup target read back into the database (admin)
+    Operation("GET", "/workloads/get_list/import_workloads", "listImportableWorkloads",
+              imports.list_importable, "List the workloads on the backup target (admin)", "workloads",
+              response=imports_s.TARGET_WORKLOADS, errors=_CONFLICT),
+    Operation("POST", "/workloads/import_workloads", "importWorkloads", imports.import_workloads,
+              "Import workloads and their snapshots from the backup target (admin)", "workloads",
+              body=imports_s.IMPORT_BODY, response=imports_s.IMPORT_RESULT, errors=_CONFLICT),
+    Operation("GET", "/workloads/orphan_workloads", "listOrphanedWorkloads", imports.list_orphans,
+              "List the workloads on the backup target whose project or user is gone (admin)", "workloads",
+              query=imports_s.ORPHAN_QUERY, response=imports_s.TARGET_WORKLOADS, errors=_CONFLICT),
+    Operation("POST", "/workloads/reassign_workloads", "reassignWorkloads", imports.reassign_workloads,
+              "Move workloads to another project and user (admin)", "workloads",
+              body=imports_s.REASSIGN_BODY, body_required=True, response=imports_s.REASSIGN_RESULT,
+              errors=_CONFLICT),
     # snapshots
     Operation("GET", "/snapshots", "listSnapshots", snapshots.list_snapshots, "List snapshots", "snapshots",
               query=snapshots_s.LIST_QUERY, response=paged("snapshots", snapshots_s.SNAPSHOT)),

@@ -194,6 +194,35 @@ API_RULES = [
         _P + "/t4o_nodes/{node_host}",
         "Disable or enable the workloads worker of a node.",
     ),
+    # disaster recovery: the backup target read back into the database
+    _op(
+        "workload:get_import_workloads_list",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/workloads/get_list/import_workloads",
+        "List the workloads on the backup target and whether the database has them.",
+    ),
+    _op(
+        "workload:import_workloads",
+        ADMIN_ONLY,
+        "POST",
+        _P + "/workloads/import_workloads",
+        "Import workloads and their snapshots from the backup target.",
+    ),
+    _op(
+        "workload:get_orphaned_workloads_list",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/workloads/orphan_workloads",
+        "List the workloads on the backup target whose project or user no longer exists.",
+    ),
+    _op(
+        "workload:reassign_workloads",
+        ADMIN_ONLY,
+        "POST",
+        _P + "/workloads/reassign_workloads",
+        "Move workloads to another project and user.",
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from t4o.common import drivers
+from t4o.common import drivers, errors
 from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 
@@ -38,6 +38,14 @@ class Cloud(abc.ABC):
     @abc.abstractmethod
     def server_definition(self, context: RequestContext, server_id: str) -> dict[str, Any]:
         """Everything needed to re-create the server: flavor, image, key, metadata, networks, volumes."""
+
+    def missing_identities(
+        self, context: RequestContext, project_ids: set[str], user_ids: set[str]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these Keystone projects and users no longer exist (asked with an admin's token)."""
+        raise errors.BadRequest(
+            f"The cloud driver {type(self).__name__} cannot look up Keystone projects and users."
+        )
 
 
 def get_cloud(conf: cfg.ConfigOpts = CONF) -> Cloud:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 import openstack
+from openstack import exceptions as sdk_exc
 from openstack.identity.v3._proxy import Proxy as IdentityV3
 
 SERVICE_TYPE = "workloads"
@@ -28,3 +29,21 @@ def register_service(url: str, region: str, cloud: str | None = None) -> str:
         elif ep.url != url:
             identity.update_endpoint(ep, url=url)
     return str(service.id)
+
+
+def missing_identities(
+    identity: IdentityV3, project_ids: set[str], user_ids: set[str]
+) -> tuple[set[str], set[str]]:
+    """The projects and users of these ids that Keystone no longer has."""
+    return (
+        {p for p in project_ids if not _exists(identity.get_project, p)},
+        {u for u in user_ids if not _exists(identity.get_user, u)},
+    )
+
+
+def _exists(get: object, resource_id: str) -> bool:
+    try:
+        get(resource_id)  # type: ignore[operator]
+    except sdk_exc.NotFoundException:
+        return False
+    return True

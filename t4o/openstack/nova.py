@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import openstack
 from keystoneauth1 import session as ks_session
@@ -15,6 +15,7 @@ from openstack.connection import Connection
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
+from t4o.openstack import keystone
 from t4o.openstack.cloud import Cloud, Server
 from t4o.openstack.resources import find_or_none, plain
 from t4o.openstack.waits import CloudStepFailed, fault_message, wait_for_status
@@ -311,3 +312,13 @@ class NovaCloud(Cloud):
             {"id": a.volume_id, "device": a.device} for a in compute.attachments(server_id)
         ]
         return definition
+
+    def missing_identities(
+        self, context: RequestContext, project_ids: set[str], user_ids: set[str]
+    ) -> tuple[set[str], set[str]]:
+        url = endpoint_from_catalog(context.service_catalog, "identity", self.interface, self.region)
+        if not url or not context.auth_token:
+            raise errors.BadRequest("The token's service catalog has no identity endpoint to look up users.")
+        sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+        identity = openstack.connection.Connection(session=sess, region_name=self.region).identity
+        return keystone.missing_identities(cast(keystone.IdentityV3, identity), project_ids, user_ids)

@@ -60,6 +60,15 @@ class StubCloud(Cloud):
             raise LookupError(f"Server {server_id} not found in project {context.project_id}.")
         return {"id": server.id, "name": server.name, "status": server.status, **server.definition}
 
+    def missing_identities(
+        self, context: RequestContext, project_ids: set[str], user_ids: set[str]
+    ) -> tuple[set[str], set[str]]:
+        """The projects of the servers file exist (none other); users are not modelled: all exist."""
+        known = self._servers()
+        if known is None:
+            return super().missing_identities(context, project_ids, user_ids)
+        return {p for p in project_ids if p not in known}, set()
+
 
 def _server(sid: str, project_id: str, match: dict[str, Any]) -> Server:
     """A server of the file; its ``volumes`` are ids or ``{"id": ...}`` objects, as in a definition."""

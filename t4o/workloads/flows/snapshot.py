@@ -28,6 +28,7 @@ from t4o.db import states
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.definitions import capture_server
 from t4o.vault import Repository, VaultError, open_configured_target, target_spec
+from t4o.workloads import documents
 from t4o.workloads.flows import config, detached, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.vm_runner import Report
@@ -100,7 +101,10 @@ def snapshot(job: Job) -> dict[str, Any]:
     try:
         records = vm_runner.run_each(vms, run.snapshot_vm, workers, run.progress.abort)
         job.progress(98, "Writing the snapshot document")
-        _write_documents(repo, workload, snap, records, run.notes)
+        kind = _kind(records)
+        _write_documents(
+            repo, workload, snap, records, run.notes, kind, prev.id if prev is not None else None
+        )
     except (JobCancelled, JobResolved):
         _discard(repo, snap.id)
         raise
@@ -113,7 +117,6 @@ def snapshot(job: Job) -> dict[str, Any]:
     disks = [d for r in records for d in r["disks"]]
     read = sum(d["read_bytes"] for d in disks)
     stored = sum(d["new_bytes"] for d in disks)
-    kind = "incremental" if any(d["incremental"] for d in disks) else "full"
     message = (
         f"Snapshot of {len(records)} VM(s), {len(disks)} disk(s) completed ({kind}{how}): "
         f"read {human(read)}, stored {human(stored)} in {time.monotonic() - started:.1f} s"
@@ -361,30 +364,24 @@ def _discard_crashed(repo: Repository, workload_id: str, current_id: str) -> Non
             _discard(repo, failed.id)
 
 
+def _kind(records: list[dict]) -> str:
+    return "incremental" if any(d["incremental"] for r in records for d in r["disks"]) else "full"
+
+
 def _write_documents(
-    repo: Repository, workload: Any, snap: Any, records: list[dict], notes: list[str]
+    repo: Repository,
+    workload: Any,
+    snap: Any,
+    records: list[dict],
+    notes: list[str],
+    kind: str,
+    parent_id: str | None,
 ) -> None:
-    """The self-describing part of the target: the workload and the snapshot's VM definitions."""
-    repo.put_workload(
-        workload.id,
-        {
-            "id": workload.id,
-            "name": workload.name,
-            "project_id": workload.project_id,
-            "vms": [{"id": v.vm_id, "name": v.vm_name} for v in workload.vms],
-        },
-    )
+    """The self-describing part of the target: the workload and the snapshot's VM definitions, sizes,
+    times and place in the chain (t4o.workloads.documents; what an import reads back)."""
+    repo.put_workload(workload.id, documents.workload_document(workload))
     repo.put_snapshot_metadata(
-        snap.id,
-        {
-            "t4o_snapshot_id": snap.id,
-            "name": snap.name,
-            "project_id": snap.project_id,
-            "snapshot_type": snap.snapshot_type,
-            "notes": notes,
-            "vms": records,
-        },
-        workload_id=workload.id,
+        snap.id, documents.snapshot_document(snap, records, notes, kind, parent_id), workload_id=workload.id
     )
 
 

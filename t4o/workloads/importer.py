@@ -1,0 +1,310 @@
+"""Disaster recovery's rules: workloads on the backup target brought (back) into the database, the ones
+whose project or user is gone, and moving workloads to another project (Trilio's import, orphan and
+reassign calls; all administrator-only).
+
+Import reads nothing but the target: the workload documents and each snapshot's document with its VM
+records (t4o.workloads.documents). It inserts only rows that do not exist, so importing twice changes
+nothing, and a later import picks up the snapshots taken since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from t4o.common import errors, policy
+from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
+from t4o.db import api as db
+from t4o.db import states
+from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.vault import Repository, SnapshotNotFound, TargetUnavailable, VaultError, open_configured_target
+from t4o.workloads import documents
+
+LOG = get_logger(__name__)
+
+# The columns of a snapshot's VM record (SnapshotVM) a document's record may fill.
+_VM_KEYS = ("vm_id", "vm_name", "status", "size", "definition", "disks")
+
+
+@dataclass
+class TargetWorkload:
+    """One workload as the backup target holds it."""
+
+    id: str
+    document: dict[str, Any]
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # snapshot documents, oldest first
+
+    @property
+    def project_id(self) -> str:
+        return str(self.document.get("project_id") or "")
+
+    @property
+    def user_id(self) -> str:
+        return str(self.document.get("user_id") or "")
+
+    def summary(self, in_database: dict[str, bool]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.document.get("name", ""),
+            "description": self.document.get("description", ""),
+            "project_id": self.project_id,
+            "user_id": self.user_id,
+            "snapshots": len(self.snapshots),
+            "vms": [vm.get("id") for vm in self.document.get("vms") or []],
+            "in_database": self.id in in_database and not in_database[self.id],
+            "deleted_in_database": in_database.get(self.id, False),
+        }
+
+
+def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
+    """The workloads on the target (or these of them) with their snapshot documents; one listing of the
+    snapshots for all workloads. A workload without its document (written before the snapshot finished)
+    is left out; a document of a newer format stops the read with a clear message."""
+    wanted = set(workload_ids) if workload_ids is not None else None
+    by_workload: dict[str, list[dict[str, Any]]] = {}
+    for snap in repo.list_snapshots():
+        wid = str(snap.get("workload_id") or "")
+        if wid and (wanted is None or wid in wanted):
+            by_workload.setdefault(wid, []).append(snap)
+    found = []
+    for wid in repo.list_workloads():
+        if wanted is not None and wid not in wanted:
+            continue
+        try:
+            doc = repo.get_workload(wid)
+        except SnapshotNotFound:
+            LOG.warning("workload %s has snapshots on the target but no workload document", wid)
+            continue
+        documents.check_version(doc, f"The workload document of {wid}")
+        snaps = by_workload.get(wid, [])
+        for snap in snaps:
+            documents.check_version(
+                snap.get("metadata") or {}, f"The snapshot document of {snap['snapshot_id']}"
+            )
+        found.append(TargetWorkload(wid, doc, snaps))
+    if wanted is not None:
+        missing = wanted - {w.id for w in found}
+        if missing:
+            raise errors.NotFound(f"Workload(s) not on the backup target: {', '.join(sorted(missing))}.")
+    return found
+
+
+def workload_values(wl: TargetWorkload, type_ids: set[str], default_type: str) -> dict[str, Any]:
+    doc = wl.document
+    type_id = str(doc.get("workload_type_id") or "")
+    values: dict[str, Any] = {
+        "id": wl.id,
+        "project_id": wl.project_id,
+        "user_id": wl.user_id,
+        "name": doc.get("name") or "",
+        "description": doc.get("description") or "",
+        "workload_type_id": type_id if type_id in type_ids else default_type,
+        "source_platform": doc.get("source_platform") or "openstack",
+        "status": states.AVAILABLE,
+        "jobschedule": doc.get("jobschedule") or {},
+        "metadata_": doc.get("metadata") or {},
+        "encryption": bool(doc.get("encryption")),
+        "secret_uuid": doc.get("secret_uuid"),
+    }
+    created = documents.parse_time(doc.get("created_at"))
+    if created is not None:
+        values["created_at"] = created
+    return values
+
+
+def workload_vms(wl: TargetWorkload) -> list[dict[str, Any]]:
+    return [
+        {"vm_id": vm["id"], "vm_name": vm.get("name") or "", "volume_count": vm.get("volume_count", 0)}
+        for vm in wl.document.get("vms") or []
+        if vm.get("id")
+    ]
+
+
+def snapshot_values(wl: TargetWorkload, doc: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A snapshot row and its VM records from its document: the workload's project (which a reassign
+    changes), the snapshot's own sizes, times and type."""
+    meta = doc.get("metadata") or {}
+    records = [{k: r[k] for k in _VM_KEYS if k in r} for r in meta.get("vms") or []]
+    created = documents.parse_time(meta.get("created_at") or doc.get("created"))
+    started = documents.parse_time(meta.get("started_at"))
+    finished = documents.parse_time(meta.get("finished_at"))
+    values: dict[str, Any] = {
+        "id": doc["snapshot_id"],
+        "workload_id": wl.id,
+        "project_id": wl.project_id,
+        "user_id": meta.get("user_id") or wl.user_id,
+        "name": meta.get("name") or "",
+        "description": meta.get("description") or "",
+        "snapshot_type": meta.get("snapshot_type") or "full",
+        "status": states.AVAILABLE,
+        "progress_percent": 100,
+        "progress_msg": "Imported from the backup target",
+        "warning_msg": "; ".join(meta.get("notes") or []) or None,
+        "size": int(meta.get("size") or sum(int(r.get("size") or 0) for r in records)),
+        "uploaded_size": int(meta.get("uploaded_size") or 0),
+        "host": meta.get("host"),
+        "started_at": started,
+        "finished_at": finished,
+        "time_taken": (finished - started).total_seconds() if started and finished else 0.0,
+        "metadata_": meta.get("metadata") or {},
+    }
+    if created is not None:
+        values["created_at"] = created
+    return values, records
+
+
+def _rows(wl: TargetWorkload) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
+    """What db.workload_import inserts for a workload of the target. A workload type this database
+    does not have (a custom one of the lost database) becomes Serial."""
+    types = db.workload_type_list()
+    default_type = next((t.id for t in types if t.name == "Serial"), types[0].id if types else "")
+    return (
+        workload_values(wl, {t.id for t in types}, default_type),
+        workload_vms(wl),
+        [snapshot_values(wl, doc) for doc in wl.snapshots],
+    )
+
+
+class ImportAPI:
+    """The rules of import, orphans and reassign, called by the REST handlers."""
+
+    def __init__(
+        self, cloud: Cloud | None = None, open_target: Callable[[], Repository] | None = None
+    ) -> None:
+        self._cloud = cloud
+        self._open_target = open_target or open_configured_target
+
+    @property
+    def cloud(self) -> Cloud:
+        if self._cloud is None:
+            self._cloud = get_cloud()
+        return self._cloud
+
+    def _target(self) -> Repository:
+        try:
+            return self._open_target()
+        except TargetUnavailable as exc:
+            raise errors.Conflict(str(exc)) from None
+
+    def _read(self, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
+        try:
+            return read_target(self._target(), workload_ids)
+        except VaultError as exc:
+            raise errors.Conflict(f"The backup target cannot be read: {exc}") from None
+
+    def importable(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        """Every workload on the target, saying whether the database has it."""
+        policy.authorize(ctx, "workload:get_import_workloads_list")
+        found = self._read()
+        present = db.workloads_in_database([w.id for w in found])
+        return [w.summary(present) for w in found]
+
+    def import_workloads(self, ctx: RequestContext, workload_ids: list[str] | None) -> dict[str, Any]:
+        """Insert the listed workloads (all when None) and their snapshots that the database lacks."""
+        policy.authorize(ctx, "workload:import_workloads")
+        found = self._read(workload_ids or None)
+        present = db.workloads_in_database([w.id for w in found])
+        imported, updated, unchanged, failed = [], [], [], []
+        for wl in found:
+            if present.get(wl.id):
+                failed.append({"id": wl.id, "error": "the workload was deleted in the database"})
+                continue
+            try:
+                created, added = db.workload_import(*_rows(wl))
+            except errors.T4OError as exc:
+                failed.append({"id": wl.id, "error": str(exc)})
+                continue
+            entry = {"id": wl.id, "name": wl.document.get("name", ""), "snapshots": added}
+            (imported if created else updated if added else unchanged).append(entry)
+        LOG.info(
+            "import from the backup target: %d workload(s) imported, %d with new snapshots, %d unchanged, "
+            "%d failed",
+            len(imported),
+            len(updated),
+            len(unchanged),
+            len(failed),
+        )
+        return {"imported": imported, "updated": updated, "unchanged": unchanged, "failed": failed}
+
+    def orphans(self, ctx: RequestContext, migrate_cloud: bool = False) -> list[dict[str, Any]]:
+        """Workloads on the target whose project or user Keystone no longer has (with ``migrate_cloud``:
+        all of them, as workloads of another cloud are orphans here by definition)."""
+        policy.authorize(ctx, "workload:get_orphaned_workloads_list")
+        found = self._read()
+        present = db.workloads_in_database([w.id for w in found])
+        if migrate_cloud:
+            return [w.summary(present) for w in found]
+        projects, users = self.cloud.missing_identities(
+            ctx, {w.project_id for w in found}, {w.user_id for w in found if w.user_id}
+        )
+        out = []
+        for wl in found:
+            gone = [
+                k
+                for k, lost in (("project", wl.project_id in projects), ("user", wl.user_id in users))
+                if lost
+            ]
+            if gone:
+                out.append({**wl.summary(present), "missing": gone})
+        return out
+
+    def reassign(
+        self,
+        ctx: RequestContext,
+        workload_ids: list[str],
+        new_project_id: str | None,
+        user_id: str | None,
+        migrate_cloud: bool = False,
+        project_map: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Move workloads to another project and user: their rows (importing the ones the database lacks)
+        and their documents on the target, so a later import lands them in the new project too. With
+        ``project_map``, each workload of an old project goes to its new one."""
+        policy.authorize(ctx, "workload:reassign_workloads")
+        if not new_project_id and not project_map:
+            raise errors.BadRequest("Give new_tenant_id or a map of old to new project ids.")
+        if not workload_ids and not project_map:
+            raise errors.BadRequest("List the workloads to move, or the projects whose workloads move.")
+        repo = self._target()
+        try:
+            found = read_target(repo, workload_ids or None)
+        except VaultError as exc:
+            raise errors.Conflict(f"The backup target cannot be read: {exc}") from None
+        moves = []
+        for wl in found:
+            project = (project_map or {}).get(wl.project_id) or new_project_id
+            if not project:
+                continue
+            user = user_id or wl.user_id
+            moves.append((wl, project, user))
+        if workload_ids and not moves:
+            raise errors.BadRequest(
+                "No listed workload's project is in the map, and no new_tenant_id is given."
+            )
+        present = db.workloads_in_database([w.id for w, _, _ in moves])
+        deleted = [w.id for w, _, _ in moves if present.get(w.id)]
+        if deleted:
+            raise errors.Conflict(f"Workload(s) deleted in the database: {', '.join(deleted)}.")
+        out = []
+        for wl, project, user in moves:
+            old = wl.project_id
+            wl.document = {**wl.document, "project_id": project, "user_id": user}
+            repo.put_workload(wl.id, wl.document)
+            if wl.id in present:
+                db.workload_reassign(wl.id, project, user)
+            else:
+                # Not in the database (another cloud's, or lost): it comes in already moved.
+                db.workload_import(*_rows(wl))
+            LOG.info("workload %s reassigned from project %s to %s (user %s)", wl.id, old, project, user)
+            out.append(
+                {
+                    "id": wl.id,
+                    "name": wl.document.get("name", ""),
+                    "old_project_id": old,
+                    "project_id": project,
+                    "user_id": user,
+                }
+            )
+        return out
