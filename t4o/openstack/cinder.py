@@ -88,6 +88,9 @@ class BlockStorage:
         vol = self._api.create_volume(size=size, name=name, volume_type=volume_type, description=description)
         return str(vol.id)
 
+    def volume_type_exists(self, name_or_id: str) -> bool:
+        return find_or_none(self._api.find_type, name_or_id) is not None
+
     def make_bootable(self, volume_id: str, image_metadata: dict[str, str] | None = None) -> None:
         """Mark a volume bootable (Nova boots only from those), with the image properties Nova reads
         from a boot volume (hw_*, os_*) when given."""

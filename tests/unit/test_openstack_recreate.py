@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from openstack import exceptions as sdk_exc
 
 from t4o.openstack import definitions, glance, neutron, nova
 from t4o.openstack.cinder import BlockStorage
@@ -90,3 +91,10 @@ def test_the_boot_source_is_the_image_or_the_volume_attached_first() -> None:
     assert definitions.boot_source("img", vols) == {"source": "image", "image_id": "img"}
     assert definitions.boot_source(None, vols) == {"source": "volume", "volume_id": "root"}
     assert definitions.boot_source("", []) == {"source": "volume", "volume_id": None}
+
+
+def test_a_volume_type_exists_when_cinder_finds_it() -> None:
+    conn = mock.Mock()
+    conn.block_storage.find_type.side_effect = [SimpleNamespace(id="t"), sdk_exc.NotFoundException()]
+    assert BlockStorage(conn).volume_type_exists("fast") is True
+    assert BlockStorage(conn).volume_type_exists("gone") is False

@@ -249,7 +249,14 @@ def _new_vm(
 
     def new_volume(disk: dict[str, Any], size: int | None = None) -> tuple[str, str | None]:
         vol_def: dict[str, Any] = next((v for v in known_volumes if v["id"] == disk.get("volume_id")), {})
-        vtype = (vdisks.get(disk.get("volume_id")) or {}).get("new_volume_type") or vol_def.get("volume_type")
+        vtype = (vdisks.get(disk.get("volume_id")) or {}).get("new_volume_type")
+        if not vtype and vol_def.get("volume_type"):
+            vtype = vol_def["volume_type"]
+            if not cloud.cinder.volume_type_exists(vtype):  # gone with the source cloud: Cinder's default
+                LOG.warning(
+                    "restore: volume type %s no longer exists, VM %s gets the default type", vtype, name
+                )
+                vtype = None
         volume_id = cloud.cinder.create_volume(
             size=size or vol_def.get("size") or max(1, disk["size"] // 2**30),
             name=vol_def.get("name") or f"{name}-{disk['target'] or 'volume'}",

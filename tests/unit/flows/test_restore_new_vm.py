@@ -116,3 +116,17 @@ def test_a_vm_booted_from_a_volume_boots_from_its_restored_volume_and_gets_its_o
         ("vol-root", "src-root"),
         ("vol-data", "src-data"),
     ]
+
+
+def test_a_volume_type_that_is_gone_gives_cinders_default_type(cloud: Any) -> None:
+    cloud.nova.keypair_exists.return_value = True
+    cloud.cinder.volume_type_exists.return_value = False
+    volumes = [{"id": "src-root", "size": 1, "volume_type": "gone", "name": "root", "target": "vda"}]
+    vm = SimpleNamespace(
+        vm_id="vm1", vm_name="web",
+        definition=definition(server={"name": "web"}, volumes=volumes),
+        disks=[{"ref": "r-root", "target": "vda", "size": GiB, "volume_id": "src-root"}],
+    )  # fmt: skip
+    out, _ = new_vm(cloud, vm)
+    assert cloud.cinder.create_volume.call_args.kwargs["volume_type"] is None
+    assert out["volumes"][0]["volume_type"] is None
