@@ -6,6 +6,7 @@ The OSC names are registered as entry points in pyproject.toml (a unit test keep
 from __future__ import annotations
 
 from t4o.cli import (
+    imports,
     metrics,
     nodes,
     policies,
@@ -71,6 +72,10 @@ OSC_COMMANDS: dict[str, type] = {
     "workload usage list": metrics.ListStorageUsage,
     "workload metrics show": metrics.ShowMetrics,
     "workload activity list": metrics.ListActivity,
+    "workload importable list": imports.ListImportable,
+    "workload import": imports.ImportWorkloads,
+    "workload orphaned list": imports.ListOrphaned,
+    "workload reassign": imports.ReassignWorkloads,
 }
 
 # Trilio's workloadmgr command name -> class
@@ -126,4 +131,8 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "workload-get-storage-usage": metrics.ListStorageUsage,
     "workload-get-metrics": metrics.ShowMetrics,
     "workload-get-recent-activities": metrics.ListActivity,
+    "workload-get-importworkloads-list": imports.ListImportable,
+    "workload-importworkloads": imports.ImportWorkloads,
+    "workload-get-orphaned-workloads-list": imports.ListOrphaned,
+    "workload-reassign-workloads": imports.ReassignWorkloads,
 }

@@ -7,6 +7,7 @@ from typing import Any
 from keystoneauth1 import session as ksa_session
 
 from t4o.client.http import HTTPClient
+from t4o.client.imports import ImportManager
 from t4o.client.metrics import MetricsManager, NodeManager
 from t4o.client.policies import WorkloadPolicyManager
 from t4o.client.projects import ProjectResolver
@@ -37,6 +38,7 @@ class Client:
         self.quotas = AllowedQuotaManager(http)
         self.metrics = MetricsManager(http)
         self.nodes = NodeManager(http)
+        self.imports = ImportManager(http)
 
     @classmethod
     def from_session(
