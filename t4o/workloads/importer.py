@@ -155,13 +155,25 @@ def snapshot_values(wl: TargetWorkload, doc: dict[str, Any]) -> tuple[dict[str, 
     return values, records
 
 
-def _rows(wl: TargetWorkload) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
-    """What db.workload_import inserts for a workload of the target. A workload type this database
-    does not have (a custom one of the lost database) becomes Serial."""
-    types = db.workload_type_list()
-    default_type = next((t.id for t in types if t.name == "Serial"), types[0].id if types else "")
+@dataclass(frozen=True)
+class Types:
+    """The workload types of this database: one a workload of the target names, else Serial (a custom
+    type of the lost database)."""
+
+    ids: frozenset[str]
+    default: str
+
+    @classmethod
+    def load(cls) -> Types:
+        types = db.workload_type_list()
+        default = next((t.id for t in types if t.name == "Serial"), types[0].id if types else "")
+        return cls(frozenset(t.id for t in types), default)
+
+
+def _rows(wl: TargetWorkload, types: Types) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
+    """What db.workload_import inserts for a workload of the target."""
     return (
-        workload_values(wl, {t.id for t in types}, default_type),
+        workload_values(wl, set(types.ids), types.default),
         workload_vms(wl),
         [snapshot_values(wl, doc) for doc in wl.snapshots],
     )
@@ -206,13 +218,17 @@ class ImportAPI:
         policy.authorize(ctx, "workload:import_workloads")
         found = self._read(workload_ids or None)
         present = db.workloads_in_database([w.id for w in found])
-        imported, updated, unchanged, failed = [], [], [], []
+        types = Types.load()
+        imported: list[dict[str, Any]] = []
+        updated: list[dict[str, Any]] = []
+        unchanged: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
         for wl in found:
             if present.get(wl.id):
                 failed.append({"id": wl.id, "error": "the workload was deleted in the database"})
                 continue
             try:
-                created, added = db.workload_import(*_rows(wl))
+                created, added = db.workload_import(*_rows(wl, types))
             except errors.T4OError as exc:
                 failed.append({"id": wl.id, "error": str(exc)})
                 continue
@@ -296,7 +312,7 @@ class ImportAPI:
                 db.workload_reassign(wl.id, project, user)
             else:
                 # Not in the database (another cloud's, or lost): it comes in already moved.
-                db.workload_import(*_rows(wl))
+                db.workload_import(*_rows(wl, Types.load()))
             LOG.info("workload %s reassigned from project %s to %s (user %s)", wl.id, old, project, user)
             out.append(
                 {

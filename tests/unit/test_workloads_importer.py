@@ -5,6 +5,7 @@ orphans and reassign."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.vault import Repository, open_target
 from t4o.workloads import documents
+from t4o.workloads.flows import snapshot as flow
 from t4o.workloads.importer import ImportAPI
 from tests.fixtures.target_documents import Written, write_workload
 
@@ -221,3 +223,17 @@ def test_reassign_by_project_map(t4o_conf: Any, repo: Repository) -> None:
     assert db.workload_get(b.workload.id, None).project_id == "p-keep"
     with pytest.raises(errors.BadRequest):
         api(repo).reassign(ADMIN, [], "p-new", None)
+
+
+def test_the_snapshot_flow_writes_what_import_reads(t4o_conf: Any, repo: Repository) -> None:
+    """The snapshot workflow's document writer (kind and parent as taken) feeds import."""
+    a = write_workload(repo, "p-live", "alice", "alpha", snapshots=2)
+    snap, records, _ = a.snapshots[1]
+    renamed = SimpleNamespace(**{**vars(snap), "name": "rewritten"})
+    flow._write_documents(repo, a.workload, renamed, records, ["a note"], "incremental", a.snapshots[0][0].id)
+    doc = repo.get_snapshot(snap.id)["metadata"]
+    assert doc["document_version"] == documents.DOCUMENT_VERSION
+    assert (doc["snapshot_type"], doc["parent_snapshot_id"]) == ("incremental", a.snapshots[0][0].id)
+    api(repo).import_workloads(ADMIN, None)
+    row = db.snapshot_get(snap.id, None)
+    assert (row.name, row.snapshot_type, row.warning_msg) == ("rewritten", "incremental", "a note")
