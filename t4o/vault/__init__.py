@@ -41,6 +41,7 @@ from t4o.vault.restore import disk_checksum, restore_to_writer
 from t4o.vault.store import Store
 from t4o.vault.target import (
     TARGET_OPTS,
+    TargetHoldsNoVault,
     TargetUnavailable,
     list_opts,
     mount_point_of,
@@ -79,6 +80,7 @@ __all__ = [
     "SourceError",
     "Store",
     "TargetError",
+    "TargetHoldsNoVault",
     "TargetUnavailable",
     "VaultError",
     "VerifyReport",

@@ -48,6 +48,10 @@ class TargetUnavailable(VaultError):
     """The backup target cannot be used; the message names it and says what to do."""
 
 
+class TargetHoldsNoVault(TargetUnavailable):
+    """The backup target answers but holds no vault (never initialised, or a share not mounted)."""
+
+
 def register_opts(conf: cfg.ConfigOpts = cfg.CONF) -> None:
     conf.register_opts(TARGET_OPTS, group=GROUP)
 
@@ -93,7 +97,7 @@ def open_target(
         return open_repository(url, password, create=create_if_missing)
     except RepositoryNotFound:
         where = f" (on the filesystem mounted at {mount_point_of(path)})" if local else ""
-        raise TargetUnavailable(
+        raise TargetHoldsNoVault(
             f"the backup target {url} is unavailable: it holds no vault{where}. If it is a share, check "
             f"that it is mounted; a new target is initialised once with 't4o-vault init {url}' (or set "
             "[backup_target] create_if_missing = true)"

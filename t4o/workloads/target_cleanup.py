@@ -18,7 +18,7 @@ from oslo_config import cfg
 
 from t4o.common import errors
 from t4o.common.log import get_logger
-from t4o.vault import Repository, open_configured_target, register_opts
+from t4o.vault import Repository, TargetHoldsNoVault, open_configured_target, register_opts
 
 LOG = get_logger(__name__)
 
@@ -27,11 +27,18 @@ TargetOpener = Callable[[], Repository | None]
 
 
 def configured_target() -> Repository | None:
-    """The configured backup target's vault (never created here), or None when none is configured."""
+    """The configured backup target's vault (never created here), or None when none is configured or
+    it holds no vault."""
     register_opts(cfg.CONF)
     if not cfg.CONF.backup_target.url:
         return None
-    return open_configured_target(cfg.CONF)
+    try:
+        return open_configured_target(cfg.CONF)
+    except TargetHoldsNoVault as exc:
+        # Nothing was ever backed up there: nothing to delete. (Were it an unmounted share, its data is
+        # not lost: the reconcile reports it once the share is back.)
+        LOG.warning("Nothing to delete from the backup target: %s", exc)
+        return None
 
 
 class SnapshotProtected(errors.Conflict):
