@@ -593,7 +593,15 @@ def snapshot_delete(snapshot_id: str, project_id: str | None) -> Snapshot:
 
 
 def snapshot_mark_deleting(snapshot_id: str, project_id: str | None) -> tuple[Snapshot, str]:
-    """A finished snapshot -> deleting; returns the row and its former status. 409 while it runs."""
+    """A finished snapshot -> deleting; returns the row and its former status. 409 while it runs, and while
+    a job holds its workload (a restore may be reading it, a snapshot may be building on it)."""
+    with session_scope() as s:
+        snap = _find_live(s, Snapshot, snapshot_id, project_id)
+        workload = s.get(Workload, snap.workload_id)
+        if workload is not None and workload.status == states.LOCKED:
+            raise errors.Conflict(
+                f"A job of workload {snap.workload_id} runs; delete snapshot {snapshot_id} when it ends."
+            )
     return _mark_deleting(Snapshot, snapshot_id, project_id, states.JOB_FINISHED)
 
 
@@ -943,25 +951,38 @@ def workload_import(
     vms: Sequence[dict[str, Any]],
     snapshots: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]],
 ) -> tuple[bool, list[str]]:
-    """Insert a workload read from the backup target (unless it has a row) and those of its snapshots that
-    have none, in one transaction. Returns whether the workload was inserted and the snapshots inserted."""
+    """Insert a workload read from the backup target (unless it has a live row) and those of its snapshots
+    that have none, in one transaction. A workload deleted from the database only (its backups kept) comes
+    back with the snapshots the target still holds. Returns whether the workload was (re)created and the
+    snapshots inserted or brought back."""
     try:
         with session_scope() as s:
-            created = s.get(Workload, values["id"]) is None
-            if created:
-                wl = Workload(**values)
-                wl.vms = [_workload_vm(v) for v in vms]
-                s.add(wl)
-                s.flush()
+            row = s.get(Workload, values["id"])
+            revived = row is not None and row.deleted
+            created = row is None or revived
+            if row is None:
+                row = Workload(**values)
+                row.vms = [_workload_vm(v) for v in vms]
+                s.add(row)
+            elif revived:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.deleted, row.deleted_at, row.updated_at = False, None, utcnow()
+                row.vms = [_workload_vm(v) for v in vms]
+            s.flush()
             ids = [v["id"] for v, _ in snapshots]
-            present = set(s.scalars(select(Snapshot.id).where(Snapshot.id.in_(ids)))) if ids else set()
+            rows = {r.id: r for r in s.scalars(select(Snapshot).where(Snapshot.id.in_(ids)))} if ids else {}
             added = []
             for snap_values, snap_vms in snapshots:
-                if snap_values["id"] in present:
+                old = rows.get(snap_values["id"])
+                if old is None:
+                    snap = Snapshot(**snap_values)
+                    snap.vms = [SnapshotVM(**vm) for vm in snap_vms]
+                    s.add(snap)
+                elif revived and old.deleted:
+                    old.deleted, old.deleted_at, old.updated_at = False, None, utcnow()
+                else:
                     continue
-                snap = Snapshot(**snap_values)
-                snap.vms = [SnapshotVM(**vm) for vm in snap_vms]
-                s.add(snap)
                 added.append(snap_values["id"])
             return created, added
     except IntegrityError as exc:

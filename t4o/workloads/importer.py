@@ -4,7 +4,8 @@ reassign calls; all administrator-only).
 
 Import reads nothing but the target: the workload documents and each snapshot's document with its VM
 records (t4o.workloads.documents). It inserts only rows that do not exist, so importing twice changes
-nothing, and a later import picks up the snapshots taken since.
+nothing, and a later import picks up the snapshots taken since. A workload deleted from the database
+only (``database_only``: its backups kept) comes back with the snapshots the target still holds.
 """
 
 from __future__ import annotations
@@ -217,16 +218,12 @@ class ImportAPI:
         """Insert the listed workloads (all when None) and their snapshots that the database lacks."""
         policy.authorize(ctx, "workload:import_workloads")
         found = self._read(workload_ids or None)
-        present = db.workloads_in_database([w.id for w in found])
         types = Types.load()
         imported: list[dict[str, Any]] = []
         updated: list[dict[str, Any]] = []
         unchanged: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for wl in found:
-            if present.get(wl.id):
-                failed.append({"id": wl.id, "error": "the workload was deleted in the database"})
-                continue
             try:
                 created, added = db.workload_import(*_rows(wl, types))
             except errors.T4OError as exc:
@@ -300,18 +297,15 @@ class ImportAPI:
                 "No listed workload's project is in the map, and no new_tenant_id is given."
             )
         present = db.workloads_in_database([w.id for w, _, _ in moves])
-        deleted = [w.id for w, _, _ in moves if present.get(w.id)]
-        if deleted:
-            raise errors.Conflict(f"Workload(s) deleted in the database: {', '.join(deleted)}.")
         out = []
         for wl, project, user in moves:
             old = wl.project_id
             wl.document = {**wl.document, "project_id": project, "user_id": user}
             repo.put_workload(wl.id, wl.document)
-            if wl.id in present:
+            if present.get(wl.id) is False:
                 db.workload_reassign(wl.id, project, user)
             else:
-                # Not in the database (another cloud's, or lost): it comes in already moved.
+                # Not in the database (another cloud's, lost, or deleted there only): it comes in moved.
                 db.workload_import(*_rows(wl, Types.load()))
             LOG.info("workload %s reassigned from project %s to %s (user %s)", wl.id, old, project, user)
             out.append(

@@ -237,3 +237,15 @@ def test_the_snapshot_flow_writes_what_import_reads(t4o_conf: Any, repo: Reposit
     api(repo).import_workloads(ADMIN, None)
     row = db.snapshot_get(snap.id, None)
     assert (row.name, row.snapshot_type, row.warning_msg) == ("rewritten", "incremental", "a note")
+
+
+def test_a_workload_deleted_from_the_database_only_comes_back(t4o_conf: Any, repo: Repository) -> None:
+    a = write_workload(repo, "p-live", "alice", "alpha", snapshots=2)
+    api(repo).import_workloads(ADMIN, None)
+    db.workload_delete(a.workload.id, None)  # what DELETE ...?database_only=True leaves: rows marked deleted
+    (listed,) = api(repo).importable(ADMIN)
+    assert (listed["in_database"], listed["deleted_in_database"]) == (False, True)
+    report = api(repo).import_workloads(ADMIN, None)
+    assert [(e["id"], len(e["snapshots"])) for e in report["imported"]] == [(a.workload.id, 2)]
+    assert_rebuilt(a)
+    assert api(repo).import_workloads(ADMIN, None)["unchanged"][0]["id"] == a.workload.id
