@@ -101,9 +101,11 @@ def test_a_locked_snapshot_is_refused_with_its_date(setup: Any) -> None:
     assert row.status == states.AVAILABLE and row.error_msg == LOCKED
 
 
-def test_a_running_snapshot_cannot_be_deleted(setup: Any) -> None:
-    ctx, wid, _snap, calls, _answer = setup
+def test_no_snapshot_is_deleted_while_a_job_of_its_workload_runs(setup: Any) -> None:
+    """The running one, nor a finished one a restore may be reading or a snapshot building on."""
+    ctx, wid, snap, calls, _answer = setup
     running = db.snapshot_create(wid, "p1", {"name": "r"})
-    with pytest.raises(errors.Conflict, match="queued"):
-        workloads_api.WorkloadAPI().delete_snapshot(ctx, running.id)
-    assert calls == []
+    for snapshot_id in (running.id, snap):
+        with pytest.raises(errors.Conflict, match="runs"):
+            workloads_api.WorkloadAPI().delete_snapshot(ctx, snapshot_id)
+    assert calls == [] and db.snapshot_get(snap, "p1").status == states.AVAILABLE
