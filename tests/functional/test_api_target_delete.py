@@ -1,4 +1,5 @@
-"""REST deletes free the backup target: `t4o all-in-one` (stub cloud and workflows) with a real posix vault.
+"""REST deletes free the backup target: `t4o all-in-one` (stub cloud and workflows) with a real posix vault,
+and with SeaweedFS under object lock for the refusal.
 
 The stub snapshot writes no disk, so the test writes each snapshot's disk into the vault under the
 snapshot's id, as the datamover snapshot does; the deletes then run the product's path: the API marks
@@ -8,14 +9,16 @@ vault's gc frees the chunks.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from t4o.vault import PosixBackend, Repository
+from t4o.vault import PosixBackend, Repository, open_backend
 from tests.fixtures.control_plane import ControlPlane, member
+from tests.fixtures.s3 import S3Bucket
 from tests.functional.test_api_all_in_one import create_workload, project, snapshot
 
 MIB = 1024 * 1024
@@ -91,3 +94,39 @@ def test_database_only_keeps_the_data_for_an_import(
     assert resp.status_code == 202, resp.text
     assert [s["snapshot_id"] for s in repo.list_snapshots(wid)] == [snap]
     assert wid in repo.list_workloads()
+
+
+def test_a_snapshot_under_object_lock_is_refused_with_its_date(
+    s3_lock_bucket: S3Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SeaweedFS with object lock as the backup target: nothing is deleted, the 409 and the row say until
+    when the snapshot is protected."""
+    server = s3_lock_bucket.server
+    url = f"s3://{s3_lock_bucket.name}/vault?endpoint={server.endpoint}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)  # the services inherit the credentials
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_key)
+    repo = Repository.init(open_backend(url), chunk_size=64 * 1024)
+    cp = ControlPlane(tmp_path / "aio", {"backup_target": {"url": url}})
+    try:
+        cp.start_all_in_one()
+        proj = project()
+        wid = create_workload(cp, proj, cp.add_servers(proj, 1))["id"]
+        snap = backed_up(cp, repo, proj, wid, tmp_path)
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).replace(microsecond=0)
+        repo.lock_snapshot(snap, until)
+
+        resp = cp.request("DELETE", f"/snapshots/{snap}", proj, member(proj))
+        assert resp.status_code == 409, resp.text
+        assert until.isoformat() in resp.json()["conflictingRequest"]["message"]
+        row = cp.request("GET", f"/snapshots/{snap}", proj, member(proj)).json()["snapshot"]
+        assert row["status"] == "available" and until.isoformat() in row["error_msg"]
+
+        resp = cp.request("DELETE", f"/workloads/{wid}", proj, member(proj))
+        assert resp.status_code == 409 and until.isoformat() in resp.text
+        assert cp.request("GET", f"/workloads/{wid}", proj, member(proj)).json()["workload"]["status"] == (
+            "available"
+        )
+        assert [s["snapshot_id"] for s in repo.list_snapshots()] == [snap]
+        assert repo.list_workloads() == [wid]
+    finally:
+        cp.stop()
