@@ -249,3 +249,12 @@ def test_a_workload_deleted_from_the_database_only_comes_back(t4o_conf: Any, rep
     assert [(e["id"], len(e["snapshots"])) for e in report["imported"]] == [(a.workload.id, 2)]
     assert_rebuilt(a)
     assert api(repo).import_workloads(ADMIN, None)["unchanged"][0]["id"] == a.workload.id
+
+
+def test_import_from_a_password_protected_target(t4o_conf: Any, tmp_path: Path) -> None:
+    """Sealed documents are read through the vault's store like any other."""
+    sealed = open_target(str(tmp_path / "sealed"), "secret", create_if_missing=True)
+    a = write_workload(sealed, "p-live", "alice", "alpha", snapshots=2)
+    assert b"alpha" not in (tmp_path / "sealed" / "workloads" / f"{a.workload.id}.json").read_bytes()
+    api(sealed).import_workloads(ADMIN, None)
+    assert_rebuilt(a)
