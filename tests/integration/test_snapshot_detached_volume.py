@@ -191,5 +191,13 @@ def test_cancel_while_a_detached_volume_is_read_leaves_no_cinder_snapshot(
     assert world.cinder_snapshots() == []
     assert open_repository(world.services.vault_url, create=False).list_disks(sid) == []
     assert conn.block_storage.get_volume(world.volume).status == "available"
-    assert world.snapshot()["status"] == "available"  # and the next one works
+    last = world.snapshot()
+    assert last["status"] == "available"  # and the next one works
     assert world.cinder_snapshots() == []
+
+    # Deleting it through the API removes its manifests and document from the target (chunks go at gc).
+    repo = open_repository(world.services.vault_url, create=False)
+    assert repo.list_disks(last["id"])
+    world.api("DELETE", f"/snapshots/{last['id']}")
+    assert repo.list_disks(last["id"]) == []
+    assert last["id"] not in {s["snapshot_id"] for s in repo.list_snapshots()}
