@@ -391,10 +391,12 @@ def workload_delete_failed(workload_id: str, status: str, error_msg: str) -> Non
 
 
 def _mark_deleting(model: Any, row_id: str, project_id: str | None, statuses: Sequence[str]) -> Any:
+    """``statuses`` -> deleting. A row left ``deleting`` (its API process died mid-delete) may be deleted
+    again: removing data from the target twice is harmless."""
     with session_scope() as s:
         row = _find_live(s, model, row_id, project_id)
         before = row.status
-        if before not in statuses:
+        if before not in (*statuses, states.DELETING):
             raise errors.Conflict(f"{model.__name__} {row_id} is {before}; it cannot be deleted now.")
         res = s.execute(
             _update_live(model, row_id, project_id, [before]).values(
@@ -408,6 +410,8 @@ def _mark_deleting(model: Any, row_id: str, project_id: str | None, statuses: Se
 
 
 def _unmark_deleting(model: Any, row_id: str, status: str, error_msg: str) -> None:
+    # A retried delete that failed again has no earlier status to go back to: error says so.
+    status = states.ERROR if status == states.DELETING else status
     with session_scope() as s:
         s.execute(
             _update_live(model, row_id, None, [states.DELETING]).values(

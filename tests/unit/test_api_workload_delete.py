@@ -109,3 +109,20 @@ def test_no_snapshot_is_deleted_while_a_job_of_its_workload_runs(setup: Any) -> 
         with pytest.raises(errors.Conflict, match="runs"):
             workloads_api.WorkloadAPI().delete_snapshot(ctx, snapshot_id)
     assert calls == [] and db.snapshot_get(snap, "p1").status == states.AVAILABLE
+
+
+def test_a_delete_interrupted_midway_can_be_retried(setup: Any) -> None:
+    """A row left deleting (the API process died) is neither stuck nor restored to a made-up status."""
+    ctx, _wid, snap, calls, answer = setup
+    db.snapshot_mark_deleting(snap, "p1")
+    answer.clear()
+    answer["error"] = "Deleting from the backup target failed: disk full"
+    with pytest.raises(errors.Conflict, match="disk full"):
+        workloads_api.WorkloadAPI().delete_snapshot(ctx, snap)
+    assert db.snapshot_get(snap, "p1").status == states.ERROR
+    answer.clear()
+    answer["deleted"] = [snap]
+    workloads_api.WorkloadAPI().delete_snapshot(ctx, snap)
+    with pytest.raises(errors.NotFound):
+        db.snapshot_get(snap, "p1")
+    assert len(calls) == 2
