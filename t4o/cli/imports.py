@@ -55,20 +55,25 @@ class ImportWorkloads(base.Lister):
         return IMPORT_HEADERS, rows
 
 
+def _add_migrate_cloud(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """Trilio's --migrate_cloud flag, spelled both ways, as True/False."""
+    parser.add_argument(
+        "--migrate_cloud",
+        "--migrate-cloud",
+        dest="migrate_cloud",
+        type=base.boolean,
+        default=False,
+        metavar="{True,False}",
+        help=help_text,
+    )
+
+
 class ListOrphaned(base.Lister):
     """List the workloads on the backup target whose project or user no longer exists (admin)"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument(
-            "--migrate_cloud",
-            "--migrate-cloud",
-            dest="migrate_cloud",
-            type=base.boolean,
-            default=False,
-            metavar="{True,False}",
-            help="List every workload on the target (they come from another cloud)",
-        )
+        _add_migrate_cloud(parser, "List every workload on the target (they come from another cloud)")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
@@ -113,15 +118,7 @@ class ReassignWorkloads(base.Lister):
             metavar="<user_id>",
             help="The new owner (default: the workload's user)",
         )
-        parser.add_argument(
-            "--migrate_cloud",
-            "--migrate-cloud",
-            dest="migrate_cloud",
-            type=base.boolean,
-            default=False,
-            metavar="{True,False}",
-            help="The workloads come from another cloud's backup target",
-        )
+        _add_migrate_cloud(parser, "The workloads come from another cloud's backup target")
         parser.add_argument(
             "--map_file",
             "--map-file",
