@@ -64,6 +64,11 @@ def check_deletable(repo: Repository, snapshot_ids: Iterable[str]) -> None:
 def delete_snapshot(repo: Repository, snapshot_id: str) -> bool:
     """Remove the snapshot's manifests and document; False when the target holds no disk of it."""
     check_deletable(repo, [snapshot_id])
+    return _remove_snapshot(repo, snapshot_id)
+
+
+def _remove_snapshot(repo: Repository, snapshot_id: str) -> bool:
+    """``delete_snapshot`` once the caller has checked the object locks (of a whole set, first)."""
     if not repo.list_disks(snapshot_id):
         return False
     repo.delete_snapshot(snapshot_id)
@@ -75,7 +80,7 @@ def delete_workload(repo: Repository, workload_id: str, snapshot_ids: Iterable[s
     document; refused before any delete when one snapshot is locked. Returns the snapshots removed."""
     ids = sorted(set(snapshot_ids) | {str(d["snapshot_id"]) for d in repo.list_snapshots(workload_id)})
     check_deletable(repo, ids)
-    gone = [sid for sid in ids if delete_snapshot(repo, sid)]
+    gone = [sid for sid in ids if _remove_snapshot(repo, sid)]
     repo.archive.delete_workload(workload_id)
     LOG.info("Workload %s removed from the backup target with %d snapshot(s)", workload_id, len(gone))
     return gone
@@ -95,7 +100,7 @@ def run_delete(
             if whole_workload:
                 return {"deleted": delete_workload(repo, workload_id, snapshot_ids)}
             check_deletable(repo, snapshot_ids)
-            return {"deleted": [sid for sid in snapshot_ids if delete_snapshot(repo, sid)]}
+            return {"deleted": [sid for sid in snapshot_ids if _remove_snapshot(repo, sid)]}
         finally:
             repo.backend.close()
     except SnapshotProtected as exc:
