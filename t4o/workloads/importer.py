@@ -202,8 +202,12 @@ class ImportAPI:
             raise errors.Conflict(str(exc)) from None
 
     def _read(self, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
+        return self._read_from(self._target(), workload_ids)
+
+    @staticmethod
+    def _read_from(repo: Repository, workload_ids: Iterable[str] | None) -> list[TargetWorkload]:
         try:
-            return read_target(self._target(), workload_ids)
+            return read_target(repo, workload_ids)
         except VaultError as exc:
             raise errors.Conflict(f"The backup target cannot be read: {exc}") from None
 
@@ -281,10 +285,7 @@ class ImportAPI:
         if not workload_ids and not project_map:
             raise errors.BadRequest("List the workloads to move, or the projects whose workloads move.")
         repo = self._target()
-        try:
-            found = read_target(repo, workload_ids or None)
-        except VaultError as exc:
-            raise errors.Conflict(f"The backup target cannot be read: {exc}") from None
+        found = self._read_from(repo, workload_ids or None)
         moves = []
         for wl in found:
             project = (project_map or {}).get(wl.project_id) or new_project_id
