@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from oslo_utils import units
+
 from t4o.common import errors
 from t4o.common.log import get_logger
 from t4o.openstack.connection import UserCloud
@@ -33,7 +35,6 @@ RULE_FIELDS = (
     "remote_ip_prefix",
     "description",
 )
-GiB = 1 << 30
 
 
 def wanted_sizes(recorded: dict[str, Any], override: dict[str, Any] | None) -> dict[str, int]:
@@ -94,7 +95,7 @@ def root_volume_size(disk: dict[str, Any], definition: dict[str, Any]) -> int:
         (v.get("size") or 0 for v in definition.get("volumes") or [] if v["id"] == disk.get("volume_id")), 0
     )
     flavor_disk = int((definition.get("flavor") or {}).get("disk") or 0)
-    return max(1, -(-int(disk.get("size") or 0) // GiB), int(recorded), flavor_disk)
+    return max(1, -(-int(disk.get("size") or 0) // units.Gi), int(recorded), flavor_disk)
 
 
 @dataclass
