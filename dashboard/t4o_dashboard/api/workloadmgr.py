@@ -103,6 +103,14 @@ class Node(base.APIDictWrapper):
         return f"{self._apidict['binary']}@{self._apidict['host']}"
 
 
+class TargetWorkload(base.APIDictWrapper):
+    """A workload as the backup target holds it (disaster recovery's listings); ``missing`` names what
+    Keystone no longer has (project, user) for an orphan."""
+
+    _attrs = ["id", "name", "description", "project_id", "user_id", "snapshots", "vms", "in_database",
+              "deleted_in_database", "missing"]  # fmt: skip
+
+
 class Setting(base.APIDictWrapper):
     _attrs = ["name", "value", "category", "description"]
 
@@ -401,3 +409,54 @@ def node_set_disabled(request: Any, host: str, disabled: bool) -> Node:
     """Disables (no new job is placed there) or enables the workloads worker of a host."""
     body = {"node": {"disabled": disabled}}
     return Node(call(request, "PUT", f"/t4o_nodes/{quote(host, safe='')}", body=body)["node"])
+
+
+# ------------------------------------------------------------------ disaster recovery (admin)
+def importable_list(request: Any) -> list[TargetWorkload]:
+    """Every workload on the backup target, saying whether the database has it."""
+    found = call(request, "GET", "/workloads/get_list/import_workloads")["workloads"]
+    return [TargetWorkload(w) for w in found]
+
+
+def import_workloads(request: Any, workload_ids: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Imports the listed workloads (every one on the target when None) with the snapshots the database
+    lacks; the report's lists are ``imported``, ``updated``, ``unchanged`` and ``failed``."""
+    body = {"workload_ids": list(workload_ids)} if workload_ids else {}
+    report = call(request, "POST", "/workloads/import_workloads", body=body)["workloads"]
+    return {
+        key: list(report.get(f"{key}_workloads") or [])
+        for key in ("imported", "updated", "unchanged", "failed")
+    }
+
+
+def orphan_list(request: Any, migrate_cloud: bool = False) -> list[TargetWorkload]:
+    """Workloads on the target whose project or user Keystone no longer has; with ``migrate_cloud``
+    every workload on the target (those of another cloud)."""
+    params = {"migrate_cloud": "True"} if migrate_cloud else None
+    found = call(request, "GET", "/workloads/orphan_workloads", params=params)["workloads"]
+    return [TargetWorkload(w) for w in found]
+
+
+def reassign_workloads(
+    request: Any,
+    workload_ids: list[str],
+    new_project_id: str | None = None,
+    user_id: str | None = None,
+    project_map: dict[str, str] | None = None,
+    migrate_cloud: bool = False,
+) -> list[dict[str, Any]]:
+    """Moves workloads (the listed ones, or with ``project_map`` every workload of its old projects) to
+    another project; ``user_id`` becomes their owner (default: unchanged). Returns what moved."""
+    body: dict[str, Any] = {}
+    if workload_ids:
+        body["workload_ids"] = list(workload_ids)
+    if new_project_id:
+        body["new_tenant_id"] = new_project_id
+    if user_id:
+        body["user_id"] = user_id
+    if project_map:
+        body["project_map"] = dict(project_map)
+    if migrate_cloud:
+        body["migrate_cloud"] = True
+    found = call(request, "POST", "/workloads/reassign_workloads", body=body)["workloads"]
+    return list(found["reassigned_workloads"])

@@ -155,3 +155,51 @@ class WorkloadmgrApiTests(base.TestCase):
         workloadmgr.node_set_disabled(self.request, "h/1", True)
         self.assertEqual(("PUT", base.WORKLOADS_URL + "/t4o_nodes/h%2F1"), request.call_args.args)
         self.assertEqual({"node": {"disabled": True}}, request.call_args.kwargs["json"])
+
+    @mock.patch.object(requests, "request")
+    def test_import_calls(self, request: mock.Mock) -> None:
+        request.return_value = _response(
+            200,
+            b'{"workloads": [{"id": "w", "name": "n", "project_id": "p", "snapshots": 2,'
+            b' "in_database": false}]}',
+        )
+        self.assertEqual([("w", 2)], [(w.id, w.snapshots) for w in workloadmgr.importable_list(self.request)])
+        self.assertEqual(
+            ("GET", base.WORKLOADS_URL + "/workloads/get_list/import_workloads"), request.call_args.args
+        )
+        request.return_value = _response(
+            200,
+            b'{"workloads": {"imported_workloads": [{"id": "w", "snapshots": ["s"]}],'
+            b' "updated_workloads": [], "unchanged_workloads": [{"id": "v"}], "failed_workloads": []}}',
+        )
+        found = workloadmgr.import_workloads(self.request, ["w", "v"])
+        self.assertEqual(("POST", base.WORKLOADS_URL + "/workloads/import_workloads"), request.call_args.args)
+        self.assertEqual({"workload_ids": ["w", "v"]}, request.call_args.kwargs["json"])
+        self.assertEqual(
+            (["w"], ["v"]), ([w["id"] for w in found["imported"]], [w["id"] for w in found["unchanged"]])
+        )
+        workloadmgr.import_workloads(self.request)
+        self.assertEqual({}, request.call_args.kwargs["json"])  # every workload on the target
+
+    @mock.patch.object(requests, "request")
+    def test_orphan_and_reassign_calls(self, request: mock.Mock) -> None:
+        request.return_value = _response(200, b'{"workloads": [{"id": "w", "missing": ["project"]}]}')
+        self.assertEqual([["project"]], [w.missing for w in workloadmgr.orphan_list(self.request)])
+        self.assertEqual(("GET", base.WORKLOADS_URL + "/workloads/orphan_workloads"), request.call_args.args)
+        self.assertIsNone(request.call_args.kwargs["params"])
+        workloadmgr.orphan_list(self.request, migrate_cloud=True)
+        self.assertEqual({"migrate_cloud": "True"}, request.call_args.kwargs["params"])
+        request.return_value = _response(
+            200,
+            b'{"workloads": {"reassigned_workloads": [{"id": "w", "project_id": "new", "user_id": "u"}]}}',
+        )
+        moved = workloadmgr.reassign_workloads(self.request, ["w"], "new", "u")
+        self.assertEqual(["new"], [m["project_id"] for m in moved])
+        self.assertEqual(
+            ("POST", base.WORKLOADS_URL + "/workloads/reassign_workloads"), request.call_args.args
+        )
+        self.assertEqual(
+            {"workload_ids": ["w"], "new_tenant_id": "new", "user_id": "u"}, request.call_args.kwargs["json"]
+        )
+        workloadmgr.reassign_workloads(self.request, [], project_map={"old": "new"})
+        self.assertEqual({"project_map": {"old": "new"}}, request.call_args.kwargs["json"])
