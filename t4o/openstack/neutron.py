@@ -23,6 +23,10 @@ class SubnetRef:
     cidr: str
 
 
+class AddressInUse(Exception):
+    """Neutron refused a port because its fixed IP or MAC address is taken (HTTP 409)."""
+
+
 class Networking:
     """Neutron calls over one openstacksdk connection."""
 
@@ -94,7 +98,11 @@ class Networking:
         found = find_or_none(self._api.find_router, name_or_id)
         return None if found is None else str(found.id)
 
-    def create_router(self, name: str) -> str:
+    def create_router(self, name: str, external_network_id: str | None = None) -> str:
+        """A router; with its gateway on ``external_network_id`` when given."""
+        if external_network_id:
+            gateway = {"network_id": external_network_id}
+            return str(self._api.create_router(name=name, external_gateway_info=gateway).id)
         return str(self._api.create_router(name=name).id)
 
     def router_subnet_ids(self, router_id: str) -> set[str]:
@@ -112,6 +120,37 @@ class Networking:
 
     def delete_network(self, network_id: str) -> None:
         self._api.delete_network(network_id, ignore_missing=True)
+
+    def ip_in_use(self, network_id: str, ip_address: str) -> bool:
+        """Whether a port of the network holds this fixed IP."""
+        return any(
+            True for _ in self._api.ports(network_id=network_id, fixed_ips=[f"ip_address={ip_address}"])
+        )
+
+    def mac_in_use(self, network_id: str, mac_address: str) -> bool:
+        """Whether a port of the network has this MAC (Neutron keeps MACs unique per network)."""
+        return any(True for _ in self._api.ports(network_id=network_id, mac_address=mac_address))
+
+    def create_port(self, network_id: str, **values: Any) -> dict[str, Any]:
+        """A port on the network; ``values``: name, description, fixed_ips
+        (``[{"subnet_id", "ip_address"}]``), mac_address, security_groups (ids), allowed_address_pairs,
+        port_security_enabled. None values are
+        left out. Returns the port's id, network_id, fixed_ips and mac_address. A fixed IP or MAC already
+        taken raises :class:`AddressInUse`."""
+        fields = {k: v for k, v in values.items() if v is not None}
+        try:
+            port = self._api.create_port(network_id=network_id, **fields)
+        except sdk_exc.ConflictException as exc:
+            raise AddressInUse(str(exc)) from exc
+        return {
+            "id": str(port.id),
+            "network_id": port.network_id,
+            "fixed_ips": [dict(ip) for ip in port.fixed_ips or []],
+            "mac_address": port.mac_address,
+        }
+
+    def delete_port(self, port_id: str) -> None:
+        self._api.delete_port(port_id, ignore_missing=True)
 
     def security_group_id(self, name_or_id: str, project_id: str) -> str | None:
         """The project's group of this id, else the first of this name; None when there is none."""

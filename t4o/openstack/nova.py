@@ -199,6 +199,25 @@ class Compute:
             return None
         return plain(group, ("id", "name", "policy", "policies", "rules"))
 
+    def server_group_id(self, name_or_id: str) -> str | None:
+        """The project's server group of this id, else the first of this name; None when there is none."""
+        groups = list(self._api.server_groups())
+        found = next((g for g in groups if g.id == name_or_id), None) or next(
+            (g for g in groups if g.name == name_or_id), None
+        )
+        return None if found is None else str(found.id)
+
+    def create_server_group(self, name: str, policy: str, rules: dict[str, Any] | None = None) -> str:
+        """A server group of this policy (affinity, anti-affinity, soft-...); ``rules`` (e.g.
+        max_server_per_host) need compute API 2.64."""
+        fields: dict[str, Any] = {"name": name, "policy": policy}
+        if rules:
+            fields["rules"] = rules
+        return str(self._api.create_server_group(**fields).id)
+
+    def delete_server_group(self, group_id: str) -> None:
+        self._api.delete_server_group(group_id, ignore_missing=True)
+
     def keypair_document(self, name: str) -> dict[str, Any] | None:
         try:
             kp = self._api.get_keypair(name)
@@ -216,11 +235,20 @@ class Compute:
         self._api.delete_keypair(name, ignore_missing=True)
 
     def create_server(self, name: str, flavor_id: str, image_id: str | None, **optional: Any) -> str:
-        """A server without ports (``networks='none'``); ``optional``: key_name, metadata,
-        availability_zone, security_groups (names or ids), boot_volume_id (the server boots from that
-        volume instead of an image; ``image_id`` is then None). None values are left out. Returns its id at
-        once (it is still building)."""
+        """A server on the given Neutron ports, in NIC order, or without any (``networks='none'``) when
+        there are none; ``optional``: key_name, metadata, availability_zone, security_groups (names or ids;
+        Nova applies them only to ports it creates itself, so they are left out when ports are given: the
+        ports carry their groups), port_ids, server_group_id (the scheduler hint ``group``), boot_volume_id
+        (the server boots from that volume instead of an image; ``image_id`` is then None). None values are
+        left out. Returns its id at once (it is still building)."""
         fields = {k: v for k, v in optional.items() if v is not None}
+        port_ids = fields.pop("port_ids", None) or []
+        networks: str | list[dict[str, str]] = [{"port": p} for p in port_ids] or "none"
+        if port_ids:
+            fields.pop("security_groups", None)
+        group = fields.pop("server_group_id", None)
+        if group is not None:
+            fields["scheduler_hints"] = {"group": group}
         if "security_groups" in fields:
             fields["security_groups"] = [{"name": g} for g in fields["security_groups"]]
         boot_volume = fields.pop("boot_volume_id", None)
@@ -238,7 +266,7 @@ class Compute:
             raise ValueError("a server needs an image or a boot volume")
         if image_id is not None:
             fields["image_id"] = image_id
-        server = self._api.create_server(name=name, flavor_id=flavor_id, networks="none", **fields)
+        server = self._api.create_server(name=name, flavor_id=flavor_id, networks=networks, **fields)
         return str(server.id)
 
     def wait_server(self, server_id: str, status: str, timeout: float) -> ServerInfo:

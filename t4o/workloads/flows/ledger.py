@@ -1,5 +1,5 @@
-"""What a restore created, so a failure can remove it all (no orphan servers, volumes, networks,
-flavors, security groups or keypairs)."""
+"""What a restore created, so a failure can remove it all (no orphan servers, ports, volumes, networks,
+flavors, server groups, security groups or keypairs)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ class Ledger:
             cloud.nova.delete_flavor(rid)
         elif kind == "keypair":
             cloud.nova.delete_keypair(rid)
+        elif kind == "port":
+            cloud.neutron.delete_port(rid)
+        elif kind == "server_group":
+            cloud.nova.delete_server_group(rid)
         elif kind == "router":
             cloud.neutron.delete_router(rid)
         elif kind == "network":

@@ -1,10 +1,12 @@
 """What a restored server needs before Nova can create it, found in the cloud or re-created from the
-snapshot's record of it: its flavor, keypair, security groups, and the source of its root disk.
+snapshot's record of it: its flavor, keypair, security groups, server group, and the source of its root
+disk.
 
 A restore must not need the original objects: a flavor that is gone is replaced by an existing one of the
 same sizes or re-created (private, for the project, named after the original); a keypair is re-imported
-from its recorded public key; missing security groups are re-created with their rules; a root disk whose
-image is gone (or that was a volume) is restored into a new bootable volume the server boots from.
+from its recorded public key; missing security groups are re-created with their rules; a server group
+that is gone is re-created with its policy (once, for all its VMs); a root disk whose image is gone (or
+that was a volume) is restored into a new bootable volume the server boots from.
 Everything created goes into the restore's ledger, and into ``created`` for the restore's result.
 The VMs of a restore share one instance (several threads): what one VM re-created, the others reuse.
 """
@@ -108,6 +110,7 @@ class Prerequisites:
     _flavors: dict[tuple[int, ...], str] = field(default_factory=dict)
     _keypairs: set[str] = field(default_factory=set)
     _groups: dict[str, str] = field(default_factory=dict)  # recorded group id -> id in the cloud
+    _server_groups: dict[str, str] = field(default_factory=dict)  # recorded server group id -> id
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def _created(self, kind: str, resource_id: str, name: str, why: str, log: list[dict[str, Any]]) -> None:
@@ -200,3 +203,32 @@ class Prerequisites:
                         continue
                     cloud.neutron.add_security_group_rule(self._groups[group["id"]], wanted)
             return [self._groups[g["id"]] for g in recorded]
+
+    def group_id(self, recorded_id: str) -> str | None:
+        """The cloud's id of a recorded security group found or re-created by ``security_groups``."""
+        with self._lock:
+            return self._groups.get(recorded_id)
+
+    def server_group(self, cloud: UserCloud, recorded: dict[str, Any] | None, log: list[dict]) -> str | None:
+        """The id of the server's group: the recorded one while it exists (by id, then by name), else a new
+        group of its policy, made once per restore and shared by the VMs that were in it."""
+        if not recorded or not recorded.get("id"):
+            return None
+        with self._lock:
+            if recorded["id"] in self._server_groups:
+                return self._server_groups[recorded["id"]]
+            found = cloud.nova.server_group_id(recorded["id"])
+            if found is None and recorded.get("name"):
+                found = cloud.nova.server_group_id(recorded["name"])
+            if found is None:
+                policy = recorded.get("policy") or next(iter(recorded.get("policies") or []), None)
+                if not policy:
+                    LOG.warning(
+                        "restore: server group %s is gone and its policy was not recorded", recorded["id"]
+                    )
+                    return None
+                name = recorded.get("name") or f"group-{recorded['id'][:8]}"
+                found = cloud.nova.create_server_group(name, policy, recorded.get("rules") or None)
+                self._created("server_group", found, name, f"gone; re-created with policy {policy}", log)
+            self._server_groups[recorded["id"]] = found
+            return found

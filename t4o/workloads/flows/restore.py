@@ -1,6 +1,8 @@
-"""The restore workflows: one-click, selective and in-place.
+"""The restore workflows: one-click, selective and in-place (``network-topology`` and ``security-groups``,
+which restore no VM, are in restore_types).
 
-A new VM is restored by creating a server from the snapshot's image and flavor (no ports), creating
+A new VM is restored by creating a server from the snapshot's image and flavor on new ports (see ports:
+the original fixed IPs and MACs where they are free) and in its server group (see prerequisites), creating
 and attaching its volumes, shutting it off, and having the datamover agent on its compute host write
 every disk from the vault into the domain's disk files, then read each one back and compare its
 checksum with the one recorded at snapshot time. The server is then started. Writing into the disk
@@ -27,7 +29,7 @@ from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.glance import guest_properties
-from t4o.workloads.flows import config, prerequisites, topology, vm_runner
+from t4o.workloads.flows import config, ports, prerequisites, restore_types, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
 from t4o.workloads.flows.prerequisites import Prerequisites
 from t4o.workloads.flows.progress import human, transfer_progress
@@ -59,6 +61,8 @@ def restore(job: Job) -> dict[str, Any]:
     snap = db.snapshot_get(row.snapshot_id, None)
     options = row.restore_options or {}
     kind = row.restore_type
+    if kind in restore_types.WITHOUT_VMS:
+        return restore_types.run(job, kind, list(snap.vms))
     vms = _chosen(list(snap.vms), options, kind == "selective")
     if not vms:
         raise errors.BadRequest("No VM of the snapshot was chosen to restore")
@@ -77,6 +81,7 @@ def restore(job: Job) -> dict[str, Any]:
     needs = Prerequisites(ledger, cloud.nova.current_project_id())
     progress = vm_runner.VmProgress(job.progress, len(vms))
     networks: dict[str, dict[str, Any]] = {}
+    warnings: list[str] = []  # list.append is atomic: the VMs' threads share it
 
     def restore_vm(index: int, vm: Any) -> dict[str, Any]:
         label = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
@@ -90,7 +95,7 @@ def restore(job: Job) -> dict[str, Any]:
             if kind == "inplace":
                 return _in_place(vm_cloud, dm, vm, report)
             opts = _instance_options(options).get(vm.vm_id, {})
-            return _new_vm(vm_cloud, dm, ledger, needs, vm, opts, options, networks, report)
+            return _new_vm(vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings)
         except (JobCancelled, JobResolved, vm_runner.Aborted):
             raise
         except TransferFailed as exc:
@@ -100,11 +105,8 @@ def restore(job: Job) -> dict[str, Any]:
 
     try:
         if kind != "inplace":
-            topo = vms[0].definition.get("topology") or {}
-            if kind == "selective" and (options.get("openstack") or {}).get("networks_mapping"):
-                networks = topology.mapped(cloud.neutron, topo, options["openstack"])
-            else:
-                networks = topology.recreate(cloud.neutron, topo, ledger)
+            records = [(vm.vm_name or vm.vm_id, vm.definition) for vm in vms]
+            networks = topology.networks_for(cloud.neutron, kind, options, records, ledger)
         instances = vm_runner.run_each(vms, restore_vm, workers, progress.abort)
     except (JobCancelled, JobResolved):
         ledger.undo()
@@ -120,6 +122,7 @@ def restore(job: Job) -> dict[str, Any]:
     return {
         "instances": instances,
         "size": size,
+        "warning_msg": "; ".join(warnings) or None,
         "progress_msg": (
             f"Restored {len(instances)} VM(s) ({kind}{how}); {verified} of {len(disks)} disk(s) verified by "
             f"checksum; {human(size)} in {time.monotonic() - started:.1f} s"
@@ -224,6 +227,7 @@ def _new_vm(
     options: dict[str, Any],
     networks: dict[str, dict[str, Any]],
     report: Report,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     timeout, volume_timeout = CONF.workflows.server_timeout, CONF.workflows.volume_timeout
     definition = vm.definition
@@ -243,6 +247,7 @@ def _new_vm(
     flavor_id = needs.flavor(cloud, definition.get("flavor") or {}, opts.get("flavor"), recreated)
     key_name = needs.keypair(cloud, definition.get("keypair"), recreated)
     groups = needs.security_groups(cloud, definition.get("security_groups") or [], recreated)
+    server_group = needs.server_group(cloud, definition.get("server_group"), recreated)
     vdisks = {d["id"]: d for d in opts.get("vdisks") or []}
     known_volumes = [*definition.get("volumes", []), *definition.get("detached_volumes", [])]
     say(0.0, "creating its volumes and the server")
@@ -273,6 +278,17 @@ def _new_vm(
         cloud.cinder.make_bootable(boot_volume, guest_properties(definition.get("image") or {}))
         LOG.info("restore: VM %s boots from new volume %s (its %s source is gone or a volume)", name,
                  boot_volume, boot["source"])  # fmt: skip
+    # The server's NICs: a port per recorded port on its mapped network; a record without ports (older
+    # snapshots, a VM without NICs) gives a server without any, as it had.
+    nics = ports.create(
+        cloud.neutron,
+        ledger,
+        f"VM {name}",
+        definition.get("ports") or [],
+        networks,
+        needs.group_id,
+        warnings if warnings is not None else [],
+    )
     server_id = cloud.nova.create_server(
         name,
         flavor_id,
@@ -282,6 +298,8 @@ def _new_vm(
         availability_zone=zone or None,
         security_groups=groups or None,
         boot_volume_id=boot_volume,
+        port_ids=[p["id"] for p in nics] or None,
+        server_group_id=server_group,
     )
     ledger.add("server", server_id)
     # The other volumes are created while Nova builds the server; they are attached once it is ACTIVE.
@@ -335,6 +353,8 @@ def _new_vm(
         "flavor_id": flavor_id,
         "key_name": key_name,
         "security_groups": groups,
+        "server_group": server_group,
+        "ports": nics,
         "created": recreated,
         "volumes": volumes,
         "networks": networks,
