@@ -82,6 +82,8 @@ class ImportIndexTests(base.AdminTestCase):
         self.assertContains(res, "2026-11-27 07:00:00")
         self.assertContains(res, "Not in the database")
         self.assertContains(res, "Import All")
+        # Rows can be ticked for Import Selected and Reassign Selected.
+        self.assertContains(res, 'name="object_ids"', count=3)
         self.assertEqual(["wl-2"], [w.id for w in res.context["orphans_table"].data])
         self.assertContains(res, "Missing in Keystone")
         self.assertContains(res, f"{REASSIGN}?workload_ids=wl-2")

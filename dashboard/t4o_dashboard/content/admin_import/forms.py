@@ -167,7 +167,11 @@ class ReassignForm(forms.SelfHandlingForm):
         self.fields["project"].choices = [("", _("Choose a project"))] + [
             (pid, f"{name} ({pid})") for pid, name in choices
         ]
-        # One owner list per project, shown when that project is chosen.
+        # One owner list per project, shown when that project is chosen, right below the project.
+        fields = dict(self.fields)
+        self.fields.clear()
+        for key in ("workload_ids", "mode", "project"):
+            self.fields[key] = fields.pop(key)
         for pid, _pname in choices:
             users = sorted(self.users.get(pid, {}).items(), key=lambda kv: kv[1].lower())
             self.fields[_user_field(pid)] = forms.ChoiceField(
@@ -179,6 +183,7 @@ class ReassignForm(forms.SelfHandlingForm):
                     attrs={"class": "switched", "data-switch-on": "project", f"data-project-{pid}": _("User")}
                 ),
             )
+        self.fields.update(fields)
 
     def ids(self) -> list[str]:
         return [i for i in (self.cleaned_data.get("workload_ids") or "").split(",") if i]

@@ -141,6 +141,7 @@ class ImportableTable(tables.DataTable):
     class Meta:
         name = "importable"
         verbose_name = _("Workloads on the Backup Target")
+        multi_select = True  # the checkboxes for Import Selected (not a batch action: one request for all)
         table_actions = (tables.FilterAction, ImportAll, ImportWorkloads)
         row_actions = (ImportWorkloads,)
 
@@ -228,6 +229,7 @@ class OrphansTable(tables.DataTable):
     class Meta:
         name = "orphans"
         verbose_name = _("Orphaned Workloads")
+        multi_select = True
         table_actions = (
             tables.FilterAction,
             ReassignByMap,

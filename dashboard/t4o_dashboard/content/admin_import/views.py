@@ -93,8 +93,8 @@ class ReassignView(modal.ModalForm):
         "Moves workloads with their snapshots and restores to a project of this cloud; the chosen user "
         "becomes their owner (otherwise the owner stays). With a map of old to new project ids, every "
         "workload of each old project moves to its new one (only the listed workloads, if any). Workloads "
-        "the database lacks are imported into their new project on the way. Their schedules need the new "
-        "owner to set them again."
+        "the database lacks are imported into their new project on the way; their scheduled snapshots wait "
+        "until the owner sets the schedule again."
     )
 
     def get_initial(self) -> dict[str, Any]:
