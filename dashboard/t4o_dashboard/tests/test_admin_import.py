@@ -318,6 +318,33 @@ class ReassignFormTests(base.AdminTestCase):
         self.assertMessageCount(error=1)
 
 
+class ReassignWithoutKeystoneTests(base.AdminTestCase):
+    @helpers.create_mocks({workloadmgr: ("reassign_workloads",), os_api.keystone: ("tenant_list",)})
+    def test_a_map_still_works_when_keystone_cannot_list_projects(self) -> None:
+        self.mock_tenant_list.side_effect = self.exceptions.keystone
+        self.mock_reassign_workloads.return_value = [{"id": "wl-1", "project_id": "new", "user_id": "u"}]
+        res = self.client.get(REASSIGN + "?mode=map")
+        self.assertEqual("map", res.context["form"].initial["mode"])
+        self.assertContains(res, "cannot be listed now")
+        res = self.client.post(REASSIGN, {"mode": "map", "project_map": "old new"})
+        self.assertNoFormErrors(res)
+        self.mock_reassign_workloads.assert_called_once_with(
+            helpers.IsHttpRequest(), [], user_id=None, project_map={"old": "new"}
+        )
+
+    @helpers.create_mocks({os_api.keystone: ("tenant_list", "role_assignments_list")})
+    def test_users_that_cannot_be_listed_are_a_message(self) -> None:
+        self.mock_tenant_list.return_value = (self.tenants.list(), False)
+        self.mock_role_assignments_list.side_effect = self.exceptions.keystone
+        res = self.client.get(REASSIGN + "?workload_ids=wl-1")
+        self.assertEqual(200, res.status_code)
+        first = self.tenants.first()
+        self.assertEqual(
+            [("", "Keep the current owner")], res.context["form"].fields[f"user__{first.id}"].choices
+        )
+        self.assertMessageCount(res, error=1)
+
+
 class ParseMapTests(base.TestCase):
     def test_formats(self) -> None:
         pairs = import_forms.parse_map("a-1 b-1\na-2=b-2\na-3, b-3\na-4 -> b-4\n\n# note\n")

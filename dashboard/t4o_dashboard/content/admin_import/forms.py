@@ -96,9 +96,7 @@ def users_by_project(request: Any) -> dict[str, dict[str, str]]:
     try:
         assignments = keystone.role_assignments_list(request, effective=True, include_names=True)
     except Exception:
-        exceptions.handle(
-            request, _("Unable to list the projects' users; owners stay unchanged."), ignore=True
-        )
+        exceptions.handle(request, _("Unable to list the projects' users; owners stay unchanged."))
         return {}
     found: dict[str, dict[str, str]] = {}
     for a in assignments:
@@ -164,6 +162,10 @@ class ReassignForm(forms.SelfHandlingForm):
         self.projects = common.project_names(request)
         self.users = users_by_project(request) if self.projects else {}
         choices = sorted(self.projects.items(), key=lambda kv: kv[1].lower())
+        if not self.projects:
+            self.fields["project"].help_text = _(
+                "Keystone's projects cannot be listed now; a project map takes project ids as they are."
+            )
         self.fields["project"].choices = [("", _("Choose a project"))] + [
             (pid, f"{name} ({pid})") for pid, name in choices
         ]
