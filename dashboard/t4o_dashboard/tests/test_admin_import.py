@@ -298,6 +298,23 @@ class ReassignFormTests(base.AdminTestCase):
         self.assertEqual((["wl-7"],), calls[1].args[1:])
         self.assertEqual({"user_id": None, "project_map": {"old-3": second.id}}, calls[1].kwargs)
 
+    @helpers.create_mocks(
+        {workloadmgr: ("reassign_workloads",), os_api.keystone: ("tenant_list", "role_assignments_list")}
+    )
+    def test_a_failed_mapping_still_reports_what_moved_before(self) -> None:
+        first, second = self._keystone()
+        self.mock_reassign_workloads.side_effect = [
+            [{"id": "wl-1", "name": "erp", "project_id": first.id, "user_id": "u"}],
+            data.api_error("The backup target cannot be read: gone", 409),
+        ]
+        text = (
+            f"reassign_mappings:\n  - old_tenant_ids: [a]\n    new_tenant_id: {first.id}\n"
+            f"  - old_tenant_ids: [b]\n    new_tenant_id: {second.id}\n"
+        )
+        res = self.client.post(REASSIGN, {"mode": "map", "project_map": text})
+        self.assertRedirectsNoFollow(res, INDEX)
+        self.assertMessageCount(success=1, error=1)
+
     @helpers.create_mocks({os_api.keystone: ("tenant_list", "role_assignments_list")})
     def test_bad_maps_are_form_errors(self) -> None:
         self._keystone()

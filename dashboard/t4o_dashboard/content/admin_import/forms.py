@@ -235,9 +235,9 @@ class ReassignForm(forms.SelfHandlingForm):
         return data
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
+        moved: list[dict[str, Any]] = []
         try:
             if data.get("mode") == "map":
-                moved = []
                 for move in data["moves"]:
                     moved += workloadmgr.reassign_workloads(
                         request, move.workload_ids, user_id=move.user_id, project_map=move.project_map
@@ -245,13 +245,20 @@ class ReassignForm(forms.SelfHandlingForm):
             else:
                 moved = workloadmgr.reassign_workloads(request, self.ids(), data["project"], data["user"])
         except Exception:
+            # A map file's earlier mappings may have moved workloads already: say which.
+            self._report(request, moved)
             exceptions.handle(request, _("Unable to reassign workloads."), redirect=reverse(INDEX_URL))
             return False
         if not moved:
             messages.warning(request, _("No workload matched; nothing was reassigned."))
             return True
-        names = self.projects
-        targets = sorted({names.get(m.get("project_id", ""), m.get("project_id", "")) for m in moved})
+        self._report(request, moved)
+        return True
+
+    def _report(self, request: Any, moved: list[dict[str, Any]]) -> None:
+        if not moved:
+            return
+        targets = sorted({self.projects.get(m.get("project_id", ""), m.get("project_id", "")) for m in moved})
         messages.success(
             request,
             ngettext(
@@ -265,4 +272,3 @@ class ReassignForm(forms.SelfHandlingForm):
                 "names": ", ".join(m.get("name") or m["id"] for m in moved),
             },
         )
-        return True
