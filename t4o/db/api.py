@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    insert,
     or_,
     select,
     type_coerce,
@@ -991,6 +992,91 @@ def workload_import(
             return created, added
     except IntegrityError as exc:
         raise _vm_conflict(exc) from exc
+
+
+ImportRows = tuple[
+    dict[str, Any], Sequence[dict[str, Any]], Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]]
+]
+_IN_CHUNK = 500  # ids per IN (...): well under every database's limit on bound parameters
+
+
+def _existing(s: Session, query: Any, column: Any, ids: Sequence[str]) -> list[Any]:
+    rows: list[Any] = []
+    for i in range(0, len(ids), _IN_CHUNK):
+        rows.extend(s.execute(query.where(column.in_(list(ids[i : i + _IN_CHUNK])))))
+    return rows
+
+
+def workloads_import(items: Sequence[ImportRows]) -> list[tuple[bool, list[str]] | errors.T4OError]:
+    """``workload_import`` of many workloads (the same rows, the same result for each), with one query
+    for the rows that exist and bulk inserts in one transaction: an import of thousands of workloads
+    costs a few statements per batch, not a few per workload and snapshot. A workload deleted from the
+    database only, and every workload of a batch whose inserts conflict (an instance that belongs to
+    another workload), go through ``workload_import`` one by one; a workload that fails there is given
+    as its error."""
+    if not items:
+        return []
+    with session_scope() as s:
+        state = {
+            wid: bool(deleted)
+            for wid, deleted in _existing(
+                s, select(Workload.id, Workload.deleted), Workload.id, [v["id"] for v, _, _ in items]
+            )
+        }
+        known = {
+            sid
+            for (sid,) in _existing(
+                s, select(Snapshot.id), Snapshot.id, [v["id"] for _, _, snaps in items for v, _ in snaps]
+            )
+        }
+    results: list[tuple[bool, list[str]] | errors.T4OError | None] = [None] * len(items)
+    one_by_one = [i for i, (values, _, _) in enumerate(items) if state.get(values["id"])]
+    bulk = [i for i, (values, _, _) in enumerate(items) if not state.get(values["id"])]
+    workloads: list[dict[str, Any]] = []
+    workload_vms: list[dict[str, Any]] = []
+    snapshots: list[dict[str, Any]] = []
+    snapshot_vms: list[dict[str, Any]] = []
+    for i in bulk:
+        values, vms, snaps = items[i]
+        created = values["id"] not in state
+        if created:
+            workloads.append(values)
+            workload_vms.extend(
+                {
+                    "workload_id": values["id"],
+                    "vm_id": vm["vm_id"],
+                    "vm_name": vm.get("vm_name", ""),
+                    "volume_count": vm.get("volume_count", 0),
+                }
+                for vm in vms
+            )
+        added = []
+        for snap_values, snap_vms in snaps:
+            if snap_values["id"] in known:
+                continue
+            known.add(snap_values["id"])
+            snapshots.append(snap_values)
+            snapshot_vms.extend({**vm, "snapshot_id": snap_values["id"]} for vm in snap_vms)
+            added.append(snap_values["id"])
+        results[i] = (created, added)
+    try:
+        with session_scope() as s:
+            for model, rows in (
+                (Workload, workloads),
+                (WorkloadVM, workload_vms),
+                (Snapshot, snapshots),
+                (SnapshotVM, snapshot_vms),
+            ):
+                if rows:
+                    s.execute(insert(model), rows)
+    except IntegrityError:
+        one_by_one.extend(bulk)
+    for i in sorted(one_by_one):
+        try:
+            results[i] = workload_import(*items[i])
+        except errors.T4OError as exc:
+            results[i] = exc
+    return [r for r in results if r is not None]
 
 
 def workload_reassign(workload_id: str, project_id: str, user_id: str) -> Workload:

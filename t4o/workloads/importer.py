@@ -10,7 +10,9 @@ only (``database_only``: its backups kept) comes back with the snapshots the tar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,14 @@ from t4o.common.log import get_logger
 from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.cloud import Cloud, get_cloud
-from t4o.vault import Repository, SnapshotNotFound, TargetUnavailable, VaultError, open_configured_target
+from t4o.vault import (
+    BackendError,
+    ObjectNotFound,
+    Repository,
+    TargetUnavailable,
+    VaultError,
+    open_configured_target,
+)
 from t4o.workloads import documents
 
 LOG = get_logger(__name__)
@@ -59,27 +68,70 @@ class TargetWorkload:
         }
 
 
-def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
-    """The workloads on the target (or these of them) with their snapshot documents; one listing of the
-    snapshots for all workloads. A workload without its document (written before the snapshot finished)
-    is left out; a document of a newer format stops the read with a clear message."""
-    wanted = set(workload_ids) if workload_ids is not None else None
-    by_workload: dict[str, list[dict[str, Any]]] = {}
-    for snap in repo.list_snapshots():
-        wid = str(snap.get("workload_id") or "")
-        if wid and (wanted is None or wid in wanted):
-            by_workload.setdefault(wid, []).append(snap)
-    found = []
-    for wid in repo.list_workloads():
-        if wanted is not None and wid not in wanted:
-            continue
+# Threads reading documents: an S3 GET waits on the network, a posix read on the (NFS) server; JSON
+# parsing holds the GIL, so more threads than this only queue.
+READERS = 8
+# Workloads per database transaction of an import (each with its snapshots: about ten rows apiece).
+IMPORT_BATCH = 50
+_WORKLOADS, _SNAPSHOTS, _DISKS = "workloads/", "snapshots/", "disks"
+
+
+def _listing(repo: Repository) -> tuple[list[str], dict[str, list[str]]]:
+    """The workload documents' ids and the snapshots with at least one disk manifest (a snapshot
+    without one does not exist), from one key listing per prefix (docs/vault-format.md's layout)."""
+    workloads = sorted(
+        key[len(_WORKLOADS) : -len(".json")]
+        for key in repo.backend.list_keys(_WORKLOADS)
+        if key.endswith(".json") and key.count("/") == 1
+    )
+    disks: dict[str, list[str]] = {}
+    for key in repo.backend.list_keys(_SNAPSHOTS):
+        parts = key.split("/")
+        if len(parts) == 4 and parts[2] == _DISKS and parts[3].endswith(".json"):
+            disks.setdefault(parts[1], []).append(parts[3][: -len(".json")])
+    return workloads, {sid: sorted(disks[sid]) for sid in sorted(disks)}
+
+
+def _read_docs(repo: Repository, keys: list[str]) -> list[dict[str, Any] | None]:
+    """The documents at ``keys``, read on READERS threads; None for one that is gone."""
+
+    def read(key: str) -> dict[str, Any] | None:
         try:
-            doc = repo.get_workload(wid)
-        except SnapshotNotFound:
+            return repo.get_doc(key)
+        except ObjectNotFound:
+            return None
+
+    if len(keys) < 2:
+        return [read(k) for k in keys]
+    with ThreadPoolExecutor(min(READERS, len(keys)), thread_name_prefix="import-read") as pool:
+        return list(pool.map(read, keys))
+
+
+def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
+    """The workloads on the target (or these of them) with their snapshot documents: one listing per
+    prefix, every document read once, in parallel. A workload without its document (written before
+    the snapshot finished) is left out; a document of a newer format stops the read with a clear
+    message."""
+    wanted = set(workload_ids) if workload_ids is not None else None
+    workload_keys, snapshot_disks = _listing(repo)
+    by_workload: dict[str, list[dict[str, Any]]] = {}
+    snap_docs = _read_docs(repo, [f"{_SNAPSHOTS}{sid}/snapshot.json" for sid in snapshot_disks])
+    for disks, snap in zip(snapshot_disks.values(), snap_docs, strict=True):
+        wid = str((snap or {}).get("workload_id") or "")
+        if snap is not None and wid and (wanted is None or wid in wanted):
+            by_workload.setdefault(wid, []).append({**snap, "disks": disks})
+    with_key = set(workload_keys)
+    ids = sorted(w for w in with_key | set(by_workload) if wanted is None or w in wanted)
+    with_doc = [w for w in ids if w in with_key]
+    docs = dict(zip(with_doc, _read_docs(repo, [f"{_WORKLOADS}{w}.json" for w in with_doc]), strict=True))
+    found = []
+    for wid in ids:
+        doc = docs.get(wid)
+        if doc is None:
             LOG.warning("workload %s has snapshots on the target but no workload document", wid)
             continue
         documents.check_version(doc, f"The workload document of {wid}")
-        snaps = by_workload.get(wid, [])
+        snaps = sorted(by_workload.get(wid, []), key=lambda d: (str(d.get("created")), d["snapshot_id"]))
         for snap in snaps:
             documents.check_version(
                 snap.get("metadata") or {}, f"The snapshot document of {snap['snapshot_id']}"
@@ -201,14 +253,24 @@ class ImportAPI:
         except TargetUnavailable as exc:
             raise errors.Conflict(str(exc)) from None
 
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[Repository]:
+        """The target for one call, its backend closed afterwards (an S3 client's connections)."""
+        repo = self._target()
+        try:
+            yield repo
+        finally:
+            repo.backend.close()
+
     def _read(self, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
-        return self._read_from(self._target(), workload_ids)
+        with self._opened() as repo:
+            return self._read_from(repo, workload_ids)
 
     @staticmethod
     def _read_from(repo: Repository, workload_ids: Iterable[str] | None) -> list[TargetWorkload]:
         try:
             return read_target(repo, workload_ids)
-        except VaultError as exc:
+        except (VaultError, BackendError) as exc:
             raise errors.Conflict(f"The backup target cannot be read: {exc}") from None
 
     def importable(self, ctx: RequestContext) -> list[dict[str, Any]]:
@@ -227,14 +289,16 @@ class ImportAPI:
         updated: list[dict[str, Any]] = []
         unchanged: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
-        for wl in found:
-            try:
-                created, added = db.workload_import(*_rows(wl, types))
-            except errors.T4OError as exc:
-                failed.append({"id": wl.id, "error": str(exc)})
-                continue
-            entry = {"id": wl.id, "name": wl.document.get("name", ""), "snapshots": added}
-            (imported if created else updated if added else unchanged).append(entry)
+        for start in range(0, len(found), IMPORT_BATCH):
+            batch = found[start : start + IMPORT_BATCH]
+            results = db.workloads_import([_rows(wl, types) for wl in batch])
+            for wl, result in zip(batch, results, strict=True):
+                if isinstance(result, errors.T4OError):
+                    failed.append({"id": wl.id, "error": str(result)})
+                    continue
+                created, added = result
+                entry = {"id": wl.id, "name": wl.document.get("name", ""), "snapshots": added}
+                (imported if created else updated if added else unchanged).append(entry)
         LOG.info(
             "import from the backup target: %d workload(s) imported, %d with new snapshots, %d unchanged, "
             "%d failed",
@@ -284,7 +348,17 @@ class ImportAPI:
             raise errors.BadRequest("Give new_tenant_id or a map of old to new project ids.")
         if not workload_ids and not project_map:
             raise errors.BadRequest("List the workloads to move, or the projects whose workloads move.")
-        repo = self._target()
+        with self._opened() as repo:
+            return self._reassign(repo, workload_ids, new_project_id, user_id, project_map)
+
+    def _reassign(
+        self,
+        repo: Repository,
+        workload_ids: list[str],
+        new_project_id: str | None,
+        user_id: str | None,
+        project_map: dict[str, str] | None,
+    ) -> list[dict[str, Any]]:
         found = self._read_from(repo, workload_ids or None)
         moves = []
         for wl in found:
