@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from devcloud import confgen, infra, procs, services
+from devcloud import confgen, infra, ovn, procs, services
 from devcloud import layout as L
 
 CLOUDS = {
@@ -78,6 +78,8 @@ _FILES_OF_DB = {
     "nova": [L.INSTANCES_DIR, L.STATE / "libvirt" / "etc" / "qemu", L.STATE / "libvirt" / "lib" / "qemu"],
     "cinder": [L.VOLUMES_DIR, L.DATA / "cinder-backups"],
     "glance": [L.DATA / "glance" / "images"],
+    # OVN's northbound database mirrors Neutron's: a new neutron database starts with empty OVN ones.
+    "neutron": [ovn.OVN_DIR],
 }
 
 
@@ -146,10 +148,24 @@ def _wait_healthy(svcs: list[services.Service], timeout: float, just_started: bo
         for svc in list(pending) + [s for s in svcs if s not in pending]:
             if procs.running_pid(svc.name) is None:
                 raise StartError(svc.name, "exited during start")
-        pending = [s for s in pending if s.port is not None and not services.http_ok(s.port)]
+        pending = [s for s in pending if not services.healthy(s)]
         if time.monotonic() > deadline:
             raise StartError(pending[0].name, f"no answer on port {pending[0].port} after {timeout:.0f} s")
         time.sleep(0.5)
+
+
+def _configure_switch() -> None:
+    try:
+        ovn.configure_switch()
+    except (infra.InfraError, subprocess.TimeoutExpired) as err:
+        raise StartError("ovsdb-server", f"cannot configure the switch database: {err}") from err
+
+
+def _wait_switch() -> None:
+    try:
+        ovn.wait_switch()
+    except (infra.InfraError, subprocess.TimeoutExpired) as err:
+        raise StartError("ovs-vswitchd", f"did not apply its database: {err}") from err
 
 
 def _seed(step: str, arg: str) -> None:
@@ -211,7 +227,11 @@ def up() -> int:
         confgen.write_all()
         infra.ensure_share_mounted()
         stage = "databases"
+        neutron_had_rows = _tables("neutron") > 0
         _forget_stale_files()
+        ovn.prepare()
+        # Set once OVN's northbound database holds what Neutron's holds (a new cloud: from the start).
+        ovn_synced = ovn.OVN_DIR / ".neutron-synced"
         # Keystone first; the other databases migrate while keystone starts and is seeded.
         _db_sync(only={"keystone"})
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -219,12 +239,26 @@ def up() -> int:
             all_svcs = services.all_services()
             first = [s for s in all_svcs if s.stage == 1]
             rest = [s for s in all_svcs if s.stage == 2]
-            first_started = [svc.name for svc in first if _start(svc)]
+            first_started = []
+            for svc in first:
+                if _start(svc):
+                    first_started.append(svc.name)
+                if svc.name == "ovsdb-server":
+                    _configure_switch()
             _wait_healthy(first, 90, bool(first_started))
+            _wait_switch()
             if L.COMPUTE_DRIVER == "libvirt" and not infra.wait_libvirt(30):
                 raise StartError("libvirtd", "no answer on its socket after 30 s")
             _seed_identity()
             others.result()
+        if neutron_had_rows and not ovn_synced.exists():
+            # A state directory from before OVN (or whose OVN databases were deleted): copy Neutron's
+            # networks, subnets, ports and routers into OVN before the Neutron API serves them.
+            log("copying Neutron's networks into the new OVN northbound database")
+            _run_logged(
+                "neutron-ovn-db-sync", [*services.neutron_sync_argv(), "--ovn-neutron_sync_mode", "repair"]
+            )
+        ovn_synced.touch()
         waiting = [svc.name for svc in rest if procs.running_pid(svc.name) is None]
         if waiting:
             log(f"starting {len(waiting)} services: {', '.join(waiting)}")
@@ -278,7 +312,7 @@ def status(quiet_ok: bool = False) -> int:
         if pid is None:
             health = "DOWN"
         elif svc.port is not None:
-            health = "ok" if services.http_ok(svc.port) else "NOT ANSWERING"
+            health = "ok" if services.healthy(svc) else "NOT ANSWERING"
         else:
             health = "ok"
         rows.append((svc.name, str(svc.port or "-"), str(pid or "-"), health))

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from devcloud import layout as L
+from devcloud import ovn
 
 Sections = dict[str, dict[str, str | int | bool]]
 
@@ -155,6 +156,10 @@ def nova() -> None:
             "resume_guests_state_on_host_boot": True,
             # The tiny image has no OS to answer an ACPI shutdown: do not wait the default 60 s for it.
             "shutdown_timeout": 3,
+            # Neutron (OVN) reports a port ACTIVE once ovn-controller has claimed it; nova starts the
+            # guest only after that event, and fails the boot rather than start it unwired.
+            "vif_plugging_is_fatal": True,
+            "vif_plugging_timeout": 60,
         },
         "api": {"auth_strategy": "keystone"},
         "api_database": {"connection": L.db_url("nova_api")},
@@ -180,7 +185,7 @@ def nova() -> None:
         "wsgi": {"api_paste_config": str(paste)},
         "oslo_concurrency": _lock("nova"),
         "oslo_messaging_notifications": {"driver": "noop"},
-        "os_vif_ovs": {"ovsdb_connection": "tcp:127.0.0.1:6640"},
+        "os_vif_ovs": {"ovsdb_connection": f"tcp:{L.HOST}:{ovn.OVSDB_PORT}"},
         "compute": {"cpu_shared_set": ""},
         "image_cache": {"manager_interval": -1},
     }
@@ -244,14 +249,17 @@ def neutron() -> None:
             **_common("neutron"),
             "bind_host": L.HOST,
             "core_plugin": "ml2",
-            "service_plugins": "router",
+            # OVN's L3 plugin: routers are OVN logical routers (no L3 agent).
+            "service_plugins": "ovn-router",
             "auth_strategy": "keystone",
             "api_paste_config": str(paste),
             "api_workers": 1,
             "rpc_workers": 1,
             "rpc_state_report_workers": 0,
-            "notify_nova_on_port_status_changes": False,
-            "notify_nova_on_port_data_changes": False,
+            # Nova waits for network-vif-plugged (port ACTIVE once ovn-controller claims it) before it
+            # starts a guest.
+            "notify_nova_on_port_status_changes": True,
+            "notify_nova_on_port_data_changes": True,
             "allow_overlapping_ips": True,
         },
         "database": {"connection": L.db_url("neutron")},
@@ -264,14 +272,26 @@ def neutron() -> None:
     _write(L.ETC / "neutron" / "neutron.conf", _ini(conf))
     ml2: Sections = {
         "ml2": {
-            "type_drivers": "flat,vlan,vxlan",
-            "tenant_network_types": "vxlan",
-            "mechanism_drivers": "openvswitch",
+            # vxlan: networks made before devcloud ran OVN (OVN binds those too).
+            "type_drivers": "flat,vlan,vxlan,geneve",
+            "tenant_network_types": "geneve",
+            "mechanism_drivers": "ovn",
             "extension_drivers": "port_security",
+            "overlay_ip_version": 4,
         },
         "ml2_type_flat": {"flat_networks": "public"},
         "ml2_type_vxlan": {"vni_ranges": "1:1000"},
-        "securitygroup": {"firewall_driver": "noop", "enable_security_group": True},
+        # OVN needs at least 38 bytes of Geneve header for its metadata.
+        "ml2_type_geneve": {"vni_ranges": "1:65536", "max_header_size": 38},
+        "securitygroup": {"enable_security_group": True},
+        "ovn": {
+            "ovn_nb_connection": ovn.NB_CONNECTION,
+            "ovn_sb_connection": ovn.SB_CONNECTION,
+            # DHCP is OVN's own (native, answered by ovn-controller); no metadata agent runs.
+            "ovn_metadata_enabled": False,
+            "enable_distributed_floating_ip": False,
+            "ovsdb_connection_timeout": 30,
+        },
     }
     _write(L.ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini", _ini(ml2))
 

@@ -30,8 +30,8 @@ def argv_of(pid: int) -> list[str]:
 
 def is_ours(pid: int) -> bool:
     """A live process that this checkout's devcloud started: a program of its venv (gunicorn retitles its
-    own, with the checkout's tag), a QEMU running one of its disks, or a privsep daemon reading its
-    configuration."""
+    own, with the checkout's tag), a QEMU running one of its disks, a privsep daemon reading its
+    configuration, or an Open vSwitch / OVN daemon on its databases."""
     argv = argv_of(pid)
     if not argv:
         return False
@@ -40,7 +40,13 @@ def is_ours(pid: int) -> bool:
         return True
     if str(L.STATE) not in joined:
         return False
+    if Path(argv[0]).name in _SWITCH_PROGRAMS:
+        return True
     return argv[0].startswith(str(L.VENV)) or "qemu-system" in argv[0] or "privsep-helper" in joined
+
+
+# Open vSwitch and OVN daemons: devcloud's own name its state folder (databases, sockets) in their argv.
+_SWITCH_PROGRAMS = {"ovsdb-server", "ovs-vswitchd", "ovn-northd", "ovn-controller"}
 
 
 def _stat(pid: int) -> list[str]:

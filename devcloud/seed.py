@@ -34,6 +34,8 @@ USERS = (
 )
 FLAVOR = "devcloud.tiny"
 IMAGE = "devcloud-tiny"
+# The demo project's tenant network (Geneve, OVN's native DHCP) and its router.
+DEMO_NET, DEMO_SUBNET, DEMO_ROUTER, DEMO_CIDR = "demo-net", "demo-subnet", "demo-router", "10.0.0.0/24"
 
 
 def admin(password: str) -> Connection:
@@ -113,7 +115,28 @@ def resources(image_file: str) -> None:
             wait=True,
             timeout=120,
         )
-    print("flavor and image seeded")
+    _demo_network(conn)
+    print("flavor, image and demo network seeded")
+
+
+def _demo_network(conn: Connection) -> None:
+    project = conn.identity.find_project("demo", domain_id="default", ignore_missing=False).id
+    net = next(iter(conn.network.networks(name=DEMO_NET, project_id=project)), None)
+    net = net or conn.network.create_network(name=DEMO_NET, project_id=project)
+    subnet = next(iter(conn.network.subnets(name=DEMO_SUBNET, network_id=net.id)), None)
+    subnet = subnet or conn.network.create_subnet(
+        name=DEMO_SUBNET,
+        network_id=net.id,
+        project_id=project,
+        ip_version=4,
+        cidr=DEMO_CIDR,
+        gateway_ip="10.0.0.1",
+        is_dhcp_enabled=True,
+    )
+    router = next(iter(conn.network.routers(name=DEMO_ROUTER, project_id=project)), None)
+    router = router or conn.network.create_router(name=DEMO_ROUTER, project_id=project)
+    if not list(conn.network.ports(device_id=router.id, network_id=net.id)):
+        conn.network.add_interface_to_router(router, subnet_id=subnet.id)
 
 
 def wait_compute(timeout: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -13,9 +14,10 @@ from devcloud import layout as L
 class Service:
     name: str
     argv: list[str]
-    port: int | None = None  # an HTTP API: healthy when it answers on this port
+    port: int | None = None  # healthy when it answers on this port (HTTP, or a TCP connect: `tcp`)
     env: dict[str, str] = field(default_factory=dict)
-    stage: int = 2  # 1 = before seeding (keystone), 2 = everything else
+    stage: int = 2  # 1 = before seeding (keystone, the switch and OVN), 2 = everything else
+    tcp: bool = False  # the port speaks another protocol than HTTP (OVSDB): a connect is the check
 
 
 def _wsgi(name: str, port: int, target: str, *args: str) -> list[str]:
@@ -34,12 +36,23 @@ def _bin(name: str) -> str:
 
 
 def all_services() -> list[Service]:
-    from devcloud import infra
+    from devcloud import infra, ovn
 
     neutron_files = ("neutron.conf", "plugins/ml2/ml2_conf.ini")
     libvirt = [Service("libvirtd", infra.libvirt_argv(), stage=1)] if L.COMPUTE_DRIVER == "libvirt" else []
+    ovs_env = ovn.env()
+    switch = [
+        # The switch database first: `up` configures it before ovs-vswitchd starts (see ovn.py).
+        Service("ovsdb-server", ovn.switch_db_argv(), port=ovn.OVSDB_PORT, env=ovs_env, stage=1, tcp=True),
+        Service("ovs-vswitchd", ovn.vswitchd_argv(), env=ovs_env, stage=1),
+        Service("ovn-nb-db", ovn.nb_db_argv(), port=ovn.NB_PORT, env=ovs_env, stage=1, tcp=True),
+        Service("ovn-sb-db", ovn.sb_db_argv(), port=ovn.SB_PORT, env=ovs_env, stage=1, tcp=True),
+        Service("ovn-northd", ovn.northd_argv(), env=ovs_env, stage=1),
+        Service("ovn-controller", ovn.controller_argv(), env=ovs_env, stage=1),
+    ]
     return [
         *libvirt,
+        *switch,
         Service(
             "keystone",
             _wsgi("keystone", 5000, "keystone.wsgi.api:application"),
@@ -83,10 +96,24 @@ def all_services() -> list[Service]:
             env={
                 "OS_NEUTRON_CONFIG_DIR": str(L.ETC / "neutron"),
                 "OS_NEUTRON_CONFIG_FILES": ";".join(neutron_files),
+                # The OVN driver's hash ring needs the API worker count, which it reads from uwsgi,
+                # mod_wsgi or this variable; gunicorn runs one worker.
+                "ASGI_WORKERS": "1",
             },
         ),
         Service("neutron-rpc-server", [_bin("neutron-rpc-server"), *_conf("neutron", *neutron_files)]),
     ]
+
+
+def healthy(svc: Service) -> bool:
+    """A service with a port answers there; one without is healthy while its process runs."""
+    if svc.port is None:
+        return True
+    if svc.tcp:
+        with socket.socket() as s:
+            s.settimeout(2)
+            return s.connect_ex((L.HOST, svc.port)) == 0
+    return http_ok(svc.port)
 
 
 def http_ok(port: int) -> bool:
@@ -98,6 +125,11 @@ def http_ok(port: int) -> bool:
         return err.code < 500
     except OSError:
         return False
+
+
+def neutron_sync_argv() -> list[str]:
+    """neutron-ovn-db-sync-util with Neutron's configuration (its sync mode is the caller's)."""
+    return [_bin("neutron-ovn-db-sync-util"), *_conf("neutron", "neutron.conf", "plugins/ml2/ml2_conf.ini")]
 
 
 def db_sync_steps() -> list[tuple[str, list[list[str]]]]:
