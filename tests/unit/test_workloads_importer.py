@@ -13,8 +13,8 @@ import pytest
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.db import api as db
-from t4o.vault import Repository, open_target
-from t4o.workloads import documents
+from t4o.vault import PosixBackend, Repository, open_target
+from t4o.workloads import documents, importer
 from t4o.workloads.flows import snapshot as flow
 from t4o.workloads.importer import ImportAPI
 from tests.fixtures.target_documents import Written, write_workload
@@ -258,3 +258,87 @@ def test_import_from_a_password_protected_target(t4o_conf: Any, tmp_path: Path) 
     assert b"alpha" not in (tmp_path / "sealed" / "workloads" / f"{a.workload.id}.json").read_bytes()
     api(sealed).import_workloads(ADMIN, None)
     assert_rebuilt(a)
+
+
+def test_an_instance_of_another_workload_fails_only_its_own_workload(
+    t4o_conf: Any, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk insert of a batch conflicts; each of its workloads is then imported alone and only the
+    one whose VM belongs to another workload fails."""
+    monkeypatch.setattr(importer, "IMPORT_BATCH", 2)
+    a = write_workload(repo, "p-live", "alice", "alpha", snapshots=1)
+    api(repo).import_workloads(ADMIN, [a.workload.id])
+    b = write_workload(repo, "p-live", "alice", "beta", snapshots=2)
+    c = write_workload(repo, "p-live", "alice", "gamma", snapshots=2)
+    d = write_workload(repo, "p-live", "alice", "delta", snapshots=1)
+    doc = repo.get_workload(b.workload.id)
+    taken = {**doc["vms"][0], "id": a.workload.vms[0].vm_id}
+    repo.put_workload(b.workload.id, {**doc, "vms": [taken]})
+    report = api(repo).import_workloads(ADMIN, None)
+    assert [(f["id"], f["error"]) for f in report["failed"]] == [
+        (b.workload.id, "An instance given already belongs to another workload.")
+    ]
+    assert sorted(e["id"] for e in report["imported"]) == sorted([c.workload.id, d.workload.id])
+    assert [e["id"] for e in report["unchanged"]] == [a.workload.id]
+    assert_rebuilt(a)
+    assert_rebuilt(c)
+    assert_rebuilt(d)
+    assert db.snapshot_list(None, workload_id=b.workload.id) == []
+
+
+def test_import_in_batches_keeps_each_workload_its_own_result(
+    t4o_conf: Any, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "IMPORT_BATCH", 2)
+    written = [write_workload(repo, "p-live", "alice", f"w{i}", snapshots=i + 1) for i in range(5)]
+    first = written[0].workload.id
+    api(repo).import_workloads(ADMIN, [first])
+    report = api(repo).import_workloads(ADMIN, None)
+    got = {e["id"]: len(e["snapshots"]) for e in report["imported"]}
+    assert got == {w.workload.id: i + 1 for i, w in enumerate(written) if i}
+    assert [e["id"] for e in report["unchanged"]] == [first]
+    for w in written:
+        assert_rebuilt(w)
+
+
+def test_snapshots_without_manifest_and_workloads_without_document_are_left_out(
+    t4o_conf: Any, repo: Repository
+) -> None:
+    """A snapshot without a disk manifest does not exist; a workload whose document was never written
+    (its first snapshot did not finish) cannot be rebuilt."""
+    a = write_workload(repo, "p-live", "alice", "alpha", snapshots=2)
+    b = write_workload(repo, "p-live", "alice", "beta", snapshots=1)
+    repo.put_snapshot_metadata("unfinished-1", {"name": "no disk yet"}, workload_id=a.workload.id)
+    repo.backend.delete(f"workloads/{b.workload.id}.json")
+    (listed,) = api(repo).importable(ADMIN)
+    assert (listed["id"], listed["snapshots"]) == (a.workload.id, 2)
+    report = api(repo).import_workloads(ADMIN, None)
+    assert [(e["id"], len(e["snapshots"])) for e in report["imported"]] == [(a.workload.id, 2)]
+    assert_rebuilt(a)
+    assert db.workloads_in_database([b.workload.id]) == {}
+
+
+class ClosingBackend(PosixBackend):
+    closed = 0
+
+    def close(self) -> None:
+        type(self).closed += 1
+
+
+def test_the_target_is_closed_after_each_call(t4o_conf: Any, tmp_path: Path) -> None:
+    """Each call opens the configured target and closes it (an S3 client keeps connections open)."""
+    write_workload(open_target(str(tmp_path / "vault"), create_if_missing=True), "p-gone", "bob", "beta")
+    opened: list[Repository] = []
+
+    def open_counted() -> Repository:
+        opened.append(Repository.open(ClosingBackend(tmp_path / "vault")))
+        return opened[-1]
+
+    calls = ImportAPI(cloud=IdentityCloud({"p-gone"}), open_target=open_counted)  # type: ignore[arg-type]
+    (listed,) = calls.importable(ADMIN)
+    calls.import_workloads(ADMIN, None)
+    calls.orphans(ADMIN)
+    calls.reassign(ADMIN, [listed["id"]], "p-new", None)
+    with pytest.raises(errors.NotFound):
+        calls.import_workloads(ADMIN, ["not-there"])
+    assert len(opened) == ClosingBackend.closed == 5
