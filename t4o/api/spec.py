@@ -173,7 +173,8 @@ OPERATIONS: list[Operation] = [
               "Cancel a running snapshot", "snapshots", response=_SNAPSHOT, errors=_CONFLICT),
     # restores
     Operation("POST", _SN, "restoreSnapshot", restores.create_restore,
-              "Restore from a snapshot (oneclick, selective, inplace); 202 and a queued restore", "restores",
+              "Restore from a snapshot (oneclick, selective, inplace, network-topology, security-groups); "
+              "202 and a queued restore", "restores",
               status=202, body=restores_s.CREATE, body_required=True, response=_RESTORE, errors=_CONFLICT,
               links=_RESTORE_LINKS),
     Operation("POST", _WL + "/snapshots/{snapshot_id}/restores", "restoreWorkloadSnapshot",

@@ -19,6 +19,7 @@ from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import global_scheduler as scheduler_switch
 from t4o.policies import hooks
 from t4o.workloads import rpcapi
+from t4o.workloads.flows import topology as restore_networks
 
 LOG = get_logger(__name__)
 
@@ -257,12 +258,14 @@ class WorkloadAPI:
     def create_restore(self, ctx: RequestContext, snapshot_id: str, body: dict[str, Any]) -> Restore:
         policy.authorize(ctx, "restore:create")
         scope = None if ctx.is_admin else ctx.project_id
-        db.snapshot_get(snapshot_id, scope)  # another project's snapshot is 404 before any other check
+        snap = db.snapshot_get(snapshot_id, scope)  # another project's snapshot is 404 before any other check
         options = body.get("options") or {}
         listed = (options.get("openstack") or {}).get("instances")
         restore_type = options.get("restore_type") or ("selective" if listed else "oneclick")
         if restore_type == "selective" and not (options.get("openstack") or {}).get("instances"):
             raise errors.BadRequest("A selective restore needs options.openstack.instances.")
+        # A selective restore without restore_topology needs a target for each network of its VMs.
+        restore_networks.check_request(restore_type, options, list(snap.vms))
         restore = db.restore_create(
             snapshot_id,
             scope,

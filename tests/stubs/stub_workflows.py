@@ -56,6 +56,13 @@ def snapshot(job: Job) -> dict[str, Any]:
 def restore(job: Job) -> dict[str, Any]:
     row = job.row()
     snap = db.snapshot_get(row.snapshot_id, None)
+    if row.restore_type in ("network-topology", "security-groups"):  # no VM: nothing to record
+        job.progress(50, f"{row.restore_type} restore started")
+        _pause()
+        return {
+            "instances": [],
+            "progress_msg": f"{row.restore_type} restore of snapshot {snap.id} completed",
+        }
     chosen = _chosen_vms(row.restore_options, [vm.vm_id for vm in snap.vms])
     job.progress(1, f"Restore of {len(chosen)} VM(s) started")
     _pause()

@@ -1,5 +1,5 @@
-"""Schemas of restores: the body that starts one (oneclick, selective, inplace), the restore, the list's
-query."""
+"""Schemas of restores: the body that starts one (oneclick, selective, inplace; network-topology and
+security-groups, which restore no VM), the restore, the list's query."""
 
 from __future__ import annotations
 
@@ -25,7 +25,16 @@ CREATE = {
                         "name": NAME,
                         "description": TEXT,
                         "type": {"type": "string", "enum": ["openstack"]},
-                        "restore_type": {"type": "string", "enum": ["oneclick", "selective", "inplace"]},
+                        "restore_type": {
+                            "type": "string",
+                            "enum": [
+                                "oneclick",
+                                "selective",
+                                "inplace",
+                                "network-topology",
+                                "security-groups",
+                            ],
+                        },
                         "oneclickrestore": {"type": "boolean"},
                         "zone": NAME,
                         "openstack": {

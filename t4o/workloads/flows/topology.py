@@ -91,6 +91,18 @@ def check_mapping(kind: str, options: dict[str, Any], definitions: list[tuple[st
             )
 
 
+def check_request(kind: str, options: dict[str, Any], vms: list[Any]) -> None:
+    """The network checks a restore request can have before it is queued: ``check_mapping`` over the VMs
+    (``vm_id``, ``vm_name``, ``definition``) the options choose (listed and included, else all)."""
+    listed = {
+        i.get("id"): i for i in (options.get("openstack") or {}).get("instances") or [] if isinstance(i, dict)
+    }
+    chosen = [
+        vm for vm in vms if not listed or (vm.vm_id in listed and listed[vm.vm_id].get("include", True))
+    ]
+    check_mapping(kind, options, [(vm.vm_name or vm.vm_id, vm.definition or {}) for vm in chosen])
+
+
 def _same_cidr(snapshot_subnets: list[dict[str, Any]], targets: list[tuple[str, str]]) -> dict[str, str]:
     """Snapshot subnet id -> the target subnet id of the same CIDR."""
     out = {}
