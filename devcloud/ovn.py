@@ -102,7 +102,10 @@ def prepare() -> None:
         d.mkdir(parents=True, exist_ok=True)
     for db, schema in _SCHEMAS.items():
         if not schema.exists():
-            raise InfraError(f"{schema} is missing: install openvswitch-switch, ovn-central and ovn-host")
+            raise InfraError(
+                f"{schema} is missing: scripts/bootstrap installs openvswitch-switch, ovn-central and "
+                "ovn-host (without starting the machine's own Open vSwitch)"
+            )
         if not db.exists():
             _run(["ovsdb-tool", "create", str(db), str(schema)])
         elif _run(["ovsdb-tool", "needs-conversion", str(db), str(schema)]).strip() == "yes":
