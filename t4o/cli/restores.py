@@ -1,4 +1,5 @@
-"""``openstack workload restore create|list|show|delete|cancel`` (oneclick, selective, inplace)."""
+"""``openstack workload restore create|list|show|delete|cancel`` (oneclick, selective, inplace,
+network-topology, security-groups) and ``restore network-topology|security-groups``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from t4o.cli import base, jobs, restore_options
 from t4o.client import Client
-from t4o.client.restores import RESTORE_TYPES
+from t4o.client.restores import RESTORE_TYPES, WITHOUT_VMS
 
 LIST_FIELDS = ("id", "name", "snapshot_id", "restore_type", "status", "progress_percent", "created_at")
 LIST_HEADERS = ("ID", "Name", "Snapshot ID", "Type", "Status", "Progress", "Created At")
@@ -31,7 +32,8 @@ class CreateRestore(base.ShowOne):
                 default="oneclick",
                 help="oneclick: every VM as it was, with new IDs (default); selective: chosen VMs with new "
                 "names, networks and flavors (--file or flags); inplace: data written back into the existing "
-                "disks of the chosen VMs",
+                "disks of the chosen VMs; network-topology: only the snapshot's networks, subnets, routers "
+                "and router interfaces; security-groups: only the snapshot's security groups and rules",
             )
         parser.add_argument("--name", "--display-name", dest="name", metavar="<name>", help="Restore name")
         parser.add_argument(
@@ -41,15 +43,17 @@ class CreateRestore(base.ShowOne):
             metavar="<description>",
             help="Restore description",
         )
-        if self.restore_type != "oneclick":
+        if self.restore_type not in ("oneclick", *WITHOUT_VMS):
             restore_options.add_flags(parser)
         base.add_wait_options(parser, "restore")
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         restore_type = self.restore_type or args.restore_type
-        if restore_type == "oneclick":
+        if restore_type in WITHOUT_VMS:
             spec: dict[str, Any] = {"name": args.name, "description": args.description, "options": {}}
+        elif restore_type == "oneclick":
+            spec = {"name": args.name, "description": args.description, "options": {}}
             if getattr(args, "file", None) or getattr(args, "instances", None):
                 spec = restore_options.build(args, restore_type)
         else:
@@ -81,6 +85,20 @@ class InplaceRestore(CreateRestore):
     """Write a snapshot's data back into the existing disks of chosen VMs (--filename or flags)"""
 
     restore_type = "inplace"
+
+
+class NetworkTopologyRestore(CreateRestore):
+    """Restore only a snapshot's networks, subnets, routers and router interfaces (no VM): those that
+    exist are reused, the missing ones re-created"""
+
+    restore_type = "network-topology"
+
+
+class SecurityGroupsRestore(CreateRestore):
+    """Restore only a snapshot's security groups with their rules (no VM): a group of the same name and
+    rules is reused, the others are created"""
+
+    restore_type = "security-groups"
 
 
 class ListRestore(base.Lister):

@@ -1,4 +1,5 @@
-"""Restores from a snapshot: oneclick, selective or inplace (a job to poll while it runs)."""
+"""Restores from a snapshot: oneclick, selective or inplace; network-topology or security-groups (no VM,
+only the snapshot's networks, or its security groups). A job to poll while it runs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 from t4o.client.base import Manager, Resource
 
-RESTORE_TYPES = ("oneclick", "selective", "inplace")
+RESTORE_TYPES = ("oneclick", "selective", "inplace", "network-topology", "security-groups")
+# The restore types that bring back no VM, only what the snapshot recorded of the project around them.
+WITHOUT_VMS = ("network-topology", "security-groups")
 
 
 class Restore(Resource):
@@ -34,7 +37,8 @@ class RestoreManager(Manager[Restore]):
         description: str | None = None,
         options: dict[str, Any] | None = None,
     ) -> Restore:
-        """Start a restore; ``options`` are Trilio's restore options (``openstack``: instances, networks)."""
+        """Start a restore; ``options`` are Trilio's restore options (``openstack``: instances, networks,
+        restore_topology)."""
         if restore_type not in RESTORE_TYPES:
             raise ValueError(f"restore_type must be one of {', '.join(RESTORE_TYPES)}")
         opts: dict[str, Any] = {"type": "openstack", **(options or {})}

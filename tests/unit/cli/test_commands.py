@@ -35,6 +35,8 @@ TRILIO_NAMES = {
     "restore-show",
     "restore-delete",
     "restore-cancel",
+    "restore-network-topology",
+    "restore-security-groups",
     "setting-create",
     "setting-show",
     "setting-update",
