@@ -101,7 +101,8 @@ def plan(
         "fixed_ips": fixed_ips or None,
         "mac_address": mac,
         # With port security off Neutron refuses groups and address pairs.
-        "security_groups": groups if secure is not False else None,
+        # None (Neutron's default group) when none of the recorded groups could be restored.
+        "security_groups": groups if secure is not False and (groups or not _groups_of(port)) else None,
         "allowed_address_pairs": (pairs or None) if secure is not False else None,
         "port_security_enabled": secure,
     }

@@ -299,3 +299,11 @@ def test_a_server_group_that_still_exists_is_used_as_it_is(cloud: Any) -> None:
     assert needs.server_group(cloud, None, log) is None
     cloud.nova.create_server_group.assert_not_called()
     assert log == [] and needs.ledger.items == []
+
+
+def test_a_port_whose_groups_were_not_restored_gets_neutrons_default_group(caplog: Any) -> None:
+    neutron = FakeNeutron()
+    make(neutron, [{**PORT, "security_group_ids": ["unknown"]}, {**PORT, "security_group_ids": []}])
+    assert "security_groups" not in neutron.created[0][1]  # left to Neutron: the project's default group
+    assert neutron.created[1][1]["security_groups"] == []  # it had none
+    assert "security group unknown of port src-port is not restored" in caplog.text
