@@ -23,8 +23,10 @@ class SubnetRef:
     cidr: str
 
 
-class AddressInUse(Exception):
-    """Neutron refused a port because its fixed IP or MAC address is taken (HTTP 409)."""
+class AddressRefused(Exception):
+    """Neutron refused a port's requested addresses: a fixed IP or MAC taken (HTTP 409), or not the
+    caller's to choose (HTTP 403: on a network of another project, only its owner or an admin may set
+    fixed IPs, MACs and allowed address pairs)."""
 
 
 class Networking:
@@ -135,13 +137,13 @@ class Networking:
         """A port on the network; ``values``: name, description, fixed_ips
         (``[{"subnet_id", "ip_address"}]``), mac_address, security_groups (ids), allowed_address_pairs,
         port_security_enabled. None values are
-        left out. Returns the port's id, network_id, fixed_ips and mac_address. A fixed IP or MAC already
-        taken raises :class:`AddressInUse`."""
+        left out. Returns the port's id, network_id, fixed_ips and mac_address. Addresses Neutron refuses
+        raise :class:`AddressRefused`."""
         fields = {k: v for k, v in values.items() if v is not None}
         try:
             port = self._api.create_port(network_id=network_id, **fields)
-        except sdk_exc.ConflictException as exc:
-            raise AddressInUse(str(exc)) from exc
+        except (sdk_exc.ConflictException, sdk_exc.ForbiddenException) as exc:
+            raise AddressRefused(str(exc)) from exc
         return {
             "id": str(port.id),
             "network_id": port.network_id,

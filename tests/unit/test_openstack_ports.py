@@ -99,7 +99,7 @@ def test_a_taken_address_is_address_in_use_and_lookups_filter_by_network() -> No
     conn = mock.Mock()
     conn.network.create_port.side_effect = sdk_exc.ConflictException("IP address 10.0.0.5 already allocated")
     net = neutron.Networking(conn)
-    with pytest.raises(neutron.AddressInUse, match="already allocated"):
+    with pytest.raises(neutron.AddressRefused, match="already allocated"):
         net.create_port("n1", mac_address="fa:16")
     conn.network.ports.return_value = iter([SimpleNamespace(id="x")])
     assert net.ip_in_use("n1", "10.0.0.5")

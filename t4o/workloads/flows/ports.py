@@ -4,8 +4,9 @@ Each port goes on the network its snapshot network maps to (see ``topology``), w
 security groups (ids mapped by ``prerequisites``), the allowed address pairs and port security as recorded.
 A port keeps its original fixed IP on a target subnet of the same CIDR, and its MAC, when no port of the
 target network holds them; otherwise Neutron picks one, the port's result says so (``ip_kept``,
-``mac_kept``) and the restore carries a warning. Every port created goes into the ledger: a failed
-restore deletes it.
+``mac_kept``) and the restore carries a warning; likewise when Neutron refuses the addresses at create
+time (taken since the check, or a network of another project where only its owner may choose them).
+Every port created goes into the ledger: a failed restore deletes it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from t4o.common import errors
 from t4o.common.log import get_logger
-from t4o.openstack.neutron import AddressInUse, Networking
+from t4o.openstack.neutron import AddressRefused, Networking
 from t4o.workloads.flows.ledger import Ledger
 
 LOG = get_logger(__name__)
@@ -32,10 +33,18 @@ class PortPlan:
     mac_kept: bool = True
     notes: list[str] = field(default_factory=list)
 
-    def without_addresses(self) -> dict[str, Any]:
-        """The values with Neutron choosing the fixed IPs (on the same subnets) and the MAC."""
+    def attempts(self) -> list[tuple[str, dict[str, Any]]]:
+        """The create calls to try in turn while Neutron refuses addresses: as planned; with Neutron choosing
+        the fixed IPs (on the same subnets) and the MAC; also without the allowed address pairs (which only
+        the network's owner may set)."""
         ips = [{"subnet_id": ip["subnet_id"]} for ip in self.values.get("fixed_ips") or []]
-        return {**self.values, "fixed_ips": ips or None, "mac_address": None}
+        chosen = {**self.values, "fixed_ips": ips or None, "mac_address": None}
+        out = [("", self.values)]
+        if chosen != self.values:
+            out.append(("its fixed IPs and MAC", chosen))
+        if chosen.get("allowed_address_pairs"):
+            out.append(("its allowed address pairs", {**chosen, "allowed_address_pairs": None}))
+        return out
 
 
 def _groups_of(port: dict[str, Any]) -> list[str]:
@@ -104,7 +113,8 @@ def plan(
         # None (Neutron's default group) when none of the recorded groups could be restored.
         "security_groups": groups if secure is not False and (groups or not _groups_of(port)) else None,
         "allowed_address_pairs": (pairs or None) if secure is not False else None,
-        "port_security_enabled": secure,
+        # Only when off: a cloud without the port-security extension refuses the attribute.
+        "port_security_enabled": False if secure is False else None,
     }
     return out
 
@@ -129,20 +139,25 @@ def create(
                 "target network: map it in networks_mapping or restore the topology"
             )
         wanted = plan(neutron, port, network, group_id)
-        try:
-            made = neutron.create_port(wanted.network_id, **wanted.values)
-        except AddressInUse as exc:  # taken between the check and the create
-            LOG.info("restore: %s: port on %s refused its addresses (%s), retrying without", label,
-                     wanted.network_id, exc)  # fmt: skip
-            wanted.ip_kept = wanted.ip_kept and not any(
-                ip.get("ip_address") for ip in wanted.values.get("fixed_ips") or []
-            )
-            wanted.mac_kept = wanted.mac_kept and not wanted.values.get("mac_address")
-            wanted.notes.append(f"addresses refused by Neutron: {exc}")
-            made = neutron.create_port(wanted.network_id, **wanted.without_addresses())
+        attempts = wanted.attempts()
+        for i, (_, values) in enumerate(attempts):
+            try:
+                made = neutron.create_port(wanted.network_id, **values)
+                break
+            except AddressRefused as exc:  # taken since the check, or not the project's to set
+                if i + 1 == len(attempts):
+                    raise
+                LOG.info("restore: %s: a port on %s was refused (%s), retrying without %s", label,
+                         wanted.network_id, exc, attempts[i + 1][0])  # fmt: skip
+                wanted.notes.append(f"Neutron refused {attempts[i + 1][0]}: {exc}")
+                if attempts[i + 1][0] == "its fixed IPs and MAC":
+                    wanted.ip_kept = wanted.ip_kept and not any(
+                        ip.get("ip_address") for ip in values.get("fixed_ips") or []
+                    )
+                    wanted.mac_kept = wanted.mac_kept and not values.get("mac_address")
         ledger.add("port", made["id"])
         if wanted.notes:
-            note = f"{label}: port {made['id']} got new addresses ({'; '.join(wanted.notes)})"
+            note = f"{label}: port {made['id']} differs from its record ({'; '.join(wanted.notes)})"
             LOG.warning("restore: %s", note)
             warnings.append(note)
         out.append(

@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 
 from t4o.common import errors
-from t4o.openstack.neutron import AddressInUse
+from t4o.openstack.neutron import AddressRefused
 from t4o.openstack.nova import Attachment, FlavorInfo
 from t4o.workloads.flows import config, ports
 from t4o.workloads.flows import restore as flow
@@ -28,6 +28,7 @@ class FakeNeutron:
         self.taken_ips: set[tuple[str, str]] = set()
         self.taken_macs: set[tuple[str, str]] = set()
         self.refuse_next = False  # Neutron's 409 for an address taken between the check and the create
+        self.not_owner = False  # Neutron's 403: addresses and address pairs are the network owner's to set
         self.created: list[tuple[str, dict[str, Any]]] = []
         self.deleted: list[str] = []
 
@@ -44,7 +45,9 @@ class FakeNeutron:
         )
         if self.refuse_next and wants_address:
             self.refuse_next = False
-            raise AddressInUse("IP address 10.0.0.5 already allocated")
+            raise AddressRefused("IP address 10.0.0.5 already allocated")
+        if self.not_owner and (wants_address or values.get("allowed_address_pairs")):
+            raise AddressRefused("rule:create_port:mac_address is disallowed by policy")
         n = len(self.created) + 1
         self.created.append((network_id, values))
         ips = [
@@ -102,7 +105,6 @@ def test_a_port_keeps_its_ip_and_mac_when_free_with_its_groups_and_address_pairs
                 "mac_address": "fa:16:3e:aa:bb:cc",
                 "security_groups": ["new-sg"],
                 "allowed_address_pairs": [{"ip_address": "10.0.0.200"}],
-                "port_security_enabled": True,
             },
         )
     ]
@@ -137,7 +139,7 @@ def test_a_taken_ip_or_mac_falls_back_to_neutrons_choice_with_a_warning(caplog: 
         and "IP 10.0.0.5 is taken" in warnings[0]
         and "MAC fa:16:3e:aa:bb:cc" in warnings[0]
     )
-    assert "got new addresses" in caplog.text
+    assert "differs from its record" in caplog.text
 
 
 def test_an_address_refused_at_create_time_is_retried_without_it() -> None:
@@ -146,7 +148,21 @@ def test_an_address_refused_at_create_time_is_retried_without_it() -> None:
     out, ledger, warnings = make(neutron, [PORT])
     assert neutron.created[0][1]["fixed_ips"] == [{"subnet_id": "tgt-sub"}]
     assert out[0]["ip_kept"] is False and out[0]["mac_kept"] is False
-    assert ledger.items == [("port", "port-1")] and "refused by Neutron" in warnings[0]
+    assert ledger.items == [("port", "port-1")] and "Neutron refused its fixed IPs and MAC" in warnings[0]
+
+
+def test_on_a_network_of_another_project_neutron_chooses_the_addresses_and_pairs_are_left_out() -> None:
+    neutron = FakeNeutron()
+    neutron.not_owner = True
+    out, ledger, warnings = make(neutron, [PORT])
+    assert neutron.created == [
+        (
+            "tgt-net",
+            {"name": "web-eth0", "fixed_ips": [{"subnet_id": "tgt-sub"}], "security_groups": ["new-sg"]},
+        )
+    ]
+    assert out[0]["ip_kept"] is False and out[0]["mac_kept"] is False and ledger.items == [("port", "port-1")]
+    assert "Neutron refused its allowed address pairs" in warnings[0]
 
 
 def test_no_subnet_of_the_same_cidr_gives_an_address_on_the_mapped_subnet() -> None:
