@@ -4,7 +4,8 @@
   restore re-creates them (reused when they exist, by id then by name; re-created when gone).
 - ``security-groups``: the snapshot's security groups with their rules. A group of the project with the
   same name and the same rules is reused; otherwise the group is created (a group of that name whose
-  rules differ is left as it is). A rule whose remote group is one of the snapshot's refers to its restored
+  rules differ is left as it is), except ``default``: Neutron keeps one per project, which gets the
+  recorded rules it lacks. A rule whose remote group is one of the snapshot's refers to its restored
   counterpart.
 
 Both take every VM of the snapshot, and undo what they created when they fail.
@@ -107,6 +108,7 @@ def security_groups(
     existing_names = {g["id"]: g.get("name") or "" for g in existing}
     ids: dict[str, str] = {}
     made: list[dict[str, Any]] = []
+    completed: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (recorded, the project's default)
     said = []
     for group in recorded.values():
         wanted = _rules(group, names)
@@ -121,6 +123,13 @@ def security_groups(
         if same is not None:
             ids[group["id"]] = same["id"]
             said.append(f"{group.get('name')} reused ({same['id']})")
+            continue
+        default = next((g for g in existing if g.get("name") == "default"), None)
+        if group.get("name") == "default" and default is not None:
+            # Neutron keeps one default group per project: it gets the recorded rules it lacks.
+            ids[group["id"]] = default["id"]
+            completed.append((group, default))
+            said.append(f"default reused ({default['id']}, missing rules added)")
             continue
         new_id = neutron.create_security_group(group.get("name") or "", group.get("description") or "")
         ledger.add("security_group", new_id)
@@ -137,5 +146,11 @@ def security_groups(
                 )  # fmt: skip
                 continue
             neutron.add_security_group_rule(ids[group["id"]], values)
+    for group, default in completed:
+        present = set(_rules(default, existing_names))
+        for rule in group.get("security_group_rules") or []:
+            values = rule_for(rule, ids)
+            if values is not None and _rule_key(rule, group["id"], names) not in present:
+                neutron.add_security_group_rule(default["id"], values)
     LOG.info("security-groups restore: %s", "; ".join(said))
     return f"Restored {len(recorded)} security group(s): {'; '.join(said)}"

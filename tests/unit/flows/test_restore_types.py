@@ -97,3 +97,21 @@ def test_the_network_topology_is_recreated_with_its_router_and_interfaces() -> N
     neutron.add_router_interface.assert_called_once_with("new-router", "new-sub")
     assert ledger.items == [("network", "new-net"), ("router", "new-router")]
     assert "network private created (new-net)" in said and "router edge created" in said
+
+
+def test_the_default_group_is_never_created_it_gets_the_rules_it_lacks() -> None:
+    neutron = mock.Mock()
+    ssh = {"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22,
+           "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"}  # fmt: skip
+    neutron.security_groups.return_value = [group("live-default", "default", EGRESS)]
+    ledger = Ledger(mock.Mock())
+    said = restore_types.security_groups(
+        neutron, ledger, "proj", [{"security_groups": [group("src-default", "default", EGRESS, ssh)]}]
+    )
+    neutron.create_security_group.assert_not_called()
+    neutron.add_security_group_rule.assert_called_once_with(
+        "live-default",
+        {"direction": "ingress", "ether_type": "IPv4", "protocol": "tcp", "port_range_min": 22,
+         "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"},
+    )  # fmt: skip
+    assert ledger.items == [] and "default reused (live-default, missing rules added)" in said
