@@ -99,8 +99,13 @@ def plan(
             LOG.warning("restore: security group %s of port %s is not restored", recorded, port.get("id"))
             continue
         groups.append(found)
+    # Neutron records a pair's MAC as the port's own when none was given: such a pair follows the new port.
     pairs = [
-        {k: v for k, v in pair.items() if k in ("ip_address", "mac_address") and v}
+        {
+            k: v
+            for k, v in pair.items()
+            if k in ("ip_address", "mac_address") and v and v != port.get("mac_address")
+        }
         for pair in port.get("allowed_address_pairs") or []
         if pair.get("ip_address")
     ]

@@ -72,7 +72,10 @@ PORT = {
     "fixed_ips": [{"subnet_id": "src-sub", "ip_address": "10.0.0.5"}],
     "mac_address": "fa:16:3e:aa:bb:cc",
     "security_group_ids": ["src-sg"],
-    "allowed_address_pairs": [{"ip_address": "10.0.0.200", "mac_address": None}],
+    "allowed_address_pairs": [
+        {"ip_address": "10.0.0.200", "mac_address": "fa:16:3e:aa:bb:cc"},  # the port's own MAC
+        {"ip_address": "10.0.0.201", "mac_address": "fa:16:3e:00:00:77"},
+    ],
     "is_port_security_enabled": True,
     "name": "web-eth0",
 }
@@ -104,7 +107,10 @@ def test_a_port_keeps_its_ip_and_mac_when_free_with_its_groups_and_address_pairs
                 "fixed_ips": [{"subnet_id": "tgt-sub", "ip_address": "10.0.0.5"}],
                 "mac_address": "fa:16:3e:aa:bb:cc",
                 "security_groups": ["new-sg"],
-                "allowed_address_pairs": [{"ip_address": "10.0.0.200"}],
+                "allowed_address_pairs": [
+                    {"ip_address": "10.0.0.200"},
+                    {"ip_address": "10.0.0.201", "mac_address": "fa:16:3e:00:00:77"},
+                ],
             },
         )
     ]
