@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,56 +76,65 @@ IMPORT_BATCH = 50
 _WORKLOADS, _SNAPSHOTS, _DISKS = "workloads/", "snapshots/", "disks"
 
 
-def _listing(repo: Repository) -> tuple[list[str], dict[str, list[str]]]:
-    """The workload documents' ids and the snapshots with at least one disk manifest (a snapshot
-    without one does not exist), from one key listing per prefix (docs/vault-format.md's layout)."""
-    workloads = sorted(
-        key[len(_WORKLOADS) : -len(".json")]
-        for key in repo.backend.list_keys(_WORKLOADS)
-        if key.endswith(".json") and key.count("/") == 1
-    )
-    disks: dict[str, list[str]] = {}
-    for key in repo.backend.list_keys(_SNAPSHOTS):
-        parts = key.split("/")
-        if len(parts) == 4 and parts[2] == _DISKS and parts[3].endswith(".json"):
-            disks.setdefault(parts[1], []).append(parts[3][: -len(".json")])
-    return workloads, {sid: sorted(disks[sid]) for sid in sorted(disks)}
+def _read_doc(repo: Repository, key: str) -> dict[str, Any] | None:
+    """The document at ``key``, or None when it is gone."""
+    try:
+        return repo.get_doc(key)
+    except ObjectNotFound:
+        return None
 
 
-def _read_docs(repo: Repository, keys: list[str]) -> list[dict[str, Any] | None]:
-    """The documents at ``keys``, read on READERS threads; None for one that is gone."""
+class _Reads:
+    """The documents of a target read while it is listed: each document is read on READERS threads as
+    soon as the listing names it, so the network waits of the reads overlap the listing's pages."""
 
-    def read(key: str) -> dict[str, Any] | None:
-        try:
-            return repo.get_doc(key)
-        except ObjectNotFound:
-            return None
+    def __init__(self, repo: Repository, wanted: set[str] | None) -> None:
+        self.repo = repo
+        self.wanted = wanted
+        self.workloads: dict[str, Future[dict[str, Any] | None]] = {}
+        self.snapshots: dict[str, Future[dict[str, Any] | None]] = {}
+        self.disks: dict[str, list[str]] = {}
 
-    if len(keys) < 2:
-        return [read(k) for k in keys]
-    with ThreadPoolExecutor(min(READERS, len(keys)), thread_name_prefix="import-read") as pool:
-        return list(pool.map(read, keys))
+    def run(self, pool: ThreadPoolExecutor) -> None:
+        """One key listing per prefix (docs/vault-format.md's layout): the workload documents, then the
+        snapshots with at least one disk manifest (a snapshot without one does not exist)."""
+        for key in self.repo.backend.list_keys(_WORKLOADS):
+            wid = key[len(_WORKLOADS) : -len(".json")]
+            if key.endswith(".json") and "/" not in wid and (self.wanted is None or wid in self.wanted):
+                self.workloads[wid] = pool.submit(_read_doc, self.repo, key)
+        for key in self.repo.backend.list_keys(_SNAPSHOTS):
+            parts = key.split("/")
+            if len(parts) == 4 and parts[2] == _DISKS and parts[3].endswith(".json"):
+                sid = parts[1]
+                if sid not in self.disks:
+                    self.disks[sid] = []
+                    self.snapshots[sid] = pool.submit(
+                        _read_doc, self.repo, f"{_SNAPSHOTS}{sid}/snapshot.json"
+                    )
+                self.disks[sid].append(parts[3][: -len(".json")])
 
 
 def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
     """The workloads on the target (or these of them) with their snapshot documents: one listing per
-    prefix, every document read once, in parallel. A workload without its document (written before
-    the snapshot finished) is left out; a document of a newer format stops the read with a clear
-    message."""
+    prefix, every document read once, in parallel with the listing. A workload without its document
+    (written before the snapshot finished) is left out; a document of a newer format stops the read
+    with a clear message."""
     wanted = set(workload_ids) if workload_ids is not None else None
-    workload_keys, snapshot_disks = _listing(repo)
-    by_workload: dict[str, list[dict[str, Any]]] = {}
-    snap_docs = _read_docs(repo, [f"{_SNAPSHOTS}{sid}/snapshot.json" for sid in snapshot_disks])
-    for disks, snap in zip(snapshot_disks.values(), snap_docs, strict=True):
-        wid = str((snap or {}).get("workload_id") or "")
-        if snap is not None and wid and (wanted is None or wid in wanted):
-            by_workload.setdefault(wid, []).append({**snap, "disks": disks})
-    with_key = set(workload_keys)
-    ids = sorted(w for w in with_key | set(by_workload) if wanted is None or w in wanted)
-    with_doc = [w for w in ids if w in with_key]
-    docs = dict(zip(with_doc, _read_docs(repo, [f"{_WORKLOADS}{w}.json" for w in with_doc]), strict=True))
+    reads = _Reads(repo, wanted)
+    pool = ThreadPoolExecutor(READERS, thread_name_prefix="import-read")
+    try:
+        reads.run(pool)
+        by_workload: dict[str, list[dict[str, Any]]] = {}
+        for sid, future in reads.snapshots.items():
+            snap = future.result()
+            wid = str((snap or {}).get("workload_id") or "")
+            if snap is not None and wid and (wanted is None or wid in wanted):
+                by_workload.setdefault(wid, []).append({**snap, "disks": sorted(reads.disks[sid])})
+        docs = {wid: future.result() for wid, future in reads.workloads.items()}
+    finally:
+        pool.shutdown(cancel_futures=True)
     found = []
-    for wid in ids:
+    for wid in sorted(set(docs) | set(by_workload)):
         doc = docs.get(wid)
         if doc is None:
             LOG.warning("workload %s has snapshots on the target but no workload document", wid)
