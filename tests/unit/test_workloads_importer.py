@@ -4,6 +4,7 @@ orphans and reassign."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.db import api as db
-from t4o.vault import PosixBackend, Repository, open_target
+from t4o.vault import BackendError, PosixBackend, Repository, open_target
 from t4o.workloads import documents, importer
 from t4o.workloads.flows import snapshot as flow
 from t4o.workloads.importer import ImportAPI
@@ -322,7 +323,7 @@ class ClosingBackend(PosixBackend):
     closed = 0
 
     def close(self) -> None:
-        type(self).closed += 1
+        ClosingBackend.closed += 1
 
 
 def test_the_target_is_closed_after_each_call(t4o_conf: Any, tmp_path: Path) -> None:
@@ -342,3 +343,17 @@ def test_the_target_is_closed_after_each_call(t4o_conf: Any, tmp_path: Path) -> 
     with pytest.raises(errors.NotFound):
         calls.import_workloads(ADMIN, ["not-there"])
     assert len(opened) == ClosingBackend.closed == 5
+
+
+class UnreachableBackend(ClosingBackend):
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        raise BackendError(f"{self.url}: connection refused")
+
+
+def test_a_target_that_fails_while_read_is_a_conflict_and_is_closed(t4o_conf: Any, tmp_path: Path) -> None:
+    open_target(str(tmp_path / "vault"), create_if_missing=True)
+    before = ClosingBackend.closed
+    calls = ImportAPI(open_target=lambda: Repository.open(UnreachableBackend(tmp_path / "vault")))
+    with pytest.raises(errors.Conflict, match=r"The backup target cannot be read: .*connection refused"):
+        calls.import_workloads(ADMIN, None)
+    assert ClosingBackend.closed == before + 1
