@@ -1,4 +1,4 @@
-"""The Neutron ports of a restored server, one per port of its record, in the record's (NIC) order.
+"""The Neutron ports of a restored server, one per port of its record, in NIC order (``nic_order``).
 
 Each port goes on the network its snapshot network maps to (see ``topology``), with the restored
 security groups (ids mapped by ``prerequisites``), the allowed address pairs and port security as recorded.
@@ -124,6 +124,13 @@ def plan(
     return out
 
 
+def nic_order(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recorded ports in the order the server got them: Neutron lists a server's ports in no
+    particular order, while Nova creates a server's ports in NIC order and later-attached interfaces
+    come after, so by creation time (the record's order where it is missing or equal)."""
+    return sorted(ports, key=lambda p: str(p.get("created_at") or ""))
+
+
 def create(
     neutron: Networking,
     ledger: Ledger,
@@ -136,7 +143,7 @@ def create(
     """A port per recorded port, in order; each one's result. What was not kept is appended to
     ``warnings`` (and logged)."""
     out = []
-    for port in ports:
+    for port in nic_order(ports):
         network = networks.get(port.get("network_id") or "")
         if network is None:
             raise errors.BadRequest(

@@ -190,6 +190,16 @@ def test_ports_follow_the_nic_order_and_port_security_off_drops_groups_and_pairs
     assert ledger.items == [("port", "port-1"), ("port", "port-2")]
 
 
+def test_nic_order_is_the_ports_creation_order_then_the_records() -> None:
+    late = {**PORT, "id": "late", "created_at": "2026-12-01T10:00:05Z"}
+    early = {**PORT, "id": "early", "created_at": "2026-12-01T10:00:01Z"}
+    undated = [{"id": "x"}, {"id": "y"}]
+    assert [p["id"] for p in ports.nic_order([late, early])] == ["early", "late"]
+    assert [p["id"] for p in ports.nic_order(undated)] == ["x", "y"]
+    out, _, _ = make(FakeNeutron(), [late, early])
+    assert [p["source_port_id"] for p in out] == ["early", "late"]
+
+
 def test_a_port_on_a_network_without_a_target_is_a_clear_error() -> None:
     with pytest.raises(errors.BadRequest, match=r"network src-net of its port .* has no target network"):
         make(FakeNeutron(), [PORT], {})
