@@ -216,6 +216,26 @@ def mapped(
     return mapping
 
 
+def of_ports(topology: dict[str, Any], used: dict[str, list[str]]) -> dict[str, Any]:
+    """The part of a topology the VMs' ports were on: those networks, their subnets, and the routers
+    with an interface on one of those subnets. A VM record holds every network of its project; a
+    restore of VMs brings back theirs, not the project's others. Records without ports (older ones)
+    keep the whole topology."""
+    if not used:
+        return topology
+    subnets = [s for s in topology.get("subnets", []) if s.get("network_id") in used]
+    subnet_ids = {s["id"] for s in subnets}
+    return {
+        "networks": [n for n in topology.get("networks", []) if n["id"] in used],
+        "subnets": subnets,
+        "routers": [
+            r
+            for r in topology.get("routers", [])
+            if any(i.get("subnet_id") in subnet_ids for i in r.get("interfaces") or [])
+        ],
+    }
+
+
 def networks_for(
     neutron: Networking,
     kind: str,
@@ -224,7 +244,7 @@ def networks_for(
     ledger: Ledger,
 ) -> dict[str, dict[str, Any]]:
     """The networks a one-click or selective restore puts the VMs' ports on (see the module's text)."""
-    topo = merged(d for _, d in definitions)
+    topo = of_ports(merged(d for _, d in definitions), port_networks(definitions))
     check_mapping(kind, options, definitions)
     given = mapped(neutron, topo, options.get("openstack") or {}) if kind == "selective" else {}
     if not restores_topology(kind, options):

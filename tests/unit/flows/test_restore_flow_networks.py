@@ -114,3 +114,28 @@ def test_the_restore_types_without_vms_restore_no_vm(cloud: Any, monkeypatch: py
     cloud.neutron.security_groups = lambda names, project: []  # type: ignore[attr-defined]
     out = run(monkeypatch, "security-groups", [vm("a", "10.0.0.5", "fa:16:3e:00:00:0a")])
     assert out["instances"] == [] and "no security group" in out["progress_msg"]
+
+
+def test_a_restore_of_vms_brings_back_their_networks_not_the_projects_others() -> None:
+    from t4o.workloads.flows import topology
+
+    other = {"id": "other-net", "name": "unused"}
+    topo = {
+        "networks": [*TOPOLOGY["networks"], other],
+        "subnets": [
+            *TOPOLOGY["subnets"],
+            {"id": "other-sub", "network_id": "other-net", "cidr": "10.9.0.0/24"},
+        ],
+        "routers": [
+            {"id": "r1", "name": "edge", "interfaces": [{"subnet_id": SUB_ID}, {"subnet_id": "other-sub"}]},
+            {"id": "r2", "name": "lab", "interfaces": [{"subnet_id": "other-sub"}]},
+            {"id": "r3", "name": "bare", "interfaces": []},
+        ],
+    }
+    used = topology.port_networks([("vm", vm("a", "10.0.0.5", "fa:16:3e:00:00:01").definition)])
+    part = topology.of_ports(topo, used)
+    assert [n["id"] for n in part["networks"]] == [NET_ID]
+    assert [s["id"] for s in part["subnets"]] == [SUB_ID]
+    assert [r["id"] for r in part["routers"]] == ["r1"]
+    # records without ports (older snapshots) keep the whole topology
+    assert topology.of_ports(topo, {}) is topo
