@@ -6,6 +6,9 @@ Public API (nothing outside this package imports its modules)::
     m = backup_source(repo, source, "vda", workload_id="wl-1", parent=ref, changed_extents=extents)
     restore_to_writer(repo, m.ref, writer)     # any block writer: write/write_zeroes/flush/size
     assert disk_checksum(repo, m, source) == m.checksum
+    with DiskReader(repo, m.ref) as disk:      # random reads: only the chunks that cover the range
+        disk.read(offset, length)
+    with NbdExport(disk, socket_path=path):    # the same, read-only over NBD for qemu, nbdfuse, ...
 
 ``source`` is a path (file or block device, raw or qcow2) or any object with ``size`` and
 ``read(offset, length)`` (optionally ``data_extents()``). ``Repository.backup_disk`` and
@@ -15,6 +18,7 @@ Public API (nothing outside this package imports its modules)::
 from t4o.vault.archive import Archive
 from t4o.vault.backend import Backend, ObjectInfo
 from t4o.vault.backup import backup_source
+from t4o.vault.disk_reader import DiskReader, ReaderStats
 from t4o.vault.errors import (
     BackendError,
     CorruptRepository,
@@ -34,6 +38,7 @@ from t4o.vault.errors import (
 from t4o.vault.gc import GcReport
 from t4o.vault.leases import LeaseLost
 from t4o.vault.manifest import Manifest
+from t4o.vault.nbd_export import NbdExport
 from t4o.vault.posix import PosixBackend
 from t4o.vault.progress import Progress, ProgressCallback
 from t4o.vault.repository import Repository
@@ -61,10 +66,12 @@ __all__ = [
     "Backend",
     "BackendError",
     "CorruptRepository",
+    "DiskReader",
     "GcReport",
     "InvalidArgument",
     "LeaseLost",
     "Manifest",
+    "NbdExport",
     "NotSupported",
     "ObjectInfo",
     "ObjectLocked",
@@ -73,6 +80,7 @@ __all__ = [
     "PosixBackend",
     "Progress",
     "ProgressCallback",
+    "ReaderStats",
     "Repository",
     "RepositoryExists",
     "RepositoryNotFound",

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -19,7 +20,9 @@ from typing import Any
 
 from t4o.common.sizes import format_bytes as _size
 from t4o.vault.backend import BackendError
+from t4o.vault.disk_reader import DEFAULT_CACHE_MIB, DiskReader
 from t4o.vault.errors import InvalidArgument, SnapshotNotFound, VaultError
+from t4o.vault.nbd_export import NbdExport
 from t4o.vault.progress import Progress, ProgressCallback
 from t4o.vault.repository import Repository
 from t4o.vault.store import DEFAULT_CHUNK_SIZE
@@ -144,6 +147,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_nbd(args: argparse.Namespace) -> int:
+    """Serve one disk read-only over NBD until interrupted (SIGINT or SIGTERM)."""
+    reader = DiskReader(_open(args), args.snapshot, cache_mib=args.cache_mib)
+    export = NbdExport(reader, socket_path=args.socket, name=args.name, workers=args.workers)
+    stop = signal.signal(signal.SIGTERM, lambda *_: export.stop_soon())
+    export.start()
+    print(f"serving {reader.ref} ({_size(reader.size)}) read-only at {export.url}", flush=True)
+    try:
+        export.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        export.stop()
+        signal.signal(signal.SIGTERM, stop)
+    st = reader.stats()
+    print(
+        f"stopped: {export.connections} clients, {_size(st.bytes_read)} read, "
+        f"{st.chunks_fetched} chunks fetched ({_size(st.bytes_fetched)}), {st.cache_hits} cache hits"
+    )
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     repo = _open(args)
     if args.snapshot:
@@ -263,6 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("target")
         s.add_argument("--format", choices=("raw", "qcow2"), default="raw")
         s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser(
+        "export-nbd", help="serve a disk read-only over NBD on a unix socket until interrupted"
+    )
+    s.add_argument("snapshot", help="SNAPSHOT/DISK, or SNAPSHOT when it has one disk")
+    s.add_argument("--socket", required=True, help="unix socket path to listen on (removed at exit)")
+    s.add_argument("--name", default="", help="export name (the default export is always served)")
+    s.add_argument("--cache-mib", type=float, default=DEFAULT_CACHE_MIB, help="chunk cache size in MiB")
+    s.add_argument("--workers", type=int, default=4, help="threads reading chunks")
+    s.set_defaults(func=cmd_export_nbd)
 
     s = sub.add_parser("ls", help="list snapshots (or workloads, or one snapshot's disks)")
     s.add_argument("snapshot", nargs="?")

@@ -1,0 +1,195 @@
+"""Random read-only access to one disk of a snapshot, straight from the vault.
+
+``DiskReader(repo, "SNAPSHOT/DISK")`` gives the disk's ``size`` and ``read(offset, length)``: only the
+chunks that cover the range are fetched, decrypted, decompressed and re-hashed (through
+``restore.fetch_block``, the same door a restore goes through); zero blocks are never fetched. The last
+few chunks read are kept in a small LRU cache (``cache_mib``), so the many small reads of a filesystem
+reader (4 KiB inodes, directory blocks) cost one fetch per chunk. Several threads may read at once: a
+chunk wanted by two of them is fetched once. ``stats()`` counts what was fetched from the backend.
+
+It is a block source too (``size``, ``read``, ``data_extents``), so anything that takes one can read a
+disk in the vault without restoring it (the NBD export in nbd_export.py serves it to qemu and friends).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.errors import InvalidArgument
+from t4o.vault.manifest import Manifest, block_len
+from t4o.vault.parallel import for_each
+from t4o.vault.restore import fetch_block
+from t4o.vault.store import Store
+
+if TYPE_CHECKING:
+    from t4o.vault.repository import Repository
+
+DEFAULT_CACHE_MIB = 16
+
+
+@dataclass(frozen=True)
+class ReaderStats:
+    reads: int  # read() calls
+    bytes_read: int  # bytes returned by read()
+    chunks_fetched: int  # chunk objects fetched from the backend (and decoded)
+    bytes_fetched: int  # bytes of those objects as stored (compressed, encrypted)
+    cache_hits: int  # chunks served from the cache
+    zero_chunks: int  # all-zero blocks served without any fetch
+
+
+class _CountingStore(Store):
+    """The repository's store (same backend, keys and settings) counting the chunk objects read."""
+
+    def __init__(self, repo: Store):
+        super().__init__(repo.backend, repo.config, repo.keys)
+        self._lock = threading.Lock()
+        self.fetched = 0
+        self.fetched_bytes = 0
+
+    def get_chunk(self, codec: ChunkCodec, cid: str, size: int | None = None) -> bytes:
+        blob = self.backend.get(chunk_key(cid))
+        with self._lock:
+            self.fetched += 1
+            self.fetched_bytes += len(blob)
+        return codec.decode(cid, blob, size)
+
+
+class DiskReader:
+    """Read-only random access to the disk ``ref`` (``SNAPSHOT/DISK``, or ``SNAPSHOT`` with ``disk_id``
+    or a single disk). Raises SnapshotNotFound when there is no such disk; ``read`` raises
+    InvalidArgument outside the disk and CorruptRepository when a chunk is missing or damaged."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        ref: str,
+        disk_id: str | None = None,
+        *,
+        cache_mib: float = DEFAULT_CACHE_MIB,
+        workers: int | None = None,
+    ):
+        if cache_mib < 0:
+            raise InvalidArgument(f"cache size {cache_mib} MiB must not be negative")
+        self.manifest: Manifest = repo.get_manifest(ref, disk_id)
+        m = self.manifest
+        self.ref = m.ref
+        self.size = m.size
+        self.chunk_size = m.chunk_size
+        self.format = "raw"
+        self.workers = workers or repo.workers
+        self._store = _CountingStore(repo)
+        self._codec = repo.codec_for(m)
+        self._capacity = int(cache_mib * (1 << 20)) // m.chunk_size
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._inflight: dict[int, Future[bytes]] = {}
+        self._lock = threading.Lock()
+        self._reads = self._bytes_read = self._hits = self._zeros = 0
+
+    def __repr__(self) -> str:
+        return f"DiskReader({self.ref!r}, size={self.size})"
+
+    def __enter__(self) -> DiskReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def data_extents(self) -> list[tuple[int, int]]:
+        """The ranges that may hold data (the blocks with a chunk); the rest of the disk is zero."""
+        out: list[tuple[int, int]] = []
+        cs = self.chunk_size
+        for i, cid in enumerate(self.manifest.chunks):
+            if cid is None:
+                continue
+            n = block_len(i, self.size, cs)
+            if out and out[-1][0] + out[-1][1] == i * cs:
+                out[-1] = (out[-1][0], out[-1][1] + n)
+            else:
+                out.append((i * cs, n))
+        return out
+
+    def stats(self) -> ReaderStats:
+        with self._lock:
+            return ReaderStats(
+                reads=self._reads,
+                bytes_read=self._bytes_read,
+                chunks_fetched=self._store.fetched,
+                bytes_fetched=self._store.fetched_bytes,
+                cache_hits=self._hits,
+                zero_chunks=self._zeros,
+            )
+
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes of the disk from ``offset``."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise InvalidArgument(f"range {offset}+{length} is outside the disk (size {self.size})")
+        with self._lock:
+            self._reads += 1
+            self._bytes_read += length
+        if length == 0:
+            return b""
+        cs = self.chunk_size
+        first, last = offset // cs, (offset + length - 1) // cs
+        blocks: dict[int, bytes] = {}
+        if last > first:  # a read over several chunks fetches them on several threads
+            wanted = [i for i in range(first, last + 1) if self.manifest.chunks[i] is not None]
+
+            def one(i: int) -> None:
+                blocks[i] = self._block(i)
+
+            if len(wanted) > 1:
+                for_each(wanted, one, workers=min(self.workers, len(wanted)), name="vault-read")
+        out = bytearray()
+        for i in range(first, last + 1):
+            start = max(offset, i * cs) - i * cs
+            end = min(offset + length, (i + 1) * cs) - i * cs
+            if self.manifest.chunks[i] is None:
+                with self._lock:
+                    self._zeros += 1
+                out += bytes(end - start)
+                continue
+            data = blocks.get(i)
+            if data is None:
+                data = self._block(i)
+            out += memoryview(data)[start:end]
+        return bytes(out)
+
+    def _block(self, index: int) -> bytes:
+        """The plain block ``index`` (not a zero one): from the cache, from a fetch another thread
+        has under way, or fetched now."""
+        with self._lock:
+            data = self._cache.get(index)
+            if data is not None:
+                self._cache.move_to_end(index)
+                self._hits += 1
+                return data
+            pending = self._inflight.get(index)
+            if pending is None:
+                mine: Future[bytes] = Future()
+                self._inflight[index] = mine
+        if pending is not None:
+            return pending.result()
+        try:
+            data = fetch_block(self._store, self._codec, self.manifest, index)
+        except BaseException as exc:
+            with self._lock:
+                del self._inflight[index]
+            mine.set_exception(exc)
+            raise
+        with self._lock:
+            del self._inflight[index]
+            if self._capacity > 0:
+                self._cache[index] = data
+                while len(self._cache) > self._capacity:
+                    self._cache.popitem(last=False)
+        mine.set_result(data)
+        return data

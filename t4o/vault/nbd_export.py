@@ -1,0 +1,395 @@
+"""A read-only NBD server over a disk in the vault (or any object with ``size`` and ``read``).
+
+``NbdExport(DiskReader(repo, "SNAP/vda"), socket_path=...)`` serves the disk to any NBD client
+(``qemu-img``, ``qemu-io``, ``nbdcopy``, ``nbdfuse``, ``guestfish --format=raw -a nbd://...``) without
+restoring it: each read fetches only the chunks it covers. The protocol is the fixed newstyle
+handshake of the NBD specification (NetworkBlockDevice/nbd, doc/proto.md), with simple replies only:
+
+- options: NBD_OPT_EXPORT_NAME, NBD_OPT_INFO, NBD_OPT_GO, NBD_OPT_LIST, NBD_OPT_ABORT; any other
+  option is answered NBD_REP_ERR_UNSUP (no TLS, no structured replies, no metadata contexts);
+- commands: NBD_CMD_READ, NBD_CMD_FLUSH (nothing to flush), NBD_CMD_DISC; writes, trims and
+  write-zeroes are refused with EPERM (the export says it is read-only), anything else with EINVAL.
+
+It listens on a unix socket (mode 0600, removed when the server stops) or on a TCP port of 127.0.0.1
+only. Each client has its own thread reading its requests; reads run on a shared pool of ``workers``
+threads and their replies go out as they finish (the protocol allows any order: each names its
+request's cookie), so a client that keeps several reads in flight (qemu-img keeps up to 8) is served
+in parallel. ``stop()`` closes every connection and the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import socket
+import stat
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from t4o.vault.errors import InvalidArgument, VaultError
+
+LOG = logging.getLogger(__name__)
+
+NBDMAGIC = 0x4E42444D41474943  # "NBDMAGIC"
+IHAVEOPT = 0x49484156454F5054  # "IHAVEOPT"
+OPT_REPLY_MAGIC = 0x0003E889045565A9
+REQUEST_MAGIC = 0x25609513
+SIMPLE_REPLY_MAGIC = 0x67446698
+
+# handshake flags (server) and client flags
+FLAG_FIXED_NEWSTYLE = 1 << 0
+FLAG_NO_ZEROES = 1 << 1
+# transmission flags
+FLAG_HAS_FLAGS = 1 << 0
+FLAG_READ_ONLY = 1 << 1
+FLAG_SEND_FLUSH = 1 << 2
+FLAG_CAN_MULTI_CONN = 1 << 8
+TRANSMISSION_FLAGS = FLAG_HAS_FLAGS | FLAG_READ_ONLY | FLAG_SEND_FLUSH | FLAG_CAN_MULTI_CONN
+
+OPT_EXPORT_NAME = 1
+OPT_ABORT = 2
+OPT_LIST = 3
+OPT_INFO = 6
+OPT_GO = 7
+
+REP_ACK = 1
+REP_SERVER = 2
+REP_INFO = 3
+REP_ERR_UNSUP = (1 << 31) | 1
+REP_ERR_INVALID = (1 << 31) | 3
+REP_ERR_UNKNOWN = (1 << 31) | 6
+
+INFO_EXPORT = 0
+INFO_BLOCK_SIZE = 3
+
+CMD_READ = 0
+CMD_WRITE = 1
+CMD_DISC = 2
+CMD_FLUSH = 3
+CMD_TRIM = 4
+CMD_WRITE_ZEROES = 6
+
+MAX_OPTION_DATA = 64 * 1024
+MAX_REQUEST = 32 * 1024 * 1024  # the largest read or write payload accepted (qemu sends up to 32 MiB)
+MAX_IN_FLIGHT = 16  # reads queued per client before its requests are no longer read
+_REQUEST = struct.Struct(">IHHQQI")
+_REPLY = struct.Struct(">IIQ")
+_OPTION = struct.Struct(">QII")
+_OPTION_REPLY = struct.Struct(">QIII")
+
+
+class BlockReader(Protocol):
+    size: int
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+
+class _Closed(Exception):
+    """The client went away or broke the protocol: drop the connection."""
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = conn.recv_into(view[got:], n - got)
+        if k == 0:
+            raise _Closed("connection closed by the client")
+        got += k
+    return bytes(buf)
+
+
+def _discard(conn: socket.socket, n: int) -> None:
+    while n > 0:
+        k = len(conn.recv(min(n, 1 << 20)))
+        if k == 0:
+            raise _Closed("connection closed by the client")
+        n -= k
+
+
+class NbdExport:
+    """Serve ``reader`` read-only over NBD on ``socket_path`` (a unix socket) or, without one, on
+    ``127.0.0.1:port`` (0 picks a free port). ``name`` is the export's name; the default export
+    (an empty name) is the same disk. Use as a context manager, or ``start()`` and ``stop()``."""
+
+    def __init__(
+        self,
+        reader: BlockReader,
+        *,
+        socket_path: str | os.PathLike[str] | None = None,
+        port: int | None = None,
+        name: str = "",
+        workers: int = 4,
+    ):
+        if socket_path is None and port is None:
+            raise InvalidArgument("an NBD export needs a unix socket path or a port")
+        self.reader = reader
+        self.name = name
+        self.socket_path = os.fspath(socket_path) if socket_path is not None else None
+        self.port = port
+        self.workers = workers
+        self._listener: socket.socket | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._clients: dict[socket.socket, threading.Thread] = {}
+        self._accept_thread: threading.Thread | None = None
+        self.connections = 0  # clients served since start (for logs and tests)
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The address for qemu and libnbd clients."""
+        if self.socket_path is not None:
+            return f"nbd+unix:///{self.name}?socket={self.socket_path}"
+        return f"nbd://127.0.0.1:{self.port}/{self.name}"
+
+    def __enter__(self) -> NbdExport:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> NbdExport:
+        if self.socket_path is not None:
+            self._listener = self._bind_unix(self.socket_path)
+        else:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.port or 0))
+            except OSError as exc:
+                sock.close()
+                raise InvalidArgument(f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror}") from None
+            self.port = sock.getsockname()[1]
+            self._listener = sock
+        self._listener.listen(16)
+        self._listener.settimeout(0.2)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="nbd-read")
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="nbd-accept", daemon=True)
+        self._accept_thread.start()
+        LOG.info("serving %r read-only over NBD at %s", self.reader, self.url)
+        return self
+
+    @staticmethod
+    def _bind_unix(path: str) -> socket.socket:
+        if os.path.lexists(path):
+            if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                raise InvalidArgument(f"{path} exists and is not a socket")
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+            except OSError:  # nobody listens there: a socket left by a process that died
+                os.unlink(path)
+            else:
+                raise InvalidArgument(f"{path} is in use by another server")
+            finally:
+                probe.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            os.chmod(path, 0o600)  # before listen(): nobody else can connect in between
+        except OSError as exc:
+            sock.close()
+            raise InvalidArgument(f"cannot listen on {path}: {exc.strerror}") from None
+        return sock
+
+    def serve_forever(self) -> None:
+        """Block until ``stop()`` or ``stop_soon()`` is called (another thread, a signal handler)."""
+        while not self._stopping.wait(0.5):  # a timeout, so that Ctrl-C interrupts the wait
+            pass
+
+    def stop_soon(self) -> None:
+        """Make ``serve_forever`` return (safe in a signal handler); its caller then calls ``stop``."""
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Close the socket and every connection; wait for the client threads; remove the socket."""
+        self._stopping.set()
+        if self._accept_thread is not None:
+            self._accept_thread.join()
+            self._accept_thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            if self.socket_path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.socket_path)
+        with self._lock:
+            clients = list(self._clients.items())
+        for conn, _ in clients:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for _, thread in clients:
+            thread.join()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        LOG.info("stopped the NBD export of %r at %s", self.reader, self.url)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stopping.is_set():
+                    return
+                raise
+            conn.settimeout(None)
+            thread = threading.Thread(target=self._serve_client, args=(conn,), name="nbd-client", daemon=True)
+            with self._lock:
+                self._clients[conn] = thread
+                self.connections += 1
+            thread.start()
+
+    def _serve_client(self, conn: socket.socket) -> None:
+        try:
+            if self._handshake(conn):
+                self._transmission(conn)
+        except (_Closed, OSError) as exc:
+            if not self._stopping.is_set():
+                LOG.info("NBD client of %r left: %s", self.reader, exc)
+        except Exception:
+            LOG.exception("NBD client of %r failed", self.reader)
+        finally:
+            with self._lock:
+                self._clients.pop(conn, None)
+            conn.close()
+
+    def _knows(self, name: str) -> bool:
+        return name in ("", self.name)
+
+    def _handshake(self, conn: socket.socket) -> bool:
+        """The option phase; True when the client goes on to transmission."""
+        conn.sendall(struct.pack(">QQH", NBDMAGIC, IHAVEOPT, FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES))
+        (client_flags,) = struct.unpack(">I", _recv_exact(conn, 4))
+        if client_flags & ~(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES):
+            raise _Closed(f"unknown client flags {client_flags:#x}")
+        no_zeroes = bool(client_flags & FLAG_NO_ZEROES)
+
+        def reply(opt: int, kind: int, data: bytes = b"") -> None:
+            conn.sendall(_OPTION_REPLY.pack(OPT_REPLY_MAGIC, opt, kind, len(data)) + data)
+
+        while True:
+            magic, opt, length = _OPTION.unpack(_recv_exact(conn, _OPTION.size))
+            if magic != IHAVEOPT:
+                raise _Closed("bad option magic")
+            if length > MAX_OPTION_DATA:
+                raise _Closed(f"option {opt} with {length} bytes of data")
+            data = _recv_exact(conn, length)
+            if opt == OPT_EXPORT_NAME:
+                if not self._knows(data.decode("utf-8", "replace")):
+                    raise _Closed("unknown export name")  # the protocol has no error reply here
+                conn.sendall(
+                    struct.pack(">QH", self.reader.size, TRANSMISSION_FLAGS)
+                    + (b"" if no_zeroes else bytes(124))
+                )
+                return True
+            if opt == OPT_ABORT:
+                reply(opt, REP_ACK)
+                return False
+            if opt == OPT_LIST:
+                if data:
+                    reply(opt, REP_ERR_INVALID)
+                    continue
+                name = self.name.encode()
+                reply(opt, REP_SERVER, struct.pack(">I", len(name)) + name)
+                reply(opt, REP_ACK)
+            elif opt in (OPT_INFO, OPT_GO):
+                if len(data) < 6:
+                    reply(opt, REP_ERR_INVALID)
+                    continue
+                (name_len,) = struct.unpack_from(">I", data)
+                if 4 + name_len + 2 > len(data):
+                    reply(opt, REP_ERR_INVALID)
+                    continue
+                name = data[4 : 4 + name_len]
+                (n_info,) = struct.unpack_from(">H", data, 4 + name_len)
+                if len(data) != 4 + name_len + 2 + 2 * n_info:
+                    reply(opt, REP_ERR_INVALID)
+                    continue
+                infos = struct.unpack_from(f">{n_info}H", data, 6 + name_len)
+                if not self._knows(name.decode("utf-8", "replace")):
+                    reply(opt, REP_ERR_UNKNOWN)
+                    continue
+                reply(opt, REP_INFO, struct.pack(">HQH", INFO_EXPORT, self.reader.size, TRANSMISSION_FLAGS))
+                if INFO_BLOCK_SIZE in infos:
+                    reply(opt, REP_INFO, struct.pack(">HIII", INFO_BLOCK_SIZE, 1, 4096, MAX_REQUEST))
+                reply(opt, REP_ACK)
+                if opt == OPT_GO:
+                    return True
+            else:
+                reply(opt, REP_ERR_UNSUP)
+
+    def _transmission(self, conn: socket.socket) -> None:
+        send_lock = threading.Lock()
+        slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        pool = self._pool
+        assert pool is not None
+
+        def answer(cookie: int, error: int, data: bytes = b"") -> None:
+            with send_lock:
+                conn.sendall(_REPLY.pack(SIMPLE_REPLY_MAGIC, error, cookie))
+                if data:
+                    conn.sendall(data)
+
+        def read(cookie: int, offset: int, length: int) -> None:
+            try:
+                try:
+                    data = self.reader.read(offset, length)
+                except VaultError as exc:
+                    LOG.error("NBD read %d+%d of %r failed: %s", offset, length, self.reader, exc)
+                    answer(cookie, errno.EIO)
+                else:
+                    answer(cookie, 0, data)
+            except OSError:
+                pass  # the client went away; its thread notices
+            except Exception:
+                LOG.exception("NBD read %d+%d of %r failed", offset, length, self.reader)
+                with contextlib.suppress(OSError):
+                    answer(cookie, errno.EIO)
+            finally:
+                slots.release()
+
+        try:
+            while True:
+                magic, _flags, kind, cookie, offset, length = _REQUEST.unpack(
+                    _recv_exact(conn, _REQUEST.size)
+                )
+                if magic != REQUEST_MAGIC:
+                    raise _Closed("bad request magic")
+                if kind == CMD_READ:
+                    if offset + length > self.reader.size:
+                        answer(cookie, errno.EINVAL)
+                    elif length > MAX_REQUEST:
+                        answer(cookie, errno.EOVERFLOW)
+                    else:
+                        slots.acquire()
+                        pool.submit(read, cookie, offset, length)
+                elif kind == CMD_DISC:
+                    return
+                elif kind == CMD_FLUSH:
+                    answer(cookie, 0)
+                elif kind == CMD_WRITE:
+                    if length > MAX_REQUEST:
+                        raise _Closed(f"write of {length} bytes")
+                    _discard(conn, length)
+                    answer(cookie, errno.EPERM)
+                elif kind in (CMD_TRIM, CMD_WRITE_ZEROES):
+                    answer(cookie, errno.EPERM)
+                else:
+                    answer(cookie, errno.EINVAL)
+        finally:
+            for _ in range(MAX_IN_FLIGHT):  # let the reads under way answer before the socket closes
+                slots.acquire()
