@@ -73,6 +73,7 @@ CMD_FLUSH = 3
 CMD_TRIM = 4
 CMD_WRITE_ZEROES = 6
 
+SECTOR = 512
 MAX_OPTION_DATA = 64 * 1024
 MAX_REQUEST = 32 * 1024 * 1024  # the largest read or write payload accepted (qemu sends up to 32 MiB)
 MAX_IN_FLIGHT = 16  # reads queued per client before its requests are no longer read
@@ -129,6 +130,9 @@ class NbdExport:
         if socket_path is None and port is None:
             raise InvalidArgument("an NBD export needs a unix socket path or a port")
         self.reader = reader
+        # The size offered is rounded up to whole 512-byte sectors, the tail read as zeros, as qemu-nbd
+        # does: qemu's own NBD client (7.2) stalls on a disk whose size is not a multiple of 512.
+        self.size = -(-reader.size // SECTOR) * SECTOR
         self.name = name
         self.socket_path = os.fspath(socket_path) if socket_path is not None else None
         self.port = port
@@ -267,6 +271,11 @@ class NbdExport:
                 self._clients.pop(conn, None)
             conn.close()
 
+    def _read(self, offset: int, length: int) -> bytes:
+        inside = max(0, min(length, self.reader.size - offset))
+        data = self.reader.read(offset, inside) if inside else b""
+        return data + bytes(length - inside) if inside < length else data
+
     def _knows(self, name: str) -> bool:
         return name in ("", self.name)
 
@@ -292,8 +301,7 @@ class NbdExport:
                 if not self._knows(data.decode("utf-8", "replace")):
                     raise _Closed("unknown export name")  # the protocol has no error reply here
                 conn.sendall(
-                    struct.pack(">QH", self.reader.size, TRANSMISSION_FLAGS)
-                    + (b"" if no_zeroes else bytes(124))
+                    struct.pack(">QH", self.size, TRANSMISSION_FLAGS) + (b"" if no_zeroes else bytes(124))
                 )
                 return True
             if opt == OPT_ABORT:
@@ -323,7 +331,7 @@ class NbdExport:
                 if not self._knows(name.decode("utf-8", "replace")):
                     reply(opt, REP_ERR_UNKNOWN)
                     continue
-                reply(opt, REP_INFO, struct.pack(">HQH", INFO_EXPORT, self.reader.size, TRANSMISSION_FLAGS))
+                reply(opt, REP_INFO, struct.pack(">HQH", INFO_EXPORT, self.size, TRANSMISSION_FLAGS))
                 if INFO_BLOCK_SIZE in infos:
                     reply(opt, REP_INFO, struct.pack(">HIII", INFO_BLOCK_SIZE, 1, 4096, MAX_REQUEST))
                 reply(opt, REP_ACK)
@@ -347,7 +355,7 @@ class NbdExport:
         def read(cookie: int, offset: int, length: int) -> None:
             try:
                 try:
-                    data = self.reader.read(offset, length)
+                    data = self._read(offset, length)
                 except VaultError as exc:
                     LOG.error("NBD read %d+%d of %r failed: %s", offset, length, self.reader, exc)
                     answer(cookie, errno.EIO)
@@ -370,7 +378,7 @@ class NbdExport:
                 if magic != REQUEST_MAGIC:
                     raise _Closed("bad request magic")
                 if kind == CMD_READ:
-                    if offset + length > self.reader.size:
+                    if offset + length > self.size:
                         answer(cookie, errno.EINVAL)
                     elif length > MAX_REQUEST:
                         answer(cookie, errno.EOVERFLOW)

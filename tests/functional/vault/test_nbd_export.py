@@ -269,3 +269,19 @@ def test_concurrent_readers_share_the_cache(disk):
         t.join()
     assert results == [True] * 3
     assert reader.stats().chunks_fetched == sum(1 for c in reader.manifest.chunks if c)
+
+
+def test_a_size_off_sector_boundaries_is_padded_to_a_sector(tmp_path):
+    """A disk of 9,000,000 bytes is offered as 9,000,448 (whole sectors, zeros after the end, as
+    qemu-nbd does): qemu's client stalls on sizes that are not a multiple of 512."""
+    path = tmp_path / "odd.raw"
+    model = random.Random(15).randbytes(5_000_000) + bytes(4_000_000)
+    path.write_bytes(model)
+    repo = Repository.init(PosixBackend(tmp_path / "repo", fsync=False))
+    backup_source(repo, str(path), "vda", snapshot_id="s1")
+    with NbdExport(DiskReader(repo, "s1/vda"), socket_path=tmp_path / "s") as export:
+        assert export.size == 9_000_448
+        assert convert(export.url, tmp_path / "out.raw") == model + bytes(448)
+        with RawClient(tmp_path / "s") as c:
+            assert c.request(0, 8_999_990, 458) == (0, model[-10:] + bytes(448))
+            assert c.request(0, 9_000_000, 449)[0] == 22
