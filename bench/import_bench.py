@@ -441,7 +441,7 @@ def measure_target(b: Bench, kind: str, url: str, work: Path, mariadb: bool) -> 
         b.say(f"{kind}: writing {b.workloads} workloads x {b.snapshots} snapshots to {url}")
         seconds, objects = timed(lambda: build_target(repo, b.workloads, b.snapshots))
         b.builds[kind] = seconds
-        b.say(f"{kind}: {objects} objects written in {seconds:.1f} s")
+        b.say(f"{kind}: {objects} documents and manifests written in {seconds:.1f} s")
     finally:
         repo.backend.close()
 
