@@ -134,17 +134,16 @@ def test_one_click_restore_after_flavor_image_keypair_and_group_are_gone(
     ):
         conn.network.create_security_group_rule(security_group_id=group.id, direction="ingress", **rule)
     rules = rules_of(conn, group.id)
-    srv = conn.compute.create_server(
-        name=tag, flavor_id=flavor.id, image_id=image.id, key_name=tag, networks="none",
-        security_groups=[{"name": tag}],
-    )  # fmt: skip
-    leftovers.servers.append(srv.id)
-    conn.compute.wait_for_server(srv, wait=300)
-    # devcloud cannot bind ports, and a server without ports shows no groups: an unbound port of the
-    # server carries the group, as a real server's port would
+    # the server's port carries the group (a server's groups are its ports' groups)
     net = conn.network.create_network(name=tag)
     leftovers.networks.append(net.id)
-    port = conn.network.create_port(network_id=net.id, device_id=srv.id, security_group_ids=[group.id])
+    conn.network.create_subnet(network_id=net.id, cidr="10.95.0.0/24", ip_version=4, name=tag)
+    port = conn.network.create_port(network_id=net.id, security_group_ids=[group.id])
+    srv = conn.compute.create_server(
+        name=tag, flavor_id=flavor.id, image_id=image.id, key_name=tag, networks=[{"port": port.id}]
+    )
+    leftovers.servers.append(srv.id)
+    conn.compute.wait_for_server(srv, wait=300)
 
     # known data in its disk, kept in the test's model
     model = DiskModel.of(domain_disk_path(devcloud, srv.id, "vda"), tmp_path)
@@ -187,6 +186,8 @@ def test_one_click_restore_after_flavor_image_keypair_and_group_are_gone(
     assert conn.compute.get_keypair(tag).public_key == key and restored.key_name == tag
     (new_group,) = list(conn.network.security_groups(name=tag, project_id=conn.current_project_id))
     assert new_group.id != group.id and rules_of(conn, new_group.id) == rules
-    assert inst["security_groups"] == [new_group.id]  # given to Nova on create (the server has no port)
+    assert inst["security_groups"] == [new_group.id]
+    (new_port,) = list(conn.network.ports(device_id=inst["id"]))
+    assert new_port.security_group_ids == [new_group.id] and new_port.status == "ACTIVE"
     got = disk_sha256(domain_disk_path(devcloud, inst["id"], inst["disks"][0]["target"]), tmp_path)
     assert got == expected, "the restored root disk does not hold the bytes the VM's disk held"
