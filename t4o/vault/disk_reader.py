@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from t4o.vault.chunks import ChunkCodec, chunk_key
 from t4o.vault.errors import InvalidArgument
 from t4o.vault.manifest import Manifest, block_len
-from t4o.vault.parallel import for_each
 from t4o.vault.restore import fetch_block
 from t4o.vault.store import Store
 
@@ -89,6 +88,8 @@ class DiskReader:
         self._inflight: dict[int, Future[bytes]] = {}
         self._lock = threading.Lock()
         self._reads = self._bytes_read = self._hits = self._zeros = 0
+        self._zero_block = bytes(m.chunk_size)
+        self._executor: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return f"DiskReader({self.ref!r}, size={self.size})"
@@ -100,8 +101,12 @@ class DiskReader:
         self.close()
 
     def close(self) -> None:
+        """Drop the cache and stop the fetch threads (a read after this starts them again)."""
         with self._lock:
             self._cache.clear()
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
     def data_extents(self) -> list[tuple[int, int]]:
         """The ranges that may hold data (the blocks with a chunk); the rest of the disk is zero."""
@@ -139,29 +144,35 @@ class DiskReader:
             return b""
         cs = self.chunk_size
         first, last = offset // cs, (offset + length - 1) // cs
+        chunks = self.manifest.chunks
         blocks: dict[int, bytes] = {}
-        if last > first:  # a read over several chunks fetches them on several threads
-            wanted = [i for i in range(first, last + 1) if self.manifest.chunks[i] is not None]
-
-            def one(i: int) -> None:
-                blocks[i] = self._block(i)
-
+        if last > first:  # a read over several chunks fetches those not cached on several threads
+            with self._lock:
+                wanted = [i for i in range(first, last + 1) if chunks[i] is not None and i not in self._cache]
             if len(wanted) > 1:
-                for_each(wanted, one, workers=min(self.workers, len(wanted)), name="vault-read")
-        out = bytearray()
+                blocks = dict(zip(wanted, self._pool().map(self._block, wanted), strict=True))
+        pieces: list[bytes | memoryview] = []
         for i in range(first, last + 1):
             start = max(offset, i * cs) - i * cs
             end = min(offset + length, (i + 1) * cs) - i * cs
-            if self.manifest.chunks[i] is None:
+            if chunks[i] is None:
                 with self._lock:
                     self._zeros += 1
-                out += bytes(end - start)
+                pieces.append(memoryview(self._zero_block)[: end - start])
                 continue
             data = blocks.get(i)
             if data is None:
                 data = self._block(i)
-            out += memoryview(data)[start:end]
-        return bytes(out)
+            if start == 0 and end == len(data) and first == last:
+                return data  # a whole block: no copy
+            pieces.append(memoryview(data)[start:end])
+        return b"".join(pieces)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="vault-read")
+            return self._executor
 
     def _block(self, index: int) -> bytes:
         """The plain block ``index`` (not a zero one): from the cache, from a fetch another thread
