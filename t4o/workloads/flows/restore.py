@@ -71,7 +71,7 @@ def restore(job: Job) -> dict[str, Any]:
     workers = max(1, min(CONF.workflows.max_parallel_vms, len(vms)))
     how = f", {workers} at a time" if workers > 1 else ""
     job.progress(1, f"{kind} restore of {len(vms)} VM(s) started{how}")
-    open_target(create=False)  # a clear error now if the backup target is gone
+    open_target(create=False).backend.close()  # a clear error now if the backup target is gone
 
     def connect() -> UserCloud:
         return user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name)

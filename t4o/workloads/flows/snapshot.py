@@ -82,52 +82,55 @@ def snapshot(job: Job) -> dict[str, Any]:
     how = f", {workers} at a time" if workers > 1 else ""
     job.progress(1, f"Snapshot of {len(vms)} VM(s) started{how}")
     repo = open_target()
-    _discard_crashed(repo, workload.id, snap.id)
-    last = previous_snapshot(workload.id, snap.id)
-    prev = last if snap.snapshot_type != "full" else None
-    run = SnapshotRun(
-        job=job,
-        snap=snap,
-        workload_id=workload.id,
-        repo=repo,
-        connect=lambda: user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name),
-        prev=prev,
-        prev_vms={v.vm_id: v for v in prev.vms} if prev is not None else {},
-        last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
-        progress=vm_runner.VmProgress(job.progress, len(vms)),
-    )
-    if snap.snapshot_type != "full" and prev is None:
-        run.note("no earlier snapshot to build on: took a full snapshot")
     try:
-        records = vm_runner.run_each(vms, run.snapshot_vm, workers, run.progress.abort)
-        job.progress(98, "Writing the snapshot document")
-        kind = _kind(records)
-        _write_documents(
-            repo, workload, snap, records, run.notes, kind, prev.id if prev is not None else None
+        _discard_crashed(repo, workload.id, snap.id)
+        last = previous_snapshot(workload.id, snap.id)
+        prev = last if snap.snapshot_type != "full" else None
+        run = SnapshotRun(
+            job=job,
+            snap=snap,
+            workload_id=workload.id,
+            repo=repo,
+            connect=lambda: user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name),
+            prev=prev,
+            prev_vms={v.vm_id: v for v in prev.vms} if prev is not None else {},
+            last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
+            progress=vm_runner.VmProgress(job.progress, len(vms)),
         )
-    except (JobCancelled, JobResolved):
-        _discard(repo, snap.id)
-        raise
-    except VmFailed as exc:
-        _discard(repo, snap.id)
-        raise RuntimeError(str(exc)) from exc.__cause__
-    except Exception as exc:
-        _discard(repo, snap.id)
-        raise RuntimeError(f"snapshot: {exc}") from exc
-    disks = [d for r in records for d in r["disks"]]
-    read = sum(d["read_bytes"] for d in disks)
-    stored = sum(d["new_bytes"] for d in disks)
-    message = (
-        f"Snapshot of {len(records)} VM(s), {len(disks)} disk(s) completed ({kind}{how}): "
-        f"read {human(read)}, stored {human(stored)} in {time.monotonic() - started:.1f} s"
-    )
-    return {
-        "size": sum(r["size"] for r in records),
-        "uploaded_size": stored,
-        "snapshot_type": kind,
-        "progress_msg": message,
-        "warning_msg": "; ".join(run.notes) or None,
-    }
+        if snap.snapshot_type != "full" and prev is None:
+            run.note("no earlier snapshot to build on: took a full snapshot")
+        try:
+            records = vm_runner.run_each(vms, run.snapshot_vm, workers, run.progress.abort)
+            job.progress(98, "Writing the snapshot document")
+            kind = _kind(records)
+            _write_documents(
+                repo, workload, snap, records, run.notes, kind, prev.id if prev is not None else None
+            )
+        except (JobCancelled, JobResolved):
+            _discard(repo, snap.id)
+            raise
+        except VmFailed as exc:
+            _discard(repo, snap.id)
+            raise RuntimeError(str(exc)) from exc.__cause__
+        except Exception as exc:
+            _discard(repo, snap.id)
+            raise RuntimeError(f"snapshot: {exc}") from exc
+        disks = [d for r in records for d in r["disks"]]
+        read = sum(d["read_bytes"] for d in disks)
+        stored = sum(d["new_bytes"] for d in disks)
+        message = (
+            f"Snapshot of {len(records)} VM(s), {len(disks)} disk(s) completed ({kind}{how}): "
+            f"read {human(read)}, stored {human(stored)} in {time.monotonic() - started:.1f} s"
+        )
+        return {
+            "size": sum(r["size"] for r in records),
+            "uploaded_size": stored,
+            "snapshot_type": kind,
+            "progress_msg": message,
+            "warning_msg": "; ".join(run.notes) or None,
+        }
+    finally:
+        repo.backend.close()  # an S3 client's connections
 
 
 class VmFailed(Exception):

@@ -61,7 +61,7 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     c.glance.exists.return_value = True
     monkeypatch.setattr(flow, "user_cloud", lambda *a: c)
     monkeypatch.setattr(restore_types, "user_cloud", lambda *a: c)
-    monkeypatch.setattr(flow, "open_target", lambda create: None)
+    monkeypatch.setattr(flow, "open_target", lambda create: mock.Mock())
     monkeypatch.setattr(flow, "DatamoverClient", lambda conf: None)
     monkeypatch.setattr(flow, "_write_disks", lambda *a: [])
     return c
