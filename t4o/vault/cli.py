@@ -160,6 +160,7 @@ def cmd_export_nbd(args: argparse.Namespace) -> int:
         pass
     finally:
         export.stop()
+        reader.close()
         signal.signal(signal.SIGTERM, stop)
     st = reader.stats()
     print(
