@@ -3,7 +3,8 @@
 Every module belongs to a unit ``t4o.X`` (a subpackage, or a top-level module). A unit imports only
 units of a lower layer of its own chain; units of one layer do not import each other:
 
-    common < db < vault, openstack < datamover, policies < workloads < api, cron, scheduler < cmd
+    common < db < vault, openstack < datamover, policies, filerecovery < workloads
+        < api, cron, scheduler < cmd
     client < cli   (the CLI/SDK side imports no server package)
 
 No t4o import hides inside a function (such imports are how cycles get dodged); ``import t4o`` itself
@@ -24,7 +25,7 @@ SERVER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("common",),
     ("db",),
     ("vault", "openstack"),
-    ("datamover", "policies"),
+    ("datamover", "policies", "filerecovery"),
     ("workloads",),
     ("api", "cron", "scheduler"),
     ("cmd",),
