@@ -246,10 +246,12 @@ class NbdExport:
                 conn, _ = self._listener.accept()
             except TimeoutError:
                 continue
-            except OSError:
+            except OSError as exc:  # out of file descriptors, say: refuse this one, keep serving
                 if self._stopping.is_set():
                     return
-                raise
+                LOG.error("NBD export of %r cannot accept a client: %s", self.reader, exc)
+                self._stopping.wait(0.2)
+                continue
             conn.settimeout(None)
             thread = threading.Thread(target=self._serve_client, args=(conn,), name="nbd-client", daemon=True)
             with self._lock:
