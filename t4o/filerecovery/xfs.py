@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 from t4o.filerecovery import tools
 from t4o.filerecovery.entries import DIRECTORY, SYMLINK, UNKNOWN, Entry, basename, normalize, type_of_mode
-from t4o.filerecovery.errors import ToolError
-from t4o.filerecovery.reader import FilesystemReader
+from t4o.filerecovery.errors import NotFound, ToolError
+from t4o.filerecovery.reader import MAX_SYMLINKS, FilesystemReader
 
 BATCH = 1000  # inodes per xfs_db process
 MARK = b"@@t4o-fr@@"
@@ -100,23 +100,34 @@ class XfsReader(FilesystemReader):
             self._listings[inode] = names
 
     def _inodes(self, paths: Sequence[str]) -> list[int | None]:
-        """The inode of each path (None when missing), walking the directories level by level."""
+        """The inode of each path (None when missing), walking the directories level by level; a
+        symlink in the middle of a path is followed inside the filesystem (a final one is not)."""
         split = [[p for p in normalize(path).split("/") if p] for path in paths]
         current: list[int | None] = [self.rootino] * len(paths)
-        depth = 0
+        depth = [0] * len(paths)
+        hops = [0] * len(paths)
         while True:
-            pending = [i for i, parts in enumerate(split) if current[i] is not None and depth < len(parts)]
+            pending = [i for i, parts in enumerate(split) if current[i] is not None and depth[i] < len(parts)]
             if not pending:
                 return current
             self._list_inodes([current[i] for i in pending])  # type: ignore[misc]
             for i in pending:
-                found = self._listings[current[i]].get(split[i][depth])  # type: ignore[index]
-                last = depth == len(split[i]) - 1
-                if found is None or (not last and found[1] != DIRECTORY):
+                found = self._listings[current[i]].get(split[i][depth[i]])  # type: ignore[index]
+                last = depth[i] == len(split[i]) - 1
+                if found is not None and not last and found[1] == SYMLINK and hops[i] < MAX_SYMLINKS:
+                    hops[i] += 1
+                    try:
+                        target = self.resolve("/" + "/".join(split[i][: depth[i] + 1]))
+                    except NotFound:
+                        current[i] = None
+                        continue
+                    split[i] = [p for p in target.path.split("/") if p] + split[i][depth[i] + 1 :]
+                    depth[i], current[i] = 0, self.rootino
+                elif found is None or (not last and found[1] != DIRECTORY):
                     current[i] = None
                 else:
                     current[i] = found[0]
-            depth += 1
+                    depth[i] += 1
 
     def stat_many(self, paths: Sequence[str]) -> list[Entry | None]:
         normalized = [normalize(p) for p in paths]
