@@ -54,6 +54,15 @@ class TargetWorkload:
     def user_id(self) -> str:
         return str(self.document.get("user_id") or "")
 
+    def last_snapshot_at(self) -> str | None:
+        """When its newest snapshot was taken (T4O's time in the document, else the vault's), ISO 8601."""
+        times = [
+            documents.parse_time((doc.get("metadata") or {}).get("created_at") or doc.get("created"))
+            for doc in self.snapshots
+        ]
+        newest = max((t for t in times if t is not None), default=None)
+        return newest.isoformat(timespec="seconds") + "Z" if newest is not None else None
+
     def summary(self, in_database: dict[str, bool]) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -62,6 +71,7 @@ class TargetWorkload:
             "project_id": self.project_id,
             "user_id": self.user_id,
             "snapshots": len(self.snapshots),
+            "last_snapshot_at": self.last_snapshot_at(),
             "vms": [vm.get("id") for vm in self.document.get("vms") or []],
             "in_database": self.id in in_database and not in_database[self.id],
             "deleted_in_database": in_database.get(self.id, False),

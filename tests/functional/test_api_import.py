@@ -81,6 +81,8 @@ def test_import_orphans_and_reassign(dr: tuple[ControlPlane, Repository, list[Wr
     assert set(on_target) == {alpha.workload.id, beta.workload.id}
     assert not any(w["in_database"] for w in on_target.values())
     assert on_target[alpha.workload.id]["snapshots"] == 3
+    newest = max(row.created_at for row, _, _ in alpha.snapshots)
+    assert on_target[alpha.workload.id]["last_snapshot_at"] == newest.isoformat(timespec="seconds") + "Z"
 
     resp = cp.request("POST", "/workloads/import_workloads", "admin", token, json={})
     assert resp.status_code == 200, resp.text

@@ -18,6 +18,7 @@ TARGET_WORKLOAD = {
         "project_id": {"type": "string"},
         "user_id": {"type": "string"},
         "snapshots": {"type": "integer", "minimum": 0},
+        "last_snapshot_at": {"type": ["string", "null"]},
         "vms": {"type": "array", "items": {"type": ["string", "null"]}},
         "in_database": BOOL,
         "deleted_in_database": BOOL,

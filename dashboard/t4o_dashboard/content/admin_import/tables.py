@@ -133,7 +133,7 @@ class ImportableTable(tables.DataTable):
     last_snapshot = tables.Column(
         "last_snapshot",
         verbose_name=_("Last Snapshot"),
-        empty_value=_("Not in the database"),
+        empty_value=_("None"),
         filters=(common.timestamp,),
     )
     in_database = tables.Column(in_database_text, verbose_name=_("In Database"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions, tables
+from horizon import tables
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common, modal
@@ -15,27 +15,6 @@ from t4o_dashboard.content.admin_import import forms as import_forms
 from t4o_dashboard.content.admin_import import tables as import_tables
 
 INDEX_URL = "horizon:admin:backup_import:index"
-
-
-def last_snapshots(request: Any, target: list[Any]) -> dict[str, str]:
-    """Workload id to the time of its last available snapshot, for the workloads the database has (the
-    target's listing does not carry times); empty when the snapshots cannot be listed."""
-    if not any(w.in_database for w in target):
-        return {}
-    try:
-        snapshots = workloadmgr.snapshot_list(request, all_projects=True)
-    except Exception:
-        exceptions.handle(request, _("Unable to list snapshots; last snapshot times are not shown."))
-        return {}
-    last: dict[str, str] = {}
-    for snap in snapshots:
-        if (
-            snap.status == "available"
-            and snap.created_at
-            and snap.created_at > last.get(snap.workload_id, "")
-        ):
-            last[snap.workload_id] = snap.created_at
-    return last
 
 
 class IndexView(tables.MultiTableView):
@@ -59,10 +38,9 @@ class IndexView(tables.MultiTableView):
         )
         if not target:
             return []
-        last = last_snapshots(self.request, target)
         names = self._names()
         for wl in target:
-            wl.last_snapshot = last.get(wl.id) if wl.in_database else None
+            wl.last_snapshot = getattr(wl, "last_snapshot_at", None)  # its newest snapshot on the target
             wl.project_name = names.get(wl.project_id)
         return sorted(target, key=lambda w: (w.in_database, w.project_name or w.project_id, w.name))
 
