@@ -3,12 +3,18 @@
 ``NbdExport(DiskReader(repo, "SNAP/vda"), socket_path=...)`` serves the disk to any NBD client
 (``qemu-img``, ``qemu-io``, ``nbdcopy``, ``nbdfuse``, ``guestfish --format=raw -a nbd://...``) without
 restoring it: each read fetches only the chunks it covers. The protocol is the fixed newstyle
-handshake of the NBD specification (NetworkBlockDevice/nbd, doc/proto.md), with simple replies only:
+handshake of the NBD specification (NetworkBlockDevice/nbd, doc/proto.md):
 
-- options: NBD_OPT_EXPORT_NAME, NBD_OPT_INFO, NBD_OPT_GO, NBD_OPT_LIST, NBD_OPT_ABORT; any other
-  option is answered NBD_REP_ERR_UNSUP (no TLS, no structured replies, no metadata contexts);
-- commands: NBD_CMD_READ, NBD_CMD_FLUSH (nothing to flush), NBD_CMD_DISC; writes, trims and
-  write-zeroes are refused with EPERM (the export says it is read-only), anything else with EINVAL.
+- options: NBD_OPT_EXPORT_NAME, NBD_OPT_INFO, NBD_OPT_GO, NBD_OPT_LIST, NBD_OPT_ABORT,
+  NBD_OPT_STRUCTURED_REPLY and NBD_OPT_LIST/SET_META_CONTEXT with the one context ``base:allocation``;
+  any other option (TLS, extended headers) is answered NBD_REP_ERR_UNSUP;
+- commands: NBD_CMD_READ, NBD_CMD_FLUSH (nothing to flush), NBD_CMD_DISC and, once
+  ``base:allocation`` is selected, NBD_CMD_BLOCK_STATUS; writes, trims and write-zeroes are refused
+  with EPERM (the export says it is read-only), anything else with EINVAL.
+
+With structured replies a read answers in one chunk, and a range that is all zero blocks as a hole
+(no data sent); block status maps the disk from the manifest (the blocks without a chunk are holes),
+so ``qemu-img convert`` or ``nbdcopy`` copy only the blocks that hold data.
 
 It listens on a unix socket (mode 0600, removed when the server stops) or on a TCP port of 127.0.0.1
 only. Each client has its own thread reading its requests; reads run on a shared pool of ``workers``
@@ -19,8 +25,10 @@ in parallel. ``stop()`` closes every connection and the socket.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import socket
@@ -28,6 +36,7 @@ import stat
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 from t4o.vault.errors import InvalidArgument, VaultError
@@ -55,10 +64,14 @@ OPT_ABORT = 2
 OPT_LIST = 3
 OPT_INFO = 6
 OPT_GO = 7
+OPT_STRUCTURED_REPLY = 8
+OPT_LIST_META_CONTEXT = 9
+OPT_SET_META_CONTEXT = 10
 
 REP_ACK = 1
 REP_SERVER = 2
 REP_INFO = 3
+REP_META_CONTEXT = 4
 REP_ERR_UNSUP = (1 << 31) | 1
 REP_ERR_INVALID = (1 << 31) | 3
 REP_ERR_UNKNOWN = (1 << 31) | 6
@@ -72,6 +85,19 @@ CMD_DISC = 2
 CMD_FLUSH = 3
 CMD_TRIM = 4
 CMD_WRITE_ZEROES = 6
+CMD_BLOCK_STATUS = 7
+CMD_FLAG_REQ_ONE = 1 << 3
+
+STRUCTURED_REPLY_MAGIC = 0x668E33EF
+REPLY_FLAG_DONE = 1
+REPLY_TYPE_OFFSET_DATA = 1
+REPLY_TYPE_OFFSET_HOLE = 2
+REPLY_TYPE_BLOCK_STATUS = 5
+REPLY_TYPE_ERROR = (1 << 15) | 1
+STATE_HOLE = 1
+STATE_ZERO = 2
+BASE_ALLOCATION = b"base:allocation"
+BASE_ALLOCATION_ID = 1
 
 SECTOR = 512
 MAX_OPTION_DATA = 64 * 1024
@@ -81,6 +107,15 @@ _REQUEST = struct.Struct(">IHHQQI")
 _REPLY = struct.Struct(">IIQ")
 _OPTION = struct.Struct(">QII")
 _OPTION_REPLY = struct.Struct(">QIII")
+_CHUNK = struct.Struct(">IHHQI")
+
+
+@dataclass
+class _Session:
+    """What one client negotiated."""
+
+    structured: bool = False  # NBD_OPT_STRUCTURED_REPLY: reads answered in chunks, holes as holes
+    allocation: bool = False  # base:allocation selected: NBD_CMD_BLOCK_STATUS allowed
 
 
 class BlockReader(Protocol):
@@ -133,6 +168,10 @@ class NbdExport:
         # The size offered is rounded up to whole 512-byte sectors, the tail read as zeros, as qemu-nbd
         # does: qemu's own NBD client (7.2) stalls on a disk whose size is not a multiple of 512.
         self.size = -(-reader.size // SECTOR) * SECTOR
+        # where the disk may hold data (a DiskReader knows: the blocks with a chunk); all of it otherwise
+        get_extents = getattr(reader, "data_extents", None)
+        self._extent_list = list(get_extents()) if callable(get_extents) else [(0, reader.size)]
+        self._extent_starts = [start for start, _ in self._extent_list]
         self.name = name
         self.socket_path = os.fspath(socket_path) if socket_path is not None else None
         self.port = port
@@ -261,8 +300,9 @@ class NbdExport:
 
     def _serve_client(self, conn: socket.socket) -> None:
         try:
-            if self._handshake(conn):
-                self._transmission(conn)
+            session = self._handshake(conn)
+            if session is not None:
+                self._transmission(conn, session)
         except (_Closed, OSError) as exc:
             if not self._stopping.is_set():
                 LOG.info("NBD client of %r left: %s", self.reader, exc)
@@ -281,13 +321,14 @@ class NbdExport:
     def _knows(self, name: str) -> bool:
         return name in ("", self.name)
 
-    def _handshake(self, conn: socket.socket) -> bool:
-        """The option phase; True when the client goes on to transmission."""
+    def _handshake(self, conn: socket.socket) -> _Session | None:
+        """The option phase: what the client negotiated, or None when it does not go on."""
         conn.sendall(struct.pack(">QQH", NBDMAGIC, IHAVEOPT, FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES))
         (client_flags,) = struct.unpack(">I", _recv_exact(conn, 4))
         if client_flags & ~(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES):
             raise _Closed(f"unknown client flags {client_flags:#x}")
         no_zeroes = bool(client_flags & FLAG_NO_ZEROES)
+        session = _Session()
 
         def reply(opt: int, kind: int, data: bytes = b"") -> None:
             conn.sendall(_OPTION_REPLY.pack(OPT_REPLY_MAGIC, opt, kind, len(data)) + data)
@@ -305,10 +346,10 @@ class NbdExport:
                 conn.sendall(
                     struct.pack(">QH", self.size, TRANSMISSION_FLAGS) + (b"" if no_zeroes else bytes(124))
                 )
-                return True
+                return session
             if opt == OPT_ABORT:
                 reply(opt, REP_ACK)
-                return False
+                return None
             if opt == OPT_LIST:
                 if data:
                     reply(opt, REP_ERR_INVALID)
@@ -338,11 +379,82 @@ class NbdExport:
                     reply(opt, REP_INFO, struct.pack(">HIII", INFO_BLOCK_SIZE, 1, 4096, MAX_REQUEST))
                 reply(opt, REP_ACK)
                 if opt == OPT_GO:
-                    return True
+                    return session
+            elif opt == OPT_STRUCTURED_REPLY:
+                if data:
+                    reply(opt, REP_ERR_INVALID)
+                    continue
+                session.structured = True
+                reply(opt, REP_ACK)
+            elif opt in (OPT_LIST_META_CONTEXT, OPT_SET_META_CONTEXT):
+                queries = self._meta_queries(data)
+                if queries is None or not session.structured:
+                    reply(opt, REP_ERR_INVALID)
+                    continue
+                export, wanted = queries
+                if not self._knows(export):
+                    reply(opt, REP_ERR_UNKNOWN)
+                    continue
+                # base:allocation is the only context: asked by name, by "base:" or (a list) by nothing
+                chosen = any(q in (BASE_ALLOCATION, b"base:") for q in wanted) or (
+                    opt == OPT_LIST_META_CONTEXT and not wanted
+                )
+                if opt == OPT_SET_META_CONTEXT:
+                    session.allocation = chosen
+                if chosen:
+                    context_id = BASE_ALLOCATION_ID if opt == OPT_SET_META_CONTEXT else 0
+                    reply(opt, REP_META_CONTEXT, struct.pack(">I", context_id) + BASE_ALLOCATION)
+                reply(opt, REP_ACK)
             else:
                 reply(opt, REP_ERR_UNSUP)
 
-    def _transmission(self, conn: socket.socket) -> None:
+    @staticmethod
+    def _meta_queries(data: bytes) -> tuple[str, list[bytes]] | None:
+        """Export name and queries of a meta context option, or None when malformed."""
+        try:
+            (n,) = struct.unpack_from(">I", data)
+            name = data[4 : 4 + n]
+            pos = 4 + n
+            (count,) = struct.unpack_from(">I", data, pos)
+            pos += 4
+            queries = []
+            for _ in range(count):
+                (k,) = struct.unpack_from(">I", data, pos)
+                queries.append(data[pos + 4 : pos + 4 + k])
+                pos += 4 + k
+        except struct.error:
+            return None
+        if pos != len(data) or len(name) != n:
+            return None
+        return name.decode("utf-8", "replace"), queries
+
+    def _extents(self, offset: int, length: int) -> list[tuple[int, int]]:
+        """base:allocation descriptors (length, flags) covering ``offset``..``offset + length``:
+        the disk's data extents as data, the rest (and the padding after its end) as holes of zeros."""
+        end = offset + length
+        out: list[tuple[int, int]] = []
+        pos = offset
+        k = max(0, bisect.bisect_right(self._extent_starts, offset) - 1)
+        for start, n in itertools.islice(self._extent_list, k, None):
+            if start + n <= pos:
+                continue
+            if start >= end:
+                break
+            if start > pos:
+                out.append((start - pos, STATE_HOLE | STATE_ZERO))
+                pos = start
+            stop = min(start + n, end)
+            out.append((stop - pos, 0))
+            pos = stop
+        if pos < end:
+            out.append((end - pos, STATE_HOLE | STATE_ZERO))
+        return out
+
+    def _all_zero(self, offset: int, length: int) -> bool:
+        extents = self._extents(offset, length)
+        return len(extents) == 1 and extents[0][1] != 0
+
+    def _transmission(self, conn: socket.socket, session: _Session) -> None:
         send_lock = threading.Lock()
         slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         pool = self._pool
@@ -354,36 +466,57 @@ class NbdExport:
                 if data:
                     conn.sendall(data)
 
+        def chunk(cookie: int, kind: int, payload: bytes, data: bytes = b"") -> None:
+            """One structured reply chunk, the last one of its request."""
+            head = _CHUNK.pack(
+                STRUCTURED_REPLY_MAGIC, REPLY_FLAG_DONE, kind, cookie, len(payload) + len(data)
+            )
+            with send_lock:
+                conn.sendall(head + payload)
+                if data:
+                    conn.sendall(data)
+
+        def fail(cookie: int, error: int) -> None:
+            """An error answer: a simple reply, or an error chunk once structured replies are on."""
+            if session.structured:
+                chunk(cookie, REPLY_TYPE_ERROR, struct.pack(">IH", error, 0))
+            else:
+                answer(cookie, error)
+
         def read(cookie: int, offset: int, length: int) -> None:
             try:
                 try:
+                    if session.structured and length and self._all_zero(offset, length):
+                        chunk(cookie, REPLY_TYPE_OFFSET_HOLE, struct.pack(">QI", offset, length))
+                        return
                     data = self._read(offset, length)
                 except VaultError as exc:
                     LOG.error("NBD read %d+%d of %r failed: %s", offset, length, self.reader, exc)
-                    answer(cookie, errno.EIO)
+                    fail(cookie, errno.EIO)
                 else:
-                    answer(cookie, 0, data)
+                    if session.structured:
+                        chunk(cookie, REPLY_TYPE_OFFSET_DATA, struct.pack(">Q", offset), data)
+                    else:
+                        answer(cookie, 0, data)
             except OSError:
                 pass  # the client went away; its thread notices
             except Exception:
                 LOG.exception("NBD read %d+%d of %r failed", offset, length, self.reader)
                 with contextlib.suppress(OSError):
-                    answer(cookie, errno.EIO)
+                    fail(cookie, errno.EIO)
             finally:
                 slots.release()
 
         try:
             while True:
-                magic, _flags, kind, cookie, offset, length = _REQUEST.unpack(
-                    _recv_exact(conn, _REQUEST.size)
-                )
+                magic, flags, kind, cookie, offset, length = _REQUEST.unpack(_recv_exact(conn, _REQUEST.size))
                 if magic != REQUEST_MAGIC:
                     raise _Closed("bad request magic")
                 if kind == CMD_READ:
                     if offset + length > self.size:
-                        answer(cookie, errno.EINVAL)
+                        fail(cookie, errno.EINVAL)
                     elif length > MAX_REQUEST:
-                        answer(cookie, errno.EOVERFLOW)
+                        fail(cookie, errno.EOVERFLOW)
                     else:
                         slots.acquire()
                         pool.submit(read, cookie, offset, length)
@@ -398,6 +531,17 @@ class NbdExport:
                     answer(cookie, errno.EPERM)
                 elif kind in (CMD_TRIM, CMD_WRITE_ZEROES):
                     answer(cookie, errno.EPERM)
+                elif kind == CMD_BLOCK_STATUS and session.allocation:
+                    if offset + length > self.size or length == 0:
+                        fail(cookie, errno.EINVAL)
+                        continue
+                    extents = self._extents(offset, length)
+                    if flags & CMD_FLAG_REQ_ONE:
+                        extents = extents[:1]
+                    payload = struct.pack(">I", BASE_ALLOCATION_ID) + b"".join(
+                        struct.pack(">II", n, f) for n, f in extents
+                    )
+                    chunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload)
                 else:
                     answer(cookie, errno.EINVAL)
         finally:

@@ -129,7 +129,7 @@ class RawClient:
             magic, ropt, kind, n = struct.unpack(">QIII", self.recv(20))
             assert magic == 0x3E889045565A9 and ropt == opt
             replies.append((kind, self.recv(n)))
-            if kind != 2 and kind != 3:
+            if kind not in (2, 3, 4):  # NBD_REP_SERVER, _INFO, _META_CONTEXT come before the last
                 return replies
 
     def go(
@@ -145,6 +145,13 @@ class RawClient:
         magic, error, cookie = struct.unpack(">IIQ", self.recv(16))
         assert magic == 0x67446698 and cookie == 77
         return error, (self.recv(n) if kind == 0 and error == 0 else b"")
+
+    def structured(self, kind: int, off: int, n: int, flags: int = 0) -> tuple[int, int, bytes]:
+        """A request answered by one structured reply chunk: (flags, type, payload)."""
+        self.sock.sendall(struct.pack(">IHHQQI", 0x25609513, flags, kind, 78, off, n))
+        magic, rflags, rtype, cookie, length = struct.unpack(">IHHQI", self.recv(20))
+        assert magic == 0x668E33EF and cookie == 78
+        return rflags, rtype, self.recv(length)
 
     def __enter__(self) -> RawClient:
         replies = self.go()
@@ -166,7 +173,8 @@ def test_options(disk, tmp_path):
         assert (typ, size) == (0, len(model)) and flags & 2  # read-only
         assert c.go(7, b"nope")[-1][0] == (1 << 31) | 6  # unknown export
         assert c.option(3) == [(2, struct.pack(">I", 6) + b"s1/vda"), (1, b"")]  # NBD_OPT_LIST
-        assert c.option(8)[-1][0] == (1 << 31) | 1  # structured replies: unsupported
+        assert c.option(9, meta(b"s1/vda"))[-1][0] == (1 << 31) | 3  # meta contexts need structured replies
+        assert c.option(5)[-1][0] == (1 << 31) | 1  # TLS: unsupported
         assert c.option(2) == [(1, b"")]  # NBD_OPT_ABORT
         c.sock.close()
         # the old NBD_OPT_EXPORT_NAME: size and flags, no reply header, then transmission
@@ -176,6 +184,58 @@ def test_options(disk, tmp_path):
         assert size == len(model) and flags & 2
         assert c.request(0, 0, 100) == (0, model[:100])
         c.sock.close()
+
+
+def meta(export: bytes, *queries: bytes) -> bytes:
+    data = struct.pack(">I", len(export)) + export + struct.pack(">I", len(queries))
+    return data + b"".join(struct.pack(">I", len(q)) + q for q in queries)
+
+
+def test_structured_replies_and_block_status(disk, tmp_path):
+    """Holes are answered as holes and NBD_CMD_BLOCK_STATUS maps the disk from its manifest, so qemu-img
+    copies only the blocks that hold data; qemu-img map and nbdinfo --map see the same extents."""
+    repo, model = disk
+    reader = DiskReader(repo, "s1/vda")
+    data_extents = reader.data_extents()
+    # holes at blocks 9 and 17: write_disk leaves every fourth block a hole, the fixture wrote in 1, 5, 13
+    assert data_extents == [(0, 9 * MiB), (10 * MiB, 7 * MiB), (18 * MiB, 2 * MiB)]
+    with NbdExport(reader, socket_path=tmp_path / "s") as export:
+        c = RawClient(tmp_path / "s")
+        assert c.option(8) == [(1, b"")]
+        assert c.option(9, meta(b"")) == [(4, struct.pack(">I", 0) + b"base:allocation"), (1, b"")]
+        assert c.option(10, meta(b"", b"base:allocation")) == [
+            (4, struct.pack(">I", 1) + b"base:allocation"),
+            (1, b""),
+        ]
+        assert c.go()[-1][0] == 1
+        flags, kind, payload = c.structured(7, 8 * MiB, 4 * MiB)  # blocks 8, 10, 11 hold data, 9 not
+        assert (flags, kind) == (1, 5)
+        ctx, *desc = struct.unpack(f">I{(len(payload) - 4) // 4}I", payload)
+        extents = list(zip(desc[::2], desc[1::2], strict=True))
+        assert ctx == 1 and extents == [(MiB, 0), (MiB, 3), (2 * MiB, 0)]
+        flags, kind, payload = c.structured(7, 9 * MiB + 5, 3 * MiB, flags=8)  # NBD_CMD_FLAG_REQ_ONE
+        assert payload == struct.pack(">III", 1, MiB - 5, 3)
+        assert c.structured(0, 9 * MiB, MiB) == (1, 2, struct.pack(">QI", 9 * MiB, MiB))  # a hole: no data
+        flags, kind, payload = c.structured(0, MiB - 100, 200)
+        assert (flags, kind, payload) == (1, 1, struct.pack(">Q", MiB - 100) + model[MiB - 100 : MiB + 100])
+        flags, kind, payload = c.structured(0, len(model), 1)  # past the end: an error chunk
+        assert (kind, struct.unpack(">IH", payload)) == ((1 << 15) | 1, (22, 0))
+        c.sock.close()
+
+        out = subprocess.run(
+            [need("qemu-img"), "map", "--output=json", "-f", "raw", export.url],
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        mapped = [(e["start"], e["length"]) for e in json.loads(out) if e["data"]]
+        assert mapped == data_extents
+        cmd = [need("nbdinfo"), "--map", export.url]
+        lines = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
+        assert [tuple(map(int, line.split()[:2])) for line in lines if "data" in line] == data_extents
+        fetched = reader.stats().chunks_fetched
+        assert convert(export.url, tmp_path / "out.raw") == model
+    # the copy fetched each data block once and no hole
+    assert reader.stats().chunks_fetched - fetched <= sum(1 for c in reader.manifest.chunks if c)
+    assert reader.stats().zero_chunks == 0
 
 
 def test_two_clients_at_once_and_a_clean_stop(disk, tmp_path):
