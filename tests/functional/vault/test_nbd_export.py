@@ -253,6 +253,10 @@ def test_two_clients_at_once_and_a_clean_stop(disk, tmp_path):
         assert [p.wait(timeout=120) for p in procs] == [0, 0]
         assert (tmp_path / "o0.raw").read_bytes() == model == (tmp_path / "o1.raw").read_bytes()
         assert export.connections == 2
+        # nbdcopy opens several connections at once (the export allows multi-conn)
+        subprocess.run([need("nbdcopy"), export.url, str(tmp_path / "o3.raw")], check=True, timeout=120)
+        assert (tmp_path / "o3.raw").read_bytes() == model
+        assert export.connections > 3
         idle = RawClient(sock).__enter__()  # a client still connected when the server stops
     finally:
         t0 = time.monotonic()
