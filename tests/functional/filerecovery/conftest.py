@@ -81,23 +81,20 @@ def write_tree(base: Path, spaces: bool) -> Tree:
     return Tree(root, files, links, dirs, spaces)
 
 
-def make_ext4(tree: Tree, image: Path, mib: int = 64) -> Path:
-    subprocess.run(
-        [
-            need("mke2fs"),
-            "-q",
-            "-F",
-            "-t",
-            "ext4",
-            "-d",
-            str(tree.root),
-            "-E",
-            "root_owner=0:0",
-            str(image),
-            f"{mib}M",
-        ],
-        check=True,
-    )
+def make_ext4(tree: Tree, image: Path, mib: int = 64, fstype: str = "ext4", *options: str) -> Path:
+    mke2fs = [
+        need("mke2fs"),
+        "-q",
+        "-F",
+        "-t",
+        fstype,
+        *options,
+        "-d",
+        str(tree.root),
+        "-E",
+        "root_owner=0:0",
+    ]
+    subprocess.run([*mke2fs, str(image), f"{mib}M"], check=True)
     return image
 
 
@@ -169,6 +166,12 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Tr
         "ext4": (ext, ext_tree),
         "ext4-mbr": (partitioned(ext, base / "ext4-mbr.disk", "dos"), ext_tree),
         "ext4-gpt": (partitioned(ext, base / "ext4-gpt.disk", "gpt"), ext_tree),
+        "ext2": (make_ext4(ext_tree, base / "ext2.img", 64, "ext2", "-I", "128"), ext_tree),  # block maps
+        "ext3": (make_ext4(ext_tree, base / "ext3.img", 64, "ext3"), ext_tree),
+        "ext4-inline": (
+            make_ext4(ext_tree, base / "ext4-inline.img", 64, "ext4", "-O", "inline_data"),
+            ext_tree,
+        ),
         "xfs": (xfs, xfs_tree),
         "xfs-gpt": (partitioned(xfs, base / "xfs-gpt.disk", "gpt"), xfs_tree),
         "xfs-mbr": (partitioned(xfs, base / "xfs-mbr.disk", "dos"), xfs_tree),
