@@ -16,6 +16,7 @@ from t4o.vault import (
     Repository,
     SnapshotNotFound,
     backup_source,
+    disk_checksum,
 )
 from tests.unit.vault.conftest import CS
 
@@ -50,6 +51,8 @@ def test_random_ranges_match_the_disk(repo, tmp_path):
         for off, n in ((CS - 1, 2), (CS, CS), (0, size), (size - 1, 1), (size - 1234, 1234), (size, 0)):
             assert disk.read(off, n) == model[off : off + n], (off, n)
     assert disk.data_extents()[0] == (0, CS)
+    # it is a block source: the vault reads it back like any disk, only its data extents
+    assert disk_checksum(repo, m, DiskReader(repo, "s1/vda")) == m.checksum
     assert sum(n for _, n in disk.data_extents()) == sum(
         min(CS, size - i * CS) for i, c in enumerate(m.chunks) if c
     )
