@@ -7,8 +7,10 @@ image (bench/images.py). Then, alternately and best of ``--runs``:
 - nbd: ``qemu-img convert -f raw -O raw nbd+unix://...`` of the disk served by ``NbdExport`` over a
   ``DiskReader`` (in this process, its default 16 MiB cache) into a fresh file.
 
-Both outputs are compared with the image. Finally a fresh reader (no cache) reads 1 MiB aligned and
-1 MiB across a block boundary, and counts the chunks and bytes it fetched from the repository.
+Both outputs are compared with the image. qemu-img asks the export for block status (structured
+replies, ``base:allocation``) and copies only the blocks that hold data, as the restore does. Finally
+a fresh reader (no cache) reads 1 MiB aligned and 1 MiB across a block boundary, and counts the chunks
+and bytes it fetched from the repository.
 
     .venv/bin/python bench/nbd_export_bench.py --size-mib 1024
 """
@@ -99,6 +101,7 @@ def main() -> int:
                     ["qemu-img", "convert", "-f", "raw", "-O", "raw", export.url, str(out)], check=True
                 )
             nbd_s.append(time.monotonic() - t0)
+            copy_stats = reader.stats()
             assert filecmp.cmp(out, image, shallow=False), "disk read through NBD differs"
             out.unlink()
             print(f"run {run + 1}: restore {restore_s[-1]:.2f} s, nbd {nbd_s[-1]:.2f} s", flush=True)
@@ -124,6 +127,10 @@ def main() -> int:
             "restore_mib_s": round(args.size_mib / min(restore_s), 1),
             "nbd_mib_s": round(args.size_mib / min(nbd_s), 1),
             "nbd_vs_restore": round(min(restore_s) / min(nbd_s), 2),
+            "nbd_copy_chunks_fetched": copy_stats.chunks_fetched,
+            "nbd_copy_zero_blocks_read": copy_stats.zero_chunks,
+            "stored_blocks": stored,
+            "load_average": os.getloadavg()[0],
             "read_1mib": reads,
         }
         print(json.dumps(result, indent=1))
