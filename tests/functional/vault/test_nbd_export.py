@@ -349,3 +349,20 @@ def test_a_size_off_sector_boundaries_is_padded_to_a_sector(tmp_path):
         with RawClient(tmp_path / "s") as c:
             assert c.request(0, 8_999_990, 458) == (0, model[-10:] + bytes(448))
             assert c.request(0, 9_000_000, 449)[0] == 22
+
+
+def test_cli_errors_are_one_line(disk, tmp_path):
+    (tmp_path / "plain").write_text("")
+    for ref, sock, message in (
+        ("s1/nope", tmp_path / "a.sock", "no disk nope in snapshot s1"),
+        ("s1/vda", tmp_path / "missing" / "a.sock", "cannot listen on"),
+        ("s1/vda", tmp_path / "plain", "exists and is not a socket"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "t4o.vault.cli", "--repo", str(tmp_path / "repo"), "export-nbd", ref,
+             "--socket", str(sock)],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        assert proc.returncode == 1 and proc.stderr.startswith("t4o-vault: error: ")
+        assert message in proc.stderr
+        assert "Traceback" not in proc.stderr
