@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from types import TracebackType
 
-from t4o.filerecovery import partitions
+from t4o.filerecovery import lvm, partitions
 from t4o.filerecovery.errors import FileRecoveryError, NotFound, UnsupportedFilesystem
 from t4o.filerecovery.ext import ExtReader
 from t4o.filerecovery.partitions import Volume
@@ -13,9 +14,12 @@ from t4o.filerecovery.reader import FilesystemReader
 from t4o.filerecovery.source import DiskImage
 from t4o.filerecovery.xfs import XfsReader
 
+LOG = logging.getLogger(__name__)
+
 READABLE = ("ext2", "ext3", "ext4", "xfs")
+LV_FIRST = 101  # the volume number of a disk's first LV
 _WHAT = {
-    "lvm2": "an LVM2 physical volume (not read yet)",
+    "lvm2": "an LVM2 physical volume (read its LVs)",
     "luks": "a LUKS encrypted volume",
     "swap": "swap space",
     None: "no filesystem this reader recognises",
@@ -30,14 +34,33 @@ class Disk:
         self.image = DiskImage(source)
         try:
             self.volumes: list[Volume] = partitions.volumes(self.image.read, self.image.size)
+            self.volumes += self._logical_volumes()
         except Exception:
             self.image.close()
             raise
         self._readers: dict[int, FilesystemReader] = {}
 
-    def volume(self, partition: int | None = None) -> Volume:
-        """The volume of that partition number (0: a whole-disk filesystem); None: the first one
-        holding a filesystem this package reads."""
+    def _logical_volumes(self) -> list[Volume]:
+        """The LVs of the disk's LVM2 physical volumes, numbered from 101 in the order found."""
+        found: list[Volume] = []
+        for pv in [v for v in self.volumes if v.filesystem == "lvm2"]:
+            try:
+                lvs = lvm.logical_volumes(self.image.read, pv.offset)
+            except lvm.LvmError as exc:
+                LOG.warning("%s: partition %d: %s", self.image.source, pv.index, exc)
+                continue
+            for lv in lvs:
+                offset = pv.offset + lv.offset
+                fs = partitions.detect(self.image.read, offset) if lv.readable else None
+                kind = "linear" if lv.readable else lv.why
+                found.append(
+                    Volume(LV_FIRST + len(found), offset, lv.size, fs, "lvm", kind, f"{lv.vg}/{lv.name}")
+                )
+        return found
+
+    def volume(self, partition: int | str | None = None) -> Volume:
+        """The volume of that partition number (0: a whole-disk filesystem; 101 and up: LVs) or LV
+        name ("vg/lv"); None: the first one holding a filesystem this package reads."""
         if partition is None:
             for volume in self.volumes:
                 if volume.filesystem in READABLE:
@@ -45,11 +68,11 @@ class Disk:
             found = ", ".join(f"{v.index}: {v.filesystem or 'unknown'}" for v in self.volumes) or "none"
             raise UnsupportedFilesystem(f"no readable filesystem on {self.image.source} (volumes {found})")
         for volume in self.volumes:
-            if volume.index == partition:
+            if volume.index == partition or (volume.table == "lvm" and volume.name == partition):
                 return volume
         raise NotFound(f"no partition {partition} on {self.image.source}")
 
-    def filesystem(self, partition: int | None = None) -> FilesystemReader:
+    def filesystem(self, partition: int | str | None = None) -> FilesystemReader:
         volume = self.volume(partition)
         if volume.index in self._readers:
             return self._readers[volume.index]
@@ -58,9 +81,12 @@ class Disk:
             reader: FilesystemReader = ExtReader(self.image.path, volume.offset, fs)
         elif fs == "xfs":
             reader = XfsReader(self.image.region_file(volume.offset, volume.size))
+        elif volume.table == "lvm" and volume.partition_type != "linear":
+            raise UnsupportedFilesystem(f"LV {volume.name} on {self.image.source} is {volume.partition_type}")
         else:
             what = _WHAT.get(fs, fs or "")
-            raise UnsupportedFilesystem(f"partition {volume.index} of {self.image.source} holds {what}")
+            where = f"LV {volume.name}" if volume.table == "lvm" else f"partition {volume.index}"
+            raise UnsupportedFilesystem(f"{where} of {self.image.source} holds {what}")
         self._readers[volume.index] = reader
         return reader
 
