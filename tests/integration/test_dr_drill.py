@@ -83,6 +83,7 @@ class Cloud:
         self.flavors: list[str] = []
         self.images: list[str] = []
         self.keypairs: list[tuple[Connection, str]] = []
+        self.server_groups: list[str] = []
         self.problems: list[str] = []
 
     def adopt(self, job: dict[str, Any], owner: Connection) -> None:
@@ -96,6 +97,8 @@ class Cloud:
                     self.flavors.append(made["id"])
                 elif made["kind"] == "security_group":
                     self.groups.append(made["id"])
+                elif made["kind"] == "server_group":
+                    self.server_groups.append(made["id"])
             for net in (inst.get("networks") or {}).values():
                 if net.get("action") == "created":
                     self.networks.append(net["id"])
@@ -167,6 +170,9 @@ class Cloud:
             self._try(f"image {iid}", self.admin.image.delete_image, iid, ignore_missing=True)
         for conn, name in self.keypairs:
             self._try(f"keypair {name}", conn.compute.delete_keypair, name, ignore_missing=True)
+        for gid in dict.fromkeys(self.server_groups):
+            self._try(f"server group {gid}", self.admin.compute.delete_server_group, gid, ignore_missing=True)
+        self.server_groups.clear()
         self.flavors.clear()
         self.images.clear()
         self.keypairs.clear()
@@ -245,6 +251,10 @@ class Drill:
             assert (port.status, bound.binding_vif_type) == ("ACTIVE", "ovs")
             (group_id,) = port.security_group_ids
             assert rules_of(conn, group_id) == self.rules
+        groups = [g for g in conn.compute.server_groups() if g.name == f"dr-{self.tag}-group"]
+        assert len(groups) == 1, [(g.id, g.name) for g in groups]
+        assert (groups[0].policy or (groups[0].policies or [None])[0]) == "affinity"
+        assert sorted(groups[0].member_ids) == sorted(i["id"] for i in job["instances"])
 
 
 def lose_database(services: T4OServices) -> None:
@@ -292,6 +302,10 @@ def build_world(devcloud: Devcloud, cloud: Cloud, demo: Connection, tag: str) ->
         )
         for i, ip in enumerate(FIXED_IPS)
     ]  # fmt: skip
+    # both in one server group (affinity: devcloud has one compute host)
+    server_group = demo.compute.create_server_group(name=f"dr-{tag}-group", policy="affinity")
+    cloud.server_groups.append(server_group.id)
+    hints = {"group": server_group.id}
     # vm0 boots from the image and has a data volume; vm1 boots from a volume made from the image
     data = demo.block_storage.create_volume(size=1, name=f"dr-{tag}-data")
     boot = demo.block_storage.create_volume(size=1, name=f"dr-{tag}-boot", image_id=image.id)
@@ -300,10 +314,11 @@ def build_world(devcloud: Devcloud, cloud: Cloud, demo: Connection, tag: str) ->
         demo.block_storage.wait_for_status(vol, "available", failures=["error"], wait=300)
     vm0 = demo.compute.create_server(
         name=f"dr-{tag}-vm0", flavor_id=flavor.id, image_id=image.id, key_name=key,
-        networks=[{"port": ports[0].id}],
+        networks=[{"port": ports[0].id}], scheduler_hints=hints,
     )  # fmt: skip
     vm1 = demo.compute.create_server(
         name=f"dr-{tag}-vm1", flavor_id=flavor.id, key_name=key, networks=[{"port": ports[1].id}],
+        scheduler_hints=hints,
         block_device_mapping=[{"boot_index": 0, "uuid": boot.id, "source_type": "volume",
                                "destination_type": "volume", "delete_on_termination": False}],
     )  # fmt: skip
@@ -417,7 +432,7 @@ def test_drill_import_reassign_to_another_project_and_restore_in_one_click(
         (net,) = list(other.network.networks(name=f"dr-{drill.tag}-net"))
         assert net.project_id == other.current_project_id
         kinds = {c["kind"] for i in job["instances"] for c in i["created"]}
-        assert {"keypair", "security_group"} <= kinds, kinds
+        assert {"keypair", "security_group", "server_group"} <= kinds, kinds
         assert "flavor" not in kinds, kinds  # devcloud.tiny has the deleted flavor's sizes: it is chosen
         (router,) = list(other.network.routers(name=f"dr-{drill.tag}-router"))
         interfaces = list(other.network.ports(device_id=router.id, device_owner="network:router_interface"))
