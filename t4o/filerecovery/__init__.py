@@ -6,15 +6,21 @@ Layers, bottom up:
   read-only from the vault) through ``nbdfuse``, so tools read only the blocks they need;
 - ``partitions``: the volumes of the disk (bare filesystem, MBR with logical partitions, GPT) and
   what each holds, by superblock magic; pure parsing of a few sectors;
-- ``ext`` (debugfs) and ``xfs`` (xfs_db plus direct extent reads): one ``FilesystemReader`` each
-  (``reader``): stat, list, read a file (range), resolve symlinks inside the filesystem;
+- ``lvm``: the linear logical volumes of an LVM2 physical volume, from its on-disk metadata;
+- ``ext`` (debugfs) and ``xfs`` (xfs_db): one ``FilesystemReader`` each (``reader``): stat, list,
+  read a file or a range of it, resolve symlinks inside the filesystem. The tools resolve metadata;
+  file bytes are read straight from the image at the file's extents (``reader.stream_extents``), so
+  a range starts where it starts and costs only its own blocks (ext2/3 block-mapped and inline-data
+  files go through ``debugfs cat``);
 - ``search``: breadth-first walks, and the file search by path, glob or regex;
   ``tarstream``: a directory as a streamed pax tar;
 - ``disk``: ``open_disk(source)`` ties them: ``disk.volumes``, ``disk.filesystem(partition)``.
 
 Why these tools: no kernel nbd, loop or mount is available to the service (containers, no root), and
 libguestfs boots an appliance (14-19 s under TCG) per disk; debugfs and xfs_db answer from the image
-in milliseconds. LVM is recognised and reported, not read yet.
+in milliseconds. Measured on a 2-core container: listing a directory of 200 entries 35 ms (ext4)
+and 80 ms (xfs); a search for ``*.py`` over 1,500 files 0.1 s / 0.2 s; a 1 GiB ext4 file 0.23 s from
+the page cache (``debugfs cat``: 2.6 s), 1 MiB at offset 1000 MiB 9 ms (``cat``: 2.6 s).
 
 Errors are ``FileRecoveryError`` subclasses (``NotFound``, ``NotADirectory``, ``IsADirectory``,
 ``InvalidPath``, ``UnsupportedFilesystem``, ``ToolError``), each with a one-line message.

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from t4o.filerecovery import tools
 from t4o.filerecovery.entries import SYMLINK, Entry, basename, normalize, type_of_mode
 from t4o.filerecovery.errors import ToolError
-from t4o.filerecovery.reader import FilesystemReader
+from t4o.filerecovery.reader import Extent, FilesystemReader, slice_chunks, stream_extents
 
 BATCH = 2000  # commands per debugfs process
 
@@ -41,6 +41,9 @@ _OWNER = re.compile(rb"^User:\s+(\d+)\s+Group:\s+(\d+).*?Size: (\d+)", re.M)
 _MTIME = re.compile(rb"^\s*mtime: 0x([0-9a-f]+)(?::([0-9a-f]+))?", re.M)
 _FAST_LINK = re.compile(rb'^Fast link dest: "(.*)"$', re.M | re.S)
 _LS_LINE = re.compile(rb"^/(\d+)/([0-7]+)/(\d+)/(\d+)/(.*)/(\d*)/$")
+_EXTENT = re.compile(
+    rb"^\s*(\d+)/\s*(\d+)\s+\d+/\s*\d+\s+(\d+) -\s*\d+\s+(\d+) -\s*\d+\s+(\d+)[ \t]*(\S*)", re.M
+)
 
 
 def quote(path: str) -> bytes:
@@ -58,11 +61,20 @@ class ExtReader(FilesystemReader):
             os.symlink(os.path.abspath(image), os.path.join(self._tmp, "disk"))
             image = os.path.join(self._tmp, "disk")
         self._spec = image if offset == 0 else f"{image}?offset={offset}"
+        self._offset = offset
         self._debugfs = tools.which("debugfs")
         # Opening fails early, with debugfs' reason, on something that is not an ext filesystem.
-        self._batch([b"stats -h"])
+        stats = self._batch([b"stats -h"])[0]
+        block = re.search(rb"^Block size:\s+(\d+)", stats, re.M)
+        if block is None:
+            raise ToolError(f"debugfs shows no block size for {self._spec}")
+        self.blocksize = int(block.group(1))
+        self._fd = os.open(image, os.O_RDONLY)
 
     def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
         if self._tmp:
             os.unlink(os.path.join(self._tmp, "disk"))
             os.rmdir(self._tmp)
@@ -119,8 +131,31 @@ class ExtReader(FilesystemReader):
         return result
 
     def read_entry(self, entry: Entry) -> Iterator[bytes]:
+        return self.read_range(entry, 0, None)
+
+    def read_range(self, entry: Entry, offset: int, length: int | None) -> Iterator[bytes]:
+        extents = self._extents(entry.inode)
+        if extents is not None:  # straight from the image, starting at the range
+            return stream_extents(self._fd, extents, entry.size, offset, length)
+        # block-mapped (ext2/3) or inline-data files: debugfs reads them from the start
         argv = [self._debugfs, "-c", "-R", f"cat <{entry.inode}>", self._spec]
-        return tools.stream(argv, expected=entry.size)
+        return slice_chunks(tools.stream(argv, expected=entry.size), offset, length)
+
+    def _extents(self, inode: int) -> list[Extent] | None:
+        """A file's data extents from its extent tree's leaves (``dump_extents -l``); None when the
+        file has no extent tree."""
+        out = self._batch([f"ex -l <{inode}>".encode()])[0]
+        if not out.startswith(b"Level"):
+            return None
+        extents: list[Extent] = []
+        bs = self.blocksize
+        for m in _EXTENT.finditer(out):
+            level, depth, logical, physical, count, flags = m.groups()
+            if level != depth:  # an index node, not a leaf
+                continue
+            image = self._offset + int(physical) * bs if b"Uninit" not in flags else -1
+            extents.append((int(logical) * bs, image, int(count) * bs))
+        return sorted(extents)
 
 
 def _parse_stat(path: str, out: bytes) -> Entry | None:

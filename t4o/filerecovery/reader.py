@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -10,6 +11,7 @@ from t4o.filerecovery.entries import DIRECTORY, FILE, SYMLINK, Entry, normalize
 from t4o.filerecovery.errors import FileRecoveryError, IsADirectory, NotADirectory, NotFound
 
 MAX_SYMLINKS = 40  # as Linux: more hops than this is a loop
+READ_CHUNK = 1024 * 1024
 
 
 class FilesystemReader(ABC):
@@ -74,10 +76,54 @@ class FilesystemReader(ABC):
             raise FileRecoveryError(f"{entry.path}: not a regular file ({entry.type})")
         if offset < 0 or (length is not None and length < 0):
             raise FileRecoveryError(f"{entry.path}: invalid range")
-        return _slice(self.read_entry(entry), offset, length)
+        return self.read_range(entry, offset, length)
+
+    def read_range(self, entry: Entry, offset: int, length: int | None) -> Iterator[bytes]:
+        """Bytes [offset, offset + length) of a regular file; readers that know where a file's
+        blocks are override it to start reading at ``offset``."""
+        return slice_chunks(self.read_entry(entry), offset, length)
 
 
-def _slice(chunks: Iterable[bytes], offset: int, length: int | None) -> Iterator[bytes]:
+Extent = tuple[int, int, int]  # (offset in the file, offset in the image or -1 for zeros, length), bytes
+
+
+def stream_extents(
+    fd: int, extents: list[Extent], size: int, offset: int = 0, length: int | None = None
+) -> Iterator[bytes]:
+    """A file's bytes [offset, offset + length) from its extents (sorted by file offset), reading the
+    image with ``pread`` in chunks of up to 1 MiB; holes and unwritten extents read as zeros."""
+    end = size if length is None else min(size, offset + length)
+    position = min(offset, end)
+    for file_offset, image, extent_length in extents:
+        stop = min(file_offset + extent_length, end)
+        if stop <= position:
+            continue
+        if file_offset >= end:
+            break
+        yield from _zeros(file_offset - position)  # a hole before this extent
+        position = max(position, file_offset)
+        while position < stop:
+            n = min(READ_CHUNK, stop - position)
+            if image < 0:
+                yield bytes(n)
+            else:
+                at = image + position - file_offset
+                chunk = os.pread(fd, n, at)
+                if len(chunk) != n:
+                    raise FileRecoveryError(f"short read of the disk image at offset {at}")
+                yield chunk
+            position += n
+    yield from _zeros(end - position)
+
+
+def _zeros(n: int) -> Iterator[bytes]:
+    while n > 0:
+        step = min(n, READ_CHUNK)
+        yield bytes(step)
+        n -= step
+
+
+def slice_chunks(chunks: Iterable[bytes], offset: int, length: int | None) -> Iterator[bytes]:
     """The bytes [offset, offset + length) of a stream of chunks."""
     position = 0
     end = None if length is None else offset + length

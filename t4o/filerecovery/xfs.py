@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from t4o.filerecovery import tools
 from t4o.filerecovery.entries import DIRECTORY, SYMLINK, UNKNOWN, Entry, basename, normalize, type_of_mode
 from t4o.filerecovery.errors import NotFound, ToolError
-from t4o.filerecovery.reader import MAX_SYMLINKS, FilesystemReader
+from t4o.filerecovery.reader import MAX_SYMLINKS, FilesystemReader, stream_extents
 
 BATCH = 1000  # inodes per xfs_db process
 MARK = b"@@t4o-fr@@"
@@ -201,34 +201,7 @@ class XfsReader(FilesystemReader):
         return result
 
     def read_entry(self, entry: Entry) -> Iterator[bytes]:
-        extents = self._bmap(entry.inode)
-        return self._stream(extents, entry.size)
+        return stream_extents(self._fd, self._bmap(entry.inode), entry.size)
 
-    def _stream(self, extents: list[tuple[int, int, int]], size: int) -> Iterator[bytes]:
-        position = 0
-        for file_offset, image, length in extents:
-            if file_offset >= size:
-                break
-            yield from _zeros(min(file_offset, size) - position)
-            position = file_offset
-            end = min(file_offset + length, size)
-            while position < end:
-                n = min(tools.READ_CHUNK, end - position)
-                if image < 0:
-                    yield bytes(n)
-                else:
-                    chunk = os.pread(self._fd, n, image + position - file_offset)
-                    if len(chunk) != n:
-                        raise ToolError(
-                            f"{self._image}: short read at offset {image + position - file_offset}"
-                        )
-                    yield chunk
-                position += n
-        yield from _zeros(size - position)
-
-
-def _zeros(n: int) -> Iterator[bytes]:
-    while n > 0:
-        step = min(n, tools.READ_CHUNK)
-        yield bytes(step)
-        n -= step
+    def read_range(self, entry: Entry, offset: int, length: int | None) -> Iterator[bytes]:
+        return stream_extents(self._fd, self._bmap(entry.inode), entry.size, offset, length)

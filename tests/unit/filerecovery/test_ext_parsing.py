@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from t4o.filerecovery.ext import _LS_LINE, _parse_stat, quote
+from t4o.filerecovery.ext import _EXTENT, _LS_LINE, _parse_stat, quote
 
 STAT_FILE = b"""Inode: 12   Type: regular    Mode:  0644   Flags: 0x80000
 Generation: 0    Version: 0x00000000:00000000
@@ -65,3 +65,21 @@ def test_ls_lines() -> None:
 def test_quote() -> None:
     assert quote('etc/we"ird name') == b'"/etc/we""ird name"'
     assert quote("/r\u00e9") == '"/r\u00e9"'.encode()
+
+
+EX_DEPTH_1 = b"""Level Entries         Logical        Physical Length Flags
+ 0/ 1   1/  1     0 - 262143  4976            262144
+ 1/ 1   1/  3      0 -  27790   4977 -  32767  27791
+ 1/ 1   2/  3  27791 -  27800  32919 -  32928     10 Uninit
+ 1/ 1   3/  3  40000 -  40001 139264 - 139265      2
+"""
+
+
+def test_extent_leaves() -> None:
+    found = [m.groups() for m in _EXTENT.finditer(EX_DEPTH_1)]
+    leaves = [g for g in found if g[0] == g[1]]
+    assert leaves == [
+        (b"1", b"1", b"0", b"4977", b"27791", b""),
+        (b"1", b"1", b"27791", b"32919", b"10", b"Uninit"),
+        (b"1", b"1", b"40000", b"139264", b"2", b""),
+    ]

@@ -4,14 +4,16 @@ reader: the module under test is the search and tar code, not a filesystem)."""
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
 from t4o.filerecovery.entries import DIRECTORY, FILE, SYMLINK, Entry, basename, normalize
 from t4o.filerecovery.errors import FileRecoveryError, InvalidPath, NotADirectory, NotFound
-from t4o.filerecovery.reader import FilesystemReader, _slice
+from t4o.filerecovery.reader import FilesystemReader, slice_chunks, stream_extents
 from t4o.filerecovery.search import glob_to_regex, kind_of, search, walk
 from t4o.filerecovery.tarstream import tar_directory
 
@@ -141,7 +143,7 @@ def test_slice(offset: int, length: int | None) -> None:
     data = b"0123456789"
     chunks = [data[i : i + 3] for i in range(0, 10, 3)]
     assert (
-        b"".join(_slice(iter(chunks), offset, length))
+        b"".join(slice_chunks(iter(chunks), offset, length))
         == data[offset : None if length is None else offset + length]
     )
 
@@ -224,3 +226,20 @@ def test_tar_stream(fs: MemoryFs) -> None:
     root = b"".join(tar_directory(fs, "/"))
     with tarfile.open(fileobj=io.BytesIO(root)) as tar:
         assert "./etc/conf.d/net.conf" in tar.getnames()
+
+
+@pytest.mark.parametrize(
+    ("offset", "length"), [(0, None), (0, 1), (3, 10), (9, 3), (15, None), (29, 5), (30, 1), (2, 0)]
+)
+def test_stream_extents(tmp_path: Path, offset: int, length: int | None) -> None:
+    image = tmp_path / "img"
+    image.write_bytes(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    # file: 0-3 "ABCD", 4-7 hole, 8-11 unwritten, 12-17 "KLMNOP", 18-29 hole (size 30)
+    extents = [(0, 0, 4), (8, -1, 4), (12, 10, 6)]
+    model = b"ABCD" + bytes(8) + b"KLMNOP" + bytes(12)
+    fd = os.open(image, os.O_RDONLY)
+    try:
+        got = b"".join(stream_extents(fd, extents, 30, offset, length))
+    finally:
+        os.close(fd)
+    assert got == model[offset : None if length is None else offset + length]
