@@ -136,7 +136,7 @@ class XfsReader(FilesystemReader):
         fields = b"print core.mode core.size core.mtime.sec core.uid core.gid core.format"
         outputs = self._run([[b"inode %d" % ino, fields] for _, ino in known])
         entries: list[Entry | None] = [None] * len(paths)
-        remote_links: list[int] = []
+        symlinks: list[int] = []
         for (i, ino), out in zip(known, outputs, strict=True):
             f = dict(_FIELD.findall(out))
             mode = int(f[b"core.mode"], 8)
@@ -153,20 +153,21 @@ class XfsReader(FilesystemReader):
                 gid=int(f[b"core.gid"]),
             )
             if entry.type == SYMLINK:
-                remote_links.append(i)
+                symlinks.append(i)
             entries[i] = entry
-        if remote_links:
-            for i in remote_links:
-                link = entries[i]
+        if symlinks:  # one batch for every symlink's target
+            links = [entries[i] for i in symlinks]
+            outputs = self._run([[b"inode %d" % e.inode, b"print core.format u3"] for e in links if e])
+            for i, link, out in zip(symlinks, links, outputs, strict=True):
                 assert link is not None
-                entries[i] = Entry(**{**link.__dict__, "link_target": os.fsdecode(self._symlink(link))})
+                target = os.fsdecode(self._symlink(link, out))
+                entries[i] = Entry(**{**link.__dict__, "link_target": target})
         return entries
 
-    def _symlink(self, entry: Entry) -> bytes:
+    def _symlink(self, entry: Entry, inode_dump: bytes) -> bytes:
         """A symlink's target: in the inode (local format) or in data blocks (remote)."""
-        out = self._run([[b"inode %d" % entry.inode, b"print core.format u3"]])[0]
-        if b"(local)" in out:
-            m = re.search(rb'^u3\.symlink = "(.*)"$', out, re.M | re.S)
+        if b"(local)" in inode_dump:
+            m = re.search(rb'^u3\.symlink = "(.*)"$', inode_dump, re.M | re.S)
             return m.group(1)[: entry.size] if m else b""
         data = bytearray()
         for offset, length in self._extents(entry.inode):

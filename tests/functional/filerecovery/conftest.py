@@ -59,6 +59,7 @@ def write_tree(base: Path, spaces: bool) -> Tree:
         "/link-to-a": "a.txt",
         "/etc/abs-link": "/etc/hosts",
         "/long-link": "t" * 300,
+        "/remote-link": "r/" * 500,  # beyond an xfs inode: in a data block
         "/dirlink": "nested",
     }
     dirs = ["/etc", "/etc/conf.d", "/nested", "/nested/deep", "/nested/deep/deeper", "/unicode", "/odd"]

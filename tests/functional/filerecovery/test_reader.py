@@ -98,7 +98,7 @@ def test_listing(images: dict[str, tuple[Path, Tree]], name: str) -> None:
         fs = disk.filesystem(_partition(name))
         root = {e.name: e for e in fs.list("/")}
         expected = {"a.txt", "empty", "big.bin", "sparse.img", "etc", "nested", "unicode", "odd"}
-        expected |= {"link-to-a", "long-link", "dirlink"}
+        expected |= {"link-to-a", "long-link", "dirlink", "remote-link"}
         assert expected <= set(root)
         assert set(root) - expected <= {"lost+found"}
         assert root["etc"].type == "directory" and stat.S_ISDIR(root["etc"].mode)
