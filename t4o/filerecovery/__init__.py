@@ -28,7 +28,7 @@ Errors are ``FileRecoveryError`` subclasses (``NotFound``, ``NotADirectory``, ``
 
 from __future__ import annotations
 
-from t4o.filerecovery.disk import Disk, open_disk
+from t4o.filerecovery.disk import Disk, VolumeMatches, open_disk
 from t4o.filerecovery.entries import Entry
 from t4o.filerecovery.errors import (
     FileRecoveryError,
@@ -57,6 +57,7 @@ __all__ = [
     "ToolError",
     "UnsupportedFilesystem",
     "Volume",
+    "VolumeMatches",
     "open_disk",
     "search",
     "tar_directory",

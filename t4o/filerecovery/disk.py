@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from types import TracebackType
 
 from t4o.filerecovery import lvm, partitions
-from t4o.filerecovery.errors import FileRecoveryError, NotFound, UnsupportedFilesystem
+from t4o.filerecovery.entries import Entry
+from t4o.filerecovery.errors import FileRecoveryError, NotFound, ToolError, UnsupportedFilesystem
 from t4o.filerecovery.ext import ExtReader
 from t4o.filerecovery.partitions import Volume
 from t4o.filerecovery.reader import FilesystemReader
+from t4o.filerecovery.search import DEFAULT_LIMIT, search
 from t4o.filerecovery.source import DiskImage
 from t4o.filerecovery.xfs import XfsReader
 
@@ -24,6 +27,14 @@ _WHAT = {
     "swap": "swap space",
     None: "no filesystem this reader recognises",
 }
+
+
+@dataclass(frozen=True)
+class VolumeMatches:
+    volume: Volume
+    entries: list[Entry]
+    truncated: bool
+    error: str = ""
 
 
 class Disk:
@@ -89,6 +100,21 @@ class Disk:
             raise UnsupportedFilesystem(f"{where} of {self.image.source} holds {what}")
         self._readers[volume.index] = reader
         return reader
+
+    def search(self, pattern: str, kind: str = "auto", limit: int = DEFAULT_LIMIT) -> list[VolumeMatches]:
+        """A search over every volume this package reads, as Trilio's file search reports it: the
+        matches per partition (or LV); a volume that cannot be read carries its error instead."""
+        found = []
+        for volume in self.volumes:
+            if volume.filesystem not in READABLE:
+                continue
+            try:
+                result = search(self.filesystem(volume.index), pattern, "/", kind, limit)
+            except (NotFound, ToolError) as exc:  # a bad pattern still fails the whole call
+                found.append(VolumeMatches(volume, [], False, str(exc)))
+                continue
+            found.append(VolumeMatches(volume, result.entries, result.truncated))
+        return found
 
     def close(self) -> None:
         for reader in self._readers.values():

@@ -69,3 +69,12 @@ def test_files_of_the_logical_volumes(lvm_disk: Path, images: dict[str, tuple[Pa
         with pytest.raises(UnsupportedFilesystem, match=r"vg0/small .* in pieces"):
             disk.filesystem("vg0/small")
         assert disk.volume().name == "vg0/data"  # the first readable volume
+
+
+def test_a_search_covers_every_volume(lvm_disk: Path) -> None:
+    with open_disk(str(lvm_disk)) as disk:
+        found = {m.volume.name: [e.path for e in m.entries] for m in disk.search("hosts")}
+    assert found == {
+        "vg0/data": ["/etc/hosts"],
+        "vg0/root": ["/etc/hosts"],
+    }  # LVs without a filesystem left out
