@@ -65,6 +65,8 @@ def _view(op: spec.Operation) -> Any:
         payload = op.handler(ctx, body, query, **path)
         if payload is None:
             return flask.Response(status=op.status)
+        if isinstance(payload, flask.Response):  # a streamed download: the handler built it
+            return payload
         resp = flask.jsonify(payload)
         resp.status_code = op.status
         return resp

@@ -13,6 +13,7 @@ from typing import Any
 
 from t4o import __version__
 from t4o.api.handlers import (
+    files,
     imports,
     metrics,
     nodes,
@@ -26,6 +27,7 @@ from t4o.api.handlers import (
     workload_types,
     workloads,
 )
+from t4o.api.schemas import files as files_s
 from t4o.api.schemas import imports as imports_s
 from t4o.api.schemas import metrics as metrics_s
 from t4o.api.schemas import nodes as nodes_s
@@ -60,6 +62,10 @@ class Operation:
     errors: tuple[int, ...] = (400, 401, 403, 404)
     # OpenAPI links from the response: name -> (operationId, {parameter: runtime expression}).
     links: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    # A response that is not JSON: media type -> {"schema": ...} of the success response.
+    content: dict[str, Any] | None = None
+    # More responses as OpenAPI writes them (status -> response object), e.g. 206 for a range.
+    responses: dict[str, Any] = field(default_factory=dict)
 
     @property
     def full_path(self) -> str:
@@ -95,6 +101,19 @@ _SN = "/snapshots/{snapshot_id}"
 _RS = "/restores/{restore_id}"
 _P = "/workload_policy/{policy_id}"
 _CONFLICT = (400, 401, 403, 404, 409)
+_DISK = _SN + "/vms/{vm_id}/disks/{disk}"
+_BYTES = {"schema": files_s.BINARY}
+_ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_DOWNLOAD_RESPONSES = {
+    "206": {
+        "description": "The byte range asked for (Range: bytes=a-b), with Content-Range",
+        "content": {"application/octet-stream": _BYTES},
+    },
+    "416": {
+        "description": "The range is outside the file (Content-Range: bytes */size)",
+        "content": _ERROR_JSON,
+    },
+}
 
 _WORKLOAD = wrap("workload", workloads_s.WORKLOAD)
 _SNAPSHOT = wrap("snapshot", snapshots_s.SNAPSHOT)
@@ -171,6 +190,14 @@ OPERATIONS: list[Operation] = [
               status=202, errors=_CONFLICT),
     Operation("GET", _SN + "/cancel", "cancelSnapshot", snapshots.cancel_snapshot,
               "Cancel a running snapshot", "snapshots", response=_SNAPSHOT, errors=_CONFLICT),
+    # file recovery: a snapshot disk's files straight from the vault
+    Operation("GET", _DISK + "/browse", "browseSnapshotDisk", files.browse,
+              "List a directory of a snapshot disk (its volumes, the entries of path)", "snapshots",
+              query=files_s.QUERY, response=files_s.BROWSE, errors=_CONFLICT),
+    Operation("GET", _DISK + "/download", "downloadSnapshotFile", files.download,
+              "Download a file of a snapshot disk (byte ranges honoured), or a directory as a tar stream",
+              "snapshots", query=files_s.QUERY, content=files_s.DOWNLOAD_CONTENT, errors=_CONFLICT,
+              responses=_DOWNLOAD_RESPONSES),
     # restores
     Operation("POST", _SN, "restoreSnapshot", restores.create_restore,
               "Restore from a snapshot (oneclick, selective, inplace, network-topology, security-groups); "
@@ -291,7 +318,9 @@ def openapi() -> dict[str, Any]:
             str(op.status): {
                 "description": "Accepted" if op.status == 202 else "OK",
                 **({"content": {"application/json": {"schema": op.response}}} if op.response else {}),
-            }
+                **({"content": op.content} if op.content else {}),
+            },
+            **op.responses,
         }
         if op.links:
             responses[str(op.status)]["links"] = {

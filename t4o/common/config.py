@@ -102,6 +102,22 @@ KEYSTONE_REGISTRATION_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("region_name", default="RegionOne", help="Region of the endpoints registered."),
 ]
 
+FILE_RECOVERY_OPTS: list[cfg.Opt] = [
+    cfg.IntOpt(
+        "idle_timeout",
+        default=120,
+        min=1,
+        help="Seconds a snapshot disk opened for browsing or download stays open (its NBD export and "
+        "filesystem readers) after its last use, so that walking a tree does not reopen it per call.",
+    ),
+    cfg.IntOpt(
+        "cache_mib",
+        default=16,
+        min=0,
+        help="MiB of decoded vault chunks cached per open snapshot disk.",
+    ),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(DEFAULT_OPTS)
@@ -109,6 +125,7 @@ def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(DATABASE_OPTS, group="database")
     conf.register_opts(NOVA_OPTS, group="nova")
     conf.register_opts(KEYSTONE_REGISTRATION_OPTS, group="keystone_registration")
+    conf.register_opts(FILE_RECOVERY_OPTS, group="file_recovery")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -119,6 +136,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("database", DATABASE_OPTS),
         ("nova", NOVA_OPTS),
         ("keystone_registration", KEYSTONE_REGISTRATION_OPTS),
+        ("file_recovery", FILE_RECOVERY_OPTS),
     ]
 
 

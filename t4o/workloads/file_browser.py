@@ -1,0 +1,230 @@
+"""File recovery without a recovery VM: browse and download the files of a snapshot disk in the vault.
+
+``locate(ctx, action, snapshot_id, vm_id, disk)`` authorizes the call (``snapshot:browse`` or
+``snapshot:download``), finds the snapshot in the caller's project (another project's is not found),
+requires it ``available`` and names the disk in the vault from the snapshot's VM record (a disk is its
+target name ``vda``, its vault ref ``SNAPSHOT/DISK`` or the last part of it, or its volume id).
+
+``BROWSER.lease(ref)`` gives the disk opened for file recovery: the backup target opened, a
+``DiskReader`` over the disk's chunks with its cache (``[file_recovery] cache_mib``), a read-only
+``NbdExport`` of it on a unix socket in a private directory, and ``open_disk`` on that export (its
+partitions and filesystem readers). Opening costs a vault open, an NBD handshake and a FUSE mount,
+so open disks are kept per process and shared by every request (threads) until they have not been
+used for ``[file_recovery] idle_timeout`` seconds; a disk in use (a download streaming) never
+expires. Every open disk is closed at process exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from oslo_config import cfg
+
+from t4o.common import errors, policy
+from t4o.common.config import CONF
+from t4o.common.context import RequestContext
+from t4o.db import api as db
+from t4o.filerecovery import Disk, FilesystemReader, Volume, open_disk
+from t4o.vault import Repository, open_configured_target
+from t4o.vault.disk_reader import DiskReader
+from t4o.vault.nbd_export import NbdExport
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Located:
+    """The snapshot disk a call names."""
+
+    snapshot_id: str
+    project_id: str
+    vm_id: str
+    disk: str  # the target name (vda)
+    ref: str  # the disk in the vault
+
+
+def _matches(record: dict[str, Any], disk: str) -> bool:
+    ref = str(record.get("ref") or "")
+    return disk in (record.get("target"), ref, ref.rsplit("/", 1)[-1], record.get("volume_id"))
+
+
+def locate(ctx: RequestContext, action: str, snapshot_id: str, vm_id: str, disk: str) -> Located:
+    """The disk ``disk`` of VM ``vm_id`` in snapshot ``snapshot_id``, after the policy allowed ``action``.
+    NotFound for another project's snapshot, an unknown VM or disk; Conflict unless available."""
+    policy.authorize(ctx, action)
+    snap = db.snapshot_get(snapshot_id, None if ctx.is_admin else ctx.project_id)
+    if snap.status != "available":
+        raise errors.Conflict(
+            f"Snapshot {snap.id} is {snap.status}: only an available snapshot's files can be read."
+        )
+    vm = next((v for v in snap.vms if v.vm_id == vm_id), None)
+    if vm is None:
+        raise errors.NotFound(f"Snapshot {snap.id} has no VM {vm_id}.")
+    record = next((d for d in vm.disks or [] if _matches(d, disk)), None)
+    if record is None or not record.get("ref"):
+        known = ", ".join(str(d.get("target")) for d in vm.disks or []) or "none"
+        raise errors.NotFound(f"VM {vm_id} of snapshot {snap.id} has no disk {disk} (its disks: {known}).")
+    return Located(snap.id, snap.project_id, vm_id, str(record.get("target") or disk), str(record["ref"]))
+
+
+@dataclass
+class _OpenDisk:
+    ref: str
+    repo: Repository
+    reader: DiskReader
+    export: NbdExport
+    directory: str
+    disk: Disk
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the Disk's reader cache
+    users: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+    def close(self) -> None:
+        for step in (self.disk.close, self.export.stop, self.reader.close):
+            try:
+                step()
+            except Exception:  # closing the rest matters more than one failure
+                LOG.exception("closing snapshot disk %s", self.ref)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class OpenedDisk:
+    """A leased open disk: its volumes and filesystem readers (thread-safe)."""
+
+    def __init__(self, entry: _OpenDisk) -> None:
+        self._entry = entry
+
+    @property
+    def volumes(self) -> list[Volume]:
+        return list(self._entry.disk.volumes)
+
+    def volume(self, partition: int | str | None) -> Volume:
+        return self._entry.disk.volume(partition)
+
+    def filesystem(self, partition: int | str | None) -> FilesystemReader:
+        with self._entry.lock:
+            return self._entry.disk.filesystem(partition)
+
+
+class FileBrowser:
+    """The snapshot disks opened for file recovery in this process, closed after an idle time."""
+
+    def __init__(
+        self, conf: cfg.ConfigOpts = CONF, open_target: Callable[[cfg.ConfigOpts], Repository] | None = None
+    ) -> None:
+        self._conf = conf
+        self._open_target = open_target or open_configured_target
+        self._lock = threading.Lock()
+        self._disks: dict[str, _OpenDisk] = {}
+        self._opening: dict[str, threading.Lock] = {}
+        self._reaper: threading.Thread | None = None
+        self._stop = threading.Event()
+        atexit.register(self.close_all)
+
+    @property
+    def idle_timeout(self) -> float:
+        return float(self._conf.file_recovery.idle_timeout)
+
+    @contextlib.contextmanager
+    def lease(self, ref: str) -> Iterator[OpenedDisk]:
+        """The disk ``ref`` of the vault, opened (or reused); it stays open while leased."""
+        entry = self._acquire(ref)
+        try:
+            yield OpenedDisk(entry)
+        finally:
+            with self._lock:
+                entry.users -= 1
+                entry.last_used = time.monotonic()
+
+    def _acquire(self, ref: str) -> _OpenDisk:
+        with self._lock:
+            entry = self._disks.get(ref)
+            if entry is not None:
+                entry.users += 1
+                return entry
+            opening = self._opening.setdefault(ref, threading.Lock())
+        with opening:  # one thread opens a disk; the others wait for it
+            with self._lock:
+                entry = self._disks.get(ref)
+                if entry is not None:
+                    entry.users += 1
+                    return entry
+            entry = self._open(ref)
+            with self._lock:
+                entry.users += 1
+                self._disks[ref] = entry
+                self._opening.pop(ref, None)
+                self._start_reaper()
+            return entry
+
+    def _open(self, ref: str) -> _OpenDisk:
+        started = time.monotonic()
+        repo = self._open_target(self._conf)
+        reader = DiskReader(repo, ref, cache_mib=self._conf.file_recovery.cache_mib)
+        directory = tempfile.mkdtemp(prefix="t4o-files-")
+        export: NbdExport | None = None
+        try:
+            export = NbdExport(reader, socket_path=os.path.join(directory, "nbd.sock")).start()
+            disk = open_disk(export.url)
+        except BaseException:
+            if export is not None:
+                export.stop()
+            reader.close()
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        LOG.info(
+            "opened snapshot disk %s for file recovery in %.2f s (%d volume(s))",
+            ref,
+            time.monotonic() - started,
+            len(disk.volumes),
+        )
+        return _OpenDisk(ref, repo, reader, export, directory, disk)
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._stop.clear()
+            self._reaper = threading.Thread(target=self._reap_loop, name="file-recovery-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap_loop(self) -> None:
+        while not self._stop.wait(min(max(self.idle_timeout / 4, 0.2), 15.0)):
+            self.expire()
+
+    def expire(self, now: float | None = None) -> list[str]:
+        """Closes the disks unused for the idle timeout; the refs closed."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            idle = [
+                e for e in self._disks.values() if e.users == 0 and now - e.last_used >= self.idle_timeout
+            ]
+            for entry in idle:
+                del self._disks[entry.ref]
+        for entry in idle:
+            entry.close()
+            LOG.info("closed snapshot disk %s after %.0f s unused", entry.ref, self.idle_timeout)
+        return [e.ref for e in idle]
+
+    def open_refs(self) -> list[str]:
+        with self._lock:
+            return sorted(self._disks)
+
+    def close_all(self) -> None:
+        self._stop.set()
+        with self._lock:
+            entries = list(self._disks.values())
+            self._disks.clear()
+        for entry in entries:
+            entry.close()
+
+
+BROWSER = FileBrowser()
