@@ -12,14 +12,19 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from oslo_config import cfg
 
+from t4o.common import config
 from t4o.vault import open_target
+from t4o.vault import target as vault_target
+from t4o.workloads.file_browser import FileBrowser
 from tests.fixtures.control_plane import ControlPlane, admin, member
 from tests.fixtures.target_documents import Written, write_workload
 
@@ -45,6 +50,7 @@ class Env:
     files: dict[str, bytes]
     ext4: Written  # one snapshot, disk vda holds the ext4 filesystem
     raw: Written  # two snapshots of a disk without any filesystem
+    vault_url: str
 
     def url(self, written: Written, what: str, index: int = 0, disk: str = "vda") -> str:
         snap, records, _ = written.snapshots[index]
@@ -91,7 +97,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         cp.start_all_in_one()
         resp = cp.request("POST", "/workloads/import_workloads", "admin", admin("admin"), json={})
         assert resp.status_code == 200 and not resp.json()["workloads"]["failed_workloads"], resp.text
-        yield Env(cp, files, ext4, raw)
+        yield Env(cp, files, ext4, raw, url)
     finally:
         cp.stop()
 
@@ -249,3 +255,41 @@ def test_isolation_and_policy(env: Env) -> None:
     # an administrator acting in the project may
     resp = _get(env, download, admin(DEMO), params={"path": "/etc/hosts"})
     assert resp.status_code == 200 and resp.content == env.files["etc/hosts"]
+
+
+def test_open_disks_are_shared_and_expire(env: Env) -> None:
+    """The service in-process on the same vault: threads share one open disk; it closes once unused
+    for the idle timeout, never while leased."""
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    vault_target.register_opts(conf)
+    conf([], project="t4o")
+    conf.set_override("url", env.vault_url, group="backup_target")
+    conf.set_override("idle_timeout", 60, group="file_recovery")
+    browser = FileBrowser(conf)
+    ref = env.ext4.snapshots[0][1][0]["disks"][0]["ref"]
+    listed: list[list[str]] = []
+
+    def browse() -> None:
+        with browser.lease(ref) as opened:
+            listed.append([e.name for e in opened.filesystem(None).list("/etc")])
+
+    try:
+        threads = [threading.Thread(target=browse) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert listed == [["app", "hosts"]] * 4 and browser.open_refs() == [ref]
+        entry = browser._disks[ref]
+        assert os.path.exists(entry.export.socket_path or "")
+        with browser.lease(ref):
+            assert browser.expire(time.monotonic() + 3600) == []  # in use
+        assert browser.expire(time.monotonic() + 30) == []  # not idle long enough
+        assert browser.expire(time.monotonic() + 61) == [ref]
+        assert browser.open_refs() == [] and not os.path.exists(entry.directory)
+        browse()  # opened again on demand
+        assert browser.open_refs() == [ref]
+    finally:
+        browser.close_all()
+    assert browser.open_refs() == []
