@@ -255,6 +255,8 @@ def test_isolation_and_policy(env: Env) -> None:
     # an administrator acting in the project may
     resp = _get(env, download, admin(DEMO), params={"path": "/etc/hosts"})
     assert resp.status_code == 200 and resp.content == env.files["etc/hosts"]
+    log = env.cp.log("all-in-one")
+    assert " status: 500" not in log and "Traceback" not in log, log[-4000:]
 
 
 def test_open_disks_are_shared_and_expire(env: Env) -> None:
