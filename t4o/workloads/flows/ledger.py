@@ -38,6 +38,11 @@ class Ledger:
         self.items.clear()
         return problems
 
+    def undo_after(self, exc: BaseException) -> str:
+        """Undo after a failure: the failure's message, with what could not be removed."""
+        problems = self.undo()
+        return f"{exc} (could not remove: {'; '.join(problems)})" if problems else str(exc)
+
     def _delete(self, kind: str, rid: str) -> None:
         cloud = self.cloud
         if kind == "server":

@@ -112,9 +112,7 @@ def restore(job: Job) -> dict[str, Any]:
         ledger.undo()
         raise
     except Exception as exc:
-        problems = ledger.undo()
-        left = f" (could not remove: {'; '.join(problems)})" if problems else ""
-        raise RuntimeError(f"{exc}{left}") from (exc.__cause__ if isinstance(exc, VmFailed) else exc)
+        raise RuntimeError(ledger.undo_after(exc)) from (exc.__cause__ if isinstance(exc, VmFailed) else exc)
     disks = [d for inst in instances for d in inst["disks"]]
     verified = sum(1 for d in disks if d["verified"])
     size = sum(d["size"] for d in disks)

@@ -45,9 +45,7 @@ def run(job: Job, kind: str, vms: list[Any]) -> dict[str, Any]:
         ledger.undo()
         raise
     except Exception as exc:
-        problems = ledger.undo()
-        left = f" (could not remove: {'; '.join(problems)})" if problems else ""
-        raise RuntimeError(f"{exc}{left}") from exc
+        raise RuntimeError(ledger.undo_after(exc)) from exc
     return {
         "instances": [],
         "progress_msg": f"{message} in {time.monotonic() - started:.1f} s",
