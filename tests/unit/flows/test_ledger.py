@@ -53,3 +53,13 @@ def test_a_recreated_flavor_is_deleted_on_undo() -> None:
     ledger.add("flavor", "f1")
     assert ledger.undo() == []
     ledger.cloud.nova.delete_flavor.assert_called_once_with("f1")
+
+
+def test_undo_after_a_failure_says_the_failure_and_what_could_not_be_removed() -> None:
+    cloud = mock.Mock()
+    cloud.nova.delete_keypair.side_effect = [None, RuntimeError("nova is gone")]
+    ledger = Ledger(cloud)
+    ledger.add("keypair", "k1")
+    ledger.add("keypair", "k2")
+    assert ledger.undo_after(ValueError("boom")) == "boom (could not remove: keypair k1: nova is gone)"
+    assert ledger.items == [] and Ledger(cloud).undo_after(ValueError("boom")) == "boom"
