@@ -10,8 +10,11 @@ offset (xfs_db) is made a file of its own the same way, ``nbdkit`` with its offs
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +27,61 @@ from t4o.filerecovery.errors import FileRecoveryError, NotFound, ToolError
 LOG = logging.getLogger(__name__)
 
 MOUNT_TIMEOUT = 30.0  # seconds for nbdfuse to connect and mount
+MOUNT_PREFIX = "t4o-fr-"  # then the owner's pid: t4o-fr-<pid>-<random>
+_MOUNT_DIR = re.compile(rf"^{MOUNT_PREFIX}(\d+)-\w+$")
+
+
+def cleanup_stale_mounts() -> list[str]:
+    """Unmounts the FUSE mounts of this package whose owner process is gone (a service killed
+    without closing its disks leaves nbdfuse running, holding its NBD connection) or whose nbdfuse
+    died; returns the mount points it removed. Call it when a service starts."""
+    removed = []
+    for name in os.listdir(tempfile.gettempdir()):  # what a killed owner left unmounted
+        m = _MOUNT_DIR.match(name)
+        path = os.path.join(tempfile.gettempdir(), name)
+        if m and not _alive(int(m.group(1))) and not os.path.ismount(path):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            with contextlib.suppress(OSError):
+                os.unlink(path + ".pid")
+    with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+        mounts = [line.split()[1] for line in f if line.split()[2].startswith("fuse")]
+    for point in mounts:
+        point = point.replace("\\040", " ")
+        m = _MOUNT_DIR.match(os.path.basename(point))
+        if not m or os.path.dirname(point) != tempfile.gettempdir():
+            continue
+        if _alive(int(m.group(1))) and _connected(point):
+            continue
+        try:
+            tools.run([tools.which("fusermount3"), "-u", "-z", point], timeout=30)
+        except ToolError as exc:
+            LOG.warning("stale file recovery mount %s: %s", point, exc)
+            continue
+        shutil.rmtree(point, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(point + ".pid")
+        LOG.info("removed the stale file recovery mount %s", point)
+        removed.append(point)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _connected(point: str) -> bool:
+    try:
+        os.stat(point)
+    except OSError as exc:
+        return exc.errno != errno.ENOTCONN
+    return True
 
 
 def is_nbd_uri(source: str) -> bool:
@@ -34,7 +92,7 @@ class _FuseFile:
     """One ``nbdfuse`` mount showing one file; ``argv_tail`` is a URI or ``[ server command ]``."""
 
     def __init__(self, argv_tail: list[str], what: str) -> None:
-        self.dir = tempfile.mkdtemp(prefix="t4o-fr-")
+        self.dir = tempfile.mkdtemp(prefix=f"{MOUNT_PREFIX}{os.getpid()}-")
         self.path = os.path.join(self.dir, "disk")
         pidfile = os.path.join(self.dir + ".pid")
         argv = [tools.which("nbdfuse"), "-r", "-P", pidfile, self.path, *argv_tail]
@@ -48,12 +106,19 @@ class _FuseFile:
             raise ToolError(f"nbdfuse could not run: {exc}") from exc
         deadline = time.monotonic() + MOUNT_TIMEOUT
         while not os.path.exists(pidfile):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
+            timed_out = time.monotonic() > deadline
+            if self._proc.poll() is not None or timed_out:
+                if timed_out:  # still connecting (a server that takes no more clients): stop it first
+                    self._proc.kill()
+                    self._proc.wait()
                 err = self._proc.stderr.read().decode(errors="replace").strip() if self._proc.stderr else ""
                 self.close()
-                raise ToolError(
-                    f"nbdfuse could not open {what}: {err.splitlines()[-1] if err else 'timed out'}"
+                reason = (
+                    f"no answer within {MOUNT_TIMEOUT:.0f} s"
+                    if timed_out
+                    else (err.splitlines() or ["?"])[-1]
                 )
+                raise ToolError(f"nbdfuse could not open {what}: {reason}")
             time.sleep(0.02)
         LOG.debug("nbdfuse serves %s at %s", what, self.path)
 

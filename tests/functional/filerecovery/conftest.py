@@ -187,7 +187,7 @@ def nbd_export(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
     def serve(image: Path) -> str:
         sock = tmp_path / f"nbd{len(procs)}.sock"
         proc = subprocess.Popen(
-            [need("qemu-nbd"), "-k", str(sock), "-r", "-f", "raw", "-t", "--shared=4", str(image)],
+            [need("qemu-nbd"), "-k", str(sock), "-r", "-f", "raw", "-t", "--shared=0", str(image)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
