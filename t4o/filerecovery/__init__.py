@@ -42,6 +42,7 @@ from t4o.filerecovery.errors import (
 from t4o.filerecovery.partitions import Volume
 from t4o.filerecovery.reader import FilesystemReader
 from t4o.filerecovery.search import SearchResult, search, walk
+from t4o.filerecovery.source import cleanup_stale_mounts
 from t4o.filerecovery.tarstream import tar_directory
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "UnsupportedFilesystem",
     "Volume",
     "VolumeMatches",
+    "cleanup_stale_mounts",
     "open_disk",
     "search",
     "tar_directory",

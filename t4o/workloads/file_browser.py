@@ -34,7 +34,7 @@ from t4o.common import errors, policy
 from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 from t4o.db import api as db
-from t4o.filerecovery import Disk, FilesystemReader, Volume, open_disk
+from t4o.filerecovery import Disk, FilesystemReader, Volume, cleanup_stale_mounts, open_disk
 from t4o.vault import Repository, open_configured_target
 from t4o.vault.disk_reader import DiskReader
 from t4o.vault.nbd_export import NbdExport
@@ -129,6 +129,7 @@ class FileBrowser:
         self._opening: dict[str, threading.Lock] = {}
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
+        self._swept = False
         atexit.register(self.close_all)
 
     @property
@@ -168,6 +169,9 @@ class FileBrowser:
             return entry
 
     def _open(self, ref: str) -> _OpenDisk:
+        if not self._swept:  # once per process: the FUSE mounts a killed API process left behind
+            self._swept = True
+            cleanup_stale_mounts()
         started = time.monotonic()
         repo = self._open_target(self._conf)
         reader = DiskReader(repo, ref, cache_mib=self._conf.file_recovery.cache_mib)
