@@ -338,6 +338,33 @@ def test_browse_and_download_each_snapshots_own_files(
     resp = call(conn, "GET", disk_url(snap1, gpt_guest) + "/browse", params={"path": "/", "partition": 2})
     assert resp.status_code == 400, resp.text
 
+    # what HTTP says about a file, a range, a range outside the file, a path that is not there
+    url = disk_url(snap2, guests[0]) + "/download"
+    resp = call(conn, "GET", url, params={"path": "/big.bin"}, headers={"Range": "bytes=1048576-"})
+    size = len(FILES["/big.bin"])
+    assert resp.status_code == 206 and resp.content == FILES["/big.bin"][MiB:]
+    assert resp.headers["Content-Range"] == f"bytes {MiB}-{size - 1}/{size}"
+    assert resp.headers["Content-Length"] == str(size - MiB)
+    assert 'filename="big.bin"' in resp.headers["Content-Disposition"]
+    resp = call(conn, "GET", url, params={"path": CHANGED}, headers={"Range": f"bytes={len(v2)}-"})
+    assert resp.status_code == 416 and resp.headers["Content-Range"] == f"bytes */{len(v2)}", resp.text
+    resp = call(conn, "GET", url, params={"path": "/nested"}, headers={"Range": "bytes=0-9"})
+    assert resp.status_code == 400, resp.text
+    for op in ("browse", "download"):
+        resp = call(conn, "GET", disk_url(snap2, guests[0]) + f"/{op}", params={"path": "/no/such/file"})
+        assert resp.status_code == 404, resp.text
+    resp = call(conn, "GET", disk_url(snap2, guests[0]) + "/browse", params={"path": CHANGED})
+    assert resp.status_code == 400, resp.text
+
+    # each download is logged with who took what; no server error anywhere
+    api_log = t4o_services.log("workloadmgr-api")
+    assert (
+        f"download by user {conn.current_user_id} of project {conn.current_project_id}: snapshot {snap1}"
+        in api_log
+    )
+    assert f"(file {CHANGED}, bytes 0-{len(v2) - 1} of {len(v2)}), {len(v2)} bytes sent (complete)" in api_log
+    assert "Traceback" not in api_log
+
     # isolation: project other sees none of it
     for snap in (snap1, snap2):
         for op in ("browse", "download"):
