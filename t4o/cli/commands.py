@@ -6,6 +6,7 @@ The OSC names are registered as entry points in pyproject.toml (a unit test keep
 from __future__ import annotations
 
 from t4o.cli import (
+    files,
     imports,
     metrics,
     nodes,
@@ -38,6 +39,8 @@ OSC_COMMANDS: dict[str, type] = {
     "workload snapshot show": snapshots.ShowSnapshot,
     "workload snapshot delete": snapshots.DeleteSnapshot,
     "workload snapshot cancel": snapshots.CancelSnapshot,
+    "workload snapshot browse": files.BrowseSnapshot,
+    "workload snapshot download": files.DownloadSnapshot,
     "workload restore create": restores.CreateRestore,
     "workload restore list": restores.ListRestore,
     "workload restore show": restores.ShowRestore,
@@ -98,6 +101,8 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "snapshot-show": snapshots.ShowSnapshot,
     "snapshot-delete": snapshots.DeleteSnapshot,
     "snapshot-cancel": snapshots.CancelSnapshot,
+    "snapshot-browse": files.BrowseSnapshot,
+    "snapshot-download": files.DownloadSnapshot,
     "snapshot-oneclick-restore": restores.OneclickRestore,
     "snapshot-selective-restore": restores.SelectiveRestore,
     "snapshot-inplace-restore": restores.InplaceRestore,

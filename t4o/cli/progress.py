@@ -87,3 +87,68 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+class TransferBar:
+    """A download's progress on a terminal: bar and percent when the length is known, bytes and rate;
+    redrawn in place at most every ``interval`` seconds. Draws nothing when the stream is not a
+    terminal (the command prints its summary line either way)."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        label: str,
+        *,
+        tty: bool | None = None,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = 0.1,
+    ) -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = stream.isatty() if tty is None else tty
+        self.width = width
+        self.clock = clock
+        self.interval = interval
+        self.started = clock()
+        self._drawn_at: float | None = None
+        self._last: tuple[int, int | None] = (0, None)
+        self._line = ""
+
+    def render(self, done: int, total: int | None) -> str:
+        elapsed = self.clock() - self.started
+        rate = f"{human_bytes(done / elapsed)}/s" if elapsed > 0 and done else ""
+        if total:
+            percent = max(0, min(100, done * 100 // total))
+            filled = 30 * percent // 100
+            parts = [
+                f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%",
+                f"{human_bytes(done)}/{human_bytes(total)}",
+            ]
+        else:
+            parts = [self.label, human_bytes(done)]
+        if rate:
+            parts.append(rate)
+        return "  ".join(parts)
+
+    def _draw(self, done: int, total: int | None) -> None:
+        columns = self.width or shutil.get_terminal_size((100, 24)).columns
+        line = self.render(done, total)[: max(columns - 1, 10)]
+        self.stream.write("\r" + line.ljust(len(self._line)))
+        self.stream.flush()
+        self._line = line
+        self._drawn_at = self.clock()
+
+    def update(self, done: int, total: int | None) -> None:
+        self._last = (done, total)
+        if not self.tty:
+            return
+        if self._drawn_at is None or self.clock() - self._drawn_at >= self.interval:
+            self._draw(done, total)
+
+    def finish(self) -> None:
+        """The last state drawn, then the line ended (on a terminal)."""
+        if self.tty and (self._drawn_at is not None or self._last[0]):
+            self._draw(*self._last)
+            self.stream.write("\n")
+            self.stream.flush()

@@ -14,6 +14,7 @@ from t4o.client.exceptions import (
     AuthFailed,
     ClientError,
     EndpointMissing,
+    IncompleteDownload,
     JobFailed,
     NotFound,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Client",
     "ClientError",
     "EndpointMissing",
+    "IncompleteDownload",
     "JobFailed",
     "NotFound",
 ]

@@ -47,3 +47,11 @@ class JobFailed(ClientError):
 
 class WaitTimeout(ClientError):
     """A wait ran out of time before the job finished."""
+
+
+class IncompleteDownload(ClientError):
+    """A download that stopped before its last byte (the connection broke, the server stopped)."""
+
+    def __init__(self, message: str, received: int) -> None:
+        super().__init__(message)
+        self.received = received

@@ -152,6 +152,33 @@ class HTTPClient:
                 resp.status_code, f"The API answered {method} {path} with non-JSON data."
             ) from err
 
+    def open_stream(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 206),
+    ) -> Any:
+        """GET ``path`` without reading the body: the ``requests`` response, to read with
+        ``iter_content`` and close. An error status raises the API's error (its body is small JSON)."""
+        url = self.base_url + path
+        kwargs: dict[str, Any] = {"raise_exc": False, "timeout": self._timeout, "stream": True}
+        if params:
+            kwargs["params"] = {k: v for k, v in params.items() if v is not None}
+        if headers:
+            kwargs["headers"] = headers
+        try:
+            resp = self._adapter.request(url, "GET", endpoint_override=self.base_url, **kwargs)
+        except ksa_exc.ClientException as err:
+            raise translate(err) from err
+        if resp.status_code not in ok:
+            try:
+                raise api_error(resp)
+            finally:
+                resp.close()
+        return resp
+
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
 

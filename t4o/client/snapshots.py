@@ -1,10 +1,15 @@
-"""Snapshots: point-in-time copies of a workload (a job to poll while it runs)."""
+"""Snapshots: point-in-time copies of a workload (a job to poll while it runs); their disks' files
+(browse a directory, download a file or a directory as tar)."""
 
 from __future__ import annotations
 
-from typing import Any
+import urllib.parse
+from collections.abc import Mapping
+from typing import IO, Any
 
+from t4o.client import exceptions as exc
 from t4o.client.base import Manager, Resource
+from t4o.client.files import Download, Progress, range_header
 
 
 class Snapshot(Resource):
@@ -40,3 +45,69 @@ class SnapshotManager(Manager[Snapshot]):
 
     def cancel(self, snapshot_id: str) -> Snapshot:
         return self._one(self.http.get(f"{self.path}/{snapshot_id}/cancel"))
+
+    def _disk_path(self, snapshot: str | Mapping[str, Any], vm_id: str, disk: str, what: str) -> str:
+        snapshot_id = snapshot if isinstance(snapshot, str) else str(snapshot["id"])
+        parts = (urllib.parse.quote(str(p), safe="") for p in (snapshot_id, vm_id, disk))
+        return "{}/{}/vms/{}/disks/{}/{}".format(self.path, *parts, what)
+
+    def browse(
+        self,
+        snapshot: str | Mapping[str, Any],
+        vm_id: str,
+        disk: str,
+        path: str = "/",
+        partition: int | str | None = None,
+    ) -> Resource:
+        """A directory of a snapshot disk: ``{path, partition, filesystem, volumes, entries}``
+        (``entries``: name, path, type, size, mode, mtime, uid, gid, link_target)."""
+        body = self.http.request(
+            "GET",
+            self._disk_path(snapshot, vm_id, disk, "browse"),
+            params={"path": path or "/", "partition": None if partition is None else str(partition)},
+        )
+        return Resource(body["browse"])
+
+    def open_download(
+        self,
+        snapshot: str | Mapping[str, Any],
+        vm_id: str,
+        disk: str,
+        path: str,
+        partition: int | str | None = None,
+        offset: int | None = None,
+        length: int | None = None,
+    ) -> Download:
+        """Starts a download: the API's answer with its headers (name, length), its body not read yet.
+        A directory comes as a tar stream; ``offset``/``length`` read a part of a file."""
+        rng = range_header(offset, length)
+        resp = self.http.open_stream(
+            self._disk_path(snapshot, vm_id, disk, "download"),
+            params={"path": path, "partition": None if partition is None else str(partition)},
+            headers={"Range": rng} if rng else None,
+        )
+        download = Download(resp, path)
+        if rng and download.status != 206:
+            download.close()
+            raise exc.ApiError(download.status, f"The API did not answer the range {rng} of {path}.")
+        return download
+
+    def download(
+        self,
+        snapshot: str | Mapping[str, Any],
+        vm_id: str,
+        disk: str,
+        path: str,
+        partition: int | str | None = None,
+        *,
+        out: IO[bytes],
+        progress: Progress | None = None,
+        offset: int | None = None,
+        length: int | None = None,
+    ) -> Download:
+        """Writes a file of a snapshot disk (a directory: its tar stream) to ``out`` as it arrives;
+        ``progress(bytes_written, bytes_expected_or_None)`` after each piece. Returns the finished
+        Download (``received`` bytes, ``seconds``, ``filename``); IncompleteDownload when it stopped."""
+        with self.open_download(snapshot, vm_id, disk, path, partition, offset, length) as download:
+            download.write_to(out, progress)
+        return download
