@@ -273,6 +273,8 @@ def test_a_broken_download_leaves_no_file(env: Env, cli: Cli) -> None:
             assert "Traceback" not in proc.stderr
             line = proc.stderr.strip().splitlines()[-1]
             assert line.startswith(f"The download of {path} stopped after "), line
+            if name == "big.bin":  # its length is known
+                assert f" of {len(env.files['data/big.bin'])} bytes: " in line, line
             assert files_in(cli.home) == [], name  # neither the file nor its .part
     finally:
         proxy.close()
