@@ -111,6 +111,28 @@ class TargetWorkload(base.APIDictWrapper):
               "deleted_in_database", "missing"]  # fmt: skip
 
 
+class FileEntry(base.APIDictWrapper):
+    """A file, directory, symlink... of a snapshot disk's filesystem; ``mode`` is octal text ("0644"),
+    ``mtime`` seconds since the epoch."""
+
+    _attrs = ["name", "path", "type", "size", "mode", "mtime", "uid", "gid", "link_target"]
+
+    @property
+    def id(self) -> str:
+        return self._apidict["path"]
+
+
+class FileListing(base.APIDictWrapper):
+    """A directory of a snapshot disk: its ``path`` (where a symlink led), the volume read (``partition``,
+    ``filesystem``), every volume of the disk and the directory's entries."""
+
+    _attrs = ["path", "partition", "filesystem", "volumes"]
+
+    @property
+    def entries(self) -> list[FileEntry]:
+        return [FileEntry(e) for e in self._apidict.get("entries") or []]
+
+
 class Setting(base.APIDictWrapper):
     _attrs = ["name", "value", "category", "description"]
 
@@ -136,6 +158,44 @@ def _message(resp: requests.Response) -> str:
     return resp.reason
 
 
+def _send(
+    request: Any,
+    method: str,
+    path: str,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    stream: bool = False,
+) -> requests.Response:
+    """One API request with the user's token; an error answer (or none) raises a WorkloadmgrError."""
+    url = _endpoint(request) + path
+    headers = {"X-Auth-Token": request.user.token.id, "Accept": "application/json"}
+    if stream:
+        headers["Accept"] = "*/*"
+    verify: bool | str = not getattr(settings, "OPENSTACK_SSL_NO_VERIFY", False)
+    cacert = getattr(settings, "OPENSTACK_SSL_CACERT", None)
+    if verify and cacert:
+        verify = cacert
+    kwargs: dict[str, Any] = {"params": params, "json": body, "headers": headers, "timeout": TIMEOUT}
+    kwargs["verify"] = verify
+    if stream:
+        kwargs["stream"] = True
+    try:
+        resp = requests.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        LOG.warning("workloadmgr %s %s failed: %s", method, url, exc)
+        raise WorkloadmgrError(_("The backup service does not answer: %s") % exc) from exc
+    if resp.status_code >= 400:
+        text = _message(resp)
+        resp.close()
+        LOG.info("workloadmgr %s %s: %s %s", method, url, resp.status_code, text)
+        if resp.status_code == 404:
+            raise WorkloadmgrNotFound(text, 404)
+        if resp.status_code == 401:
+            raise horizon_exceptions.NotAuthorized(text)
+        raise WorkloadmgrError(f"{text} (HTTP {resp.status_code})", resp.status_code)
+    return resp
+
+
 def call(
     request: Any,
     method: str,
@@ -144,27 +204,7 @@ def call(
     body: dict[str, Any] | None = None,
 ) -> Any:
     """One API request; returns the decoded JSON body (None when there is none)."""
-    url = _endpoint(request) + path
-    headers = {"X-Auth-Token": request.user.token.id, "Accept": "application/json"}
-    verify: bool | str = not getattr(settings, "OPENSTACK_SSL_NO_VERIFY", False)
-    cacert = getattr(settings, "OPENSTACK_SSL_CACERT", None)
-    if verify and cacert:
-        verify = cacert
-    try:
-        resp = requests.request(
-            method, url, params=params, json=body, headers=headers, timeout=TIMEOUT, verify=verify
-        )
-    except requests.RequestException as exc:
-        LOG.warning("workloadmgr %s %s failed: %s", method, url, exc)
-        raise WorkloadmgrError(_("The backup service does not answer: %s") % exc) from exc
-    if resp.status_code >= 400:
-        text = _message(resp)
-        LOG.info("workloadmgr %s %s: %s %s", method, url, resp.status_code, text)
-        if resp.status_code == 404:
-            raise WorkloadmgrNotFound(text, 404)
-        if resp.status_code == 401:
-            raise horizon_exceptions.NotAuthorized(text)
-        raise WorkloadmgrError(f"{text} (HTTP {resp.status_code})", resp.status_code)
+    resp = _send(request, method, path, params=params, body=body)
     if not resp.content:
         return None
     return resp.json()
@@ -277,6 +317,40 @@ def snapshot_delete(request: Any, snapshot_id: str) -> None:
 
 def snapshot_cancel(request: Any, snapshot_id: str) -> Snapshot:
     return Snapshot(call(request, "GET", f"/snapshots/{snapshot_id}/cancel")["snapshot"])
+
+
+def _disk_path(snapshot_id: str, vm_id: str, disk: str) -> str:
+    return (
+        f"/snapshots/{quote(snapshot_id, safe='')}/vms/{quote(vm_id, safe='')}/disks/{quote(disk, safe='')}"
+    )
+
+
+def _file_params(path: str, partition: str | int | None) -> dict[str, str]:
+    params = {"path": path or "/"}
+    if partition not in (None, ""):
+        params["partition"] = str(partition)
+    return params
+
+
+def snapshot_browse(
+    request: Any, snapshot_id: str, vm_id: str, disk: str, path: str = "/", partition: str | int | None = None
+) -> FileListing:
+    """A directory of a snapshot disk, read from the backup target; ``partition`` None: the API picks the
+    first volume with a filesystem it reads."""
+    found = call(
+        request, "GET", _disk_path(snapshot_id, vm_id, disk) + "/browse", _file_params(path, partition)
+    )
+    return FileListing(found["browse"])
+
+
+def snapshot_download(
+    request: Any, snapshot_id: str, vm_id: str, disk: str, path: str, partition: str | int | None = None
+) -> requests.Response:
+    """A file of a snapshot disk (or a directory as a tar) as a streamed response: its body is read with
+    ``iter_content`` and the caller closes it. Its headers give Content-Type, Content-Disposition and, for
+    a file, Content-Length."""
+    url = _disk_path(snapshot_id, vm_id, disk) + "/download"
+    return _send(request, "GET", url, params=_file_params(path, partition), stream=True)
 
 
 # ------------------------------------------------------------------ restores

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
@@ -62,6 +62,26 @@ def timestamp(value: str | None) -> str | None:
 
 def size(value: int | None) -> str:
     return filesizeformat(value or 0)
+
+
+IEC_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def iec_size(value: int | None) -> str:
+    """A byte count in IEC units: '512 B', '1.5 KiB', '20.0 GiB'."""
+    amount = float(value or 0)
+    for unit in IEC_UNITS:
+        if amount < 1024 or unit == IEC_UNITS[-1]:
+            return f"{int(amount)} B" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    raise AssertionError("unreachable")
+
+
+def epoch_time(value: float | None) -> str:
+    """Seconds since the epoch as '2026-11-26 09:53:52' (UTC)."""
+    if value is None:
+        return "-"
+    return datetime.fromtimestamp(float(value), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def is_running(job: Any) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from horizon import tables
@@ -123,3 +125,68 @@ class SnapshotsTable(tables.DataTable):
         row_class = UpdateSnapshotRow
         table_actions = (DeleteSnapshot,)
         row_actions = (OneClickRestore, SelectiveRestore, InplaceRestore, CancelSnapshot, DeleteSnapshot)
+
+
+# ------------------------------------------------------------------ a snapshot disk's files
+FILE_ICONS = {"directory": "fa-folder-o", "file": "fa-file-o", "symlink": "fa-link"}
+
+
+def files_url(table: Any, url_name: str, path: str) -> str:
+    """The browse or download page of ``path`` on the table's disk and volume."""
+    kw = table.kwargs
+    url = reverse(url_name, args=[kw["snapshot_id"], kw["vm_id"], kw["disk"]])
+    query = {"path": path}
+    if getattr(table, "partition", None) not in (None, ""):
+        query["partition"] = str(table.partition)
+    return f"{url}?{urlencode(query)}"
+
+
+def _type_cell(entry: Any) -> str:
+    icon = FILE_ICONS.get(entry.type, "fa-question")
+    return format_html('<span class="fa {}" aria-hidden="true"></span> {}', icon, entry.type or "-")
+
+
+def _size_cell(entry: Any) -> str:
+    return "-" if entry.type == "directory" or entry.size is None else common.iec_size(entry.size)
+
+
+class DownloadEntry(tables.LinkAction):
+    """A file as it is, a directory as a tar stream."""
+
+    name = "download"
+    verbose_name = _("Download")
+    icon = "download"
+
+    def allowed(self, request: Any, entry: Any = None) -> bool:
+        return entry is not None and entry.name != ".." and entry.type in ("file", "directory")
+
+    def update(self, request: Any, entry: Any) -> None:
+        if entry is not None and entry.type == "directory":
+            self.verbose_name = _("Download (tar)")
+
+    def get_link_url(self, entry: Any = None) -> str:
+        return files_url(self.table, "horizon:project:backup_snapshots:download", entry.path)
+
+
+class FilesTable(tables.DataTable):
+    name = tables.WrappingColumn(
+        "name",
+        verbose_name=_("Name"),
+        link=lambda entry: entry.browse_url if entry.type == "directory" else None,
+    )
+    kind = tables.Column(_type_cell, verbose_name=_("Type"))
+    size = tables.Column(_size_cell, verbose_name=_("Size"))
+    mode = tables.Column("mode", verbose_name=_("Mode"), empty_value="-")
+    mtime = tables.Column(lambda e: common.epoch_time(e.mtime), verbose_name=_("Modified (UTC)"))
+    link_target = tables.Column("link_target", verbose_name=_("Link target"), empty_value="")
+
+    def get_object_id(self, entry: Any) -> str:
+        return entry.path
+
+    def get_object_display(self, entry: Any) -> str:
+        return entry.name
+
+    class Meta:
+        name = "files"
+        verbose_name = _("Files")
+        row_actions = (DownloadEntry,)

@@ -15,4 +15,14 @@ urlpatterns = [
         views.InplaceRestoreView.as_view(),
         name="inplace_restore",
     ),
+    re_path(
+        r"^(?P<snapshot_id>[^/]+)/vms/(?P<vm_id>[^/]+)/disks/(?P<disk>[^/]+)/browse/$",
+        views.BrowseView.as_view(),
+        name="browse",
+    ),
+    re_path(
+        r"^(?P<snapshot_id>[^/]+)/vms/(?P<vm_id>[^/]+)/disks/(?P<disk>[^/]+)/download/$",
+        views.DownloadView.as_view(),
+        name="download",
+    ),
 ]
