@@ -25,6 +25,7 @@ from t4o.vault import open_target
 from tests.fixtures.control_plane import VENV_BIN, ControlPlane, admin, member
 from tests.fixtures.target_documents import write_workload
 from tests.functional.cli.conftest import Cli, clean_env
+from tests.functional.cli.test_completion import bash_completion, complete  # noqa: F401 - a fixture
 from tests.functional.test_api_files import MTIME, _files, _make_ext4
 
 DEMO = "demo"
@@ -331,3 +332,23 @@ def test_progress_bar_on_a_terminal(env: Env, cli: Cli) -> None:
     assert "\rbig.bin [##############################] 100%  1.5 MiB/1.5 MiB" in text, text
     assert f"Downloaded /data/big.bin to big.bin: {big} bytes (1.5 MiB)" in text
     assert (cli.home / "big.bin").stat().st_size == big
+
+
+@pytest.mark.usefixtures("bash_completion")
+def test_shell_completion(cli: Cli, tmp_path: Path) -> None:
+    script = tmp_path / "workloadmgr.bash"
+    script.write_text(cli.ok("completion", "bash", tool="workloadmgr", auth=False))
+    assert complete(script, "_workloadmgr", ["workloadmgr", "snapshot-b"]) == ["snapshot-browse"]
+    assert complete(script, "_workloadmgr", ["workloadmgr", "snapshot-do"]) == ["snapshot-download"]
+    assert complete(script, "_workloadmgr", ["workloadmgr", "snapshot-download", "--vm"]) == [
+        "--vm", "--vm-id", "--vm_id"
+    ]  # fmt: skip
+    script = tmp_path / "openstack.bash"
+    script.write_text(cli.ok("complete", auth=False))
+    # (cliff's script does not complete the subcommands of `workload snapshot`, itself a command)
+    assert complete(script, "_openstack", ["openstack", "workload", "snapshot", "browse", "--vol"]) == [
+        "--volumes"
+    ]
+    assert complete(script, "_openstack", ["openstack", "workload", "snapshot", "download", "--o"]) == [
+        "--output"
+    ]
