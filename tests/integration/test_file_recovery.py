@@ -1,19 +1,21 @@
 """File-level recovery on devcloud: browse and download files of a snapshot disk straight from the vault.
 
 The test builds its guests' disks itself, without root or loop devices: an ext4 filesystem on a bare
-disk, the same ext4 in partition 1 of a GPT disk, and an xfs filesystem on a bare disk, each holding
-files the test knows (one over 1 MiB, nested directories, a symlink, known mtimes on ext4). Each disk
-goes to Glance as a private image of project demo and a server boots from it (devcloud guests run no
-OS: the disk is what matters). Snapshot 1 (full); then one file's data blocks, found in the test's own
-image (debugfs, xfs_db), are overwritten in the running servers' disks through QEMU with new bytes of
-the same length; snapshot 2 (incremental).
+disk, the same ext4 in partition 1 of a GPT disk and in partition 2 of an MBR disk (a swap area in
+partition 1), and an xfs filesystem on a bare disk, each holding files the test knows (one over 1 MiB,
+nested directories, a symlink, known mtimes on ext4). Each disk goes to Glance as a private image of
+project demo and a server boots from it (devcloud guests run no OS: the disk is what matters).
+Snapshot 1 (full); then one file's data blocks, found in the test's own image (debugfs, xfs_db), are
+overwritten in the running servers' disks through QEMU with new bytes of the same length; snapshot 2
+(incremental).
 
 Through the REST API as user demo: browse lists the known entries (sizes, types, mtimes, link target);
 the changed file downloads as its first version from snapshot 1 and its second from snapshot 2, byte
-for byte against the test's bytes; the big file, a Range slice and a directory tar equal the test's
-tree; the GPT disk is read from partition 1 (chosen by itself, or asked for); project other gets 404
-on browse and download with demo's ids. The first (cold) browse, a warm one and the download of the
-largest file are timed and printed."""
+for byte against the test's bytes; the big file, Range slices and directory tars equal the test's
+tree; the partitioned disks are read from their ext4 partition (chosen by itself, or asked for) and
+the swap partition answers 409; each download is logged; project other gets 404 on browse and
+download with demo's ids. The first (cold) browse, a warm one and the download of the largest file
+are timed and printed."""
 
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ from tests.integration.test_restore_without_source import Leftovers
 MiB = 1 << 20
 BLOCK = 4096
 PART_START = 1 * MiB  # partition 1 of the GPT disk: sector 2048
+MBR_SWAP = 8 * MiB  # the MBR disk: swap in partition 1 (at 1 MiB), the ext4 in partition 2 after it
+MBR_EXT4 = PART_START + MBR_SWAP
 
 # the tree every guest disk holds: path -> bytes (files), with its mtime
 CHANGED = "/changed.bin"
@@ -91,6 +95,21 @@ def make_gpt(ext4: Path, img: Path) -> None:
     size = ext4.stat().st_size // 512
     run("sfdisk", "-q", img, stdin=f"label: gpt\nstart=2048, size={size}, type=linux, name=data\n")
     run("dd", f"if={ext4}", f"of={img}", "bs=1M", f"seek={PART_START // MiB}", "conv=notrunc", "status=none")
+
+
+def make_mbr(ext4: Path, img: Path) -> None:
+    """An MBR disk: partition 1 a swap area (no filesystem to read), partition 2 the ext4 image."""
+    swap = img.with_suffix(".swap")
+    with swap.open("wb") as f:
+        f.truncate(MBR_SWAP)
+    run("mkswap", "-q", swap)
+    with img.open("wb") as f:
+        f.truncate(80 * MiB)
+    size = ext4.stat().st_size // 512
+    table = [f"start=2048, size={MBR_SWAP // 512}, type=82", f"start={MBR_EXT4 // 512}, size={size}, type=83"]
+    run("sfdisk", "-q", img, stdin="\n".join(["label: dos", *table, ""]))
+    for part, at in ((swap, PART_START), (ext4, MBR_EXT4)):
+        run("dd", f"if={part}", f"of={img}", "bs=1M", f"seek={at // MiB}", "conv=notrunc", "status=none")
 
 
 def make_xfs(tree: Path, img: Path) -> list[int]:
@@ -189,6 +208,9 @@ def test_browse_and_download_each_snapshots_own_files(
         Guest("ext4", ext4, ext4_blocks),
         Guest("gpt", gpt, [PART_START + b for b in ext4_blocks]),
     ]
+    mbr = tmp_path / "mbr.img"
+    make_mbr(ext4, mbr)
+    guests.append(Guest("mbr", mbr, [MBR_EXT4 + b for b in ext4_blocks]))
     xfs = tmp_path / "xfs.img"
     guests.append(Guest("xfs", xfs, make_xfs(tree, xfs)))
     for g in guests:  # the test's reading of its own images: the blocks hold version 1
@@ -281,7 +303,7 @@ def test_browse_and_download_each_snapshots_own_files(
             listing = browse(snap, g)
             assert listing["path"] == "/"
             assert listing["filesystem"] == ("xfs" if g.kind == "xfs" else "ext4"), listing
-            assert listing["partition"] == (1 if g.kind == "gpt" else 0), listing["volumes"]
+            assert listing["partition"] == {"gpt": 1, "mbr": 2}.get(g.kind, 0), listing["volumes"]
             entries = {e["name"]: e for e in listing["entries"]}
             expected = {p.lstrip("/") for p in FILES if p.count("/") == 1} | {"nested", "link"}
             assert set(entries) - {"lost+found"} == expected, sorted(entries)
@@ -312,7 +334,7 @@ def test_browse_and_download_each_snapshots_own_files(
     t0 = time.monotonic()
     assert download(snap1, guests[0], "/big.bin") == FILES["/big.bin"]
     big_time = time.monotonic() - t0
-    assert download(snap2, guests[2], "/big.bin") == FILES["/big.bin"]
+    assert download(snap2, guests[-1], "/big.bin") == FILES["/big.bin"]
 
     # a directory as a tar whose members are the tree (snapshot 2: the changed file's version 2)
     for g in guests:
@@ -327,7 +349,7 @@ def test_browse_and_download_each_snapshots_own_files(
         assert names == ["nested", "nested/a", "nested/a/b", "nested/a/b/deep.txt", "nested/note.txt"]
         assert files == {p: d for p, d in FILES.items() if p.startswith("/nested/")}, g.kind
 
-    # the partitioned disk: partition 1 asked for gives the same; it has no partition 2
+    # the GPT disk: partition 1 asked for gives the same; it has no partition 2
     gpt_guest = guests[1]
     asked = browse(snap1, gpt_guest, "/nested", partition=1)
     assert asked["partition"] == 1 and [v["table"] for v in asked["volumes"] if v["partition"] == 1] == [
@@ -337,6 +359,17 @@ def test_browse_and_download_each_snapshots_own_files(
     assert download(snap2, gpt_guest, CHANGED, partition=1) == v2
     resp = call(conn, "GET", disk_url(snap1, gpt_guest) + "/browse", params={"path": "/", "partition": 2})
     assert resp.status_code == 400, resp.text
+    # the MBR disk: its swap partition is listed, not read (409 saying what is there); partition 2 is
+    # the filesystem it chose by itself
+    mbr_guest = next(g for g in guests if g.kind == "mbr")
+    volumes = browse(snap2, mbr_guest)["volumes"]
+    assert [(v["partition"], v["table"], v["filesystem"], v["start"]) for v in volumes] == [
+        (1, "mbr", "swap", PART_START),
+        (2, "mbr", "ext4", MBR_EXT4),
+    ], volumes
+    resp = call(conn, "GET", disk_url(snap2, mbr_guest) + "/browse", params={"path": "/", "partition": 1})
+    assert resp.status_code == 409 and "swap" in resp.text, resp.text
+    assert download(snap1, mbr_guest, CHANGED, partition=2) == FILES[CHANGED]
 
     # what HTTP says about a file, a range, a range outside the file, a path that is not there
     url = disk_url(snap2, guests[0]) + "/download"
