@@ -122,6 +122,8 @@ class BrowseViewTests(base.TestCase):
             helpers.IsHttpRequest(), "sn-1", data.VM1, "vda", "/", None
         )
         self.assertNotContains(res, ">..</a>")
+        self.assertContains(res, 'id="download_directory"')
+        self.assertContains(res, f'href="{DOWNLOAD}?path=%2F&amp;partition=1"')  # / as root.tar
         # The volume the API chose (partition 1) is kept in the links.
         self.assertContains(res, f"{BROWSE}?path=%2Fssh&amp;partition=1")
 
@@ -151,6 +153,7 @@ class BrowseViewTests(base.TestCase):
         self.assertEqual(200, res.status_code)
         self.assertMessageCount(res, error=1)
         self.assertContains(res, 'id="files_breadcrumb"')
+        self.assertNotContains(res, 'id="download_directory"')
         self.assertNotContains(res, "Traceback")
 
     @helpers.create_mocks({workloadmgr: ("snapshot_browse", "snapshot_get")})

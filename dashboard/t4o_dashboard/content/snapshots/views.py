@@ -285,6 +285,11 @@ class BrowseView(tables.DataTableView):
                 "partition": "" if partition is None else str(partition),
                 "volumes": [{"value": str(v.get("partition")), "text": _volume_text(v)} for v in volumes],
                 "browse_base_url": reverse(BROWSE_URL, args=[snapshot_id, vm_id, disk]),
+                "download_url": snapshot_tables.files_url(
+                    self.get_table(), "horizon:project:backup_snapshots:download", path
+                )
+                if listing is not None
+                else None,
             }
         )
         return context
