@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from typing import Any
 from unittest import mock
 
 import requests
 from django.urls import reverse
 from openstack_dashboard.test import helpers
+from requests.packages.urllib3.connection import HTTPConnection
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content.snapshots import views
@@ -279,3 +282,57 @@ class StreamTests(base.TestCase):
         self.assertEqual([b"first"], list(stream))
         stream.close()
         resp.close.assert_called_once_with()
+
+
+class _SlowFile(http.server.BaseHTTPRequestHandler):
+    """Sends a file's first piece, then the rest only once the test says so."""
+
+    release = threading.Event()
+    released: list[bool] = []
+    seen: list[tuple[str, str]] = []
+    BODY = bytes(range(256)) * 1024  # 256 KiB
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("X-Auth-Token", "")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.send_header("Content-Disposition", 'attachment; filename="big.bin"')
+        self.end_headers()
+        self.wfile.write(self.BODY[:65536])
+        self.wfile.flush()
+        self.released.append(self.release.wait(10))
+        self.wfile.write(self.BODY[65536:])
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class DownloadThroughHttpTests(base.TestCase):
+    """The download view with the real HTTP client against a local server: the browser's response starts
+    while the API still sends, so the file is never read whole first."""
+
+    def test_streams_while_the_api_still_sends(self) -> None:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowFile)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/project"
+        # Horizon's test case refuses real connections; this one is to the local server only.
+        real_connect = mock.patch.object(HTTPConnection, "connect", self._real_conn_request)
+        with real_connect, mock.patch.object(workloadmgr, "_endpoint", return_value=endpoint):
+            res = self.client.get(DOWNLOAD + "?path=/big.bin&partition=1")
+            self.assertEqual([], _SlowFile.released)  # the view answered before the API's body was all sent
+            _SlowFile.release.set()
+            body = b"".join(res.streaming_content)
+        res.close()
+        self.assertEqual(_SlowFile.BODY, body)
+        self.assertEqual([True], _SlowFile.released)
+        self.assertEqual(str(len(_SlowFile.BODY)), res["Content-Length"])
+        self.assertEqual('attachment; filename="big.bin"', res["Content-Disposition"])
+        path, token = _SlowFile.seen[0]
+        self.assertEqual(
+            f"/v1/project/snapshots/sn-1/vms/{data.VM1}/disks/vda/download?path=%2Fbig.bin&partition=1", path
+        )
+        self.assertEqual(self.token.id, token)
