@@ -7,6 +7,7 @@ are the API's one line, and a download that breaks leaves no file behind."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pty
 import resource
@@ -18,9 +19,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from t4o.client import ApiError, Client, NotFound
+from t4o.client.files import CHUNK
 from t4o.vault import open_target
 from tests.fixtures.control_plane import VENV_BIN, ControlPlane, admin, member
 from tests.fixtures.target_documents import write_workload
@@ -352,3 +356,66 @@ def test_shell_completion(cli: Cli, tmp_path: Path) -> None:
     assert complete(script, "_openstack", ["openstack", "workload", "snapshot", "download", "--o"]) == [
         "--output"
     ]
+
+
+class Pieces(io.BytesIO):
+    """A file object that records the size of each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def write(self, data: Any) -> int:
+        self.sizes.append(len(data))
+        return super().write(data)
+
+
+def test_client_library(env: Env) -> None:
+    client = Client.from_endpoint(f"{env.cp.url}/v1/{DEMO}", token=member(DEMO))
+    listing = client.snapshots.browse(env.snapshot_id, env.vm_id, "vda", path="/etc/app")
+    assert (listing.path, listing.partition, listing.filesystem) == ("/etc/app", 0, "ext4")
+    assert [(e["name"], e["size"]) for e in listing.entries] == [
+        ("config.yaml", len(env.files["etc/app/config.yaml"])),
+        ("empty", 0),
+    ]
+
+    big = env.files["data/big.bin"]
+    out, seen = Pieces(), []
+    done = client.snapshots.download(
+        {"id": env.snapshot_id}, env.vm_id, "vda", "/data/big.bin", 0, out=out,
+        progress=lambda got, total: seen.append((got, total)),
+    )  # fmt: skip
+    assert out.getvalue() == big and (done.received, done.filename, done.is_directory) == (
+        len(big),
+        "big.bin",
+        False,
+    )
+    assert max(out.sizes) <= CHUNK and len(out.sizes) >= len(big) // CHUNK  # streamed in pieces
+    assert seen[-1] == (len(big), len(big)) and len(seen) == len(out.sizes)
+
+    for offset, length, want in ((1048000, 2000, big[1048000:1050000]), (len(big) - 5, None, big[-5:]),
+                                 (None, 10, big[:10])):  # fmt: skip
+        part = io.BytesIO()
+        done = client.snapshots.download(
+            env.snapshot_id, env.vm_id, "vda", "/data/big.bin", out=part, offset=offset, length=length
+        )
+        assert part.getvalue() == want and done.file_size == len(big), (offset, length)
+    with pytest.raises(ApiError) as err:
+        client.snapshots.download(env.snapshot_id, env.vm_id, "vda", "/data/big.bin", out=io.BytesIO(),
+                                  offset=len(big))  # fmt: skip
+    assert err.value.status == 416 and f"has {len(big)} bytes" in str(err.value)
+    with pytest.raises(NotFound, match="/nope"):
+        client.snapshots.browse(env.snapshot_id, env.vm_id, "vda", path="/nope")
+
+    tar_out = io.BytesIO()
+    done = client.snapshots.download(env.snapshot_id, env.vm_id, "vda", "/etc/app", out=tar_out)
+    assert done.is_directory and done.filename == "app.tar" and done.expected is None
+    with tarfile.open(fileobj=io.BytesIO(tar_out.getvalue())) as tar:
+        assert tar.extractfile("app/config.yaml").read() == env.files["etc/app/config.yaml"]  # type: ignore[union-attr]
+
+
+def test_openstack_writes_to_standard_output(env: Env, cli: Cli) -> None:
+    proc = run_binary(cli, "workload", "snapshot", "download", env.snapshot_id, "--path", "/data/big.bin",
+                      "-o", "-", tool="openstack")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == env.files["data/big.bin"] and files_in(cli.home) == []
