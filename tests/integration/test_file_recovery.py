@@ -14,8 +14,8 @@ the changed file downloads as its first version from snapshot 1 and its second f
 for byte against the test's bytes; the big file, Range slices and directory tars equal the test's
 tree; the partitioned disks are read from their ext4 partition (chosen by itself, or asked for) and
 the swap partition answers 409; each download is logged; project other gets 404 on browse and
-download with demo's ids. The first (cold) browse, a warm one and the download of the largest file
-are timed and printed."""
+download with demo's ids. The first (cold) browse, a warm one (median of three) and the download of
+the largest file are timed and printed."""
 
 from __future__ import annotations
 
@@ -187,6 +187,7 @@ def test_browse_and_download_each_snapshots_own_files(
     other = devcloud.connection("devcloud-other")
     tag = f"t4o-files-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
+    log_from = len(t4o_services.log("workloadmgr-api"))  # the API's log is the session's: this test's part
 
     def call(who: Connection, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"X-Auth-Token": who.auth_token, **kwargs.pop("headers", {})}
@@ -290,13 +291,17 @@ def test_browse_and_download_each_snapshots_own_files(
         assert resp.status_code == (206 if headers else 200), resp.text
         return resp.content
 
-    # browse: the first call opens the disk (cold), the next one finds it open
+    # browse: the first call opens the disk (cold), the next ones find it open (the median of three:
+    # the machine is shared)
     t0 = time.monotonic()
     root = browse(snap1, guests[0])
     cold = time.monotonic() - t0
-    t0 = time.monotonic()
-    browse(snap1, guests[0])
-    warm = time.monotonic() - t0
+    warms = []
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert browse(snap1, guests[0])["entries"] == root["entries"]
+        warms.append(time.monotonic() - t0)
+    warm = sorted(warms)[1]
 
     for g in guests:
         for snap, changed in ((snap1, FILES[CHANGED]), (snap2, v2)):
@@ -390,7 +395,7 @@ def test_browse_and_download_each_snapshots_own_files(
     assert resp.status_code == 400, resp.text
 
     # each download is logged with who took what; no server error anywhere
-    api_log = t4o_services.log("workloadmgr-api")
+    api_log = t4o_services.log("workloadmgr-api")[log_from:]
     assert (
         f"download by user {conn.current_user_id} of project {conn.current_project_id}: snapshot {snap1}"
         in api_log
