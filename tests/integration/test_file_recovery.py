@@ -29,7 +29,7 @@ import tarfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +163,11 @@ def tar_tree(tar: tarfile.TarFile) -> tuple[dict[str, bytes], set[str], dict[str
 
 @dataclass
 class Guest:
-    kind: str  # ext4, gpt, xfs
+    kind: str  # ext4, gpt, mbr, xfs
     image: Path  # raw
     changed_at: list[int]  # disk byte offsets of CHANGED's blocks
     server: str = ""
-    v2: bytes = b""
-    extra: dict[str, Any] = field(default_factory=dict)
+    v2: bytes = b""  # the changed file's version 2, as written into the server's disk
 
 
 @pytest.fixture
@@ -187,6 +186,7 @@ def test_browse_and_download_each_snapshots_own_files(
     other = devcloud.connection("devcloud-other")
     tag = f"t4o-files-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
+    token, project = str(conn.auth_token), str(conn.current_project_id)
     log_from = len(t4o_services.log("workloadmgr-api"))  # the API's log is the session's: this test's part
 
     def call(who: Connection, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -195,7 +195,7 @@ def test_browse_and_download_each_snapshots_own_files(
         return requests.request(method, url, headers=headers, timeout=120, **kwargs)
 
     def api(method: str, path: str, **kwargs: Any) -> Any:
-        return t4o_services.request(method, path, conn.auth_token, conn.current_project_id, **kwargs)
+        return t4o_services.request(method, path, token, project, **kwargs)
 
     # the disks, built here from a tree the test knows
     tree = tmp_path / "tree"
@@ -251,7 +251,7 @@ def test_browse_and_download_each_snapshots_own_files(
             "POST", f"/workloads/{wl['id']}", params={"full": "1"} if full else {},
             json={"snapshot": {"name": "full" if full else "incr"}},
         )["snapshot"]  # fmt: skip
-        job = t4o_services.wait_job("snapshot", snap["id"], conn.auth_token, conn.current_project_id)
+        job = t4o_services.wait_job("snapshot", snap["id"], token, project)
         assert job["status"] == "available", job.get("error_msg")
         return str(snap["id"])
 
