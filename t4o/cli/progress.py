@@ -21,8 +21,13 @@ def human_bytes(count: float) -> str:
     return f"{count:.0f} B"
 
 
-class ProgressBar:
-    """Renders job polls: redrawn in place on a terminal, one line per change otherwise (logs, pipes)."""
+def _bar(label: str, percent: int) -> str:
+    filled = 30 * percent // 100
+    return f"{label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%"
+
+
+class _Line:
+    """One status line on ``stream``: on a terminal, redrawn in place and cut to its width."""
 
     def __init__(
         self,
@@ -38,7 +43,29 @@ class ProgressBar:
         self.tty = stream.isatty() if tty is None else tty
         self.width = width
         self.clock = clock
-        self._last_line = ""
+        self._shown = ""
+
+    def _redraw(self, line: str) -> None:
+        columns = self.width or shutil.get_terminal_size((100, 24)).columns
+        line = line[: max(columns - 1, 10)]
+        self.stream.write("\r" + line.ljust(len(self._shown)))
+        self.stream.flush()
+        self._shown = line
+
+
+class ProgressBar(_Line):
+    """Renders job polls: redrawn in place on a terminal, one line per change otherwise (logs, pipes)."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        label: str,
+        *,
+        tty: bool | None = None,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(stream, label, tty=tty, width=width, clock=clock)
         self._samples: list[tuple[float, int]] = []
         self._drawn = False
 
@@ -54,9 +81,7 @@ class ProgressBar:
 
     def render(self, job: dict[str, Any]) -> str:
         percent = max(0, min(100, int(job.get("progress_percent") or 0)))
-        bar_len = 30
-        filled = bar_len * percent // 100
-        parts = [f"{self.label} [{'#' * filled}{'.' * (bar_len - filled)}] {percent:3d}%"]
+        parts = [_bar(self.label, percent)]
         size = int(job.get("size") or 0)
         uploaded = int(job.get("uploaded_size") or 0)
         if size or uploaded:
@@ -73,13 +98,12 @@ class ProgressBar:
     def update(self, job: dict[str, Any]) -> None:
         line = self.render(job)
         if self.tty:
-            columns = self.width or shutil.get_terminal_size((100, 24)).columns
-            line = line[: max(columns - 1, 10)]
-            self.stream.write("\r" + line.ljust(len(self._last_line)))
+            self._redraw(line)
             self._drawn = True
-        elif line != self._last_line:
+            return
+        if line != self._shown:
             self.stream.write(line + "\n")
-        self._last_line = line
+        self._shown = line
         self.stream.flush()
 
     def finish(self) -> None:
@@ -89,7 +113,7 @@ class ProgressBar:
             self._drawn = False
 
 
-class TransferBar:
+class TransferBar(_Line):
     """A download's progress on a terminal: bar and percent when the length is known, bytes and rate;
     redrawn in place at most every ``interval`` seconds. Draws nothing when the stream is not a
     terminal (the command prints its summary line either way)."""
@@ -104,27 +128,18 @@ class TransferBar:
         clock: Callable[[], float] = time.monotonic,
         interval: float = 0.1,
     ) -> None:
-        self.stream = stream
-        self.label = label
-        self.tty = stream.isatty() if tty is None else tty
-        self.width = width
-        self.clock = clock
+        super().__init__(stream, label, tty=tty, width=width, clock=clock)
         self.interval = interval
         self.started = clock()
         self._drawn_at: float | None = None
         self._last: tuple[int, int | None] = (0, None)
-        self._line = ""
 
     def render(self, done: int, total: int | None) -> str:
         elapsed = self.clock() - self.started
         rate = f"{human_bytes(done / elapsed)}/s" if elapsed > 0 and done else ""
         if total:
             percent = max(0, min(100, done * 100 // total))
-            filled = 30 * percent // 100
-            parts = [
-                f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%",
-                f"{human_bytes(done)}/{human_bytes(total)}",
-            ]
+            parts = [_bar(self.label, percent), f"{human_bytes(done)}/{human_bytes(total)}"]
         else:
             parts = [self.label, human_bytes(done)]
         if rate:
@@ -132,11 +147,7 @@ class TransferBar:
         return "  ".join(parts)
 
     def _draw(self, done: int, total: int | None) -> None:
-        columns = self.width or shutil.get_terminal_size((100, 24)).columns
-        line = self.render(done, total)[: max(columns - 1, 10)]
-        self.stream.write("\r" + line.ljust(len(self._line)))
-        self.stream.flush()
-        self._line = line
+        self._redraw(self.render(done, total))
         self._drawn_at = self.clock()
 
     def update(self, done: int, total: int | None) -> None:
