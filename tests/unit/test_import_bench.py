@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.unit
+from tests.fixtures.bench_scripts import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "import_bench.py"
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
 def ib() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("import_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("import_bench")
 
 
 def test_table_gives_each_import_its_share_of_the_target_scaled_to_the_run(ib: ModuleType) -> None:

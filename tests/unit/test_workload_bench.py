@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-pytestmark = pytest.mark.unit
+from tests.fixtures.bench_scripts import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "workload_bench.py"
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
 def wb() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("workload_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("workload_bench")
 
 
 def test_human_sizes(wb: ModuleType) -> None:
