@@ -160,7 +160,12 @@ class FileBrowser:
                 if entry is not None:
                     entry.users += 1
                     return entry
-            entry = self._open(ref)
+            try:
+                entry = self._open(ref)
+            except BaseException:
+                with self._lock:  # a failed open leaves no lock behind; the next call tries again
+                    self._opening.pop(ref, None)
+                raise
             with self._lock:
                 entry.users += 1
                 self._disks[ref] = entry

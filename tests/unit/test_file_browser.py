@@ -1,0 +1,24 @@
+"""The file browser's cache of open disks, around a disk that cannot be opened."""
+
+from __future__ import annotations
+
+import pytest
+
+from t4o.common.config import CONF
+from t4o.workloads.file_browser import FileBrowser
+
+
+def test_a_failed_open_raises_and_leaves_nothing_behind() -> None:
+    calls = []
+
+    def target_gone(conf: object) -> None:
+        calls.append(conf)
+        raise RuntimeError("the backup target is not mounted")
+
+    browser = FileBrowser(CONF, open_target=target_gone)  # type: ignore[arg-type]
+    for _ in range(2):  # the second call tries again, it does not wait on a lock left behind
+        with pytest.raises(RuntimeError, match="not mounted"), browser.lease("snap/disk"):
+            pass
+    assert len(calls) == 2
+    assert browser.open_refs() == [] and browser._opening == {}
+    browser.close_all()
