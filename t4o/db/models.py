@@ -227,3 +227,57 @@ class Service(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class SnapshotMount(TimestampMixin, Base):
+    """A snapshot's disks attached read-only to a recovery VM (Trilio's snapshot mount).
+
+    ``active_snapshot_id`` holds the snapshot id while the mount lives (mounting, mounted, dismounting)
+    and NULL once it is dismounted or failed: its unique index lets one live mount per snapshot exist on
+    every database, since NULLs never collide.
+    """
+
+    __tablename__ = "snapshot_mounts"
+    __table_args__ = (
+        Index("ix_snapshot_mounts_project", "project_id", "status"),
+        Index("ix_snapshot_mounts_snapshot", "snapshot_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.id"), nullable=False)
+    active_snapshot_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    workload_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    mount_vm_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    host: Mapped[str | None] = mapped_column(String(255))  # the recovery VM's compute host
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    # One entry per attached disk: vm_id, disk (vda), ref (vault), device (in the recovery VM), serial.
+    disks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    mounted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # the last read of a disk
+    dismounted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    dismount_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FileSearch(TimestampMixin, Base):
+    """A file search over some snapshots of one VM (Trilio's ``POST /search``), run by a worker."""
+
+    __tablename__ = "file_searches"
+    __table_args__ = (Index("ix_file_searches_project", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    vm_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    filepath: Mapped[str] = mapped_column(Text, nullable=False)
+    # What was asked, as given: snapshot_ids, start, end, date_from, date_to.
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)  # executing, completed, error
+    error_msg: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    progress_percent: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Results, one entry per snapshot searched (Trilio's json_resp).
+    json_resp: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
