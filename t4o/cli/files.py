@@ -1,6 +1,11 @@
 """``openstack workload snapshot browse|download`` (``workloadmgr snapshot-browse|snapshot-download``):
 a snapshot disk's files without a restore. The VM and disk are found in the snapshot's record
-(``instances[].vdisks[]``) when not given: its only VM, that VM's first disk."""
+(``instances[].vdisks[]``) when not given: its only VM, that VM's first disk.
+
+A file name that is not UTF-8 is listed with U+FFFD for its undecodable bytes and, in a "Raw Path"
+column, the exact bytes of its path in base64, which ``--path-raw`` takes; ``--path`` takes such a
+path as the shell gives it (``--path $'/caf\\xe9.txt'`` in bash).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from typing import IO, Any
 from t4o.cli import base
 from t4o.cli.progress import TransferBar, human_bytes
 from t4o.client import AmbiguousName, Client, ClientError
-from t4o.client.files import Download
+from t4o.client.files import Download, path_from_raw, shown
 
 ENTRY_FIELDS = ("name", "type", "size", "mode", "mtime", "link_target")
 ENTRY_HEADERS = ("Name", "Type", "Size", "Mode", "Modified", "Link Target")
@@ -94,6 +99,33 @@ def add_disk_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def raw_path(text: str) -> str:
+    """argparse type of --path-raw: the base64 of a path's exact bytes."""
+    try:
+        return path_from_raw(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected the base64 of a path's bytes: {err}") from err
+
+
+def add_path_options(parser: argparse.ArgumentParser, default: str | None, help_path: str) -> None:
+    """--path, or --path-raw for a path given by its exact bytes (a name that is not UTF-8); one of
+    them is required when there is no default."""
+    group = parser.add_mutually_exclusive_group(required=default is None)
+    group.add_argument("--path", default=default, metavar="<path>", help=help_path)
+    group.add_argument(
+        "--path-raw",
+        type=raw_path,
+        dest="path_raw",
+        metavar="<base64>",
+        help="The path as the base64 of its exact bytes, instead of --path: for a name that is not "
+        "UTF-8 (the path_raw of a listed entry)",
+    )
+
+
+def path_of(args: argparse.Namespace) -> str:
+    return str(args.path_raw if args.path_raw is not None else args.path)
+
+
 def mtime_text(value: Any) -> Any:
     if isinstance(value, int | float):
         return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -107,12 +139,7 @@ class BrowseSnapshot(base.Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_disk_options(parser)
-        parser.add_argument(
-            "--path",
-            default="/",
-            metavar="<path>",
-            help="Directory to list (default /); symlinks are followed",
-        )
+        add_path_options(parser, "/", "Directory to list (default /); symlinks are followed")
         parser.add_argument(
             "--volumes",
             action="store_true",
@@ -123,10 +150,13 @@ class BrowseSnapshot(base.Lister):
     def act(self, client: Client, args: argparse.Namespace) -> Any:
         snapshot = client.snapshots.find(args.snapshot)
         vm_id, disk = locate(snapshot, args.vm, args.disk)
-        listing = client.snapshots.browse(snapshot.id, vm_id, disk, args.path, args.partition)
+        path = path_of(args)
+        listing = client.snapshots.browse(snapshot.id, vm_id, disk, path, args.partition)
         if args.volumes:
             return base.rows(listing.get("volumes") or [], VOLUME_FIELDS, VOLUME_HEADERS)
         entries = [{**e, "mtime": mtime_text(e.get("mtime"))} for e in listing.get("entries") or []]
+        if any("name_raw" in e for e in entries):  # names that are not UTF-8: their exact bytes too
+            return base.rows(entries, (*ENTRY_FIELDS, "path_raw"), (*ENTRY_HEADERS, "Raw Path"))
         return base.rows(entries, ENTRY_FIELDS, ENTRY_HEADERS)
 
 
@@ -172,12 +202,7 @@ class DownloadSnapshot(base.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_disk_options(parser)
-        parser.add_argument(
-            "--path",
-            required=True,
-            metavar="<path>",
-            help="File or directory to download (a directory comes as a tar of it)",
-        )
+        add_path_options(parser, None, "File or directory to download (a directory comes as a tar of it)")
         parser.add_argument(
             "--output",
             "-o",
@@ -192,8 +217,9 @@ class DownloadSnapshot(base.Command):
         snapshot = client.snapshots.find(args.snapshot)
         vm_id, disk = locate(snapshot, args.vm, args.disk)
         stderr: IO[str] = getattr(self.app, "stderr", None) or sys.stderr
-        with client.snapshots.open_download(snapshot.id, vm_id, disk, args.path, args.partition) as download:
-            bar = TransferBar(stderr, download.filename)
+        path = path_of(args)
+        with client.snapshots.open_download(snapshot.id, vm_id, disk, path, args.partition) as download:
+            bar = TransferBar(stderr, shown(download.filename))
             if args.output == "-":
                 where = "standard output"
                 try:
@@ -210,8 +236,8 @@ class DownloadSnapshot(base.Command):
                         f"{target} exists: give --output {target} to replace it, or another --output."
                     )
                 save(download, target, bar)
-                where = str(target)
-        what = f"{args.path} (a directory, as tar)" if download.is_directory else args.path
+                where = shown(str(target))
+        what = f"{shown(path)} (a directory, as tar)" if download.is_directory else shown(path)
         rate = f", {human_bytes(download.received / download.seconds)}/s" if download.seconds > 0 else ""
         stderr.write(
             f"Downloaded {what} to {where}: {download.received} bytes ({human_bytes(download.received)}) "

@@ -1,9 +1,16 @@
 """File recovery downloads: a snapshot file's bytes, or a directory as a tar stream, written to a file
 object piece by piece (never held in memory), with the checks that tell a complete download from one
-that stopped early."""
+that stopped early.
+
+A file name is bytes: a path is held as ``str`` with each byte that is not UTF-8 as a lone surrogate
+(as Python hands over such a command-line argument), and sent as ``path_raw``, the base64 of its
+exact bytes, when it is not valid UTF-8.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import tarfile
 import time
@@ -22,6 +29,33 @@ BLOCK = 512
 Progress = Callable[[int, int | None], None]
 
 _RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+def path_query(path: str) -> dict[str, str]:
+    """The query parameter naming ``path``: ``path`` as text, or ``path_raw`` for a path that is not
+    valid UTF-8."""
+    raw = path.encode("utf-8", "surrogateescape")
+    try:
+        return {"path": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"path_raw": base64.b64encode(raw).decode("ascii")}
+
+
+def path_from_raw(value: str) -> str:
+    """A path given as the base64 of its bytes (an entry's ``path_raw``); ValueError if it is not."""
+    text = value.strip().replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise ValueError(f"not base64: {value!r}") from err
+    if not raw:
+        raise ValueError("an empty path")
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def shown(path: str) -> str:
+    """A path as valid text for a message: each byte that is not UTF-8 as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def range_header(offset: int | None, length: int | None) -> str | None:
@@ -134,9 +168,11 @@ class Download:
         self.status = int(resp.status_code)
         self.content_type = str(resp.headers.get("Content-Type") or "").split(";")[0].strip()
         self.is_directory = self.content_type == "application/x-tar"
-        self.filename = filename_of(
-            resp.headers.get("Content-Disposition"), path.rstrip("/").rsplit("/", 1)[-1] or "root"
-        )
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        self.filename = filename_of(resp.headers.get("Content-Disposition"), last or "root")
+        if "path_raw" in path_query(path) and last not in ("", ".", ".."):
+            # the answer's name shows U+FFFD for each byte that is not UTF-8: keep the exact bytes
+            self.filename = last + (".tar" if self.is_directory else "")
         length = resp.headers.get("Content-Length")
         self.expected: int | None = int(length) if length and length.isdigit() else None
         match = _RANGE.fullmatch(str(resp.headers.get("Content-Range") or ""))
@@ -184,4 +220,4 @@ class Download:
 
     def _stopped(self, why: str) -> str:
         of = f" of {self.expected}" if self.expected is not None else ""
-        return f"The download of {self.path} stopped after {self.received}{of} bytes: {why}."
+        return f"The download of {shown(self.path)} stopped after {self.received}{of} bytes: {why}."

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from t4o.client import exceptions as exc
 from t4o.client.base import Manager, Resource
-from t4o.client.files import Download, Progress, range_header
+from t4o.client.files import Download, Progress, path_query, range_header
 
 
 class Snapshot(Resource):
@@ -64,7 +64,7 @@ class SnapshotManager(Manager[Snapshot]):
         body = self.http.request(
             "GET",
             self._disk_path(snapshot, vm_id, disk, "browse"),
-            params={"path": path or "/", "partition": None if partition is None else str(partition)},
+            params={**path_query(path or "/"), "partition": None if partition is None else str(partition)},
         )
         return Resource(body["browse"])
 
@@ -83,7 +83,7 @@ class SnapshotManager(Manager[Snapshot]):
         rng = range_header(offset, length)
         resp = self.http.open_stream(
             self._disk_path(snapshot, vm_id, disk, "download"),
-            params={"path": path, "partition": None if partition is None else str(partition)},
+            params={**path_query(path), "partition": None if partition is None else str(partition)},
             headers={"Range": rng} if rng else None,
         )
         download = Download(resp, path)

@@ -22,6 +22,10 @@ in milliseconds. Measured on a 2-core container: listing a directory of 200 entr
 and 80 ms (xfs); a search for ``*.py`` over 1,500 files 0.1 s / 0.2 s; a 1 GiB ext4 file 0.23 s from
 the page cache (``debugfs cat``: 2.6 s), 1 MiB at offset 1000 MiB 9 ms (``cat``: 2.6 s).
 
+File names are bytes: paths are ``str`` with each byte that is not UTF-8 as a lone surrogate
+(``names``), so every name round-trips to the tools; ``Entry.as_dict`` shows them as text with the
+exact bytes in base64 beside.
+
 Errors are ``FileRecoveryError`` subclasses (``NotFound``, ``NotADirectory``, ``IsADirectory``,
 ``InvalidPath``, ``UnsupportedFilesystem``, ``ToolError``), each with a one-line message.
 """

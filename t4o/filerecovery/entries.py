@@ -7,6 +7,7 @@ import stat as statmod
 from dataclasses import dataclass
 
 from t4o.filerecovery.errors import InvalidPath
+from t4o.filerecovery.names import raw_base64, readable
 
 # The entry types, as the browse API shows them.
 FILE = "file"
@@ -38,6 +39,7 @@ def type_of_mode(mode: int) -> str:
 class Entry:
     """One file of a filesystem, as a directory listing or a stat shows it."""
 
+    # Names and paths are str with each byte that is not UTF-8 as a lone surrogate (``names``).
     path: str  # absolute, normalised ("/etc/hosts")
     name: str  # last component ("" for the root... shown as "/")
     type: str  # FILE, DIRECTORY, SYMLINK, ...
@@ -54,28 +56,35 @@ class Entry:
         return statmod.S_IMODE(self.mode)
 
     def as_dict(self) -> dict[str, object]:
-        """The entry as the browse and search calls return it."""
-        return {
-            "name": self.name,
-            "path": self.path,
+        """The entry as the browse and search calls return it: valid text in ``name``, ``path`` and
+        ``link_target`` (U+FFFD for each byte that is not UTF-8); when one is not valid UTF-8, its exact
+        bytes in base64 as ``name_raw``, ``path_raw``, ``link_target_raw``."""
+        out: dict[str, object] = {
+            "name": readable(self.name),
+            "path": readable(self.path),
             "type": self.type,
             "size": self.size,
             "mode": f"{self.permissions:04o}",
             "mtime": self.mtime,
             "uid": self.uid,
             "gid": self.gid,
-            "link_target": self.link_target,
+            "link_target": None if self.link_target is None else readable(self.link_target),
         }
+        raws = {"name_raw": self.name, "path_raw": self.path, "link_target_raw": self.link_target}
+        for key, text in raws.items():
+            if text is not None and (raw := raw_base64(text)) is not None:
+                out[key] = raw
+        return out
 
 
 def normalize(path: str) -> str:
     """An absolute path without ``.``, ``..`` or doubled slashes; "" and "/" are the root.
 
     ``..`` never climbs above the root (as in a chroot). Raises ``InvalidPath`` for a path with a
-    newline, carriage return or NUL byte: the tools read commands line by line.
+    NUL byte, which no file name holds (a newline is a valid, if rare, byte of a name).
     """
-    if any(c in path for c in "\n\r\0"):
-        raise InvalidPath(f"invalid path {path!r}: newline or NUL byte in a path")
+    if "\0" in path:
+        raise InvalidPath(f"invalid path {readable(path)!r}: NUL byte in a path")
     parts: list[str] = []
     for part in path.split("/"):
         if part in ("", "."):

@@ -8,7 +8,7 @@ class FileRecoveryError(Exception):
 
 
 class InvalidPath(FileRecoveryError):
-    """A path that cannot name a file: relative, with a newline or NUL byte."""
+    """A path that cannot name a file (a NUL byte in it), or a path_raw that is not base64."""
 
 
 class NotFound(FileRecoveryError):

@@ -8,9 +8,13 @@ entry's stat, or one level of a search walk, costs one process. ``-c`` (catastro
 reading the allocation bitmaps, which a reader never needs; the journal is not replayed (a snapshot
 of a running guest reads as after a crash, without the last uncommitted transactions).
 
-Commands name files by inode (``<12>``) once a path is resolved; a path argument is double-quoted
-with an inner ``"`` doubled (debugfs' own quoting), and paths with a newline are refused before.
-Each command's output is found after its echo (``debugfs: COMMAND``) on standard output.
+Commands name files by inode (``<12>``) once a path is resolved; a path argument is its exact bytes
+double-quoted with an inner ``"`` doubled (debugfs' own quoting). debugfs reads its commands line by
+line (a carriage return ends one too), so a path with a line break in a name is found by inode
+instead, one directory listing at a time (a symlink in the middle of such a path is not followed).
+``ls -p`` prints names as raw bytes, a record ``/inode/mode/uid/gid/name/size/`` each: a name holds
+no ``/``, so a record is parsed exactly even with a newline in the name. Each command's output is
+found after its echo (``debugfs: COMMAND``) on standard output.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from t4o.filerecovery import tools
 from t4o.filerecovery.entries import SYMLINK, Entry, basename, normalize, type_of_mode
 from t4o.filerecovery.errors import ToolError
+from t4o.filerecovery.names import decode, encode
 from t4o.filerecovery.reader import Extent, FilesystemReader, slice_chunks, stream_extents
 
 BATCH = 2000  # commands per debugfs process
@@ -40,16 +45,28 @@ _INODE = re.compile(rb"^Inode: (\d+)\s+Type: (.+?)\s+Mode:\s+([0-7]+)", re.M)
 _OWNER = re.compile(rb"^User:\s+(\d+)\s+Group:\s+(\d+).*?Size: (\d+)", re.M)
 _MTIME = re.compile(rb"^\s*mtime: 0x([0-9a-f]+)(?::([0-9a-f]+))?", re.M)
 _FAST_LINK = re.compile(rb'^Fast link dest: "(.*)"$', re.M | re.S)
-_LS_LINE = re.compile(rb"^/(\d+)/([0-7]+)/(\d+)/(\d+)/(.*)/(\d*)/$")
+_LS_LINE = re.compile(rb"/(\d+)/([0-7]+)/(\d+)/(\d+)/([^/]*)/(\d*)/(?:\n|$)")
+_LINE_BREAKS = ("\n", "\r")
 _EXTENT = re.compile(
     rb"^\s*(\d+)/\s*(\d+)\s+\d+/\s*\d+\s+(\d+) -\s*\d+\s+(\d+) -\s*\d+\s+(\d+)[ \t]*(\S*)", re.M
 )
 
 
 def quote(path: str) -> bytes:
-    """A path as one debugfs argument: in double quotes, an inner quote doubled."""
-    raw = os.fsencode(normalize(path))
+    """A path as one debugfs argument: its bytes in double quotes, an inner quote doubled."""
+    raw = encode(normalize(path))
     return b'"' + raw.replace(b'"', b'""') + b'"'
+
+
+def parse_ls(out: bytes) -> list[tuple[int, int, bytes]]:
+    """(inode, mode, name) of each record of ``ls -p``; ``.``, ``..`` and the empty slots of a
+    directory's blocks (inode 0, no name: lost+found is made of them) left out."""
+    records = []
+    for match in _LS_LINE.finditer(out):
+        name = match.group(5)
+        if name not in (b"", b".", b"..") and match.group(1) != b"0":
+            records.append((int(match.group(1)), int(match.group(2), 8), name))
+    return records
 
 
 class ExtReader(FilesystemReader):
@@ -98,13 +115,38 @@ class ExtReader(FilesystemReader):
                 position = nxt + (len(echoes[i + 1]) if i + 1 < len(part) else 0)
         return outputs
 
+    def _arguments(self, paths: Sequence[str]) -> list[bytes | None]:
+        """Each normalized path as a debugfs argument: quoted, or ``<inode>`` for a path with a line
+        break, found through the listings of its directories; None when it does not exist."""
+        args: list[bytes | None] = []
+        listings: dict[bytes, dict[bytes, int]] = {}
+        for path in paths:
+            if not any(c in path for c in _LINE_BREAKS):
+                args.append(quote(path))
+                continue
+            parts = path.split("/")[1:]
+            first = next(i for i, part in enumerate(parts) if any(c in part for c in _LINE_BREAKS))
+            arg: bytes | None = quote("/" + "/".join(parts[:first]))
+            for part in parts[first:]:
+                assert arg is not None
+                if arg not in listings:
+                    out = self._batch([b"ls -p " + arg])[0]
+                    listings[arg] = {name: inode for inode, _, name in parse_ls(out)}
+                inode = listings[arg].get(encode(part))
+                arg = None if inode is None else b"<%d>" % inode
+                if arg is None:
+                    break
+            args.append(arg)
+        return args
+
     def stat_many(self, paths: Sequence[str]) -> list[Entry | None]:
         normalized = [normalize(p) for p in paths]
-        outputs = self._batch([b"stat " + quote(p) for p in normalized])
+        args = self._arguments(normalized)
+        outputs = iter(self._batch([b"stat " + a for a in args if a is not None]))
         entries: list[Entry | None] = []
         slow_links: list[int] = []
-        for path, out in zip(normalized, outputs, strict=True):
-            entry = _parse_stat(path, out)
+        for path, arg in zip(normalized, args, strict=True):
+            entry = _parse_stat(path, next(outputs)) if arg is not None else None
             if entry is not None and entry.type == SYMLINK and entry.link_target is None:
                 slow_links.append(len(entries))
             entries.append(entry)
@@ -118,16 +160,12 @@ class ExtReader(FilesystemReader):
 
     def children(self, directories: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         normalized = [normalize(d) for d in directories]
-        outputs = self._batch([b"ls -p " + quote(d) for d in normalized])
+        args = self._arguments(normalized)
+        outputs = iter(self._batch([b"ls -p " + a for a in args if a is not None]))
         result: dict[str, list[tuple[str, str]]] = {}
-        for directory, out in zip(normalized, outputs, strict=True):
-            names = []
-            for line in out.split(b"\n"):
-                match = _LS_LINE.match(line)
-                if not match or match.group(5) in (b".", b".."):
-                    continue
-                names.append((os.fsdecode(match.group(5)), type_of_mode(int(match.group(2), 8))))
-            result[directory] = names
+        for directory, arg in zip(normalized, args, strict=True):
+            records = parse_ls(next(outputs)) if arg is not None else []
+            result[directory] = [(decode(name), type_of_mode(mode)) for _, mode, name in records]
         return result
 
     def read_entry(self, entry: Entry) -> Iterator[bytes]:
@@ -184,12 +222,12 @@ def _parse_stat(path: str, out: bytes) -> Entry | None:
         gid=int(owner.group(2)),
     )
     if entry.type == SYMLINK and (link := _FAST_LINK.search(out)):
-        return _with_target(entry, link.group(1).rstrip(b"\n"))
+        return _with_target(entry, link.group(1)[: entry.size])  # raw bytes, newlines included
     return entry
 
 
 def _with_target(entry: Entry, target: bytes) -> Entry:
-    return Entry(**{**entry.__dict__, "link_target": os.fsdecode(target)})
+    return Entry(**{**entry.__dict__, "link_target": decode(target)})
 
 
 def _last_line(err: bytes) -> str:

@@ -1,6 +1,8 @@
 """A directory as a tar stream (POSIX pax: long and unicode names, sizes over 8 GiB, exact mtimes),
 produced while it is read: headers and file bytes are yielded as they come, nothing is staged.
 
+Member names and link targets carry the exact bytes of the names: one that is not UTF-8 goes into
+its pax header with ``hdrcharset=BINARY`` (GNU tar and Python's tarfile read it back as those bytes).
 Regular files, directories and symlinks are archived with their mode, owner and mtime; hard links
 come out as separate files; devices, fifos and sockets are left out (their device numbers are not
 read) and logged.

@@ -1,7 +1,7 @@
 """Running the external tools safely: an argument vector (no shell), a timeout, a clear error.
 
 Every tool gets its paths as separate arguments; commands for the interactive tools (debugfs, xfs_db)
-are built by the readers, which quote their path arguments and refuse paths with newlines.
+are built by the readers, which quote their path arguments and never put a line break in one.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """xfs through ``xfs_db`` (xfsprogs), read-only, on a file that starts with the filesystem.
 
 xfs_db resolves what the on-disk format makes hard (short-form, block, leaf and node directories;
-extent lists and btrees): ``ls`` lists a directory inode with each name's length (so names with
-spaces parse exactly), ``print core.*`` gives an inode's mode, size, owner and mtime, ``bmap`` gives
-a file's extents. File bytes are then read straight from the image at each extent's offset; holes
-and unwritten extents read as zeros. Commands go in one xfs_db process per batch, separated by
-``echo`` markers in the output; directories are found by walking names to inode numbers (xfs_db's
-own path argument is split at spaces), with each listed directory kept for later calls.
+extent lists and btrees): ``ls`` lists a directory inode with each name's raw bytes and length (so
+names with spaces or newlines parse exactly), ``print core.*`` gives an inode's mode, size, owner
+and mtime, ``bmap`` gives a file's extents. File bytes are then read straight from the image at each
+extent's offset; holes and unwritten extents read as zeros. Commands go in one xfs_db process per
+batch, separated by ``echo`` markers in the output; directories are found by walking names to inode
+numbers (xfs_db's own path argument is split at spaces), so no name is ever part of a command, with
+each listed directory kept for later calls. A short symlink target is printed with C escapes (a
+backslash, a quote, octal for bytes that are not printable).
 xfs_db has no offset option: a partition is given to it as a file of its own (see ``source``).
 """
 
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from t4o.filerecovery import tools
 from t4o.filerecovery.entries import DIRECTORY, SYMLINK, UNKNOWN, Entry, basename, normalize, type_of_mode
 from t4o.filerecovery.errors import NotFound, ToolError
+from t4o.filerecovery.names import decode
 from t4o.filerecovery.reader import MAX_SYMLINKS, FilesystemReader, stream_extents
 
 BATCH = 1000  # inodes per xfs_db process
@@ -27,7 +30,11 @@ MARK = b"@@t4o-fr@@"
 XFS_SYMLINK_MAGIC = b"XSLM"
 XFS_SYMLINK_HEADER = 56  # v5 remote symlink block header
 
-_LS_LINE = re.compile(rb"^\d+\s+(\d+)\s+(\S+)\s+0x[0-9a-f]+\s+(\d+) (.*) \((\w+)\)$", re.S)
+# an ``ls`` line up to its name: offset, inode, type, hash, name length; then the name, " (good)"
+_LS_HEAD = re.compile(rb"^\d+\s+(\d+)\s+(\S+)\s+0x[0-9a-f]+\s+(\d+) ", re.M)
+_LS_TAIL = re.compile(rb" \(\w+\)(?:\n|$)")
+_C_ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.S)
+_C_CHARS = {b"n": b"\n", b"t": b"\t", b"r": b"\r", b"a": b"\a", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
 _FIELD = re.compile(rb"^(core\.\w+(?:\.sec)?|u3\.symlink) = (.*)$", re.M)
 _BMAP = re.compile(rb"^data offset (\d+) startblock \d+ \((\d+)/(\d+)\) count (\d+) flag (\d)$", re.M)
 _TYPES = {
@@ -89,14 +96,9 @@ class XfsReader(FilesystemReader):
         outputs = self._run([[b"inode %d" % i, b"ls"] for i in todo])
         for inode, out in zip(todo, outputs, strict=True):
             names: dict[str, tuple[int, str]] = {}
-            for line in out.split(b"\n"):
-                m = _LS_LINE.match(line)
-                if not m:
-                    continue
-                raw = m.group(4)[: int(m.group(3))]
-                if raw in (b".", b".."):
-                    continue
-                names[os.fsdecode(raw)] = (int(m.group(1)), _TYPES.get(m.group(2), UNKNOWN))
+            for child, kind, raw in parse_ls(out):
+                if raw not in (b".", b".."):
+                    names[decode(raw)] = (child, _TYPES.get(kind, UNKNOWN))
             self._listings[inode] = names
 
     def _inodes(self, paths: Sequence[str]) -> list[int | None]:
@@ -160,7 +162,7 @@ class XfsReader(FilesystemReader):
             outputs = self._run([[b"inode %d" % e.inode, b"print core.format u3"] for e in links if e])
             for i, link, out in zip(symlinks, links, outputs, strict=True):
                 assert link is not None
-                target = os.fsdecode(self._symlink(link, out))
+                target = decode(self._symlink(link, out))
                 entries[i] = Entry(**{**link.__dict__, "link_target": target})
         return entries
 
@@ -168,7 +170,7 @@ class XfsReader(FilesystemReader):
         """A symlink's target: in the inode (local format) or in data blocks (remote)."""
         if b"(local)" in inode_dump:
             m = re.search(rb'^u3\.symlink = "(.*)"$', inode_dump, re.M | re.S)
-            return m.group(1)[: entry.size] if m else b""
+            return unescape(m.group(1))[: entry.size] if m else b""
         data = bytearray()
         for offset, length in self._extents(entry.inode):
             block = os.pread(self._fd, length, offset)
@@ -206,3 +208,32 @@ class XfsReader(FilesystemReader):
 
     def read_range(self, entry: Entry, offset: int, length: int | None) -> Iterator[bytes]:
         return stream_extents(self._fd, self._bmap(entry.inode), entry.size, offset, length)
+
+
+def parse_ls(out: bytes) -> list[tuple[int, bytes, bytes]]:
+    """(inode, type, name) of each entry of an ``ls``: the name is taken by its length, so any byte
+    in it (a space, a newline) is read as it is."""
+    entries = []
+    position = 0
+    while m := _LS_HEAD.search(out, position):
+        start = m.end()
+        end = start + int(m.group(3))
+        tail = _LS_TAIL.match(out, end)
+        if tail is None:  # not an entry line after all: go on from the next line
+            position = start
+            continue
+        entries.append((int(m.group(1)), m.group(2), out[start:end]))
+        position = tail.end()
+    return entries
+
+
+def unescape(printed: bytes) -> bytes:
+    """The bytes of a string as xfs_db prints it between quotes (C escapes, octal for the others)."""
+
+    def one(m: re.Match[bytes]) -> bytes:
+        code = m.group(1)
+        if code[:1].isdigit() and code[:1] in b"01234567":
+            return bytes([int(code, 8) & 0xFF])
+        return _C_CHARS.get(code, code)
+
+    return _C_ESCAPE.sub(one, printed)

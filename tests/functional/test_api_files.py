@@ -1,10 +1,12 @@
 """File recovery through the real API: a snapshot whose disk holds a real ext4 filesystem (``mke2fs -d``
 from files the test wrote) is backed up into the vault by the product's backup path, imported, then
 browsed and downloaded (whole files, a byte range, a directory as tar) and compared byte for byte with
-what the test wrote; isolation, policy and the error answers too."""
+what the test wrote; names that are not UTF-8 (shown as text, named by their bytes in base64);
+isolation, policy and the error answers too."""
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import random
@@ -44,10 +46,24 @@ def _files() -> dict[str, bytes]:
     }
 
 
+def _raw_files() -> dict[bytes, bytes]:
+    """Files whose names are Latin-1 or stray bytes, as a guest may hold them."""
+    return {
+        b"caf\xe9/menu-\xe9t\xe9.txt": b"soupe du jour\n",
+        b"caf\xe9/\xff\xfe-odd": bytes(range(256)) * 10,
+        b"caf\xe9/plain.txt": b"plain\n",
+    }
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
 @dataclass
 class Env:
     cp: ControlPlane
     files: dict[str, bytes]
+    raw_files: dict[bytes, bytes]
     ext4: Written  # one snapshot, disk vda holds the ext4 filesystem
     raw: Written  # two snapshots of a disk without any filesystem
     vault_url: str
@@ -57,13 +73,22 @@ class Env:
         return f"/snapshots/{snap.id}/vms/{records[0]['vm_id']}/disks/{disk}/{what}"
 
 
-def _make_ext4(root: Path, files: dict[str, bytes], image: Path) -> bytes:
+def _make_ext4(
+    root: Path, files: dict[str, bytes], image: Path, raw_files: dict[bytes, bytes] | None = None
+) -> bytes:
     for rel, data in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    for raw, data in (raw_files or {}).items():
+        name = os.fsencode(root) + b"/" + raw
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+        with open(name, "wb") as f:
+            f.write(data)
+    if raw_files:
+        os.symlink(b"menu-\xe9t\xe9.txt", os.fsencode(root) + b"/caf\xe9/lnk\xe9")
     (root / "hosts-link").symlink_to("etc/hosts")
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(os.fsencode(root)):
         for name in filenames + dirnames:
             os.utime(os.path.join(dirpath, name), (MTIME, MTIME), follow_symlinks=False)
     os.utime(root, (MTIME, MTIME))
@@ -80,8 +105,8 @@ def _make_ext4(root: Path, files: dict[str, bytes], image: Path) -> bytes:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     workdir = tmp_path_factory.mktemp("files")
-    files = _files()
-    disk = _make_ext4(workdir / "tree", files, workdir / "ext4.img")
+    files, raw_files = _files(), _raw_files()
+    disk = _make_ext4(workdir / "tree", files, workdir / "ext4.img", raw_files)
     url = str(workdir / "vault")
     repo = open_target(url, create_if_missing=True)
     ext4 = write_workload(repo, DEMO, "alice", "files", snapshots=1, disk=disk)
@@ -97,12 +122,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         cp.start_all_in_one()
         resp = cp.request("POST", "/workloads/import_workloads", "admin", admin("admin"), json={})
         assert resp.status_code == 200 and not resp.json()["workloads"]["failed_workloads"], resp.text
-        yield Env(cp, files, ext4, raw, url)
+        yield Env(cp, files, raw_files, ext4, raw, url)
     finally:
         cp.stop()
 
 
-def _get(env: Env, path: str, token: str | None = None, project: str = DEMO, **kwargs: object):  # type: ignore[no-untyped-def]
+def _get(env: Env, path: str, token: str | None = None, project: str = DEMO, **kwargs: object):
     return env.cp.request("GET", path, project, token or member(DEMO), **kwargs)
 
 
@@ -117,7 +142,7 @@ def test_browse_lists_volumes_and_entries(env: Env) -> None:
         (0, 0, 64 << 20, "ext4")
     ]
     names = {e["name"]: e for e in browse["entries"]}
-    assert set(names) == {"data", "etc", "hosts-link", "lost+found"}
+    assert set(names) == {"data", "etc", "hosts-link", "lost+found", "caf\ufffd"}
     assert names["etc"]["type"] == "directory" and names["etc"]["mtime"] == MTIME
     link = names["hosts-link"]
     assert (link["type"], link["link_target"], link["path"]) == ("symlink", "etc/hosts", "/hosts-link")
@@ -209,7 +234,87 @@ def test_download_directory_as_tar(env: Env) -> None:
             if m.isfile()
         }
         link = tar.getmember("./hosts-link")
-    assert got == env.files and link.issym() and link.linkname == "etc/hosts"
+    raw_files = {os.fsdecode(raw): data for raw, data in env.raw_files.items()}  # names as tarfile reads them
+    assert got == {**env.files, **raw_files} and link.issym() and link.linkname == "etc/hosts"
+
+
+def test_names_that_are_not_utf8(env: Env) -> None:
+    browse, download = env.url(env.ext4, "browse"), env.url(env.ext4, "download")
+    root = {e["name"]: e for e in _get(env, browse).json()["browse"]["entries"]}
+    cafe = root["caf\ufffd"]  # readable text: U+FFFD for the byte 0xE9
+    assert (cafe["name_raw"], cafe["path_raw"], cafe["path"]) == (
+        _b64(b"caf\xe9"),
+        _b64(b"/caf\xe9"),
+        "/caf\ufffd",
+    )
+    assert "name_raw" not in root["etc"] and "path_raw" not in root["etc"]
+
+    # the directory by the exact bytes of its path; the readable text names no file
+    resp = _get(env, browse, params={"path_raw": cafe["path_raw"]})
+    assert resp.status_code == 200, resp.text
+    listing = resp.json()["browse"]
+    assert (listing["path"], listing["path_raw"]) == ("/caf\ufffd", _b64(b"/caf\xe9"))
+    entries = {base64.b64decode(e.get("name_raw") or _b64(e["name"].encode())): e for e in listing["entries"]}
+    assert set(entries) == {raw.split(b"/")[1] for raw in env.raw_files} | {b"lnk\xe9"}
+    menu = entries[b"menu-\xe9t\xe9.txt"]
+    assert (menu["name"], menu["size"]) == (
+        "menu-\ufffdt\ufffd.txt",
+        len(env.raw_files[b"caf\xe9/menu-\xe9t\xe9.txt"]),
+    )
+    link = entries[b"lnk\xe9"]
+    assert (link["link_target"], link["link_target_raw"]) == (
+        "menu-\ufffdt\ufffd.txt",
+        _b64(b"menu-\xe9t\xe9.txt"),
+    )
+    plain = entries[b"plain.txt"]  # a UTF-8 name in a directory whose name is not
+    assert "name_raw" not in plain and plain["path_raw"] == _b64(b"/caf\xe9/plain.txt")
+    resp = _get(env, browse, params={"path": "/caf\ufffd"})
+    assert resp.status_code == 404 and "/caf\ufffd" in resp.json()["itemNotFound"]["message"]
+
+    # each file by the path_raw the listing gave
+    for raw, data in env.raw_files.items():
+        entry = entries[raw.split(b"/")[1]]
+        resp = _get(env, download, params={"path_raw": entry.get("path_raw") or _b64(b"/" + raw)})
+        assert resp.status_code == 200 and resp.content == data, raw
+    resp = _get(env, download, params={"path_raw": menu["path_raw"]})
+    assert resp.headers["Content-Disposition"] == (
+        "attachment; filename=\"menu-_t_.txt\"; filename*=UTF-8''menu-%EF%BF%BDt%EF%BF%BD.txt"
+    )
+    odd = env.raw_files[b"caf\xe9/\xff\xfe-odd"]
+    url_safe = base64.urlsafe_b64encode(b"/caf\xe9/\xff\xfe-odd").decode().rstrip("=")
+    resp = _get(env, download, params={"path_raw": url_safe}, headers={"Range": "bytes=250-260"})
+    assert resp.status_code == 206 and resp.content == odd[250:261]
+    resp = _get(env, download, params={"path_raw": link["path_raw"]})  # the symlink, followed
+    assert resp.status_code == 200 and resp.content == env.raw_files[b"caf\xe9/menu-\xe9t\xe9.txt"]
+
+    # the directory as tar: members carry the exact bytes of the names
+    resp = _get(env, download, params={"path_raw": cafe["path_raw"]})
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/x-tar"
+    assert "filename*=UTF-8''caf%EF%BF%BD.tar" in resp.headers["Content-Disposition"]
+    with tarfile.open(fileobj=io.BytesIO(resp.content), encoding="utf-8", errors="surrogateescape") as tar:
+        members = {os.fsencode(m.name): m for m in tar.getmembers()}
+        got = {n: tar.extractfile(m).read() for n, m in members.items() if m.isfile()}  # type: ignore[union-attr]
+    assert got == env.raw_files
+    assert (
+        members[b"caf\xe9"].isdir()
+        and os.fsencode(members[b"caf\xe9/lnk\xe9"].linkname) == b"menu-\xe9t\xe9.txt"
+    )
+
+    # bad input: 400 or 404 with a message, never a 500
+    for url in (browse, download):
+        for bad in ("%%%", "L2Fi*", "a", _b64(b"/a\0b")):
+            resp = _get(env, url, params={"path_raw": bad})
+            assert resp.status_code == 400 and "path_raw" in resp.text, (url, bad, resp.text)
+        resp = _get(env, url, params={"path": "/etc", "path_raw": _b64(b"/etc")})
+        assert resp.status_code == 400 and "not both" in resp.text, resp.text
+        resp = _get(env, url, params={"path_raw": _b64(b"/caf\xe9/nope\xff")})
+        assert resp.status_code == 404 and "/caf\ufffd/nope\ufffd" in resp.text, resp.text
+    log = env.cp.log("all-in-one")
+    assert " status: 500" not in log and "Traceback" not in log, log[-4000:]
+    assert (
+        "path /caf\ufffd/menu-\ufffdt\ufffd.txt (file /caf\ufffd/menu-\ufffdt\ufffd.txt, bytes 0-13 of 14)"
+        in log
+    )
 
 
 def test_errors(env: Env) -> None:

@@ -1,6 +1,10 @@
 """File recovery without a recovery VM: browse a snapshot disk's directories, download a file (HTTP
 ranges honoured) or a directory as a tar stream, straight from the vault (t4o.workloads.file_browser).
 
+A file name is bytes, in whatever encoding the guest used: entries show names as text and, when a
+name is not UTF-8, its exact bytes in base64 (``name_raw``, ``path_raw``); ``path_raw`` names a path
+by its exact bytes in a browse or a download (``t4o.filerecovery.names``).
+
 A download is streamed in pieces as the filesystem reader yields them; everything that can fail
 (the path, its type, the range) is checked before the first byte, so an error is an ordinary JSON
 answer. Each download is logged with who took which file and how many bytes were sent.
@@ -27,6 +31,7 @@ from t4o.filerecovery import (
     NotADirectory,
     NotFound,
     UnsupportedFilesystem,
+    names,
     tar_directory,
 )
 from t4o.vault import VaultError
@@ -46,15 +51,41 @@ def _answers() -> Iterator[None]:
     except errors.T4OError:
         raise
     except NotFound as exc:
-        raise errors.NotFound(str(exc)) from exc
+        raise errors.NotFound(_shown(str(exc))) from exc
     except (NotADirectory, IsADirectory, InvalidPath) as exc:
-        raise errors.BadRequest(str(exc)) from exc
+        raise errors.BadRequest(_shown(str(exc))) from exc
     except UnsupportedFilesystem as exc:
-        raise errors.Conflict(str(exc)) from exc
+        raise errors.Conflict(_shown(str(exc))) from exc
     except FileRecoveryError as exc:  # a tool that cannot read the filesystem, a symlink loop, ...
-        raise errors.Conflict(str(exc)) from exc
+        raise errors.Conflict(_shown(str(exc))) from exc
     except VaultError as exc:  # the target is unavailable, the disk is missing or damaged
         raise errors.Conflict(f"The snapshot disk cannot be read from the backup target: {exc}") from exc
+
+
+def _shown(text: str) -> str:
+    """A path or message as one line of valid text, for an answer or the log: a byte that is not
+    UTF-8 as U+FFFD, a line break in a name as ``\\n``."""
+    return names.readable(text).replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _path(query: Query) -> str:
+    """The path asked for: ``path`` as text, or ``path_raw`` as the base64 of its exact bytes."""
+    if "path_raw" not in query:
+        return str(query.get("path") or "/")
+    if "path" in query:
+        raise errors.BadRequest("Give the path as path or as path_raw, not both.")
+    try:
+        return names.from_base64(str(query["path_raw"]))
+    except InvalidPath as exc:
+        raise errors.BadRequest(f"Query parameter {exc}.") from exc
+
+
+def _with_raw(view: dict[str, Any], key: str, text: str) -> dict[str, Any]:
+    """``view`` with ``key`` as readable text, and ``key_raw`` when the text is not UTF-8."""
+    view[key] = names.readable(text)
+    if (raw := names.raw_base64(text)) is not None:
+        view[key + "_raw"] = raw
+    return view
 
 
 def _partition(raw: str | None) -> int | str | None:
@@ -92,22 +123,25 @@ def browse(
     ctx: RequestContext, body: Body, query: Query, project_id: str, snapshot_id: str, vm_id: str, disk: str
 ) -> Any:
     where = file_browser.locate(ctx, "snapshot:browse", snapshot_id, vm_id, disk)
+    path = _path(query)
     with _answers(), BROWSER.lease(where.ref) as opened:
         volume, fs = _filesystem(opened, query.get("partition"))
-        directory = fs.resolve(query.get("path") or "/")
+        directory = fs.resolve(path)
         entries = fs.list(directory.path)
-        return {
-            "browse": {
-                "path": directory.path,
-                "partition": volume.index,
-                "filesystem": volume.filesystem,
-                "volumes": [_volume_view(v) for v in opened.volumes],
-                "entries": [e.as_dict() for e in entries],
-            }
-        }
+        view = _with_raw({}, "path", directory.path)
+        view.update(
+            partition=volume.index,
+            filesystem=volume.filesystem,
+            volumes=[_volume_view(v) for v in opened.volumes],
+            entries=[e.as_dict() for e in entries],
+        )
+        return {"browse": view}
 
 
 def _content_disposition(name: str) -> str:
+    """RFC 6266 with RFC 5987's ``filename*`` (UTF-8): a name that is not UTF-8 is given as its
+    readable text (U+FFFD for each undecodable byte); its exact bytes are in the browse's name_raw."""
+    name = names.readable(name)
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name) or "download"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
@@ -163,13 +197,13 @@ class _Body:
                 yield chunk
             self._outcome = "complete"
         except Exception as exc:  # the headers are gone: the client sees a short body
-            self._outcome = f"failed: {exc}"
+            self._outcome = f"failed: {_shown(str(exc))}"
             LOG.error(
                 "download of %s from snapshot %s failed after %d bytes: %s",
                 self._what,
                 self._where.snapshot_id,
                 self._sent,
-                exc,
+                _shown(str(exc)),
             )
 
     def close(self) -> None:
@@ -199,10 +233,11 @@ def download(
     ctx: RequestContext, body: Body, query: Query, project_id: str, snapshot_id: str, vm_id: str, disk: str
 ) -> Any:
     where = file_browser.locate(ctx, "snapshot:download", snapshot_id, vm_id, disk)
-    path = query.get("path") or "/"
     lease = contextlib.ExitStack()
     try:
         with _answers():
+            path = _path(query)
+            shown = _shown(path)
             opened = lease.enter_context(BROWSER.lease(where.ref))
             _, fs = _filesystem(opened, query.get("partition"))
             entry = fs.resolve(path)
@@ -212,12 +247,12 @@ def download(
             if entry.type == "directory":
                 if header:
                     raise errors.BadRequest(
-                        f"{entry.path} is a directory: a range can only be read from a file."
+                        f"{_shown(entry.path)} is a directory: a range can only be read from a file."
                     )
                 name = (entry.name if entry.path != "/" else "root") + ".tar"
                 chunks = tar_directory(fs, entry.path)
                 mimetype = "application/x-tar"
-                what = f"path {path} (directory {entry.path} as tar)"
+                what = f"path {shown} (directory {_shown(entry.path)} as tar)"
             elif entry.type == "file":
                 name = entry.name
                 mimetype = "application/octet-stream"
@@ -226,7 +261,7 @@ def download(
                 except _Unsatisfiable:
                     lease.close()
                     resp = rest.error_response(
-                        416, f"{entry.path} has {entry.size} bytes: range {header} is outside it."
+                        416, f"{_shown(entry.path)} has {entry.size} bytes: range {header} is outside it."
                     )
                     resp.headers["Content-Range"] = f"bytes */{entry.size}"
                     return resp
@@ -238,9 +273,12 @@ def download(
                     headers["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{entry.size}"
                 chunks = fs.read(entry.path, start, length)
                 headers["Content-Length"] = str(length)
-                what = f"path {path} (file {entry.path}, bytes {start}-{start + length - 1} of {entry.size})"
+                what = (
+                    f"path {shown} (file {_shown(entry.path)}, "
+                    f"bytes {start}-{start + length - 1} of {entry.size})"
+                )
             else:
-                raise errors.BadRequest(f"{entry.path} is a {entry.type}, not a file or a directory.")
+                raise errors.BadRequest(f"{_shown(entry.path)} is a {entry.type}, not a file or a directory.")
     except BaseException:
         lease.close()
         raise

@@ -74,12 +74,50 @@ def write_tree(base: Path, spaces: bool) -> Tree:
                 f.write(b"end")
         else:
             target.write_bytes(data)
-    for path, target in links.items():
-        os.symlink(target, root / path[1:])
+    for path, link_target in links.items():
+        os.symlink(link_target, root / path[1:])
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames + dirnames:
             os.utime(os.path.join(dirpath, name), (MTIME, MTIME), follow_symlinks=False)
     return Tree(root, files, links, dirs, spaces)
+
+
+def write_byte_tree(base: Path, line_breaks: bool) -> Tree:
+    """Names that are not UTF-8 (Latin-1, stray bytes), given as bytes and held as ``os.fsdecode``
+    gives them; with ``line_breaks``, names with a newline or a carriage return and a space (an xfs
+    protofile cannot hold them)."""
+    files = {
+        b"/caf\xe9.txt": b"Latin-1 name\n",
+        b"/\xff\xfe-odd": bytes(range(256)),
+        b"/d\xe9r/in\xe9ner": b"inner\n" * 300,
+        b"/d\xe9r/utf8-r\xc3\xa9sum\xc3\xa9": b"utf-8 in a Latin-1 directory\n",
+        b'/d\xe9r/q"uote\\\xe9': b"quote\n",
+        b"/plain.txt": b"plain\n",
+    }
+    links = {b"/lnk\xe9": b"caf\xe9.txt", b"/esc-link": b"a\\351b\\\\c", b"/to-dir\xe9": b"d\xe9r"}
+    dirs = [b"/d\xe9r"]
+    if line_breaks:
+        files[b"/new\nline \xe9"] = b"newline\n"
+        files[b"/cr\rname"] = b"carriage return\n"
+        files[b"/nl\ndir/f\xe9 x"] = b"in a newline directory\n"
+        dirs.append(b"/nl\ndir")
+    root = base / "tree"
+    for d in dirs:
+        (root / os.fsdecode(d[1:])).mkdir(parents=True, exist_ok=True)
+    for path, data in files.items():
+        (root / os.fsdecode(path[1:])).write_bytes(data)
+    for path, target in links.items():
+        os.symlink(target, os.fsencode(root) + path)
+    for dirpath, dirnames, filenames in os.walk(os.fsencode(root), topdown=False):
+        for name in filenames + dirnames:
+            os.utime(os.path.join(dirpath, name), (MTIME, MTIME), follow_symlinks=False)
+    return Tree(
+        root,
+        {os.fsdecode(p): d for p, d in files.items()},
+        {os.fsdecode(p): os.fsdecode(t) for p, t in links.items()},
+        [os.fsdecode(d) for d in dirs],
+        line_breaks,
+    )
 
 
 def make_ext4(tree: Tree, image: Path, mib: int = 64, fstype: str = "ext4", *options: str) -> Path:
@@ -117,7 +155,7 @@ def make_xfs(tree: Tree, image: Path, mib: int = 300) -> Path:
     walk(tree.root, 1)
     lines.append("$")
     proto = image.with_suffix(".proto")
-    proto.write_text("\n".join(lines) + "\n")
+    proto.write_bytes(os.fsencode("\n".join(lines) + "\n"))  # names as their bytes, UTF-8 or not
     image.unlink(missing_ok=True)
     subprocess.run(
         [need("mkfs.xfs"), "-q", "-p", str(proto), "-d", f"file,name={image},size={mib}m"], check=True
@@ -176,6 +214,20 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Tr
         "xfs": (xfs, xfs_tree),
         "xfs-gpt": (partitioned(xfs, base / "xfs-gpt.disk", "gpt"), xfs_tree),
         "xfs-mbr": (partitioned(xfs, base / "xfs-mbr.disk", "dos"), xfs_tree),
+    }
+
+
+@pytest.fixture(scope="session")
+def byte_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Tree]]:
+    """Filesystems whose names are not all UTF-8: {name: (image, tree)}, the filesystem on the whole
+    image; ext2 reads files through ``debugfs cat`` (block maps), ext4 and xfs from their extents."""
+    base = tmp_path_factory.mktemp("byte-names")
+    ext_tree = write_byte_tree(base / "ext", line_breaks=True)
+    xfs_tree = write_byte_tree(base / "xfs", line_breaks=False)
+    return {
+        "ext4": (make_ext4(ext_tree, base / "ext4.img", 16), ext_tree),
+        "ext2": (make_ext4(ext_tree, base / "ext2.img", 16, "ext2", "-I", "128"), ext_tree),
+        "xfs": (make_xfs(xfs_tree, base / "xfs.img"), xfs_tree),
     }
 
 

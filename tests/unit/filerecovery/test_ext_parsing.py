@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from t4o.filerecovery.ext import _EXTENT, _LS_LINE, _parse_stat, quote
+from t4o.filerecovery.ext import _EXTENT, _LS_LINE, _parse_stat, parse_ls, quote
 
 STAT_FILE = b"""Inode: 12   Type: regular    Mode:  0644   Flags: 0x80000
 Generation: 0    Version: 0x00000000:00000000
@@ -21,7 +21,7 @@ EXTENTS:
 
 STAT_LINK = b"""Inode: 14   Type: symlink    Mode:  0777   Flags: 0x0
 Generation: 0    Version: 0x00000000
-User:     0   Group:     0   Size: 10
+User:     0   Group:     0   Size: 9
 File ACL: 0
 Links: 1   Blockcount: 0
 Fragment:  Address: 0    Number: 0    Size: 0
@@ -45,6 +45,17 @@ def test_stat_of_a_fast_symlink_on_a_small_inode() -> None:
     assert (entry.type, entry.link_target, entry.mtime) == ("symlink", 'a b"c.txt', -(1 << 31))
 
 
+def test_a_fast_symlink_target_is_raw_bytes_cut_at_its_size() -> None:
+    # debugfs prints the target's bytes as they are: a newline, a quote, a byte that is not UTF-8
+    target = b'a\n"b\xe9'
+    out = STAT_LINK.replace(b"Size: 9", b"Size: %d" % len(target)).replace(
+        b'Fast link dest: "a b"c.txt"', b'Fast link dest: "' + target + b'"'
+    )
+    entry = _parse_stat("/l", out)
+    assert entry is not None and entry.link_target is not None
+    assert entry.link_target.encode("utf-8", "surrogateescape") == target
+
+
 def test_extra_epoch_bits_move_past_2038() -> None:
     out = STAT_FILE.replace(b"mtime: 0x5f5e1000:00000000", b"mtime: 0x00000000:00000001")
     entry = _parse_stat("/f", out)
@@ -62,9 +73,24 @@ def test_ls_lines() -> None:
     assert m is not None and m.group(2) == b"040755" and m.group(6) == b""
 
 
+def test_ls_records_with_any_byte_in_a_name() -> None:
+    # ls -p prints raw names: a newline inside a name, a byte that is not UTF-8; empty directory
+    # slots (inode 0, no name) are not entries
+    out = (
+        b"/2/040755/0/0/.//\n/2/040755/0/0/..//\n/13/100644/0/0/caf\xe9.txt/17/\n"
+        b"/17/100644/0/0/new\nline/4/\n/18/040755/0/0/\n//\n/0/000000/0/0//0/\n/0/000000/0/0//0/\n\n"
+    )
+    assert parse_ls(out) == [
+        (13, 0o100644, b"caf\xe9.txt"),
+        (17, 0o100644, b"new\nline"),
+        (18, 0o040755, b"\n"),
+    ]
+
+
 def test_quote() -> None:
     assert quote('etc/we"ird name') == b'"/etc/we""ird name"'
     assert quote("/r\u00e9") == '"/r\u00e9"'.encode()
+    assert quote("/caf\udce9") == b'"/caf\xe9"'  # the exact bytes of a name that is not UTF-8
 
 
 EX_DEPTH_1 = b"""Level Entries         Logical        Physical Length Flags

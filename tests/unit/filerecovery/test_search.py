@@ -131,9 +131,9 @@ def test_normalize() -> None:
     assert normalize("") == "/"
     assert normalize("etc//./hosts/") == "/etc/hosts"
     assert normalize("/../../etc/../etc/hosts") == "/etc/hosts"
-    for bad in ("/a\nb", "/a\rb", "/a\0b"):
-        with pytest.raises(InvalidPath):
-            normalize(bad)
+    assert normalize("/a\nb/\rc") == "/a\nb/\rc"  # a line break is a valid byte of a name
+    with pytest.raises(InvalidPath):
+        normalize("/a\0b")
 
 
 @pytest.mark.parametrize(
