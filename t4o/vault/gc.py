@@ -10,10 +10,15 @@
    reuses (found by dedup or taken from its parent) may go, and the backup checks for that and stores
    them again before it commits (commit.py).
 Stale leases of crashed processes are removed in step 2, so they never block gc for long.
+
+A dry run writes nothing at all: it takes no lease, leaves the epoch and stale leases alone and reads
+the store's time from this host's clock instead of writing an object to learn it, then reports what a
+sweep would delete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -32,7 +37,7 @@ class GcReport:
     manifests: int = 0
     chunks_total: int = 0
     referenced: int = 0
-    deleted: int = 0
+    deleted: int = 0  # chunks deleted; by a dry run, chunks a sweep would delete
     deleted_bytes: int = 0
     kept_recent: int = 0
     swept: bool = False
@@ -64,18 +69,21 @@ def collect(
     dry_run: bool = False,
 ) -> GcReport:
     report = GcReport()
-    t0 = store_now(backend)
+    t0 = _now(backend, dry_run)
     seen: set[str] = set()
     refs: set[str] = set()
     _mark(backend, seen, refs, report)
-    with Lease(backend, "gc", stale_after=stale_after):
-        backend.put(GC_EPOCH_KEY, b"")
-        committing = live_leases(backend, "commit", stale_after)
+    held = contextlib.nullcontext() if dry_run else Lease(backend, "gc", stale_after=stale_after)
+    with held:
+        if not dry_run:
+            backend.put(GC_EPOCH_KEY, b"")
+        now = _now(backend, dry_run)
+        committing = live_leases(backend, "commit", stale_after, remove_stale=not dry_run, now=now)
         if committing:
             report.skipped_reason = f"{len(committing)} backup(s) committing; run gc again"
         elif report.damaged_manifests:
             report.skipped_reason = f"{len(report.damaged_manifests)} manifest(s) unreadable; see verify"
-        running = lease_starts(backend, "backup", stale_after)
+        running = lease_starts(backend, "backup", stale_after, remove_stale=not dry_run, now=now)
         report.running_backups = len(running)
         _mark(backend, seen, refs, report)
         report.referenced = len(refs)
@@ -88,10 +96,11 @@ def collect(
             if info.mtime >= cutoff:
                 report.kept_recent += 1
                 continue
-            if report.skipped_reason or dry_run:
+            if report.skipped_reason:
                 continue
-            backend.delete(info.key)
-            report.deleted += 1
+            if not dry_run:
+                backend.delete(info.key)
+            report.deleted += 1  # a dry run counts what it would delete
             report.deleted_bytes += info.size
         report.swept = not report.skipped_reason and not dry_run
         # Snapshot documents whose every manifest is gone (deleted, or a backup that crashed).
@@ -112,6 +121,11 @@ def collect(
         f"; sweep skipped: {report.skipped_reason}" if report.skipped_reason else "",
     )
     return report
+
+
+def _now(backend: Backend, dry_run: bool) -> dt.datetime:
+    """The store's time; a dry run, which must not write, takes this host's clock instead."""
+    return dt.datetime.now(dt.UTC) if dry_run else store_now(backend)
 
 
 def _drop_orphan_docs(backend: Backend, cutoff: dt.datetime) -> None:

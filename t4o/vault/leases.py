@@ -118,28 +118,41 @@ class Lease:
 
 
 def live_leases(
-    backend: Backend, kind: str, stale_after: float = STALE_AFTER, exclude: str | None = None
+    backend: Backend,
+    kind: str,
+    stale_after: float = STALE_AFTER,
+    exclude: str | None = None,
+    remove_stale: bool = True,
+    now: dt.datetime | None = None,
 ) -> list[str]:
-    """Keys of live leases of ``kind``; stale ones are removed on the way."""
-    now = store_now(backend)
+    """Keys of live leases of ``kind``; stale ones are removed on the way unless ``remove_stale`` is
+    False (a dry run changes nothing). ``now`` is the store's time, measured here when not given."""
+    now = store_now(backend) if now is None else now
     live = []
     for info in backend.list(f"{PREFIX}{kind}-"):
         if info.key == exclude:
             continue
         age = (now - info.mtime).total_seconds()
         if age > stale_after:
-            LOG.warning("removing stale lease %s (not refreshed for %.0f s)", info.key, age)
-            with contextlib.suppress(BackendError, ObjectNotFound):
-                backend.delete(info.key)
+            if remove_stale:
+                LOG.warning("removing stale lease %s (not refreshed for %.0f s)", info.key, age)
+                with contextlib.suppress(BackendError, ObjectNotFound):
+                    backend.delete(info.key)
             continue
         live.append(info.key)
     return live
 
 
-def lease_starts(backend: Backend, kind: str, stale_after: float = STALE_AFTER) -> list[dt.datetime]:
+def lease_starts(
+    backend: Backend,
+    kind: str,
+    stale_after: float = STALE_AFTER,
+    remove_stale: bool = True,
+    now: dt.datetime | None = None,
+) -> list[dt.datetime]:
     """Start times (store clock) of the live leases of ``kind``."""
     starts = []
-    for key in live_leases(backend, kind, stale_after):
+    for key in live_leases(backend, kind, stale_after, remove_stale=remove_stale, now=now):
         try:
             starts.append(dt.datetime.fromisoformat(json.loads(backend.get(key))["started"]))
         except (ObjectNotFound, KeyError, ValueError):

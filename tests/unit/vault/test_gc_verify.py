@@ -21,8 +21,10 @@ def test_gc_removes_only_unreferenced(repo, tmp_path):
     age_all(repo, "chunks/", 60)  # file mtimes have clock-tick granularity: make "older" unambiguous
     report = repo.gc(grace=3600)
     assert report.deleted == 0 and report.kept_recent == 4  # within the grace period
+    before = store_state(repo)
     report = repo.gc(grace=0, dry_run=True)
-    assert report.deleted == 0 and not report.swept
+    assert report.deleted == 4 and report.deleted_bytes > 0 and not report.swept  # what a sweep would do
+    assert store_state(repo) == before
     report = repo.gc(grace=0)
     assert report.deleted == 4 and report.swept
     assert repo.verify(read_data=True).ok
@@ -118,3 +120,25 @@ def test_verify_notices_a_block_list_that_no_longer_matches_the_checksum(repo, t
     repo.backend.put(key, swapped.replace(b"X" * 64, m.chunks[1].encode()))  # blocks 0 and 1 swapped
     report = repo.verify()
     assert not report.ok and "does not match the disk checksum" in report.damaged_manifests[key]
+
+
+def store_state(repo) -> dict[str, tuple[int, float, bytes]]:
+    """Every object of the store with its size, mtime and bytes."""
+    return {i.key: (i.size, i.mtime.timestamp(), repo.backend.get(i.key)) for i in repo.backend.list("")}
+
+
+def test_gc_dry_run_writes_nothing(repo, tmp_path):
+    m = repo.backup_disk(make_disk(tmp_path / "d", [b"x", b"y"]), "vda")
+    repo.delete_snapshot(m.ref)
+    age_all(repo, "chunks/", 7200)
+    stale = Lease(repo.backend, "backup").acquire()
+    stale.release = lambda: None  # a crashed backup: its lease stays, never refreshed
+    stale._stop.set()
+    age_all(repo, "locks/", 7200)
+    before = store_state(repo)
+    report = repo.gc(grace=0, dry_run=True)
+    assert store_state(repo) == before  # no lease, no epoch, no stale lease removed, no clock object
+    assert report.deleted == 2 and not report.swept and report.running_backups == 0
+    report = repo.gc(grace=0)
+    assert report.deleted == 2 and report.swept
+    assert not repo.backend.exists(stale.key)  # the real gc removes the stale lease
