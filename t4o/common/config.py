@@ -49,6 +49,15 @@ DEFAULT_OPTS = [
     cfg.IntOpt(
         "max_concurrent_jobs", default=4, min=1, help="Jobs a workloads worker runs at the same time."
     ),
+    cfg.IntOpt(
+        "queued_job_timeout",
+        default=120,
+        min=10,
+        help="Seconds a job may stay queued without a scheduler placing it or a worker taking or holding "
+        "it (workers holding a job for a free slot say so every report_interval). After that its RPC "
+        "message was lost with a stopped scheduler or worker: the scheduler fails the job with a message "
+        "naming which, and unlocks its workload. Keep it above 2 x report_interval.",
+    ),
 ]
 
 API_OPTS = [

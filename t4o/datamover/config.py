@@ -19,6 +19,14 @@ AGENT_OPTS = [
         help="Transfers (one VM each) an agent runs at once; more wait in a queue.",
     ),
     cfg.IntOpt("max_concurrent_disks", default=2, min=1, help="Disks of one VM moved at the same time."),
+    cfg.IntOpt(
+        "unwatched_transfer_timeout",
+        default=120,
+        min=0,
+        help="Seconds a transfer runs on without its job reading its status (a workloads worker polls it "
+        "every [datamover_client] poll_interval) before the agent cancels it: the worker running the job "
+        "stopped, so the data would never be recorded. 0 never cancels.",
+    ),
     cfg.ListOpt(
         "volume_dirs",
         default=["/var/lib/cinder/mnt", "/var/lib/nova/mnt"],

@@ -48,6 +48,7 @@ from t4o.db.models import (
     WorkloadVM,
     utcnow,
 )
+from t4o.db.retry import retry_on_deadlock
 from t4o.db.session import get_read_engine, session_scope
 
 JobModel = type[Snapshot] | type[Restore]
@@ -693,16 +694,67 @@ def job_get(kind: str, job_id: str) -> Any:
         return s.get(JOB_MODELS[kind], job_id)
 
 
+@retry_on_deadlock
 def job_set_host(kind: str, job_id: str, host: str) -> bool:
-    """The scheduler's placement: record the worker a queued job goes to."""
+    """The scheduler's placement: record the worker a queued job goes to (``updated_at`` is when)."""
     model = JOB_MODELS[kind]
     with session_scope() as s:
         res = s.execute(
-            update(model).where(model.id == job_id, model.status == states.QUEUED).values(host=host)
+            update(model)
+            .where(model.id == job_id, model.status == states.QUEUED)
+            .values(host=host, updated_at=utcnow())
         )
         return rows_matched(res) == 1
 
 
+@retry_on_deadlock
+def job_waiting(kind: str, job_id: str, host: str, message: str) -> bool:
+    """A worker holding a queued job until one of its slots frees says so (``updated_at`` refreshed);
+    False when the job is no longer queued for ``host`` (cancelled, failed as stranded)."""
+    model = JOB_MODELS[kind]
+    with session_scope() as s:
+        res = s.execute(
+            update(model)
+            .where(model.id == job_id, model.status == states.QUEUED, model.host == host)
+            .values(progress_msg=message, updated_at=utcnow())
+        )
+        return rows_matched(res) == 1
+
+
+def jobs_queued_before(cutoff: dt.datetime) -> list[tuple[str, str, str | None]]:
+    """(kind, id, host) of the jobs still queued and untouched since ``cutoff``: neither placed, taken
+    nor waited for by a worker since then, so their RPC message was lost with a stopped service."""
+    with session_scope() as s:
+        return [
+            (kind, job_id, host)
+            for kind, model in JOB_MODELS.items()
+            for job_id, host in s.execute(
+                select(model.id, model.host).where(model.status == states.QUEUED, model.updated_at < cutoff)
+            ).all()
+        ]
+
+
+@retry_on_deadlock
+def job_fail_queued(kind: str, job_id: str, cutoff: dt.datetime, reason: str) -> bool:
+    """queued (untouched since ``cutoff``) -> error, then unlock the workload; False if it moved on."""
+    model = JOB_MODELS[kind]
+    now = utcnow()
+    with session_scope() as s:
+        job = s.get(model, job_id)
+        if job is None:
+            return False
+        res = s.execute(
+            update(model)
+            .where(model.id == job_id, model.status == states.QUEUED, model.updated_at < cutoff)
+            .values(status=states.ERROR, error_msg=reason, finished_at=now, updated_at=now)
+        )
+        if rows_matched(res) != 1:
+            return False
+        _unlock_if_idle(s, job.workload_id)
+        return True
+
+
+@retry_on_deadlock
 def job_claim(kind: str, job_id: str, host: str) -> bool:
     """queued -> executing on ``host``; False when the job was cancelled or reset meanwhile."""
     model = JOB_MODELS[kind]
@@ -718,6 +770,7 @@ def job_claim(kind: str, job_id: str, host: str) -> bool:
         return rows_matched(res) == 1
 
 
+@retry_on_deadlock
 def job_progress(kind: str, job_id: str, percent: int, message: str) -> str | None:
     """Record progress of a running job; returns its status (so a worker notices a cancel or reset)."""
     model = JOB_MODELS[kind]
@@ -730,6 +783,7 @@ def job_progress(kind: str, job_id: str, percent: int, message: str) -> str | No
         return s.scalar(select(model.status).where(model.id == job_id))
 
 
+@retry_on_deadlock
 def job_finish(kind: str, job_id: str, status: str, error_msg: str | None = None, **values: Any) -> bool:
     """executing|cancelling -> status, then unlock the workload; False if the job was already resolved."""
     model = JOB_MODELS[kind]
@@ -798,6 +852,7 @@ def job_cancel(kind: str, job_id: str, project_id: str | None) -> Any:
         return job
 
 
+@retry_on_deadlock
 def jobs_fail_on_hosts(hosts: Sequence[str], reason: str) -> int:
     """Resolve the unfinished jobs placed on the given (dead or restarted) workers as error."""
     if not hosts:
@@ -895,6 +950,7 @@ def flag_set(name: str, value: str) -> None:
 
 
 # ---------------------------------------------------------------- services
+@retry_on_deadlock
 def service_heartbeat(host: str, binary: str, topic: str) -> None:
     now = utcnow()
     with session_scope() as s:

@@ -59,5 +59,34 @@ class SchedulerManager:
         if count:
             LOG.warning("Marked %d job(s) of dead workers as error", count)
 
+    def fail_stranded_jobs(self) -> int:
+        """Jobs queued for ``queued_job_timeout`` with no placement, take or hold since: their RPC
+        message was lost (a scheduler or worker stopped after taking it). The user's request context
+        went with the message, so the job cannot be placed again: it ends in error, naming the service
+        that lost it, and its workload is unlocked for the next request."""
+        timeout = max(self.conf.queued_job_timeout, 2 * self.conf.report_interval)
+        cutoff = utcnow() - dt.timedelta(seconds=timeout)
+        live, _dead = db.services_alive(self.conf.workloads_topic, self.conf.service_down_time)
+        alive = {s.host for s in live}
+        count = 0
+        for kind, job_id, host in db.jobs_queued_before(cutoff):
+            if host is None:
+                reason = (
+                    f"No scheduler placed the {kind} within {timeout} s: workloadmgr-scheduler stopped "
+                    "or lost its request. Run it again."
+                )
+            elif host not in alive:
+                reason = f"The workloads worker on {host} stopped before it started the {kind}. Run it again."
+            else:
+                reason = (
+                    f"The workloads worker on {host} never took the {kind} within {timeout} s (it "
+                    "restarted or lost the request). Run it again."
+                )
+            if db.job_fail_queued(kind, job_id, cutoff, reason):
+                count += 1
+                LOG.error("%s %s failed while queued: %s", kind, job_id, reason)
+        return count
+
     def periodic_tasks(self) -> list[tuple[float, Any]]:
-        return [(float(self.conf.report_interval), self.reap_dead_workers)]
+        interval = float(self.conf.report_interval)
+        return [(interval, self.reap_dead_workers), (interval, self.fail_stranded_jobs)]

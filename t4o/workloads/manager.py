@@ -49,8 +49,22 @@ class WorkloadsManager:
         if kind not in workflows.KINDS:
             LOG.error("Ignoring a job of unknown kind %s (%s)", kind, job_id)
             return
-        with self._slots:
+        if not self._take_slot(kind, job_id):
+            return
+        try:
             self._run(ctxt, kind, job_id)
+        finally:
+            self._slots.release()
+
+    def _take_slot(self, kind: str, job_id: str) -> bool:
+        """Waits for a free job slot, telling the database every heartbeat interval that this worker
+        holds the job (the scheduler fails queued jobs nobody holds); False when the job left the
+        queue meanwhile (cancelled, or failed as stranded)."""
+        while not self._slots.acquire(timeout=float(self.conf.report_interval)):
+            if not db.job_waiting(kind, job_id, self.host, f"Waiting for a free job slot on {self.host}"):
+                LOG.info("%s %s left the queue while it waited for a slot on %s", kind, job_id, self.host)
+                return False
+        return True
 
     def _run(self, ctxt: RequestContext, kind: str, job_id: str) -> None:
         if not db.job_claim(kind, job_id, self.host):

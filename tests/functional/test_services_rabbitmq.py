@@ -3,10 +3,12 @@ workers and cron. Covers placement by heartbeat, cancel, and workers killed mid-
 
 from __future__ import annotations
 
+import configparser
 import time
 import uuid
 from collections.abc import Iterator
 
+import kombu
 import pytest
 
 from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
@@ -31,6 +33,8 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
                     # Short, so that the test of a silent worker's detection does not wait long.
                     "report_interval": 1,
                     "service_down_time": 6,
+                    # Short, so that the test of a lost job request does not wait long.
+                    "queued_job_timeout": 10,
                 },
                 "database": {"connection": url},
                 "api": {"workers": 2, "threads": 4},
@@ -145,6 +149,37 @@ def test_worker_killed_mid_job_is_resolved_by_reset(split: ControlPlane) -> None
     snap = cp.request("GET", f"/snapshots/{sid}", proj, member(proj)).json()["snapshot"]
     assert snap["status"] == "error" and "Reset" in snap["error_msg"]
     start_worker(cp, host)
+
+
+def purge_queue(cp: ControlPlane, queue: str) -> int:
+    """Drops the messages waiting in a RabbitMQ queue, as a service killed after taking them loses them."""
+    with kombu.Connection("amqp://guest:guest@127.0.0.1:5672//") as conn:
+        return int(conn.default_channel.queue_purge(queue) or 0)
+
+
+def test_job_request_lost_by_a_killed_scheduler_fails_in_time(split: ControlPlane) -> None:
+    cp = split
+    proj, wid = new_workload(cp, vms=1)
+    cp.kill("scheduler")
+    sid = start_snapshot(cp, proj, wid)
+    conf = configparser.ConfigParser()
+    conf.read(cp.config_file)
+    topic = conf["DEFAULT"]["scheduler_topic"]
+    deadline = time.monotonic() + 10
+    while purge_queue(cp, topic) == 0:  # the API's cast reaches the queue asynchronously
+        assert time.monotonic() < deadline, "the snapshot request never reached the scheduler's queue"
+        time.sleep(0.1)
+    cp.start("scheduler", ["workloadmgr-scheduler"])
+    asked = time.monotonic()
+    snap = cp.wait_job("snapshot", sid, proj, member(proj), timeout=40)
+    assert snap["status"] == "error" and "workloadmgr-scheduler" in snap["error_msg"], snap
+    assert snap["host"] is None
+    print(f"lost snapshot request failed {time.monotonic() - asked:.1f} s after the scheduler restarted")
+    wl = cp.request("GET", f"/workloads/{wid}", proj, member(proj)).json()["workload"]
+    assert wl["status"] == "available"
+    sid2 = start_snapshot(cp, proj, wid)
+    assert cp.wait_job("snapshot", sid2, proj, member(proj), timeout=60)["status"] == "available"
+    assert "Traceback" not in cp.log("scheduler")
 
 
 def test_dead_worker_is_detected_by_heartbeat(split: ControlPlane) -> None:

@@ -247,3 +247,25 @@ def test_a_job_is_deleted_once_finished_only_in_its_project(t4o_conf: Any, kind:
             delete(job.id, scope)
     with pytest.raises(errors.NotFound, match=f"^{name} nope not found.$"):
         delete("nope", None)
+
+
+def test_queued_jobs_nobody_holds_are_found_and_failed(t4o_conf: Any) -> None:
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {})
+    later = utcnow() + dt.timedelta(seconds=1)
+    assert ("snapshot", snap.id, None) in db.jobs_queued_before(later)
+    assert db.jobs_queued_before(utcnow() - dt.timedelta(seconds=60)) == []
+    # a worker holding it for a slot refreshes it; only the host it was placed on can
+    assert not db.job_waiting("snapshot", snap.id, "h1", "Waiting")
+    assert db.job_set_host("snapshot", snap.id, "h1")
+    assert db.job_waiting("snapshot", snap.id, "h1", "Waiting for a free job slot on h1")
+    assert not db.job_waiting("snapshot", snap.id, "h2", "Waiting")
+    assert db.snapshot_get(snap.id, None).progress_msg == "Waiting for a free job slot on h1"
+    # refreshed after the cutoff: not failed
+    assert not db.job_fail_queued("snapshot", snap.id, utcnow() - dt.timedelta(seconds=60), "lost")
+    assert db.job_fail_queued("snapshot", snap.id, utcnow() + dt.timedelta(seconds=1), "lost")
+    failed = db.snapshot_get(snap.id, None)
+    assert failed.status == states.ERROR and failed.error_msg == "lost" and failed.finished_at
+    assert db.workload_get(wl.id, None).status == states.AVAILABLE
+    assert not db.job_fail_queued("snapshot", snap.id, utcnow() + dt.timedelta(seconds=1), "again")
+    assert not db.job_waiting("snapshot", snap.id, "h1", "Waiting")

@@ -12,7 +12,9 @@ from t4o.scheduler import manager
 
 
 def make() -> manager.SchedulerManager:
-    return manager.SchedulerManager(mock.Mock(workloads_topic="wt", service_down_time=60, report_interval=10))
+    return manager.SchedulerManager(
+        mock.Mock(workloads_topic="wt", service_down_time=60, report_interval=10, queued_job_timeout=120)
+    )
 
 
 def test_least_loaded_live_worker_wins() -> None:
@@ -72,3 +74,20 @@ def test_a_disabled_worker_with_a_heartbeat_keeps_its_jobs() -> None:
     ):
         make().reap_dead_workers()
     assert fail.call_args.args[0] == ["silent"]
+
+
+def test_stranded_queued_jobs_fail_naming_who_lost_them() -> None:
+    stranded = [("snapshot", "s1", None), ("restore", "r1", "gone"), ("snapshot", "s2", "alive")]
+    with (
+        mock.patch.object(manager.db, "services_alive", return_value=([SimpleNamespace(host="alive")], [])),
+        mock.patch.object(manager.db, "jobs_queued_before", return_value=stranded) as queued,
+        mock.patch.object(manager.db, "job_fail_queued", side_effect=[True, True, False]) as fail,
+    ):
+        assert make().fail_stranded_jobs() == 2
+    cutoff = queued.call_args.args[0]
+    assert abs((manager.utcnow() - cutoff).total_seconds() - 120) < 5
+    reasons = {c.args[1]: c.args[3] for c in fail.call_args_list}
+    assert "workloadmgr-scheduler" in reasons["s1"]
+    assert "worker on gone stopped" in reasons["r1"]
+    assert "worker on alive never took" in reasons["s2"]
+    assert all(c.args[2] == cutoff for c in fail.call_args_list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -73,7 +74,7 @@ def test_progress_notices_cancel_and_reset(status: str, raised: type[Exception] 
 
 @pytest.fixture
 def worker() -> Any:
-    conf = mock.Mock(host="h1", max_concurrent_jobs=2)
+    conf = mock.Mock(host="h1", max_concurrent_jobs=2, report_interval=0.05)
     return manager.WorkloadsManager(conf, cloud=mock.Mock())
 
 
@@ -121,3 +122,27 @@ def test_restart_fails_own_jobs(worker: Any) -> None:
     with mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=2) as fail:
         worker.init_host()
     assert fail.call_args.args[0] == ["h1"] and "restarted" in fail.call_args.args[1]
+
+
+def test_job_waiting_for_a_slot_is_held_then_run(worker: Any) -> None:
+    for _ in range(2):  # both slots busy
+        worker._slots.acquire()
+    timer = threading.Timer(0.3, worker._slots.release)
+    timer.start()
+    with mock.patch.object(manager.db, "job_waiting", return_value=True) as waiting:
+        finish = run(worker, lambda job: {})
+    timer.join()
+    assert waiting.call_count >= 2  # said every report_interval while it waited
+    assert waiting.call_args.args[:3] == ("snapshot", "j1", "h1")
+    finish.assert_called_once()
+
+
+def test_job_that_left_the_queue_while_waiting_is_dropped(worker: Any) -> None:
+    for _ in range(2):
+        worker._slots.acquire()
+    workflow = mock.Mock()
+    with mock.patch.object(manager.db, "job_waiting", return_value=False):
+        run(worker, workflow).assert_not_called()
+    workflow.assert_not_called()
+    worker._slots.release()
+    assert worker._slots.acquire(timeout=0)  # the dropped job took no slot

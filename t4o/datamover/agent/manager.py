@@ -22,7 +22,9 @@ class DatamoverAgent:
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
-        self.transfers = TransferRegistry(conf.datamover.max_concurrent_transfers)
+        self.transfers = TransferRegistry(
+            conf.datamover.max_concurrent_transfers, conf.datamover.unwatched_transfer_timeout
+        )
 
     def start_transfer(
         self, ctxt: RequestContext, transfer_id: str, kind: str, spec: dict[str, Any]

@@ -3,6 +3,10 @@
 A transfer lives in the agent's memory only. If the agent dies, its transfers are gone with it, and
 datamover-api reports the agent unreachable (or the transfer unknown after a restart): the caller fails
 the job rather than waiting for work that no longer runs.
+
+The other way round, a transfer whose job died (its workloads worker killed) has nobody reading its
+status any more: after ``unwatched_timeout`` seconds without a status read the agent cancels it, so
+it stops moving data for a snapshot that will never be recorded and cleans up as a cancel does.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Transfer:
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    watched: float = field(default_factory=time.monotonic)  # the last read of its status
     _cancel: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,7 +64,8 @@ class Transfer:
         if self._cancel.is_set():
             raise TransferCancelled(f"transfer {self.id} was cancelled")
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "Cancelled") -> None:
+        self.message = reason
         self._cancel.set()
 
     def view(self) -> dict[str, Any]:
@@ -82,10 +88,12 @@ Work = Callable[[Transfer], dict[str, Any]]
 
 
 class TransferRegistry:
-    def __init__(self, max_running: int) -> None:
+    def __init__(self, max_running: int, unwatched_timeout: float = 0.0) -> None:
         self._slots = threading.BoundedSemaphore(max_running)
         self._transfers: dict[str, Transfer] = {}
         self._lock = threading.Lock()
+        self.unwatched_timeout = unwatched_timeout  # 0: never cancel an unwatched transfer
+        self._watchdog: threading.Thread | None = None
 
     def start(self, transfer_id: str, kind: str, work: Work) -> Transfer:
         with self._lock:
@@ -98,7 +106,45 @@ class TransferRegistry:
             target=self._run, args=(transfer, work), name=f"transfer-{transfer_id[:8]}", daemon=True
         )
         thread.start()
+        self._start_watchdog()
         return transfer
+
+    def _start_watchdog(self) -> None:
+        with self._lock:
+            if self.unwatched_timeout <= 0 or (self._watchdog is not None and self._watchdog.is_alive()):
+                return
+            self._watchdog = threading.Thread(target=self._watch, name="transfer-watchdog", daemon=True)
+            self._watchdog.start()
+
+    def _watch(self) -> None:
+        period = min(max(self.unwatched_timeout / 4, 0.05), 5.0)
+        while self.running():
+            time.sleep(period)
+            self.cancel_unwatched()
+
+    def cancel_unwatched(self, now: float | None = None) -> list[str]:
+        """Cancels the unfinished transfers nobody read for ``unwatched_timeout`` s; their ids."""
+        now = time.monotonic() if now is None else now
+        dropped = []
+        for transfer in self.running():
+            idle = now - transfer.watched
+            if (
+                self.unwatched_timeout > 0
+                and idle >= self.unwatched_timeout
+                and not transfer._cancel.is_set()
+            ):
+                transfer.cancel(
+                    f"Cancelled: nobody read its status for {idle:.0f} s (the job that started it stopped)"
+                )
+                LOG.warning(
+                    "%s transfer %s cancelled: its status was not read for %.0f s; the job that "
+                    "started it is gone",
+                    transfer.kind,
+                    transfer.id,
+                    idle,
+                )
+                dropped.append(transfer.id)
+        return dropped
 
     def _run(self, transfer: Transfer, work: Work) -> None:
         with self._slots:
@@ -111,8 +157,8 @@ class TransferRegistry:
                 transfer.result = work(transfer)
                 transfer.status, transfer.message = DONE, "Completed"
             except TransferCancelled:
-                transfer.status, transfer.message = CANCELLED, "Cancelled"
-                LOG.info("%s transfer %s cancelled", transfer.kind, transfer.id)
+                transfer.status = CANCELLED
+                LOG.info("%s transfer %s cancelled: %s", transfer.kind, transfer.id, transfer.message)
             except Exception as exc:
                 LOG.exception("%s transfer %s failed", transfer.kind, transfer.id)
                 transfer.status, transfer.error = ERROR, str(exc) or type(exc).__name__
@@ -121,8 +167,12 @@ class TransferRegistry:
                 transfer.finished = time.monotonic()
 
     def get(self, transfer_id: str) -> Transfer | None:
+        """The transfer; a read by its job, which keeps it watched."""
         with self._lock:
-            return self._transfers.get(transfer_id)
+            transfer = self._transfers.get(transfer_id)
+            if transfer is not None:
+                transfer.watched = time.monotonic()
+            return transfer
 
     def running(self) -> list[Transfer]:
         with self._lock:

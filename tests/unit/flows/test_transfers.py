@@ -100,3 +100,31 @@ def test_progress_maps_bytes_onto_the_jobs_percent_range(
         {"bytes_done": done, "bytes_total": total, "rate": 2048, "message": "m"}
     )  # type: ignore[arg-type]
     assert seen[0][0] == percent and "2.0 KiB/s" in seen[0][1]
+
+
+def test_a_transfer_nobody_reads_is_cancelled_and_a_read_one_is_not() -> None:
+    reg = TransferRegistry(max_running=2, unwatched_timeout=0.3)
+    release = threading.Event()
+
+    def work(t: Transfer) -> dict:
+        while not release.is_set():
+            t.add_bytes(1)  # a cancel surfaces here, as in the real transfers
+            time.sleep(0.01)
+        return {}
+
+    reg.start("orphan", "backup", work)
+    reg.start("followed", "backup", work)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert reg.get("followed").view()["status"] in ("queued", "running")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    orphan = reg._transfers["orphan"].view()  # read without watching it
+    assert orphan["status"] == "cancelled" and "nobody read its status" in orphan["message"], orphan
+    release.set()
+    assert wait_status(reg, "followed", {"done"})["status"] == "done"
+
+
+def test_no_timeout_never_cancels() -> None:
+    reg = TransferRegistry(max_running=1)
+    started = reg.start("a", "backup", lambda t: {})
+    assert reg.cancel_unwatched(now=started.watched + 10**6) == []
