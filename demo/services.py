@@ -142,6 +142,8 @@ class T4OServices(ProcessGroup):
                 "libvirt_uri": self.libvirt_uri,
                 # where devcloud's Cinder mounts its NFS share: detached volumes are read there
                 "volume_dirs": str(self.clouds_yaml.parent / "data" / "cinder-mnt"),
+                # snapshot mounts' NBD sockets and state, beside this deployment's other files
+                "mount_dir": str(self.workdir / "mounts"),
             },
             "backup_target": {"url": self.vault_url},
             "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},

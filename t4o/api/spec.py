@@ -13,9 +13,11 @@ from typing import Any
 
 from t4o import __version__
 from t4o.api.handlers import (
+    file_search,
     files,
     imports,
     metrics,
+    mounts,
     nodes,
     policies,
     quotas,
@@ -27,9 +29,11 @@ from t4o.api.handlers import (
     workload_types,
     workloads,
 )
+from t4o.api.schemas import file_search as search_s
 from t4o.api.schemas import files as files_s
 from t4o.api.schemas import imports as imports_s
 from t4o.api.schemas import metrics as metrics_s
+from t4o.api.schemas import mounts as mounts_s
 from t4o.api.schemas import nodes as nodes_s
 from t4o.api.schemas import policies as policies_s
 from t4o.api.schemas import quotas as quotas_s
@@ -198,6 +202,29 @@ OPERATIONS: list[Operation] = [
               "Download a file of a snapshot disk (byte ranges honoured), or a directory as a tar stream",
               "snapshots", query=files_s.QUERY, content=files_s.DOWNLOAD_CONTENT, errors=_CONFLICT,
               responses=_DOWNLOAD_RESPONSES),
+    # snapshot mount: a snapshot's disks attached read-only to a recovery VM, until dismounted or idle
+    Operation("POST", _SN + "/mount", "mountSnapshot", mounts.mount_snapshot,
+              "Attach the snapshot's disks read-only to a running recovery VM of the project", "snapshots",
+              body=mounts_s.MOUNT_BODY, body_required=True, response=wrap("mount", mounts_s.MOUNT),
+              errors=_CONFLICT),
+    Operation("POST", _SN + "/dismount", "dismountSnapshot", mounts.dismount_snapshot,
+              "Detach a mounted snapshot's disks from its recovery VM", "snapshots",
+              body=mounts_s.DISMOUNT_BODY, response=wrap("mount", mounts_s.MOUNT), errors=_CONFLICT),
+    Operation("GET", "/snapshots/mounted/list", "listMountedSnapshots", mounts.list_mounted,
+              "List the project's mounted snapshots", "snapshots",
+              response=wrap_list("mounted_snapshots", mounts_s.MOUNT)),
+    # file search: a path, glob or regex over some snapshots of a VM, run by a workloads worker
+    Operation("POST", "/search", "createFileSearch", file_search.create_search,
+              "Search a VM's snapshots for files (path, glob or regex); 202 and a search to poll",
+              "file_search", status=202, body=search_s.CREATE, body_required=True,
+              response=wrap("file_search", search_s.FILE_SEARCH), errors=_CONFLICT,
+              links=_links("file_search", "search_id", ["showFileSearch"])),
+    Operation("GET", "/search/{search_id}", "showFileSearch", file_search.show_search,
+              "Show a file search: its status, progress and the matches per snapshot", "file_search",
+              response=wrap("file_search", search_s.FILE_SEARCH)),
+    Operation("GET", "/search", "listFileSearches", file_search.list_searches,
+              "List the project's file searches, newest first (without their results)", "file_search",
+              query=search_s.LIST_QUERY, response=wrap_list("file_searches", search_s.FILE_SEARCH_ITEM)),
     # restores
     Operation("POST", _SN, "restoreSnapshot", restores.create_restore,
               "Restore from a snapshot (oneclick, selective, inplace, network-topology, security-groups); "

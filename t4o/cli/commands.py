@@ -6,9 +6,11 @@ The OSC names are registered as entry points in pyproject.toml (a unit test keep
 from __future__ import annotations
 
 from t4o.cli import (
+    file_search,
     files,
     imports,
     metrics,
+    mounts,
     nodes,
     policies,
     quotas,
@@ -41,6 +43,9 @@ OSC_COMMANDS: dict[str, type] = {
     "workload snapshot cancel": snapshots.CancelSnapshot,
     "workload snapshot browse": files.BrowseSnapshot,
     "workload snapshot download": files.DownloadSnapshot,
+    "workload snapshot mount": mounts.MountSnapshot,
+    "workload snapshot dismount": mounts.DismountSnapshot,
+    "workload snapshot mounted list": mounts.ListMountedSnapshot,
     "workload restore create": restores.CreateRestore,
     "workload restore list": restores.ListRestore,
     "workload restore show": restores.ShowRestore,
@@ -81,6 +86,9 @@ OSC_COMMANDS: dict[str, type] = {
     "workload import": imports.ImportWorkloads,
     "workload orphaned list": imports.ListOrphaned,
     "workload reassign": imports.ReassignWorkloads,
+    "workload file search": file_search.SearchFiles,
+    "workload file search show": file_search.ShowFileSearch,
+    "workload file search list": file_search.ListFileSearch,
 }
 
 # Trilio's workloadmgr command name -> class
@@ -103,6 +111,9 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "snapshot-cancel": snapshots.CancelSnapshot,
     "snapshot-browse": files.BrowseSnapshot,
     "snapshot-download": files.DownloadSnapshot,
+    "snapshot-mount": mounts.MountSnapshot,
+    "snapshot-dismount": mounts.DismountSnapshot,
+    "snapshot-mounted-list": mounts.ListMountedSnapshot,
     "snapshot-oneclick-restore": restores.OneclickRestore,
     "snapshot-selective-restore": restores.SelectiveRestore,
     "snapshot-inplace-restore": restores.InplaceRestore,
@@ -144,4 +155,8 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "workload-importworkloads": imports.ImportWorkloads,
     "workload-get-orphaned-workloads-list": imports.ListOrphaned,
     "workload-reassign-workloads": imports.ReassignWorkloads,
+    "file-search": file_search.SearchFiles,
+    "filepath-search": file_search.SearchFiles,
+    "file-search-show": file_search.ShowFileSearch,
+    "file-search-list": file_search.ListFileSearch,
 }

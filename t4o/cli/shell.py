@@ -48,6 +48,7 @@ class WorkloadmgrShell(shell.OpenStackShell):
     command_hints = {
         f"`openstack workload {osc}": f"`workloadmgr {ours}"
         for osc, ours in (
+            ("file search show ", "file-search-show "),
             ("snapshot list", "snapshot-list"),
             ("snapshot show ", "snapshot-show "),
             ("restore list", "restore-list"),

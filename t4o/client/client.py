@@ -6,9 +6,11 @@ from typing import Any
 
 from keystoneauth1 import session as ksa_session
 
+from t4o.client.file_search import FileSearchManager
 from t4o.client.http import HTTPClient
 from t4o.client.imports import ImportManager
 from t4o.client.metrics import MetricsManager, NodeManager
+from t4o.client.mounts import MountManager
 from t4o.client.policies import WorkloadPolicyManager
 from t4o.client.projects import ProjectResolver
 from t4o.client.quotas import AllowedQuotaManager, QuotaTypeManager
@@ -39,6 +41,8 @@ class Client:
         self.metrics = MetricsManager(http)
         self.nodes = NodeManager(http)
         self.imports = ImportManager(http)
+        self.mounts = MountManager(http)
+        self.file_searches = FileSearchManager(http)
 
     @classmethod
     def from_session(

@@ -13,7 +13,9 @@ BINARY = "datamover"
 
 
 def build() -> Service:
-    return services.service(BINARY, CONF.datamover.topic, DatamoverAgent(CONF))
+    agent = DatamoverAgent(CONF)
+    agent.mounts.restore()  # serve again the snapshot mounts of this host before taking requests
+    return services.service(BINARY, CONF.datamover.topic, agent)
 
 
 def main() -> None:

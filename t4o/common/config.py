@@ -125,6 +125,29 @@ FILE_RECOVERY_OPTS: list[cfg.Opt] = [
         min=0,
         help="MiB of decoded vault chunks cached per open snapshot disk.",
     ),
+    # snapshot mount
+    cfg.IntOpt(
+        "mount_idle_timeout",
+        default=3600,
+        min=60,
+        help="Seconds a mounted snapshot stays attached to its recovery VM without a read of its disks; "
+        "workloadmgr-cron then dismounts it (its dismount_reason says so).",
+    ),
+    # file search
+    cfg.IntOpt(
+        "search_max_snapshots",
+        default=100,
+        min=1,
+        help="Most snapshots one file search may cover; a search matching more is refused (400) and "
+        "must be narrowed with snapshot_ids, dates or start/end.",
+    ),
+    cfg.IntOpt(
+        "search_timeout",
+        default=3600,
+        min=10,
+        help="Seconds a file search may run. The worker stops searching at that time, and a search "
+        "still executing after it (its worker stopped) is reported as error.",
+    ),
 ]
 
 

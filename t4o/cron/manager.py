@@ -5,7 +5,8 @@ unique (workload, time) row (of several cron processes only one wins), and queue
 workloads API layer as the workload's owner would, so the scheduler and workers treat it like any other.
 A run found after ``misfire_grace_time`` is recorded as missed instead. Retention runs after each tick's
 snapshots, for every scheduled workload that is not busy. Every ``reconcile_interval`` it reports what
-the backup target holds and the database does not (reconcile.py).
+the backup target holds and the database does not (reconcile.py). Each tick also sweeps the mounted
+snapshots (t4o.workloads.mounts): idle ones are dismounted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
 from t4o.openstack import keystone_trusts
 from t4o.policies import global_scheduler, jobschedule, notify, retention, trusts
+from t4o.workloads import mounts
 from t4o.workloads.api import WorkloadAPI
 
 LOG = get_logger(__name__)
@@ -68,6 +70,7 @@ class CronManager:
         self.clock = clock or SystemClock()
         self.fire = fire or _default_fire
         self.vault = vault
+        self.mounts = mounts.SnapshotMounts(conf=conf)
 
     @property
     def host(self) -> str:
@@ -79,6 +82,14 @@ class CronManager:
             tasks.append((float(self.conf.global_job_scheduler.reconcile_interval), self.reconcile))
         return tasks
 
+    def sweep_mounts(self) -> mounts.SweepReport | None:
+        """Dismount idle snapshot mounts, mount again what an agent lost, settle half-done ones."""
+        try:
+            return self.mounts.sweep(self.clock.now())
+        except Exception:  # the database or datamover-api may be down now: the next tick tries again
+            LOG.exception("Sweep of the mounted snapshots failed")
+            return None
+
     def reconcile(self) -> dict[str, Any] | None:
         """Report what the backup target holds that the database does not (see reconcile.py)."""
         try:
@@ -88,7 +99,9 @@ class CronManager:
             return None
 
     def tick(self) -> list[str]:
-        """One look at every schedule; returns the ids of the snapshots queued."""
+        """One look at every schedule; returns the ids of the snapshots queued. Mounted snapshots are
+        looked at first, also while the global job scheduler is disabled."""
+        self.sweep_mounts()
         if not global_scheduler.enabled():
             LOG.debug("Global job scheduler disabled: no scheduled snapshot fires")
             return []

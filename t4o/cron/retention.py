@@ -2,7 +2,8 @@
 
 Each expired snapshot goes the way a REST delete goes (t4o.workloads.target_cleanup): its row shows
 ``deleting`` while its manifests and document are removed from the target, and only then is the row
-deleted. A snapshot an object lock still protects stays, with the reason on its row.
+deleted. A snapshot an object lock still protects stays, with the reason on its row; a mounted snapshot
+stays until it is dismounted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from t4o.common import errors
 from t4o.common.log import get_logger
 from t4o.db import api as db
-from t4o.db import policy_api
+from t4o.db import mount_api, policy_api
 from t4o.policies import retention
 from t4o.policies.jobschedule import JobSchedule
 from t4o.vault import Repository
@@ -47,7 +48,7 @@ def apply(
         )
         for r in policy_api.snapshot_rows(workload_id)
     ]
-    expired = retention.expired(schedule, snaps, now)
+    expired = _unmounted(workload_id, retention.expired(schedule, snaps, now))
     if not expired:
         return []
     repo = vault()
@@ -58,6 +59,18 @@ def apply(
     if gc and repo is not None:
         LOG.info("Vault gc after retention of workload %s: %s", workload_id, repo.gc())
     return gone
+
+
+def _unmounted(workload_id: str, expired: list[str]) -> list[str]:
+    """The expired snapshots without a live mount: a mounted one stays until it is dismounted."""
+    mounts = mount_api.live_mounts(expired)
+    for m in mounts:
+        LOG.info(
+            "Retention of workload %s keeps snapshot %s while it is mounted on VM %s (mount %s)",
+            workload_id, m.snapshot_id, m.mount_vm_id, m.id,
+        )  # fmt: skip
+    kept = {m.snapshot_id for m in mounts}
+    return [snap_id for snap_id in expired if snap_id not in kept]
 
 
 def _delete(repo: Repository | None, workload_id: str, snap_id: str) -> bool:

@@ -1,4 +1,5 @@
-"""Client of datamover-api used by the workloads workers: start a transfer, follow it, cancel it.
+"""Client of datamover-api used by the workloads workers: start a transfer, follow it, cancel it; mount
+a snapshot's disks into a recovery VM, read the mount's state, dismount it.
 
 It authenticates with the service credentials of ``[datamover_client]`` (datamover-api is admin/service
 only) and finds the API in the Keystone catalog (service type ``datamover``) unless an endpoint is set.
@@ -53,6 +54,13 @@ class DatamoverClient:
         self.poll_interval = group.poll_interval
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        body = self._request_or_none(method, path, **kwargs)
+        return body if body is not None else {}  # None only for a 404 with missing_ok
+
+    def _request_or_none(
+        self, method: str, path: str, missing_ok: bool = False, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        """The answer's JSON body; None for a 404 when ``missing_ok``; TransferFailed for other errors."""
         kwargs.setdefault("connect_retries", 3)
         if self.endpoint_override:
             kwargs["endpoint_override"] = self.endpoint_override
@@ -66,6 +74,8 @@ class DatamoverClient:
             body = resp.json()
         except ValueError:
             body = {}
+        if resp.status_code == 404 and missing_ok:
+            return None
         if resp.status_code >= 400:
             message = (body.get("error") or {}).get("message") or resp.text[:300]
             raise TransferFailed(f"datamover-api answered {resp.status_code}: {message}")
@@ -120,3 +130,24 @@ class DatamoverClient:
             except TransferFailed:
                 return
             time.sleep(self.poll_interval)
+
+    # -- snapshot mounts: synchronous calls (the agent attaches or detaches before it answers) ----------
+
+    def mount(self, mount_id: str, server_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Attach the disks of ``spec`` ({"vault": ..., "disks": [{"ref", "serial"}]}) read-only to the
+        running server; the mount as its agent reports it (with ``host`` and each disk's ``device``)."""
+        body = {"mount": {"id": mount_id, "server_id": server_id, "spec": spec}}
+        view: dict[str, Any] = self._request("POST", "/mounts", json=body)["mount"]
+        LOG.info("mount %s into server %s: %s on host %s", mount_id, server_id, view["status"], view["host"])
+        return view
+
+    def mount_status(self, host: str, mount_id: str) -> dict[str, Any] | None:
+        """The mount as the agent of ``host`` knows it; None when it does not know it."""
+        body = self._request_or_none("GET", f"/hosts/{host}/mounts/{mount_id}", missing_ok=True)
+        return body["mount"] if body is not None else None
+
+    def dismount(self, host: str, mount_id: str) -> dict[str, Any] | None:
+        """Detach the mount's disks; the mount with status "dismounted", or None when the agent does not
+        know it (already gone, e.g. after a restart that found its VM stopped)."""
+        body = self._request_or_none("DELETE", f"/hosts/{host}/mounts/{mount_id}", missing_ok=True)
+        return body["mount"] if body is not None else None

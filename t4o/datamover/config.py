@@ -35,6 +35,27 @@ AGENT_OPTS = [
         "there.",
     ),
     cfg.StrOpt("scratch_dir", help="Directory for the backup jobs' scratch files (default: the system's)."),
+    cfg.StrOpt(
+        "mount_dir",
+        default="/var/lib/t4o/mounts",
+        help="Directory of the snapshot mounts of this host: a state file per mount (its disks, vault and "
+        "sockets, so a restarted agent serves them again) and a subdirectory of NBD sockets that QEMU "
+        "connects to. QEMU's user must be able to traverse the directories above it.",
+    ),
+    cfg.IntOpt(
+        "mount_detach_timeout",
+        default=20,
+        min=1,
+        help="Seconds a dismount waits for the guest to release the hot-plugged disks; after that their "
+        "exports are stopped anyway (the guest then sees read errors). Keep it below rpc_timeout.",
+    ),
+    cfg.IntOpt(
+        "mount_reconnect_delay",
+        default=60,
+        min=0,
+        help="Seconds QEMU holds a mounted disk's reads while its export is away (the agent restarting) "
+        "before it fails them; needs a libvirt that knows <reconnect> for NBD disks (0: off).",
+    ),
     cfg.IntOpt(
         "rpc_timeout",
         default=30,

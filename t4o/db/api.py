@@ -42,6 +42,7 @@ from t4o.db.models import (
     Service,
     Setting,
     Snapshot,
+    SnapshotMount,
     SnapshotVM,
     Workload,
     WorkloadType,
@@ -608,7 +609,25 @@ def snapshot_mark_deleting(snapshot_id: str, project_id: str | None) -> tuple[Sn
             raise errors.Conflict(
                 f"A job of workload {snap.workload_id} runs; delete snapshot {snapshot_id} when it ends."
             )
-    return _mark_deleting(Snapshot, snapshot_id, project_id, states.JOB_FINISHED)
+    row, before = _mark_deleting(Snapshot, snapshot_id, project_id, states.JOB_FINISHED)
+    # Marked first, then checked for a mount: a mount inserts its row first, then checks the snapshot
+    # is still available, so of a racing delete and mount one always sees the other.
+    with session_scope() as s:
+        mount = s.scalars(
+            select(SnapshotMount).where(SnapshotMount.active_snapshot_id == snapshot_id)
+        ).first()
+        if mount is not None:
+            s.execute(
+                update(Snapshot)
+                .where(Snapshot.id == snapshot_id, Snapshot.status == states.DELETING)
+                .values(status=before, updated_at=utcnow())
+            )
+    if mount is not None:
+        raise errors.Conflict(
+            f"Snapshot {snapshot_id} cannot be deleted: it is mounted on VM {mount.mount_vm_id} "
+            f"(mount {mount.id}). Dismount it first."
+        )
+    return row, before
 
 
 def snapshot_delete_failed(snapshot_id: str, status: str, error_msg: str) -> None:

@@ -35,6 +35,7 @@ import socket
 import stat
 import struct
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -183,6 +184,8 @@ class NbdExport:
         self._clients: dict[socket.socket, threading.Thread] = {}
         self._accept_thread: threading.Thread | None = None
         self.connections = 0  # clients served since start (for logs and tests)
+        # wall-clock time (time.time()) of the last read request of any client: how long it sat idle
+        self.last_read_at: float | None = None
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -513,6 +516,7 @@ class NbdExport:
                 if magic != REQUEST_MAGIC:
                     raise _Closed("bad request magic")
                 if kind == CMD_READ:
+                    self.last_read_at = time.time()
                     if offset + length > self.size:
                         fail(cookie, errno.EINVAL)
                     elif length > MAX_REQUEST:

@@ -15,9 +15,10 @@ from t4o.db import api as db
 from t4o.db import states
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import notify
-from t4o.workloads import target_cleanup, workflows
+from t4o.workloads import file_search, target_cleanup, workflows
 
 LOG = get_logger(__name__)
+MAX_FILE_SEARCHES = 2  # file searches run at once by one worker; more wait for their turn
 
 
 class WorkloadsManager:
@@ -28,6 +29,7 @@ class WorkloadsManager:
         self.host = conf.host
         self.cloud = cloud or get_cloud()
         self._slots = threading.BoundedSemaphore(conf.max_concurrent_jobs)
+        self._searches = threading.BoundedSemaphore(MAX_FILE_SEARCHES)
 
     def init_host(self) -> None:
         """Jobs this host ran before it stopped cannot be continued: resolve them as error."""
@@ -36,6 +38,11 @@ class WorkloadsManager:
         )
         if count:
             LOG.warning("Marked %d job(s) interrupted by the restart of %s as error", count, self.host)
+        searches = file_search.fail_interrupted(self.host)
+        if searches:
+            LOG.warning(
+                "Marked %d file search(es) interrupted by the restart of %s as error", searches, self.host
+            )
 
     def delete_from_target(
         self, ctxt: RequestContext, workload_id: str, snapshot_ids: list[str], whole_workload: bool
@@ -44,6 +51,21 @@ class WorkloadsManager:
         return target_cleanup.run_delete(
             target_cleanup.configured_target, workload_id, snapshot_ids, whole_workload
         )
+
+    def run_file_search(self, ctxt: RequestContext, search_id: str) -> None:
+        """RPC cast of the API's file searches: run in a thread of its own, so that a long search
+        takes no RPC thread and no job slot (snapshots and restores go on meanwhile)."""
+        thread = threading.Thread(
+            target=self._file_search, args=(search_id,), name=f"file-search-{search_id[:8]}", daemon=True
+        )
+        thread.start()
+
+    def _file_search(self, search_id: str) -> None:
+        with self._searches:
+            try:
+                file_search.run(search_id, self.host)
+            except Exception:  # the search's own errors are recorded by run; this is the database gone
+                LOG.exception("file search %s failed", search_id)
 
     def run_job(self, ctxt: RequestContext, kind: str, job_id: str) -> None:
         if kind not in workflows.KINDS:

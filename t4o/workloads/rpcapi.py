@@ -37,3 +37,8 @@ def delete_from_target(
         whole_workload=whole_workload,
     )
     return answer
+
+
+def run_file_search(context: RequestContext, search_id: str) -> None:
+    """Run a file search on any workloads worker (they have the backup target)."""
+    rpc.get_client(CONF, CONF.workloads_topic).cast(context, "run_file_search", search_id=search_id)

@@ -269,3 +269,26 @@ def test_queued_jobs_nobody_holds_are_found_and_failed(t4o_conf: Any) -> None:
     assert db.workload_get(wl.id, None).status == states.AVAILABLE
     assert not db.job_fail_queued("snapshot", snap.id, utcnow() + dt.timedelta(seconds=1), "again")
     assert not db.job_waiting("snapshot", snap.id, "h1", "Waiting")
+
+
+def test_a_mounted_snapshot_is_not_marked_deleting(t4o_conf: Any) -> None:
+    from t4o.db.models import SnapshotMount
+    from t4o.db.session import session_scope
+
+    wl = make_workload()
+    snap = db.snapshot_create(wl.id, "p1", {})
+    db.job_claim("snapshot", snap.id, "h")
+    db.job_finish("snapshot", snap.id, states.AVAILABLE)
+    with session_scope() as s:  # a mount that inserted its row just before the delete marked the snapshot
+        s.add(
+            SnapshotMount(
+                snapshot_id=snap.id, active_snapshot_id=snap.id, workload_id=wl.id, project_id="p1",
+                mount_vm_id="vm-r", status="mounting",
+            )
+        )  # fmt: skip
+    with pytest.raises(errors.Conflict, match="mounted on VM vm-r"):
+        db.snapshot_mark_deleting(snap.id, "p1")
+    assert db.snapshot_get(snap.id, None).status == states.AVAILABLE  # put back
+    with session_scope() as s:
+        s.query(SnapshotMount).update({"active_snapshot_id": None, "status": "dismounted"})
+    assert db.snapshot_mark_deleting(snap.id, "p1")[1] == states.AVAILABLE

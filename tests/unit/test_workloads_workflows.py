@@ -119,9 +119,13 @@ def test_unclaimed_job_is_not_run(worker: Any) -> None:
 
 
 def test_restart_fails_own_jobs(worker: Any) -> None:
-    with mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=2) as fail:
+    with (
+        mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=2) as fail,
+        mock.patch.object(manager.file_search, "fail_interrupted", return_value=1) as searches,
+    ):
         worker.init_host()
     assert fail.call_args.args[0] == ["h1"] and "restarted" in fail.call_args.args[1]
+    searches.assert_called_once_with("h1")
 
 
 def test_job_waiting_for_a_slot_is_held_then_run(worker: Any) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from t4o.api import handlers, pagination, views
-from t4o.api.handlers import Body, Query
+from t4o.api.handlers import Body, Query, mounts
 from t4o.common.context import RequestContext
+from t4o.db import mount_api
 from t4o.workloads import paging
 
 
@@ -26,10 +27,13 @@ def list_snapshots_detail(ctx: RequestContext, body: Body, query: Query, project
 
 
 def show_snapshot(ctx: RequestContext, body: Body, query: Query, project_id: str, snapshot_id: str) -> Any:
-    return {"snapshot": views.snapshot(handlers.API.get_snapshot(ctx, snapshot_id))}
+    out = views.snapshot(handlers.API.get_snapshot(ctx, snapshot_id))
+    out["mounted"] = bool(mount_api.mounted_snapshot_ids([out["id"]]))
+    return {"snapshot": out}
 
 
 def delete_snapshot(ctx: RequestContext, body: Body, query: Query, project_id: str, snapshot_id: str) -> Any:
+    mounts.MOUNTS.refuse_if_mounted(ctx, snapshot_id=snapshot_id)
     handlers.API.delete_snapshot(ctx, snapshot_id)
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from t4o.api import handlers, pagination, views
-from t4o.api.handlers import Body, Query
+from t4o.api.handlers import Body, Query, mounts
 from t4o.common.context import RequestContext
 from t4o.workloads import paging
 
@@ -38,6 +38,7 @@ def update_workload(ctx: RequestContext, body: Body, query: Query, project_id: s
 
 
 def delete_workload(ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str) -> Any:
+    mounts.MOUNTS.refuse_if_mounted(ctx, workload_id=workload_id)
     handlers.API.delete_workload(ctx, workload_id, query.get("database_only", False))
     return None
 

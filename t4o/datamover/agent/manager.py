@@ -11,6 +11,7 @@ from oslo_config import cfg
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.datamover.agent import operations
+from t4o.datamover.agent.mounts import MountRegistry
 from t4o.datamover.agent.transfers import TransferRegistry
 
 LOG = get_logger(__name__)
@@ -25,6 +26,7 @@ class DatamoverAgent:
         self.transfers = TransferRegistry(
             conf.datamover.max_concurrent_transfers, conf.datamover.unwatched_transfer_timeout
         )
+        self.mounts = MountRegistry.from_conf(conf)
 
     def start_transfer(
         self, ctxt: RequestContext, transfer_id: str, kind: str, spec: dict[str, Any]
@@ -64,3 +66,19 @@ class DatamoverAgent:
         transfer.cancel()
         LOG.info("%s transfer %s: cancel asked", transfer.kind, transfer_id)
         return transfer.view()
+
+    # -- snapshot mounts (see mounts.py) --------------------------------------------------------------
+
+    def mount(
+        self, ctxt: RequestContext, mount_id: str, server_id: str, spec: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.mounts.mount(mount_id, server_id, spec)
+
+    def mount_status(self, ctxt: RequestContext, mount_id: str) -> dict[str, Any] | None:
+        return self.mounts.get(mount_id)
+
+    def dismount(self, ctxt: RequestContext, mount_id: str) -> dict[str, Any] | None:
+        return self.mounts.dismount(mount_id)
+
+    def list_mounts(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        return self.mounts.live()

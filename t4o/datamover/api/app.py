@@ -3,9 +3,13 @@
     POST   /v2/transfers                          start a backup or restore of one VM's disks: 202
     GET    /v2/hosts/{host}/transfers/{id}        status and byte progress of a transfer
     DELETE /v2/hosts/{host}/transfers/{id}        cancel it: 202
+    POST   /v2/mounts                             attach a snapshot's disks read-only to a running VM
+    GET    /v2/hosts/{host}/mounts                the live mounts of a host
+    GET    /v2/hosts/{host}/mounts/{id}           a mount, with the time of its last disk read
+    DELETE /v2/hosts/{host}/mounts/{id}           detach its disks (dismount)
 
 The API finds the VM's compute host (Nova's ``OS-EXT-SRV-ATTR:host``, read with the caller's token) and
-hands the transfer to that host's agent over RPC; the host is part of the transfer's address.
+hands the transfer or mount to that host's agent over RPC; the host is part of their address.
 """
 
 from __future__ import annotations
@@ -115,6 +119,45 @@ RESTORE_SPEC = {
     },
 }
 
+MOUNT = {
+    "type": "object",
+    "required": ["mount"],
+    "additionalProperties": False,
+    "properties": {
+        "mount": {
+            "type": "object",
+            "required": ["id", "server_id", "spec"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "string", "pattern": ID_RE.pattern},
+                "server_id": {"type": "string", "pattern": ID_RE.pattern},
+                "spec": {
+                    "type": "object",
+                    "required": ["vault", "disks"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "vault": _VAULT,
+                        "disks": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 16,
+                            "items": {
+                                "type": "object",
+                                "required": ["ref", "serial"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "ref": _REF,
+                                    "serial": {"type": "string", "pattern": r"^[A-Za-z0-9-]{1,20}$"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
 
 def register_policy() -> None:
     enforcer = policy.get_enforcer()
@@ -135,11 +178,11 @@ def _context() -> RequestContext:
     return ctx
 
 
-def _check_address(host: str, transfer_id: str) -> None:
+def _check_address(host: str, item_id: str | None, kind: str = "transfer") -> None:
     if not HOST_RE.match(host):
         raise errors.BadRequest(f"Invalid host name {host[:80]!r}.")
-    if not ID_RE.match(transfer_id):
-        raise errors.BadRequest(f"Invalid transfer id {transfer_id[:80]!r}: a UUID is expected.")
+    if item_id is not None and not ID_RE.match(item_id):
+        raise errors.BadRequest(f"Invalid {kind} id {item_id[:80]!r}: a UUID is expected.")
 
 
 def compute_host(ctx: RequestContext, server_id: str) -> str:
@@ -201,6 +244,47 @@ def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> fl
         resp = flask.jsonify({"transfer": {**view, "host": host}})
         resp.status_code = 202
         return resp
+
+    @app.post("/v2/mounts")
+    def create_mount() -> Any:
+        ctx = _context()
+        req = rest.json_body(MOUNT, where="body")["mount"]
+        host = compute_host(ctx, req["server_id"])
+        view = agents.mount(ctx, host, req["id"], req["server_id"], req["spec"])
+        LOG.info(
+            "mount %s of %s into server %s done by host %s: devices %s",
+            req["id"], ", ".join(d["ref"] for d in req["spec"]["disks"]), req["server_id"], host,
+            ", ".join(d["device"] for d in view.get("disks", [])),
+        )  # fmt: skip
+        return {"mount": {**view, "host": host}}
+
+    @app.get("/v2/hosts/<host>/mounts")
+    def list_mounts(host: str) -> Any:
+        ctx = _context()
+        _check_address(host, None)
+        return {"mounts": [{**v, "host": host} for v in agents.list_mounts(ctx, host)]}
+
+    @app.get("/v2/hosts/<host>/mounts/<mount_id>")
+    def show_mount(host: str, mount_id: str) -> Any:
+        ctx = _context()
+        _check_address(host, mount_id, "mount")
+        view = agents.mount_status(ctx, host, mount_id)
+        if view is None:
+            raise errors.NotFound(
+                f"Mount {mount_id} is unknown to the datamover agent on host {host} "
+                "(never mounted there, or dismounted and forgotten)."
+            )
+        return {"mount": {**view, "host": host}}
+
+    @app.delete("/v2/hosts/<host>/mounts/<mount_id>")
+    def delete_mount(host: str, mount_id: str) -> Any:
+        ctx = _context()
+        _check_address(host, mount_id, "mount")
+        view = agents.dismount(ctx, host, mount_id)
+        if view is None:
+            raise errors.NotFound(f"Mount {mount_id} is unknown to the datamover agent on host {host}.")
+        LOG.info("mount %s dismounted by host %s", mount_id, host)
+        return {"mount": {**view, "host": host}}
 
     return app
 

@@ -42,3 +42,17 @@ class AgentAPI:
 
     def cancel_transfer(self, ctx: RequestContext, host: str, transfer_id: str) -> dict[str, Any] | None:
         return self._call(ctx, host, "cancel_transfer", transfer_id=transfer_id)
+
+    def mount(
+        self, ctx: RequestContext, host: str, mount_id: str, server_id: str, spec: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._call(ctx, host, "mount", mount_id=mount_id, server_id=server_id, spec=spec)
+
+    def mount_status(self, ctx: RequestContext, host: str, mount_id: str) -> dict[str, Any] | None:
+        return self._call(ctx, host, "mount_status", mount_id=mount_id)
+
+    def dismount(self, ctx: RequestContext, host: str, mount_id: str) -> dict[str, Any] | None:
+        return self._call(ctx, host, "dismount", mount_id=mount_id)
+
+    def list_mounts(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
+        return self._call(ctx, host, "list_mounts")

@@ -92,3 +92,75 @@ def backup_xml(
         disk = ET.SubElement(el, "disk", attrs)
         ET.SubElement(disk, "scratch", file=f"{scratch_dir}/scratch-{d.target}.qcow2")
     return ET.tostring(bk, encoding="unicode")
+
+
+# -- read-only NBD disks hot-plugged into a running domain (snapshot mounts) --------------------------
+
+VIRTIO_PREFIX = "vd"
+
+
+def disk_name(index: int, prefix: str = VIRTIO_PREFIX) -> str:
+    """The target name of disk ``index`` the way libvirt counts them: vda..vdz, vdaa..vdaz, vdba..."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(ord("a") + rem) + letters
+    return prefix + letters
+
+
+def used_targets(domain_xml: str) -> set[str]:
+    """Target names of every disk of the domain (disks, cdroms and floppies: they share the names)."""
+    root = ET.fromstring(domain_xml)
+    return {t.get("dev", "") for t in root.findall("./devices/disk/target")} - {""}
+
+
+def free_targets(domain_xml: str, count: int, prefix: str = VIRTIO_PREFIX) -> list[str]:
+    """The first ``count`` virtio target names no disk of the domain uses, in libvirt's order."""
+    used = used_targets(domain_xml)
+    out: list[str] = []
+    index = 0
+    while len(out) < count:
+        name = disk_name(index, prefix)
+        if name not in used:
+            out.append(name)
+        index += 1
+    return out
+
+
+def nbd_disk_xml(
+    target: str,
+    socket_path: str,
+    export: str,
+    serial: str,
+    alias: str,
+    reconnect_delay: int | None = None,
+) -> str:
+    """A read-only raw virtio disk whose bytes come from the NBD server on ``socket_path``.
+
+    ``alias`` must start with ``ua-`` (a user alias): QEMU then names the device after it. With
+    ``reconnect_delay``, QEMU holds the guest's reads that long while the server is away (a restarted
+    agent) instead of failing them; a libvirt that does not know the element ignores it."""
+    disk = ET.Element("disk", type="network", device="disk")
+    ET.SubElement(disk, "driver", name="qemu", type="raw")
+    source = ET.SubElement(disk, "source", protocol="nbd", name=export)
+    ET.SubElement(source, "host", transport="unix", socket=socket_path)
+    if reconnect_delay:
+        ET.SubElement(source, "reconnect", delay=str(reconnect_delay))
+    ET.SubElement(disk, "target", dev=target, bus="virtio")
+    ET.SubElement(disk, "readonly")
+    ET.SubElement(disk, "serial").text = serial
+    ET.SubElement(disk, "alias", name=alias)
+    return ET.tostring(disk, encoding="unicode")
+
+
+def nbd_sockets(domain_xml: str) -> dict[str, str]:
+    """Target name of each NBD disk served on a unix socket, by socket path."""
+    root = ET.fromstring(domain_xml)
+    out: dict[str, str] = {}
+    for disk in root.findall("./devices/disk[@type='network']"):
+        host = disk.find("./source[@protocol='nbd']/host[@transport='unix']")
+        target = disk.find("target")
+        if host is not None and host.get("socket") and target is not None:
+            out[host.get("socket", "")] = target.get("dev", "")
+    return out

@@ -32,7 +32,7 @@ def datamover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Contro
                 "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
                 "control_exchange": f"t4o_dm_{tag}",
             },
-            "datamover": {"topic": f"t4o-dm-{tag}", "rpc_timeout": 3},
+            "datamover": {"topic": f"t4o-dm-{tag}", "rpc_timeout": 3, "mount_dir": str(workdir / "mounts")},
             "datamover_api": {"bind_host": "127.0.0.1", "bind_port": port},
         },
     )
