@@ -15,7 +15,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import libvirt
-import libvirt_qemu
 import oslo_messaging as messaging
 import pytest
 from oslo_config import cfg
@@ -36,12 +34,11 @@ from t4o.datamover.disks import DiskError, DomainStateError, LibvirtUnavailable,
 from t4o.datamover.disks.domain_xml import nbd_sockets
 from t4o.vault import PosixBackend, Repository, SnapshotNotFound, backup_source
 from tests.fixtures.control_plane import ControlPlane, ensure_server
+from tests.fixtures.qemu_guest import AcpiGuest, hmp, qmp
 from tests.functional.datamover.scratch_domains import MiB, domain_xml
 
 ROOT = Path(__file__).resolve().parents[3]
 DETACH_TIMEOUT = 15
-PCI_DOWN = 0xAE04  # PIIX ACPI PCI hotplug: slots of bus 0 with an unplug request pending
-PCI_EJECT = 0xAE08  # writing a slot's bit ejects it (the guest's _EJ0)
 
 
 @pytest.fixture(scope="module")
@@ -64,17 +61,6 @@ def lv(uri: str) -> Iterator[libvirt.virConnect]:
     c = connect(uri)
     yield c
     c.close()
-
-
-def hmp(dom: libvirt.virDomain, command: str) -> str:
-    return str(
-        libvirt_qemu.qemuMonitorCommand(dom, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
-    )
-
-
-def qmp(dom: libvirt.virDomain, command: str, **arguments: Any) -> Any:
-    msg = {"execute": command, **({"arguments": arguments} if arguments else {})}
-    return json.loads(libvirt_qemu.qemuMonitorCommand(dom, json.dumps(msg), 0))["return"]
 
 
 @pytest.fixture
@@ -127,34 +113,6 @@ def snapshot(workdir: str) -> tuple[dict[str, Any], dict[str, bytes]]:
         backup_source(repo, path, ref.split("/")[1], snapshot_id="s1", workload_id="w")
         model[ref] = bytes(data)
     return {"url": repo_path, "password": None}, model
-
-
-class AcpiGuest:
-    """Acknowledges QEMU's unplug requests the way a guest's ACPI hotplug code does, until stopped."""
-
-    def __init__(self, dom: libvirt.virDomain) -> None:
-        self.dom = dom
-        self.ejected: set[int] = set()  # PCI slots
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> AcpiGuest:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            try:
-                pending = int(hmp(self.dom, f"i /w {PCI_DOWN:#x}").split("=")[1], 16)
-                if pending:
-                    hmp(self.dom, f"o /w {PCI_EJECT:#x} {pending:#x}")
-                    self.ejected |= {slot for slot in range(32) if pending >> slot & 1}
-            except (libvirt.libvirtError, IndexError, ValueError):
-                return
 
 
 def node_of(dom: libvirt.virDomain, alias: str) -> str:
