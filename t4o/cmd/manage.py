@@ -1,7 +1,8 @@
 """Console script workloadmgr-manage: database schema, Keystone registration, the OpenAPI document.
 
 workloadmgr-manage [--config-file F] db sync | db version
-workloadmgr-manage [--config-file F] keystone register --url URL [--region R]
+workloadmgr-manage [--config-file F] keystone register --url URL [--internal-url U] [--admin-url U]
+                    [--datamover-url URL [--datamover-internal-url U] [--datamover-admin-url U]] [--region R]
 workloadmgr-manage openapi [--output FILE]
 """
 
@@ -32,11 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("version", help="print the schema version", parents=[conf])
     ks = sub.add_parser("keystone", help="Keystone catalog").add_subparsers(dest="action", required=True)
     reg = ks.add_parser(
-        "register", help="register service type 'workloads' and its endpoints", parents=[conf]
+        "register",
+        help="register service types 'workloads' (and 'datamover') with public, internal and admin endpoints",
+        parents=[conf],
     )
     reg.add_argument(
-        "--url", required=True, help="endpoint URL, e.g. http://127.0.0.1:8780/v1/$(project_id)s"
+        "--url", required=True, help="endpoint URL, e.g. http://127.0.0.1:8780/v1/%%(project_id)s"
     )
+    reg.add_argument("--internal-url", help="internal endpoint of 'workloads' (default: --url)")
+    reg.add_argument("--admin-url", help="admin endpoint of 'workloads' (default: --url)")
+    reg.add_argument(
+        "--datamover-url", help="also register 'datamover' (datamover-api), e.g. http://127.0.0.1:8784/v2"
+    )
+    reg.add_argument(
+        "--datamover-internal-url", help="internal endpoint of 'datamover' (default: --datamover-url)"
+    )
+    reg.add_argument("--datamover-admin-url", help="admin endpoint of 'datamover' (default: --datamover-url)")
     reg.add_argument("--region", default="RegionOne")
     reg.add_argument(
         "--os-cloud", default=None, help="clouds.yaml entry of an admin (default: OS_* variables)"
@@ -72,8 +84,15 @@ def main(argv: list[str] | None = None) -> None:
         except Exception as exc:
             common.fail(f"database {args.action} failed: {exc}")
     elif args.area == "keystone":
-        try:
-            sid = keystone.register_service(args.url, args.region, args.os_cloud)
-        except Exception as exc:
-            common.fail(f"keystone registration failed: {exc}")
-        print(f"service type 'workloads' ({sid}) registered at {args.url}")
+        wanted = [("workloads", args.url, args.internal_url, args.admin_url)]
+        if args.datamover_url:
+            wanted.append(
+                ("datamover", args.datamover_url, args.datamover_internal_url, args.datamover_admin_url)
+            )
+        for service_type, url, internal, admin in wanted:
+            others = {k: v for k, v in (("internal", internal), ("admin", admin)) if v}
+            try:
+                sid = keystone.register_service(url, args.region, args.os_cloud, service_type, others)
+            except Exception as exc:
+                common.fail(f"keystone registration of {service_type} failed: {exc}")
+            print(f"service type '{service_type}' ({sid}) registered at {url}")

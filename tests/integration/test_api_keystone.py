@@ -195,11 +195,12 @@ def test_keystone_registration_is_idempotent(devcloud: Devcloud, tmp_path: Path)
     env = {**os.environ, **devcloud.env("devcloud-admin")}
     conf = tmp_path / "t4o.conf"
     conf.write_text("[DEFAULT]\n")
-    url = "http://127.0.0.1:8780/v1/%(project_id)s"  # the URL devcloud's catalog already carries
+    url = "http://127.0.0.1:8780/v1/%(project_id)s"  # the URLs devcloud's catalog already carries
+    dm_url = "http://127.0.0.1:8784/v2"
     manage = [str(VENV_BIN / "workloadmgr-manage"), "--config-file", str(conf)]
     for _ in range(2):
         run = subprocess.run(
-            [*manage, "keystone", "register", "--url", url],
+            [*manage, "keystone", "register", "--url", url, "--datamover-url", dm_url],
             env=env,
             capture_output=True,
             text=True,
@@ -213,3 +214,7 @@ def test_keystone_registration_is_idempotent(devcloud: Devcloud, tmp_path: Path)
     endpoints = [e for e in conn.identity.endpoints(service_id=services[0].id) if e.region_id == "RegionOne"]
     assert {e.interface for e in endpoints} >= {"public", "internal", "admin"}
     assert all(e.url == url for e in endpoints)
+    (datamover,) = [s for s in conn.identity.services() if s.type == "datamover"]
+    dm = [e for e in conn.identity.endpoints(service_id=datamover.id) if e.region_id == "RegionOne"]
+    assert sorted(e.interface for e in dm) == ["admin", "internal", "public"]
+    assert all(e.url == dm_url for e in dm)
