@@ -133,6 +133,27 @@ class FileListing(base.APIDictWrapper):
         return [FileEntry(e) for e in self._apidict.get("entries") or []]
 
 
+class FileSearch(base.APIDictWrapper):
+    """A file search over snapshots of one VM; ``json_resp`` holds, per snapshot searched, its matches
+    per disk and volume once the search is completed."""
+
+    _attrs = ["id", "project_id", "user_id", "vm_id", "filepath", "snapshot_ids", "start", "end",
+              "date_from", "date_to", "status", "error_msg", "progress_percent", "created_at",
+              "finished_at", "json_resp"]  # fmt: skip
+
+    @property
+    def running(self) -> bool:
+        return self._apidict.get("status") == "executing"
+
+
+class Mount(base.APIDictWrapper):
+    """A snapshot's disks attached to a recovery VM of the project (``disks``: vm_id, disk, device)."""
+
+    _attrs = ["id", "snapshot_id", "snapshot_name", "workload_id", "mount_vm_id", "host", "status",
+              "error_msg", "disks", "mounted_at", "last_used_at", "expires_at", "dismounted_at",
+              "dismount_reason"]  # fmt: skip
+
+
 class Setting(base.APIDictWrapper):
     _attrs = ["name", "value", "category", "description"]
 
@@ -351,6 +372,54 @@ def snapshot_download(
     a file, Content-Length."""
     url = _disk_path(snapshot_id, vm_id, disk) + "/download"
     return _send(request, "GET", url, params=_file_params(path, partition), stream=True)
+
+
+# ------------------------------------------------------------------ file search and snapshot mounts
+def file_search_start(
+    request: Any,
+    vm_id: str,
+    filepath: str,
+    snapshot_ids: list[str] | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> FileSearch:
+    """Starts a search of ``filepath`` (a path, glob or regex) in the VM's snapshots: those listed, or
+    every available one, within the dates (ISO 8601) when given. The API answers at once; the search
+    runs in the background until its status is completed or error."""
+    criteria: dict[str, Any] = {"vm_id": vm_id, "filepath": filepath}
+    if snapshot_ids:
+        criteria["snapshot_ids"] = list(snapshot_ids)
+    if date_from:
+        criteria["date_from"] = date_from
+    if date_to:
+        criteria["date_to"] = date_to
+    return FileSearch(call(request, "POST", "/search", body={"file_search": criteria})["file_search"])
+
+
+def file_search_get(request: Any, search_id: str) -> FileSearch:
+    return FileSearch(call(request, "GET", f"/search/{quote(search_id, safe='')}")["file_search"])
+
+
+def file_search_list(request: Any) -> list[FileSearch]:
+    """The project's searches, newest first (without their results)."""
+    return [FileSearch(f) for f in call(request, "GET", "/search")["file_searches"]]
+
+
+def snapshot_mount(request: Any, snapshot_id: str, mount_vm_id: str) -> Mount:
+    """Attaches the snapshot's disks to a server of the project (the recovery VM)."""
+    body = {"mount": {"mount_vm_id": mount_vm_id}}
+    return Mount(call(request, "POST", f"/snapshots/{quote(snapshot_id, safe='')}/mount", body=body)["mount"])
+
+
+def snapshot_dismount(request: Any, snapshot_id: str) -> Mount:
+    return Mount(
+        call(request, "POST", f"/snapshots/{quote(snapshot_id, safe='')}/dismount", body={})["mount"]
+    )
+
+
+def mounted_list(request: Any) -> list[Mount]:
+    """The project's live mounts."""
+    return [Mount(m) for m in call(request, "GET", "/snapshots/mounted/list")["mounted_snapshots"]]
 
 
 # ------------------------------------------------------------------ restores

@@ -65,8 +65,9 @@ def upstream(body: list[bytes], headers: dict[str, str]) -> mock.Mock:
 
 
 class SnapshotDetailBrowseLinkTests(base.TestCase):
-    @helpers.create_mocks({workloadmgr: ("snapshot_get", "restore_list", "workload_get")})
+    @helpers.create_mocks({workloadmgr: ("snapshot_get", "restore_list", "workload_get", "mounted_list")})
     def test_detail_links_each_disk_to_its_files(self) -> None:
+        self.mock_mounted_list.return_value = []
         self.mock_snapshot_get.return_value = data.snapshot()
         self.mock_restore_list.return_value = []
         self.mock_workload_get.return_value = data.workload()

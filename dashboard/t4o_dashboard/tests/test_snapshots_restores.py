@@ -42,8 +42,9 @@ class SnapshotViewTests(base.TestCase):
         self.assertEqual(200, res.status_code)
         self.assertMessageCount(res, error=1)
 
-    @helpers.create_mocks({workloadmgr: ("snapshot_get", "restore_list", "workload_get")})
+    @helpers.create_mocks({workloadmgr: ("snapshot_get", "restore_list", "workload_get", "mounted_list")})
     def test_detail_shows_vms_disks_and_restores(self) -> None:
+        self.mock_mounted_list.return_value = []
         self.mock_snapshot_get.return_value = data.snapshot()
         self.mock_restore_list.return_value = [data.restore()]
         self.mock_workload_get.return_value = data.workload()

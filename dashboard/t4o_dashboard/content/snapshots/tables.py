@@ -60,6 +60,13 @@ class InplaceRestore(_Restore, tables.LinkAction):
     classes = ("ajax-modal",)
 
 
+class MountedSnapshots(tables.LinkAction):
+    name = "mounted"
+    verbose_name = _("Mounted Snapshots")
+    url = "horizon:project:backup_snapshots:mounted"
+    icon = "hdd-o"
+
+
 class CancelSnapshot(common.CancelJob):
     help_text = _("The snapshot stops at its next step and is marked cancelled.")
 
@@ -123,7 +130,7 @@ class SnapshotsTable(tables.DataTable):
         verbose_name = _("Snapshots")
         status_columns = ("status",)
         row_class = UpdateSnapshotRow
-        table_actions = (DeleteSnapshot,)
+        table_actions = (MountedSnapshots, DeleteSnapshot)
         row_actions = (OneClickRestore, SelectiveRestore, InplaceRestore, CancelSnapshot, DeleteSnapshot)
 
 

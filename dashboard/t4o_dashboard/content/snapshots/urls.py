@@ -1,10 +1,14 @@
 from django.urls import re_path
 
+from t4o_dashboard.content.mounts import views as mounts
 from t4o_dashboard.content.snapshots import views
 
 urlpatterns = [
     re_path(r"^$", views.IndexView.as_view(), name="index"),
+    re_path(r"^mounted/$", mounts.MountedView.as_view(), name="mounted"),
     re_path(r"^(?P<snapshot_id>[^/]+)/$", views.DetailView.as_view(), name="detail"),
+    re_path(r"^(?P<snapshot_id>[^/]+)/mount/$", mounts.MountView.as_view(), name="mount"),
+    re_path(r"^(?P<snapshot_id>[^/]+)/dismount/$", mounts.DismountView.as_view(), name="dismount"),
     re_path(
         r"^(?P<snapshot_id>[^/]+)/selective_restore/$",
         views.SelectiveRestoreView.as_view(),

@@ -17,6 +17,7 @@ from horizon import exceptions, tables
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common, modal
+from t4o_dashboard.content.mounts import views as mount_views
 from t4o_dashboard.content.restores import tables as restore_tables
 from t4o_dashboard.content.snapshots import forms as snapshot_forms
 from t4o_dashboard.content.snapshots import tables as snapshot_tables
@@ -118,6 +119,10 @@ class DetailView(tables.DataTableView):
         context["workload_url"] = reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
         workload_name = common.name_or_none(workloadmgr.workload_get, self.request, snapshot.workload_id)
         context["workload_name"] = snapshot.workload_id if workload_name is None else workload_name
+        if snapshot.status == "available":
+            search_url = reverse("horizon:project:workloads:file_search", args=[snapshot.workload_id])
+            context["file_search_url"] = f"{search_url}?{urlencode({'snapshot_id': snapshot.id})}"
+        context.update(mount_views.mount_context(self.request, snapshot))
         context["vms"] = [
             {
                 "name": vm.get("name") or "-",

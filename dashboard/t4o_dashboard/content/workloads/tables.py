@@ -98,6 +98,15 @@ class TakeSnapshot(tables.LinkAction):
         return workload is None or workload.status == "available"
 
 
+class FileSearch(tables.LinkAction):
+    """Finds files in the snapshots of one of the workload's VMs (a page of its own)."""
+
+    name = "file_search"
+    verbose_name = _("File Search")
+    url = "horizon:project:workloads:file_search"
+    icon = "search"
+
+
 class DeleteWorkload(tables.DeleteAction):
     help_text = _("Deleting a workload deletes all its snapshots. Restored VMs stay.")
 
@@ -145,7 +154,7 @@ class WorkloadsTable(tables.DataTable):
         status_columns = ("status",)
         row_class = UpdateWorkloadRow
         table_actions = (CreateWorkload, DeleteWorkload)
-        row_actions = (TakeSnapshot, EditWorkload, DeleteWorkload)
+        row_actions = (TakeSnapshot, EditWorkload, FileSearch, DeleteWorkload)
 
 
 class UpdateSummaryRow(tables.Row):

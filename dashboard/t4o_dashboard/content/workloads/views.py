@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 
@@ -81,6 +81,7 @@ class DetailView(tables.MultiTableView):
             workload=workload,
             instances=workload_tables.instance_names(workload),
             schedule=workload_tables.schedule_text(workload),
+            file_search_url=reverse("horizon:project:workloads:file_search", args=[workload.id]),
         )
         return context
 
