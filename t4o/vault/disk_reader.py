@@ -7,12 +7,18 @@ few chunks read are kept in a small LRU cache (``cache_mib``), so the many small
 reader (4 KiB inodes, directory blocks) cost one fetch per chunk. Several threads may read at once: a
 chunk wanted by two of them is fetched once. ``stats()`` counts what was fetched from the backend.
 
+A long sequential read (a file downloaded in 128 KiB pieces through FUSE and NBD) would wait for each
+chunk's fetch and decode in turn; once reads have gone on sequentially for ``2 x chunk size``, the next
+``readahead`` chunks are fetched in the background. Small files (a chunk or two) never trigger it, so
+they still cost only their own chunks.
+
 It is a block source too (``size``, ``read``, ``data_extents``), so anything that takes one can read a
 disk in the vault without restoring it (the NBD export in nbd_export.py serves it to qemu and friends).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
     from t4o.vault.repository import Repository
 
 DEFAULT_CACHE_MIB = 16
+DEFAULT_READAHEAD = 4  # chunks
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class ReaderStats:
     bytes_fetched: int  # bytes of those objects as stored (compressed, encrypted)
     cache_hits: int  # chunks served from the cache
     zero_chunks: int  # all-zero blocks served without any fetch
+    prefetched: int = 0  # chunks read ahead (counted in chunks_fetched once fetched)
 
 
 class _CountingStore(Store):
@@ -71,6 +79,7 @@ class DiskReader:
         *,
         cache_mib: float = DEFAULT_CACHE_MIB,
         workers: int | None = None,
+        readahead: int = DEFAULT_READAHEAD,
     ):
         if cache_mib < 0:
             raise InvalidArgument(f"cache size {cache_mib} MiB must not be negative")
@@ -90,6 +99,12 @@ class DiskReader:
         self._reads = self._bytes_read = self._hits = self._zeros = 0
         self._zero_block = bytes(m.chunk_size)
         self._executor: ThreadPoolExecutor | None = None
+        # read-ahead: at most half the cache, so prefetched chunks do not push out the ones being read
+        self.readahead = max(0, min(readahead, self._capacity // 2))
+        self._seq_end = -1  # where the last read ended
+        self._streak = 0  # bytes read sequentially up to it
+        self._ahead = -1  # the last chunk index read ahead
+        self._prefetched = 0
 
     def __repr__(self) -> str:
         return f"DiskReader({self.ref!r}, size={self.size})"
@@ -103,10 +118,11 @@ class DiskReader:
     def close(self) -> None:
         """Drop the cache and stop the fetch threads (a read after this starts them again)."""
         with self._lock:
-            self._cache.clear()
             executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if executor is not None:  # reads ahead not started yet are dropped, not fetched
+            executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._cache.clear()
 
     def data_extents(self) -> list[tuple[int, int]]:
         """The ranges that may hold data (the blocks with a chunk); the rest of the disk is zero."""
@@ -131,6 +147,7 @@ class DiskReader:
                 bytes_fetched=self._store.fetched_bytes,
                 cache_hits=self._hits,
                 zero_chunks=self._zeros,
+                prefetched=self._prefetched,
             )
 
     def read(self, offset: int, length: int) -> bytes:
@@ -145,6 +162,8 @@ class DiskReader:
         cs = self.chunk_size
         first, last = offset // cs, (offset + length - 1) // cs
         chunks = self.manifest.chunks
+        if self.readahead:
+            self._read_ahead(offset, length, last)
         blocks: dict[int, bytes] = {}
         if last > first:  # a read over several chunks fetches those not cached on several threads
             with self._lock:
@@ -167,6 +186,34 @@ class DiskReader:
                 return data  # a whole block: no copy
             pieces.append(memoryview(data)[start:end])
         return b"".join(pieces)
+
+    def _read_ahead(self, offset: int, length: int, last: int) -> None:
+        """After a sequential streak of two chunks, fetch the ``readahead`` chunks after ``last`` in the
+        background (into the cache). Reads served by several threads arrive a little out of order: a
+        read starting within a chunk of where the last one ended still continues the streak."""
+        chunks = self.manifest.chunks
+        with self._lock:
+            near = self._seq_end >= 0 and abs(offset - self._seq_end) <= self.chunk_size
+            self._streak = self._streak + length if near else length
+            self._seq_end = max(self._seq_end, offset + length) if near else offset + length
+            if self._streak < 2 * self.chunk_size:
+                return
+            stop = min(last + 1 + self.readahead, len(chunks))
+            todo = [
+                i
+                for i in range(max(last + 1, self._ahead + 1), stop)
+                if chunks[i] is not None and i not in self._cache and i not in self._inflight
+            ]
+            self._ahead = max(self._ahead, stop - 1)
+            self._prefetched += len(todo)
+        if todo:
+            pool = self._pool()
+            for i in todo:
+                pool.submit(self._prefetch, i)
+
+    def _prefetch(self, index: int) -> None:
+        with contextlib.suppress(Exception):  # a read of that chunk will raise it to its caller
+            self._block(index)
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:

@@ -38,7 +38,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from t4o.vault.errors import InvalidArgument, VaultError
 
@@ -258,6 +258,8 @@ class NbdExport:
     def stop(self) -> None:
         """Close the socket and every connection; wait for the client threads; remove the socket."""
         self._stopping.set()
+        if self._listener is not None and self._accept_thread is not None:
+            self._wake_accept()
         if self._accept_thread is not None:
             self._accept_thread.join()
             self._accept_thread = None
@@ -279,6 +281,14 @@ class NbdExport:
             self._pool = None
         LOG.info("stopped the NBD export of %r at %s", self.reader, self.url)
 
+    def _wake_accept(self) -> None:
+        """A connection of our own, so the accept loop sees the stop at once, not at its next poll."""
+        family = socket.AF_UNIX if self.socket_path is not None else socket.AF_INET
+        address: Any = self.socket_path if self.socket_path is not None else ("127.0.0.1", self.port)
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            probe.connect(address)
+
     # -- connections ---------------------------------------------------------------------------
 
     def _accept_loop(self) -> None:
@@ -294,6 +304,9 @@ class NbdExport:
                 LOG.error("NBD export of %r cannot accept a client: %s", self.reader, exc)
                 self._stopping.wait(0.2)
                 continue
+            if self._stopping.is_set():  # the stop's own wake-up, or a client arriving too late
+                conn.close()
+                return
             conn.settimeout(None)
             thread = threading.Thread(target=self._serve_client, args=(conn,), name="nbd-client", daemon=True)
             with self._lock:

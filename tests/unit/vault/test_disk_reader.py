@@ -157,3 +157,36 @@ def test_errors(repo, tmp_path):
     assert disk.read(0, 2 * CS) == model[: 2 * CS]
     with pytest.raises(CorruptRepository, match="block 2"):
         disk.read(2 * CS + 1, 10)
+
+
+def test_a_long_sequential_read_is_read_ahead_and_a_short_one_is_not(repo, tmp_path):
+    size = 24 * CS
+    model = bytes(os.urandom(size))  # no zero block: every chunk is a fetch
+    (tmp_path / "d.raw").write_bytes(model)
+    backup_source(repo, str(tmp_path / "d.raw"), "vda", snapshot_id="s1")
+    piece = CS // 4
+    with DiskReader(repo, "s1/vda", cache_mib=16 * CS / MiB, readahead=4) as disk:
+        # a small file: two chunks read in pieces costs exactly those two chunks
+        for off in range(0, 2 * CS - piece, piece):
+            assert disk.read(off, piece) == model[off : off + piece]
+        assert disk.stats().prefetched == 0 and disk.stats().chunks_fetched == 2
+    with DiskReader(repo, "s1/vda", cache_mib=16 * CS / MiB, readahead=4) as disk:
+        out = bytearray()
+        for off in range(0, size, piece):
+            out += disk.read(off, piece)
+        assert bytes(out) == model
+        disk.close()  # waits for the fetches still running
+        stats = disk.stats()
+        assert stats.prefetched > 0
+        assert stats.chunks_fetched == 24  # read ahead, never twice
+        assert stats.cache_hits >= stats.prefetched  # what was read ahead was then read from the cache
+
+
+def test_no_read_ahead_without_a_cache(repo, tmp_path):
+    (tmp_path / "d.raw").write_bytes(os.urandom(8 * CS))
+    backup_source(repo, str(tmp_path / "d.raw"), "vda", snapshot_id="s1")
+    with DiskReader(repo, "s1/vda", cache_mib=0, readahead=4) as disk:
+        assert disk.readahead == 0
+        for off in range(0, 8 * CS, CS // 2):
+            disk.read(off, CS // 2)
+        assert disk.stats().prefetched == 0
