@@ -11,7 +11,7 @@ import flask
 from oslo_config import cfg
 from oslo_middleware import request_id
 
-from t4o.api import pagination, spec
+from t4o.api import audit_trail, pagination, prometheus, spec
 from t4o.common import errors, rest, rest_auth
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -75,14 +75,21 @@ def _view(op: spec.Operation) -> Any:
     return view
 
 
-def create_flask_app() -> flask.Flask:
+def public_paths(conf: cfg.ConfigOpts) -> tuple[str, ...]:
+    """Paths served without a token: /metrics too unless ``[metrics] require_auth``."""
+    return rest_auth.PUBLIC_PATHS + (() if conf.metrics.require_auth else (prometheus.PATH,))
+
+
+def create_flask_app(conf: cfg.ConfigOpts = cfg.CONF) -> flask.Flask:
     app = rest.create_app(
-        "t4o.api", rest_auth.context_from_environ, rest_auth.PUBLIC_PATHS, error_key=rest.nova_error_key,
+        "t4o.api", rest_auth.context_from_environ, public_paths(conf), error_key=rest.nova_error_key,
         failure="The server failed to handle the request; see the API log.",
     )  # fmt: skip
     for op in spec.OPERATIONS:
         rule = op.full_path.replace("{", "<").replace("}", ">")
         app.add_url_rule(rule, endpoint=op.operation_id, view_func=_view(op), methods=[op.method])
+
+    app.after_request(audit_trail.after_request)
 
     document = spec.openapi()
 
@@ -94,9 +101,15 @@ def create_flask_app() -> flask.Flask:
     def openapi_document() -> Any:
         return document
 
+    metrics = prometheus.registry(conf)
+
+    @app.get(prometheus.PATH)
+    def prometheus_metrics() -> Any:
+        return prometheus.response(conf, metrics)
+
     return app
 
 
 def create_app(conf: cfg.ConfigOpts) -> Any:
     """The WSGI application with its middleware: request id, then authentication, then Flask."""
-    return request_id.RequestId(rest_auth.wrap(create_flask_app(), conf))
+    return request_id.RequestId(rest_auth.wrap(create_flask_app(conf), conf, public_paths(conf)))

@@ -13,6 +13,8 @@ from typing import Any
 
 from t4o import __version__
 from t4o.api.handlers import (
+    admin_paths,
+    audit,
     file_search,
     files,
     imports,
@@ -26,9 +28,12 @@ from t4o.api.handlers import (
     scheduler,
     settings,
     snapshots,
+    trusts,
     workload_types,
     workloads,
 )
+from t4o.api.schemas import admin_paths as admin_s
+from t4o.api.schemas import audit as audit_s
 from t4o.api.schemas import file_search as search_s
 from t4o.api.schemas import files as files_s
 from t4o.api.schemas import imports as imports_s
@@ -42,6 +47,7 @@ from t4o.api.schemas import scheduled_runs as runs_s
 from t4o.api.schemas import scheduler as scheduler_s
 from t4o.api.schemas import settings as settings_s
 from t4o.api.schemas import snapshots as snapshots_s
+from t4o.api.schemas import trusts as trusts_s
 from t4o.api.schemas import workload_types as types_s
 from t4o.api.schemas import workloads as workloads_s
 from t4o.api.schemas.common import ERROR, paged, wrap, wrap_list
@@ -315,6 +321,47 @@ OPERATIONS: list[Operation] = [
     Operation("PUT", "/t4o_nodes/{node_host}", "updateNode", nodes.update_node,
               "Disable a workloads node (it takes no new jobs, finishes those it runs) or enable it (admin)",
               "metrics", body=nodes_s.BODY, body_required=True, response=nodes_s.NODE),
+    # Trilio's admin paths: the metrics by part (as /t4o_metrics), node enable/disable, test email
+    Operation("GET", "/workloads/metrics", "getWorkloadsMetrics", metrics.get_metrics,
+              "Storage per project, protected VMs, recent jobs and service nodes (admin; as /t4o_metrics)",
+              "metrics", query=metrics_s.QUERY, response=metrics_s.METRICS),
+    Operation("GET", "/workloads/metrics/nodes", "getMetricsNodes", admin_paths.metrics_nodes,
+              "Service nodes with their state and whether disabled (admin)", "metrics",
+              response=admin_s.NODES),
+    Operation("GET", "/workloads/metrics/storage_usage", "getMetricsStorageUsage",
+              admin_paths.metrics_storage_usage, "Backup storage per project (admin)", "metrics",
+              response=admin_s.STORAGE_USAGE),
+    Operation("GET", "/workloads/metrics/tenants_usage", "getMetricsTenantsUsage",
+              admin_paths.metrics_tenants_usage, "Backup storage in total and by project (admin)", "metrics",
+              response=admin_s.TENANTS_USAGE),
+    Operation("GET", "/workloads/metrics/vms_protected", "getMetricsVmsProtected",
+              admin_paths.metrics_vms_protected, "VMs and volumes that live workloads protect (admin)",
+              "metrics", response=admin_s.VMS_PROTECTED),
+    Operation("GET", "/workloads/metrics/recentactivities", "getMetricsRecentActivities",
+              admin_paths.metrics_recent_activities, "The newest snapshots and restores (admin)", "metrics",
+              query=admin_s.RECENT_QUERY, response=admin_s.RECENT_ACTIVITIES),
+    Operation("POST", "/workloads/service/update", "updateService", admin_paths.service_update,
+              "Enable or disable a workloads node (admin; as PUT /t4o_nodes/{node_host})", "metrics",
+              body=admin_s.SERVICE_UPDATE, body_required=True,
+              response=admin_s.SERVICE),
+    Operation("GET", "/workloads/email/test_email", "sendTestEmail", admin_paths.test_email,
+              "Send a test email with the project's SMTP settings", "settings", response=admin_s.TEST_EMAIL,
+              errors=_CONFLICT),
+    # audit log
+    Operation("GET", "/workloads/audit/auditlog", "getAuditLog", audit.get_auditlog,
+              "Mutating API calls and job starts and ends of the last time_in_minutes, newest first (admin)",
+              "audit", query=audit_s.QUERY, response=audit_s.AUDITLOG),
+    # trusts
+    Operation("GET", "/trusts", "listTrusts", trusts.list_trusts,
+              "The trusts the project's users gave T4O's service user", "trusts",
+              response=wrap_list("trust", trusts_s.TRUST)),
+    Operation("POST", "/trusts", "createTrust", trusts.create_trust,
+              "Delegate the caller's role to T4O's service user (replaces the caller's trust)", "trusts",
+              body=trusts_s.CREATE, body_required=True, response=wrap_list("trust", trusts_s.TRUST)),
+    Operation("GET", "/trusts/{name}", "showTrust", trusts.show_trust, "Show a trust", "trusts",
+              response=wrap("trust", trusts_s.TRUST)),
+    Operation("DELETE", "/trusts/{name}", "deleteTrust", trusts.delete_trust,
+              "Revoke a trust in Keystone and forget it", "trusts", status=202),
 ]  # fmt: skip
 
 _ERROR_TEXT = {

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from t4o.policies import setting_secrets
 from t4o.policies.quotas import QUOTA_TYPES
 
 
@@ -30,7 +31,11 @@ def workload_type(wt: Any) -> dict[str, Any]:
     }
 
 
-def workload(wl: Any, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+def workload(
+    wl: Any, usage: dict[str, Any] | None = None, rpo: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A workload; with ``usage`` its storage usage, with ``rpo`` how it stands against its RPO
+    (rpo_hours, rpo_breached, last_snapshot_at, last_snapshot_age_seconds: t4o.policies.rpo)."""
     out = {
         "id": wl.id,
         "name": wl.name,
@@ -51,6 +56,8 @@ def workload(wl: Any, usage: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     if usage is not None:
         out["storage_usage"] = usage
+    if rpo is not None:
+        out.update(rpo)
     return out
 
 
@@ -154,7 +161,7 @@ def restore(r: Any) -> dict[str, Any]:
 def setting(st: Any) -> dict[str, Any]:
     return {
         "name": st.name,
-        "value": st.value,
+        "value": setting_secrets.shown_value(st.name, st.value, st.metadata_),
         "category": st.category,
         "type": st.type,
         "description": st.description,

@@ -6,6 +6,7 @@ The OSC names are registered as entry points in pyproject.toml (a unit test keep
 from __future__ import annotations
 
 from t4o.cli import (
+    audit,
     file_search,
     files,
     imports,
@@ -19,6 +20,7 @@ from t4o.cli import (
     scheduler,
     settings,
     snapshots,
+    trusts,
     workload_types,
     workloads,
 )
@@ -89,6 +91,11 @@ OSC_COMMANDS: dict[str, type] = {
     "workload file search": file_search.SearchFiles,
     "workload file search show": file_search.ShowFileSearch,
     "workload file search list": file_search.ListFileSearch,
+    "workload trust create": trusts.CreateTrust,
+    "workload trust list": trusts.ListTrust,
+    "workload trust show": trusts.ShowTrust,
+    "workload trust delete": trusts.DeleteTrust,
+    "workload auditlog list": audit.ListAuditLog,
 }
 
 # Trilio's workloadmgr command name -> class
@@ -159,4 +166,9 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "filepath-search": file_search.SearchFiles,
     "file-search-show": file_search.ShowFileSearch,
     "file-search-list": file_search.ListFileSearch,
+    "trust-create": trusts.CreateTrust,
+    "trust-list": trusts.ListTrust,
+    "trust-show": trusts.ShowTrust,
+    "trust-delete": trusts.DeleteTrust,
+    "workload-get-auditlog": audit.ListAuditLog,
 }

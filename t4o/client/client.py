@@ -6,6 +6,7 @@ from typing import Any
 
 from keystoneauth1 import session as ksa_session
 
+from t4o.client.audit import AuditLogManager
 from t4o.client.file_search import FileSearchManager
 from t4o.client.http import HTTPClient
 from t4o.client.imports import ImportManager
@@ -18,6 +19,7 @@ from t4o.client.restores import Restore, RestoreManager
 from t4o.client.scheduler import GlobalJobSchedulerManager
 from t4o.client.settings import SettingManager
 from t4o.client.snapshots import Snapshot, SnapshotManager
+from t4o.client.trusts import TrustManager
 from t4o.client.waiter import Progress, wait_for_job
 from t4o.client.workload_types import WorkloadTypeManager
 from t4o.client.workloads import WorkloadManager
@@ -43,6 +45,8 @@ class Client:
         self.imports = ImportManager(http)
         self.mounts = MountManager(http)
         self.file_searches = FileSearchManager(http)
+        self.trusts = TrustManager(http)
+        self.audit_log = AuditLogManager(http)
 
     @classmethod
     def from_session(

@@ -111,6 +111,23 @@ KEYSTONE_REGISTRATION_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("region_name", default="RegionOne", help="Region of the endpoints registered."),
 ]
 
+SETTINGS_KEY_OPT = cfg.StrOpt(
+    "settings_key",
+    secret=True,
+    help="Key that encrypts secret project settings (smtp_server_password, any name ending in _password, "
+    "_secret or _token) in the database: a Fernet key, or any passphrase (hashed into one). Unset, the "
+    "key is derived from [trustee] password. Every service that reads settings needs the same value.",
+)
+
+AUDIT_OPTS: list[cfg.Opt] = [
+    cfg.IntOpt(
+        "keep_days",
+        default=90,
+        min=1,
+        help="Days an audit log entry is kept; workloadmgr-cron deletes older entries.",
+    ),
+]
+
 FILE_RECOVERY_OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "idle_timeout",
@@ -150,6 +167,23 @@ FILE_RECOVERY_OPTS: list[cfg.Opt] = [
     ),
 ]
 
+METRICS_OPTS: list[cfg.Opt] = [
+    cfg.BoolOpt(
+        "require_auth",
+        default=False,
+        help="Whether GET /metrics (Prometheus) on workloadmgr-api needs a token with the metrics:get "
+        "rule (admins by default). Off, it is served without authentication, as Prometheus scrapes: "
+        "restrict the path to the Prometheus servers at the load balancer or firewall.",
+    ),
+    cfg.IntOpt(
+        "job_window_hours",
+        default=24,
+        min=1,
+        help="Hours back that the job duration and byte histograms of /metrics look at (jobs that "
+        "finished in that window).",
+    ),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(DEFAULT_OPTS)
@@ -158,6 +192,9 @@ def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(NOVA_OPTS, group="nova")
     conf.register_opts(KEYSTONE_REGISTRATION_OPTS, group="keystone_registration")
     conf.register_opts(FILE_RECOVERY_OPTS, group="file_recovery")
+    conf.register_opts(METRICS_OPTS, group="metrics")
+    conf.register_opt(SETTINGS_KEY_OPT)
+    conf.register_opts(AUDIT_OPTS, group="audit")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -169,6 +206,9 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("nova", NOVA_OPTS),
         ("keystone_registration", KEYSTONE_REGISTRATION_OPTS),
         ("file_recovery", FILE_RECOVERY_OPTS),
+        ("metrics", METRICS_OPTS),
+        (None, [SETTINGS_KEY_OPT]),
+        ("audit", AUDIT_OPTS),
     ]
 
 

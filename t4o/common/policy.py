@@ -227,7 +227,9 @@ API_RULES = [
         ADMIN_ONLY,
         "GET",
         _P + "/t4o_metrics",
-        "Read storage per project, protected VMs, recent jobs and service nodes.",
+        "Read storage per project, protected VMs, recent jobs and service nodes (also at "
+        "/workloads/metrics and /workloads/metrics/{nodes,storage_usage,tenants_usage,vms_protected,"
+        "recentactivities}).",
     ),
     _op("node:get_all", ADMIN_ONLY, "GET", _P + "/t4o_nodes", "List the service nodes and their state."),
     _op(
@@ -235,7 +237,7 @@ API_RULES = [
         ADMIN_ONLY,
         "PUT",
         _P + "/t4o_nodes/{node_host}",
-        "Disable or enable the workloads worker of a node.",
+        "Disable or enable the workloads worker of a node (also POST /workloads/service/update).",
     ),
     # disaster recovery: the backup target read back into the database
     _op(
@@ -265,6 +267,24 @@ API_RULES = [
         "POST",
         _P + "/workloads/reassign_workloads",
         "Move workloads to another project and user.",
+    ),
+    # trusts, the audit log and the test email
+    _op("trust:get", OWNER, "GET", _P + "/trusts", "List and show the trusts of the project's users."),
+    _op("trust:create", OWNER, "POST", _P + "/trusts", "Delegate the caller's role to T4O's service user."),
+    _op("trust:delete", OWNER, "DELETE", _P + "/trusts/{name}", "Revoke a trust and forget it."),
+    _op(
+        "audit:get",
+        ADMIN_ONLY,
+        "GET",
+        _P + "/workloads/audit/auditlog",
+        "Read the audit log (an administrator reads every project's, anyone else only their project's).",
+    ),
+    _op(
+        "email:test",
+        OWNER,
+        "GET",
+        _P + "/workloads/email/test_email",
+        "Send a test email with the project's SMTP settings.",
     ),
 ]
 

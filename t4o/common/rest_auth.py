@@ -18,7 +18,7 @@ from t4o.common.context import RequestContext
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # Paths served without authentication: version discovery and the API description.
-PUBLIC_PATHS = ("/", "/openapi.json")
+PUBLIC_PATHS = ("/", "/openapi.json")  # workloadmgr-api adds /metrics unless [metrics] require_auth
 
 
 class NoAuth:
@@ -52,22 +52,24 @@ class NoAuth:
 class PublicPaths:
     """Sends the public paths straight to the app, everything else through the auth pipeline."""
 
-    def __init__(self, app: WSGIApp, authenticated: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, authenticated: WSGIApp, paths: tuple[str, ...] = PUBLIC_PATHS) -> None:
         self.app = app
         self.authenticated = authenticated
+        self.paths = paths
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "") in PUBLIC_PATHS and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        if environ.get("PATH_INFO", "") in self.paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return self.app(environ, start_response)
         return self.authenticated(environ, start_response)
 
 
-def wrap(app: WSGIApp, conf: cfg.ConfigOpts) -> WSGIApp:
+def wrap(app: WSGIApp, conf: cfg.ConfigOpts, public_paths: tuple[str, ...] = PUBLIC_PATHS) -> WSGIApp:
+    """``app`` behind authentication, except for GET/HEAD of ``public_paths``."""
     if conf.auth_strategy == "noauth":
-        return PublicPaths(app, NoAuth(app))
+        return PublicPaths(app, NoAuth(app), public_paths)
     from keystonemiddleware import auth_token  # half a second to import; noauth runs without it
 
-    return PublicPaths(app, auth_token.AuthProtocol(app, {"oslo_config_config": conf}))
+    return PublicPaths(app, auth_token.AuthProtocol(app, {"oslo_config_config": conf}), public_paths)
 
 
 def context_from_environ(environ: dict[str, Any]) -> RequestContext:

@@ -6,7 +6,8 @@ workloads API layer as the workload's owner would, so the scheduler and workers 
 A run found after ``misfire_grace_time`` is recorded as missed instead. Retention runs after each tick's
 snapshots, for every scheduled workload that is not busy. Every ``reconcile_interval`` it reports what
 the backup target holds and the database does not (reconcile.py). Each tick also sweeps the mounted
-snapshots (t4o.workloads.mounts): idle ones are dismounted.
+snapshots (t4o.workloads.mounts): idle ones are dismounted, and checks every workload's RPO
+(t4o.policies.rpo): a new breach is notified and mailed once.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ from t4o.cron import reconcile
 from t4o.cron import retention as retention_run
 from t4o.cron.clock import Clock, SystemClock
 from t4o.db import api as db
-from t4o.db import policy_api, states
+from t4o.db import audit_api, policy_api, states
 from t4o.db import policy_models as pm
 from t4o.openstack import keystone_trusts
-from t4o.policies import global_scheduler, jobschedule, notify, retention, trusts
+from t4o.policies import global_scheduler, jobschedule, notify, retention, rpo, trusts
 from t4o.workloads import mounts
 from t4o.workloads.api import WorkloadAPI
 
 LOG = get_logger(__name__)
+AUDIT_ROTATE_INTERVAL = 3600.0  # seconds between two rotations of the audit log
 
 # (context, workload_id, body, full) -> the snapshot row; default: WorkloadAPI.snapshot_workload
 FireFn = Callable[[RequestContext, str, dict[str, Any], bool], Any]
@@ -71,6 +73,7 @@ class CronManager:
         self.fire = fire or _default_fire
         self.vault = vault
         self.mounts = mounts.SnapshotMounts(conf=conf)
+        self._audit_rotated_at: dt.datetime | None = None
 
     @property
     def host(self) -> str:
@@ -82,6 +85,23 @@ class CronManager:
             tasks.append((float(self.conf.global_job_scheduler.reconcile_interval), self.reconcile))
         return tasks
 
+    def rotate_audit_log(self) -> int:
+        """Delete the audit log entries older than ``[audit] keep_days``, at most once every
+        AUDIT_ROTATE_INTERVAL (each tick asks); how many went."""
+        now = self.clock.now()
+        last = self._audit_rotated_at
+        if last is not None and (now - last).total_seconds() < AUDIT_ROTATE_INTERVAL:
+            return 0
+        self._audit_rotated_at = now
+        try:
+            count = audit_api.purge_older_than(int(self.conf.audit.keep_days), now)
+        except Exception:  # the database may be down now: the next run tries again
+            LOG.exception("Rotation of the audit log failed")
+            return 0
+        if count:
+            LOG.info("Deleted %d audit log entries older than %d days", count, self.conf.audit.keep_days)
+        return count
+
     def sweep_mounts(self) -> mounts.SweepReport | None:
         """Dismount idle snapshot mounts, mount again what an agent lost, settle half-done ones."""
         try:
@@ -89,6 +109,14 @@ class CronManager:
         except Exception:  # the database or datamover-api may be down now: the next tick tries again
             LOG.exception("Sweep of the mounted snapshots failed")
             return None
+
+    def check_rpo(self) -> list[str]:
+        """Alert once on each new RPO breach (t4o.policies.rpo); the ids of the workloads alerted."""
+        try:
+            return rpo.check(self.conf, self.clock.now(), lambda project: self._smtp({"project_id": project}))
+        except Exception:  # the database may be down now: the next tick checks again
+            LOG.exception("RPO check failed")
+            return []
 
     def reconcile(self) -> dict[str, Any] | None:
         """Report what the backup target holds that the database does not (see reconcile.py)."""
@@ -102,6 +130,8 @@ class CronManager:
         """One look at every schedule; returns the ids of the snapshots queued. Mounted snapshots are
         looked at first, also while the global job scheduler is disabled."""
         self.sweep_mounts()
+        self.check_rpo()  # also while the scheduler is disabled: stale backups are what it reports
+        self.rotate_audit_log()
         if not global_scheduler.enabled():
             LOG.debug("Global job scheduler disabled: no scheduled snapshot fires")
             return []

@@ -281,3 +281,31 @@ class FileSearch(TimestampMixin, Base):
     # Results, one entry per snapshot searched (Trilio's json_resp).
     json_resp: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditLog(Base):
+    """One audited event: a mutating API call, or the start or end of a snapshot or restore job.
+
+    Rows are only inserted, never updated; workloadmgr-cron deletes those older than ``[audit] keep_days``.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_created", "created_at"),
+        Index("ix_audit_log_project_created", "project_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # api or job
+    action: Mapped[str] = mapped_column(String(255), nullable=False)  # "POST /workloads", "snapshot.start"
+    method: Mapped[str | None] = mapped_column(String(16))
+    path: Mapped[str | None] = mapped_column(Text)
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(255))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(32), nullable=False)  # success, failure, or a job's status
+    message: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    request_id: Mapped[str | None] = mapped_column(String(255))

@@ -77,16 +77,20 @@ def service_session(conf: cfg.ConfigOpts) -> ks_session.Session:
     return ks_session.Session(auth=auth)
 
 
-def create_trust(conf: cfg.ConfigOpts, owner: ks_session.Session) -> str:
-    """A trust from the owner of ``owner`` (a project-scoped session) to the service user; its id."""
+def create_trust(conf: cfg.ConfigOpts, owner: ks_session.Session, roles: list[str] | None = None) -> str:
+    """A trust from the owner of ``owner`` (a project-scoped session) to the service user; its id.
+
+    It delegates ``roles`` (default: ``[trustee] trustee_role``) in the owner's project.
+    """
     ensure_registered(conf)
+    roles = list(roles or conf.trustee.trustee_role)
     trustee_id = service_session(conf).get_user_id()
     body: dict[str, Any] = {
         "trustor_user_id": owner.get_user_id(),
         "trustee_user_id": trustee_id,
         "project_id": owner.get_project_id(),
         "impersonation": True,
-        "roles": [{"name": r} for r in conf.trustee.trustee_role],
+        "roles": [{"name": r} for r in roles],
     }
     if conf.trustee.trust_expires_days:
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=conf.trustee.trust_expires_days)
@@ -95,8 +99,7 @@ def create_trust(conf: cfg.ConfigOpts, owner: ks_session.Session) -> str:
         resp = owner.post("/OS-TRUST/trusts", json={"trust": body}, endpoint_filter=_IDENTITY)
     except ks_exc.Forbidden as exc:
         raise TrustError(
-            f"Could not delegate role(s) {', '.join(conf.trustee.trustee_role)} to the T4O service user: "
-            f"{exc.message}"
+            f"Could not delegate role(s) {', '.join(roles)} to the T4O service user: {exc.message}"
         ) from None
     trust_id = str(resp.json()["trust"]["id"])
     LOG.info(

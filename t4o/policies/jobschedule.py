@@ -8,6 +8,9 @@ Two shapes are accepted, as Trilio's clients send them:
   ``weekly`` {backup_day[], retention}, ``monthly`` {month_backup_day[], retention},
   ``yearly`` {backup_month[], retention}, ``manual`` {retention_days_to_keep}.
 
+Either shape may carry ``rpo_hours``: the recovery point objective, how old the newest available snapshot
+may get before workloadmgr-cron alerts (t4o.policies.rpo).
+
 Every time is computed from an explicit ``now`` so callers (and tests) control the clock.
 """
 
@@ -58,6 +61,7 @@ class JobSchedule:
     retention_value: int = 0
     tiers: tuple[Tier, ...] = field(default_factory=tuple)
     manual_retention_days: int | None = None
+    rpo_hours: float | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -197,6 +201,7 @@ def parse(raw: dict[str, Any] | None) -> JobSchedule:
         manual_days = _int(manual["retention_days_to_keep"], "manual.retention_days_to_keep", minimum=1)
     elif raw.get("retention_days_to_keep") not in (None, ""):
         manual_days = _int(raw["retention_days_to_keep"], "retention_days_to_keep", minimum=1)
+    rpo = rpo_hours(raw)
     if enabled and interval is None and not tiers:
         raise errors.BadRequest(
             "jobschedule: an enabled schedule needs an interval or at least one of " + ", ".join(TIERS) + "."
@@ -212,7 +217,31 @@ def parse(raw: dict[str, Any] | None) -> JobSchedule:
         retention_value=rvalue,
         tiers=tiers,
         manual_retention_days=manual_days,
+        rpo_hours=rpo,
     )
+
+
+# Ten years: beyond that an RPO means nothing, and the seconds stay far from any overflow.
+MAX_RPO_HOURS = 87600.0
+
+
+def rpo_hours(raw: dict[str, Any] | None) -> float | None:
+    """The schedule's ``rpo_hours`` (None when unset or null); 400 unless a positive number of hours."""
+    value = (raw or {}).get("rpo_hours")
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        hours = float(str(value).strip())
+    except ValueError:
+        raise errors.BadRequest(f"jobschedule.rpo_hours must be a number of hours, not {value!r}.") from None
+    if not 0 < hours <= MAX_RPO_HOURS:  # also refuses nan and inf
+        raise errors.BadRequest(
+            f"jobschedule.rpo_hours must be a positive number of hours up to {MAX_RPO_HOURS:.0f}, "
+            f"not {value!r}."
+        )
+    return hours
 
 
 def _tier(name: str, raw: Any) -> Tier:

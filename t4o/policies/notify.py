@@ -22,6 +22,7 @@ from oslo_config import cfg
 from oslo_utils import strutils
 
 from t4o.common.log import get_logger
+from t4o.policies import setting_secrets
 
 LOG = get_logger(__name__)
 
@@ -57,37 +58,46 @@ def emit(
 
 
 def smtp_settings(rows: list[Any]) -> dict[str, str]:
-    """The smtp_* settings of a project as a name -> value map."""
-    return {r.name: r.value for r in rows if str(r.name).startswith("smtp_")}
+    """The smtp_* settings of a project as a name -> value map, secrets (the password) decrypted."""
+    return setting_secrets.reveal_map(cfg.CONF, [r for r in rows if str(r.name).startswith("smtp_")])
 
 
 def send_email(settings: dict[str, str], subject: str, body: str) -> bool:
     """Send one mail as the SMTP settings say; False (and a log line) when disabled or it fails."""
     if not strutils.bool_from_string(settings.get("smtp_email_enable")):
         return False
+    try:
+        recipients = deliver(settings, subject, body)
+    except ValueError as exc:
+        LOG.warning("Email enabled but %s", exc)
+        return False
+    except (OSError, smtplib.SMTPException) as exc:
+        LOG.warning("Could not send email %r through %s: %s", subject, settings.get("smtp_server_name"), exc)
+        return False
+    LOG.info("Email %r sent to %s", subject, ", ".join(recipients))
+    return True
+
+
+def deliver(settings: dict[str, str], subject: str, body: str) -> list[str]:
+    """Send one mail through the SMTP server of the settings (enabled or not); its recipients.
+
+    ValueError when a setting is missing or malformed; OSError or SMTPException when sending fails.
+    """
     server = settings.get("smtp_server_name") or ""
     recipients = [r.strip() for r in (settings.get("smtp_default_recipient") or "").split(",") if r.strip()]
     sender = settings.get("smtp_default_sender") or ""
     if not server or not recipients or not sender:
-        LOG.warning(
-            "Email enabled but smtp_server_name, smtp_default_sender or smtp_default_recipient is empty"
-        )
-        return False
+        raise ValueError("smtp_server_name, smtp_default_sender or smtp_default_recipient is empty")
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = subject, sender, ", ".join(recipients)
     msg.set_content(body)
-    try:
-        port = int(settings.get("smtp_port") or 25)
-        timeout = float(settings.get("smtp_timeout") or 10)
-        with smtplib.SMTP(server, port, timeout=timeout) as smtp:
-            user = settings.get("smtp_server_username")
-            if user:
-                if smtp.has_extn("starttls"):
-                    smtp.starttls()
-                smtp.login(user, settings.get("smtp_server_password") or "")
-            smtp.send_message(msg)
-    except (OSError, ValueError, smtplib.SMTPException) as exc:
-        LOG.warning("Could not send email %r through %s: %s", subject, server, exc)
-        return False
-    LOG.info("Email %r sent to %s", subject, ", ".join(recipients))
-    return True
+    port = int(settings.get("smtp_port") or 25)
+    timeout = float(settings.get("smtp_timeout") or 10)
+    with smtplib.SMTP(server, port, timeout=timeout) as smtp:
+        user = settings.get("smtp_server_username")
+        if user:
+            if smtp.has_extn("starttls"):
+                smtp.starttls()
+            smtp.login(user, settings.get("smtp_server_password") or "")
+        smtp.send_message(msg)
+    return recipients

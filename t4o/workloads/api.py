@@ -5,10 +5,12 @@ The REST layer validates shapes; this layer decides what is allowed and records 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
 import oslo_messaging as messaging
+from oslo_config import cfg
 
 from t4o.common import errors, policy
 from t4o.common.context import RequestContext
@@ -17,7 +19,7 @@ from t4o.db import api as db
 from t4o.db.models import Restore, Snapshot, Workload
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import global_scheduler as scheduler_switch
-from t4o.policies import hooks
+from t4o.policies import hooks, setting_secrets
 from t4o.workloads import rpcapi
 from t4o.workloads.flows import topology as restore_networks
 
@@ -314,7 +316,19 @@ class WorkloadAPI:
         names = [i["name"] for i in items]
         if len(set(names)) != len(names):
             raise errors.BadRequest("A setting name is given more than once.")
+        items = [dict(i) for i in items]
+        setting_secrets.seal_items(cfg.CONF, items, self._stored_secrets(ctx.project, items))
         return db.setting_upsert(ctx.project, ctx.user_id or "", items, create_only)
+
+    @staticmethod
+    def _stored_secrets(project_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The stored settings among ``items`` that are or may be secret (their value may be masked)."""
+        found: dict[str, Any] = {}
+        for item in items:
+            if item.get("value") == setting_secrets.MASK:
+                with contextlib.suppress(errors.NotFound):  # a new setting: seal_items says what to fix
+                    found[item["name"]] = db.setting_get(project_id, item["name"])
+        return found
 
     def delete_setting(self, ctx: RequestContext, name: str) -> None:
         policy.authorize(ctx, "setting:delete")

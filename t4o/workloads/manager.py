@@ -12,7 +12,7 @@ from oslo_config import cfg
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import api as db
-from t4o.db import states
+from t4o.db import audit_api, states
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import notify
 from t4o.workloads import file_search, target_cleanup, workflows
@@ -95,6 +95,7 @@ class WorkloadsManager:
         LOG.info("%s %s started on %s", kind, job_id, self.host)
         payload = self._payload(kind, job_id)
         notify.emit(self.conf, ctxt, kind, "start", payload)
+        self._audit(ctxt, kind, "start", payload, states.EXECUTING)
         job = workflows.Job(kind=kind, id=job_id, context=ctxt, cloud=self.cloud, host=self.host)
         try:
             result: dict[str, Any] = workflows.get(kind)(job) or {}
@@ -102,6 +103,7 @@ class WorkloadsManager:
             db.job_finish(kind, job_id, states.CANCELLED, progress_msg="Cancelled")
             LOG.info("%s %s cancelled", kind, job_id)
             notify.emit(self.conf, ctxt, kind, "end", {**payload, "status": states.CANCELLED})
+            self._audit(ctxt, kind, "end", payload, states.CANCELLED)
             return
         except workflows.JobResolved as exc:
             LOG.info("%s %s dropped: %s", kind, job_id, exc)
@@ -112,12 +114,34 @@ class WorkloadsManager:
             db.job_finish(kind, job_id, states.ERROR, error_msg=message)
             error = {**payload, "status": states.ERROR, "error_msg": message}
             notify.emit(self.conf, ctxt, kind, "error", error, self._smtp(payload))
+            self._audit(ctxt, kind, "end", payload, states.ERROR, message)
             return
         if db.job_finish(kind, job_id, states.AVAILABLE, **result):
             LOG.info("%s %s completed", kind, job_id)
             notify.emit(self.conf, ctxt, kind, "end", {**payload, "status": states.AVAILABLE})
+            self._audit(ctxt, kind, "end", payload, states.AVAILABLE)
         else:
             LOG.info("%s %s was resolved elsewhere before it completed", kind, job_id)
+
+    @staticmethod
+    def _audit(
+        ctxt: RequestContext, kind: str, phase: str, payload: dict[str, Any], result: str, message: str = ""
+    ) -> None:
+        """The job's start or end in the audit log; a failed write is logged, never fails the job."""
+        try:
+            audit_api.record(
+                kind="job",
+                action=f"{kind}.{phase}",
+                object_type=kind,
+                object_id=payload["job_id"],
+                result=result,
+                message=message or None,
+                user_id=ctxt.user_id or "",
+                project_id=payload.get("project_id") or ctxt.project_id or "",
+                request_id=ctxt.request_id,
+            )
+        except Exception:
+            LOG.exception("Could not write the audit entry of %s %s %s", kind, payload["job_id"], phase)
 
     def _payload(self, kind: str, job_id: str) -> dict[str, Any]:
         """What a job's notifications name: the job, its workload and project, and this host."""

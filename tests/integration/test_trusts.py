@@ -145,3 +145,47 @@ def test_a_cron_fired_snapshot_completes_in_the_worker_through_the_trust(
             with contextlib.suppress(Exception):
                 t4o_services.request("DELETE", f"/workloads/{workload_id}", token, project)
         demo.compute.delete_server(server.id, ignore_missing=True)
+
+
+def test_trusts_through_the_api(trust_conf: Any, devcloud: Devcloud, t4o_services: T4OServices) -> None:
+    """``POST /trusts`` delegates demo's role to the service user in Keystone, keeps it as the trust the
+    schedules use, shows it, and ``DELETE /trusts/{name}`` revokes it in Keystone."""
+    demo = devcloud.connection("devcloud-demo")
+    token, project, user = str(demo.auth_token), str(demo.current_project_id), str(demo.current_user_id)
+    keystone: Any = demo.identity  # the v3 proxy: trusts are a v3 API
+
+    def call(method: str, path: str, **kwargs: Any) -> Any:
+        return t4o_services.request(method, path, token, project, **kwargs)
+
+    made = call("POST", "/trusts", json={"trusts": {"role_name": "member", "is_cloud_trust": False}})["trust"]
+    (trust,) = made
+    name, trust_id = trust["name"], trust["value"]
+    try:
+        assert (name, trust["user_id"], trust["project_id"]) == (f"trust-{user}", user, project)
+        assert trust["metadata"]["role_name"] == "member" and trust["metadata"]["is_cloud_trust"] == "false"
+        in_keystone = keystone.get_trust(trust_id)
+        assert (in_keystone.trustor_user_id, in_keystone.project_id) == (user, project)
+        assert in_keystone.trustee_user_id == kt.service_session(trust_conf).get_user_id()
+        assert [r["name"] for r in in_keystone.roles] == ["member"] and in_keystone.is_impersonation
+        kt.trust_session(trust_conf, trust_id)  # the service user gets a token through it
+
+        assert trust_id in [t["value"] for t in call("GET", "/trusts")["trust"]]
+        assert call("GET", f"/trusts/{name}")["trust"]["value"] == trust_id
+        # One model: the trust is the setting the scheduled jobs read.
+        setting = call("GET", f"/settings/{name}")["setting"]
+        assert (setting["type"], setting["value"]) == (trusts.SETTING_TYPE, trust_id)
+
+        # A second trust replaces the first, which is revoked.
+        (again,) = call("POST", "/trusts", json={"trusts": {}})["trust"]
+        assert again["name"] == name and again["value"] != trust_id
+        with pytest.raises(kt.TrustError):
+            kt.trust_session(trust_conf, trust_id)
+        trust_id = again["value"]
+    finally:
+        call("DELETE", f"/trusts/{name}")
+    with pytest.raises(kt.TrustError):
+        kt.trust_session(trust_conf, trust_id)
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        keystone.get_trust(trust_id)
+    with pytest.raises(RuntimeError, match="answered 404"):
+        call("GET", f"/trusts/{name}")

@@ -7,6 +7,7 @@ from typing import Any
 from t4o.api import handlers, pagination, views
 from t4o.api.handlers import Body, Query, mounts
 from t4o.common.context import RequestContext
+from t4o.policies import rpo
 from t4o.workloads import paging
 
 
@@ -30,7 +31,8 @@ def create_workload(ctx: RequestContext, body: Body, query: Query, project_id: s
 
 def show_workload(ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str) -> Any:
     wl = handlers.API.get_workload(ctx, workload_id)
-    return {"workload": views.workload(wl, handlers.API.storage_usage([wl.id])[wl.id])}
+    usage = handlers.API.storage_usage([wl.id])[wl.id]
+    return {"workload": views.workload(wl, usage, rpo.workload_state(wl).view())}
 
 
 def update_workload(ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str) -> Any:

@@ -22,6 +22,8 @@ JOBSCHEDULE = {
         "retention_policy_type": NAME,
         "retention_policy_value": {"type": ["string", "integer"], "maxLength": 64},
         "fullbackup_interval": {"type": ["string", "integer"], "maxLength": 64},
+        # Hours; null removes it. Checked by t4o.policies.jobschedule (400 naming the field).
+        "rpo_hours": {"type": ["number", "string", "null"], "maxLength": 64},
     },
 }
 
@@ -106,6 +108,12 @@ WORKLOAD = {
             "items": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
         },
         "storage_usage": {"type": "object"},
+        # Shown by GET .../workloads/{id}: the RPO of the jobschedule and how the newest available
+        # snapshot stands against it.
+        "rpo_hours": {"type": ["number", "null"]},
+        "rpo_breached": {"type": "boolean"},
+        "last_snapshot_at": {"type": ["string", "null"]},
+        "last_snapshot_age_seconds": {"type": ["number", "null"]},
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
     },
