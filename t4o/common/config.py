@@ -184,6 +184,32 @@ METRICS_OPTS: list[cfg.Opt] = [
     ),
 ]
 
+CRON_OPTS: list[cfg.Opt] = [
+    cfg.IntOpt(
+        "retry_attempts",
+        default=3,
+        min=0,
+        help="Attempts after the first of a scheduled snapshot that failed for a transient reason (agent, "
+        "datamover-api or backup target unreachable, a 5xx or connection error of an OpenStack service, "
+        "no live workloads worker). The run's failure is reported once the last attempt failed; "
+        "permanent failures are never retried. 0 turns retries off.",
+    ),
+    cfg.IntOpt(
+        "retry_backoff",
+        default=300,
+        min=1,
+        help="Seconds before the first retry of a scheduled snapshot; each further retry waits twice as "
+        "long as the one before, up to retry_backoff_max. A retry that would start after the backup "
+        "window closes, or after the schedule's next run, is not made.",
+    ),
+    cfg.IntOpt(
+        "retry_backoff_max",
+        default=3600,
+        min=1,
+        help="Most seconds between two attempts of a scheduled snapshot.",
+    ),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(DEFAULT_OPTS)
@@ -195,6 +221,7 @@ def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(METRICS_OPTS, group="metrics")
     conf.register_opt(SETTINGS_KEY_OPT)
     conf.register_opts(AUDIT_OPTS, group="audit")
+    conf.register_opts(CRON_OPTS, group="cron")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -209,6 +236,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("metrics", METRICS_OPTS),
         (None, [SETTINGS_KEY_OPT]),
         ("audit", AUDIT_OPTS),
+        ("cron", CRON_OPTS),
     ]
 
 

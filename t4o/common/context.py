@@ -14,6 +14,7 @@ class RequestContext(oslo_context.RequestContext):
         self,
         service_catalog: list[dict[str, Any]] | None = None,
         trust_id: str | None = None,
+        scheduled: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -21,6 +22,9 @@ class RequestContext(oslo_context.RequestContext):
         # The Keystone trust a scheduled job acts through: Keystone refuses to exchange a trust-scoped
         # token for another token, so workers authenticate through the trust again instead.
         self.trust_id = trust_id
+        # A job workloadmgr-cron started for a schedule: the cron reports its failure (once, after its
+        # last retry), so the worker sends no failure mail of its own for it.
+        self.scheduled = scheduled
         # The keystoneauth plugin for the caller's token (not serialised over RPC).
         self.user_auth_plugin: Any = None
 
@@ -34,12 +38,14 @@ class RequestContext(oslo_context.RequestContext):
         values = super().to_dict()
         values["service_catalog"] = self.service_catalog
         values["trust_id"] = self.trust_id
+        values["scheduled"] = self.scheduled
         return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> RequestContext:
         kwargs.setdefault("service_catalog", values.get("service_catalog"))
         kwargs.setdefault("trust_id", values.get("trust_id"))
+        kwargs.setdefault("scheduled", bool(values.get("scheduled", False)))
         return super().from_dict(values, **kwargs)
 
 

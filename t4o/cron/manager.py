@@ -8,6 +8,13 @@ snapshots, for every scheduled workload that is not busy. Every ``reconcile_inte
 the backup target holds and the database does not (reconcile.py). Each tick also sweeps the mounted
 snapshots (t4o.workloads.mounts): idle ones are dismounted, and checks every workload's RPO
 (t4o.policies.rpo): a new breach is notified and mailed once.
+
+A schedule with a backup window (t4o.policies.windows) starts its runs only while the window is open: a run
+due outside waits for the opening, and one not started when the window closes (no cron process ran, or the
+workload stayed busy: the run ``waiting``) is recorded as missed. A run whose snapshot failed for a transient
+reason (t4o.policies.retry) is ``retrying``: it is started again after an exponential backoff, within its
+window and before the schedule's next run, up to ``[cron] retry_attempts`` times; its failure is notified
+and mailed only when no attempt is left.
 """
 
 from __future__ import annotations
@@ -30,12 +37,14 @@ from t4o.db import api as db
 from t4o.db import audit_api, policy_api, states
 from t4o.db import policy_models as pm
 from t4o.openstack import keystone_trusts
-from t4o.policies import global_scheduler, jobschedule, notify, retention, rpo, trusts
+from t4o.policies import global_scheduler, jobschedule, notify, retention, retry, rpo, trusts, windows
 from t4o.workloads import mounts
 from t4o.workloads.api import WorkloadAPI
 
 LOG = get_logger(__name__)
 AUDIT_ROTATE_INTERVAL = 3600.0  # seconds between two rotations of the audit log
+
+PENDING = (pm.RUN_WAITING, pm.RUN_RETRYING)  # runs claimed but not yet started (again)
 
 # (context, workload_id, body, full) -> the snapshot row; default: WorkloadAPI.snapshot_workload
 FireFn = Callable[[RequestContext, str, dict[str, Any], bool], Any]
@@ -53,6 +62,7 @@ def owner_context(workload: dict[str, Any]) -> RequestContext:
         roles=["member"],
         is_admin=False,
         overwrite=False,
+        scheduled=True,
     )
 
 
@@ -137,6 +147,9 @@ class CronManager:
             return []
         now = self.clock.now()
         self.report_ended()
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for run in policy_api.runs_pending(PENDING):
+            pending.setdefault(run["workload_id"], []).append(run)
         queued: list[str] = []
         for wl in policy_api.scheduled_workloads():
             try:
@@ -145,7 +158,8 @@ class CronManager:
                 LOG.warning("Workload %s has an unusable schedule, skipped: %s", wl["id"], exc)
                 continue
             try:
-                snap_id = self._run_due(wl, schedule, now)
+                snap_id = self._run_pending(wl, schedule, pending.get(wl["id"], []), now)
+                snap_id = snap_id or self._run_due(wl, schedule, now)
                 if snap_id:
                     queued.append(snap_id)
                 elif wl["status"] == states.AVAILABLE and retention.has_rules(schedule):
@@ -157,19 +171,43 @@ class CronManager:
         return queued
 
     def _run_due(self, wl: dict[str, Any], schedule: jobschedule.JobSchedule, now: dt.datetime) -> str | None:
-        grace = float(self.conf.global_job_scheduler.misfire_grace_time)
-        fire_at, missed = jobschedule.due(schedule, policy_api.last_run(wl["id"]), now, grace)
-        if missed is not None:
-            late = (now - missed).total_seconds()
-            msg = f"found {late:.0f} s after its time, beyond misfire_grace_time ({grace:.0f} s)"
-            if policy_api.claim_run(wl["id"], missed, self.host, pm.RUN_MISSED, msg):
-                LOG.warning("Scheduled run %s of workload %s missed: %s", missed.isoformat(), wl["id"], msg)
+        last = policy_api.last_run(wl["id"])
+        if schedule.window is None:
+            grace = float(self.conf.global_job_scheduler.misfire_grace_time)
+            fire_at, missed = jobschedule.due(schedule, last, now, grace)
+            if missed is not None:
+                late = (now - missed).total_seconds()
+                msg = f"found {late:.0f} s after its time, beyond misfire_grace_time ({grace:.0f} s)"
+                self._claim_missed(wl, missed, msg)
+        else:
+            due = windows.due(schedule.window, schedule.tz, schedule.previous_run, last, now)
+            if due.missed is not None and due.missed_close is not None:
+                msg = f"{_window_closed(schedule, due.missed_close)}: no cron process ran while it was open"
+                self._claim_missed(wl, due.missed, msg)
+            fire_at = due.fire
         if fire_at is None:
             return None
         run_id = policy_api.claim_run(wl["id"], fire_at, self.host, pm.RUN_FIRED)
         if run_id is None:
             LOG.debug("Run %s of workload %s was claimed by another cron process", fire_at, wl["id"])
             return None
+        return self._attempt(wl, schedule, run_id, fire_at, now, 1)
+
+    def _claim_missed(self, wl: dict[str, Any], missed: dt.datetime, msg: str) -> None:
+        if policy_api.claim_run(wl["id"], missed, self.host, pm.RUN_MISSED, msg):
+            LOG.warning("Scheduled run %s of workload %s missed: %s", missed.isoformat(), wl["id"], msg)
+
+    def _attempt(
+        self,
+        wl: dict[str, Any],
+        schedule: jobschedule.JobSchedule,
+        run_id: str,
+        fire_at: dt.datetime,
+        now: dt.datetime,
+        attempt: int,
+        note: str = "",
+    ) -> str | None:
+        """Queue the snapshot of a run this process holds (status fired, no snapshot yet)."""
         full = jobschedule.is_full(
             schedule.fullbackup_interval, self._since_last_full(wl["id"]), schedule.tiers_at(fire_at)
         )
@@ -180,34 +218,205 @@ class CronManager:
             "user_id": wl["user_id"],
             "scheduled_time": fire_at.isoformat(),
             "snapshot_type": "full" if full else "incremental",
+            "attempt": attempt,
         }
         ctx = owner_context(wl)
         try:
             ctx = self._job_context(wl, ctx)
             snap = self.fire(ctx, wl["id"], body, full)
-        except errors.Conflict as exc:
-            policy_api.finish_run(run_id, pm.RUN_SKIPPED, str(exc))
-            LOG.warning("Scheduled run %s of workload %s skipped: %s", fire_at.isoformat(), wl["id"], exc)
-            return None
         except Exception as exc:
-            policy_api.finish_run(run_id, pm.RUN_FAILED, str(exc))
+            verdict = retry.classify(exc)
+            if isinstance(exc, errors.Conflict) and not verdict.transient:
+                self._busy(wl, schedule, run_id, fire_at, now, attempt, exc, note)
+                return None
             LOG.error("Scheduled run %s of workload %s failed: %s", fire_at.isoformat(), wl["id"], exc)
-            payload["error"] = str(exc)
-            notify.emit(self.conf, ctx, "scheduled_snapshot", "error", payload, self._smtp(wl))
+            policy_api.finish_run(run_id, pm.RUN_FIRED, note, attempts=attempt, next_attempt_at=None)
+            self._failed(
+                wl, schedule, run_id, fire_at, now, attempt, str(exc), verdict, pm.RUN_FAILED, payload
+            )
             return None
         policy_api.finish_run(
-            run_id, pm.RUN_FIRED, snapshot_id=snap.id, snapshot_type=payload["snapshot_type"]
+            run_id,
+            pm.RUN_FIRED,
+            note,
+            snapshot_id=snap.id,
+            snapshot_type=payload["snapshot_type"],
+            attempts=attempt,
+            next_attempt_at=None,
         )
         payload["snapshot_id"] = snap.id
         notify.emit(self.conf, ctx, "scheduled_snapshot", "start", payload)
         LOG.info(
-            "Scheduled %s snapshot %s of workload %s for %s",
+            "Scheduled %s snapshot %s of workload %s for %s (attempt %d)",
             payload["snapshot_type"],
             snap.id,
             wl["id"],
             fire_at.isoformat(),
+            attempt,
         )
         return str(snap.id)
+
+    def _busy(
+        self,
+        wl: dict[str, Any],
+        schedule: jobschedule.JobSchedule,
+        run_id: str,
+        fire_at: dt.datetime,
+        now: dt.datetime,
+        attempt: int,
+        exc: Exception,
+        note: str,
+    ) -> None:
+        """The workload is busy: without a window a first attempt is skipped (the next run comes soon);
+        in a window, or for a retry, the run waits and is tried again each tick (no attempt counted)."""
+        if schedule.window is None and attempt == 1:
+            policy_api.finish_run(run_id, pm.RUN_SKIPPED, str(exc))
+            LOG.warning("Scheduled run %s of workload %s skipped: %s", fire_at.isoformat(), wl["id"], exc)
+            return
+        if attempt == 1:
+            status, message = pm.RUN_WAITING, f"{exc} [tried again each tick]"
+        else:  # keep the failure being retried: it is what the run reports if it gives up
+            status = pm.RUN_RETRYING
+            message = f"{_error_of(note)} [attempt {attempt}: {exc}; tried again each tick]"
+        policy_api.finish_run(run_id, status, message, attempts=attempt - 1, next_attempt_at=_naive(now))
+        LOG.info("Scheduled run %s of workload %s waits: %s", fire_at.isoformat(), wl["id"], exc)
+
+    def _failed(
+        self,
+        wl: dict[str, Any],
+        schedule: jobschedule.JobSchedule,
+        run_id: str,
+        fire_at: dt.datetime,
+        now: dt.datetime,
+        attempt: int,
+        error: str,
+        verdict: retry.Verdict,
+        final_status: str,
+        payload: dict[str, Any],
+    ) -> None:
+        """After a failed attempt (the run fired): schedule the next one, or report the run's failure."""
+        total = 1 + int(self.conf.cron.retry_attempts)
+        next_at = now + dt.timedelta(
+            seconds=retry.backoff(attempt, self.conf.cron.retry_backoff, self.conf.cron.retry_backoff_max)
+        )
+        why_not = self._no_retry(schedule, fire_at, verdict, attempt, total, next_at)
+        if why_not is None:
+            note = f"attempt {attempt} of {total} failed ({verdict.reason}); next attempt at {_iso(next_at)}"
+            if policy_api.run_transition(
+                run_id,
+                pm.RUN_FIRED,
+                pm.RUN_RETRYING,
+                message=f"{error} [{note}]",
+                next_attempt_at=_naive(next_at),
+            ):
+                LOG.warning(
+                    "Scheduled run %s of workload %s: %s: %s", fire_at.isoformat(), wl["id"], note, error
+                )
+            return
+        message = (
+            error
+            if attempt == 1 and not verdict.transient
+            else f"{error} [attempt {attempt} of {total}; {why_not}]"
+        )
+        if policy_api.run_transition(run_id, pm.RUN_FIRED, final_status, message=message):
+            self._report_failure(wl, payload, message, attempt)
+
+    def _no_retry(
+        self,
+        schedule: jobschedule.JobSchedule,
+        fire_at: dt.datetime,
+        verdict: retry.Verdict,
+        attempt: int,
+        total: int,
+        next_at: dt.datetime,
+    ) -> str | None:
+        """Why a failed attempt gets no other, or None when it does."""
+        if not verdict.transient:
+            return f"not retried: {verdict.reason}"
+        if attempt >= total:
+            return "no attempt left"
+        if schedule.window is not None:
+            _, close = schedule.window.span(fire_at, schedule.tz)
+            if next_at >= close:
+                return f"{_window_closed(schedule, close)} before the next attempt at {_iso(next_at)}"
+        newer = schedule.previous_run(next_at)
+        if newer is not None and newer > fire_at:
+            return f"the next scheduled run at {_iso(newer)} comes before the next attempt"
+        return None
+
+    def _report_failure(
+        self, wl: dict[str, Any], payload: dict[str, Any], message: str, attempts: int
+    ) -> None:
+        """The run's failure, once: the scheduled_snapshot error notification and mail."""
+        payload = {**payload, "error": message, "attempts": attempts}
+        payload.pop("attempt", None)
+        ctx = owner_context(wl)
+        notify.emit(self.conf, ctx, "scheduled_snapshot", "error", payload, self._smtp(wl))
+
+    def _run_pending(
+        self,
+        wl: dict[str, Any],
+        schedule: jobschedule.JobSchedule,
+        runs: list[dict[str, Any]],
+        now: dt.datetime,
+    ) -> str | None:
+        """Start again the waiting or retrying runs of the workload that are due, or give them up."""
+        latest = schedule.previous_run(now)
+        grace = float(self.conf.global_job_scheduler.misfire_grace_time)
+        total = 1 + int(self.conf.cron.retry_attempts)
+        for run in runs:
+            at = run["scheduled_time"].replace(tzinfo=dt.UTC)
+            next_at = (run["next_attempt_at"] or run["scheduled_time"]).replace(tzinfo=dt.UTC)
+            why_not, closed = None, False
+            if latest is not None and latest > at:
+                why_not = f"the next scheduled run at {_iso(latest)} came due"
+            elif schedule.window is not None:
+                _, close = schedule.window.span(at, schedule.tz)
+                if now >= close:
+                    why_not, closed = _window_closed(schedule, close), True
+            elif (now - next_at).total_seconds() > grace:
+                why_not = f"found {(now - next_at).total_seconds():.0f} s after the attempt was due"
+            if why_not is not None:
+                self._give_up(wl, run, why_not, total, closed)
+                continue
+            if next_at > now:
+                continue
+            note = run["message"]
+            if not policy_api.run_transition(
+                run["id"], run["status"], pm.RUN_FIRED, now=now, snapshot_id=None
+            ):
+                continue  # another cron process took it
+            snap_id = self._attempt(wl, schedule, run["id"], at, now, int(run["attempts"]) + 1, note)
+            if snap_id:
+                return snap_id
+        return None
+
+    def _give_up(
+        self, wl: dict[str, Any], run: dict[str, Any], why_not: str, total: int, window_closed: bool
+    ) -> None:
+        error = _error_of(run["message"])
+        if run["status"] == pm.RUN_WAITING:
+            # Its window closed: missed; a newer run took over while the workload was busy: skipped.
+            status = pm.RUN_MISSED if window_closed else pm.RUN_SKIPPED
+            message = f"{why_not} before it could start: {error}"
+        else:
+            status = pm.RUN_ERROR if run["snapshot_id"] else pm.RUN_FAILED
+            message = f"{error} [attempt {run['attempts']} of {total}; {why_not}]"
+        if not policy_api.run_transition(run["id"], run["status"], status, message=message):
+            return
+        LOG.warning(
+            "Scheduled run %s of workload %s %s: %s", run["scheduled_time"], wl["id"], status, message
+        )
+        if run["status"] == pm.RUN_RETRYING:  # a failure, reported once: now
+            payload = {
+                "workload_id": wl["id"],
+                "project_id": wl["project_id"],
+                "user_id": wl["user_id"],
+                "scheduled_time": run["scheduled_time"].replace(tzinfo=dt.UTC).isoformat(),
+                "snapshot_id": run["snapshot_id"],
+                "status": status,
+            }
+            self._report_failure(wl, payload, message, int(run["attempts"]))
 
     def _job_context(self, wl: dict[str, Any], ctx: RequestContext) -> RequestContext:
         """With Keystone, the owner's trust gives the job its token; without (noauth) the owner's context."""
@@ -230,12 +439,13 @@ class CronManager:
             return {}
 
     def report_ended(self) -> None:
-        """Settle fired runs whose snapshot ended, and send their end (or error) notification once."""
+        """Settle fired runs whose snapshot ended, and send their end (or error) notification once; a
+        snapshot that failed for a transient reason is retried instead (the run ``retrying``)."""
+        now = self.clock.now()
+        total = 1 + int(self.conf.cron.retry_attempts)
         for run in policy_api.runs_ended():
             ok = run["status"] == states.AVAILABLE
-            message = "" if ok else (run["error_msg"] or f"The snapshot ended {run['status']}.")
-            if not policy_api.run_settle(run["id"], pm.RUN_COMPLETED if ok else pm.RUN_ERROR, message):
-                continue
+            attempts = max(int(run["attempts"]), 1)
             payload: dict[str, Any] = {
                 "workload_id": run["workload_id"],
                 "project_id": run["project_id"],
@@ -248,10 +458,39 @@ class CronManager:
                 "size": run["size"],
             }
             if not ok:
-                payload["error"] = message
+                error = run["error_msg"] or f"The snapshot ended {run['status']}."
+                wl = {"id": run["workload_id"], "project_id": run["project_id"], "user_id": run["user_id"]}
+                verdict = (
+                    retry.classify(error)
+                    if run["status"] == states.ERROR
+                    else retry.Verdict(False, "cancelled")
+                )
+                schedule = self._schedule_of(run["workload_id"])
+                if schedule is None:
+                    verdict = retry.Verdict(False, "the workload has no usable schedule any more")
+                    schedule = jobschedule.JobSchedule()
+                at = run["scheduled_time"].replace(tzinfo=dt.UTC)
+                self._failed(
+                    wl, schedule, run["id"], at, now, attempts, error, verdict, pm.RUN_ERROR, payload
+                )
+                continue
+            message = ""
+            if attempts > 1:
+                message = f"completed at attempt {attempts} of {total}; before: {_error_of(run['message'])}"
+            if not policy_api.run_settle(run["id"], pm.RUN_COMPLETED, message):
+                continue
             ctx = owner_context({"user_id": run["user_id"], "project_id": run["project_id"]})
             settings = self._smtp({"project_id": run["project_id"]})
-            notify.emit(self.conf, ctx, "scheduled_snapshot", "end" if ok else "error", payload, settings)
+            notify.emit(
+                self.conf, ctx, "scheduled_snapshot", "end", {**payload, "attempts": attempts}, settings
+            )
+
+    @staticmethod
+    def _schedule_of(workload_id: str) -> jobschedule.JobSchedule | None:
+        try:
+            return jobschedule.parse(db.workload_get(workload_id, None).jobschedule)
+        except (errors.BadRequest, errors.NotFound):
+            return None
 
     @staticmethod
     def _since_last_full(workload_id: str) -> int | None:
@@ -264,3 +503,24 @@ class CronManager:
                 return count
             count += 1
         return None
+
+
+def _naive(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _window_closed(schedule: jobschedule.JobSchedule, close: dt.datetime) -> str:
+    assert schedule.window is not None
+    return f"its backup window {schedule.window.describe()} ({schedule.timezone}) closed at {_iso(close)}"
+
+
+def _error_of(message: str) -> str:
+    """A run's message without the bracketed note the cron service appends (attempts, next attempt)."""
+    text = message or ""
+    if text.endswith("]") and " [" in text:
+        return text.rpartition(" [")[0]
+    return text

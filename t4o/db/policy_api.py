@@ -115,6 +115,8 @@ def runs_ended() -> list[dict[str, Any]]:
                 ScheduledRun.workload_id,
                 ScheduledRun.scheduled_time,
                 ScheduledRun.snapshot_type,
+                ScheduledRun.attempts,
+                ScheduledRun.message,
                 Snapshot.id.label("snapshot_id"),
                 Snapshot.project_id,
                 Snapshot.user_id,
@@ -138,6 +140,39 @@ def run_settle(run_id: str, status: str, message: str = "") -> bool:
             .values(status=status, message=message)
         )
         return rows_matched(res) == 1
+
+
+def run_transition(
+    run_id: str, from_status: str, to_status: str, now: dt.datetime | None = None, **values: Any
+) -> bool:
+    """from_status -> to_status (with ``values``), when the run is still in from_status (and, with ``now``,
+    its next attempt is due); False when another cron process moved it first."""
+    cond = [ScheduledRun.id == run_id, ScheduledRun.status == from_status]
+    if now is not None:
+        cond.append(ScheduledRun.next_attempt_at <= naive_utc(now))
+    with session_scope() as s:
+        res = s.execute(update(ScheduledRun).where(*cond).values(status=to_status, **values))
+        return rows_matched(res) == 1
+
+
+def runs_pending(statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Runs waiting for their window or for a retry (``statuses``), oldest first."""
+    with session_scope() as s:
+        rows = s.execute(
+            select(
+                ScheduledRun.id,
+                ScheduledRun.workload_id,
+                ScheduledRun.scheduled_time,
+                ScheduledRun.status,
+                ScheduledRun.snapshot_id,
+                ScheduledRun.attempts,
+                ScheduledRun.next_attempt_at,
+                ScheduledRun.message,
+            )
+            .where(ScheduledRun.status.in_(statuses))
+            .order_by(ScheduledRun.scheduled_time)
+        ).all()
+    return [r._asdict() for r in rows]
 
 
 def run_list(workload_id: str, page: Page | None = None) -> list[ScheduledRun]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from t4o.db.models import Base, new_id, utcnow
@@ -24,6 +24,8 @@ RUN_SKIPPED = "skipped"  # the workload was busy, paused, or the global schedule
 RUN_FAILED = "failed"  # the snapshot could not be queued (e.g. the trust is gone)
 RUN_COMPLETED = "completed"  # its snapshot ended available (after fired)
 RUN_ERROR = "error"  # its snapshot ended in error or was cancelled (after fired)
+RUN_WAITING = "waiting"  # in its backup window, the workload busy: tried again until the window closes
+RUN_RETRYING = "retrying"  # an attempt failed for a transient reason: the next one is due at next_attempt_at
 
 
 class ScheduledRun(Base):
@@ -42,6 +44,10 @@ class ScheduledRun(Base):
     host: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     message: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # Snapshots started for the run (retries included), and when a waiting or retrying run is next tried
+    # (naive UTC): typed columns, as the cron service selects and compares them.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class WorkloadPolicy(Base):

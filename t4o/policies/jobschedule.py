@@ -9,7 +9,8 @@ Two shapes are accepted, as Trilio's clients send them:
   ``yearly`` {backup_month[], retention}, ``manual`` {retention_days_to_keep}.
 
 Either shape may carry ``rpo_hours``: the recovery point objective, how old the newest available snapshot
-may get before workloadmgr-cron alerts (t4o.policies.rpo).
+may get before workloadmgr-cron alerts (t4o.policies.rpo); and ``window`` {start, end}: when scheduled
+snapshots may start (t4o.policies.windows).
 
 Every time is computed from an explicit ``now`` so callers (and tests) control the clock.
 """
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from oslo_utils import strutils
 
 from t4o.common import errors
+from t4o.policies import windows
 
 HOURLY_INTERVALS = (1, 2, 3, 4, 6, 8, 12, 24)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -62,6 +64,7 @@ class JobSchedule:
     tiers: tuple[Tier, ...] = field(default_factory=tuple)
     manual_retention_days: int | None = None
     rpo_hours: float | None = None
+    window: windows.Window | None = None  # None: scheduled snapshots may start at any time
 
     @property
     def tz(self) -> ZoneInfo:
@@ -218,6 +221,7 @@ def parse(raw: dict[str, Any] | None) -> JobSchedule:
         tiers=tiers,
         manual_retention_days=manual_days,
         rpo_hours=rpo,
+        window=backup_window(raw),
     )
 
 
@@ -242,6 +246,11 @@ def rpo_hours(raw: dict[str, Any] | None) -> float | None:
             f"not {value!r}."
         )
     return hours
+
+
+def backup_window(raw: dict[str, Any] | None) -> windows.Window | None:
+    """The schedule's ``window`` (None when unset or null); 400 naming what is wrong."""
+    return windows.parse((raw or {}).get("window"), "jobschedule.window")
 
 
 def _tier(name: str, raw: Any) -> Tier:

@@ -1,10 +1,11 @@
 """Workload policies: admin-defined schedule and retention templates assigned to projects.
 
 ``field_values`` holds jobschedule fields (Trilio: interval, retention_policy_type, retention_policy_value,
-fullbackup_interval; calendar tiers are accepted too, and ``rpo_hours``) and is validated like a workload's
-jobschedule. A workload created with ``metadata.policy_id`` takes its schedule fields from the policy, which
-must be assigned to the workload's project, and cannot override them (``apply_policy``). When an admin
-changes a policy's fields, every workload that follows it gets them (``update``).
+fullbackup_interval; calendar tiers are accepted too, ``rpo_hours`` and the backup ``window``) and is
+validated like a workload's jobschedule. A workload created with ``metadata.policy_id`` takes its schedule
+fields from the policy, which must be assigned to the workload's project, and cannot override them
+(``apply_policy``). When an admin changes a policy's fields, every workload that follows it gets them
+(``update``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ POLICY_FIELDS = (
     *jobschedule.TIERS,
     "manual",
     "rpo_hours",
+    "window",  # when scheduled snapshots may start (t4o.policies.windows)
 )
 
 

@@ -113,7 +113,9 @@ class WorkloadsManager:
             message = str(exc) or type(exc).__name__
             db.job_finish(kind, job_id, states.ERROR, error_msg=message)
             error = {**payload, "status": states.ERROR, "error_msg": message}
-            notify.emit(self.conf, ctxt, kind, "error", error, self._smtp(payload))
+            # A scheduled snapshot's failure is mailed by workloadmgr-cron once its retries are spent.
+            mail = None if getattr(ctxt, "scheduled", False) else self._smtp(payload)
+            notify.emit(self.conf, ctxt, kind, "error", error, mail)
             self._audit(ctxt, kind, "end", payload, states.ERROR, message)
             return
         if db.job_finish(kind, job_id, states.AVAILABLE, **result):

@@ -4,11 +4,17 @@ The snapshot records each VM's definition as the cloud reports it; the restore r
 would bring back. Both go through the whole job life cycle (claim, progress, cancel, finish), so the API,
 scheduling, cancel, reset and dead-worker handling are tested against real services.
 
-Options (registered here, not by the product): ``[stub_workflows] step_seconds``.
+Options (registered here, not by the product): ``[stub_workflows] step_seconds``, and ``script_file``: a
+JSON file {workload_id: [step, ...]} that tests write; each snapshot of a listed workload takes the first
+step: ``{"error": message}`` fails it with that message (as a failing cloud or datamover would), and
+``{"wait_for": path}`` holds it (the workload busy) until that file exists, for at most 120 s.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import time
 from typing import Any
 
@@ -24,6 +30,7 @@ OPTS = [
         min=0.0,
         help="Pause after each progress step (so that tests can observe, cancel or kill running jobs).",
     ),
+    cfg.StrOpt("script_file", default="", help="JSON file of scripted steps per workload (see above)."),
 ]
 cfg.CONF.register_opts(OPTS, group="stub_workflows")
 
@@ -34,8 +41,34 @@ def _pause() -> None:
         time.sleep(delay)
 
 
+def _next_step(workload_id: str) -> dict[str, Any]:
+    """Take the workload's first scripted step out of the script file ({} when none)."""
+    path = cfg.CONF.stub_workflows.script_file
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path, "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        script = json.load(f)
+        steps = script.get(workload_id) or []
+        if not steps:
+            return {}
+        step = steps.pop(0)
+        f.seek(0)
+        f.truncate()
+        json.dump(script, f)
+    return dict(step)
+
+
 def snapshot(job: Job) -> dict[str, Any]:
     snap = job.row()
+    step = _next_step(snap.workload_id)
+    if "wait_for" in step:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(step["wait_for"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    if "error" in step:
+        job.progress(1, "Snapshot started")
+        raise RuntimeError(step["error"])
     workload = db.workload_get(snap.workload_id, None)
     vms = list(workload.vms)
     job.progress(1, f"Snapshot of {len(vms)} VM(s) started")

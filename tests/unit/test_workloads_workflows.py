@@ -150,3 +150,23 @@ def test_job_that_left_the_queue_while_waiting_is_dropped(worker: Any) -> None:
     workflow.assert_not_called()
     worker._slots.release()
     assert worker._slots.acquire(timeout=0)  # the dropped job took no slot
+
+
+@pytest.mark.parametrize("scheduled", [False, True])
+def test_failure_mail_is_left_to_the_cron_for_scheduled_snapshots(worker: Any, scheduled: bool) -> None:
+    def boom(job: Any) -> None:
+        raise RuntimeError("target unreachable")
+
+    ctx = RequestContext(scheduled=scheduled)
+    assert RequestContext.from_dict(ctx.to_dict()).scheduled is scheduled  # it crosses RPC
+    with (
+        mock.patch.object(manager.db, "job_claim", return_value=True),
+        mock.patch.object(manager.db, "job_finish", return_value=True),
+        mock.patch.object(workflows, "get", return_value=boom),
+        mock.patch.object(worker, "_smtp", return_value={"smtp_server_name": "mail"}),
+        mock.patch.object(manager.notify, "emit") as emit,
+    ):
+        worker.run_job(ctx, "snapshot", "j1")
+    error = [c for c in emit.call_args_list if c.args[3] == "error"]
+    assert len(error) == 1
+    assert error[0].args[5] == (None if scheduled else {"smtp_server_name": "mail"})

@@ -24,6 +24,16 @@ JOBSCHEDULE = {
         "fullbackup_interval": {"type": ["string", "integer"], "maxLength": 64},
         # Hours; null removes it. Checked by t4o.policies.jobschedule (400 naming the field).
         "rpo_hours": {"type": ["number", "string", "null"], "maxLength": 64},
+        # When scheduled snapshots may start, 24-hour times in the schedule's time zone (end before start
+        # crosses midnight); null or absent: any time. Checked by t4o.policies.windows (400 naming it).
+        "window": {
+            "type": ["object", "null"],
+            "maxProperties": 8,
+            "properties": {
+                "start": {"type": "string", "maxLength": 16},
+                "end": {"type": "string", "maxLength": 16},
+            },
+        },
     },
 }
 
