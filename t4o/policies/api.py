@@ -53,7 +53,7 @@ def allowed_quotas(
 ) -> tuple[list[ProjectQuota], dict[str, int]]:
     """One page of the project's allowed quotas, and the project's usage of each kind."""
     policy.authorize(ctx, "project_quota:get", project_id)
-    usage = policy_api.project_usage(project_id)
+    usage = quotas.usage(project_id)
     return policy_api.quota_list(project_id, page), usage
 
 

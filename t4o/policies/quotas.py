@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from t4o.common import errors
 from t4o.db import policy_api as db
+from t4o.db import states
+from t4o.db.models import Snapshot
+from t4o.db.session import session_scope
+
+# A snapshot that failed or was cancelled holds no restorable data: it does not count against the
+# Snapshots quota (queued and running ones do, so that concurrent requests cannot pass it).
+UNCOUNTED_SNAPSHOTS = (states.ERROR, states.CANCELLED)
 
 # Fixed ids, so that clients can keep them; "usage" names the key of policy_api.project_usage.
 QUOTA_TYPES: list[dict[str, Any]] = [
@@ -56,6 +64,25 @@ def parse_item(item: Any) -> tuple[str, int, int]:
     return type_id, allowed, high
 
 
+def usage(project_id: str, s: Session | None = None) -> dict[str, int]:
+    """What the project uses now, as the quotas count it (counted in ``s`` when given): every live
+    snapshot except failed and cancelled ones; storage is the bytes stored (``uploaded_size``)."""
+    if s is None:
+        with session_scope() as own:
+            return usage(project_id, own)
+    used = db.project_usage(project_id, s)
+    failed = s.scalar(
+        select(func.count())
+        .select_from(Snapshot)
+        .where(
+            Snapshot.project_id == project_id,
+            Snapshot.deleted.is_(False),
+            Snapshot.status.in_(UNCOUNTED_SNAPSHOTS),
+        )
+    )
+    return {**used, "snapshots": used["snapshots"] - int(failed or 0)}
+
+
 def check(project_id: str, usage: str, adding: int = 1) -> None:
     """403 if ``adding`` more of ``usage`` (workloads, snapshots, vms, volumes, storage) exceeds the quota."""
     check_all(project_id, {usage: adding})
@@ -80,7 +107,7 @@ def check_all(project_id: str, adding: dict[str, int], s: Session | None = None)
     wanted = [(key, n) for key, n in adding.items() if _BY_USAGE[key]["id"] in limits]
     if not wanted:
         return
-    used = db.project_usage(project_id, s)
+    used = usage(project_id, s)
     for key, n in wanted:
         quota_t = _BY_USAGE[key]
         allowed, have = limits[quota_t["id"]], used.get(key, 0)

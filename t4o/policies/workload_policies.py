@@ -49,11 +49,24 @@ def _field_values(raw: Any) -> dict[str, Any]:
     return dict(raw)
 
 
+def _unique_name(name: str, policy_id: str | None = None) -> str:
+    """409 when another policy has ``name`` (case and spaces aside): policies are cloud-wide, so their
+    names are unique in the cloud."""
+    key = name.casefold()
+    for other in db.policy_list():
+        if other.id != policy_id and other.name.strip().casefold() == key:
+            raise errors.Conflict(
+                f"A workload policy named {other.name!r} exists already; choose another name."
+            )
+    return name
+
+
 def create(ctx: RequestContext, body: dict[str, Any]) -> WorkloadPolicy:
     policy.authorize(ctx, "workload_policy:create")
     name = str(body.get("display_name") or "").strip()
     if not name:
         raise errors.BadRequest("workload_policy.display_name is required.")
+    _unique_name(name)
     return db.policy_create(
         {
             "name": name,
@@ -68,7 +81,8 @@ def update(ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> Workloa
     policy.authorize(ctx, "workload_policy:update")
     values: dict[str, Any] = {}
     if "display_name" in body:
-        values["name"] = str(body["display_name"] or "").strip() or db.policy_get(policy_id).name
+        name = str(body["display_name"] or "").strip()
+        values["name"] = _unique_name(name, policy_id) if name else db.policy_get(policy_id).name
     if "display_description" in body:
         values["description"] = body["display_description"] or ""
     if "field_values" in body:

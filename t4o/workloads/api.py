@@ -26,6 +26,17 @@ from t4o.workloads.flows import topology as restore_networks
 LOG = get_logger(__name__)
 
 
+def _require_live_worker() -> None:
+    """409 up front when no live, enabled workloads worker could run a new job (the scheduler would
+    otherwise queue it and fail it at once)."""
+    live, _dead = db.services_alive(cfg.CONF.workloads_topic, cfg.CONF.service_down_time)
+    if not live:
+        raise errors.Conflict(
+            "No live, enabled workloads worker can run the snapshot now; ask the cloud administrator to "
+            "enable or start one, then try again."
+        )
+
+
 def _delete_on_target(
     ctx: RequestContext, workload_id: str, snapshot_ids: list[str], whole_workload: bool
 ) -> str | None:
@@ -190,6 +201,7 @@ class WorkloadAPI:
         # The workload's project pays for the snapshot, also when an admin takes it.
         owner = db.workload_get(workload_id, scope).project_id
         hooks.on_snapshot(owner)
+        _require_live_worker()
         snap = db.snapshot_create(
             workload_id,
             scope,

@@ -75,8 +75,11 @@ def test_node_disable_and_enable(slow: ControlPlane) -> None:
     node = set_disabled(cp, proj, host, True)
     assert (node["host"], node["disabled"], node["state"]) == (host, True, "up")
 
-    refused = cp.wait_job("snapshot", snapshot(cp, proj, workload(cp, proj)), proj, member(proj))
-    assert refused["status"] == "error" and "No live, enabled workloads worker" in refused["error_msg"]
+    # With no live, enabled worker a new snapshot is refused up front, and none is queued.
+    wid = workload(cp, proj)
+    refused = cp.request("POST", f"/workloads/{wid}", proj, member(proj), json={"snapshot": {"name": "s"}})
+    assert refused.status_code == 409 and "No live, enabled workloads worker" in refused.text
+    assert cp.request("GET", f"/snapshots?workload_id={wid}", proj, member(proj)).json()["snapshots"] == []
     # The job that ran when the node was disabled finishes: a disabled node is not a dead one.
     assert cp.wait_job("snapshot", running, proj, member(proj))["status"] == "available"
     assert "of dead workers as error" not in cp.log("all-in-one")

@@ -56,10 +56,23 @@ class Snapshot(base.APIDictWrapper):
     _attrs = ["id", "name", "description", "status", "workload_id", "project_id", "snapshot_type",
               "progress_percent", "progress_msg", "error_msg", "size", "created_at", "instances"]  # fmt: skip
 
+    @property
+    def stored_bytes(self) -> int:
+        """What the snapshot stored on the backup target (``uploaded_size``); ``size`` is provisioned."""
+        return int(self._apidict.get("uploaded_size") or 0)
+
 
 class Restore(base.APIDictWrapper):
     _attrs = ["id", "name", "status", "snapshot_id", "workload_id", "project_id", "restore_type",
               "progress_percent", "progress_msg", "error_msg", "created_at", "instances"]  # fmt: skip
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self._apidict.get("restore_options") or {}
+
+    @property
+    def warnings(self) -> str:
+        return self._apidict.get("warning_msg") or ""
 
 
 class Policy(base.APIDictWrapper):
@@ -213,8 +226,18 @@ def _send(
             raise WorkloadmgrNotFound(text, 404)
         if resp.status_code == 401:
             raise horizon_exceptions.NotAuthorized(text)
-        raise WorkloadmgrError(f"{text} (HTTP {resp.status_code})", resp.status_code)
+        raise WorkloadmgrError(_user_text(request, text, resp.status_code), resp.status_code)
     return resp
+
+
+def _user_text(request: Any, text: str, status: int) -> str:
+    """The API's refusal as the user reads it: the user's project by name (the API knows only ids),
+    and the HTTP code only for a server fault, which the message alone may not explain."""
+    user = getattr(request, "user", None)
+    project_id, project_name = getattr(user, "project_id", None), getattr(user, "project_name", None)
+    if project_id and project_name and isinstance(project_id, str) and isinstance(project_name, str):
+        text = text.replace(f"project {project_id}", f"project {project_name}")
+    return text if status < 500 else f"{text} (HTTP {status})"
 
 
 def call(

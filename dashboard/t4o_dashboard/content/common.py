@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from horizon import exceptions, tables
 from openstack_dashboard.api import keystone
 
 from t4o_dashboard.api import workloadmgr
+
+# "jobschedule.timezone: unknown ..." names the form field the API refused.
+API_FIELD = re.compile(r"\bjobschedule\.(\w+)")
 
 # Horizon polls a row while its status maps to None, and stops at True (done) or False (failed).
 JOB_STATUS_CHOICES = (
@@ -28,7 +31,7 @@ JOB_STATUS_DISPLAY = (
     ("error", _("Error")),
     ("cancelled", _("Cancelled")),
     ("queued", _("Queued")),
-    ("executing", _("Executing")),
+    ("executing", _("Running")),
     ("cancelling", _("Cancelling")),
 )
 WORKLOAD_STATUS_CHOICES = (("available", True), ("error", False), ("creating", None), ("locked", None))
@@ -36,8 +39,16 @@ WORKLOAD_STATUS_DISPLAY = (
     ("available", _("Available")),
     ("error", _("Error")),
     ("creating", _("Creating")),
-    ("locked", _("Running a job")),
+    ("locked", _("Running")),  # a job of the workload runs: the same word as the job's row
 )
+SNAPSHOT_TYPE_DISPLAY = {"full": _("Full"), "incremental": _("Incremental")}
+RESTORE_TYPE_DISPLAY = {
+    "oneclick": _("One-click"),
+    "selective": _("Selective"),
+    "inplace": _("In-place"),
+    "network-topology": _("Network topology"),
+    "security-groups": _("Security groups"),
+}
 
 
 def progress(job: Any) -> str:
@@ -60,15 +71,11 @@ def timestamp(value: str | None) -> str | None:
         return value
 
 
-def size(value: int | None) -> str:
-    return filesizeformat(value or 0)
-
-
 IEC_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
-def iec_size(value: int | None) -> str:
-    """A byte count in IEC units: '512 B', '1.5 KiB', '20.0 GiB'."""
+def size(value: int | None) -> str:
+    """A byte count in IEC units: '512 B', '1.5 KiB', '20.0 GiB' (every size the panels show)."""
     amount = float(value or 0)
     for unit in IEC_UNITS:
         if amount < 1024 or unit == IEC_UNITS[-1]:
@@ -90,6 +97,28 @@ def is_running(job: Any) -> bool:
 
 def display_name(obj: Any) -> str:
     return obj.name or obj.id[:8]
+
+
+def choice_text(value: str | None, choices: Any) -> str:
+    """A status or type as the lists show it ('Available', 'Full'); unknown values as they are."""
+    if not value:
+        return "-"
+    return str(dict(choices).get(value, value))
+
+
+def job_name(job: Any, kind: Any) -> str:
+    """A snapshot's or restore's name, or for an unnamed one '<kind> of <its start time>'."""
+    if job.name:
+        return str(job.name)
+    return f"{kind} of {timestamp(job.created_at) or job.id}"
+
+
+def snapshot_name(snapshot: Any) -> str:
+    return job_name(snapshot, _("Snapshot"))
+
+
+def restore_name(restore: Any) -> str:
+    return job_name(restore, _("Restore"))
 
 
 def project_names(request: Any) -> dict[str, str]:
@@ -171,3 +200,25 @@ class DeleteJob(tables.DeleteAction):
 
     def allowed(self, request: Any, job: Any = None) -> bool:
         return job is None or not is_running(job)
+
+
+def refused_on_form(
+    form: Any,
+    request: Any,
+    exc: Exception,
+    fields: tuple[str, ...],
+    statuses: tuple[int, ...] = (400, 403, 409),
+) -> bool:
+    """Shows the API's refusal of what was typed (``statuses``: a bad value, a quota, a conflict) on the
+    form, which stays open with its values: on the field the message names, else above the fields.
+    False for any other failure, which the caller reports as a message."""
+    if not isinstance(exc, workloadmgr.WorkloadmgrError) or exc.status not in statuses:
+        return False
+    text = str(exc)
+    match = API_FIELD.search(text)
+    field = match.group(1) if match else None
+    if field in fields and field in form.fields:
+        form.add_error(field, text)
+    else:
+        form.api_error(text)
+    return True

@@ -49,7 +49,8 @@ def snapshot(sid: str = "sn-1", status: str = "available", **extra: Any) -> work
             "progress_percent": 100 if status == "available" else 40,
             "progress_msg": "Done" if status == "available" else "Uploading vda",
             "error_msg": None,
-            "size": 1048576,
+            "size": 1048576,  # provisioned: the disks' size
+            "uploaded_size": 4096,  # what it stored on the target
             "created_at": "2026-11-26T07:00:00Z",
             "instances": [
                 {
@@ -87,4 +88,5 @@ def restore(rid: str = "rs-1", status: str = "executing", **extra: Any) -> workl
 
 
 def api_error(text: str = "The resource's state does not allow this now", status: int = 409) -> Exception:
-    return workloadmgr.WorkloadmgrError(f"{text} (HTTP {status})", status)
+    # As the API module words a refusal (4xx): the API's text alone.
+    return workloadmgr.WorkloadmgrError(text, status)

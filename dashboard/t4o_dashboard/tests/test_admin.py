@@ -54,10 +54,11 @@ class AdminUsageTests(base.AdminTestCase):
             data.workload("wl-2", project_id=second.id),
         ]
         self.mock_snapshot_list.return_value = [
-            data.snapshot("a", project_id=first.id, size=3 * 1024**3),
-            data.snapshot("b", project_id=first.id, size=1024**3, snapshot_type="incremental"),
-            data.snapshot("c", project_id=second.id, size=1024**3),
-            data.snapshot("d", project_id=second.id, size=10 * 1024**3, status="error"),
+            # Stored bytes count (uploaded_size), as in the Storage quota; not the provisioned size.
+            data.snapshot("a", project_id=first.id, size=99 * 1024**3, uploaded_size=3 * 1024**3),
+            data.snapshot("b", project_id=first.id, uploaded_size=1024**3, snapshot_type="incremental"),
+            data.snapshot("c", project_id=second.id, size=50 * 1024**3, uploaded_size=1024**3),
+            data.snapshot("d", project_id=second.id, uploaded_size=10 * 1024**3, status="error"),
         ]
         self.mock_tenant_list.return_value = (self.tenants.list(), False)
         res = self.client.get(USAGE)
@@ -66,7 +67,8 @@ class AdminUsageTests(base.AdminTestCase):
         self.assertEqual([first.name, second.name], [r["project"] for r in rows])
         self.assertEqual((450, 150), (rows[0]["full_px"], rows[0]["incremental_px"]))
         self.assertEqual(150, rows[1]["full_px"])  # the failed snapshot counts for nothing
-        self.assertContains(res, "4.0\xa0GB")
+        self.assertContains(res, "4.0 GiB")
+        self.assertNotContains(res, "GB")
         self.assertContains(res, 'id="usage_chart"')
 
     @helpers.create_mocks({workloadmgr: ("workload_list",), os_api.keystone: ("tenant_list",)})

@@ -103,8 +103,8 @@ class ImportIndexTests(base.AdminTestCase):
         self.assertEqual(200, res.status_code)
         self.assertMessageCount(res, error=2)
         texts = messages_of(res)
-        self.assertIn("The backup target cannot be read: gone (HTTP 409)", texts)
-        self.assertIn("The cloud driver cannot look up projects (HTTP 400)", texts)
+        self.assertIn("The backup target cannot be read: gone", texts)
+        self.assertIn("The cloud driver cannot look up projects", texts)
 
 
 class ImportActionTests(base.AdminTestCase):
@@ -175,7 +175,7 @@ class ImportActionTests(base.AdminTestCase):
         self.mock_import_workloads.side_effect = data.api_error("Not allowed by policy", 403)
         res = self.client.post(INDEX, {"action": "importable__import_all"}, follow=True)
         self.assertEqual(200, res.status_code)
-        self.assertIn("Not allowed by policy (HTTP 403)", messages_of(res))
+        self.assertIn("Not allowed by policy", messages_of(res))
 
     @helpers.create_mocks({workloadmgr: ("importable_list", "orphan_list")})
     def test_reassign_selected_opens_the_form_with_them(self) -> None:

@@ -108,6 +108,15 @@ class PolicyFormTests(base.AdminTestCase):
         self.assertRedirectsNoFollow(res, INDEX)
         self.assertMessageCount(error=1)
 
+    @helpers.create_mocks({workloadmgr: ("policy_create",)})
+    def test_a_name_another_policy_has_shows_on_the_name(self) -> None:
+        text = "A workload policy named 'gold' exists already; choose another name."
+        self.mock_policy_create.side_effect = data.api_error(text, 409)
+        res = self.client.post(CREATE, {"name": "Gold", **FIELDS_POST})
+        self.assertEqual(200, res.status_code)  # the form again, with what was typed
+        self.assertEqual([text], res.context["form"].errors["name"])
+        self.assertContains(res, 'value="Gold"')
+
     @helpers.create_mocks({workloadmgr: ("policy_get", "policy_update")})
     def test_edit_is_filled_from_the_policy_and_saves(self) -> None:
         self.mock_policy_get.return_value = policy(projects=[])

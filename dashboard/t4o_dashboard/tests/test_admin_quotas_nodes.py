@@ -65,7 +65,7 @@ class QuotaViewTests(base.AdminTestCase):
         )
         self.assertIsNone(rows["Snapshots"].allowed)
         self.assertContains(res, "1 (25%)")
-        self.assertContains(res, "5.0\xa0GB (50%)")
+        self.assertContains(res, "5.0 GiB (50%)")  # IEC, as everywhere
         self.assertContains(res, "Not set (unlimited)")
         self.assertContains(res, project.name)
         self.mock_quota_list.assert_called_once_with(helpers.IsHttpRequest(), project.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import requests
@@ -48,8 +49,27 @@ class WorkloadmgrApiTests(base.TestCase):
         request.return_value = _response(409, b'{"conflictingRequest": {"code": 409, "message": "Busy"}}')
         with self.assertRaises(workloadmgr.WorkloadmgrError) as ctx:
             workloadmgr.workload_delete(self.request, "w")
-        self.assertEqual("Busy (HTTP 409)", str(ctx.exception))
+        self.assertEqual("Busy", str(ctx.exception))
+        self.assertEqual(409, ctx.exception.status)
         self.assertIsInstance(ctx.exception, horizon_exceptions.HorizonException)
+
+    @mock.patch.object(requests, "request")
+    def test_quota_refusal_names_the_users_project_and_a_server_fault_its_code(
+        self, request: mock.Mock
+    ) -> None:
+        project = self.request.user.project_id
+        self.request.user.project_name = "demo"
+        text = f"Quota exceeded: project {project} may have 2 Snapshots; it has 2 and this request adds 1."
+        body = json.dumps({"forbidden": {"code": 403, "message": text}}).encode()
+        request.return_value = _response(403, body)
+        with self.assertRaises(workloadmgr.WorkloadmgrError) as ctx:
+            workloadmgr.workload_snapshot(self.request, "w", full=False)
+        expected = "Quota exceeded: project demo may have 2 Snapshots; it has 2 "
+        self.assertEqual(expected + "and this request adds 1.", str(ctx.exception))
+        request.return_value = _response(500, b'{"computeFault": {"code": 500, "message": "Boom"}}')
+        with self.assertRaises(workloadmgr.WorkloadmgrError) as ctx:
+            workloadmgr.workload_delete(self.request, "w")
+        self.assertEqual("Boom (HTTP 500)", str(ctx.exception))
 
     @mock.patch.object(requests, "request")
     def test_not_found_and_unauthorized(self, request: mock.Mock) -> None:

@@ -450,4 +450,4 @@ class FileSearchApiTests(base.TestCase):
         request.return_value = _response(409, b'{"conflictingRequest": {"code": 409, "message": "Mounted"}}')
         with self.assertRaises(workloadmgr.WorkloadmgrError) as ctx:
             workloadmgr.snapshot_mount(self.request, "sn-1", data.VM2)
-        self.assertEqual("Mounted (HTTP 409)", str(ctx.exception))
+        self.assertEqual("Mounted", str(ctx.exception))

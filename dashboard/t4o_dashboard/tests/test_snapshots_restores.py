@@ -55,7 +55,7 @@ class SnapshotViewTests(base.TestCase):
         self.assertContains(res, "2026-11-26 08:00:00")  # its restore's start
         self.assertNotContains(res, "T07:00:00Z")
         self.assertContains(res, data.VM1)
-        self.assertContains(res, "vda (1.0\xa0MB)")
+        self.assertContains(res, "vda: image disk (1.0 MiB)")
         self.assertContains(res, "55% Creating VM web")
         self.mock_restore_list.assert_called_once_with(helpers.IsHttpRequest(), snapshot_id="sn-1")
 
@@ -92,7 +92,7 @@ class SnapshotViewTests(base.TestCase):
         res = self.client.post(SNAPSHOTS, {"action": "snapshots__oneclick_restore__sn-1"})
         self.assertRedirectsNoFollow(res, RESTORES)
         self.mock_restore_create.assert_called_once_with(
-            helpers.IsHttpRequest(), "sn-1", "oneclick", name="One-click restore of sn-1"
+            helpers.IsHttpRequest(), "sn-1", "oneclick", name="One-click restore of snap-sn-1"
         )
 
     @helpers.create_mocks(
@@ -197,6 +197,10 @@ class RestoreFormTests(base.TestCase):
     def test_restore_refused_shows_message(self) -> None:
         self.mock_snapshot_get.return_value = data.snapshot()
         self.mock_restore_create.side_effect = data.api_error("Workload is locked", 409)
+        res = self.client.post(INPLACE, {"snapshot_id": "sn-1", f"include_{VM1_KEY}": "on", "confirm": "on"})
+        self.assertEqual(200, res.status_code)  # the form stays open with the API's text
+        self.assertEqual(["Workload is locked"], res.context["form"].non_field_errors())
+        self.mock_restore_create.side_effect = data.api_error("The backup service does not answer", 503)
         res = self.client.post(INPLACE, {"snapshot_id": "sn-1", f"include_{VM1_KEY}": "on", "confirm": "on"})
         self.assertRedirectsNoFollow(res, RESTORES)
         self.assertMessageCount(error=1)

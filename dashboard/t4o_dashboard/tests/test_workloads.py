@@ -41,9 +41,10 @@ class WorkloadIndexTests(base.TestCase):
         rows = {w.id: w for w in res.context["table"].data}
         self.assertEqual({"wl-1", "wl-2"}, set(rows))
         self.assertEqual("2026-11-26T07:00:00Z", rows["wl-1"].last_snapshot)
-        self.assertEqual(1048576, rows["wl-1"].size)
+        self.assertEqual(4096, rows["wl-1"].size)  # stored bytes of the available snapshot only
         self.assertContains(res, "24 hr from 09:00 PM, keep 7")
-        self.assertContains(res, "1.0\xa0MB")
+        self.assertContains(res, "4.0 KiB")
+        self.assertNotContains(res, "1.0 MiB")  # the provisioned size is not the workload's size
         self.assertContains(res, "Create Workload")
         self.mock_workload_list.assert_called_once_with(helpers.IsHttpRequest())
 
@@ -62,7 +63,7 @@ class WorkloadIndexTests(base.TestCase):
         url = INDEX + "?action=row_update&table=workloads&obj_id=wl-1"
         res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
         self.assertEqual(200, res.status_code)
-        self.assertContains(res, "Running a job")
+        self.assertContains(res, "Running")
         self.assertContains(res, 'class="ajax-update warning"')  # Horizon keeps polling this row
         self.mock_snapshot_list.assert_called_once_with(helpers.IsHttpRequest(), workload_id="wl-1")
 
@@ -95,16 +96,18 @@ class WorkloadDetailTests(base.TestCase):
         res = self.client.get(_detail())
         self.assertTemplateUsed(res, "t4o_dashboard/workload_detail.html")
         self.assertContains(res, "name-wl-1")
-        self.assertContains(res, "2.0\xa0KB")
+        self.assertContains(res, "4.0 KiB")
         self.assertContains(res, "40% Uploading vda")
         self.assertContains(res, "One-click Restore")
         self.assertEqual(2, len(res.context["snapshots_table"].data))
         # The header: a running snapshot keeps it polling (Horizon's row update), with its progress.
         header = res.content.decode().split('id="summary__row__wl-1"')[1].split("</tr>")[0]
-        self.assertIn("Running a job", header)
+        # The same word as the running snapshot's row.
+        self.assertIn(">Running<", header.replace("\n", "").replace(" ", ""))
         self.assertIn("snap-sn-2: 40% Uploading vda", header)
-        self.assertIn("1 (2.0\xa0KB)", header)
-        self.assertIn("1.0\xa0MB", header)  # the available snapshots' size
+        self.assertIn("1 (4.0 KiB)", header)  # full snapshots: count and stored bytes
+        self.assertIn("0 (0 B)", header)
+        self.assertNotIn("MiB", header)  # provisioned sizes are not storage
         self.assertIn("2026-11-26 07:00:00", header)  # the last available snapshot
         self.assertContains(
             res, 'data-update-url="/project/workloads/wl-1/?action=row_update&amp;table=summary'
@@ -133,7 +136,7 @@ class WorkloadDetailTests(base.TestCase):
         self.assertNotContains(res, "warning")  # final: polling stops
         self.assertContains(res, "Available")
         self.assertContains(res, "2026-11-26 07:00:00")
-        self.assertContains(res, "1 (1.0\xa0MB)")
+        self.assertContains(res, "1 (4.0 KiB)")
 
     @helpers.create_mocks({workloadmgr: ("workload_get", "snapshot_list")})
     def test_header_stays_busy_while_the_workload_status_lags(self) -> None:
@@ -142,7 +145,7 @@ class WorkloadDetailTests(base.TestCase):
         url = _detail() + "?action=row_update&table=summary&obj_id=wl-1"
         res = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
         self.assertContains(res, 'class="ajax-update warning"')
-        self.assertContains(res, "Running a job")
+        self.assertContains(res, "Running")
 
     @helpers.create_mocks({workloadmgr: ("snapshot_get", "workload_get")})
     def test_refreshed_snapshot_row_names_its_workload(self) -> None:
@@ -238,7 +241,42 @@ class WorkloadFormTests(base.TestCase):
         self.mock_policy_list.return_value = []
         res = self.client.post(CREATE, {"name": "x", **SCHEDULE_POST, "start_time": "25:00"})
         self.assertFormErrors(res, 2)
-        self.assertContains(res, "Use the form HH:MM AM or HH:MM PM")
+        self.assertContains(res, "Use HH:MM (e.g. 21:30) or HH:MM AM/PM (e.g. 09:30 PM).")
+        res = self.client.post(CREATE, {"name": "x", **SCHEDULE_POST, "timezone": "Mars/Olympus_Mons"})
+        self.assertFormErrors(res, 2)  # not a time zone of the list; no instance
+        self.assertIn("Mars/Olympus_Mons", res.context["form"].errors["timezone"][0])
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
+    def test_create_takes_24_hour_times_and_a_listed_time_zone(self) -> None:
+        server = self.servers.first()
+        self.mock_policy_list.return_value = []
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        self.mock_workload_create.return_value = data.workload()
+        form = self.client.get(CREATE).context["form"]
+        zones = [z for z, _text in form.fields["timezone"].choices]
+        self.assertEqual("UTC", zones[0])
+        self.assertIn("Europe/Berlin", zones)
+        post = {"name": "x", "instances": [server.id], **SCHEDULE_POST, "start_time": "21:30",
+                "timezone": "Europe/Berlin"}  # fmt: skip
+        res = self.client.post(CREATE, post)
+        self.assertNoFormErrors(res)
+        schedule = self.mock_workload_create.call_args.args[4]
+        self.assertEqual(("21:30", "Europe/Berlin"), (schedule["start_time"], schedule["timezone"]))
+
+    @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
+    def test_an_api_refusal_of_a_field_shows_on_that_field_and_keeps_what_was_typed(self) -> None:
+        server = self.servers.first()
+        self.mock_policy_list.return_value = []
+        self.mock_server_list.return_value = (self.servers.list(), False)
+        text = "jobschedule.start_time must be HH:MM or HH:MM AM/PM, not '10:61'."
+        self.mock_workload_create.side_effect = data.api_error(text, 400)
+        post = {"name": "kept name", "instances": [server.id], **SCHEDULE_POST}
+        res = self.client.post(CREATE, post)
+        self.assertEqual(200, res.status_code)  # the form again, not a redirect
+        form = res.context["form"]
+        self.assertEqual([text], form.errors["start_time"])
+        self.assertContains(res, 'value="kept name"')
+        self.assertMessageCount(res, error=0)
 
     @helpers.create_mocks({os_api.nova: ("server_list",), workloadmgr: ("policy_list", "workload_create")})
     def test_create_refused_by_api_shows_its_message(self) -> None:
@@ -246,6 +284,11 @@ class WorkloadFormTests(base.TestCase):
         self.mock_policy_list.return_value = []
         self.mock_server_list.return_value = (self.servers.list(), False)
         self.mock_workload_create.side_effect = data.api_error("Instance is in another workload", 409)
+        res = self.client.post(CREATE, {"name": "x", "instances": [server.id], **SCHEDULE_POST})
+        self.assertEqual(200, res.status_code)  # the modal stays open, with the API's text above the fields
+        self.assertEqual(["Instance is in another workload"], res.context["form"].non_field_errors())
+        # A failure that is not a refusal of what was typed is a message on the list page.
+        self.mock_workload_create.side_effect = data.api_error("The backup service does not answer", 503)
         res = self.client.post(CREATE, {"name": "x", "instances": [server.id], **SCHEDULE_POST})
         self.assertRedirectsNoFollow(res, INDEX)
         self.assertMessageCount(error=1)
@@ -344,8 +387,13 @@ class WorkloadFormTests(base.TestCase):
 
     @helpers.create_mocks({workloadmgr: ("workload_snapshot",)})
     def test_snapshot_refused_shows_message(self) -> None:
-        self.mock_workload_snapshot.side_effect = data.api_error("Workload is locked by a running job", 409)
+        text = (
+            "No live, enabled workloads worker can run the snapshot now; ask the cloud administrator to ..."
+        )
+        self.mock_workload_snapshot.side_effect = data.api_error(text, 409)
         url = reverse("horizon:project:workloads:snapshot", args=["wl-1"])
         res = self.client.post(url, {"workload_id": "wl-1", "snapshot_type": "incremental"})
-        self.assertRedirectsNoFollow(res, INDEX)
-        self.assertMessageCount(error=1)
+        # Said up front in the form: no "queued" success, no redirect.
+        self.assertEqual(200, res.status_code)
+        self.assertEqual([text], res.context["form"].non_field_errors())
+        self.assertMessageCount(res, success=0, error=0)

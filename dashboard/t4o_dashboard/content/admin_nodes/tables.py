@@ -21,9 +21,27 @@ def _is_worker(node: Any) -> bool:
     return node.binary == workloadmgr.WORKLOADS_BINARY
 
 
+def _takes_jobs(node: Any) -> bool:
+    """A workloads worker that is up and enabled: one the scheduler can place a job on."""
+    return _is_worker(node) and node.state == "up" and not node.disabled
+
+
+def _last_worker(nodes: Any, node: Any) -> bool:
+    return not any(_takes_jobs(other) and other.host != node.host for other in nodes or [])
+
+
+LAST_WORKER_WARNING = _(
+    "This is the last live, enabled workloads worker: once it is disabled, no snapshot or restore can "
+    "start (they are refused) until a worker is enabled again."
+)
+
+
+DISABLE_HELP = _("The scheduler places no new job on a disabled node; the jobs it runs finish.")
+
+
 class DisableNode(tables.BatchAction):
     name = "disable"
-    help_text = _("The scheduler places no new job on a disabled node; the jobs it runs finish.")
+    help_text = DISABLE_HELP
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -39,6 +57,12 @@ class DisableNode(tables.BatchAction):
 
     def allowed(self, request: Any, node: Any = None) -> bool:
         return node is None or (_is_worker(node) and not node.disabled)
+
+    def update(self, request: Any, node: Any) -> None:
+        super().update(request, node)
+        # Set for each row: Horizon may reuse an action object between rows.
+        last = node is not None and _takes_jobs(node) and _last_worker(self.table.data, node)
+        self.help_text = LAST_WORKER_WARNING if last else DISABLE_HELP
 
     def action(self, request: Any, obj_id: str) -> None:
         workloadmgr.node_set_disabled(request, _host(obj_id), True)
@@ -85,3 +109,6 @@ class NodesTable(tables.DataTable):
         status_columns = ("state",)
         table_actions = (tables.FilterAction,)
         row_actions = (DisableNode, EnableNode)
+
+    def get_object_display(self, node: Any) -> str:
+        return f"{node.host} ({node.binary})"

@@ -28,6 +28,8 @@ class PolicyForm(forms.SelfHandlingForm):
     retention_policy_value = workload_forms.retention_value_field()
     fullbackup_interval = workload_forms.full_every_field()
 
+    field_values_keys = ("interval", "retention_policy_type", "retention_policy_value", "fullbackup_interval")
+
     @staticmethod
     def field_values(data: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -46,7 +48,13 @@ class PolicyForm(forms.SelfHandlingForm):
                 )
             else:
                 policy = workloadmgr.policy_create(request, data["name"], data["description"], values)
-        except Exception:
+        except Exception as exc:
+            # A name another policy has (409) shows on the name; the form stays open with what was typed.
+            if isinstance(exc, workloadmgr.WorkloadmgrError) and exc.status == 409:
+                self.add_error("name", str(exc))
+                return False
+            if common.refused_on_form(self, request, exc, self.field_values_keys, statuses=(400,)):
+                return False
             exceptions.handle(request, _("Unable to save the workload policy."), redirect=reverse(INDEX_URL))
             return False
         messages.success(request, _('Workload policy "%s" saved.') % policy.name)

@@ -28,7 +28,7 @@ def usage_by_project(workloads: list[Any], snapshots: list[Any]) -> dict[str, di
         row = entry(snap.project_id)
         row["snapshots"] += 1
         kind = "full" if snap.snapshot_type == "full" else "incremental"
-        row[kind] += int(snap.size or 0)
+        row[kind] += snap.stored_bytes  # stored bytes, as the Storage quota counts them
     return usage
 
 

@@ -161,7 +161,7 @@ def _match(snapshot_id: str, vm_id: str, disk: dict[str, Any], entry: dict[str, 
     return {
         "path": path,
         "type": kind or "-",
-        "size": "-" if kind == "directory" or entry.get("size") is None else common.iec_size(entry["size"]),
+        "size": "-" if kind == "directory" or entry.get("size") is None else common.size(entry["size"]),
         "mtime": common.epoch_time(entry.get("mtime")),
         "link_target": entry.get("link_target") or "",
         "browse_url": disk_file_url(BROWSE_URL, snapshot_id, vm_id, key, where, partition),

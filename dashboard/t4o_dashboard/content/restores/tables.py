@@ -57,13 +57,17 @@ def _snapshot_link(restore: Any) -> str:
 
 class RestoresTable(tables.DataTable):
     # A plain column: names break at spaces, not inside words.
-    name = tables.Column(common.display_name, verbose_name=_("Name"))
+    name = tables.Column(
+        common.restore_name, verbose_name=_("Name"), link="horizon:project:backup_restores:detail"
+    )
     snapshot = tables.Column(
         lambda r: getattr(r, "snapshot_name", None) or r.snapshot_id[:8],
         verbose_name=_("Snapshot"),
         link=_snapshot_link,
     )
-    restore_type = tables.Column("restore_type", verbose_name=_("Type"))
+    restore_type = tables.Column(
+        "restore_type", verbose_name=_("Type"), display_choices=tuple(common.RESTORE_TYPE_DISPLAY.items())
+    )
     created = tables.Column("created_at", verbose_name=_("Started"), filters=(common.timestamp,))
     progress = tables.Column(common.progress, verbose_name=_("Progress"))
     status = common.job_status_column()
@@ -71,7 +75,14 @@ class RestoresTable(tables.DataTable):
     class Meta:
         name = "restores"
         verbose_name = _("Restores")
+        no_data_message = _(
+            "No restores yet. To make one, open Backups > Snapshots and choose a restore in an available "
+            "snapshot's actions."
+        )
         status_columns = ("status",)
         row_class = UpdateRestoreRow
         table_actions = (DeleteRestore,)
         row_actions = (CancelRestore, DeleteRestore)
+
+    def get_object_display(self, restore: Any) -> str:
+        return common.restore_name(restore)

@@ -1,15 +1,19 @@
-"""All restores of the project, newest first."""
+"""All restores of the project, newest first, and a restore's page: what it created, with links."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from horizon import exceptions
+from horizon import exceptions, views
 
 from t4o_dashboard.api import workloadmgr
 from t4o_dashboard.content import common
+from t4o_dashboard.content.restores import detail
 from t4o_dashboard.content.restores import tables as restore_tables
+
+INDEX_URL = "horizon:project:backup_restores:index"
 
 
 class IndexView(common.TableView):
@@ -26,3 +30,35 @@ class IndexView(common.TableView):
         for restore in restores:
             restore.snapshot_name = names.get(restore.snapshot_id)
         return sorted(restores, key=lambda r: r.created_at or "", reverse=True)
+
+
+class DetailView(views.HorizonTemplateView):
+    template_name = "t4o_dashboard/restore_detail.html"
+    page_title = _("Restore {{ restore_name }}")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        restore = common.get_or_redirect(
+            self.request,
+            _("Unable to show the restore."),
+            INDEX_URL,
+            lambda: workloadmgr.restore_get(self.request, self.kwargs["restore_id"]),
+        )
+        snapshot_name = common.name_or_none(workloadmgr.snapshot_get, self.request, restore.snapshot_id)
+        context.update(
+            {
+                "restore": restore,
+                "restore_name": common.restore_name(restore),
+                "restore_type": common.choice_text(restore.restore_type, common.RESTORE_TYPE_DISPLAY),
+                "status": common.choice_text(restore.status, common.JOB_STATUS_DISPLAY),
+                "progress": common.progress(restore),
+                "created": common.timestamp(restore.created_at),
+                "snapshot_name": snapshot_name or restore.snapshot_id,
+                "snapshot_url": reverse(
+                    "horizon:project:backup_snapshots:detail", args=[restore.snapshot_id]
+                ),
+                "servers": detail.servers(restore),
+                "options": detail.options_text(restore),
+            }
+        )
+        return context

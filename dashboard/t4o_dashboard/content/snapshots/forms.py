@@ -10,6 +10,7 @@ from horizon import exceptions, forms, messages
 from openstack_dashboard.api import cinder, neutron, nova
 
 from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
 
 RESTORES_URL = "horizon:project:backup_restores:index"
 KEEP = ""  # the choice that leaves a property as it was in the snapshot
@@ -71,10 +72,13 @@ class _RestoreForm(forms.SelfHandlingForm):
             restore = workloadmgr.restore_create(
                 request, data["snapshot_id"], restore_type, name=data["name"], openstack=openstack
             )
-        except Exception:
+        except Exception as exc:
+            # A refusal of the choices (400, e.g. a network without a mapping) keeps the form open.
+            if common.refused_on_form(self, request, exc, ()):
+                return False
             exceptions.handle(request, _("Unable to start the restore."), redirect=reverse(RESTORES_URL))
             return False
-        messages.success(request, _("Restore %s started.") % (restore.name or restore.id))
+        messages.success(request, _('Restore "%s" started.') % common.restore_name(restore))
         return restore
 
 

@@ -40,10 +40,77 @@ class OneClickRestore(_Restore, tables.BatchAction):
         return ngettext_lazy("Started a one-click restore of", "Started one-click restores of", count)
 
     def action(self, request: Any, obj_id: str) -> None:
-        workloadmgr.restore_create(request, obj_id, "oneclick", name=f"One-click restore of {obj_id[:8]}")
+        workloadmgr.restore_create(
+            request, obj_id, "oneclick", name=_restore_name(self, obj_id, _("One-click"))
+        )
 
     def get_success_url(self, request: Any = None) -> str:
         return reverse("horizon:project:backup_restores:index")
+
+
+def _restore_name(action: Any, snapshot_id: str, kind: Any) -> str:
+    """'One-click restore of <the snapshot's name>', for the restore list."""
+    snapshot = action.table.get_object_by_id(snapshot_id)
+    shown = common.snapshot_name(snapshot) if snapshot is not None else snapshot_id
+    return str(_("%(kind)s restore of %(snapshot)s") % {"kind": kind, "snapshot": shown})
+
+
+class _RestoreWithoutVms(_Restore, tables.BatchAction):
+    """A restore of a part of the snapshot's cloud setup only, no VM: the API's restore types
+    network-topology and security-groups."""
+
+    restore_type = ""
+    kind: Any = ""
+
+    def action(self, request: Any, obj_id: str) -> None:
+        workloadmgr.restore_create(
+            request, obj_id, self.restore_type, name=_restore_name(self, obj_id, self.kind)
+        )
+
+    def get_success_url(self, request: Any = None) -> str:
+        return reverse("horizon:project:backup_restores:index")
+
+
+class NetworkTopologyRestore(_RestoreWithoutVms):
+    name = "network_topology_restore"
+    restore_type = "network-topology"
+    kind = _("Network topology")
+    help_text = _(
+        "The snapshot's networks, subnets, routers and router interfaces are re-created where missing "
+        "(existing ones are reused); no VM is created."
+    )
+    icon = "sitemap"
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Restore Network Topology", "Restore Network Topologies", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy(
+            "Started a network topology restore of", "Started network topology restores of", count
+        )
+
+
+class SecurityGroupsRestore(_RestoreWithoutVms):
+    name = "security_groups_restore"
+    restore_type = "security-groups"
+    kind = _("Security groups")
+    help_text = _(
+        "The snapshot's security groups are created with their rules (a group with the same name and rules "
+        "is reused); no VM is created."
+    )
+    icon = "shield"
+
+    @staticmethod
+    def action_present(count: int) -> Any:
+        return ngettext_lazy("Restore Security Groups", "Restore Security Groups", count)
+
+    @staticmethod
+    def action_past(count: int) -> Any:
+        return ngettext_lazy(
+            "Started a security groups restore of", "Started security groups restores of", count
+        )
 
 
 class SelectiveRestore(_Restore, tables.LinkAction):
@@ -109,29 +176,63 @@ def _workload_link(snapshot: Any) -> str:
     return reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
 
 
+def stored_size(snapshot: Any) -> str:
+    """What the snapshot stored on the backup target (its ``uploaded_size``)."""
+    return common.size(snapshot.stored_bytes)
+
+
+def provisioned_size(snapshot: Any) -> str:
+    """The size of the disks the snapshot covers (its ``size``), whatever it stored."""
+    return common.size(snapshot.size)
+
+
 class SnapshotsTable(tables.DataTable):
     # A plain column: names break at spaces, not inside words.
     name = tables.Column(
-        common.display_name, verbose_name=_("Name"), link="horizon:project:backup_snapshots:detail"
+        common.snapshot_name, verbose_name=_("Name"), link="horizon:project:backup_snapshots:detail"
     )
     workload = tables.Column(
         lambda s: getattr(s, "workload_name", None) or s.workload_id[:8],
         verbose_name=_("Workload"),
         link=_workload_link,
     )
-    snapshot_type = tables.Column("snapshot_type", verbose_name=_("Type"))
+    snapshot_type = tables.Column(
+        "snapshot_type", verbose_name=_("Type"), display_choices=tuple(common.SNAPSHOT_TYPE_DISPLAY.items())
+    )
     created = tables.Column("created_at", verbose_name=_("Created"), filters=(common.timestamp,))
-    size = tables.Column(lambda s: common.size(s.size), verbose_name=_("Size"))
+    size = tables.Column(
+        stored_size, verbose_name=_("Stored"), help_text=_("What the snapshot stored on the backup target.")
+    )
+    provisioned = tables.Column(
+        provisioned_size,
+        verbose_name=_("Disks"),
+        help_text=_("The provisioned size of the disks the snapshot covers."),
+    )
     progress = tables.Column(common.progress, verbose_name=_("Progress"))
     status = common.job_status_column()
 
     class Meta:
         name = "snapshots"
         verbose_name = _("Snapshots")
+        no_data_message = _(
+            "No snapshots yet. To take one, open Backups > Workloads and choose Snapshot Now on a workload; "
+            "a workload with a schedule takes them by itself."
+        )
         status_columns = ("status",)
         row_class = UpdateSnapshotRow
         table_actions = (MountedSnapshots, DeleteSnapshot)
-        row_actions = (OneClickRestore, SelectiveRestore, InplaceRestore, CancelSnapshot, DeleteSnapshot)
+        row_actions = (
+            OneClickRestore,
+            SelectiveRestore,
+            InplaceRestore,
+            NetworkTopologyRestore,
+            SecurityGroupsRestore,
+            CancelSnapshot,
+            DeleteSnapshot,
+        )
+
+    def get_object_display(self, snapshot: Any) -> str:
+        return common.snapshot_name(snapshot)
 
 
 # ------------------------------------------------------------------ a snapshot disk's files
@@ -154,7 +255,7 @@ def _type_cell(entry: Any) -> str:
 
 
 def _size_cell(entry: Any) -> str:
-    return "-" if entry.type == "directory" or entry.size is None else common.iec_size(entry.size)
+    return "-" if entry.type == "directory" or entry.size is None else common.size(entry.size)
 
 
 class DownloadEntry(tables.LinkAction):

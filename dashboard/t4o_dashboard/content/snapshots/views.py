@@ -61,9 +61,15 @@ def _get_snapshot(request: Any, snapshot_id: str) -> Any:
 
 
 def _disk_text(disk: Any) -> str:
+    """'vdb: volume ux-data-1 (1.0 GiB)', 'vda: image disk (1.0 GiB)'."""
     if not isinstance(disk, dict):
         return str(disk)
     label = disk.get("target") or disk.get("device") or disk.get("name") or disk.get("id") or "?"
+    volume = disk.get("volume_name") or disk.get("volume_id")
+    if volume:
+        label = f"{label}: {_('volume')} {volume}"
+    elif disk.get("target") or disk.get("device"):
+        label = f"{label}: {_('image disk')}"
     return f"{label} ({common.size(disk.get('size'))})" if disk.get("size") else str(label)
 
 
@@ -77,7 +83,12 @@ def _disk_key(disk: Any) -> str | None:
 def _disks(snapshot: Any, vm: dict[str, Any]) -> list[dict[str, Any]]:
     """A VM's disks with the link to browse their files (an available snapshot's only)."""
     found = []
+    definition = vm.get("metadata") if isinstance(vm.get("metadata"), dict) else {}
+    recorded = [*(definition.get("volumes") or []), *(definition.get("detached_volumes") or [])]
+    names = {v.get("id"): v.get("name") for v in recorded if isinstance(v, dict) and v.get("name")}
     for disk in vm.get("vdisks") or []:
+        if isinstance(disk, dict) and disk.get("volume_id") in names:
+            disk = {**disk, "volume_name": names[disk["volume_id"]]}
         key = _disk_key(disk)
         browse_url = None
         if key and vm.get("id") and snapshot.status == "available":
@@ -91,7 +102,7 @@ class DetailView(tables.DataTableView):
 
     table_class = restore_tables.RestoresTable
     template_name = "t4o_dashboard/snapshot_detail.html"
-    page_title = _("Snapshot {{ snapshot.name|default:snapshot.id }}")
+    page_title = _("Snapshot {{ snapshot_name }}")
 
     def get_snapshot(self) -> Any:
         if not hasattr(self, "_snapshot"):
@@ -113,8 +124,15 @@ class DetailView(tables.DataTableView):
         context = super().get_context_data(**kwargs)
         snapshot = self.get_snapshot()
         context["snapshot"] = snapshot
+        context["snapshot_name"] = common.snapshot_name(snapshot)
+        context["snapshot_type"] = common.choice_text(snapshot.snapshot_type, common.SNAPSHOT_TYPE_DISPLAY)
+        context["status"] = common.choice_text(snapshot.status, common.JOB_STATUS_DISPLAY)
         context["progress"] = common.progress(snapshot)
-        context["size"] = common.size(snapshot.size)
+        context["size"] = snapshot_tables.stored_size(snapshot)
+        context["provisioned"] = snapshot_tables.provisioned_size(snapshot)
+        # The snapshots table's row actions (restores, cancel, delete), posted to its page that runs them.
+        context["actions"] = snapshot_tables.SnapshotsTable(self.request).render_row_actions(snapshot)
+        context["url"] = reverse(INDEX_URL)
         context["created"] = common.timestamp(snapshot.created_at)
         context["workload_url"] = reverse("horizon:project:workloads:detail", args=[snapshot.workload_id])
         workload_name = common.name_or_none(workloadmgr.workload_get, self.request, snapshot.workload_id)
@@ -127,7 +145,7 @@ class DetailView(tables.DataTableView):
             {
                 "name": vm.get("name") or "-",
                 "id": vm.get("id"),
-                "status": vm.get("status") or "-",
+                "status": common.choice_text(vm.get("status"), common.JOB_STATUS_DISPLAY),
                 "size_text": common.size(vm.get("size")),
                 "disks": _disks(snapshot, vm),
             }
@@ -208,7 +226,7 @@ def _volume_text(volume: dict[str, Any]) -> str:
         label = str(_("Logical volume %s")) % (volume.get("name") or number)
     else:
         label = str(_("Partition %s")) % number
-    text = f"{label}: {volume.get('filesystem') or _('no filesystem')}, {common.iec_size(volume.get('size'))}"
+    text = f"{label}: {volume.get('filesystem') or _('no filesystem')}, {common.size(volume.get('size'))}"
     if volume.get("name") and not (isinstance(number, int) and number > 100):
         text += f" ({volume['name']})"
     return text

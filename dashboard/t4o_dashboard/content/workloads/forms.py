@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.urls import reverse
@@ -10,6 +11,7 @@ from horizon import exceptions, forms, messages
 from openstack_dashboard.api import nova
 
 from t4o_dashboard.api import workloadmgr
+from t4o_dashboard.content import common
 
 INTERVALS = [
     (f"{h} hr", _("Every %d hours") % h if h > 1 else _("Every hour")) for h in (1, 2, 3, 4, 6, 8, 12, 24)
@@ -22,6 +24,16 @@ INDEX_URL = "horizon:project:workloads:index"
 # jobschedule fields a workload policy decides
 POLICY_FIELDS = ("interval", "retention_policy_type", "retention_policy_value", "fullbackup_interval")
 NO_POLICY = "none"  # a value, not "": Horizon shows the fields a policy decides only for this choice
+# HH:MM on a 24-hour clock, or HH:MM AM/PM: both as the API's jobschedule takes them.
+START_TIME = r"^(([01]?[0-9]|2[0-3]):[0-5][0-9]|(0?[1-9]|1[0-2]):[0-5][0-9] ?([AaPp][Mm]))$"
+
+
+def timezone_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """Every IANA time zone the server knows (UTC first), and ``current`` if it is not among them."""
+    zones = sorted(zoneinfo.available_timezones() - {"UTC"})
+    if current and current != "UTC" and current not in zones:
+        zones.append(current)
+    return [(z, z) for z in ["UTC", *zones]]
 
 
 def instance_choices(request: Any) -> list[tuple[str, str]]:
@@ -90,12 +102,17 @@ class ScheduleFieldsMixin:
         fields["interval"] = forms.ChoiceField(label=_("Interval"), choices=INTERVALS, initial="24 hr")
         fields["start_time"] = forms.RegexField(
             label=_("Start time"),
-            regex=r"^(0?[1-9]|1[0-2]):[0-5][0-9] (AM|PM)$",
+            regex=START_TIME,
             initial="09:00 PM",
-            help_text=_("HH:MM AM or PM, in the time zone below."),
-            error_messages={"invalid": _("Use the form HH:MM AM or HH:MM PM, e.g. 09:30 PM.")},
+            help_text=_(
+                "HH:MM on a 24-hour clock (21:30) or HH:MM AM/PM (09:30 PM), in the time zone below."
+            ),
+            error_messages={"invalid": _("Use HH:MM (e.g. 21:30) or HH:MM AM/PM (e.g. 09:30 PM).")},
         )
-        fields["timezone"] = forms.CharField(label=_("Time zone"), initial="UTC", max_length=64)
+        current = (self.initial or {}).get("timezone")  # type: ignore[attr-defined]
+        fields["timezone"] = forms.ChoiceField(
+            label=_("Time zone"), initial="UTC", choices=timezone_choices(current)
+        )
         fields["retention_policy_type"] = retention_type_field()
         fields["retention_policy_value"] = retention_value_field()
         fields["fullbackup_interval"] = full_every_field()
@@ -116,6 +133,10 @@ class ScheduleFieldsMixin:
             for key in POLICY_FIELDS:
                 schedule.pop(key)
         return schedule
+
+
+# The jobschedule fields of the form, where an API refusal naming one of them is shown.
+SCHEDULE_FIELDS = ("start_time", "timezone", "interval", *POLICY_FIELDS)
 
 
 def chosen_policy(data: dict[str, Any]) -> str | None:
@@ -161,7 +182,9 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
                 self.jobschedule(data),
                 policy_id=chosen_policy(data),
             )
-        except Exception:
+        except Exception as exc:
+            if common.refused_on_form(self, request, exc, SCHEDULE_FIELDS):
+                return False
             exceptions.handle(request, _("Unable to create the workload."), redirect=reverse(INDEX_URL))
             return False
         messages.success(request, _('Workload "%s" is being created.') % wl.name)
@@ -203,7 +226,9 @@ class UpdateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
             changes["metadata"] = {**metadata, "policy_id": policy} if policy else metadata
         try:
             wl = workloadmgr.workload_update(request, data["workload_id"], **changes)
-        except Exception:
+        except Exception as exc:
+            if common.refused_on_form(self, request, exc, SCHEDULE_FIELDS):
+                return False
             exceptions.handle(request, _("Unable to update the workload."), redirect=reverse(INDEX_URL))
             return False
         messages.success(request, _('Workload "%s" was updated.') % wl.name)
@@ -235,8 +260,11 @@ class SnapshotForm(forms.SelfHandlingForm):
                 name=data["name"],
                 description=data["description"],
             )
-        except Exception:
+        except Exception as exc:
+            # A refusal (no live worker, quota) shows in the form, before anything is queued.
+            if common.refused_on_form(self, request, exc, ()):
+                return False
             exceptions.handle(request, _("Unable to take a snapshot."), redirect=reverse(INDEX_URL))
             return False
-        messages.success(request, _("Snapshot %s is queued.") % (snap.name or snap.id))
+        messages.success(request, _('Snapshot "%s" is queued.') % common.snapshot_name(snap))
         return snap

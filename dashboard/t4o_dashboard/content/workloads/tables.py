@@ -14,12 +14,12 @@ from t4o_dashboard.content import common
 
 
 def annotate(workload: Any, snapshots: list[Any]) -> Any:
-    """Adds the last snapshot's time and the stored size, from the workload's snapshots."""
-    own = [s for s in snapshots if s.workload_id == workload.id]
-    done = [s for s in own if s.status == "available"]
+    """Adds the last snapshot's time, and the count and stored bytes of the workload's available
+    snapshots: failed ones hold nothing and, as in the quotas, do not count."""
+    done = [s for s in snapshots if s.workload_id == workload.id and s.status == "available"]
     workload.last_snapshot = max((s.created_at or "" for s in done), default="") or None
-    workload.size = sum(int(s.size or 0) for s in done)
-    workload.snapshot_count = len(own)
+    workload.size = sum(s.stored_bytes for s in done)
+    workload.snapshot_count = len(done)
     return workload
 
 
@@ -30,10 +30,11 @@ def summarize(workload: Any, snapshots: list[Any]) -> Any:
     workload.running = running[0] if running else None
     # Busy while a snapshot of it runs, even if the workload's own status has not caught up yet.
     workload.summary_status = "locked" if running else workload.status
-    usage = workload.storage_usage or {}
+    done = [s for s in snapshots if s.workload_id == workload.id and s.status == "available"]
     for kind in ("full", "incremental"):
-        entry = usage.get(kind) or {}
-        setattr(workload, f"{kind}_text", f"{entry.get('snap_count', 0)} ({common.size(entry.get('usage'))})")
+        of_kind = [s for s in done if (s.snapshot_type == "full") == (kind == "full")]
+        stored = sum(s.stored_bytes for s in of_kind)
+        setattr(workload, f"{kind}_text", f"{len(of_kind)} ({common.size(stored)})")
     return workload
 
 
@@ -41,7 +42,7 @@ def running_text(workload: Any) -> str:
     job = workload.running
     if job is None:
         return "-"
-    return f"{common.display_name(job)}: {common.progress(job)}"
+    return f"{common.snapshot_name(job)}: {common.progress(job)}"
 
 
 def schedule_text(workload: Any) -> str:
@@ -65,7 +66,11 @@ def last_snapshot_column() -> tables.Column:
 
 
 def size_column() -> tables.Column:
-    return tables.Column(lambda w: common.size(w.size), verbose_name=_("Size"))
+    return tables.Column(
+        lambda w: common.size(w.size),
+        verbose_name=_("Stored"),
+        help_text=_("What the workload's available snapshots stored on the backup target."),
+    )
 
 
 class CreateWorkload(tables.LinkAction):
