@@ -127,6 +127,7 @@ def read_through_qemu(dom: libvirt.virDomain, alias: str, size: int, out: str) -
     """The whole disk as QEMU reads it from the NBD export: a full backup job of its node into a file."""
     with open(out, "wb") as f:
         f.truncate(size)
+    os.chmod(out, 0o666)  # QEMU may run as its own user (Debian's libvirtd: libvirt-qemu)
     job = f"read-{uuid.uuid4().hex[:6]}"
     qmp(dom, "drive-backup", **{"job-id": job, "device": node_of(dom, alias)}, target=out, format="raw",
         sync="full", mode="existing")  # fmt: skip
