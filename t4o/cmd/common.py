@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import signal
 import sys
-import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -66,14 +66,16 @@ def check_noauth_binding() -> None:
 
 def wait_for_signal(on_stop: Callable[[], None] | None = None) -> None:
     """Block until SIGTERM or SIGINT, then call ``on_stop``."""
-    stop = threading.Event()
+    # The handler only assigns: Event.set takes a lock that the main thread, interrupted inside
+    # Event.wait, may hold, and then the process never stops.
+    stopped = [False]
 
     def handler(signum: int, _frame: Any) -> None:
-        stop.set()
+        stopped[0] = True
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    while not stop.wait(1.0):
-        pass
+    while not stopped[0]:
+        time.sleep(0.2)
     if on_stop is not None:
         on_stop()

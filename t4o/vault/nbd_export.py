@@ -180,6 +180,7 @@ class NbdExport:
         self._listener: socket.socket | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
+        self._stop_asked = False  # set by stop_soon, from a signal handler
         self._lock = threading.Lock()
         self._clients: dict[socket.socket, threading.Thread] = {}
         self._accept_thread: threading.Thread | None = None
@@ -248,12 +249,14 @@ class NbdExport:
 
     def serve_forever(self) -> None:
         """Block until ``stop()`` or ``stop_soon()`` is called (another thread, a signal handler)."""
-        while not self._stopping.wait(0.5):  # a timeout, so that Ctrl-C interrupts the wait
-            pass
+        while not (self._stop_asked or self._stopping.is_set()):
+            time.sleep(0.1)  # interruptible by Ctrl-C
 
     def stop_soon(self) -> None:
-        """Make ``serve_forever`` return (safe in a signal handler); its caller then calls ``stop``."""
-        self._stopping.set()
+        """Make ``serve_forever`` return; its caller then calls ``stop``. Safe in a signal handler: a
+        plain assignment. (Event.set takes a lock that the interrupted main thread may hold inside
+        Event.wait, which deadlocked an export told to stop by SIGTERM.)"""
+        self._stop_asked = True
 
     def stop(self) -> None:
         """Close the socket and every connection; wait for the client threads; remove the socket."""
