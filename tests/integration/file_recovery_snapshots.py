@@ -20,6 +20,10 @@ def recovery_snapshots(
 ) -> Iterator[RecoverySnapshots]:
     left = Leftovers(devcloud.connection("devcloud-demo"))
     try:
-        yield make_snapshots(devcloud, t4o_services, left, tmp_path_factory.mktemp("recovery-disks"))
+        snapshots = make_snapshots(devcloud, t4o_services, left, tmp_path_factory.mktemp("recovery-disks"))
+        # The tests read the snapshots from the vault, not the guests: the five servers and their images
+        # go now, so that they do not hold devcloud's compute capacity for the rest of the session.
+        left.remove()
+        yield snapshots
     finally:
         left.remove()
