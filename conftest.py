@@ -12,6 +12,7 @@ import pytest
 # One line per fixture module under tests/fixtures/.
 pytest_plugins: list[str] = [
     "tests.fixtures.s3",
+    "tests.fixtures.smtp",
     "tests.fixtures.control_plane",
     "tests.fixtures.devcloud",
     "tests.fixtures.t4o_services",

@@ -5,7 +5,6 @@ server that checks the SMTP password, the audit entries of calls and jobs, and a
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -13,11 +12,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from t4o.api import spec
-from tests.fixtures.control_plane import ControlPlane, admin, free_port, member
+from tests.fixtures.control_plane import ControlPlane, admin, member
+from tests.fixtures.smtp import Inbox, smtp_server
 
 PASSWORD = "s3cret-" + uuid.uuid4().hex
 
@@ -32,36 +30,11 @@ def cp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
         plane.stop()
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: queue.Queue[Any] = queue.Queue()
-        self.logins: list[tuple[str, str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.mails.put(envelope)
-        return "250 OK"
-
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login.decode(), data.password.decode()))
-        return AuthResult(success=data.password.decode() == PASSWORD)
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=inbox.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    """The SMTP server asking for T4O's login."""
+    with smtp_server(password=PASSWORD) as server:
+        yield server
 
 
 def project() -> str:

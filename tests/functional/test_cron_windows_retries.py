@@ -9,9 +9,8 @@ RabbitMQ to a listener here, its mail to an aiosmtpd server on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import email
-import email.policy
 import json
 import queue
 import time
@@ -24,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 import oslo_messaging as messaging
 import pytest
-from aiosmtpd.controller import Controller
 
 from t4o.common import config, policy, rpc
 from t4o.cron.clock import ManualClock
@@ -32,27 +30,12 @@ from t4o.cron.manager import CronManager
 from t4o.db import api as db
 from t4o.db import session
 from t4o.policies import notify
-from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, free_port, member
+from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
+from tests.fixtures.smtp import Inbox, smtp_server
 
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 # The moved clock starts at 12:00 UTC today: the snapshots' own times are real, near it.
 T0 = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: queue.Queue[Any] = queue.Queue()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.mails.put(envelope)
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        out = []
-        while not self.mails.empty():
-            mail = email.message_from_bytes(self.mails.get().content, policy=email.policy.default)
-            out.append(str(mail["Subject"]).strip())
-        return out
 
 
 class Recorder:
@@ -155,9 +138,8 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
         listener = messaging.get_notification_listener(
             transport, [messaging.Target(topic=topic)], [recorder], executor="threading"
         )
-        inbox, smtp_port = Inbox(), free_port()
-        smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-        smtp.start()
+        mail = contextlib.ExitStack()
+        inbox, smtp_port = mail.enter_context(smtp_server())
         listener.start()
         try:
             cp.start("api", ["workloadmgr-api"])
@@ -173,7 +155,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
             cp.stop()
             listener.stop()
             listener.wait()
-            smtp.stop()
+            mail.close()
             transport.cleanup()
             rpc.cleanup()
             notify._notifiers.clear()

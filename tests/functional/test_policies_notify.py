@@ -8,13 +8,11 @@ import email
 import email.policy
 import queue
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import oslo_messaging as messaging
 import pytest
-from aiosmtpd.controller import Controller
 
 from t4o.cron.clock import ManualClock
 from t4o.cron.manager import CronManager
@@ -23,28 +21,9 @@ from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
 from t4o.policies import notify
 from tests.fixtures.control_plane import ensure_server, free_port
+from tests.fixtures.smtp import Inbox
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: queue.Queue[Any] = queue.Queue()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.mails.put(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def settings(port: int, **extra: str) -> dict[str, str]:

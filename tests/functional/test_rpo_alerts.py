@@ -15,7 +15,6 @@ from typing import Any
 import jsonschema
 import oslo_messaging as messaging
 import pytest
-from aiosmtpd.controller import Controller
 
 from t4o.api.schemas.common import METADATA
 from t4o.cron.clock import ManualClock
@@ -25,30 +24,11 @@ from t4o.db import states
 from t4o.db.models import Snapshot
 from t4o.db.session import session_scope
 from t4o.policies import notify
-from tests.fixtures.control_plane import ensure_server, free_port
+from tests.fixtures.control_plane import ensure_server
+from tests.fixtures.smtp import Inbox
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: queue.Queue[Any] = queue.Queue()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.mails.put(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def settings(port: int) -> dict[str, str]:
