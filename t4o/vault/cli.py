@@ -151,17 +151,20 @@ def cmd_export_nbd(args: argparse.Namespace) -> int:
     """Serve one disk read-only over NBD until interrupted (SIGINT or SIGTERM)."""
     reader = DiskReader(_open(args), args.snapshot, cache_mib=args.cache_mib)
     export = NbdExport(reader, socket_path=args.socket, name=args.name, workers=args.workers)
-    stop = signal.signal(signal.SIGTERM, lambda *_: export.stop_soon())
+    # Both signals handled explicitly: a process started in the background by a shell inherits
+    # SIGINT ignored, and Python then raises no KeyboardInterrupt for it.
+    before = {
+        sig: signal.signal(sig, lambda *_: export.stop_soon()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     export.start()
     print(f"serving {reader.ref} ({_size(reader.size)}) read-only at {export.url}", flush=True)
     try:
         export.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         export.stop()
         reader.close()
-        signal.signal(signal.SIGTERM, stop)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     st = reader.stats()
     print(
         f"stopped: {export.connections} clients, {_size(st.bytes_read)} read, "

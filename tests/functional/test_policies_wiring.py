@@ -51,7 +51,8 @@ def test_workload_follows_its_policy(all_in_one: ControlPlane) -> None:
         "retention_policy_type": "Number of Snapshots to Keep",
         "retention_policy_value": "3",
     }
-    pol = {"workload_policy": {"display_name": "silver", "field_values": fields}}
+    # policy names are unique in the cloud, and the tests of this module share one
+    pol = {"workload_policy": {"display_name": f"silver-{proj}", "field_values": fields}}
     resp = cp.request("POST", "/workload_policy/", proj, admin(proj), json=pol)
     assert resp.status_code == 200, resp.text
     pid = resp.json()["policy"]["id"]
@@ -79,7 +80,7 @@ def test_workload_follows_its_policy(all_in_one: ControlPlane) -> None:
 
 
 def _policy(cp: ControlPlane, proj: str, name: str, fields: dict, assign: bool = True) -> str:
-    body = {"workload_policy": {"display_name": name, "field_values": fields}}
+    body = {"workload_policy": {"display_name": f"{name}-{proj}", "field_values": fields}}
     resp = cp.request("POST", "/workload_policy/", proj, admin(proj), json=body)
     assert resp.status_code == 200, resp.text
     pid = resp.json()["policy"]["id"]

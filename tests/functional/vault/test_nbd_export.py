@@ -283,14 +283,19 @@ def test_cli_serves_until_interrupted(disk, tmp_path):
             [sys.executable, "-m", "t4o.vault.cli", "--repo", str(tmp_path / "repo"), "export-nbd", "s1/vda",
              "--socket", str(sock), "--cache-mib", "4"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"},
         )  # fmt: skip
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert f"socket={sock}" in line, line + proc.stderr.read() if proc.poll() is not None else line
         assert convert(f"nbd+unix:///?socket={sock}", tmp_path / "cli.raw") == model
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack on stderr
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"export-nbd did not stop on {sig.name}; its threads:\n{err[-8000:]}")
         assert proc.returncode == 0, err
         assert "stopped: 1 clients" in out and "chunks fetched" in out
         assert not sock.exists()
