@@ -4,9 +4,7 @@ DatamoverClient calls the workloads side uses: input checks, unknown mounts, unr
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from keystoneauth1 import session as ks_session
@@ -14,44 +12,10 @@ from oslo_config import cfg
 
 from t4o.datamover import config as dm_config
 from t4o.datamover.client import DatamoverClient, TransferFailed
-from tests.fixtures.control_plane import ControlPlane, ensure_server, free_port
+from tests.fixtures.control_plane import ControlPlane
 from tests.functional.datamover_api.test_datamover_api import ADMIN, MEMBER, call
 
 SERVER = str(uuid.uuid4())
-
-
-@pytest.fixture(scope="module")
-def datamover(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ControlPlane, str]]:
-    """datamover-api and an agent (its mounts in a directory of its own) over RabbitMQ."""
-    ensure_server("rabbitmq")
-    tag = uuid.uuid4().hex[:8]
-    workdir = tmp_path_factory.mktemp("datamover-mounts")
-    port = free_port()
-    cp = ControlPlane(
-        workdir,
-        {
-            "DEFAULT": {
-                "host": f"compute-{tag}",
-                "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
-                "control_exchange": f"t4o_dm_{tag}",
-            },
-            "datamover": {"topic": f"t4o-dm-{tag}", "rpc_timeout": 3, "mount_dir": str(workdir / "mounts")},
-            "datamover_api": {"bind_host": "127.0.0.1", "bind_port": port},
-        },
-    )
-    assert cp.manage("db", "sync").returncode == 0
-    cp.url = f"http://127.0.0.1:{port}"
-    try:
-        agent = cp.start("agent", ["datamover"])
-        cp.start("api", ["datamover-api"])
-        cp.wait_api()
-        deadline = time.monotonic() + 20
-        while "datamover started on host" not in cp.log("agent"):
-            assert agent.poll() is None and time.monotonic() < deadline, cp.log("agent")[-2000:]
-            time.sleep(0.2)
-        yield cp, f"compute-{tag}"
-    finally:
-        cp.stop()
 
 
 VAULT = {"url": "/var/lib/t4o/vault", "password": None}
