@@ -118,3 +118,26 @@ def change_blocks(
             f.write(text_block(rng, length) if compressible else rng.randbytes(length))
             extents.append((offset, length))
     return extents
+
+
+PAGE = 4096  # a database page
+
+
+def database_day(path: Path, page_fraction: float, seed: int) -> list[tuple[int, int]]:
+    """A day of a database VM: ``page_fraction`` of the 4 KiB pages of a file holding the middle third
+    of the disk are rewritten, each at a random page (rows updated all over the table). A rewritten page
+    keeps half of its old bytes (the rest of its rows) and gets half new, text-like ones. Returns the
+    changed extents, as a dirty bitmap would report them (the vault rounds them out to its pieces)."""
+    size = path.stat().st_size
+    first, last = size // 3 // PAGE, 2 * size // 3 // PAGE
+    rng = random.Random(seed)
+    pages = sorted(rng.sample(range(first, last), max(1, round((last - first) * page_fraction))))
+    extents = []
+    with path.open("r+b") as f:
+        for page in pages:
+            f.seek(page * PAGE)
+            old = f.read(PAGE // 2)
+            f.seek(page * PAGE)
+            f.write(old + text_block(rng, PAGE // 2))
+            extents.append((page * PAGE, PAGE))
+    return extents

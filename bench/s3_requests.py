@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""S3 requests of a full backup: one listing of chunks/ against a HEAD per new chunk.
+"""S3 requests and objects of the vault's operations: full backup, unchanged full, incremental, restore, gc.
 
     .venv/bin/python bench/s3_requests.py --size 1G
 
-Starts SeaweedFS on 127.0.0.1, backs the benchmark's image up twice into new repositories (first as
-the vault does now, listing chunks/ once; then looking up every new chunk, as it did before), then once
-more into the first repository (everything deduplicated). Counts requests by operation and times each.
+Starts SeaweedFS on 127.0.0.1, backs the benchmark's image up into a new repository, backs it up again
+unchanged, rewrites 2% of the pages of a file holding a third of it (bench/images.py's database day) and
+backs that up with the extent list, restores the full, then deletes the first snapshot and runs gc. Counts
+the requests of each step by operation (botocore's events, in this process) and the objects in the
+bucket, per GiB of disk and per GiB stored.
 """
 
 from __future__ import annotations
@@ -25,36 +27,38 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from images import build_image  # noqa: E402
+from images import build_image, database_day  # noqa: E402
 from vault_bench import parse_size  # noqa: E402
 
-from t4o.vault import Repository, Store, backup, open_backend  # noqa: E402  (backup: patched below)
+from t4o.vault import Repository, open_backend  # noqa: E402
 from tests.fixtures.s3 import run_seaweedfs  # noqa: E402
 
-
-def counted(url: str, *, create: bool = False) -> tuple[Any, collections.Counter[str]]:
-    backend = open_backend(url, create=create)
-    calls: collections.Counter[str] = collections.Counter()
-
-    def count(event_name: str, **_: Any) -> None:
-        calls[event_name.split(".")[-1]] += 1
-
-    backend._s3.meta.events.register("before-send.s3", count)  # type: ignore[attr-defined]
-    return backend, calls
+GiB = 1 << 30
 
 
-def one_backup(url: str, image: Path, snapshot: str, *, init: bool) -> dict[str, object]:
-    backend, calls = counted(url, create=init)
-    repo = Repository.init(backend) if init else Repository.open(backend)
-    calls.clear()
-    start = time.perf_counter()
-    m = repo.backup_disk(image, "vda", snapshot_id=snapshot)
-    return {
-        "seconds": round(time.perf_counter() - start, 2),
-        "requests": dict(calls),
-        "new chunks": m.stats["new_chunks"],
-        "deduplicated": m.stats["dedup_chunks"],
-    }
+class Counter:
+    def __init__(self, url: str) -> None:
+        self.backend = open_backend(url, create=True)
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.backend._s3.meta.events.register("before-send.s3", self._count)  # type: ignore[attr-defined]
+
+    def _count(self, event_name: str, **_: Any) -> None:
+        self.calls[event_name.split(".")[-1]] += 1
+
+    def step(self, name: str, result: dict[str, Any], fn: Any) -> Any:
+        self.calls.clear()
+        start = time.perf_counter()
+        out = fn()
+        result[name] = {"seconds": round(time.perf_counter() - start, 2), "requests": dict(self.calls)}
+        result[name]["total requests"] = sum(self.calls.values())
+        return out
+
+    def objects(self) -> tuple[int, int]:
+        count = size = 0
+        for info in self.backend.list(""):
+            count += 1
+            size += info.size
+        return count, size
 
 
 def main() -> None:
@@ -62,28 +66,46 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"))
     parser.add_argument("--source", type=Path, default=Path("/usr"))
     args = parser.parse_args()
-    result: dict[str, object] = {"load average": os.getloadavg()}
+    result: dict[str, Any] = {"load average": os.getloadavg(), "disk bytes": args.size}
     with tempfile.TemporaryDirectory(prefix="s3-requests-") as tmp:
         image = Path(tmp) / "disk.raw"
         build_image(image, args.size, args.source)
         with run_seaweedfs(Path(tmp) / "seaweedfs") as (server, _proc):
             os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
             os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
-            listed = f"s3://bench-{uuid.uuid4().hex[:8]}/repo?endpoint={server.endpoint}"
-            result["full, listing chunks/"] = one_backup(listed, image, "s1", init=True)
-            result["again, listing chunks/"] = one_backup(listed, image, "s2", init=False)
-            # As before: no listing, every chunk not known from the parent is looked up with a HEAD.
-            original = backup.BlockWriter.__init__
-
-            def lookups(self: backup.BlockWriter, *a: Any, **kw: Any) -> None:
-                original(self, *a, **kw)
-                self.complete = False
-
-            backup.BlockWriter.__init__ = lookups  # type: ignore[method-assign]
-            Store.chunk_ids = lambda _store: set()  # type: ignore[method-assign]
-            looked = f"s3://bench-{uuid.uuid4().hex[:8]}/repo?endpoint={server.endpoint}"
-            result["full, HEAD per chunk"] = one_backup(looked, image, "s1", init=True)
-            result["again, HEAD per chunk"] = one_backup(looked, image, "s2", init=False)
+            c = Counter(f"s3://bench-{uuid.uuid4().hex[:8]}/repo?endpoint={server.endpoint}")
+            repo = Repository.init(c.backend)
+            full = c.step("full backup", result, lambda: repo.backup_disk(image, "vda", snapshot_id="s1"))
+            count, stored = c.objects()
+            result["after the full"] = {
+                "objects": count,
+                "stored bytes": stored,
+                "objects per GiB stored": round(count / (stored / GiB), 1),
+            }
+            c.step("unchanged full", result, lambda: repo.backup_disk(image, "vda", snapshot_id="s2"))
+            extents = database_day(image, 0.02, seed=12)
+            inc = c.step(
+                "database day incremental",
+                result,
+                lambda: repo.backup_disk(
+                    image, "vda", snapshot_id="s3", parent=full.ref, changed_extents=extents
+                ),
+            )
+            result["database day incremental"]["stored bytes"] = inc.stats["new_bytes"]
+            fresh = Repository.open(c.backend)  # a restore on another host: its own index read
+            c.backend = fresh.backend
+            out = Path(tmp) / "restored.raw"
+            c.step("restore of the full", result, lambda: fresh.restore_disk(full.ref, out))
+            out.unlink()
+            repo.delete_snapshot("s1")
+            repo.delete_snapshot("s2")
+            report = c.step("gc after deleting two snapshots", result, lambda: repo.gc(grace=0))
+            result["gc after deleting two snapshots"]["freed bytes"] = report.deleted_bytes
+            count, stored = c.objects()
+            result["after gc"] = {"objects": count, "stored bytes": stored}
+    for name in ("full backup", "unchanged full", "restore of the full"):
+        per_gib = result[name]["total requests"] / (args.size / GiB)
+        result[name]["requests per GiB of disk"] = round(per_gib, 1)
     print(json.dumps(result, indent=1))
 
 

@@ -416,10 +416,10 @@ def t4o_restore(b: Bench, snapshot: dict[str, Any]) -> None:
         raise RuntimeError(f"restore {restore['id']}: disks {bad} do not match the snapshot's checksums")
     # What the restore fetched: every stored block of every disk, as the vault holds it (compressed).
     repo = open_repository(b.services.vault_url, create=False)
-    sizes = {info.key.rsplit("/", 1)[-1]: info.size for info in repo.list_chunks()}
     fetched: dict[str, int] = {}
     for d in disks:
-        fetched[d["ref"]] = sum(sizes[cid] for cid in repo.get_manifest(d["ref"]).chunks if cid is not None)
+        blobs = repo.get_manifest(d["ref"]).blob_ids()
+        fetched[d["ref"]] = sum(repo.stored_size(cid) or 0 for cid in blobs)
     volume_ref = next(d["ref"] for i in snapshot["instances"] for d in i["vdisks"] if d.get("volume_id"))
     b.steps.append(
         Step(

@@ -16,6 +16,7 @@ from t4o.vault.backend import ObjectNotFound
 from t4o.vault.chunks import chunk_key
 from t4o.vault.errors import CorruptRepository, SnapshotNotFound
 from t4o.vault.manifest import Manifest, check_id, manifest_key, snapshot_doc_key
+from t4o.vault.packs import pack_key
 from t4o.vault.store import Store
 
 LOG = logging.getLogger(__name__)
@@ -222,10 +223,17 @@ class Archive:
 
     def lock_snapshot(self, snapshot_id: str, until: dt.datetime) -> None:
         """Make the snapshot immutable until ``until`` (backends with object lock only)."""
+        index = self.store.reload_index()
         for did in self.list_disks(snapshot_id):
             m = self.get_manifest(snapshot_id, did)
-            for cid in {c for c in m.chunks if c}:
-                self.backend.lock_until(chunk_key(cid), until)
+            # Every pack holding one of its blobs (gc leaves locked packs whole), or the blob's own
+            # object in a repository upgraded from format version 1.
+            keys = set()
+            for cid in m.blob_ids():
+                found = index.find(cid)
+                keys.add(pack_key(found.pack) if found is not None else chunk_key(cid))
+            for key in sorted(keys):
+                self.backend.lock_until(key, until)
             self.backend.lock_until(manifest_key(snapshot_id, did), until)
         if self.backend.exists(snapshot_doc_key(snapshot_id)):
             self.backend.lock_until(snapshot_doc_key(snapshot_id), until)

@@ -34,6 +34,25 @@ class NotSupported(BackendError):
     """This backend cannot do that (e.g. object lock on a posix directory)."""
 
 
+class ObjectWriter:
+    """A new object written piece by piece and named only when complete (``commit``); until then
+    nobody sees it. This default keeps the pieces in memory and stores them with one ``put_parts``."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def commit(self, key: str) -> None:
+        self.backend.put_parts(key, self.parts)
+        self.parts = []
+
+    def abort(self) -> None:
+        self.parts = []
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -54,6 +73,20 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def get(self, key: str) -> bytes:
         """Return the object's bytes; raise ObjectNotFound when absent."""
+
+    def new_object(self, prefix: str) -> ObjectWriter:
+        """A writer for an object under ``prefix`` whose key is known only once it is complete (a pack
+        is named by the hash of its bytes). A backend may stream it to its place instead of buffering."""
+        return ObjectWriter(self)
+
+    def put_parts(self, key: str, parts: list[bytes]) -> None:
+        """``put`` of the concatenation of ``parts``; a backend may write them without joining."""
+        self.put(key, b"".join(parts))
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``offset`` (fewer at its end); a backend that can
+        read part of an object (pread, an HTTP Range) does so instead of fetching all of it."""
+        return self.get(key)[offset : offset + length]
 
     @abc.abstractmethod
     def exists(self, key: str) -> bool: ...

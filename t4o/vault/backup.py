@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from t4o.vault.archive import new_snapshot_id
@@ -28,11 +28,20 @@ from t4o.vault.chunks import ChunkCodec, is_zero
 from t4o.vault.commit import commit
 from t4o.vault.errors import InvalidArgument, SourceError
 from t4o.vault.leases import Lease, wait_for_no_gc
-from t4o.vault.manifest import Manifest, block_count, block_len, check_id, tree_checksum
+from t4o.vault.manifest import (
+    Entry,
+    Manifest,
+    Patched,
+    block_count,
+    block_len,
+    check_id,
+    digest_of,
+    tree_checksum,
+)
 from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
 from t4o.vault.source import DiskSource, ObjectSource, block_ranges, open_source
-from t4o.vault.store import Store
+from t4o.vault.store import BlobSession, Store
 
 if TYPE_CHECKING:
     from t4o.vault.repository import Repository
@@ -44,8 +53,27 @@ LOG = logging.getLogger(__name__)
 class BackupPlan:
     size: int
     chunk_size: int
-    chunks: list[str | None]  # pre-filled from the parent for blocks not read
+    chunks: list[Entry]  # pre-filled from the parent for blocks not read
     to_read: list[int]  # block indexes to read, ascending
+    # Blocks that may be stored as patches of the parent's: block -> the pieces the extents touch.
+    dirty_pieces: dict[int, set[int]] = field(default_factory=dict)
+    parent_entries: list[Entry] = field(default_factory=list)
+
+
+def pieces_touched(
+    extents: list[tuple[int, int]], chunk_size: int, piece_size: int, whole_blocks: int
+) -> dict[int, set[int]]:
+    """For each whole block the extents touch, the indexes of its pieces they touch."""
+    per_block = chunk_size // piece_size
+    out: dict[int, set[int]] = {}
+    for offset, length in extents:
+        if length <= 0:
+            continue
+        for p in range(offset // piece_size, (offset + length - 1) // piece_size + 1):
+            block = p // per_block
+            if block < whole_blocks:
+                out.setdefault(block, set()).add(p % per_block)
+    return out
 
 
 def plan_blocks(
@@ -53,10 +81,12 @@ def plan_blocks(
     chunk_size: int,
     parent: Manifest | None,
     changed_extents: list[tuple[int, int]] | None,
+    piece_size: int = 0,
 ) -> BackupPlan:
     size = source.size
     n = block_count(size, chunk_size)
-    chunks: list[str | None] = [None] * n
+    chunks: list[Entry] = [None] * n
+    dirty: dict[int, set[int]] = {}
     if changed_extents is not None:
         if parent is None:
             raise InvalidArgument("changed_extents needs a parent snapshot")
@@ -72,6 +102,8 @@ def plan_blocks(
                 continue
             chunks[i] = parent.chunks[i]
         to_read = [i for i in range(n) if i in wanted or i >= whole_in_both]
+        if piece_size and chunk_size % piece_size == 0 and piece_size < chunk_size:
+            dirty = pieces_touched(changed_extents, chunk_size, piece_size, whole_in_both)
     else:
         to_read = list(range(n))
     # Blocks wholly inside holes of a sparse file are zero: no need to read them.
@@ -79,52 +111,109 @@ def plan_blocks(
     if extents is not None:
         data_blocks = set(block_ranges(extents, size, chunk_size))
         to_read = [i for i in to_read if i in data_blocks]
-    return BackupPlan(size, chunk_size, chunks, to_read)
+    parent_entries = list(parent.chunks) if parent is not None and dirty else []
+    return BackupPlan(size, chunk_size, chunks, to_read, dirty, parent_entries)
 
 
 @dataclass
 class BackupStats:
     read_bytes: int = 0
     zero_blocks: int = 0
-    new_chunks: int = 0
+    new_chunks: int = 0  # blobs written: whole blocks and pieces
     new_bytes: int = 0  # bytes written to the store
     dedup_chunks: int = 0
+    patched_blocks: int = 0  # blocks stored as the parent's with some pieces replaced
+    new_pieces: int = 0
     seconds: float = 0.0
 
 
 class BlockWriter:
     """Hashes, compresses and stores blocks; shared by the worker threads.
 
-    ``known`` holds chunk ids known to be stored. With ``complete`` it is the listing of every chunk
-    taken at the start, so an id not in it is stored without asking the store first (one LIST per
-    1000 chunks instead of a HEAD per new chunk on S3); otherwise each unknown id is looked up.
-    A known chunk that a concurrent gc removes after the listing is caught at commit (commit.py).
+    ``known`` holds blob ids known to be stored (the parent's, and those this backup wrote); the
+    repository's index answers for the rest without a request. A known blob that a concurrent gc
+    removes after the index was read is caught at commit (commit.py).
+
+    A block the extents say changed only in some pieces is stored as a patch of the parent's entry
+    (manifest.Patched) while at most ``max_pieces`` of its pieces differ from the parent's base: an
+    incremental after scattered small writes stores 64 KiB pieces, not 1 MiB blocks. Beyond that the
+    whole block is stored again, which bounds what a read of the block costs.
     """
 
-    def __init__(self, store: Store, codec: ChunkCodec, known: set[str], complete: bool = False):
-        self.store, self.codec = store, codec
+    def __init__(
+        self, store: Store, codec: ChunkCodec, session: BlobSession, known: set[str], listed: bool = False
+    ):
+        self.store, self.codec, self.session = store, codec, session
         self.known = known
-        self.complete = complete
+        # ``listed``: ``known`` already holds every old-format chunk object, so the index alone answers.
+        self.listed = listed
+        self.piece_size = store.piece_size
+        self.max_pieces = store.chunk_size // max(1, store.piece_size) // 2
         self.stats = BackupStats()
         self._lock = threading.Lock()
 
-    def store_block(self, data: bytes) -> str | None:
+    def _store(self, cid: str, data: bytes | memoryview) -> bool:
+        """Store a blob unless it is known; True when it was new."""
+        with self._lock:
+            if cid in self.known:
+                self.stats.dedup_chunks += 1
+                return False
+            self.known.add(cid)  # claimed: another thread with the same block dedups against it
+        if cid in self.store.index if self.listed else self.store.has_blob(cid):
+            with self._lock:
+                self.stats.dedup_chunks += 1
+            return False
+        written = self.session.put(self.codec, cid, data)
+        with self._lock:
+            self.stats.new_chunks += 1
+            self.stats.new_bytes += written
+        return True
+
+    def store_block(self, data: bytes, parent: Entry = None, dirty: set[int] | None = None) -> Entry:
         if is_zero(data):
             with self._lock:
                 self.stats.zero_blocks += 1
             return None
         cid = self.codec.chunk_id(data)
-        if cid in self.known or (not self.complete and self.store.has_chunk(cid)):
-            with self._lock:
-                self.stats.dedup_chunks += 1
-            self.known.add(cid)
-            return cid
-        written = self.store.put_chunk(self.codec, cid, data)
-        with self._lock:
-            self.stats.new_chunks += 1
-            self.stats.new_bytes += written
-        self.known.add(cid)
+        if dirty is not None:
+            if cid == digest_of(parent):  # rewritten with the same bytes
+                with self._lock:
+                    self.stats.dedup_chunks += 1
+                return parent
+            patched = self._patch(data, cid, parent, dirty)
+            if patched is not None:
+                return patched
+        self._store(cid, data)
         return cid
+
+    def _patch(self, data: bytes, digest: str, parent: Entry, dirty: set[int]) -> Patched | None:
+        if isinstance(parent, Patched):
+            base, pieces = parent.base, dict(parent.pieces)
+        else:
+            base, pieces = parent, {}
+        ps = self.piece_size
+        view = memoryview(data)
+        new: dict[int, memoryview] = {}
+        for j in dirty:
+            piece = view[j * ps : (j + 1) * ps]
+            if is_zero(piece):
+                pieces[j] = None
+            else:
+                pieces[j] = self.codec.chunk_id(piece)
+                new[j] = piece
+            if base is None and pieces[j] is None:
+                del pieces[j]  # zeros over zeros: nothing to record
+        if len(pieces) > self.max_pieces:
+            return None
+        for j, piece in new.items():
+            pid = pieces[j]
+            assert pid is not None
+            if self._store(pid, piece):
+                with self._lock:
+                    self.stats.new_pieces += 1
+        with self._lock:
+            self.stats.patched_blocks += 1
+        return Patched(digest, base, tuple(sorted(pieces.items())))
 
 
 def run_pipeline(
@@ -133,7 +222,7 @@ def run_pipeline(
     writer: BlockWriter,
     progress: ProgressCallback | None,
     workers: int = 4,
-) -> list[str | None]:
+) -> list[Entry]:
     """Fill ``plan.chunks`` for every block in ``plan.to_read``; raises the first failure."""
     chunks = plan.chunks
     meter = ProgressMeter(
@@ -148,7 +237,11 @@ def run_pipeline(
 
     def work(item: tuple[int, bytes]) -> None:
         i, data = item
-        chunks[i] = writer.store_block(data)
+        dirty = plan.dirty_pieces.get(i)
+        if dirty is None:
+            chunks[i] = writer.store_block(data)
+        else:
+            chunks[i] = writer.store_block(data, plan.parent_entries[i], dirty)
         meter.add(len(data))
 
     for_each(blocks(), work, workers=workers, name="vault-backup")
@@ -172,15 +265,21 @@ def store_blocks(
     """Store the disk's blocks; returns the manifest (not yet written) and statistics."""
     start = time.monotonic()
     chunk_size = store.chunk_size
-    plan = plan_blocks(source, chunk_size, parent, changed_extents)
-    known = {c for c in parent.chunks if c} if parent else set()
-    # Reading the whole disk: list the stored chunks once rather than look each new one up. With an
-    # extent list only a few blocks are read, and looking those up is cheaper than listing them all.
-    complete = changed_extents is None
-    if complete:
-        known.update(store.chunk_ids())
-    writer = BlockWriter(store, codec, known, complete)
-    chunks = run_pipeline(source, plan, writer, progress, store.workers)
+    plan = plan_blocks(source, chunk_size, parent, changed_extents, store.piece_size)
+    known = parent.blob_ids() if parent else set()
+    if changed_extents is None:
+        # Chunk objects of format version 1 are not in the index: a backup that reads the whole disk
+        # lists them once rather than look each new block up.
+        known.update(store.legacy_chunk_ids())
+    session = store.blob_session()
+    writer = BlockWriter(store, codec, session, known, listed=changed_extents is None)
+    try:
+        chunks = run_pipeline(source, plan, writer, progress, store.workers)
+    except BaseException:
+        session.abort()
+        raise
+    # The blobs are part of the repository once the index names their packs; the manifest comes last.
+    session.finish()
     # A disk that shrank after we started is caught by short reads; one that vanished is caught here.
     now_size = source.current_size()
     if now_size < plan.size:
@@ -195,6 +294,7 @@ def store_blocks(
         chunk_size=chunk_size,
         chunks=chunks,
         checksum=tree_checksum(chunks, plan.size, chunk_size, codec.id_key),
+        piece_size=store.piece_size if stats.patched_blocks else 0,
         encrypted=codec.enc_key is not None,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         parent=parent.ref if parent else None,
@@ -205,6 +305,9 @@ def store_blocks(
             "new_chunks": stats.new_chunks,
             "new_bytes": stats.new_bytes,
             "dedup_chunks": stats.dedup_chunks,
+            "patched_blocks": stats.patched_blocks,
+            "new_pieces": stats.new_pieces,
+            "packs": session.packs_written,
             "seconds": round(stats.seconds, 3),
             "incremental": changed_extents is not None,
         },
@@ -280,6 +383,7 @@ def backup_source(
     parent_m = usable_parent(repo, parent, workload_id, encrypt, changed_extents is not None)
     extents = None if changed_extents is None else [(int(o), int(n)) for o, n in changed_extents]
     codec = repo.codec(workload_id, encrypt)
+    repo.upgrade()
     lease = Lease(repo.backend, "backup", stale_after=repo.stale_after, snapshot=snapshot_id, disk=disk_id)
     lease.acquire()
     try:

@@ -20,9 +20,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from t4o.vault.backend import ObjectNotFound
-from t4o.vault.chunks import ChunkCodec, is_zero
+from t4o.vault.chunks import ChunkCodec, chunk_key, is_zero
 from t4o.vault.leases import Lease, wait_for_no_gc
-from t4o.vault.manifest import Manifest, block_len, tree_checksum
+from t4o.vault.manifest import Manifest, block_len, digest_of, entry_blobs, tree_checksum
+from t4o.vault.packs import pack_key
 from t4o.vault.source import DiskSource, ObjectSource
 
 if TYPE_CHECKING:
@@ -44,25 +45,38 @@ def last_sweep_start(backend: Backend) -> dt.datetime | None:
 
 
 def repair_missing(store: Store, codec: ChunkCodec, source: DiskSource | ObjectSource, m: Manifest) -> int:
-    """Re-store blocks whose chunk a sweep removed; returns how many. Updates ``m`` in place."""
-    repaired = 0
+    """Re-store blocks a sweep removed a blob of; returns how many. Updates ``m`` in place.
+
+    The index is read again (the sweep rewrote it) and every pack it names for a blob is checked, so a
+    blob is taken as present only where it really is. A repaired block is stored whole."""
+    index = store.reload_index()
+    packs: dict[str, bool] = {}
+
+    def present(cid: str) -> bool:
+        found = index.find(cid)
+        if found is None:
+            return store.legacy_chunks and store.backend.exists(chunk_key(cid))
+        if found.pack not in packs:
+            packs[found.pack] = store.backend.exists(pack_key(found.pack))
+        return packs[found.pack]
+
     checked: dict[str, bool] = {}
-    for i, cid in enumerate(m.chunks):
-        if cid is None:
-            continue
-        if cid not in checked:
-            checked[cid] = store.has_chunk(cid)
-        if checked[cid]:
+    session = store.blob_session()
+    repaired = 0
+    for i, entry in enumerate(m.chunks):
+        blobs = list(entry_blobs(entry))
+        if all(checked.setdefault(cid, present(cid)) for cid in blobs):
             continue
         data = source.read(i * m.chunk_size, block_len(i, m.size, m.chunk_size))
         new = None if is_zero(data) else codec.chunk_id(data)
         if new is not None and not checked.get(new):
-            store.put_chunk(codec, new, data)
+            session.put(codec, new, data)
             checked[new] = True
-        if new != cid:
+        if new != digest_of(entry):
             LOG.warning("block %d of %s changed on the source during the backup", i, source.path)
         m.chunks[i] = new
         repaired += 1
+    session.finish()
     if repaired:
         m.checksum = tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key)
     return repaired

@@ -25,7 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from t4o.vault.chunks import ChunkCodec, chunk_key
 from t4o.vault.errors import InvalidArgument
 from t4o.vault.manifest import Manifest, block_len
 from t4o.vault.restore import fetch_block
@@ -50,20 +49,21 @@ class ReaderStats:
 
 
 class _CountingStore(Store):
-    """The repository's store (same backend, keys and settings) counting the chunk objects read."""
+    """The repository's store (same backend, keys, settings and index) counting the blobs read."""
 
     def __init__(self, repo: Store):
         super().__init__(repo.backend, repo.config, repo.keys)
+        self._index = repo.index
         self._lock = threading.Lock()
         self.fetched = 0
         self.fetched_bytes = 0
 
-    def get_chunk(self, codec: ChunkCodec, cid: str, size: int | None = None) -> bytes:
-        blob = self.backend.get(chunk_key(cid))
+    def fetch_blob(self, cid: str) -> bytes:
+        blob = super().fetch_blob(cid)
         with self._lock:
             self.fetched += 1
             self.fetched_bytes += len(blob)
-        return codec.decode(cid, blob, size)
+        return blob
 
 
 class DiskReader:

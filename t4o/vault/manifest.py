@@ -1,7 +1,10 @@
 """Disk manifests: the complete block map of one disk in one snapshot (always a synthetic full).
 
-A manifest is a JSON object at ``snapshots/<snapshot_id>/disks/<disk_id>.json``. ``chunks[i]`` is the
-chunk id of bytes ``[i*chunk_size, min((i+1)*chunk_size, size))``, or null for an all-zero block.
+A manifest is a JSON object at ``snapshots/<snapshot_id>/disks/<disk_id>.json``. Entry ``i`` of its
+block list describes bytes ``[i*chunk_size, min((i+1)*chunk_size, size))``: null for an all-zero block,
+the blob id of the whole block, or (version 2) a *patched* block: the parent's whole-block blob (or
+zeros) with some of its pieces (``piece_size`` bytes each, 64 KiB) replaced by blobs of their own, so
+an incremental after scattered small writes stores the pieces that changed, not whole blocks.
 
 ``checksum`` identifies the whole logical disk: ``blake3tree:`` + hex BLAKE3 (unkeyed) of the
 concatenation of the raw 32-byte chunk ids of every block in order, where a zero block counts as the
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +27,8 @@ from t4o.vault.chunks import chunk_id
 from t4o.vault.errors import CorruptRepository, InvalidArgument
 
 FORMAT = "t4o-vault-manifest"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
@@ -51,10 +56,54 @@ def block_len(index: int, size: int, chunk_size: int) -> int:
     return min(chunk_size, size - index * chunk_size)
 
 
-def tree_checksum(chunks: list[str | None], size: int, chunk_size: int, id_key: bytes) -> str:
+@dataclass(frozen=True)
+class Patched:
+    """A block stored as ``base`` (a whole-block blob id, or None for zeros) with ``pieces`` replaced:
+    ``(piece index, blob id or None for a zero piece)``, ascending. ``digest`` is the keyed BLAKE3 of the
+    whole block as it is now, what a whole-block blob of it would be named: the disk checksum and the
+    restore's check use it."""
+
+    digest: str
+    base: str | None
+    pieces: tuple[tuple[int, str | None], ...]
+
+    def blob_ids(self) -> Iterator[str]:
+        if self.base:
+            yield self.base
+        yield from (p for _, p in self.pieces if p)
+
+    def to_json(self) -> list[Any]:
+        return [self.digest, self.base, [[n, p] for n, p in self.pieces]]
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Patched:
+        digest, base, pieces = doc
+        if not isinstance(digest, str) or not (base is None or isinstance(base, str)):
+            raise ValueError("bad patched block")
+        return cls(digest, base, tuple((int(n), p) for n, p in pieces))
+
+
+Entry = str | Patched | None
+
+
+def digest_of(entry: Entry) -> str | None:
+    """The keyed id of the whole block an entry stands for (None: zeros)."""
+    return entry.digest if isinstance(entry, Patched) else entry
+
+
+def entry_blobs(entry: Entry) -> Iterator[str]:
+    """The blob ids an entry needs."""
+    if isinstance(entry, Patched):
+        yield from entry.blob_ids()
+    elif entry:
+        yield entry
+
+
+def tree_checksum(chunks: Sequence[Entry], size: int, chunk_size: int, id_key: bytes) -> str:
     tree = blake3.blake3()
     zero_ids: dict[int, bytes] = {}
-    for i, cid in enumerate(chunks):
+    for i, entry in enumerate(chunks):
+        cid = digest_of(entry)
         if cid is None:
             n = block_len(i, size, chunk_size)
             if n not in zero_ids:
@@ -72,7 +121,7 @@ class Manifest:
     workload_id: str
     size: int
     chunk_size: int
-    chunks: list[str | None]
+    chunks: list[Entry]
     checksum: str
     encrypted: bool
     created: str
@@ -80,6 +129,8 @@ class Manifest:
     source_format: str = "raw"
     stats: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    piece_size: int = 0  # 0: no patched blocks (a version 1 manifest)
+    version: int = VERSION
 
     @property
     def ref(self) -> str:
@@ -89,6 +140,10 @@ class Manifest:
     @property
     def stored_blocks(self) -> int:
         return sum(1 for c in self.chunks if c is not None)
+
+    def blob_ids(self) -> set[str]:
+        """Every blob this disk needs."""
+        return {b for entry in self.chunks for b in entry_blobs(entry)}
 
     def to_bytes(self) -> bytes:
         doc = {
@@ -106,7 +161,8 @@ class Manifest:
             "checksum": self.checksum,
             "stats": self.stats,
             "metadata": self.metadata,
-            "chunks": self.chunks,
+            "piece_size": self.piece_size,
+            "blocks": [e.to_json() if isinstance(e, Patched) else e for e in self.chunks],
         }
         return json.dumps(doc, separators=(",", ":")).encode()
 
@@ -116,15 +172,22 @@ class Manifest:
             doc = json.loads(data)
             if doc.get("format") != FORMAT:
                 raise ValueError("not a manifest")
-            if doc.get("version") != VERSION:
-                raise ValueError(f"unsupported manifest version {doc.get('version')}")
+            version = doc.get("version")
+            if version not in READABLE:
+                raise ValueError(f"unsupported manifest version {version}")
+            if version == 1:
+                blocks: list[Entry] = list(doc["chunks"])
+            else:
+                blocks = [Patched.from_json(e) if isinstance(e, list) else e for e in doc["blocks"]]
+            if not all(e is None or isinstance(e, str | Patched) for e in blocks):
+                raise ValueError("bad block entry")
             m = cls(
                 snapshot_id=doc["snapshot_id"],
                 disk_id=doc["disk_id"],
                 workload_id=doc["workload_id"],
                 size=int(doc["size"]),
                 chunk_size=int(doc["chunk_size"]),
-                chunks=list(doc["chunks"]),
+                chunks=blocks,
                 checksum=doc["checksum"],
                 encrypted=bool(doc["encrypted"]),
                 created=doc["created"],
@@ -132,9 +195,15 @@ class Manifest:
                 source_format=doc.get("source_format", "raw"),
                 stats=doc.get("stats") or {},
                 metadata=doc.get("metadata") or {},
+                piece_size=int(doc.get("piece_size") or 0),
+                version=version,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptRepository(f"manifest {where} is damaged ({exc})") from None
         if len(m.chunks) != block_count(m.size, m.chunk_size):
             raise CorruptRepository(f"manifest {where} is damaged (block count does not match size)")
+        if any(isinstance(e, Patched) for e in m.chunks) and (
+            m.piece_size <= 0 or m.chunk_size % m.piece_size
+        ):
+            raise CorruptRepository(f"manifest {where} is damaged (patched blocks without a piece size)")
         return m

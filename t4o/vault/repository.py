@@ -11,7 +11,9 @@ The repository is split the way borg splits repository, key and archive:
 Object layout (docs/vault-format.md is the full description)::
 
     config                                   format, chunk size, keys (clear or password-wrapped)
-    chunks/<2 hex>/<64 hex>                  chunk objects (chunks.py)
+    data/<2 hex>/<64 hex>                    packs of blobs (packs.py; blobs are chunk objects, chunks.py)
+    index/<64 hex>                           which pack holds each blob (index.py)
+    chunks/<2 hex>/<64 hex>                  format version 1: one object per blob (still read)
     snapshots/<snapshot_id>/snapshot.json    snapshot document (workload id, caller metadata)
     snapshots/<snapshot_id>/disks/<disk_id>.json   disk manifests (manifest.py)
     workloads/<workload_id>.json             workload documents given by the caller
@@ -45,12 +47,16 @@ class Repository(Store):
         self.archive = Archive(self)
 
     def info(self) -> dict[str, Any]:
-        chunks = stored = 0
-        for obj in self.list_chunks():
-            chunks += 1
+        packs = stored = legacy = 0
+        for obj in self.list_packs():
+            packs += 1
+            stored += obj.size
+        for obj in self.list_legacy_chunks():
+            legacy += 1
             stored += obj.size
         return {
-            "chunks": chunks,
+            "chunks": len(self.reload_index()) + legacy,
+            "packs": packs,
             "stored_bytes": stored,
             **self.settings(),
             "workloads": len(self.list_workloads()),
@@ -144,7 +150,7 @@ class Repository(Store):
 
     def gc(self, grace: float = 3600.0, dry_run: bool = False) -> gc_mod.GcReport:
         """Remove chunks no manifest references (see gc.py for how it avoids running backups)."""
-        return gc_mod.collect(self.backend, grace=grace, stale_after=self.stale_after, dry_run=dry_run)
+        return gc_mod.collect(self, grace=grace, stale_after=self.stale_after, dry_run=dry_run)
 
     def verify(
         self,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from t4o.vault.chunks import ChunkCodec, chunk_id, is_zero
 from t4o.vault.errors import CorruptRepository, InvalidArgument, TargetError
-from t4o.vault.manifest import Manifest, block_count, block_len, tree_checksum
+from t4o.vault.manifest import Manifest, Patched, block_count, block_len, tree_checksum
 from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
 from t4o.vault.source import RestoreTarget, block_ranges, convert_raw_to_qcow2, open_source
@@ -33,18 +33,42 @@ LOG = logging.getLogger(__name__)
 
 
 def fetch_block(store: Store, codec: ChunkCodec, m: Manifest, index: int) -> bytes:
-    cid = m.chunks[index]
+    """The plain block ``index`` of ``m``, every blob re-hashed against its id (and a patched block
+    against the digest of the whole block); CorruptRepository names the snapshot when one is missing
+    or damaged."""
+    entry = m.chunks[index]
     n = block_len(index, m.size, m.chunk_size)
-    if cid is None:
+    if entry is None:
         return bytes(n)
+    if isinstance(entry, Patched):
+        return _patched_block(store, codec, m, index, entry, n)
+    return _blob(store, codec, m, index, entry, n)
+
+
+def _blob(store: Store, codec: ChunkCodec, m: Manifest, index: int, cid: str, n: int) -> bytes:
     try:
-        return store.get_chunk(codec, cid, n)
+        return store.get_blob(codec, cid, n)
     except CorruptRepository:
         raise
     except Exception as exc:  # ObjectNotFound or a backend failure: name the snapshot that needs it
         raise CorruptRepository(
             f"snapshot {m.ref}: chunk {cid} (block {index}) is unreadable: {exc}"
         ) from None
+
+
+def _patched_block(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patched, n: int) -> bytes:
+    ps = m.piece_size
+    block = bytearray(_blob(store, codec, m, index, entry.base, n) if entry.base else bytes(n))
+    for j, pid in entry.pieces:
+        if not 0 <= j < n // ps:
+            raise CorruptRepository(f"snapshot {m.ref}: block {index} names piece {j} of {n // ps}")
+        block[j * ps : (j + 1) * ps] = _blob(store, codec, m, index, pid, ps) if pid else bytes(ps)
+    data = bytes(block)
+    if codec.chunk_id(data) != entry.digest:
+        raise CorruptRepository(
+            f"snapshot {m.ref}: block {index} does not match its checksum once its pieces are applied"
+        )
+    return data
 
 
 def write_blocks(

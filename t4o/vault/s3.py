@@ -243,10 +243,19 @@ class S3Backend(Backend):
             self._s3.put_object(Bucket=self.bucket, Key=full, Body=data)
 
     def get(self, key: str) -> bytes:
+        return self._get(key)
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        return self._get(key, f"bytes={offset}-{offset + length - 1}")
+
+    def _get(self, key: str, byte_range: str | None = None) -> bytes:
         full = self._full(key)
+        extra = {"Range": byte_range} if byte_range else {}
         for attempt in range(1, self._max_attempts + 1):
             with self._errors("get", key):
-                body = self._s3.get_object(Bucket=self.bucket, Key=full)["Body"]
+                body = self._s3.get_object(Bucket=self.bucket, Key=full, **extra)["Body"]
                 try:
                     return bytes(body.read())
                 except (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError):

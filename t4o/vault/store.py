@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Iterator
 from typing import Any, Self
 
@@ -24,17 +25,30 @@ from t4o.vault.errors import (
     RepositoryExists,
     RepositoryNotFound,
 )
+from t4o.vault.index import BlobIndex, write_index
 from t4o.vault.keys import RepoKeys, is_sealed, seal, unseal, unwrap_keys, wrap_keys
 from t4o.vault.leases import STALE_AFTER
 from t4o.vault.manifest import Manifest
+from t4o.vault.packs import (
+    DEFAULT_PACK_SIZE,
+    MAX_PACK,
+    MIN_PACK,
+    PACKS_PREFIX,
+    PackedBlob,
+    PackWriter,
+    pack_key,
+)
 
 LOG = logging.getLogger(__name__)
 CONFIG_KEY = "config"
 FORMAT = "t4o-vault"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 MIN_CHUNK, MAX_CHUNK = 64 * 1024, 16 * 1024 * 1024
-CHUNKS_PREFIX = "chunks/"
+# Pieces of a block an incremental may store on their own: QEMU's dirty bitmaps track 64 KiB.
+DEFAULT_PIECE_SIZE = 64 * 1024
+CHUNKS_PREFIX = "chunks/"  # version 1: one object per blob (still read, and swept by gc)
 
 
 class Store:
@@ -47,6 +61,14 @@ class Store:
         self.chunk_size: int = int(config["chunk_size"])
         self.compression_level: int = int(config.get("compression_level", ZSTD_LEVEL))
         self.password_protected = config.get("encryption") == "password"
+        self.version = int(config.get("version", 1))
+        self.pack_size = int(config.get("pack_size", DEFAULT_PACK_SIZE))
+        self.piece_size = int(config.get("piece_size", DEFAULT_PIECE_SIZE))
+        # Blobs of version 1 live as objects of their own under chunks/; a repository upgraded from it
+        # keeps reading (and gc sweeping) them.
+        self.legacy_chunks = self.version == 1 or bool(config.get("legacy_chunks"))
+        self._index: BlobIndex | None = None
+        self._index_lock = threading.Lock()
         self.stale_after = STALE_AFTER
         # Threads per backup/restore. Twice the two cores: while some wait on fsync or the network,
         # the others hash and compress (both release the GIL). Measured: about 25% faster than 2.
@@ -61,7 +83,10 @@ class Store:
         password: str | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         compression_level: int = ZSTD_LEVEL,
+        pack_size: int = DEFAULT_PACK_SIZE,
     ) -> Self:
+        if not MIN_PACK <= pack_size <= MAX_PACK:
+            raise InvalidArgument(f"pack size {pack_size} must be from 1 MiB to 256 MiB")
         if chunk_size < MIN_CHUNK or chunk_size > MAX_CHUNK or chunk_size & (chunk_size - 1):
             raise InvalidArgument(f"chunk size {chunk_size} must be a power of two from 64 KiB to 16 MiB")
         if not 1 <= compression_level <= 19:
@@ -78,6 +103,8 @@ class Store:
             "chunk_id": "blake3-keyed",
             "compression": "zstd",
             "compression_level": compression_level,
+            "pack_size": pack_size,
+            "piece_size": min(DEFAULT_PIECE_SIZE, chunk_size),
         }
         if password:
             config["encryption"] = "password"
@@ -99,8 +126,8 @@ class Store:
             config = json.loads(raw)
             if config.get("format") != FORMAT:
                 raise ValueError("not a t4o vault config")
-            if config.get("version") != VERSION:
-                raise ValueError(f"unsupported version {config.get('version')}")
+            if config.get("version") not in READABLE:
+                raise ValueError(f"unsupported version {config.get('version')} (this T4O reads {READABLE})")
             int(config["chunk_size"])
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptRepository(f"repository config at {backend.url} is damaged ({exc})") from None
@@ -116,12 +143,32 @@ class Store:
         return {
             "url": self.backend.url,
             "id": self.config["id"],
-            "format": f"{FORMAT} v{VERSION}",
+            "format": f"{FORMAT} v{self.version}",
             "created": self.config["created"],
             "chunk_size": self.chunk_size,
             "compression_level": self.compression_level,
             "encryption": self.config["encryption"],
+            "pack_size": self.pack_size,
+            "piece_size": self.piece_size,
         }
+
+    def upgrade(self) -> None:
+        """Make a version 1 repository version 2 before writing into it: new blobs go into packs, the
+        old chunk objects stay where they are and are still read. Readers older than version 2 refuse
+        the repository from then on (they would not find the new blobs)."""
+        if self.version >= VERSION:
+            return
+        config = dict(self.config)
+        config.update(
+            version=VERSION,
+            legacy_chunks=True,
+            pack_size=DEFAULT_PACK_SIZE,
+            piece_size=min(DEFAULT_PIECE_SIZE, self.chunk_size),
+        )
+        self.backend.put(CONFIG_KEY, json.dumps(config, indent=1).encode())
+        self.config, self.version = config, VERSION
+        self.pack_size, self.piece_size = config["pack_size"], config["piece_size"]
+        LOG.info("upgraded repository %s to format version %d", self.backend.url, VERSION)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -136,30 +183,79 @@ class Store:
     def codec_for(self, m: Manifest) -> ChunkCodec:
         return self.codec(m.workload_id, m.encrypted)
 
-    # -- chunks --------------------------------------------------------------------------------
+    # -- blobs ---------------------------------------------------------------------------------
 
-    def has_chunk(self, cid: str) -> bool:
-        return self.backend.exists(chunk_key(cid))
+    # A blob is one stored block or piece (a chunk object, chunks.py), found through the index
+    # (index.py) in a pack (packs.py), or, in a repository upgraded from version 1, as an object of
+    # its own under chunks/.
 
-    def put_chunk(self, codec: ChunkCodec, cid: str, data: bytes | memoryview) -> int:
-        """Store the block ``data`` whose id is ``cid``; returns the bytes written to the store."""
-        blob = codec.encode(cid, data)
-        self.backend.put(chunk_key(cid), blob)
-        return len(blob)
+    @property
+    def index(self) -> BlobIndex:
+        with self._index_lock:
+            if self._index is None:
+                self._index = BlobIndex.load(self.backend)
+            return self._index
 
-    def get_chunk(self, codec: ChunkCodec, cid: str, size: int | None = None) -> bytes:
-        """The plain block, re-hashed against its id (CorruptRepository when it does not match)."""
-        return codec.decode(cid, self.backend.get(chunk_key(cid)), size)
+    def reload_index(self) -> BlobIndex:
+        """Read the index again: a gc may have repacked blobs since it was loaded."""
+        with self._index_lock:
+            self._index = BlobIndex.load(self.backend)
+            return self._index
 
-    def delete_chunk(self, cid: str) -> None:
-        self.backend.delete(chunk_key(cid))
+    def has_blob(self, cid: str) -> bool:
+        if cid in self.index:
+            return True
+        return self.legacy_chunks and self.backend.exists(chunk_key(cid))
 
-    def list_chunks(self) -> Iterator[ObjectInfo]:
-        return self.backend.list(CHUNKS_PREFIX)
+    def stored_size(self, cid: str) -> int | None:
+        """The stored (compressed, encrypted) bytes of a blob, or None if there is no such blob."""
+        found = self.index.find(cid)
+        if found is not None:
+            return found.length
+        if self.legacy_chunks:
+            try:
+                return self.backend.stat(chunk_key(cid)).size
+            except ObjectNotFound:
+                return None
+        return None
 
-    def chunk_ids(self) -> set[str]:
-        """Every stored chunk id, from one listing (one request per 1000 chunks on S3)."""
+    def fetch_blob(self, cid: str) -> bytes:
+        """The stored bytes of a blob; ObjectNotFound when no pack (or old chunk object) holds it."""
+        index = self.index
+        for fresh in (False, True):
+            if fresh:  # a gc may have repacked it since the index was loaded
+                index = self.reload_index()
+            found = index.find(cid)
+            if found is not None:
+                try:
+                    return self.backend.get_range(pack_key(found.pack), found.offset, found.length)
+                except ObjectNotFound:
+                    continue
+            if self.legacy_chunks:
+                try:
+                    return self.backend.get(chunk_key(cid))
+                except ObjectNotFound:
+                    pass
+        raise ObjectNotFound(f"{self.backend.url}: no blob {cid}")
+
+    def get_blob(self, codec: ChunkCodec, cid: str, size: int | None = None) -> bytes:
+        """The plain block or piece, re-hashed against its id (CorruptRepository when it does not match)."""
+        return codec.decode(cid, self.fetch_blob(cid), size)
+
+    def legacy_chunk_ids(self) -> set[str]:
+        """Every version 1 chunk object's id, from one listing (empty in a repository born version 2)."""
+        if not self.legacy_chunks:
+            return set()
         return {key.rsplit("/", 1)[-1] for key in self.backend.list_keys(CHUNKS_PREFIX)}
+
+    def list_legacy_chunks(self) -> Iterator[ObjectInfo]:
+        return self.backend.list(CHUNKS_PREFIX) if self.legacy_chunks else iter(())
+
+    def list_packs(self) -> Iterator[ObjectInfo]:
+        return self.backend.list(PACKS_PREFIX)
+
+    def blob_session(self) -> BlobSession:
+        return BlobSession(self)
 
     # -- sealed documents ----------------------------------------------------------------------
 
@@ -182,3 +278,49 @@ class Store:
         except ValueError as exc:
             raise CorruptRepository(f"{key} is damaged ({exc})") from None
         return self.unseal(key, doc)
+
+
+class BlobSession:
+    """The blobs one backup (or one gc repack) writes: packed as they come, indexed at ``finish``.
+
+    Until ``finish`` writes the session's index file, its packs are not part of the repository; a
+    process that dies before leaves packs that gc removes once they are older than its grace period.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.blobs: list[PackedBlob] = []
+        self._writer = PackWriter(
+            lambda: store.backend.new_object(PACKS_PREFIX), self._packed, store.pack_size
+        )
+
+    def _packed(self, pack: str, blobs: list[PackedBlob]) -> None:
+        self.blobs.extend(blobs)
+
+    def put(self, codec: ChunkCodec, cid: str, data: bytes | memoryview) -> int:
+        """Encode and pack the blob ``data`` whose id is ``cid``; returns its stored size."""
+        blob = codec.encode(cid, data)
+        self._writer.add(cid, blob, len(data))
+        return len(blob)
+
+    def put_encoded(self, cid: str, blob: bytes, raw: int) -> None:
+        """Pack an already encoded blob as it is (gc moving a blob to a new pack)."""
+        self._writer.add(cid, blob, raw)
+
+    def abort(self) -> None:
+        """Drop what is not written yet (the backup failed); written packs are left to gc."""
+        self._writer.abort()
+
+    @property
+    def packs_written(self) -> int:
+        return self._writer.packs_written
+
+    def finish(self, extra: list[PackedBlob] | None = None, supersedes: tuple[str, ...] = ()) -> str | None:
+        """Upload the last pack and write the index file of every pack written (with ``extra``
+        entries, and naming the index files it ``supersedes``: gc's consolidation); returns its id."""
+        self._writer.flush()
+        if not self.blobs and not extra and not supersedes:
+            return None
+        index_id = write_index(self.store.backend, [*self.blobs, *(extra or [])], supersedes)
+        self.store.index.add(self.blobs)
+        return index_id

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from t4o.vault.backend import BackendError
-from t4o.vault.chunks import ChunkCodec
+from t4o.vault.chunks import ChunkCodec, chunk_key
 from t4o.vault.errors import CorruptRepository
-from t4o.vault.manifest import Manifest, block_len, tree_checksum
+from t4o.vault.manifest import Manifest, Patched, block_len, tree_checksum
+from t4o.vault.packs import pack_id_of
 from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
+from t4o.vault.restore import fetch_block
 from t4o.vault.store import Store
 
 
@@ -67,19 +70,36 @@ def verify(
             report.damaged_manifests[key] = "its block list does not match the disk checksum taken at backup"
             report.affected.add(m.ref)
             continue
-        for i, cid in enumerate(m.chunks):
-            if cid is None:
+        for i, entry in enumerate(m.chunks):
+            if entry is None:
                 continue
-            users.setdefault(cid, []).append(m.ref)
-            if cid not in todo:
-                todo[cid] = (codec, block_len(i, m.size, m.chunk_size))
+            n = block_len(i, m.size, m.chunk_size)
+            if isinstance(entry, Patched):
+                sized = [(p, m.piece_size) for _, p in entry.pieces if p]
+                if entry.base:
+                    sized.append((entry.base, n))
+            else:
+                sized = [(entry, n)]
+            for cid, size in sized:
+                users.setdefault(cid, []).append(m.ref)
+                if cid not in todo:
+                    todo[cid] = (codec, size)
     meter = ProgressMeter("verify", sum(n for _, n in todo.values()) if read_data else 0, progress)
+    # Without reading data, a blob is present when the index names it in a pack that exists.
+    packs = {pack_id_of(i.key) for i in store.list_packs()}
+
+    def present(cid: str) -> bool:
+        found = store.index.find(cid)
+        if found is not None:
+            return found.pack in packs
+        return store.legacy_chunks and store.backend.exists(chunk_key(cid))
+
     lock = threading.Lock()
 
     def check(cid: str) -> None:
         codec, size = todo[cid]
         one = VerifyReport()
-        ok = _check(store, codec, cid, size, read_data, one)
+        ok = _check(store, codec, cid, size, read_data, one, present)
         with lock:
             report.chunks_checked += 1
             report.bytes_read += one.bytes_read
@@ -93,24 +113,52 @@ def verify(
 
     # A backend outage stops the run and is raised: it is not a damaged chunk.
     for_each(todo, check, workers=store.workers, name="vault-verify")
+    if read_data:
+        _check_patches(store, manifests, report)
     meter.finish()
     return report
 
 
-def _check(store: Store, codec: ChunkCodec, cid: str, size: int, read_data: bool, r: VerifyReport) -> bool:
+def _check_patches(
+    store: Store, manifests: list[tuple[str, Manifest | Exception]], report: VerifyReport
+) -> None:
+    """A patched block's pieces over its base must give the whole block backed up (its digest)."""
+    for _key, m in manifests:
+        if not isinstance(m, Manifest) or m.ref in report.affected:
+            continue
+        codec = store.codec_for(m)
+        for i, entry in enumerate(m.chunks):
+            if not isinstance(entry, Patched):
+                continue
+            try:
+                fetch_block(store, codec, m, i)
+            except CorruptRepository as exc:
+                report.damaged[entry.digest] = str(exc)
+                report.affected.add(m.ref)
+
+
+def _check(
+    store: Store,
+    codec: ChunkCodec,
+    cid: str,
+    size: int,
+    read_data: bool,
+    r: VerifyReport,
+    present: Callable[[str], bool],
+) -> bool:
     try:
         if not read_data:
-            if store.has_chunk(cid):
+            if present(cid):
                 return True
             r.missing[cid] = []
             return False
-        data = store.get_chunk(codec, cid, size)
+        data = store.get_blob(codec, cid, size)
         r.bytes_read += len(data)
         return True
     except CorruptRepository as exc:
         r.damaged[cid] = str(exc)
     except BackendError as exc:
-        if not store.has_chunk(cid):
+        if not present(cid):
             r.missing[cid] = []
         else:
             r.damaged[cid] = str(exc)

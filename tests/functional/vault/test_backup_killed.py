@@ -12,21 +12,21 @@ import textwrap
 import time
 from pathlib import Path
 
-from t4o.vault import backup_source, open_repository
+from t4o.vault import PosixBackend, Repository, backup_source, open_repository
 from t4o.vault.gc import collect
 
 MiB = 1 << 20
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from t4o.vault import backup_source, open_repository
 
     class Slow:
         path, format, size = "slow:vda", "raw", 32 << 20
         def read(self, offset, length):
             time.sleep(0.05)  # a disk that takes seconds to read
-            return bytes([(offset >> 20) % 251 + 1]) * length
+            return os.urandom(length)  # incompressible: with 1 MiB packs, a pack per block
 
     repo = open_repository(sys.argv[1], create=False)
     backup_source(repo, Slow(), "vm_vda", snapshot_id="s1", workload_id="w")
@@ -36,13 +36,14 @@ CHILD = textwrap.dedent(
 
 def test_killed_backup_leaves_what_gc_removes(tmp_path: Path) -> None:
     url = str(tmp_path / "vault")
+    Repository.init(PosixBackend(url), pack_size=MiB)
     repo = open_repository(url)
     child = subprocess.Popen([sys.executable, "-c", CHILD, url], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while len(list(repo.backend.list("chunks/"))) < 4:
+        while len(list(repo.backend.list("data/"))) < 4:
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the backup stored no chunks"
+            assert time.monotonic() < deadline, "the backup stored no packs"
             time.sleep(0.05)
         os.kill(child.pid, signal.SIGKILL)
     finally:
@@ -51,15 +52,15 @@ def test_killed_backup_leaves_what_gc_removes(tmp_path: Path) -> None:
             child.stderr.close()
     assert repo.list_disks("s1") == []  # the disk was never committed: the snapshot does not exist
     assert list(repo.backend.list("locks/backup-"))  # the dead process's lease is still there
-    stored = len(list(repo.backend.list("chunks/")))
-    assert stored >= 4
+    stored = len(list(repo.backend.list("data/")))
+    assert stored >= 4 and not list(repo.backend.list("index/"))  # packs written, none indexed yet
 
-    # A sweep while the lease is live keeps the dead backup's chunks (it might still commit) ...
-    assert collect(repo.backend, grace=0).deleted == 0
-    # ... and once the lease is stale, gc removes it and every chunk nobody references.
+    # A sweep while the lease is live keeps the dead backup's packs (it might still commit) ...
+    assert collect(repo, grace=0).packs_deleted == 0
+    # ... and once the lease is stale, gc removes it and every pack nobody indexed.
     time.sleep(1.2)
-    report = collect(repo.backend, grace=0, stale_after=1.0)
-    assert report.swept and report.deleted == stored
+    report = collect(repo, grace=0, stale_after=1.0)
+    assert report.swept and report.packs_deleted >= stored and not list(repo.backend.list("data/"))
     assert list(repo.backend.list("locks/backup-")) == []
     assert repo.verify(read_data=True).ok
 

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from t4o.vault import BackendError, PosixBackend, Repository, SourceError
+from tests.fixtures.vault_blobs import forget_blob
 
 from .conftest import MiB, start_child, vault_cli, write_disk
 
@@ -89,8 +90,7 @@ def test_failed_restore_keeps_the_existing_file_and_leaves_no_partial_one(tmp_pa
     repo = Repository.init(PosixBackend(repo_dir))
     disk = write_disk(tmp_path / "disk.raw", 4, seed=6, zero_every=0)
     m = repo.backup_disk(disk, "vda", snapshot_id="s1")
-    victim = next(p for p in (repo_dir / "chunks").rglob("*") if p.is_file() and p.name == m.chunks[2])
-    victim.unlink()
+    forget_blob(repo, m.chunks[2])
     target = tmp_path / "target.raw"
     target.write_bytes(b"precious old contents")
     out = vault_cli("--repo", str(repo_dir), "restore", "s1/vda", str(target))

@@ -6,6 +6,9 @@ import json
 import os
 import pty
 
+from t4o.vault import PosixBackend, Repository
+from tests.fixtures.vault_blobs import forget_blob
+
 from .conftest import MiB, vault_cli, write_disk
 
 
@@ -53,14 +56,17 @@ def test_cli_backup_restore_ls_delete_gc_verify(tmp_path):
     assert (tmp_path / "s1.qcow2").read_bytes()[:4] == b"QFI\xfb"
     assert "deleted s1" in vault_cli("--repo", repo, "delete", "s1", check=True).stdout
     gc = vault_cli("--repo", repo, "--json", "gc", "--grace", "0", check=True)
-    assert json.loads(gc.stdout)["deleted"] == 1 and json.loads(gc.stdout)["swept"]
+    # s2 stored block 0 as a patch (the 64 KiB piece that changed) over s1's block: that stays.
+    assert json.loads(gc.stdout)["deleted"] == 0 and json.loads(gc.stdout)["swept"]
     dry = vault_cli("--repo", repo, "gc", "--dry-run", check=True)
     assert "would delete 0 chunks" in dry.stdout
     verify = vault_cli("--repo", repo, "verify", "--read-data", check=True)
     assert verify.stdout.strip().endswith("OK")
     info = json.loads(vault_cli("--repo", repo, "--json", "info", check=True).stdout)
     assert info["snapshots"] == 1 and info["workloads"] == 1
-    assert info["chunks"] == 6 and 6 * MiB < info["stored_bytes"] < 6 * MiB + 4096  # random data: stored raw
+    # s1's 6 blocks (still the base of s2's block 0) and s2's 64 KiB piece; random data: stored raw
+    assert info["chunks"] == 7 and info["packs"] == 2
+    assert 6 * MiB + 65536 < info["stored_bytes"] < 6 * MiB + 65536 + 4096
 
 
 def test_cli_verify_reports_damage_with_exit_2(tmp_path):
@@ -68,13 +74,15 @@ def test_cli_verify_reports_damage_with_exit_2(tmp_path):
     disk = write_disk(tmp_path / "disk.raw", 2, seed=8, zero_every=0)
     vault_cli("--repo", repo, "init", check=True)
     vault_cli("--repo", repo, "backup", str(disk), "--disk", "vda", "--snapshot", "s1", check=True)
-    victim = next(p for p in (tmp_path / "repo" / "chunks").rglob("*") if p.is_file())
-    victim.unlink()
+    opened = Repository.open(PosixBackend(repo))
+    victim = opened.get_manifest("s1/vda").chunks[1]
+    assert isinstance(victim, str)
+    forget_blob(opened, victim)
     out = vault_cli("--repo", repo, "verify")
-    assert out.returncode == 2 and f"MISSING chunk {victim.name}, needed by s1/vda" in out.stdout
+    assert out.returncode == 2 and f"MISSING chunk {victim}, needed by s1/vda" in out.stdout
     out = vault_cli("--repo", repo, "--json", "verify")
     report = json.loads(out.stdout)
-    assert out.returncode == 2 and not report["ok"] and report["missing"] == {victim.name: ["s1/vda"]}
+    assert out.returncode == 2 and not report["ok"] and report["missing"] == {victim: ["s1/vda"]}
     assert report["affected"] == ["s1/vda"]
 
 

@@ -15,10 +15,10 @@ from .conftest import MiB, run_child, start_child, write_disk
 
 @pytest.fixture
 def setup(tmp_path):
-    repo = Repository.init(PosixBackend(tmp_path / "repo"))
+    repo = Repository.init(PosixBackend(tmp_path / "repo"), pack_size=MiB)  # a pack per new block
     disk = write_disk(tmp_path / "disk.raw", 16, seed=1)
     first = repo.backup_disk(disk, "vda", snapshot_id="s1")
-    # change half of the disk so the next backup has new chunks to write
+    # change half of the disk so the next backup has new blocks to write
     write_disk(tmp_path / "disk.raw", 8, seed=2, zero_every=0)
     with open(disk, "r+b") as f:
         f.truncate(16 * MiB)
@@ -40,7 +40,7 @@ def assert_consistent_after_crash(repo: Repository, disk: Path, first, tmp_path:
     assert repo.verify(read_data=True).ok
 
 
-@pytest.mark.parametrize("point", ["chunk:1", "chunk:5", "before-manifest", "manifest-temp"])
+@pytest.mark.parametrize("point", ["pack:1", "pack:5", "index-temp", "before-manifest", "manifest-temp"])
 def test_kill_at_a_point(setup, point):
     repo, disk, first, tmp_path = setup
     proc = run_child(

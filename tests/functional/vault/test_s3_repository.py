@@ -16,6 +16,7 @@ import pytest
 from t4o.vault import ObjectLocked, Repository
 from t4o.vault.s3 import S3Backend
 from tests.fixtures.s3 import S3Bucket
+from tests.fixtures.vault_blobs import damage_blob, stored_sizes
 
 CHUNK = 64 * 1024
 PASSWORD = "s3-test-password"
@@ -46,7 +47,11 @@ def make_disk(path: Path, size: int, seed: int) -> bytes:
 
 
 def chunk_count(repo: Repository) -> int:
-    return sum(1 for _ in repo.backend.list("chunks/"))
+    return len(stored_sizes(repo))
+
+
+def pack_count(repo: Repository) -> int:
+    return sum(1 for _ in repo.backend.list("data/"))
 
 
 def test_backup_and_restore_through_s3(s3_bucket: S3Bucket, tmp_path: Path) -> None:
@@ -117,8 +122,7 @@ def test_verify_reports_a_damaged_chunk_on_s3(s3_bucket: S3Bucket, tmp_path: Pat
     make_disk(disk, 1024 * 1024, seed=4)
     repo = Repository.init(open_s3(s3_bucket, create=True), chunk_size=CHUNK)
     m = repo.backup_disk(disk, "vda")
-    victim = next(info.key for info in repo.backend.list("chunks/"))
-    repo.backend.put(victim, b"not what was stored")
+    damage_blob(repo, next(c for c in m.chunks if isinstance(c, str)))
     report = repo.verify(m.snapshot_id, read_data=True)
     assert not report.ok
     assert m.ref in report.affected
@@ -141,8 +145,8 @@ def test_kill_9_during_an_s3_backup_leaves_the_repository_consistent(
     old = make_disk(disk, 1024 * 1024, seed=5)
     repo = Repository.init(open_s3(s3_bucket, create=True), chunk_size=CHUNK)
     kept = repo.backup_disk(disk, "vda")
-    before = chunk_count(repo)
-    disk.write_bytes(os.urandom(64 * 1024 * 1024))  # 1024 new chunks: time to be killed midway
+    before = pack_count(repo)
+    disk.write_bytes(os.urandom(64 * 1024 * 1024))  # 4 packs of 16 MiB: time to be killed midway
 
     server = s3_bucket.server
     url = f"s3://{s3_bucket.name}/vault?endpoint={server.endpoint}"
@@ -152,9 +156,9 @@ def test_kill_9_during_an_s3_backup_leaves_the_repository_consistent(
     )
     try:
         deadline = time.monotonic() + 60
-        while chunk_count(repo) < before + 50:
+        while pack_count(repo) < before + 1:
             assert proc.poll() is None, "the backup ended before it could be killed"
-            assert time.monotonic() < deadline, "the backup stored no chunks within 60 s"
+            assert time.monotonic() < deadline, "the backup stored no pack within 60 s"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
     finally:

@@ -5,8 +5,9 @@ Used by the functional tests to create real crashes and real concurrency:
     python vault_child.py backup REPO SOURCE DISK SNAPSHOT [--parent REF] [--slow S] [--kill-at POINT]
     python vault_child.py gc REPO [--slow S]
 
-POINT is ``chunk:N`` (while storing the N-th new chunk, before its rename), ``before-manifest`` (all
-chunks stored, manifest not yet written) or ``manifest-temp`` (manifest temp file written, not renamed).
+POINT is ``pack:N`` (while storing the N-th new pack, before its rename), ``index-temp`` (the index
+file written, not renamed), ``before-manifest`` (all blobs
+stored, manifest not yet written) or ``manifest-temp`` (manifest temp file written, not renamed).
 ``--status FILE`` receives one line per progress report, ``leased`` once the backup holds its lease and
 ``holding`` when ``--hold FILE`` makes it wait, all chunks stored, until FILE exists.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from t4o.vault import PosixBackend, Repository
-from t4o.vault.backend import ObjectInfo
+from t4o.vault.backend import ObjectInfo, ObjectWriter
 
 
 def die() -> None:
@@ -36,23 +37,29 @@ class HookedBackend(PosixBackend):
     ):
         super().__init__(root)
         self.kill_at, self.slow, self.status, self.hold = kill_at or "", slow, status, hold
-        self.chunk_puts = 0
+        self.pack_puts = 0
 
     def note(self, line: str) -> None:
         if self.status:
             with open(self.status, "a") as f:
                 f.write(line + "\n")
 
+    def new_object(self, prefix: str) -> ObjectWriter:
+        return ObjectWriter(self)  # buffered: packs go through put_parts and the hooks below
+
+    def put_parts(self, key: str, parts: list[bytes]) -> None:
+        self.put(key, b"".join(parts))
+
     def put(self, key: str, data: bytes) -> None:
         if key.startswith("locks/backup-"):
             super().put(key, data)
             self.note("leased")
             return
-        if key.startswith("chunks/"):
-            self.chunk_puts += 1
+        if key.startswith("data/"):
+            self.pack_puts += 1
             if self.slow:
                 time.sleep(self.slow)
-            if self.kill_at == f"chunk:{self.chunk_puts}":
+            if self.kill_at == f"pack:{self.pack_puts}":
                 real_replace = os.replace
                 os.replace = lambda *a: die()  # the temp file is written, the rename never happens
                 try:
@@ -65,6 +72,8 @@ class HookedBackend(PosixBackend):
             self.note("holding")
             while not os.path.exists(self.hold):
                 time.sleep(0.02)
+        if key.startswith("index/") and self.kill_at == "index-temp":
+            os.replace = lambda *a: die()
         if "/disks/" in key:
             if self.kill_at == "before-manifest":
                 die()
@@ -73,7 +82,7 @@ class HookedBackend(PosixBackend):
         super().put(key, data)
 
     def delete(self, key: str) -> None:
-        if key.startswith("chunks/") and self.slow:
+        if key.startswith("data/") and self.slow:
             time.sleep(self.slow)
         super().delete(key)
 

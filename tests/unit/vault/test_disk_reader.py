@@ -18,6 +18,7 @@ from t4o.vault import (
     backup_source,
     disk_checksum,
 )
+from tests.fixtures.vault_blobs import forget_blob, stored_sizes
 from tests.unit.vault.conftest import CS
 
 MiB = 1 << 20
@@ -66,7 +67,7 @@ def big_repo(tmp_path) -> Repository:
 def test_one_mib_costs_at_most_two_chunks_and_zero_blocks_nothing(big_repo, tmp_path):
     model = random_disk(tmp_path / "d.raw", 12 * MiB, MiB, seed=3)
     backup_source(big_repo, str(tmp_path / "d.raw"), "vda", snapshot_id="s1")
-    stored = {o.key: o.size for o in big_repo.list_chunks()}
+    stored = stored_sizes(big_repo)
     disk = DiskReader(big_repo, "s1/vda", cache_mib=0)
 
     assert disk.read(3 * MiB, MiB) == model[3 * MiB : 4 * MiB]  # aligned: one chunk
@@ -76,7 +77,7 @@ def test_one_mib_costs_at_most_two_chunks_and_zero_blocks_nothing(big_repo, tmp_
     assert st.chunks_fetched == 3
     m = disk.manifest
     want = [m.chunks[3], m.chunks[5], m.chunks[6]]
-    assert st.bytes_fetched == sum(stored[f"chunks/{c[:2]}/{c}"] for c in want)
+    assert st.bytes_fetched == sum(stored[c] for c in want)
 
     assert disk.read(MiB, MiB) == bytes(MiB)  # block 1 is a hole: nothing fetched
     assert disk.read(4 * MiB + 100, 1000) == bytes(1000)
@@ -152,8 +153,8 @@ def test_errors(repo, tmp_path):
         DiskReader(repo, "s1/vdb")
     with pytest.raises(InvalidArgument):
         DiskReader(repo, "s1/vda", cache_mib=-1)
-    cid = m.chunks[2]
-    os.unlink(tmp_path / "repo" / "chunks" / cid[:2] / cid)
+    forget_blob(repo, m.chunks[2])
+    disk = DiskReader(repo, m.ref)
     assert disk.read(0, 2 * CS) == model[: 2 * CS]
     with pytest.raises(CorruptRepository, match="block 2"):
         disk.read(2 * CS + 1, 10)

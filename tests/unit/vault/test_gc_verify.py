@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from t4o.vault.chunks import chunk_key
 from t4o.vault.leases import Lease
+from t4o.vault.packs import pack_key
+from tests.fixtures.vault_blobs import damage_blob, forget_blob
 
 from .conftest import CS, make_disk
 
@@ -18,7 +19,7 @@ def test_gc_removes_only_unreferenced(repo, tmp_path):
     m2 = repo.backup_disk(d2, "vda")
     assert repo.gc(grace=0).deleted == 0
     repo.delete_snapshot(m1.snapshot_id)
-    age_all(repo, "chunks/", 60)  # file mtimes have clock-tick granularity: make "older" unambiguous
+    age_all(repo, "data/", 60)  # file mtimes have clock-tick granularity: make "older" unambiguous
     report = repo.gc(grace=3600)
     assert report.deleted == 0 and report.kept_recent == 4  # within the grace period
     before = store_state(repo)
@@ -42,19 +43,23 @@ def age_all(repo, prefix: str, seconds: float) -> None:
 def test_gc_spares_chunks_newer_than_the_oldest_running_backup(repo, tmp_path):
     m = repo.backup_disk(make_disk(tmp_path / "d", [b"x"]), "vda")
     repo.delete_snapshot(m.ref)
-    age_all(repo, "chunks/", 7200)
+    age_all(repo, "data/", 7200)
     with Lease(repo.backend, "backup"):
-        repo.backend.put(chunk_key("ab" * 32), b"stored by the running backup")
+        repo.backend.put(pack_key("ab" * 32), b"a pack of the running backup, not indexed yet")
         report = repo.gc(grace=0)
     assert report.swept and report.running_backups == 1
-    assert report.deleted == 1 and report.kept_recent == 1
-    assert repo.backend.exists(chunk_key("ab" * 32))
+    assert report.deleted == 1 and report.packs_deleted == 1
+    assert repo.backend.exists(pack_key("ab" * 32))
+    with Lease(repo.backend, "backup"):
+        pass
+    age_all(repo, "data/", 7200)  # the backup died: its pack is removed once older than the cutoff
+    assert repo.gc(grace=0).packs_deleted == 1 and not repo.backend.exists(pack_key("ab" * 32))
 
 
 def test_gc_skips_sweep_while_a_backup_commits(repo, tmp_path):
     m = repo.backup_disk(make_disk(tmp_path / "d", [b"x"]), "vda")
     repo.delete_snapshot(m.ref)
-    age_all(repo, "chunks/", 60)
+    age_all(repo, "data/", 60)
     with Lease(repo.backend, "commit"):
         report = repo.gc(grace=0)
     assert report.deleted == 0 and "committing" in report.skipped_reason
@@ -65,7 +70,7 @@ def test_backup_stores_again_what_a_concurrent_sweep_removed(repo, tmp_path):
     disk = make_disk(tmp_path / "d", [os.urandom(16) for _ in range(16)])
     old = repo.backup_disk(disk, "vda", snapshot_id="old")
     repo.delete_snapshot("old")
-    age_all(repo, "chunks/", 7200)
+    age_all(repo, "data/", 7200)
     sweeps = []
 
     def gc_in_the_middle(p):
@@ -86,7 +91,7 @@ def test_stale_lease_does_not_block_gc(repo, tmp_path):
     repo.backend.put("locks/backup-dead.json", b"{}")
     old = os.path.getmtime(repo.backend.root / "locks" / "backup-dead.json") - 7200
     os.utime(repo.backend.root / "locks" / "backup-dead.json", (old, old))
-    age_all(repo, "chunks/", 60)
+    age_all(repo, "data/", 60)
     report = repo.gc(grace=0)
     assert report.deleted == 1 and not repo.backend.exists("locks/backup-dead.json")
 
@@ -94,11 +99,8 @@ def test_stale_lease_does_not_block_gc(repo, tmp_path):
 def test_verify_reports_missing_and_damaged(repo, tmp_path):
     m = repo.backup_disk(make_disk(tmp_path / "d", [os.urandom(16) for _ in range(3)]), "vda")
     assert repo.verify(m.snapshot_id).ok
-    repo.backend.delete(chunk_key(m.chunks[0]))
-    path = repo.backend.root / chunk_key(m.chunks[1])
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 1
-    path.write_bytes(bytes(data))
+    forget_blob(repo, m.chunks[0])
+    damage_blob(repo, m.chunks[1])
     quick = repo.verify(m.ref)
     assert list(quick.missing) == [m.chunks[0]] and quick.missing[m.chunks[0]] == [m.ref]
     assert not quick.damaged  # without --read-data only presence is checked
@@ -130,7 +132,7 @@ def store_state(repo) -> dict[str, tuple[int, float, bytes]]:
 def test_gc_dry_run_writes_nothing(repo, tmp_path):
     m = repo.backup_disk(make_disk(tmp_path / "d", [b"x", b"y"]), "vda")
     repo.delete_snapshot(m.ref)
-    age_all(repo, "chunks/", 7200)
+    age_all(repo, "data/", 7200)
     stale = Lease(repo.backend, "backup").acquire()
     stale.release = lambda: None  # a crashed backup: its lease stays, never refreshed
     stale._stop.set()

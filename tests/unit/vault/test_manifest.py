@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from t4o.vault.chunks import chunk_id
 from t4o.vault.errors import CorruptRepository, InvalidArgument
-from t4o.vault.manifest import Manifest, block_count, block_len, check_id, tree_checksum
+from t4o.vault.manifest import (
+    Manifest,
+    Patched,
+    block_count,
+    block_len,
+    check_id,
+    digest_of,
+    tree_checksum,
+)
 
 KEY = b"k" * 32
 
@@ -27,7 +37,33 @@ def test_damage_is_reported():
     with pytest.raises(CorruptRepository):
         Manifest.from_bytes(b'{"format": "t4o-vault-manifest", "version": 1', "k")
     with pytest.raises(CorruptRepository, match="unsupported"):
-        Manifest.from_bytes(_m([None] * 3).to_bytes().replace(b'"version":1', b'"version":9'), "k")
+        Manifest.from_bytes(_m([None] * 3).to_bytes().replace(b'"version":2', b'"version":9'), "k")
+
+
+def test_version_1_manifests_are_read_and_patched_blocks_round_trip():
+    v1 = {
+        "format": "t4o-vault-manifest",
+        "version": 1,
+        "snapshot_id": "s",
+        "disk_id": "d",
+        "workload_id": "w",
+        "created": "2026-01-01T00:00:00+00:00",
+        "size": 2500,
+        "chunk_size": 1000,
+        "encrypted": False,
+        "checksum": "blake3tree:00",
+        "chunks": ["a" * 64, None, "b" * 64],
+    }
+    m = Manifest.from_bytes(json.dumps(v1).encode(), "k")
+    assert (m.version, m.chunks, m.piece_size) == (1, ["a" * 64, None, "b" * 64], 0)
+    m.chunks[2] = Patched("c" * 64, "a" * 64, ((1, "d" * 64), (3, None)))
+    m.piece_size = 250
+    again = Manifest.from_bytes(m.to_bytes(), "k")
+    assert again.version == 2 and again.chunks == m.chunks
+    assert again.blob_ids() == {"a" * 64, "d" * 64} and digest_of(again.chunks[2]) == "c" * 64
+    m.piece_size = 0
+    with pytest.raises(CorruptRepository, match="piece size"):
+        Manifest.from_bytes(m.to_bytes(), "k")
 
 
 def test_blocks():

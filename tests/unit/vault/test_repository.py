@@ -19,7 +19,7 @@ from t4o.vault import (
     SnapshotNotFound,
     WrongPassword,
 )
-from t4o.vault.chunks import chunk_key
+from tests.fixtures.vault_blobs import stored_sizes
 
 from .conftest import CS, make_disk
 
@@ -64,7 +64,7 @@ def test_full_backup_dedup_zero_and_tail(repo, tmp_path):
     assert m.chunks[0] == m.chunks[2] != m.chunks[3]
     # two workers may both store the same new block at once; the store still holds it once
     assert m.stats["new_chunks"] + m.stats["dedup_chunks"] == 4
-    assert len(list(repo.backend.list("chunks/"))) == 3
+    assert len(stored_sizes(repo)) == 3 and len(list(repo.backend.list("data/"))) == 1
     out = tmp_path / "out"
     repo.restore_disk(m.ref, out)
     assert out.read_bytes() == Path(disk).read_bytes()
@@ -142,7 +142,7 @@ def test_encrypted_workloads(tmp_path):
     disk = make_disk(tmp_path / "d", [b"plain text "] * 2)
     m = repo.backup_disk(disk, "vda", workload_id="wa")
     assert m.encrypted
-    blob = repo.backend.get(chunk_key(m.chunks[0]))
+    blob = repo.fetch_blob(m.chunks[0])
     assert b"plain text" not in blob
     other = repo.backup_disk(disk, "vda", workload_id="wb")
     assert other.chunks[0] != m.chunks[0]  # per-workload id key: no cross-workload linkage
