@@ -396,29 +396,86 @@ def run_clones(b: Bench, small: Path, repos: Path, count: int, kind: str, compre
 
 
 def run_s3(b: Bench, big: Path, work: Path) -> None:
+    """The vault and restic side by side on one SeaweedFS (each in its own bucket): full backup, an
+    incremental after the database day, and a full restore; stored bytes from the server's data."""
     from tests.fixtures.s3 import run_seaweedfs
 
-    b.say("S3: SeaweedFS on 127.0.0.1 against the posix directory")
+    b.say("S3: the vault and restic on SeaweedFS (127.0.0.1)")
     s3_dir = work / "seaweedfs"
     with run_seaweedfs(s3_dir) as (server, proc):
         url = f"s3://vault-bench-{uuid.uuid4().hex[:8]}/repo?endpoint={server.endpoint}"
+        restic = f"s3:{server.endpoint}/restic-bench-{uuid.uuid4().hex[:8]}/repo"
         env = {"AWS_ACCESS_KEY_ID": server.access_key, "AWS_SECRET_ACCESS_KEY": server.secret_key}
-        subprocess.run(b.vault("init", url), env={**os.environ, **b.env, **env}, check=True)
+        full_env = {**os.environ, **b.env, **env}
+        subprocess.run(b.vault("init", url), env=full_env, check=True)
+        subprocess.run(
+            ["restic", "-q", "-r", restic, "init"], env=full_env, check=True, stdout=subprocess.DEVNULL
+        )
+
+        def grew(start: int) -> Callable[[], int]:
+            return lambda: disk_usage(s3_dir) - start
+
         ref_file = work / "s3.json"
+        base = disk_usage(s3_dir)
         b.step(
             "S3 full backup",
             "vault",
             b.vault("backup", url, str(big), "disk0", "--result", str(ref_file)),
             warm=big,
             env=env,
-            stored=lambda: disk_usage(s3_dir / "data"),
+            stored=grew(base),
         )
-        target = work / "s3-restored.img"
+        base = disk_usage(s3_dir)
+        b.step(
+            "S3 full backup",
+            "restic",
+            ["restic", "-q", "-r", restic, "backup", big.name],
+            cwd=work,
+            warm=big,
+            env=env,
+            stored=grew(base),
+        )
         if ref_file.exists():
             ref = json.loads(ref_file.read_text())["ref"]
+            extents = database_day(big, 0.02, seed=13)
+            extents_file = work / "s3-extents.json"
+            extents_file.write_text(json.dumps(extents))
+            inc_file = work / "s3-inc.json"
+            base = disk_usage(s3_dir)
+            b.step(
+                "S3 incremental",
+                "vault",
+                b.vault(
+                    "backup", url, str(big), "disk0", "--parent", ref, "--extents", str(extents_file),
+                    "--result", str(inc_file),
+                ),
+                warm=big,
+                env=env,
+                stored=grew(base),
+            )  # fmt: skip
+            base = disk_usage(s3_dir)
+            b.step(
+                "S3 incremental",
+                "restic",
+                ["restic", "-q", "-r", restic, "backup", big.name],
+                cwd=work,
+                warm=big,
+                env=env,
+                stored=grew(base),
+            )
+            ref = json.loads(inc_file.read_text())["ref"] if inc_file.exists() else ref
+            target = work / "s3-restored.img"
             if b.step("S3 full restore", "vault", b.vault("restore", url, ref, str(target)), env=env):
                 b.checks["restore from S3 equals the image"] = same_content(big, target)
             target.unlink(missing_ok=True)
+            out = work / "s3-restic-restore"
+            out.mkdir(exist_ok=True)
+            cmd = ["restic", "-q", "-r", restic, "restore", "latest", "--target", str(out)]
+            if b.step("S3 full restore", "restic", cmd, env=env):
+                b.checks["restore by restic from S3 equals the image"] = same_content(
+                    big, find_file(out, big.name)
+                )
+            shutil.rmtree(out, ignore_errors=True)
         b.results["S3 server"] = {"seaweedfs": {"peak_rss": peak_rss_of(proc.pid)}}
     shutil.rmtree(s3_dir, ignore_errors=True)
 
@@ -521,6 +578,7 @@ def tables(b: Bench) -> str:
         "full restore",
         "memory: small image",
         "S3 full backup",
+        "S3 incremental",
         "S3 full restore",
     ):
         vault = r.get(op, {}).get("vault") or r.get(op, {}).get("vault (extent list)")
@@ -652,6 +710,9 @@ def targets(b: Bench) -> list[tuple[str, str, bool | None]]:
                 v_full / s3_b >= 0.5,
             )
         )
+    for op in ("S3 full backup", "S3 full restore"):
+        if get(op, "restic", "seconds"):
+            out.append(check(f"{op} >= 2x faster than restic", *speedup(op, "restic", 2)))
     if s3_rr and s3_r:
         out.append(
             check(

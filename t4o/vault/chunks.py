@@ -102,7 +102,7 @@ class ChunkCodec:
         sealed = self._aead.encrypt(nonce, payload, bytes.fromhex(cid))
         return bytes((MAGIC, comp, ENC_AESGCM, 0)) + nonce + sealed
 
-    def decode(self, cid: str, blob: bytes, size: int | None = None) -> bytes:
+    def decode(self, cid: str, blob: bytes | memoryview, size: int | None = None) -> bytes:
         """The plain block of a chunk object; raises CorruptRepository when it does not check out."""
         if len(blob) < _HEADER or blob[0] != MAGIC:
             raise CorruptRepository(f"chunk {cid}: not a chunk object (bad header)")

@@ -18,9 +18,11 @@ import os
 import tempfile
 from typing import TYPE_CHECKING, Any
 
+from t4o.vault.backend import ObjectNotFound
 from t4o.vault.chunks import ChunkCodec, chunk_id, is_zero
 from t4o.vault.errors import CorruptRepository, InvalidArgument, TargetError
 from t4o.vault.manifest import Manifest, Patched, block_count, block_len, tree_checksum
+from t4o.vault.packs import pack_key
 from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
 from t4o.vault.source import RestoreTarget, block_ranges, convert_raw_to_qcow2, open_source
@@ -71,6 +73,61 @@ def _patched_block(store: Store, codec: ChunkCodec, m: Manifest, index: int, ent
     return data
 
 
+# Blocks whose blobs lie one after another in a pack are read with one ranged read of at most this
+# many bytes: on S3 a few GETs per pack instead of one per block. (A backup's worker threads put a
+# disk's blocks into its packs in roughly, not exactly, disk order: runs are formed in pack order.)
+RUN_BYTES = 4 * 1024 * 1024
+
+
+def read_runs(store: Store, m: Manifest) -> list[list[int]]:
+    """The blocks of ``m`` grouped into runs read together, in pack order; zero and patched blocks,
+    and blobs the index does not name (old chunk objects), are runs of one."""
+    index = store.index
+    singles: list[list[int]] = []
+    placed: list[tuple[str, int, int, int]] = []  # pack, offset, length, block
+    for i, entry in enumerate(m.chunks):
+        found = index.find(entry) if isinstance(entry, str) else None
+        if found is None:
+            singles.append([i])
+        else:
+            placed.append((found.pack, found.offset, found.length, i))
+    placed.sort()
+    runs: list[list[int]] = []
+    pack, end, size = "", -1, 0
+    for p, offset, length, i in placed:
+        if runs and p == pack and offset == end and size + length <= RUN_BYTES:
+            runs[-1].append(i)
+            size += length
+        else:
+            runs.append([i])
+            pack, size = p, length
+        end = offset + length
+    return runs + singles
+
+
+def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> list[bytes]:
+    """The plain blocks of a run, from one ranged read of their pack (each blob decoded and re-hashed
+    as ``fetch_block`` does); block by block when the pack moved (a gc repacked it meanwhile)."""
+    locations = [store.index.find(str(m.chunks[i])) for i in run]
+    if any(loc is None for loc in locations):
+        return [fetch_block(store, codec, m, i) for i in run]
+    first = locations[0]
+    assert first is not None
+    total = sum(loc.length for loc in locations if loc is not None)
+    try:
+        data = store.backend.get_range(pack_key(first.pack), first.offset, total)
+    except ObjectNotFound:
+        return [fetch_block(store, codec, m, i) for i in run]
+    out, pos = [], 0
+    view = memoryview(data)
+    for i, loc in zip(run, locations, strict=True):
+        assert loc is not None
+        n = block_len(i, m.size, m.chunk_size)
+        out.append(codec.decode(str(m.chunks[i]), view[pos : pos + loc.length], n))
+        pos += loc.length
+    return out
+
+
 def write_blocks(
     store: Store, m: Manifest, writer: Any, progress: ProgressCallback | None, workers: int
 ) -> None:
@@ -84,15 +141,19 @@ def write_blocks(
     dirty = None if extents is None else set(block_ranges(list(extents), m.size, m.chunk_size))
     meter = ProgressMeter("restore", m.size, progress)
 
-    def work(i: int) -> None:
-        off, n = i * m.chunk_size, block_len(i, m.size, m.chunk_size)
-        if m.chunks[i] is not None:
-            writer.write(off, fetch_block(store, codec, m, i))
-        elif dirty is None or i in dirty:
-            writer.write_zeroes(off, n)
-        meter.add(n)
+    def work(run: list[int]) -> None:
+        blocks = fetch_run(store, codec, m, run) if len(run) > 1 else None
+        for k, i in enumerate(run):
+            off, n = i * m.chunk_size, block_len(i, m.size, m.chunk_size)
+            if blocks is not None:
+                writer.write(off, blocks[k])
+            elif m.chunks[i] is not None:
+                writer.write(off, fetch_block(store, codec, m, i))
+            elif dirty is None or i in dirty:
+                writer.write_zeroes(off, n)
+            meter.add(n)
 
-    for_each(range(len(m.chunks)), work, workers=workers, name="vault-restore")
+    for_each(read_runs(store, m), work, workers=workers, name="vault-restore")
     writer.flush()
     # Each block was re-hashed against its id, so the tree over the ids is the tree of the data.
     if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:

@@ -227,3 +227,21 @@ def test_documents_are_sealed_in_a_password_repository(tmp_path):
 def test_documents_stay_plain_without_a_password(repo, tmp_path):
     repo.put_workload("wl1", {"name": "web"})
     assert json.loads(repo.backend.get("workloads/wl1.json")) == {"name": "web"}
+
+
+def test_a_restore_reads_neighbouring_blobs_of_a_pack_at_once(tmp_path):
+    class Counting(PosixBackend):
+        ranges = 0
+
+        def get_range(self, key: str, offset: int, length: int) -> bytes:
+            Counting.ranges += 1
+            return super().get_range(key, offset, length)
+
+    backend = Counting(tmp_path / "r")
+    repo = Repository.init(backend, chunk_size=CS)
+    disk = make_disk(tmp_path / "d", [os.urandom(16) for _ in range(6)] + [None, os.urandom(16)])
+    m = repo.backup_disk(disk, "vda")
+    Counting.ranges = 0
+    repo.restore_disk(m.ref, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == Path(disk).read_bytes()
+    assert Counting.ranges == 1  # the 7 blobs lie one after another in one pack: one read
