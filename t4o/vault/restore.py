@@ -109,11 +109,16 @@ def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> l
     """The plain blocks of a run, from one ranged read of their pack (each blob decoded and re-hashed
     as ``fetch_block`` does); block by block when the pack moved (a gc repacked it meanwhile)."""
     locations = [store.index.find(str(m.chunks[i])) for i in run]
-    if any(loc is None for loc in locations):
-        return [fetch_block(store, codec, m, i) for i in run]
     first = locations[0]
+    # The index may have been read again since the runs were planned (a gc moved blobs): read the run
+    # at once only if its blobs still lie one after another.
+    end = first.offset if first is not None else -1
+    for loc in locations:
+        if loc is None or first is None or loc.pack != first.pack or loc.offset != end:
+            return [fetch_block(store, codec, m, i) for i in run]
+        end += loc.length
     assert first is not None
-    total = sum(loc.length for loc in locations if loc is not None)
+    total = end - first.offset
     try:
         data = store.backend.get_range(pack_key(first.pack), first.offset, total)
     except ObjectNotFound:
