@@ -81,6 +81,10 @@ class DatamoverClient:
             raise TransferFailed(f"datamover-api answered {resp.status_code}: {message}")
         return body
 
+    def host_of(self, server_id: str) -> str:
+        """The compute host of the server, as datamover-api finds it (the host its transfer would run on)."""
+        return str(self._request("GET", f"/servers/{server_id}/host")["server"]["host"])
+
     def start(self, kind: str, server_id: str, spec: dict[str, Any]) -> TransferRef:
         body = {"transfer": {"kind": kind, "server_id": server_id, "spec": spec}}
         view = self._request("POST", "/transfers", json=body)["transfer"]

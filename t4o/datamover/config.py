@@ -20,6 +20,14 @@ AGENT_OPTS = [
     ),
     cfg.IntOpt("max_concurrent_disks", default=2, min=1, help="Disks of one VM moved at the same time."),
     cfg.IntOpt(
+        "max_bytes_per_second",
+        default=0,
+        min=0,
+        help="Bandwidth cap of this agent, shared by all its transfers: bytes per second read from the "
+        "disks for backups (an upper bound of what goes to the backup target, before compression and "
+        "deduplication) and written to the disks for restores. 0: no cap.",
+    ),
+    cfg.IntOpt(
         "unwatched_transfer_timeout",
         default=120,
         min=0,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -309,3 +310,51 @@ class AuditLog(Base):
     user_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     project_id: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     request_id: Mapped[str | None] = mapped_column(String(255))
+
+
+# Times that order requests a few milliseconds apart: MySQL/MariaDB keep whole seconds unless told.
+MICROSECONDS = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+class TransferSlot(Base):
+    """A disk transfer (one VM's datamover transfer) waiting for, or holding, one of the deployment's
+    transfer slots (``[workflows] max_transfers_*``; t4o.db.transfer_slots_api).
+
+    ``expires_at`` is a lease its worker renews: a row whose worker died (kill -9) expires and frees its
+    slot without anyone else knowing about the death.
+    """
+
+    __tablename__ = "transfer_slots"
+    __table_args__ = (Index("ix_transfer_slots_state_requested", "state", "requested_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    job_kind: Mapped[str] = mapped_column(String(16), nullable=False)  # snapshot or restore
+    job_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    host: Mapped[str] = mapped_column(String(255), nullable=False)  # the VM's compute host
+    target: Mapped[str] = mapped_column(String(255), nullable=False)  # the backup target
+    worker: Mapped[str] = mapped_column(String(255), nullable=False)  # the workloads worker's host
+    state: Mapped[str] = mapped_column(String(16), nullable=False)  # waiting or running
+    requested_at: Mapped[dt.datetime] = mapped_column(MICROSECONDS, nullable=False)
+    granted_at: Mapped[dt.datetime | None] = mapped_column(MICROSECONDS)
+    expires_at: Mapped[dt.datetime] = mapped_column(MICROSECONDS, nullable=False)
+
+
+class TransferSlotTurn(Base):
+    """When a project was last granted a transfer slot: among projects with as many running transfers,
+    the one served longest ago goes first, so projects take turns (rows unused for a day are dropped)."""
+
+    __tablename__ = "transfer_slot_turns"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_granted_at: Mapped[dt.datetime] = mapped_column(MICROSECONDS, nullable=False)
+
+
+class TransferSlotLock(Base):
+    """One row that every grant of transfer slots updates first: the row lock (MariaDB, PostgreSQL) or
+    the write lock (SQLite) it takes makes the grants of all workers happen one at a time."""
+
+    __tablename__ = "transfer_slot_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    passes: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)

@@ -12,7 +12,7 @@ from oslo_config import cfg
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import api as db
-from t4o.db import audit_api, states
+from t4o.db import audit_api, states, transfer_slots_api
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import notify
 from t4o.workloads import file_search, target_cleanup, workflows
@@ -38,6 +38,9 @@ class WorkloadsManager:
         )
         if count:
             LOG.warning("Marked %d job(s) interrupted by the restart of %s as error", count, self.host)
+        slots = transfer_slots_api.release_worker(self.host)
+        if slots:
+            LOG.warning("Released %d transfer slot(s) held before the restart of %s", slots, self.host)
         searches = file_search.fail_interrupted(self.host)
         if searches:
             LOG.warning(

@@ -122,10 +122,12 @@ def test_restart_fails_own_jobs(worker: Any) -> None:
     with (
         mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=2) as fail,
         mock.patch.object(manager.file_search, "fail_interrupted", return_value=1) as searches,
+        mock.patch.object(manager.transfer_slots_api, "release_worker", return_value=1) as slots,
     ):
         worker.init_host()
     assert fail.call_args.args[0] == ["h1"] and "restarted" in fail.call_args.args[1]
     searches.assert_called_once_with("h1")
+    slots.assert_called_once_with("h1")  # its transfer slots are freed at once, not at their lease's end
 
 
 def test_job_waiting_for_a_slot_is_held_then_run(worker: Any) -> None:

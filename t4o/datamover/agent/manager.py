@@ -11,6 +11,7 @@ from oslo_config import cfg
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.datamover.agent import operations
+from t4o.datamover.agent.bandwidth import Bandwidth
 from t4o.datamover.agent.mounts import MountRegistry
 from t4o.datamover.agent.transfers import TransferRegistry
 
@@ -27,6 +28,7 @@ class DatamoverAgent:
             conf.datamover.max_concurrent_transfers, conf.datamover.unwatched_transfer_timeout
         )
         self.mounts = MountRegistry.from_conf(conf)
+        self.bandwidth = Bandwidth(conf.datamover.max_bytes_per_second)  # one cap for all transfers
 
     def start_transfer(
         self, ctxt: RequestContext, transfer_id: str, kind: str, spec: dict[str, Any]
@@ -42,6 +44,7 @@ class DatamoverAgent:
                 max_disks=dm.max_concurrent_disks,
                 scratch=dm.scratch_dir,
                 volume_dirs=dm.volume_dirs,
+                bandwidth=self.bandwidth,
             )
         else:
             work = partial(
@@ -50,6 +53,7 @@ class DatamoverAgent:
                 uri=dm.libvirt_uri,
                 max_disks=dm.max_concurrent_disks,
                 volume_dirs=dm.volume_dirs,
+                bandwidth=self.bandwidth,
             )
         transfer = self.transfers.start(transfer_id, kind, lambda t: work(t))
         LOG.info("%s transfer %s of domain %s accepted", kind, transfer_id, spec.get("domain"))

@@ -1,6 +1,7 @@
 """datamover-api: REST front of the datamover agents, for services only (admin or service role).
 
     POST   /v2/transfers                          start a backup or restore of one VM's disks: 202
+    GET    /v2/servers/{server_id}/host           the compute host a transfer of the server would run on
     GET    /v2/hosts/{host}/transfers/{id}        status and byte progress of a transfer
     DELETE /v2/hosts/{host}/transfers/{id}        cancel it: 202
     POST   /v2/mounts                             attach a snapshot's disks read-only to a running VM
@@ -221,6 +222,13 @@ def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> fl
         resp = flask.jsonify({"transfer": {**view, "host": host, "server_id": req["server_id"]}})
         resp.status_code = 202
         return resp
+
+    @app.get("/v2/servers/<server_id>/host")
+    def show_server_host(server_id: str) -> Any:
+        ctx = _context()
+        if not ID_RE.match(server_id):
+            raise errors.BadRequest(f"Invalid server id {server_id[:80]!r}: a UUID is expected.")
+        return {"server": {"id": server_id, "host": compute_host(ctx, server_id)}}
 
     @app.get("/v2/hosts/<host>/transfers/<transfer_id>")
     def show_transfer(host: str, transfer_id: str) -> Any:

@@ -19,6 +19,36 @@ FLOW_OPTS: list[cfg.Opt] = [
         help="VMs of a Parallel workload snapshotted at the same time (Serial workloads: one by one). "
         "Each is one datamover transfer; an agent runs [datamover] max_concurrent_transfers at once.",
     ),
+    # Deployment-wide transfer slots (t4o.db.transfer_slots_api): they hold across every workloads worker.
+    cfg.IntOpt(
+        "max_transfers_per_host",
+        default=2,
+        min=0,
+        help="Disk transfers (one VM's datamover transfer each, snapshot or restore) running at once on one "
+        "compute host, over all workloads workers; more wait for a slot, queued fairly between projects. "
+        "Keep it at or below [datamover] max_concurrent_transfers so the wait happens here, fairly, and "
+        "not in the agent's own first-come queue. 0: no limit.",
+    ),
+    cfg.IntOpt(
+        "max_transfers_per_target",
+        default=8,
+        min=0,
+        help="Disk transfers running at once to or from one backup target. 0: no limit.",
+    ),
+    cfg.IntOpt(
+        "max_transfers_total",
+        default=0,
+        min=0,
+        help="Disk transfers running at once in the whole deployment. 0: no limit.",
+    ),
+    cfg.IntOpt(
+        "transfer_slot_lease",
+        default=60,
+        min=5,
+        help="Seconds a transfer slot (or a place in its queue) lasts unless its worker renews it; the "
+        "worker renews it every quarter of that. A slot of a worker that died is granted again after at "
+        "most this long (at once when the worker restarts).",
+    ),
 ]
 
 _done = False

@@ -3,7 +3,8 @@ volumes, then have the datamover agent on its compute host take a consistent poi
 (and the detached volumes' snapshot files) into the vault (incremental from the previous snapshot's
 checkpoint when that chain holds); the snapshot document is written last.
 
-VMs go one by one, or several at once when the workload's type is Parallel (vm_runner).
+VMs go one by one, or several at once when the workload's type is Parallel (vm_runner). Each VM's
+transfer first waits for a deployment-wide transfer slot of its compute host (transfer_slots).
 
 A failure or a cancel deletes the disks this snapshot already stored (the vault then holds no partial
 snapshot; chunks go at the next gc), deletes the Cinder snapshots it took, and says which VM and what
@@ -31,6 +32,7 @@ from t4o.vault import Repository, VaultError, open_configured_target, target_spe
 from t4o.workloads import documents
 from t4o.workloads.flows import config, detached, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
+from t4o.workloads.flows.transfer_slots import TransferSlots
 from t4o.workloads.flows.vm_runner import Report
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
@@ -96,6 +98,7 @@ def snapshot(job: Job) -> dict[str, Any]:
             prev_vms={v.vm_id: v for v in prev.vms} if prev is not None else {},
             last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
             progress=vm_runner.VmProgress(job.progress, len(vms)),
+            slots=TransferSlots.for_job(job, snap.project_id, CONF),
         )
         if snap.snapshot_type != "full" and prev is None:
             run.note("no earlier snapshot to build on: took a full snapshot")
@@ -166,6 +169,7 @@ class SnapshotRun:
     last_vms: dict[str, Any]
     progress: vm_runner.VmProgress
     notes: list[str] = field(default_factory=list)
+    slots: TransferSlots | None = None  # deployment-wide transfer limits; None: no limit set
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, text: str) -> None:
@@ -195,7 +199,10 @@ class SnapshotRun:
         volumes = self._detached_volumes(cloud, vm.vm_id, definition, label)
         with self._volume_snapshots(cloud, volumes, label, report) as volume_snapshots:
             spec = self._backup_spec(vm, definition, volumes, volume_snapshots, label)
-            transfer = self._move_disks(DatamoverClient(CONF), vm.vm_id, spec, report)
+            dm = DatamoverClient(CONF)
+            if self.slots is not None:
+                dm = self.slots.gate(dm, report)  # the transfer waits for a slot of its host first
+            transfer = self._move_disks(dm, vm.vm_id, spec, report)
         record = self._record_vm(vm, definition, volumes, transfer, label)
         report(1.0, "done")
         return record

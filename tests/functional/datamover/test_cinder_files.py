@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from t4o.datamover.agent import operations
+from t4o.datamover.agent.bandwidth import Bandwidth
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import DiskError, FileDiskSource, cinder_files
 from t4o.vault import open_repository
@@ -130,3 +132,28 @@ def test_agent_backs_up_a_detached_volume_from_its_snapshot_and_restores_it_into
     out = operations.restore_detached(Transfer("t2", "restore"), repo, item, [str(tmp_path / "mnt2")])
     assert out["verified"] and out["restored_checksum"] == disk["checksum"]
     assert new.read() == expected_bytes
+
+
+def test_the_agents_bandwidth_cap_paces_a_backup_and_a_restore(tmp_path: Path) -> None:
+    share = Share(tmp_path / "mnt")
+    share.write(0, 8 * MiB, 0x61)
+    snap = share.snapshot()
+    repo = open_repository(str(tmp_path / "vault"))
+    spec = {
+        "vault": {"url": str(tmp_path / "vault")}, "snapshot_id": "s1", "workload_id": "w",
+        "disk_id_prefix": "vm1",
+        "volumes": [{"volume_id": share.volume_id, "snapshot_id": snap, "metadata": {}}],
+    }  # fmt: skip
+    cap = Bandwidth(8 * MiB)  # 8 MiB of data at 8 MiB/s, a quarter second of it free (the burst)
+    began = time.monotonic()
+    (disk,) = operations.backup_detached(
+        Transfer("t1", "backup"), repo, spec, [str(tmp_path / "mnt")], 2, cap
+    )
+    took = time.monotonic() - began
+    assert 0.7 <= took < 10, took
+    new = Share(tmp_path / "mnt2")
+    item = {"ref": disk["ref"], "volume_id": new.volume_id}
+    began = time.monotonic()
+    out = operations.restore_detached(Transfer("t2", "restore"), repo, item, [str(tmp_path / "mnt2")], cap)
+    took = time.monotonic() - began
+    assert out["verified"] and 0.7 <= took < 10, took  # only the 8 MiB of data pay; zeros are free

@@ -91,3 +91,12 @@ def test_unexpected_errors_are_a_clean_500(client: tuple[Client, Any]) -> None:
 def test_unknown_paths_are_json_404(client: tuple[Client, Any]) -> None:
     c, _agents = client
     assert c.get("/v2/nothing", headers=SERVICE).json["error"]["code"] == 404
+
+
+def test_the_host_of_a_server_is_the_one_its_transfer_would_run_on(client: tuple[Client, Any]) -> None:
+    c, _agents = client
+    resp = c.get(f"/v2/servers/{SERVER}/host", headers=SERVICE)
+    assert resp.status_code == 200, resp.json
+    assert resp.json == {"server": {"id": SERVER, "host": "compute-1"}}
+    bad = c.get("/v2/servers/not-a-uuid/host", headers=SERVICE)
+    assert bad.status_code == 400 and "a UUID is expected" in bad.json["error"]["message"], bad.json

@@ -70,7 +70,9 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def run(monkeypatch: pytest.MonkeyPatch, kind: str, vms: list[Any], options: dict | None = None) -> dict:
     snap = SimpleNamespace(id="snap", vms=vms)
     monkeypatch.setattr(flow.db, "snapshot_get", lambda sid, scope: snap)
-    row = SimpleNamespace(snapshot_id="snap", restore_options=options or {}, restore_type=kind)
+    row = SimpleNamespace(
+        snapshot_id="snap", restore_options=options or {}, restore_type=kind, project_id="p"
+    )
     job = mock.Mock()
     job.row.return_value = row
     return flow.restore(job)
