@@ -26,6 +26,7 @@ import libvirt
 
 from t4o import vault
 from t4o.common.log import get_logger
+from t4o.datamover.agent.bandwidth import UNLIMITED, Bandwidth
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import (
     BrokenChainError,
@@ -122,6 +123,7 @@ def backup_detached(
     spec: dict[str, Any],
     volume_dirs: list[str],
     max_disks: int,
+    bandwidth: Bandwidth = UNLIMITED,
 ) -> list[dict[str, Any]]:
     """Detached volumes, each read from the file of the Cinder snapshot the workflow took of it.
 
@@ -141,7 +143,7 @@ def backup_detached(
         with sources[item["volume_id"]] as source:
             m = vault.backup_source(
                 repo,
-                source,
+                bandwidth.source(source),
                 detached_disk_id(spec["disk_id_prefix"], item["volume_id"]),
                 parent=item.get("parent"),
                 progress=byte_progress(transfer),
@@ -177,9 +179,10 @@ def backup(
     max_disks: int,
     scratch: str | None,
     volume_dirs: list[str] | None = None,
+    bandwidth: Bandwidth = UNLIMITED,
 ) -> dict:
     repo = open_vault(spec)
-    detached = backup_detached(transfer, repo, spec, volume_dirs or [], max_disks)
+    detached = backup_detached(transfer, repo, spec, volume_dirs or [], max_disks, bandwidth)
     conn = connect(uri)
     try:
         dom = lookup_domain(conn, spec["domain"])
@@ -200,9 +203,12 @@ def backup(
             LOG.warning("domain %s: %s", spec["domain"], chain_note)
             point = DomainBackup(conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch).start()
         try:
+            notes = [chain_note] if chain_note else []
             for disk in point.disks:
                 extents = disk.changed_extents()
                 transfer.add_total(sum(n for _, n in extents))
+                if point.parent and parents.get(disk.target) and disk.note:
+                    notes.append(disk.note)  # an attached volume whose bitmap was lost: read in full
             transfer.say(f"Moving {len(point.disks)} disk(s) ({point.consistency})")
 
             def one(disk: Any) -> dict[str, Any]:
@@ -210,7 +216,7 @@ def backup(
                 incremental = bool(parent_ref) and disk.incremental
                 m = vault.backup_source(
                     repo,
-                    disk,
+                    bandwidth.source(disk),
                     f"{spec['disk_id_prefix']}_{disk.target}",
                     parent=parent_ref,
                     changed_extents=disk.changed_extents() if incremental else None,
@@ -229,6 +235,8 @@ def backup(
                     "read_bytes": m.stats["read_bytes"],
                     "new_bytes": m.stats["new_bytes"],
                     "incremental": m.stats["incremental"],
+                    # why the changes since the parent were unknown and the disk was read where allocated
+                    "full_read_reason": (disk.note or None) if parent_ref else None,
                 }
 
             with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
@@ -242,7 +250,7 @@ def backup(
                 "consistency_reason": point.consistency_reason,
                 "checkpoint": spec["checkpoint"],
                 "checkpoint_xml": checkpoint_xml,
-                "chain_note": chain_note,
+                "chain_note": "; ".join(notes) or None,
             }
         finally:
             point.close()  # ends the backup job; drops the checkpoint unless committed
@@ -251,14 +259,18 @@ def backup(
 
 
 def restore_detached(
-    transfer: Transfer, repo: vault.Repository, item: dict[str, Any], volume_dirs: list[str]
+    transfer: Transfer,
+    repo: vault.Repository,
+    item: dict[str, Any],
+    volume_dirs: list[str],
+    bandwidth: Bandwidth = UNLIMITED,
 ) -> dict[str, Any]:
     """Write a disk into the file of a detached volume (a new one, or in place), then check it."""
     ref, volume_id = item["ref"], item["volume_id"]
     m = repo.get_manifest(ref)
     image = cinder_files.active_image(volume_dirs, volume_id)
     with open_file_writer(image.path, m.size, image.format) as writer:
-        vault.restore_to_writer(repo, ref, writer, progress=byte_progress(transfer))
+        vault.restore_to_writer(repo, ref, bandwidth.writer(writer), progress=byte_progress(transfer))
     with FileDiskSource(image.path, image.format) as source:
         found = vault.disk_checksum(repo, m, source)
     LOG.info("detached volume %s restored from %s: checksum %s", volume_id, ref, found)
@@ -274,7 +286,12 @@ def restore_detached(
 
 
 def restore(
-    transfer: Transfer, spec: dict[str, Any], uri: str, max_disks: int, volume_dirs: list[str] | None = None
+    transfer: Transfer,
+    spec: dict[str, Any],
+    uri: str,
+    max_disks: int,
+    volume_dirs: list[str] | None = None,
+    bandwidth: Bandwidth = UNLIMITED,
 ) -> dict:
     """Write each disk back into the shut-off domain (and detached volumes into their files), then read
     each one back and compare checksums."""
@@ -298,7 +315,7 @@ def restore(
             target, ref = item["target"], item["ref"]
             m = repo.get_manifest(ref)
             with open_domain_disk_writer(conn, spec["domain"], target, m.size) as writer:
-                vault.restore_to_writer(repo, ref, writer, progress=byte_progress(transfer))
+                vault.restore_to_writer(repo, ref, bandwidth.writer(writer), progress=byte_progress(transfer))
             path, fmt = paths[target]
             with FileDiskSource(path, fmt) as source:
                 found = vault.disk_checksum(repo, m, source)
@@ -316,7 +333,8 @@ def restore(
             # The domain's disks and the detached volumes share the pool (no wait between the two).
             futures = [pool.submit(one, item) for item in spec["disks"]]
             futures += [
-                pool.submit(restore_detached, transfer, repo, item, volume_dirs or []) for item in volumes
+                pool.submit(restore_detached, transfer, repo, item, volume_dirs or [], bandwidth)
+                for item in volumes
             ]
             disks = [f.result() for f in futures]
         bad = [d["target"] or f"volume {d['volume_id']}" for d in disks if not d["verified"]]

@@ -5,7 +5,9 @@ One ``DomainBackup`` per snapshot of a domain:
 1. the guest is frozen if its agent answers (see consistency.py);
 2. ``virDomainBackupBegin`` starts a pull-mode backup and creates the new checkpoint in the same instant:
    libvirt exports every selected disk, frozen at that instant, on an NBD unix socket; for an incremental
-   it also exports the dirty bitmap since the parent checkpoint (``qemu:dirty-bitmap:backup-<dev>``);
+   it also exports the dirty bitmap since the parent checkpoint (``qemu:dirty-bitmap:backup-<dev>``).
+   Raw disks (attached volumes) cannot be part of a checkpoint: QEMU tracks them in non-persistent
+   bitmaps started just before (volume_bitmaps.py), whose changes since the parent are read likewise;
 3. each disk is a ``LibvirtDiskSource`` (``size``, ``read``, ``changed_extents``) the vault reads from;
 4. ``commit()`` once the vault holds the data: checkpoints older than the new one are deleted, so the
    newest is the only one kept, ready for the next incremental;
@@ -39,6 +41,7 @@ from t4o.datamover.disks.errors import BrokenChainError, DiskError
 from t4o.datamover.disks.nbd import STATE_DIRTY, STATE_ZERO, NbdClient
 from t4o.datamover.disks.protocol import Extent
 from t4o.datamover.disks.read_ahead import ReadAhead, blocks_over
+from t4o.datamover.disks.volume_bitmaps import VolumeBitmaps
 
 LOG = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ class LibvirtDiskSource:
         client: NbdClient,
         bitmap_context: str | None,
         connect_reader: Callable[[], NbdClient] | None = None,
+        changed: list[Extent] | None = None,
+        note: str = "",
     ) -> None:
         self.disk = disk
         self.target = disk.target
@@ -89,7 +94,11 @@ class LibvirtDiskSource:
         self._client = client
         self._bitmap_context = bitmap_context
         self._lock = threading.Lock()
-        self._extents: list[Extent] | None = None
+        #: changes known beforehand (a raw disk's QEMU bitmap, see volume_bitmaps.py)
+        self._extents: list[Extent] | None = None if changed is None else list(changed)
+        self._known_changes = changed is not None
+        #: why an incremental reads this disk where allocated (the changes since the parent are unknown)
+        self.note = note
         self._allocated: list[Extent] | None = None
         self._ahead = (
             ReadAhead(client.size, connect_reader, self._blocks_to_read, self._read_direct)
@@ -104,7 +113,7 @@ class LibvirtDiskSource:
     @property
     def incremental(self) -> bool:
         """True when ``changed_extents`` are the changes since the parent checkpoint."""
-        return self._bitmap_context is not None
+        return self._bitmap_context is not None or self._known_changes
 
     def read(self, offset: int, length: int) -> bytes:
         if self._ahead is not None:
@@ -119,18 +128,19 @@ class LibvirtDiskSource:
         """The blocks a backup reads, in order: those over the data extents, and for an incremental
         only those also over the changed extents."""
         blocks = blocks_over(self.data_extents(), self.size, block)
-        if self._bitmap_context:
+        if self.incremental:
             blocks &= blocks_over(self.changed_extents(), self.size, block)
         return sorted(blocks)
 
     def changed_extents(self) -> list[Extent]:
         """Incremental: ranges dirty since the parent checkpoint (bitmap granularity, 64 KiB by default).
         Full: ranges that are not known to read as zero."""
-        if not self._bitmap_context:
+        if not self.incremental:
             return self.data_extents()
-        if self._extents is None:
+        if self._extents is None and self._bitmap_context:
             with self._lock:
                 self._extents = self._client.extents(self._bitmap_context, STATE_DIRTY, STATE_DIRTY)
+        assert self._extents is not None  # given (raw disk) or read above
         return list(self._extents)
 
     def data_extents(self) -> list[Extent]:
@@ -178,6 +188,8 @@ class DomainBackup:
         self.consistency = Consistency.CRASH
         self.consistency_reason = ""
         self.disks: list[LibvirtDiskSource] = []
+        self._volume_bitmaps: VolumeBitmaps | None = None
+        self._raw_notes: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -208,6 +220,18 @@ class DomainBackup:
         unknown = selected - {s.target for s in specs}
         if unknown:
             raise DiskError(f"domain {self.domain} has no disk {', '.join(sorted(unknown))}")
+
+        # Raw disks (attached volumes) have no checkpoint bitmap: QEMU tracks them in memory instead. A
+        # domain started paused just now has no bitmap from before, and loses the new one when it stops.
+        raw = [s.target for s in specs if s.target in selected and not s.supports_bitmaps]
+        if raw and not self._started_paused:
+            self._volume_bitmaps = VolumeBitmaps(self._dom, self.checkpoint, self.parent)
+            self._volume_bitmaps.prepare(sorted(raw))
+        elif raw and self.parent is not None:
+            self._raw_notes = {
+                t: f"{t}: the domain was shut off (raw disks' bitmaps live in QEMU): read where allocated"
+                for t in raw
+            }
 
         self._workdir = self._make_workdir()
         sock = os.path.join(self._workdir, "nbd.sock")
@@ -248,10 +272,16 @@ class DomainBackup:
         for target in sorted(selected):
             incremental = self.parent is not None and specs_by_target[target].supports_bitmaps
             context = f"qemu:dirty-bitmap:backup-{target}" if incremental else None
+            changed, note = None, self._raw_notes.get(target, "")
+            if self._volume_bitmaps is not None and target in self._volume_bitmaps.disks:
+                changed = self._volume_bitmaps.changed_extents(target, sock)
+                note = self._volume_bitmaps.disks[target].note
             contexts = (ALLOCATION, context) if context else (ALLOCATION,)
             client = NbdClient.connect_unix(sock, target, contexts)
             reader = functools.partial(NbdClient.connect_unix, sock, target)
-            self.disks.append(LibvirtDiskSource(self.domain, by_target[target], client, context, reader))
+            self.disks.append(
+                LibvirtDiskSource(self.domain, by_target[target], client, context, reader, changed, note)
+            )
 
     def check_chain(self) -> None:
         """Raise BrokenChainError unless the parent checkpoint exists (its bitmaps are checked by libvirt
@@ -320,6 +350,8 @@ class DomainBackup:
             name = parent.getName()
             parent.delete(0)
             deleted.append(name)
+        if self._volume_bitmaps is not None:
+            self._volume_bitmaps.commit()
         self._committed = True
         if deleted:
             LOG.info("domain %s: older checkpoints deleted: %s", self.domain, ", ".join(deleted))
@@ -344,6 +376,9 @@ class DomainBackup:
             except libvirt.libvirtError as exc:
                 LOG.warning("domain %s: dropping checkpoint %s: %s", self.domain, self.checkpoint, exc)
             self._checkpoint_created = False
+        if self._volume_bitmaps is not None:
+            self._volume_bitmaps.close()  # without a commit, the new bitmaps go: the parent's stay
+            self._volume_bitmaps = None
         if self._started_paused:
             try:
                 self._dom.destroy()
