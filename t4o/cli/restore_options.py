@@ -68,6 +68,33 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         help="Name of the restored VM (repeatable)",
     )
     parser.add_argument(
+        "--instance-flavor",
+        dest="flavors",
+        action="append",
+        type=base.key_value,
+        default=[],
+        metavar="<server-id=flavor>",
+        help="Flavor (name or id) of the restored VM (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude-volume",
+        dest="excluded_volumes",
+        action="append",
+        type=base.key_value,
+        default=[],
+        metavar="<server-id=volume-id>",
+        help="Leave this volume of the VM out (repeatable; not the volume it boots from)",
+    )
+    parser.add_argument(
+        "--volume-type",
+        dest="volume_types",
+        action="append",
+        type=volume_type,
+        default=[],
+        metavar="<server-id=volume-id:type>",
+        help="Volume type (name or id) of the restored copy of this volume of the VM (repeatable)",
+    )
+    parser.add_argument(
         "--network-map",
         dest="network_map",
         action="append",
@@ -91,6 +118,29 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def volume_type(text: str) -> tuple[str, str, str]:
+    """argparse type of ``SERVER=VOLUME:TYPE``."""
+    server, volume = base.key_value(text)
+    volume, sep, kind = volume.partition(":")
+    if not sep or not volume or not kind:
+        raise argparse.ArgumentTypeError(f"expected SERVER=VOLUME:TYPE, got {text!r}")
+    return server, volume, kind
+
+
+def _vdisk(entry: dict[str, Any], volume_id: str) -> dict[str, Any]:
+    vdisks = entry.setdefault("vdisks", [])
+    for vdisk in vdisks:
+        if vdisk.get("id") == volume_id:
+            return dict(vdisk)
+    vdisks.append({"id": volume_id})
+    return dict(vdisks[-1])
+
+
+def _set_vdisk(entry: dict[str, Any], volume_id: str, **values: Any) -> None:
+    vdisk = {**_vdisk(entry, volume_id), **values}
+    entry["vdisks"] = [vdisk if v.get("id") == volume_id else v for v in entry["vdisks"]]
+
+
 def _instance(openstack: dict[str, Any], vm_id: str) -> dict[str, Any]:
     instances = openstack.setdefault("instances", [])
     for entry in instances:
@@ -112,6 +162,12 @@ def build(args: argparse.Namespace, restore_type: str) -> dict[str, Any]:
         _instance(openstack, vm_id)["include"] = False
     for vm_id, name in args.new_names:
         _instance(openstack, vm_id)["name"] = name
+    for vm_id, flavor in args.flavors:
+        _instance(openstack, vm_id)["flavor"] = {"id": flavor}
+    for vm_id, volume_id in args.excluded_volumes:
+        _set_vdisk(_instance(openstack, vm_id), volume_id, include=False)
+    for vm_id, volume_id, kind in args.volume_types:
+        _set_vdisk(_instance(openstack, vm_id), volume_id, new_volume_type=kind)
     if args.network_map:
         networks = openstack.setdefault("networks_mapping", {}).setdefault("networks", [])
         for source, target in args.network_map:

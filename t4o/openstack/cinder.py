@@ -83,9 +83,19 @@ class BlockStorage:
     def get_volume(self, volume_id: str) -> Volume:
         return _volume(self._api.get_volume(volume_id))
 
-    def create_volume(self, size: int, name: str, volume_type: str | None, description: str) -> str:
+    def create_volume(
+        self,
+        size: int,
+        name: str,
+        volume_type: str | None,
+        description: str,
+        metadata: dict[str, str] | None = None,
+    ) -> str:
         """An empty volume; returns its id at once (it is still being created)."""
-        vol = self._api.create_volume(size=size, name=name, volume_type=volume_type, description=description)
+        extra = {"metadata": metadata} if metadata else {}
+        vol = self._api.create_volume(
+            size=size, name=name, volume_type=volume_type, description=description, **extra
+        )
         return str(vol.id)
 
     def volume_type_exists(self, name_or_id: str) -> bool:

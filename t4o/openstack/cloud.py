@@ -23,6 +23,17 @@ class Server:
     volume_ids: list[str] = field(default_factory=list)  # Cinder volumes attached now
 
 
+@dataclass(frozen=True)
+class RestoreTargets:
+    """What a restore's options name in the cloud: flavors and volume types (names or ids), networks
+    (ids or names), and subnets as (network, subnet id): the subnet must be on that network."""
+
+    flavors: frozenset[str] = frozenset()
+    volume_types: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()
+    subnets: frozenset[tuple[str, str]] = frozenset()
+
+
 class Cloud(abc.ABC):
     """Cloud calls made with the caller's credentials (the context's token)."""
 
@@ -46,6 +57,11 @@ class Cloud(abc.ABC):
         raise errors.BadRequest(
             f"The cloud driver {type(self).__name__} cannot look up Keystone projects and users."
         )
+
+    def missing_targets(self, context: RequestContext, wanted: RestoreTargets) -> RestoreTargets:
+        """Which of ``wanted`` the caller's cloud does not have. A driver that cannot look them up finds
+        none missing: the restore's workflow then refuses what it cannot find."""
+        return RestoreTargets()
 
 
 def get_cloud(conf: cfg.ConfigOpts = CONF) -> Cloud:

@@ -16,7 +16,9 @@ from openstack.connection import Connection
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.openstack import keystone
-from t4o.openstack.cloud import Cloud, Server
+from t4o.openstack.cinder import BlockStorage
+from t4o.openstack.cloud import Cloud, RestoreTargets, Server
+from t4o.openstack.neutron import Networking
 from t4o.openstack.resources import find_or_none, plain
 from t4o.openstack.waits import CloudStepFailed, fault_message, wait_for_status
 
@@ -350,3 +352,34 @@ class NovaCloud(Cloud):
         sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
         identity = openstack.connection.Connection(session=sess, region_name=self.region).identity
         return keystone.missing_identities(cast(keystone.IdentityV3, identity), project_ids, user_ids)
+
+    def _service(self, context: RequestContext, *types: str) -> Connection | None:
+        """A connection to the first of these service types the token's catalog has, else None."""
+        for service_type in types:
+            url = endpoint_from_catalog(context.service_catalog, service_type, self.interface, self.region)
+            if url and context.auth_token:
+                sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+                return openstack.connection.Connection(session=sess, region_name=self.region)
+        return None
+
+    def missing_targets(self, context: RequestContext, wanted: RestoreTargets) -> RestoreTargets:
+        """Looked up with the caller's token; a service the catalog lacks is not checked."""
+        flavors, types, networks, subnets = set(), set(), set(), set()
+        if wanted.flavors and (conn := self._service(context, "compute")) is not None:
+            compute = Compute(conn)
+            flavors = {f for f in wanted.flavors if compute.flavor(f) is None}
+        if wanted.volume_types and (conn := self._service(context, *VOLUME_SERVICES)) is not None:
+            cinder = BlockStorage(conn)
+            types = {t for t in wanted.volume_types if not cinder.volume_type_exists(t)}
+        if (wanted.networks or wanted.subnets) and (conn := self._service(context, "network")) is not None:
+            neutron = Networking(conn)
+            found = {n: neutron.find_network(n) for n in wanted.networks | {n for n, _ in wanted.subnets}}
+            networks = {n for n, ref in found.items() if ref is None}
+            for network, subnet in wanted.subnets:
+                ref = found[network]
+                if ref is not None and subnet not in {s.id for s in neutron.subnets_of(ref.id)}:
+                    subnets.add((network, subnet))
+        return RestoreTargets(frozenset(flavors), frozenset(types), frozenset(networks), frozenset(subnets))
+
+
+VOLUME_SERVICES = ("block-storage", "volumev3", "volume")

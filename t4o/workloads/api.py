@@ -21,7 +21,9 @@ from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import global_scheduler as scheduler_switch
 from t4o.policies import hooks, setting_secrets
 from t4o.workloads import rpcapi
+from t4o.workloads.flows import selection
 from t4o.workloads.flows import topology as restore_networks
+from t4o.workloads.flows.restore_types import WITHOUT_VMS
 
 LOG = get_logger(__name__)
 
@@ -278,6 +280,10 @@ class WorkloadAPI:
         restore_type = options.get("restore_type") or ("selective" if listed else "oneclick")
         if restore_type == "selective" and not (options.get("openstack") or {}).get("instances"):
             raise errors.BadRequest("A selective restore needs options.openstack.instances.")
+        if restore_type not in ("inplace", *WITHOUT_VMS):
+            # What the options name must be in the snapshot, and in the cloud: 400 naming the field.
+            targets, where = selection.check(options, list(snap.vms))
+            selection.refuse_missing(self.cloud.missing_targets(ctx, targets), where)
         # A selective restore without restore_topology needs a target for each network of its VMs.
         restore_networks.check_request(restore_type, options, list(snap.vms))
         restore = db.restore_create(

@@ -131,12 +131,13 @@ def test_demo_protects_snapshots_and_restores(
     assert demo_server.id in page.inner_text("#snapshot_vms")
     shot(page, "06-snapshot-detail")
 
-    # The selective restore form offers the VM, flavors and networks (not submitted here).
+    # The selective restore form offers the VM with its flavors and networks (not submitted here).
     page.goto(horizon + "/project/backup_snapshots/")
     page.click(f"#snapshots__row__{story['snapshot_id']} .dropdown-toggle")
     page.click(f"#snapshots__row_{story['snapshot_id']}__action_selective_restore")
-    page.wait_for_selector("#id_flavor")
-    assert page.locator("#id_flavor option").count() > 1
+    vm_flavor = "#id_flavor_" + demo_server.id.replace("-", "_")
+    page.wait_for_selector(vm_flavor)
+    assert page.locator(f"{vm_flavor} option").count() > 1
     shot(page, "07-selective-restore")
     page.goto(horizon + "/project/backup_snapshots/")
 

@@ -1,6 +1,7 @@
-"""A cloud without OpenStack for control-plane tests: its servers come from a JSON file.
+"""A cloud without OpenStack for control-plane tests: its servers come from a JSON file, and the flavors,
+volume types and networks a restore may name from another.
 
-Options (registered here, not by the product): ``[stub_cloud] servers_file``.
+Options (registered here, not by the product): ``[stub_cloud] servers_file``, ``resources_file``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from typing import Any
 from oslo_config import cfg
 
 from t4o.common.context import RequestContext
-from t4o.openstack.cloud import Cloud, Server
+from t4o.openstack.cloud import Cloud, RestoreTargets, Server
 
 OPTS = [
     cfg.StrOpt(
         "servers_file",
         help="JSON file {project_id: [{id, name, ...}]} of the servers the stub cloud knows. "
         "Unset: any UUID is a server of the caller's project.",
+    ),
+    cfg.StrOpt(
+        "resources_file",
+        help="JSON file {flavors: [name or id], volume_types: [...], networks: {id: [subnet ids]}} of what "
+        "restores may name. Unset: everything exists.",
     ),
 ]
 cfg.CONF.register_opts(OPTS, group="stub_cloud")
@@ -28,13 +34,26 @@ cfg.CONF.register_opts(OPTS, group="stub_cloud")
 class StubCloud(Cloud):
     """Servers from ``{project_id: [{"id": ..., "name": ...}, ...]}``; without a file any UUID exists."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, resources: str | None = None) -> None:
         self._path = Path(path) if path else None
+        self._resources = Path(resources) if resources else None
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> StubCloud:
         conf.register_opts(OPTS, group="stub_cloud")
-        return cls(conf.stub_cloud.servers_file)
+        return cls(conf.stub_cloud.servers_file, conf.stub_cloud.resources_file)
+
+    def missing_targets(self, context: RequestContext, wanted: RestoreTargets) -> RestoreTargets:
+        if self._resources is None:
+            return RestoreTargets()
+        known = json.loads(self._resources.read_text())
+        networks: dict[str, list[str]] = known.get("networks") or {}
+        return RestoreTargets(
+            frozenset(f for f in wanted.flavors if f not in (known.get("flavors") or [])),
+            frozenset(t for t in wanted.volume_types if t not in (known.get("volume_types") or [])),
+            frozenset(n for n in wanted.networks if n not in networks),
+            frozenset((n, s) for n, s in wanted.subnets if n in networks and s not in networks[n]),
+        )
 
     def _servers(self) -> dict[str, list[dict[str, Any]]] | None:
         if self._path is None:

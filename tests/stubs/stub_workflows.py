@@ -21,6 +21,7 @@ from typing import Any
 from oslo_config import cfg
 
 from t4o.db import api as db
+from t4o.workloads.flows import selection
 from t4o.workloads.workflows import Job
 
 OPTS = [
@@ -100,11 +101,41 @@ def restore(job: Job) -> dict[str, Any]:
     job.progress(1, f"Restore of {len(chosen)} VM(s) started")
     _pause()
     instances = []
+    listed = selection.instance_options(row.restore_options)
     for i, vm in enumerate(v for v in snap.vms if v.vm_id in chosen):
-        instances.append({"id": vm.vm_id, "name": vm.vm_name, "status": "recorded"})
+        instances.append(_planned(vm, listed.get(vm.vm_id) or {}, snap, row.id))
         job.progress(int(99 * (i + 1) / max(len(chosen), 1)), f"Prepared VM {vm.vm_id}")
         _pause()
     return {"instances": instances, "progress_msg": f"Restore of {len(instances)} VM(s) completed"}
+
+
+def _planned(vm: Any, opts: dict[str, Any], snap: Any, restore_id: str) -> dict[str, Any]:
+    """What the restore would create of the VM, named as the product names it: its server, and each
+    volume with its type (or left out)."""
+    volumes = []
+    for volume_id in selection.volume_ids(vm):
+        entry = selection.vdisk(opts, volume_id)
+        if not selection.volume_included(opts, volume_id):
+            continue
+        volumes.append(
+            {
+                "source_volume_id": volume_id,
+                "name": entry.get("name") or selection.restored_name(f"{vm.vm_name}-volume", snap),
+                "volume_type": entry.get("new_volume_type"),
+                "metadata": selection.origin("", volume_id, snap.id, restore_id),
+            }
+        )
+    return {
+        "id": vm.vm_id,
+        "name": opts.get("name") or selection.restored_name(vm.vm_name, snap),
+        "source_vm_id": vm.vm_id,
+        "status": "recorded",
+        "flavor": opts.get("flavor"),
+        "nics": selection.nic_targets(opts, (vm.definition or {}).get("ports") or []),
+        "metadata": selection.origin(vm.vm_name, vm.vm_id, snap.id, restore_id),
+        "volumes": volumes,
+        "volumes_left_out": [v for v in selection.volume_ids(vm) if not selection.volume_included(opts, v)],
+    }
 
 
 def _chosen_vms(options: dict[str, Any], all_vms: list[str]) -> set[str]:

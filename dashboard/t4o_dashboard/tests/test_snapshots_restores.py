@@ -119,52 +119,7 @@ class RestoreFormTests(base.TestCase):
         self.mock_network_list_for_tenant.return_value = self.networks.list()
         self.mock_volume_type_list.return_value = self.cinder_volume_types.list()
 
-    @helpers.create_mocks(
-        {
-            workloadmgr: ("snapshot_get",),
-            os_api.nova: ("flavor_list",),
-            os_api.neutron: ("network_list_for_tenant",),
-            os_api.cinder: ("volume_type_list",),
-        }
-    )
-    def test_selective_form_lists_vms_flavors_networks_volume_types(self) -> None:
-        self._other_services()
-        self.mock_snapshot_get.return_value = data.snapshot()
-        res = self.client.get(SELECTIVE)
-        self.assertContains(res, f"include_{VM1_KEY}")
-        self.assertContains(res, self.flavors.first().name)
-        self.assertContains(res, self.networks.first().name)
-        self.assertContains(res, self.cinder_volume_types.first().name)
-
-    @helpers.create_mocks(
-        {
-            workloadmgr: ("snapshot_get", "restore_create"),
-            os_api.nova: ("flavor_list",),
-            os_api.neutron: ("network_list_for_tenant",),
-            os_api.cinder: ("volume_type_list",),
-        }
-    )
-    def test_selective_restore_sends_mapping(self) -> None:
-        self._other_services()
-        self.mock_snapshot_get.return_value = data.snapshot()
-        self.mock_restore_create.return_value = data.restore(status="queued")
-        flavor, network = self.flavors.first(), self.networks.first()
-        volume_type = self.cinder_volume_types.first().name
-        post = {"snapshot_id": "sn-1", "name": "sel", f"include_{VM1_KEY}": "on", f"name_{VM1_KEY}": "web-2",
-                "flavor": flavor.id, "network": network.id, "volume_type": volume_type}  # fmt: skip
-        res = self.client.post(SELECTIVE, post)
-        self.assertNoFormErrors(res)
-        self.assertRedirectsNoFollow(res, RESTORES)
-        args, kwargs = self.mock_restore_create.call_args
-        self.assertEqual(("sn-1", "selective"), args[1:])
-        instance = kwargs["openstack"]["instances"][0]
-        self.assertEqual("web-2", instance["name"])
-        self.assertEqual(flavor.vcpus, instance["flavor"]["vcpus"])
-        self.assertEqual([{"id": "disk-1", "new_volume_type": volume_type}], instance["vdisks"])
-        mapping = kwargs["openstack"]["networks_mapping"]["networks"][0]
-        self.assertEqual("net-old", mapping["snapshot_network"]["id"])
-        self.assertEqual(network.id, mapping["target_network"]["id"])
-
+    # The selective form's per-VM and per-volume fields: test_selective_restore.py.
     @helpers.create_mocks(
         {
             workloadmgr: ("snapshot_get",),

@@ -9,6 +9,25 @@ from t4o.api.schemas.workloads import PAGE
 LIST_QUERY = {"snapshot_id": STR, **PAGE}
 
 _SIZE = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+# A VM's flavor: an existing one (id or name), or the sizes it needs (found or created).
+_FLAVOR = {
+    "type": "object",
+    "properties": {"id": ID, **{k: _SIZE for k in ("vcpus", "ram", "disk", "ephemeral", "swap")}},
+}
+# The target network of one of a VM's recorded ports: the port by its snapshot id or MAC, else by place.
+_NIC = {
+    "type": "object",
+    "required": ["network"],
+    "properties": {
+        "id": ID,
+        "mac_address": NAME,
+        "network": {
+            "type": "object",
+            "required": ["id"],
+            "properties": {"id": ID, "subnet": {"type": "object", "properties": {"id": ID}}},
+        },
+    },
+}
 CREATE = {
     "type": "object",
     "required": ["restore"],
@@ -52,13 +71,8 @@ CREATE = {
                                             "name": NAME,
                                             "availability_zone": NAME,
                                             "restore_boot_disk": {"type": "boolean"},
-                                            "flavor": {
-                                                "type": "object",
-                                                "properties": {
-                                                    k: _SIZE
-                                                    for k in ("vcpus", "ram", "disk", "ephemeral", "swap")
-                                                },
-                                            },
+                                            "flavor": _FLAVOR,
+                                            "nics": {"type": "array", "maxItems": 64, "items": _NIC},
                                             "vdisks": {
                                                 "type": "array",
                                                 "maxItems": 64,
@@ -67,6 +81,8 @@ CREATE = {
                                                     "required": ["id"],
                                                     "properties": {
                                                         "id": ID,
+                                                        "include": {"type": "boolean"},
+                                                        "name": NAME,
                                                         "new_volume_type": NAME,
                                                         "availability_zone": NAME,
                                                         "restore_cinder_volume": {"type": "boolean"},

@@ -139,12 +139,14 @@ def create(
     networks: dict[str, dict[str, Any]],
     group_id: Callable[[str], str | None],
     warnings: list[str],
+    by_port: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """A port per recorded port, in order; each one's result. What was not kept is appended to
-    ``warnings`` (and logged)."""
+    """A port per recorded port, in order; each one's result. ``by_port`` (recorded port id -> network
+    entry, from the VM's ``nics``) wins over ``networks`` (by snapshot network). What was not kept is
+    appended to ``warnings`` (and logged)."""
     out = []
     for port in nic_order(ports):
-        network = networks.get(port.get("network_id") or "")
+        network = (by_port or {}).get(port.get("id") or "") or networks.get(port.get("network_id") or "")
         if network is None:
             raise errors.BadRequest(
                 f"{label}: network {port.get('network_id')} of its port {port.get('mac_address')} has no "

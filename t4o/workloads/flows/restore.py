@@ -13,6 +13,9 @@ A restore needs nothing of the original cloud but the backup (see prerequisites)
 keypair or security group is found again or re-created from the snapshot's record, and a VM whose image
 is gone (or that booted from a volume) boots from a new bootable volume its root disk is written into.
 
+A selective restore's per-VM and per-volume choices (flavor, nics, volumes left out or retyped) and the
+names and metadata of the servers and volumes it creates are described in selection.
+
 In-place writes into the existing server's disks and volumes, with the server stopped around it.
 A failure removes everything the restore created and says what failed.
 """
@@ -20,6 +23,7 @@ A failure removes everything the restore created and says what failed.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from t4o.common import errors
@@ -29,19 +33,33 @@ from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.glance import guest_properties
-from t4o.workloads.flows import config, ports, prerequisites, restore_types, topology, vm_runner
+from t4o.workloads.flows import config, ports, prerequisites, restore_types, selection, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
 from t4o.workloads.flows.prerequisites import Prerequisites
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.snapshot import open_target, vault_spec
+from t4o.workloads.flows.transfer_slots import TransferSlots
 from t4o.workloads.flows.vm_runner import Report
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
 
 LOG = get_logger(__name__)
 
 
-def _instance_options(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {i["id"]: i for i in (options.get("openstack") or {}).get("instances") or []}
+_instance_options = selection.instance_options
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a restore's new servers and volumes come from: their names and metadata say it."""
+
+    snapshot: Any
+    restore_id: str
+
+    def name(self, original: str) -> str:
+        return selection.restored_name(original, self.snapshot)
+
+    def metadata(self, original_name: str, original_id: str | None) -> dict[str, str]:
+        return selection.origin(original_name, original_id, str(self.snapshot.id), self.restore_id)
 
 
 def _chosen(snap_vms: list[Any], options: dict[str, Any], selective: bool) -> list[Any]:
@@ -80,8 +98,10 @@ def restore(job: Job) -> dict[str, Any]:
     ledger = Ledger(cloud, CONF.workflows.volume_timeout)
     needs = Prerequisites(ledger, cloud.nova.current_project_id())
     progress = vm_runner.VmProgress(job.progress, len(vms))
+    slots = TransferSlots.for_job(job, row.project_id, CONF)  # deployment-wide transfer limits
     networks: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []  # list.append is atomic: the VMs' threads share it
+    origin = Origin(snap, str(job.id))
 
     def restore_vm(index: int, vm: Any) -> dict[str, Any]:
         label = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
@@ -92,10 +112,12 @@ def restore(job: Job) -> dict[str, Any]:
         try:
             # A connection and a datamover client per VM: the VMs run in threads.
             vm_cloud, dm = (connect() if workers > 1 else cloud), DatamoverClient(CONF)
+            if slots is not None:
+                dm = slots.gate(dm, report)  # each transfer waits for a slot of its host first
             if kind == "inplace":
                 return _in_place(vm_cloud, dm, vm, report)
             opts = _instance_options(options).get(vm.vm_id, {})
-            return _new_vm(vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings)
+            return _new_vm(vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings, origin)
         except (JobCancelled, JobResolved, vm_runner.Aborted):
             raise
         except TransferFailed as exc:
@@ -106,7 +128,8 @@ def restore(job: Job) -> dict[str, Any]:
     try:
         if kind != "inplace":
             records = [(vm.vm_name or vm.vm_id, vm.definition) for vm in vms]
-            networks = topology.networks_for(cloud.neutron, kind, options, records, ledger)
+            covered = topology.covered_ports(options, vms)
+            networks = topology.networks_for(cloud.neutron, kind, options, records, ledger, covered)
         instances = vm_runner.run_each(vms, restore_vm, workers, progress.abort)
     except (JobCancelled, JobResolved):
         ledger.undo()
@@ -226,11 +249,15 @@ def _new_vm(
     networks: dict[str, dict[str, Any]],
     report: Report,
     warnings: list[str] | None = None,
+    origin: Origin | None = None,
 ) -> dict[str, Any]:
+    """A new server from the VM's record (and ``opts``, its options); with an ``origin``, it and its
+    volumes are named after their originals and the snapshot, and their metadata say where they came from."""
     timeout, volume_timeout = CONF.workflows.server_timeout, CONF.workflows.volume_timeout
     definition = vm.definition
     src = definition["server"]
-    name = opts.get("name") or src.get("name") or vm.vm_name
+    original = src.get("name") or vm.vm_name or ""
+    name = opts.get("name") or (origin.name(original) if origin else original)
     say = _labelled(report, f"VM {name}")
     vm_disks = list(vm.disks or [])
     boot = prerequisites.boot_of(definition)
@@ -246,13 +273,14 @@ def _new_vm(
     key_name = needs.keypair(cloud, definition.get("keypair"), recreated)
     groups = needs.security_groups(cloud, definition.get("security_groups") or [], recreated)
     server_group = needs.server_group(cloud, definition.get("server_group"), recreated)
-    vdisks = {d["id"]: d for d in opts.get("vdisks") or []}
     known_volumes = [*definition.get("volumes", []), *definition.get("detached_volumes", [])]
+    volume_names: dict[str, str] = {}  # each new volume's name, for the result
     say(0.0, "creating its volumes and the server")
 
     def new_volume(disk: dict[str, Any], size: int | None = None) -> tuple[str, str | None]:
         vol_def: dict[str, Any] = next((v for v in known_volumes if v["id"] == disk.get("volume_id")), {})
-        vtype = (vdisks.get(disk.get("volume_id")) or {}).get("new_volume_type")
+        chosen = selection.vdisk(opts, disk.get("volume_id"))
+        vtype = chosen.get("new_volume_type")
         if not vtype and vol_def.get("volume_type"):
             vtype = vol_def["volume_type"]
             if not cloud.cinder.volume_type_exists(vtype):  # gone with the source cloud: Cinder's default
@@ -260,13 +288,20 @@ def _new_vm(
                     "restore: volume type %s no longer exists, VM %s gets the default type", vtype, name
                 )
                 vtype = None
+        was = vol_def.get("name") or f"{original or name}-{disk['target'] or 'volume'}"
+        extra = (
+            {"metadata": origin.metadata(vol_def.get("name") or "", disk.get("volume_id"))} if origin else {}
+        )
+        volume_name = chosen.get("name") or (origin.name(was) if origin else was)
         volume_id = cloud.cinder.create_volume(
             size=size or vol_def.get("size") or max(1, disk["size"] // 2**30),
-            name=vol_def.get("name") or f"{name}-{disk['target'] or 'volume'}",
+            name=volume_name,
             volume_type=vtype,
             description=vol_def.get("description") or "",
+            **extra,
         )
         ledger.add("volume", volume_id)
+        volume_names[volume_id] = volume_name
         return volume_id, vtype
 
     boot_volume = None
@@ -286,13 +321,20 @@ def _new_vm(
         networks,
         needs.group_id,
         warnings if warnings is not None else [],
+        topology.nic_networks(
+            cloud.neutron,
+            topology.merged([definition]),
+            definition.get("ports") or [],
+            selection.nic_targets(opts, definition.get("ports") or []),
+        ),
     )
+    metadata = {**(src.get("metadata") or {}), **(origin.metadata(original, vm.vm_id) if origin else {})}
     server_id = cloud.nova.create_server(
         name,
         flavor_id,
         image_id,
         key_name=key_name,
-        metadata=src.get("metadata") or None,
+        metadata=metadata or None,
         availability_zone=zone or None,
         security_groups=groups or None,
         boot_volume_id=boot_volume,
@@ -302,7 +344,9 @@ def _new_vm(
     ledger.add("server", server_id)
     # The other volumes are created while Nova builds the server; they are attached once it is ACTIVE.
     created = []
-    for disk in (d for d in vm_disks if d.get("volume_id") and d is not root):
+    volume_disks = [d for d in vm_disks if d.get("volume_id") and d is not root]
+    left_out = [d["volume_id"] for d in volume_disks if not selection.volume_included(opts, d["volume_id"])]
+    for disk in (d for d in volume_disks if d["volume_id"] not in left_out):
         volume_id, vtype = new_volume(disk)
         created.append((disk, volume_id, vtype))
     for _, volume_id, _ in created:
@@ -318,23 +362,26 @@ def _new_vm(
         target = (att.target if att else "") or root["target"]
         disks.append({"ref": root["ref"], "target": target})
         volumes.append(
-            {"id": boot_volume, "source_volume_id": root.get("volume_id"), "target": target,
-             "volume_type": boot_vtype, "boot": True}
+            {"id": boot_volume, "name": volume_names.get(boot_volume or ""),
+             "source_volume_id": root.get("volume_id"), "target": target, "volume_type": boot_vtype,
+             "boot": True}
         )  # fmt: skip
     for disk, volume_id, vtype in created:
         if disk.get("attached") is False:  # detached at snapshot time: restored detached, into its file
             detached.append({"ref": disk["ref"], "volume_id": volume_id})
             volumes.append(
-                {"id": volume_id, "source_volume_id": disk["volume_id"], "target": None, "volume_type": vtype}
-            )
+                {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],
+                 "target": None, "volume_type": vtype}
+            )  # fmt: skip
             continue
         att = cloud.nova.attach_volume(server_id, volume_id)
         cloud.cinder.wait_volume(volume_id, "in-use", volume_timeout)
         target = att.target or disk["target"]
         disks.append({"ref": disk["ref"], "target": target})
         volumes.append(
-            {"id": volume_id, "source_volume_id": disk["volume_id"], "target": target, "volume_type": vtype}
-        )
+            {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],
+             "target": target, "volume_type": vtype}
+        )  # fmt: skip
     say(0.1, "shutting it off to write its disks")
     cloud.nova.stop(server_id, timeout)
     results = _write_disks(dm, server_id, disks, say, 0.15, detached)
@@ -355,6 +402,7 @@ def _new_vm(
         "ports": nics,
         "created": recreated,
         "volumes": volumes,
+        "volumes_left_out": left_out,
         "networks": networks,
         "disks": results,
     }

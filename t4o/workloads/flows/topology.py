@@ -9,7 +9,9 @@ A restored server gets a port per port of its record, on the network its snapsho
 - selective with ``restore_topology`` false or absent (Trilio's default): every network the chosen VMs
   had a port on must be mapped to a target network by ``networks_mapping``, else the request is refused
   with 400 naming the network;
-- a ``network-topology`` restore re-creates the topology alone, without VMs.
+- a ``network-topology`` restore re-creates the topology alone, without VMs;
+- a VM's own ``nics`` (see ``selection``) put the ports they name on their target network, whatever the
+  above says: those ports need no mapping and no re-created network.
 
 Each mapping entry says which snapshot subnets have a subnet of the same CIDR on the target network
 (``subnets``): a port keeps its fixed IPs only there.
@@ -17,11 +19,12 @@ Each mapping entry says which snapshot subnets have a subnet of the same CIDR on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from t4o.common import errors
 from t4o.openstack.neutron import Networking
+from t4o.workloads.flows import selection
 from t4o.workloads.flows.ledger import Ledger
 
 SUBNET_FIELDS = ("cidr", "ip_version", "gateway_ip", "enable_dhcp", "allocation_pools", "dns_nameservers")
@@ -39,12 +42,15 @@ def merged(definitions: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {kind: list(items.values()) for kind, items in out.items()}
 
 
-def port_networks(definitions: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
-    """Snapshot network id -> the names of the VMs (label, record) that had a port on it."""
+def port_networks(
+    definitions: Iterable[tuple[str, dict[str, Any]]], covered: Collection[str] = frozenset()
+) -> dict[str, list[str]]:
+    """Snapshot network id -> the names of the VMs (label, record) that had a port on it, but for the
+    ports in ``covered`` (those a VM's ``nics`` place)."""
     out: dict[str, list[str]] = {}
     for label, definition in definitions:
         for port in definition.get("ports") or []:
-            if port.get("network_id"):
+            if port.get("network_id") and port.get("id") not in covered:
                 names = out.setdefault(port["network_id"], [])
                 if label not in names:
                     names.append(label)
@@ -70,9 +76,14 @@ def mapped_ids(options: dict[str, Any]) -> set[str]:
     return out
 
 
-def check_mapping(kind: str, options: dict[str, Any], definitions: list[tuple[str, dict[str, Any]]]) -> None:
+def check_mapping(
+    kind: str,
+    options: dict[str, Any],
+    definitions: list[tuple[str, dict[str, Any]]],
+    covered: Collection[str] = frozenset(),
+) -> None:
     """A selective restore that does not restore the topology needs a target for every network the
-    chosen VMs had a port on; 400 naming the first network without one."""
+    chosen VMs had a port on (but the ``covered`` ports); 400 naming the first network without one."""
     if kind != "selective" or restores_topology(kind, options):
         return
     names = {
@@ -81,7 +92,7 @@ def check_mapping(kind: str, options: dict[str, Any], definitions: list[tuple[st
         for n in (d.get("topology") or {}).get("networks") or []
     }
     wanted = mapped_ids(options)
-    for network_id, vms in port_networks(definitions).items():
+    for network_id, vms in port_networks(definitions, covered).items():
         if network_id not in wanted:
             label = f"{names[network_id]} ({network_id})" if names.get(network_id) else network_id
             raise errors.BadRequest(
@@ -94,13 +105,22 @@ def check_mapping(kind: str, options: dict[str, Any], definitions: list[tuple[st
 def check_request(kind: str, options: dict[str, Any], vms: list[Any]) -> None:
     """The network checks a restore request can have before it is queued: ``check_mapping`` over the VMs
     (``vm_id``, ``vm_name``, ``definition``) the options choose (listed and included, else all)."""
-    listed = {
-        i.get("id"): i for i in (options.get("openstack") or {}).get("instances") or [] if isinstance(i, dict)
-    }
+    listed = selection.instance_options(options)
     chosen = [
         vm for vm in vms if not listed or (vm.vm_id in listed and listed[vm.vm_id].get("include", True))
     ]
-    check_mapping(kind, options, [(vm.vm_name or vm.vm_id, vm.definition or {}) for vm in chosen])
+    records = [(vm.vm_name or vm.vm_id, vm.definition or {}) for vm in chosen]
+    check_mapping(kind, options, records, covered_ports(options, chosen))
+
+
+def covered_ports(options: dict[str, Any], vms: Iterable[Any]) -> set[str]:
+    """The recorded ports of these VMs that their own ``nics`` put on a target network."""
+    listed = selection.instance_options(options)
+    out: set[str] = set()
+    for vm in vms:
+        ports = (vm.definition or {}).get("ports") or []
+        out.update(selection.nic_targets(listed.get(vm.vm_id) or {}, ports))
+    return out
 
 
 def _same_cidr(snapshot_subnets: list[dict[str, Any]], targets: list[tuple[str, str]]) -> dict[str, str]:
@@ -190,30 +210,49 @@ def mapped(
         dst = (item or {}).get("target_network") or {}
         if not src or not dst.get("id"):
             raise errors.BadRequest("networks_mapping entries need snapshot_network.id and target_network.id")
-        target = neutron.find_network(dst["id"])
-        if target is None:
-            raise errors.BadRequest(f"target network {dst['id']} of the network mapping does not exist")
-        subnet_id = (dst.get("subnet") or {}).get("id")
-        targets = [(s.id, s.cidr) for s in neutron.subnets_of(target.id)]
-        if subnet_id:
-            targets = [t for t in targets if t[0] == subnet_id]
-            if not targets and not neutron.subnet_exists(subnet_id):
-                raise errors.BadRequest(f"target subnet {subnet_id} of the network mapping does not exist")
-            if not targets:
-                raise errors.BadRequest(f"target subnet {subnet_id} is not on target network {target.id}")
-        own = [s for s in topology.get("subnets", []) if s.get("network_id") == src]
-        mapping[src] = {
-            "id": target.id,
-            "name": target.name,
-            "subnet_id": subnet_id,
-            "action": "mapped",
-            "subnets": _same_cidr(own, targets),
-        }
+        mapping[src] = target_of(neutron, topology, src, dst, "of the network mapping")
     known = {n["id"] for n in topology.get("networks", [])}
     unknown = set(mapping) - known
     if unknown:
         raise errors.BadRequest(f"network(s) {', '.join(sorted(unknown))} are not in the snapshot")
     return mapping
+
+
+def target_of(
+    neutron: Networking, topology: dict[str, Any], src: str, dst: dict[str, Any], what: str
+) -> dict[str, Any]:
+    """The mapping entry of snapshot network ``src`` onto target network ``dst`` ({id, subnet: {id}}),
+    checked against Neutron; ``what`` says where the target was given, for the errors."""
+    target = neutron.find_network(dst["id"])
+    if target is None:
+        raise errors.BadRequest(f"target network {dst['id']} {what} does not exist")
+    subnet_id = (dst.get("subnet") or {}).get("id")
+    targets = [(s.id, s.cidr) for s in neutron.subnets_of(target.id)]
+    if subnet_id:
+        targets = [t for t in targets if t[0] == subnet_id]
+        if not targets and not neutron.subnet_exists(subnet_id):
+            raise errors.BadRequest(f"target subnet {subnet_id} {what} does not exist")
+        if not targets:
+            raise errors.BadRequest(f"target subnet {subnet_id} is not on target network {target.id}")
+    own = [s for s in topology.get("subnets", []) if s.get("network_id") == src]
+    return {
+        "id": target.id,
+        "name": target.name,
+        "subnet_id": subnet_id,
+        "action": "mapped",
+        "subnets": _same_cidr(own, targets),
+    }
+
+
+def nic_networks(
+    neutron: Networking, topology: dict[str, Any], ports: list[dict[str, Any]], targets: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Recorded port id -> the mapping entry of the target network a VM's ``nics`` give that port."""
+    by_id = {p.get("id"): p for p in ports}
+    return {
+        port_id: target_of(neutron, topology, by_id[port_id].get("network_id") or "", dst, "of the VM's nics")
+        for port_id, dst in targets.items()
+    }
 
 
 def of_ports(topology: dict[str, Any], used: dict[str, list[str]]) -> dict[str, Any]:
@@ -242,11 +281,18 @@ def networks_for(
     options: dict[str, Any],
     definitions: list[tuple[str, dict[str, Any]]],
     ledger: Ledger,
+    covered: Collection[str] = frozenset(),
 ) -> dict[str, dict[str, Any]]:
-    """The networks a one-click or selective restore puts the VMs' ports on (see the module's text)."""
-    topo = of_ports(merged(d for _, d in definitions), port_networks(definitions))
-    check_mapping(kind, options, definitions)
-    given = mapped(neutron, topo, options.get("openstack") or {}) if kind == "selective" else {}
+    """The networks a one-click or selective restore puts the VMs' ports on (see the module's text), but
+    for the ``covered`` ports (the VMs' ``nics`` place them)."""
+    whole = merged(d for _, d in definitions)
+    used = port_networks(definitions, covered)
+    if not used and port_networks(definitions):  # every port placed by the VMs' nics: no network to make
+        topo: dict[str, Any] = {"networks": [], "subnets": [], "routers": []}
+    else:
+        topo = of_ports(whole, used)
+    check_mapping(kind, options, definitions, covered)
+    given = mapped(neutron, whole, options.get("openstack") or {}) if kind == "selective" else {}
     if not restores_topology(kind, options):
         return given
     return {**recreate(neutron, topo, ledger, skip=set(given)), **given}

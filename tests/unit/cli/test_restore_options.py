@@ -97,3 +97,22 @@ def test_file_type_must_match(tmp_path: Path) -> None:
     f.write_text(json.dumps({"restore_type": "inplace", "openstack": {"instances": [{"id": "a"}]}}))
     with pytest.raises(ValueError, match="asks for a inplace restore, not selective"):
         restore_options.build(parse("--file", str(f)), "selective")
+
+
+def test_per_vm_flavor_and_per_volume_flags() -> None:
+    args = parse(
+        "--instance-flavor", "vm1=m1.small",
+        "--exclude-volume", "vm1=v1",
+        "--volume-type", "vm1=v2:fast",
+        "--volume-type", "vm2=v3:__DEFAULT__",
+        "--exclude-volume", "vm2=v3",
+    )  # fmt: skip
+    instances = restore_options.build(args, "selective")["options"]["openstack"]["instances"]
+    assert instances == [
+        {"id": "vm1", "include": True, "flavor": {"id": "m1.small"},
+         "vdisks": [{"id": "v1", "include": False}, {"id": "v2", "new_volume_type": "fast"}]},
+        {"id": "vm2", "include": True,
+         "vdisks": [{"id": "v3", "new_volume_type": "__DEFAULT__", "include": False}]},
+    ]  # fmt: skip
+    with pytest.raises(SystemExit):
+        parse("--volume-type", "vm1=v2")

@@ -180,8 +180,9 @@ class SelectiveRestoreView(_RestoreView):
     submit_label = _("Restore")
     submit_url_name = "horizon:project:backup_snapshots:selective_restore"
     help_text = _(
-        "Creates new VMs from the snapshot. Choose which VMs, their new names, a flavor, the network the "
-        "restored VMs join and the volume type of restored volumes."
+        "Creates new VMs from the snapshot. For each VM: whether to restore it, its new name, its flavor and "
+        "the network its interfaces join; for each volume: whether to restore it, and its volume type. "
+        "Restored VMs and volumes are named after the original and the snapshot unless you name them."
     )
 
 
