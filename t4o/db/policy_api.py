@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -437,7 +437,9 @@ def workload_usage(workload_id: str, s: Session | None = None) -> tuple[int, int
 # ---------------------------------------------------------------- admin metrics
 def storage_per_project() -> list[dict[str, Any]]:
     """Per project: live snapshots, the bytes of the disks they captured (``bytes``) and the bytes they
-    stored in the vault (``stored_bytes``, the Storage quota's usage), largest first."""
+    stored in the vault (``stored_bytes``, the Storage quota's usage; split into ``full_stored_bytes``
+    and ``incremental_stored_bytes`` by snapshot type), largest first."""
+    full = case((Snapshot.snapshot_type == "full", Snapshot.uploaded_size), else_=0)
     with session_scope() as s:
         rows = s.execute(
             select(
@@ -445,12 +447,21 @@ def storage_per_project() -> list[dict[str, Any]]:
                 func.count(),
                 func.coalesce(func.sum(Snapshot.size), 0),
                 func.coalesce(func.sum(Snapshot.uploaded_size), 0),
+                func.coalesce(func.sum(full), 0),
             )
             .where(Snapshot.deleted.is_(False))
             .group_by(Snapshot.project_id)
         ).all()
     out = [
-        {"project_id": p, "snapshots": int(n), "bytes": int(b), "stored_bytes": int(u)} for p, n, b, u in rows
+        {
+            "project_id": p,
+            "snapshots": int(n),
+            "bytes": int(b),
+            "stored_bytes": int(u),
+            "full_stored_bytes": int(f),
+            "incremental_stored_bytes": int(u) - int(f),
+        }
+        for p, n, b, u, f in rows
     ]
     return sorted(out, key=lambda r: (-r["bytes"], r["project_id"]))
 

@@ -1,5 +1,6 @@
 """The service's own state for administrators: its nodes (every service that reported, one per host and
-binary; up or down by its heartbeat), disabling a workloads node, and the service-wide metrics."""
+binary; up or down by its heartbeat), disabling a workloads node, and the service-wide metrics (with the
+backup target's capacity)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from t4o.db import api as db
 from t4o.db import policy_api
 from t4o.db.api import Page
 from t4o.db.models import Service, utcnow
+from t4o.workloads import target_capacity
 
 LOG = get_logger(__name__)
 
@@ -45,12 +47,19 @@ def set_disabled(ctx: RequestContext, host: str, disabled: bool) -> dict[str, An
     return _node(svc, utcnow())
 
 
-def metrics(ctx: RequestContext, recent: int) -> dict[str, Any]:
-    """Storage per project, protected VMs and volumes, the ``recent`` newest jobs and every node."""
+def metrics(ctx: RequestContext, recent: int, targets: bool = True) -> dict[str, Any]:
+    """Storage per project, protected VMs and volumes, the ``recent`` newest jobs and every node; with
+    ``targets``, the backup targets' capacity too (``backup_targets``: it reads their filesystems)."""
     policy.authorize(ctx, "metrics:get")
     now = utcnow()
+    usage = policy_api.storage_per_project()
+    found: dict[str, Any] = {}
+    if targets:
+        stored = sum(row["stored_bytes"] for row in usage)
+        found["backup_targets"] = [target_capacity.backup_target(stored)]
     return {
-        "storage_usage": policy_api.storage_per_project(),
+        **found,
+        "storage_usage": usage,
         "protected_vms": policy_api.protected_vms(),
         "protected_volumes": policy_api.protected_volumes(),
         "recent_activity": policy_api.recent_jobs(recent),

@@ -167,6 +167,40 @@ class Mount(base.APIDictWrapper):
               "dismount_reason"]  # fmt: skip
 
 
+class Trust(base.APIDictWrapper):
+    """A user's role delegated to T4O's service user, for jobs that run while nobody is logged in;
+    named ``trust-<user id>`` (one per user and project)."""
+
+    _attrs = ["name", "value", "user_id", "project_id", "metadata", "created_at"]
+
+    @property
+    def id(self) -> str:
+        return self._apidict["name"]
+
+    @property
+    def roles(self) -> str:
+        return (self._apidict.get("metadata") or {}).get("role_name") or ""
+
+    @property
+    def is_cloud_trust(self) -> bool:
+        return (self._apidict.get("metadata") or {}).get("is_cloud_trust") == "true"
+
+
+class AuditEntry(base.APIDictWrapper):
+    """A mutating API call (``kind`` api) or a job's start or end (``kind`` job)."""
+
+    _attrs = ["id", "timestamp", "kind", "action", "method", "path", "object_type", "object_id",
+              "status_code", "result", "message", "user_id", "project_id", "request_id"]  # fmt: skip
+
+
+class BackupTarget(base.APIDictWrapper):
+    """A backup target with its capacity (null with a ``reason`` when unknown, e.g. S3) and the bytes the
+    snapshots stored there."""
+
+    _attrs = ["url", "type", "mount_point", "total_bytes", "free_bytes", "used_bytes", "stored_bytes",
+              "reason"]  # fmt: skip
+
+
 class Setting(base.APIDictWrapper):
     _attrs = ["name", "value", "category", "description"]
 
@@ -562,6 +596,40 @@ def quota_set(request: Any, project_id: str, quotas: list[dict[str, Any]]) -> li
 
 def quota_delete(request: Any, quota_id: str) -> None:
     call(request, "DELETE", f"/project_allowed_quotas/{quota_id}")
+
+
+# ------------------------------------------------------------------ trusts
+def trust_list(request: Any) -> list[Trust]:
+    """The trusts the project's users gave T4O (every user's, oldest first)."""
+    return [Trust(t) for t in call(request, "GET", "/trusts")["trust"]]
+
+
+def trust_create(request: Any, role_name: str = "", is_cloud_trust: bool = False) -> Trust:
+    """Delegates ``role_name`` (empty: the service's configured role) of the logged-in user; replaces
+    (and revokes) their previous trust. A cloud trust is for administrators."""
+    trust: dict[str, Any] = {"is_cloud_trust": is_cloud_trust}
+    if role_name:
+        trust["role_name"] = role_name
+    return Trust(call(request, "POST", "/trusts", body={"trusts": trust})["trust"][0])
+
+
+def trust_delete(request: Any, name: str) -> None:
+    """Revokes the trust in Keystone (its owner or an administrator) and forgets it."""
+    call(request, "DELETE", f"/trusts/{quote(name, safe='')}")
+
+
+# ------------------------------------------------------------------ audit log and storage (admin)
+def auditlog_list(request: Any, time_in_minutes: int) -> list[AuditEntry]:
+    """The audit entries of the last ``time_in_minutes``, newest first (every project's for an admin)."""
+    found = call(request, "GET", "/workloads/audit/auditlog", params={"time_in_minutes": time_in_minutes})
+    return [AuditEntry(e) for e in found["auditlog"]]
+
+
+def storage_usage(request: Any) -> tuple[list[dict[str, Any]], list[BackupTarget]]:
+    """Per project: snapshots, ``bytes`` (provisioned), ``stored_bytes`` (the Storage quota's usage) split
+    into ``full_stored_bytes`` and ``incremental_stored_bytes``; and the backup targets' capacity."""
+    found = call(request, "GET", "/workloads/metrics/storage_usage")
+    return list(found["storage_usage"]), [BackupTarget(t) for t in found.get("backup_targets") or []]
 
 
 # ------------------------------------------------------------------ service nodes

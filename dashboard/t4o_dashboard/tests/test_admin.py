@@ -43,22 +43,61 @@ class ProjectUserSeesNoAdminPanels(base.TestCase):
         self.assertEqual(403, res.status_code)
 
 
+GIB = 1024**3
+
+
+def storage_row(project_id: str, stored: int, full: int, provisioned: int = 0, snapshots: int = 1) -> dict:
+    return {
+        "project_id": project_id,
+        "snapshots": snapshots,
+        "bytes": provisioned,
+        "stored_bytes": stored,
+        "full_stored_bytes": full,
+        "incremental_stored_bytes": stored - full,
+    }
+
+
+def target(**extra: object) -> workloadmgr.BackupTarget:
+    values = {
+        "url": "/mnt/t4o",
+        "type": "posix",
+        "default": True,
+        "mount_point": "/mnt/t4o",
+        "total_bytes": 100 * GIB,
+        "free_bytes": 60 * GIB,
+        "used_bytes": 40 * GIB,
+        "stored_bytes": 5 * GIB,
+        "reason": None,
+    }
+    return workloadmgr.BackupTarget({**values, **extra})
+
+
 class AdminUsageTests(base.AdminTestCase):
     @helpers.create_mocks(
-        {workloadmgr: ("workload_list", "snapshot_list"), os_api.keystone: ("tenant_list",)}
+        {
+            workloadmgr: ("storage_usage", "workload_list", "snapshot_list"),
+            os_api.keystone: ("tenant_list",),
+        }
     )
-    def test_chart_per_project(self) -> None:
+    def test_target_capacity_and_chart_per_project(self) -> None:
         first, second = self.tenants.list()[:2]
+        self.mock_storage_usage.return_value = (
+            [
+                # Stored bytes as the API counts them (the Storage quota's usage), not the provisioned size.
+                storage_row(first.id, 4 * GIB, 3 * GIB, provisioned=99 * GIB, snapshots=2),
+                storage_row(second.id, GIB, GIB, provisioned=50 * GIB, snapshots=2),
+            ],
+            [target()],
+        )
         self.mock_workload_list.return_value = [
             data.workload(project_id=first.id),
             data.workload("wl-2", project_id=second.id),
         ]
         self.mock_snapshot_list.return_value = [
-            # Stored bytes count (uploaded_size), as in the Storage quota; not the provisioned size.
-            data.snapshot("a", project_id=first.id, size=99 * 1024**3, uploaded_size=3 * 1024**3),
-            data.snapshot("b", project_id=first.id, uploaded_size=1024**3, snapshot_type="incremental"),
-            data.snapshot("c", project_id=second.id, size=50 * 1024**3, uploaded_size=1024**3),
-            data.snapshot("d", project_id=second.id, uploaded_size=10 * 1024**3, status="error"),
+            data.snapshot("a", project_id=first.id),
+            data.snapshot("b", project_id=first.id, snapshot_type="incremental"),
+            data.snapshot("c", project_id=second.id),
+            data.snapshot("d", project_id=second.id, status="error"),
         ]
         self.mock_tenant_list.return_value = (self.tenants.list(), False)
         res = self.client.get(USAGE)
@@ -66,19 +105,82 @@ class AdminUsageTests(base.AdminTestCase):
         rows = res.context["rows"]
         self.assertEqual([first.name, second.name], [r["project"] for r in rows])
         self.assertEqual((450, 150), (rows[0]["full_px"], rows[0]["incremental_px"]))
-        self.assertEqual(150, rows[1]["full_px"])  # the failed snapshot counts for nothing
-        self.assertContains(res, "4.0 GiB")
+        self.assertEqual((150, 0), (rows[1]["full_px"], rows[1]["incremental_px"]))
+        self.assertEqual([2, 1], [r["snapshots"] for r in rows])  # the failed snapshot is not counted
+        self.assertEqual(("4.0 GiB", "99.0 GiB"), (rows[0]["total"], rows[0]["provisioned"]))
+        (tgt,) = res.context["targets"]
+        self.assertEqual(
+            ("100.0 GiB", "60.0 GiB", "40.0 GiB", 40, "5.0 GiB"),
+            (tgt["total"], tgt["free"], tgt["used"], tgt["percent_used"], tgt["stored"]),
+        )
+        self.assertEqual((30, 210, 360), (tgt["stored_px"], tgt["other_px"], tgt["free_px"]))
+        self.assertContains(res, "Other data on the filesystem: 35.0 GiB")
+        self.assertContains(res, 'id="target_table"')
+        self.assertContains(res, "/mnt/t4o")
         self.assertNotContains(res, "GB")
         self.assertContains(res, 'id="usage_chart"')
 
-    @helpers.create_mocks({workloadmgr: ("workload_list",), os_api.keystone: ("tenant_list",)})
+    @helpers.create_mocks(
+        {
+            workloadmgr: ("storage_usage", "workload_list", "snapshot_list"),
+            os_api.keystone: ("tenant_list",),
+        }
+    )
+    def test_s3_target_says_why_capacity_is_unknown(self) -> None:
+        reason = "an S3 bucket has no fixed capacity; see the S3 service's own quota"
+        s3 = target(url="s3://backups/t4o", type="s3", mount_point=None, reason=reason,
+                    total_bytes=None, free_bytes=None, used_bytes=None, stored_bytes=0)  # fmt: skip
+        self.mock_storage_usage.return_value = ([], [s3])
+        self.mock_workload_list.return_value = []
+        self.mock_snapshot_list.return_value = []
+        self.mock_tenant_list.return_value = (self.tenants.list(), False)
+        res = self.client.get(USAGE)
+        self.assertContains(res, "S3 bucket")
+        self.assertContains(res, "s3://backups/t4o")
+        self.assertContains(res, "no fixed capacity")
+        self.assertNotContains(res, 'class="target_bar"')
+        self.assertContains(res, "No workload has snapshots yet.")
+
+    @helpers.create_mocks({workloadmgr: ("storage_usage",), os_api.keystone: ("tenant_list",)})
     def test_error_is_a_message(self) -> None:
-        self.mock_workload_list.side_effect = data.api_error("The backup service does not answer", 503)
+        self.mock_storage_usage.side_effect = data.api_error("The backup service does not answer", 503)
         self.mock_tenant_list.return_value = (self.tenants.list(), False)
         res = self.client.get(USAGE)
         self.assertEqual(200, res.status_code)
         self.assertContains(res, "No workload has snapshots yet.")
         self.assertMessageCount(res, error=1)
+
+
+class UsageAgreesWithQuotas(base.AdminTestCase):
+    """The same stored bytes from the API read the same on Storage Usage and on a project's Quotas page."""
+
+    @helpers.create_mocks(
+        {
+            workloadmgr: ("storage_usage", "workload_list", "snapshot_list", "quota_type_list", "quota_list"),
+            os_api.keystone: ("tenant_list", "tenant_get"),
+        }
+    )
+    def test_same_figure(self) -> None:
+        project = self.tenants.first()
+        stored = 5 * GIB + 300 * 1024**2  # 5.3 GiB
+        self.mock_storage_usage.return_value = ([storage_row(project.id, stored, stored)], [target()])
+        self.mock_workload_list.return_value = [data.workload(project_id=project.id)]
+        self.mock_snapshot_list.return_value = [data.snapshot(project_id=project.id)]
+        self.mock_tenant_list.return_value = (self.tenants.list(), False)
+        self.mock_tenant_get.return_value = project
+        storage_type = "5c5d3f9e-5f7b-4a55-9a3e-1d0e6c8a0005"
+        self.mock_quota_type_list.return_value = [
+            workloadmgr.QuotaType({"id": storage_type, "display_name": "Storage"})
+        ]
+        self.mock_quota_list.return_value = [
+            workloadmgr.Quota({"id": "q", "project_id": project.id, "quota_type_id": storage_type,
+                               "allowed_value": 10 * GIB, "high_watermark": 8 * GIB, "usage": stored})
+        ]  # fmt: skip
+        usage = self.client.get(USAGE)
+        (row,) = usage.context["rows"]
+        quotas = self.client.get(reverse("horizon:admin:backup_quotas:detail", args=[project.id]))
+        self.assertEqual("5.3 GiB", row["total"])
+        self.assertContains(quotas, "5.3 GiB (53%)")
 
 
 class AdminSettingsTests(base.AdminTestCase):

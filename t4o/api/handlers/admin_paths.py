@@ -17,15 +17,17 @@ _RECENT_DEFAULT = 20
 
 
 def metrics_nodes(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"nodes": nodes.metrics(ctx, 1)["nodes"]}
+    return {"nodes": nodes.metrics(ctx, 1, targets=False)["nodes"]}
 
 
 def metrics_storage_usage(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"storage_usage": nodes.metrics(ctx, 1)["storage_usage"]}
+    """Storage per project, and the backup target's capacity beside it."""
+    found = nodes.metrics(ctx, 1)
+    return {"storage_usage": found["storage_usage"], "backup_targets": found["backup_targets"]}
 
 
 def metrics_tenants_usage(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    rows = nodes.metrics(ctx, 1)["storage_usage"]
+    rows = nodes.metrics(ctx, 1, targets=False)["storage_usage"]
     total = {
         "projects": len(rows),
         "snapshots": sum(r["snapshots"] for r in rows),
@@ -37,7 +39,7 @@ def metrics_tenants_usage(ctx: RequestContext, body: Body, query: Query, project
 
 
 def metrics_vms_protected(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    found = nodes.metrics(ctx, 1)
+    found = nodes.metrics(ctx, 1, targets=False)
     return {"protected_vms": found["protected_vms"], "protected_volumes": found["protected_volumes"]}
 
 
@@ -45,7 +47,7 @@ def metrics_recent_activities(ctx: RequestContext, body: Body, query: Query, pro
     limit = int(query.get("limit") or _RECENT_DEFAULT)
     if limit > 500:
         raise errors.BadRequest("Query parameter limit must be at most 500.")
-    return {"recentactivities": nodes.metrics(ctx, limit)["recent_activity"]}
+    return {"recentactivities": nodes.metrics(ctx, limit, targets=False)["recent_activity"]}
 
 
 def service_update(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:

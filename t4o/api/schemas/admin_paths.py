@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from t4o.api.schemas.common import ID
+from t4o.api.schemas.metrics import BACKUP_TARGETS, STORAGE_ROWS
 from t4o.api.schemas.nodes import NODE_ITEM
 
 _ROWS = {"type": "array", "items": {"type": "object"}}
@@ -17,7 +18,11 @@ def _object(key: str, schema: dict[str, Any]) -> dict[str, Any]:
 RECENT_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 500}}
 
 NODES = _object("nodes", _ROWS)
-STORAGE_USAGE = _object("storage_usage", _ROWS)
+STORAGE_USAGE = {
+    "type": "object",
+    "required": ["storage_usage", "backup_targets"],
+    "properties": {"storage_usage": STORAGE_ROWS, "backup_targets": BACKUP_TARGETS},
+}
 TENANTS_USAGE = {
     "type": "object",
     "required": ["global_usage", "tenants_usage"],
