@@ -8,20 +8,20 @@ Layout of ``data/<first 2 hex digits of the pack id>/<pack id>``::
 
 Each blob is a chunk object exactly as chunks.py encodes it (magic 0xC4, compression, encryption,
 payload). The header is a run of 44-byte records, one per blob in pack order: blob id (32 raw bytes),
-offset (u32), stored length (u32), plain length (u32), all little endian. The pack id is the hex
-BLAKE3 (unkeyed) of the whole pack. The header makes a pack self-describing, so the index (index.py)
-can be rebuilt from the packs alone.
+offset (u32), stored length (u32), plain length (u32), all little endian. The pack id is 32 random
+bytes in hex: every blob is checked against its own id when read, so hashing whole packs as well
+would only cost CPU under the writer's lock. The header makes a pack self-describing, so the index
+(index.py) can be rebuilt from the packs alone.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import blake3
 
 from t4o.vault.backend import ObjectWriter
 from t4o.vault.errors import CorruptRepository
@@ -80,11 +80,11 @@ class PackWriter:
     """Collects encoded blobs into packs of about ``pack_size`` bytes, each written when full.
 
     Thread-safe: the backup's worker threads add blobs; each is written into the open pack right away
-    (a posix target streams it into a temporary file: no pack is held in memory) and hashed for the
-    pack's id. The thread whose blob fills a pack finishes it (header, fsync or PUT, rename) outside the
-    lock while the others go on with the next. At most one pack is finished at a time: on a target that
-    buffers packs (S3), memory stays at about two packs whatever its speed. ``flush`` finishes the last
-    one. Every pack written is handed to ``on_pack`` with its blobs (the index records them)."""
+    (a posix target streams it into a temporary file: no pack is held in memory). The thread whose blob
+    fills a pack finishes it (header, fsync or PUT, rename) outside the lock while the others go on
+    with the next. At most one pack is finished at a time: on a target that buffers packs (S3), memory
+    stays at about two packs whatever its speed. ``flush`` finishes the last one. Every pack written is
+    handed to ``on_pack`` with its blobs (the index records them)."""
 
     def __init__(
         self,
@@ -128,7 +128,7 @@ class PackWriter:
         # The id is not known before the header is written, so blobs name the pack only afterwards.
         header = b"".join(RECORD.pack(bytes.fromhex(i), o, n, r) for i, o, n, r in pack.entries)
         pack.add_raw(header + TRAILER.pack(len(header), MAGIC))
-        pack_id = pack.hasher.hexdigest()
+        pack_id = secrets.token_hex(32)
         with self._finishing:
             pack.writer.commit(pack_key(pack_id))
         with self._lock:
@@ -141,7 +141,6 @@ class PackWriter:
 class _OpenPack:
     def __init__(self, writer: ObjectWriter) -> None:
         self.writer = writer
-        self.hasher = blake3.blake3()
         self.size = 0
         self.entries: list[tuple[str, int, int, int]] = []  # id, offset, length, raw
 
@@ -151,5 +150,4 @@ class _OpenPack:
 
     def add_raw(self, data: bytes) -> None:
         self.writer.write(data)
-        self.hasher.update(data)
         self.size += len(data)
