@@ -388,6 +388,10 @@ def backup_source(
     lease.acquire()
     try:
         wait_for_no_gc(repo.backend, repo.stale_after)
+        # The index as it is now, after any sweep that ended before this backup: one loaded earlier (a
+        # long-lived agent's) may name blobs a gc has removed since, and a sweep that is over does not
+        # show in the commit's overlap check.
+        repo.reload_index()
         with open_source(source, fmt, tmpdir) as src:
             manifest, _stats = store_blocks(
                 repo,

@@ -159,4 +159,5 @@ class Repository(Store):
         progress: ProgressCallback | None = None,
     ) -> verify_mod.VerifyReport:
         """Check the disks of one snapshot (or of all) for missing or damaged chunks."""
+        self.reload_index()  # what is stored now, not what this object saw earlier
         return verify_mod.verify(self, self.archive.manifests(snapshot_id), read_data, progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from t4o.vault import Repository
 from t4o.vault.leases import Lease
 from t4o.vault.packs import pack_key
 from tests.fixtures.vault_blobs import damage_blob, forget_blob
@@ -144,3 +145,16 @@ def test_gc_dry_run_writes_nothing(repo, tmp_path):
     report = repo.gc(grace=0)
     assert report.deleted == 2 and report.swept
     assert not repo.backend.exists(stale.key)  # the real gc removes the stale lease
+
+
+def test_a_backup_does_not_trust_an_index_read_before_a_gc(repo, tmp_path):
+    disk = make_disk(tmp_path / "d", [os.urandom(16) for _ in range(4)])
+    repo.backup_disk(disk, "vda", snapshot_id="old")
+    assert len(repo.index) == 4  # this process's view, as a long-lived agent keeps it
+    other = Repository.open(repo.backend)  # another process deletes the snapshot and collects it
+    other.delete_snapshot("old")
+    age_all(repo, "data/", 7200)
+    assert other.gc(grace=0).deleted == 4
+    m = repo.backup_disk(disk, "vda", snapshot_id="new")
+    assert m.stats["new_chunks"] == 4 and m.stats["dedup_chunks"] == 0  # stored again, not assumed
+    assert repo.verify(read_data=True).ok
