@@ -124,6 +124,13 @@ class CreateWorkload(base.ShowOne):
             metavar="<secret-uuid>",
             help="Barbican secret holding the encryption key (with --encryption)",
         )
+        parser.add_argument(
+            "--backup-target-id",
+            "--backup_target_id",
+            dest="backup_target_id",
+            metavar="<backup-target-id>",
+            help="Backup target to store the snapshots on (default: the default target); never changes",
+        )
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
@@ -137,6 +144,7 @@ class CreateWorkload(base.ShowOne):
             metadata=metadata(client, args),
             encryption=args.encryption,
             secret_uuid=args.secret_uuid,
+            backup_target_id=args.backup_target_id,
         )
         return base.show(wl)
 

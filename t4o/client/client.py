@@ -7,6 +7,7 @@ from typing import Any
 from keystoneauth1 import session as ksa_session
 
 from t4o.client.audit import AuditLogManager
+from t4o.client.backup_targets import BackupTargetManager
 from t4o.client.file_search import FileSearchManager
 from t4o.client.http import HTTPClient
 from t4o.client.imports import ImportManager
@@ -46,6 +47,7 @@ class Client:
         self.mounts = MountManager(http)
         self.file_searches = FileSearchManager(http)
         self.trusts = TrustManager(http)
+        self.backup_targets = BackupTargetManager(http)
         self.audit_log = AuditLogManager(http)
 
     @classmethod

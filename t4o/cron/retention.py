@@ -51,7 +51,8 @@ def apply(
     expired = _unmounted(workload_id, retention.expired(schedule, snaps, now))
     if not expired:
         return []
-    repo = vault()
+    # The default opens the workload's own backup target; tests pass an opener of their own.
+    repo = target_cleanup.workload_target(workload_id) if vault is default_vault else vault()
     gone = [snap_id for snap_id in expired if _delete(repo, workload_id, snap_id)]
     if not gone:
         return gone

@@ -157,7 +157,8 @@ _WORKLOAD_JSON = ("jobschedule", "metadata")
 # What a listing shows of a workload (not the soft-delete bookkeeping).
 _WORKLOAD_LISTED = (
     "id", "name", "description", "project_id", "user_id", "workload_type_id", "source_platform", "status",
-    "error_msg", "jobschedule", "metadata", "encryption", "secret_uuid", "created_at", "updated_at",
+    "error_msg", "jobschedule", "metadata", "encryption", "secret_uuid", "backup_target_id", "created_at",
+    "updated_at",
 )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from t4o.common import errors
-from t4o.vault.target import TargetUnavailable
+from t4o.vault import TargetUnavailable
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ filesystem is refused.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from oslo_config import cfg
 
@@ -71,9 +72,16 @@ def mount_point_of(path: str) -> str:
     return current
 
 
-def open_repository(url: str, password: str | None = None, create: bool = True) -> Repository:
+def open_repository(
+    url: str,
+    password: str | None = None,
+    create: bool = True,
+    *,
+    credentials: dict[str, str] | None = None,
+    object_lock: bool = False,
+) -> Repository:
     """The vault at ``url``; with ``create``, a new one when there is none (tests, first setup)."""
-    backend = open_backend(url)
+    backend = open_backend(url, object_lock=object_lock, credentials=credentials)
     try:
         return Repository.open(backend, password)
     except RepositoryNotFound:
@@ -83,9 +91,17 @@ def open_repository(url: str, password: str | None = None, create: bool = True) 
 
 
 def open_target(
-    url: str, password: str | None = None, *, create_if_missing: bool = False, require_mount: bool = False
+    url: str,
+    password: str | None = None,
+    *,
+    create_if_missing: bool = False,
+    require_mount: bool = False,
+    credentials: dict[str, str] | None = None,
+    object_lock: bool = False,
 ) -> Repository:
-    """Open the vault of the backup target ``url``, or raise TargetUnavailable saying why."""
+    """Open the vault of the backup target ``url``, or raise TargetUnavailable saying why.
+
+    ``credentials`` and ``object_lock`` are an S3 target's own keys and its immutability."""
     local = not url.startswith("s3://")
     path = url.removeprefix("file://")
     if local and require_mount and mount_point_of(path) == "/":
@@ -94,7 +110,9 @@ def open_target(
             "mounted?); [backup_target] require_mount is set"
         )
     try:
-        return open_repository(url, password, create=create_if_missing)
+        return open_repository(
+            url, password, create=create_if_missing, credentials=credentials, object_lock=object_lock
+        )
     except RepositoryNotFound:
         where = f" (on the filesystem mounted at {mount_point_of(path)})" if local else ""
         raise TargetHoldsNoVault(
@@ -130,10 +148,15 @@ def target_spec(conf: cfg.ConfigOpts = cfg.CONF) -> dict[str, object]:
     return {"url": target.url, "password": target.password, "require_mount": target.require_mount}
 
 
-def open_spec(spec: dict[str, object]) -> Repository:
-    """The vault a workflow named in a transfer spec (``target_spec``)."""
+def open_spec(spec: dict[str, Any], *, create_if_missing: bool = False) -> Repository:
+    """The vault a workflow named in a transfer spec (``target_spec``, or a target defined through the
+    API with its own S3 ``credentials`` and ``object_lock``)."""
+    credentials = spec.get("credentials")
     return open_target(
         str(spec["url"]),
         str(spec["password"]) if spec.get("password") else None,
+        create_if_missing=create_if_missing,
         require_mount=bool(spec.get("require_mount")),
+        credentials=dict(credentials) if credentials else None,
+        object_lock=bool(spec.get("object_lock")),
     )

@@ -10,11 +10,19 @@ from t4o.vault.errors import InvalidArgument
 from t4o.vault.posix import PosixBackend
 
 
-def open_backend(url: str, *, create: bool = False, object_lock: bool = False) -> Backend:
+def open_backend(
+    url: str,
+    *,
+    create: bool = False,
+    object_lock: bool = False,
+    credentials: dict[str, str] | None = None,
+) -> Backend:
     """Open the backup target at ``url``.
 
     ``create`` makes a missing S3 bucket (``init`` asks for it; other commands must not create a bucket
-    by a typo); ``object_lock`` requires, or creates, a bucket with S3 Object Lock (immutable snapshots).
+    by a typo); ``object_lock`` requires, or creates, a bucket with S3 Object Lock (immutable snapshots);
+    ``credentials`` (``access_key``, ``secret_key``) are an S3 target's own keys (default: the
+    environment's).
     """
     if not url:
         raise InvalidArgument("no repository location given")
@@ -23,7 +31,14 @@ def open_backend(url: str, *, create: bool = False, object_lock: bool = False) -
             raise InvalidArgument(f"bad S3 location {url!r}: use s3://bucket/prefix?endpoint=URL")
         # Imported lazily: the S3 backend pulls in boto3, which posix-only users do not need.
         s3 = importlib.import_module("t4o.vault.s3")
-        return s3.S3Backend.from_url(url, create=create, object_lock=object_lock)
+        keys = credentials or {}
+        return s3.S3Backend.from_url(
+            url,
+            create=create,
+            object_lock=object_lock,
+            access_key=keys.get("access_key") or None,
+            secret_key=keys.get("secret_key") or None,
+        )
     if "://" in url and not url.startswith("file://"):
         raise InvalidArgument(f"unsupported repository location {url!r} (a path or s3://...)")
     if object_lock:

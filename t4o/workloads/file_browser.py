@@ -35,9 +35,7 @@ from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.filerecovery import Disk, FilesystemReader, Volume, cleanup_stale_mounts, open_disk
-from t4o.vault import Repository, open_configured_target
-from t4o.vault.disk_reader import DiskReader
-from t4o.vault.nbd_export import NbdExport
+from t4o.vault import DiskReader, NbdExport, Repository, open_configured_target
 
 LOG = logging.getLogger(__name__)
 

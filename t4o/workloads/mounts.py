@@ -35,8 +35,8 @@ from t4o.db import api as db
 from t4o.db import mount_api, states
 from t4o.db.models import Snapshot, SnapshotMount, new_id, utcnow
 from t4o.openstack.cloud import Cloud, get_cloud
+from t4o.workloads import targets
 from t4o.workloads.flows import config as flows_config
-from t4o.workloads.flows.snapshot import vault_spec
 
 LOG = get_logger(__name__)
 
@@ -98,8 +98,11 @@ def _with_devices(disks: list[dict[str, Any]], agent_disks: Any) -> list[dict[st
     return [{**d, "device": (by_serial.get(d["serial"]) or {}).get("device")} for d in disks]
 
 
-def _spec(disks: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"vault": vault_spec(), "disks": [{"ref": d["ref"], "serial": d["serial"]} for d in disks]}
+def _spec(snapshot_id: str, disks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "vault": targets.spec_for_snapshot(snapshot_id),
+        "disks": [{"ref": d["ref"], "serial": d["serial"]} for d in disks],
+    }
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -199,7 +202,7 @@ class SnapshotMounts:
             mount_api.finish(row.id, mount_api.ERROR, "the snapshot is being deleted")
             raise errors.Conflict(f"Snapshot {snap.id} is being deleted; it cannot be mounted.")
         try:
-            agent = self.datamover().mount(row.id, mount_vm_id, _spec(disks))
+            agent = self.datamover().mount(row.id, mount_vm_id, _spec(snap.id, disks))
         except DATAMOVER_ERRORS as exc:
             message = f"Snapshot {snap.id} could not be mounted on VM {mount_vm_id}: {exc}"
             LOG.warning("Mount %s: %s", row.id, message)
@@ -345,7 +348,7 @@ class SnapshotMounts:
         if not mount_api.transition(row.id, [mount_api.MOUNTED], mount_api.MOUNTING):
             return
         try:
-            agent = dm.mount(row.id, row.mount_vm_id, _spec(list(row.disks)))
+            agent = dm.mount(row.id, row.mount_vm_id, _spec(row.snapshot_id, list(row.disks)))
         except DATAMOVER_ERRORS as exc:
             message = (
                 f"The datamover agent on host {row.host} no longer had this mount and mounting it again "

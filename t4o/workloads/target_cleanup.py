@@ -19,6 +19,7 @@ from oslo_config import cfg
 from t4o.common import errors
 from t4o.common.log import get_logger
 from t4o.vault import Repository, TargetHoldsNoVault, open_configured_target, register_opts
+from t4o.workloads import targets
 
 LOG = get_logger(__name__)
 
@@ -37,6 +38,18 @@ def configured_target() -> Repository | None:
     except TargetHoldsNoVault as exc:
         # Nothing was ever backed up there: nothing to delete. (Were it an unmounted share, its data is
         # not lost: the reconcile reports it once the share is back.)
+        LOG.warning("Nothing to delete from the backup target: %s", exc)
+        return None
+
+
+def workload_target(workload_id: str) -> Repository | None:
+    """The vault of the workload's own backup target (never created here), or None when it holds none."""
+    target = targets.for_workload(workload_id)
+    if target.id == targets.CONFIG_TARGET_ID:
+        return configured_target()
+    try:
+        return targets.open_target(target)
+    except TargetHoldsNoVault as exc:
         LOG.warning("Nothing to delete from the backup target: %s", exc)
         return None
 
