@@ -51,6 +51,26 @@ _VAULT = {
 }
 _REF = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*/[A-Za-z0-9][A-Za-z0-9._:-]*$"}
 _TARGET = {"type": "string", "pattern": r"^[a-z]{2,3}[a-z0-9]{1,4}$"}
+# A guest hook (t4o.datamover.disks.guest_hooks): the words to run, or why the command did not parse.
+_HOOK = {
+    "type": ["object", "null"],
+    "required": ["command"],
+    "properties": {
+        "command": {"type": "string", "maxLength": 4096},
+        "argv": {"type": "array", "minItems": 1, "maxItems": 256, "items": {"type": "string"}},
+        "error": {"type": "string"},
+    },
+}
+_GUEST_HOOKS = {
+    "type": ["object", "null"],
+    "properties": {
+        "pre_freeze": _HOOK,
+        "post_thaw": _HOOK,
+        "timeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+        "on_failure": {"enum": ["crash", "fail"]},
+        "output_limit": {"type": "integer", "minimum": 1, "maximum": 1048576},
+    },
+}
 TRANSFER = {
     "type": "object",
     "required": ["transfer"],
@@ -93,6 +113,7 @@ BACKUP_SPEC = {
                 },
             },
         },
+        "guest_hooks": _GUEST_HOOKS,
     },
 }
 RESTORE_SPEC = {

@@ -2,7 +2,8 @@
 
 One ``DomainBackup`` per snapshot of a domain:
 
-1. the guest is frozen if its agent answers (see consistency.py);
+1. the guest is frozen if its agent answers (see consistency.py), between its pre-freeze and post-thaw
+   hooks when there are (guest_hooks.py);
 2. ``virDomainBackupBegin`` starts a pull-mode backup and creates the new checkpoint in the same instant:
    libvirt exports every selected disk, frozen at that instant, on an NBD unix socket; for an incremental
    it also exports the dirty bitmap since the parent checkpoint (``qemu:dirty-bitmap:backup-<dev>``).
@@ -38,6 +39,7 @@ from t4o.datamover.disks import libvirt_conn
 from t4o.datamover.disks.consistency import DEFAULT_AGENT_TIMEOUT, Consistency, GuestFreeze
 from t4o.datamover.disks.domain_xml import backup_xml, checkpoint_xml, parse_disks
 from t4o.datamover.disks.errors import BrokenChainError, DiskError
+from t4o.datamover.disks.guest_hooks import SKIPPED, HookResult, HookSpec, not_run
 from t4o.datamover.disks.nbd import STATE_DIRTY, STATE_ZERO, NbdClient
 from t4o.datamover.disks.protocol import Extent
 from t4o.datamover.disks.read_ahead import ReadAhead, blocks_over
@@ -170,6 +172,7 @@ class DomainBackup:
         quiesce: bool = True,
         agent_timeout: int = DEFAULT_AGENT_TIMEOUT,
         scratch_dir: str | None = None,
+        hooks: HookSpec | None = None,
     ) -> None:
         self._conn = conn
         self._dom = libvirt_conn.lookup_domain(conn, domain)
@@ -179,6 +182,9 @@ class DomainBackup:
         self._targets = targets
         self._quiesce = quiesce
         self._agent_timeout = agent_timeout
+        self._hooks = hooks
+        #: what the guest hooks did (see guest_hooks.py)
+        self.hook_results: list[HookResult] = []
         self._scratch_parent = scratch_dir
         self._workdir = ""
         self._started_paused = False
@@ -237,9 +243,16 @@ class DomainBackup:
         sock = os.path.join(self._workdir, "nbd.sock")
         bxml = backup_xml(sock, specs, selected, self._workdir, self.parent)
         cxml = checkpoint_xml(self.checkpoint, specs, selected)
-        # A paused guest cannot answer its agent: no freeze then (its disks are idle anyway).
+        # A paused guest cannot answer its agent: no freeze and no hooks then (its disks are idle anyway).
         quiesce = self._quiesce and not self._started_paused
-        freeze = GuestFreeze(self._dom, self._agent_timeout) if quiesce else None
+        freeze = None
+        if self._started_paused and self._hooks:
+            self.hook_results = [
+                not_run(phase, hook, SKIPPED, "the domain was shut off")
+                for phase, hook in self._hooks.hooks()
+            ]
+        elif quiesce or self._hooks:
+            freeze = GuestFreeze(self._dom, self._agent_timeout, self._hooks, freeze=quiesce)
         try:
             if freeze:
                 freeze.__enter__()
@@ -255,6 +268,7 @@ class DomainBackup:
             if freeze:
                 freeze.__exit__(None, None, None)
                 self.consistency, self.consistency_reason = freeze.consistency, freeze.reason
+                self.hook_results = freeze.hook_results
             elif not self._started_paused:
                 self.consistency_reason = "quiesce not requested"
         self._job_running = True

@@ -48,6 +48,11 @@ BAD_CINDER_SNAPSHOT = (
     b'"spec": {"vault": {"url": "/v"}, "snapshot_id": "s", "workload_id": "w", "checkpoint": "c", '
     b'"disk_id_prefix": "vm", "volumes": [{"volume_id": "' + SERVER + b'"}]}}}'
 )
+BAD_HOOK_TIMEOUT = (
+    b'{"transfer": {"kind": "backup", "server_id": "' + SERVER + b'", '
+    b'"spec": {"vault": {"url": "/v"}, "snapshot_id": "s", "workload_id": "w", "checkpoint": "c", '
+    b'"disk_id_prefix": "vm", "guest_hooks": {"pre_freeze": {"command": "a", "argv": ["a"]}, "timeout": 0}}}}'
+)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +64,7 @@ BAD_CINDER_SNAPSHOT = (
         (BAD_REF, "Invalid transfer/spec/disks/0/ref"),
         (BAD_VOLUME, "Invalid transfer/spec/volumes/0/volume_id"),
         (BAD_CINDER_SNAPSHOT, "Invalid transfer/spec/volumes/0"),
+        (BAD_HOOK_TIMEOUT, "Invalid transfer/spec/guest_hooks/timeout"),
     ],
 )
 def test_bad_bodies_get_400_with_the_field_at_fault(
