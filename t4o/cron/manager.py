@@ -14,7 +14,9 @@ due outside waits for the opening, and one not started when the window closes (n
 workload stayed busy: the run ``waiting``) is recorded as missed. A run whose snapshot failed for a transient
 reason (t4o.policies.retry) is ``retrying``: it is started again after an exponential backoff, within its
 window and before the schedule's next run, up to ``[cron] retry_attempts`` times; its failure is notified
-and mailed only when no attempt is left.
+and mailed only when no attempt is left. Each status change writes, in the same update, what the API shows
+of it in the run's ``details``: every attempt (start, end, result, error, whether and when it is retried)
+and why a run was missed.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ LOG = get_logger(__name__)
 AUDIT_ROTATE_INTERVAL = 3600.0  # seconds between two rotations of the audit log
 
 PENDING = (pm.RUN_WAITING, pm.RUN_RETRYING)  # runs claimed but not yet started (again)
+
+# Why a run is missed (its details' missed.reason): its window closed with no cron process running in it,
+# or with the workload busy all along; or, without a window, found beyond misfire_grace_time.
+MISSED_WINDOW = "window_closed"
+MISSED_BUSY = "window_closed_busy"
+MISSED_GRACE = "misfire_grace_time"
 
 # (context, workload_id, body, full) -> the snapshot row; default: WorkloadAPI.snapshot_workload
 FireFn = Callable[[RequestContext, str, dict[str, Any], bool], Any]
@@ -178,12 +186,14 @@ class CronManager:
             if missed is not None:
                 late = (now - missed).total_seconds()
                 msg = f"found {late:.0f} s after its time, beyond misfire_grace_time ({grace:.0f} s)"
-                self._claim_missed(wl, missed, msg)
+                self._claim_missed(wl, missed, msg, {"reason": MISSED_GRACE, "detail": msg})
         else:
             due = windows.due(schedule.window, schedule.tz, schedule.previous_run, last, now)
             if due.missed is not None and due.missed_close is not None:
-                msg = f"{_window_closed(schedule, due.missed_close)}: no cron process ran while it was open"
-                self._claim_missed(wl, due.missed, msg)
+                detail = "no cron process ran while it was open"
+                msg = f"{_window_closed(schedule, due.missed_close)}: {detail}"
+                why = _missed_window(schedule, due.missed_close, MISSED_WINDOW, detail)
+                self._claim_missed(wl, due.missed, msg, why)
             fire_at = due.fire
         if fire_at is None:
             return None
@@ -193,8 +203,8 @@ class CronManager:
             return None
         return self._attempt(wl, schedule, run_id, fire_at, now, 1)
 
-    def _claim_missed(self, wl: dict[str, Any], missed: dt.datetime, msg: str) -> None:
-        if policy_api.claim_run(wl["id"], missed, self.host, pm.RUN_MISSED, msg):
+    def _claim_missed(self, wl: dict[str, Any], missed: dt.datetime, msg: str, why: dict[str, Any]) -> None:
+        if policy_api.claim_run(wl["id"], missed, self.host, pm.RUN_MISSED, msg, missed=why):
             LOG.warning("Scheduled run %s of workload %s missed: %s", missed.isoformat(), wl["id"], msg)
 
     def _attempt(
@@ -230,7 +240,15 @@ class CronManager:
                 self._busy(wl, schedule, run_id, fire_at, now, attempt, exc, note)
                 return None
             LOG.error("Scheduled run %s of workload %s failed: %s", fire_at.isoformat(), wl["id"], exc)
-            policy_api.finish_run(run_id, pm.RUN_FIRED, note, attempts=attempt, next_attempt_at=None)
+            entry = {
+                **_attempt_entry(attempt, now),
+                "ended_at": _iso(now),
+                "result": "failed",
+                "error": str(exc),
+            }
+            policy_api.finish_run(
+                run_id, pm.RUN_FIRED, note, attempt=entry, attempts=attempt, next_attempt_at=None
+            )
             self._failed(
                 wl, schedule, run_id, fire_at, now, attempt, str(exc), verdict, pm.RUN_FAILED, payload
             )
@@ -239,6 +257,7 @@ class CronManager:
             run_id,
             pm.RUN_FIRED,
             note,
+            attempt=_attempt_entry(attempt, now, snap.id),
             snapshot_id=snap.id,
             snapshot_type=payload["snapshot_type"],
             attempts=attempt,
@@ -293,19 +312,24 @@ class CronManager:
         verdict: retry.Verdict,
         final_status: str,
         payload: dict[str, Any],
+        ended: dict[str, Any] | None = None,
     ) -> None:
-        """After a failed attempt (the run fired): schedule the next one, or report the run's failure."""
+        """After a failed attempt (the run fired): schedule the next one, or report the run's failure.
+        ``ended``: how the attempt's snapshot ended, for its entry in the run's details."""
         total = 1 + int(self.conf.cron.retry_attempts)
         next_at = now + dt.timedelta(
             seconds=retry.backoff(attempt, self.conf.cron.retry_backoff, self.conf.cron.retry_backoff_max)
         )
         why_not = self._no_retry(schedule, fire_at, verdict, attempt, total, next_at)
+        entry: dict[str, Any] = {"attempt": attempt, **(ended or {})}
         if why_not is None:
             note = f"attempt {attempt} of {total} failed ({verdict.reason}); next attempt at {_iso(next_at)}"
+            entry.update(will_retry=True, next_attempt_at=_iso(next_at), retry_reason=verdict.reason)
             if policy_api.run_transition(
                 run_id,
                 pm.RUN_FIRED,
                 pm.RUN_RETRYING,
+                attempt=entry,
                 message=f"{error} [{note}]",
                 next_attempt_at=_naive(next_at),
             ):
@@ -318,7 +342,8 @@ class CronManager:
             if attempt == 1 and not verdict.transient
             else f"{error} [attempt {attempt} of {total}; {why_not}]"
         )
-        if policy_api.run_transition(run_id, pm.RUN_FIRED, final_status, message=message):
+        entry.update(will_retry=False, next_attempt_at=None, retry_reason=why_not)
+        if policy_api.run_transition(run_id, pm.RUN_FIRED, final_status, attempt=entry, message=message):
             self._report_failure(wl, payload, message, attempt)
 
     def _no_retry(
@@ -367,13 +392,14 @@ class CronManager:
         for run in runs:
             at = run["scheduled_time"].replace(tzinfo=dt.UTC)
             next_at = (run["next_attempt_at"] or run["scheduled_time"]).replace(tzinfo=dt.UTC)
-            why_not, closed = None, False
+            why_not, closed = None, None
             if latest is not None and latest > at:
                 why_not = f"the next scheduled run at {_iso(latest)} came due"
             elif schedule.window is not None:
                 _, close = schedule.window.span(at, schedule.tz)
                 if now >= close:
-                    why_not, closed = _window_closed(schedule, close), True
+                    why_not = _window_closed(schedule, close)
+                    closed = _missed_window(schedule, close, MISSED_BUSY, _error_of(run["message"]))
             elif (now - next_at).total_seconds() > grace:
                 why_not = f"found {(now - next_at).total_seconds():.0f} s after the attempt was due"
             if why_not is not None:
@@ -392,17 +418,34 @@ class CronManager:
         return None
 
     def _give_up(
-        self, wl: dict[str, Any], run: dict[str, Any], why_not: str, total: int, window_closed: bool
+        self,
+        wl: dict[str, Any],
+        run: dict[str, Any],
+        why_not: str,
+        total: int,
+        window_closed: dict[str, Any] | None,
     ) -> None:
+        """A pending run gets no other start; ``window_closed``: why it is missed, when its window closed."""
         error = _error_of(run["message"])
+        entry, missed = None, None
         if run["status"] == pm.RUN_WAITING:
             # Its window closed: missed; a newer run took over while the workload was busy: skipped.
             status = pm.RUN_MISSED if window_closed else pm.RUN_SKIPPED
             message = f"{why_not} before it could start: {error}"
+            missed = window_closed
         else:
             status = pm.RUN_ERROR if run["snapshot_id"] else pm.RUN_FAILED
             message = f"{error} [attempt {run['attempts']} of {total}; {why_not}]"
-        if not policy_api.run_transition(run["id"], run["status"], status, message=message):
+            if int(run["attempts"]) > 0:  # the failed attempt said it would be retried: it is not
+                entry = {
+                    "attempt": int(run["attempts"]),
+                    "will_retry": False,
+                    "next_attempt_at": None,
+                    "retry_reason": why_not,
+                }
+        if not policy_api.run_transition(
+            run["id"], run["status"], status, attempt=entry, missed=missed, message=message
+        ):
             return
         LOG.warning(
             "Scheduled run %s of workload %s %s: %s", run["scheduled_time"], wl["id"], status, message
@@ -446,6 +489,8 @@ class CronManager:
         for run in policy_api.runs_ended():
             ok = run["status"] == states.AVAILABLE
             attempts = max(int(run["attempts"]), 1)
+            finished = run["finished_at"].replace(tzinfo=dt.UTC) if run["finished_at"] else now
+            ended = {"ended_at": _iso(finished), "result": run["status"], "error": run["error_msg"]}
             payload: dict[str, Any] = {
                 "workload_id": run["workload_id"],
                 "project_id": run["project_id"],
@@ -470,14 +515,16 @@ class CronManager:
                     verdict = retry.Verdict(False, "the workload has no usable schedule any more")
                     schedule = jobschedule.JobSchedule()
                 at = run["scheduled_time"].replace(tzinfo=dt.UTC)
+                ended["error"] = error
                 self._failed(
-                    wl, schedule, run["id"], at, now, attempts, error, verdict, pm.RUN_ERROR, payload
+                    wl, schedule, run["id"], at, now, attempts, error, verdict, pm.RUN_ERROR, payload, ended
                 )
                 continue
             message = ""
             if attempts > 1:
                 message = f"completed at attempt {attempts} of {total}; before: {_error_of(run['message'])}"
-            if not policy_api.run_settle(run["id"], pm.RUN_COMPLETED, message):
+            entry = {"attempt": attempts, **ended, "will_retry": False, "next_attempt_at": None}
+            if not policy_api.run_settle(run["id"], pm.RUN_COMPLETED, message, attempt=entry):
                 continue
             ctx = owner_context({"user_id": run["user_id"], "project_id": run["project_id"]})
             settings = self._smtp({"project_id": run["project_id"]})
@@ -503,6 +550,35 @@ class CronManager:
                 return count
             count += 1
         return None
+
+
+def _attempt_entry(attempt: int, now: dt.datetime, snapshot_id: str | None = None) -> dict[str, Any]:
+    """A new attempt's entry in the run's details; its end and its retry are filled in later."""
+    return {
+        "attempt": attempt,
+        "started_at": _iso(now),
+        "ended_at": None,
+        "result": "running" if snapshot_id else None,
+        "snapshot_id": snapshot_id,
+        "error": None,
+        "will_retry": None,
+        "next_attempt_at": None,
+        "retry_reason": None,
+    }
+
+
+def _missed_window(
+    schedule: jobschedule.JobSchedule, close: dt.datetime, reason: str, detail: str
+) -> dict[str, Any]:
+    """Why a run of a windowed schedule is missed, as the run's details say it."""
+    assert schedule.window is not None
+    return {
+        "reason": reason,
+        "window": {"start": f"{schedule.window.start:%H:%M}", "end": f"{schedule.window.end:%H:%M}"},
+        "timezone": schedule.timezone,
+        "window_closed_at": _iso(close),
+        "detail": detail,
+    }
 
 
 def _naive(t: dt.datetime) -> dt.datetime:

@@ -78,9 +78,15 @@ def last_run(workload_id: str) -> dt.datetime | None:
 
 
 def claim_run(
-    workload_id: str, scheduled_time: dt.datetime, host: str, status: str, message: str = ""
+    workload_id: str,
+    scheduled_time: dt.datetime,
+    host: str,
+    status: str,
+    message: str = "",
+    missed: dict[str, Any] | None = None,
 ) -> str | None:
-    """Insert the run's row; its id, or None when another cron process claimed this run first."""
+    """Insert the run's row (with ``missed``: why it is missed); its id, or None when another cron process
+    claimed this run first."""
     try:
         with session_scope() as s:
             run = ScheduledRun(
@@ -89,6 +95,7 @@ def claim_run(
                 status=status,
                 host=host,
                 message=message,
+                details={"missed": missed} if missed is not None else None,
             )
             s.add(run)
             s.flush()
@@ -97,13 +104,58 @@ def claim_run(
         return None
 
 
-def finish_run(run_id: str, status: str, message: str = "", **values: Any) -> None:
+def merged_details(
+    current: dict[str, Any] | None,
+    attempt: dict[str, Any] | None = None,
+    missed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A run's ``details`` with ``attempt`` merged into the entry of its number (appended when new) and
+    ``missed`` set."""
+    details = dict(current or {})
+    if attempt is not None:
+        entries = [dict(e) for e in details.get("attempts") or []]
+        for entry in entries:
+            if entry.get("attempt") == attempt["attempt"]:
+                entry.update(attempt)
+                break
+        else:
+            entries.append(dict(attempt))
+        details["attempts"] = entries
+    if missed is not None:
+        details["missed"] = missed
+    return details
+
+
+def _update_run(
+    cond: list[Any],
+    values: dict[str, Any],
+    attempt: dict[str, Any] | None = None,
+    missed: dict[str, Any] | None = None,
+) -> bool:
+    """Update the run matching ``cond``; ``attempt`` and ``missed`` are merged into its details in the same
+    transaction (the row locked meanwhile on MariaDB and PostgreSQL). False when no run matched."""
     with session_scope() as s:
-        s.execute(
-            update(ScheduledRun)
-            .where(ScheduledRun.id == run_id)
-            .values(status=status, message=message, **values)
-        )
+        if attempt is not None or missed is not None:
+            found = s.execute(select(ScheduledRun.details).where(*cond).with_for_update()).first()
+            if found is None:
+                return False
+            values = {**values, "details": merged_details(found[0], attempt, missed)}
+        res = s.execute(update(ScheduledRun).where(*cond).values(**values))
+        return rows_matched(res) == 1
+
+
+def finish_run(
+    run_id: str,
+    status: str,
+    message: str = "",
+    attempt: dict[str, Any] | None = None,
+    missed: dict[str, Any] | None = None,
+    **values: Any,
+) -> None:
+    """Set the status of a run this process holds (with ``attempt`` and ``missed``: see _update_run)."""
+    _update_run(
+        [ScheduledRun.id == run_id], {"status": status, "message": message, **values}, attempt, missed
+    )
 
 
 def runs_ended() -> list[dict[str, Any]]:
@@ -124,6 +176,7 @@ def runs_ended() -> list[dict[str, Any]]:
                 Snapshot.error_msg,
                 Snapshot.time_taken,
                 Snapshot.size,
+                Snapshot.finished_at,
             )
             .join(Snapshot, Snapshot.id == ScheduledRun.snapshot_id)
             .where(ScheduledRun.status == "fired", Snapshot.status.in_(("available", "error", "cancelled")))
@@ -131,28 +184,27 @@ def runs_ended() -> list[dict[str, Any]]:
     return [r._asdict() for r in rows]
 
 
-def run_settle(run_id: str, status: str, message: str = "") -> bool:
+def run_settle(run_id: str, status: str, message: str = "", attempt: dict[str, Any] | None = None) -> bool:
     """fired -> status; False when another cron process settled the run first (it reports it)."""
-    with session_scope() as s:
-        res = s.execute(
-            update(ScheduledRun)
-            .where(ScheduledRun.id == run_id, ScheduledRun.status == "fired")
-            .values(status=status, message=message)
-        )
-        return rows_matched(res) == 1
+    return run_transition(run_id, "fired", status, message=message, attempt=attempt)
 
 
 def run_transition(
-    run_id: str, from_status: str, to_status: str, now: dt.datetime | None = None, **values: Any
+    run_id: str,
+    from_status: str,
+    to_status: str,
+    now: dt.datetime | None = None,
+    attempt: dict[str, Any] | None = None,
+    missed: dict[str, Any] | None = None,
+    **values: Any,
 ) -> bool:
-    """from_status -> to_status (with ``values``), when the run is still in from_status (and, with ``now``,
-    its next attempt is due); False when another cron process moved it first."""
+    """from_status -> to_status (with ``values``; ``attempt`` and ``missed`` merged into its details), when
+    the run is still in from_status (and, with ``now``, its next attempt is due); False when another cron
+    process moved it first."""
     cond = [ScheduledRun.id == run_id, ScheduledRun.status == from_status]
     if now is not None:
         cond.append(ScheduledRun.next_attempt_at <= naive_utc(now))
-    with session_scope() as s:
-        res = s.execute(update(ScheduledRun).where(*cond).values(status=to_status, **values))
-        return rows_matched(res) == 1
+    return _update_run(cond, {"status": to_status, **values}, attempt, missed)
 
 
 def runs_pending(statuses: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -184,6 +236,15 @@ def run_list(workload_id: str, page: Page | None = None) -> list[ScheduledRun]:
             [ScheduledRun.workload_id == workload_id],
             page or Page(sort_key="scheduled_time", sort_dir="asc"),
         )
+
+
+def run_get(workload_id: str, run_id: str) -> ScheduledRun:
+    """One scheduled run of the workload; NotFound when the workload has no such run."""
+    with session_scope() as s:
+        run = s.get(ScheduledRun, run_id)
+        if run is None or run.workload_id != workload_id:
+            raise errors.NotFound(f"Scheduled run {run_id} of workload {workload_id} not found.")
+        return run
 
 
 def snapshot_rows(workload_id: str) -> list[dict[str, Any]]:

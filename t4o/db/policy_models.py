@@ -48,6 +48,10 @@ class ScheduledRun(Base):
     # (naive UTC): typed columns, as the cron service selects and compares them.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # What the API shows of the run beyond its status: {"attempts": [one entry per attempt: started_at,
+    # ended_at, result, snapshot_id, error, will_retry, next_attempt_at, retry_reason], "missed": {reason,
+    # ...}}, written with the status change it explains (t4o.cron.manager). NULL for runs from before.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class WorkloadPolicy(Base):

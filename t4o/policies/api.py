@@ -84,3 +84,10 @@ def scheduled_runs(ctx: RequestContext, workload_id: str, page: Page) -> list[Sc
     policy.authorize(ctx, "workload:get_scheduled_runs")
     db.workload_get(workload_id, None if ctx.is_admin else ctx.project_id)  # 404 for other projects
     return policy_api.run_list(workload_id, page)
+
+
+def scheduled_run(ctx: RequestContext, workload_id: str, run_id: str) -> ScheduledRun:
+    """One scheduled run of a workload of the caller's project."""
+    policy.authorize(ctx, "workload:get_scheduled_runs")
+    db.workload_get(workload_id, None if ctx.is_admin else ctx.project_id)  # 404 for other projects
+    return policy_api.run_get(workload_id, run_id)

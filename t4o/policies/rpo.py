@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from oslo_config import cfg
 
 from t4o.common import errors
@@ -48,6 +49,7 @@ class RpoState:
             "rpo_breached": self.breached,
             "last_snapshot_at": _iso(self.last_snapshot_at),
             "last_snapshot_age_seconds": None if self.age_seconds is None else round(self.age_seconds, 3),
+            "rpo_missed_since": _iso(self.breached_at),
         }
 
 
@@ -95,6 +97,42 @@ def workload_state(wl: Any, now: dt.datetime | None = None) -> RpoState:
     """The RPO state of one workload row (for its API view)."""
     now = now or dt.datetime.now(dt.UTC)
     return evaluate(wl.jobschedule, wl.created_at, metrics_api.last_snapshot_at(wl.id), now, wl.id)
+
+
+def _listed_schedule(raw: Any) -> dict[str, Any] | None:
+    """A listed row's jobschedule, decoded only when it may hold an RPO (a listing reads it as JSON text)."""
+    if isinstance(raw, bytes):
+        raw = raw.decode()
+    if isinstance(raw, str):
+        if '"rpo_hours"' not in raw:
+            return None
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _listed_time(value: dt.datetime | str | None, now: dt.datetime) -> dt.datetime:
+    # A listing's timestamp: a datetime, or the database's text 'YYYY-MM-DD HH:MM:SS[.ffffff]' (naive UTC).
+    if value is None:
+        return now
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def listing_views(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> dict[str, dict[str, Any]]:
+    """workload id -> the RPO fields of its view (RpoState.view) for the rows of a workloads listing: one
+    query for the newest available snapshots of the whole page. A row's schedule is decoded, and its
+    creation time read, only when they can matter (an RPO; no snapshot): a page holds up to 1000 rows."""
+    now = now or dt.datetime.now(dt.UTC)
+    newest = metrics_api.last_snapshots_at([r["id"] for r in rows])
+    views: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        schedule = _listed_schedule(r["jobschedule"])
+        last = newest.get(r["id"])
+        created = _listed_time(r["created_at"], now) if schedule is not None and last is None else now
+        views[r["id"]] = evaluate(schedule, created, last, now, r["id"]).view()
+    return views
 
 
 def _context(row: dict[str, Any]) -> RequestContext:

@@ -291,10 +291,61 @@ def test_a_run_that_cannot_start_before_the_window_closes_is_missed(world: Any, 
             f"its backup window 22:00-06:00 (UTC) closed at {iso(at(18))} before it could start: "
             f"Workload {wid} is locked: a job of it runs"
         ), run
+        missed = run["missed"]
+        assert {k: missed[k] for k in ("reason", "window", "timezone", "window_closed_at")} == {
+            "reason": "window_closed_busy",
+            "window": {"start": "22:00", "end": "06:00"},
+            "timezone": "UTC",
+            "window_closed_at": iso(at(18)),
+        }
+        assert missed["detail"].startswith(f"Workload {wid} is locked"), missed
+        assert (run["attempts"], run["attempt_count"], run["next_attempt_at"]) == ([], 0, None)
     finally:
         release.touch()
     assert plane.cp.wait_job("snapshot", manual, proj, member(proj))["status"] == "available"
     assert [s["id"] for s in plane.snapshots(proj, wid)] == [manual]
+
+
+def test_a_missed_run_says_why(world: Any) -> None:
+    plane, cron, clock = world
+    proj, wid = plane.workload(schedule("14:00", window={"start": "22:00", "end": "06:00"}, rpo_hours=30))
+    plain_proj, plain = plane.workload(schedule("12:00"))
+    (late,) = cron.tick()  # 12:00: the plain schedule's run
+    clock.advance(at(10) - clock.now())  # 22:00: the window opens, the 14:00 run starts
+    (first,) = cron.tick()
+    for proj_id, snap_id in ((plain_proj, late), (proj, first)):
+        assert plane.cp.wait_job("snapshot", snap_id, proj_id, member(proj_id))["status"] == "available"
+    cron.tick()
+    # No cron process runs until 07:00 the day after next: the next day's window (22:00-06:00) passed.
+    clock.advance(at(43) - clock.now())
+    assert cron.tick() == []
+    runs = plane.runs(proj, wid)
+    assert [r["status"] for r in runs] == ["completed", "missed"], runs
+    missed = runs[1]
+    assert missed["message"] == (
+        f"its backup window 22:00-06:00 (UTC) closed at {iso(at(42))}: no cron process ran while it was open"
+    )
+    assert missed["missed"] == {
+        "reason": "window_closed",
+        "window": {"start": "22:00", "end": "06:00"},
+        "timezone": "UTC",
+        "window_closed_at": iso(at(42)),
+        "detail": "no cron process ran while it was open",
+    }
+    assert runs[0]["missed"] is None and runs[0]["attempts"][0]["result"] == "available"
+    # Without a window: found beyond misfire_grace_time (600 s), the newest due run (12:00 today) is
+    # missed; the 12:00 run of the day between was coalesced into it.
+    (completed, skipped) = plane.runs(plain_proj, plain)
+    assert completed["status"] == "completed" and skipped["status"] == "missed", skipped
+    assert skipped["missed"] == {
+        "reason": "misfire_grace_time",
+        "detail": "found 68400 s after its time, beyond misfire_grace_time (600 s)",
+    }
+    # The detailed listing shows the RPO state read from MariaDB (the API's own clock: the snapshot just
+    # taken is within the 30 h).
+    (row,) = plane.cp.request("GET", "/workloads/detail", proj, member(proj)).json()["workloads"]
+    assert (row["rpo_hours"], row["rpo_breached"], row["rpo_missed_since"]) == (30, False, None)
+    assert row["last_snapshot_at"] is not None
 
 
 def test_a_transient_failure_is_retried_and_succeeds_on_attempt_2(world: Any) -> None:
@@ -309,6 +360,35 @@ def test_a_transient_failure_is_retried_and_succeeds_on_attempt_2(world: Any) ->
     assert run["status"] == "retrying" and run["snapshot_id"] == first
     note = f"attempt 1 of 4 failed (a cloud service answered 5xx); next attempt at {iso(at(300 / 3600))}"
     assert run["message"] == f"{error} [{note}]"
+    assert (run["attempt_count"], run["next_attempt_at"]) == (1, iso(at(300 / 3600)))
+    (one,) = run["attempts"]
+    ended = plane.cp.wait_job("snapshot", first, proj, member(proj))["finished_at"]
+    assert (
+        one
+        == {
+            "attempt": 1,
+            "started_at": iso(T0),  # when the cron service queued it (its clock)
+            "ended_at": ended[:19] + "Z",  # when the snapshot ended (the worker's clock)
+            "result": "error",
+            "snapshot_id": first,
+            "error": error,
+            "will_retry": True,
+            "next_attempt_at": iso(at(300 / 3600)),
+            "retry_reason": "a cloud service answered 5xx",
+        }
+    )
+    # One run by its id shows the same; another workload's run, or an unknown id, is 404.
+    path = f"/workloads/{wid}/scheduled_runs/{run['id']}"
+    shown = plane.cp.request("GET", path, proj, member(proj))
+    assert shown.status_code == 200 and shown.json()["scheduled_run"] == run, shown.text
+    other_proj, other = plane.workload(schedule("12:00", enabled=False))
+    for path, who in [
+        (f"/workloads/{wid}/scheduled_runs/{uuid.uuid4()}", proj),
+        (f"/workloads/{other}/scheduled_runs/{run['id']}", other_proj),  # not a run of that workload
+        (f"/workloads/{wid}/scheduled_runs/{run['id']}", other_proj),  # not a workload of that project
+    ]:
+        resp = plane.cp.request("GET", path, who, member(who))
+        assert resp.status_code == 404, resp.text
     clock.advance(dt.timedelta(seconds=299))
     assert cron.tick() == []
     clock.advance(dt.timedelta(seconds=1))
@@ -318,6 +398,18 @@ def test_a_transient_failure_is_retried_and_succeeds_on_attempt_2(world: Any) ->
     (run,) = plane.runs(proj, wid)
     assert (run["status"], run["snapshot_id"]) == ("completed", second)
     assert run["message"] == f"completed at attempt 2 of 4; before: {error}"
+    assert (run["attempt_count"], run["next_attempt_at"]) == (2, None)
+    one, two = run["attempts"]
+    assert (one["attempt"], one["result"], one["will_retry"]) == (1, "error", True)
+    assert {k: two[k] for k in ("attempt", "started_at", "result", "snapshot_id", "error", "will_retry")} == {
+        "attempt": 2,
+        "started_at": iso(at(300 / 3600)),
+        "result": "available",
+        "snapshot_id": second,
+        "error": None,
+        "will_retry": False,
+    }
+    assert two["ended_at"] and two["next_attempt_at"] is None
     snaps = {s["id"]: s for s in plane.snapshots(proj, wid)}
     assert {k: s["status"] for k, s in snaps.items()} == {first: "error", second: "available"}
     assert snaps[first]["error_msg"] == error
@@ -339,6 +431,14 @@ def test_a_permanent_failure_is_not_retried(world: Any) -> None:
         assert cron.tick() == []
     (run,) = plane.runs(proj, wid)
     assert (run["status"], run["snapshot_id"], run["message"]) == ("error", first, error)
+    (one,) = run["attempts"]
+    assert (one["result"], one["error"], one["will_retry"], one["next_attempt_at"]) == (
+        "error",
+        error,
+        False,
+        None,
+    )
+    assert one["retry_reason"] == "not retried: a resource is gone"
     assert [s["id"] for s in plane.snapshots(proj, wid)] == [first]
     assert kinds(plane.recorder.drain(), wid) == [
         "t4o.scheduled_snapshot.start",
@@ -367,6 +467,10 @@ def test_after_the_last_attempt_the_failure_is_notified_once(world: Any) -> None
     (run,) = plane.runs(proj, wid)
     assert (run["status"], run["snapshot_id"]) == ("error", second)
     assert run["message"] == f"{error} [attempt 2 of 2; no attempt left]"
+    one, two = run["attempts"]
+    assert [a["snapshot_id"] for a in run["attempts"]] == [first, second]
+    assert (one["will_retry"], one["next_attempt_at"]) == (True, iso(at(300 / 3600)))
+    assert (two["result"], two["will_retry"], two["retry_reason"]) == ("error", False, "no attempt left")
     events = plane.recorder.drain()
     assert kinds(events, wid) == ["t4o.scheduled_snapshot.start", "t4o.scheduled_snapshot.error"]
     (payload,) = [p for e, p in events if e == "t4o.scheduled_snapshot.error"]

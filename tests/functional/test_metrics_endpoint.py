@@ -236,6 +236,27 @@ def test_metrics_are_what_the_test_made(cp: ControlPlane) -> None:
     assert (shown["rpo_hours"], shown["rpo_breached"]) == (26, False)
     shown = cp.request("GET", f"/workloads/{plain['id']}", proj, member(proj)).json()["workload"]
     assert (shown["rpo_hours"], shown["rpo_breached"], shown["last_snapshot_at"]) == (None, False, None)
+    assert shown["rpo_missed_since"] is None
+
+    # since when the RPO is missed: the newest available snapshot's creation + rpo_hours
+    shown = cp.request("GET", f"/workloads/{stale['id']}", proj, member(proj)).json()["workload"]
+    since = dt.datetime.fromisoformat(shown["rpo_missed_since"].rstrip("Z"))
+    assert abs((since - (stale_at + dt.timedelta(hours=26))).total_seconds()) < 1, shown
+
+    # the detailed listing (what the dashboard's tables read) carries the same RPO fields, the summary not
+    rpo_keys = ("rpo_hours", "rpo_breached", "last_snapshot_at", "rpo_missed_since")
+    listed = cp.request("GET", "/workloads/detail", proj, member(proj)).json()["workloads"]
+    by_id = {w["id"]: w for w in listed}
+    assert set(by_id) == {fresh["id"], stale["id"], empty_old["id"], plain["id"]}
+    for wl in (fresh, stale, empty_old, plain):
+        one = cp.request("GET", f"/workloads/{wl['id']}", proj, member(proj)).json()["workload"]
+        assert {k: by_id[wl["id"]][k] for k in rpo_keys} == {k: one[k] for k in rpo_keys}
+        ages = (by_id[wl["id"]]["last_snapshot_age_seconds"], one["last_snapshot_age_seconds"])
+        assert ages == (None, None) or abs(ages[0] - ages[1]) < 60, ages
+    assert by_id[stale["id"]]["rpo_breached"] is True and by_id[fresh["id"]]["rpo_missed_since"] is None
+    assert by_id[empty_old["id"]]["rpo_missed_since"] is not None  # no snapshot: the workload's age
+    summary = cp.request("GET", "/workloads", proj, member(proj)).json()["workloads"]
+    assert all("rpo_hours" not in w for w in summary)
 
 
 @pytest.mark.parametrize("bad", [0, -2, "soon", "nan", 10**6])

@@ -38,6 +38,7 @@ def test_within_and_beyond_the_rpo() -> None:
         "rpo_breached": True,
         "last_snapshot_at": "2026-05-01T01:00:00.000000Z",
         "last_snapshot_age_seconds": 26 * 3600 + 1.0,
+        "rpo_missed_since": "2026-05-02T03:00:00.000000Z",
     }
 
 

@@ -17,3 +17,9 @@ def list_scheduled_runs(
     page = paging.page(query, ("scheduled_time", "asc"))
     runs = rules.scheduled_runs(ctx, workload_id, page)
     return pagination.listing("scheduled_runs", [views.scheduled_run(r) for r in runs], page)
+
+
+def show_scheduled_run(
+    ctx: RequestContext, body: Body, query: Query, project_id: str, workload_id: str, run_id: str
+) -> Any:
+    return {"scheduled_run": views.scheduled_run(rules.scheduled_run(ctx, workload_id, run_id))}

@@ -3,10 +3,13 @@ lines against a real all-in-one API: every command, its output formats and its e
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import yaml
 
+from t4o.db.policy_models import ScheduledRun
+from t4o.db.session import session_scope
 from tests.functional.cli.conftest import Cli
 
 FOUR_HOURLY = ["--field", "interval=4 hr", "--field", "retention_policy_value=7"]
@@ -303,6 +306,75 @@ def test_usage_metrics_activity_and_scheduled_runs(cli: Cli) -> None:
     )
     assert cli.json("workload-scheduled-runs", wl["id"], tool="workloadmgr") == []
     assert "No workload with name or ID 'ghost'" in cli.fails("workload", "run", "list", "ghost")
+
+
+def test_scheduled_run_attempts_and_the_reason_of_a_missed_run(cli: Cli) -> None:
+    vms = cli.cp.add_servers(cli.project, 1)
+    wl = cli.json("workload", "create", "--name", "nightly", "--instance", vms[0])
+    # Runs as the cron service records them (it is not part of the all-in-one's test clock): a run that
+    # failed once and waits for its retry, and one whose backup window closed before it could start.
+    error = "VM web (1a2b): Service Unavailable (HTTP 503)"
+    attempt = {
+        "attempt": 1,
+        "started_at": "2026-03-02T12:00:00Z",
+        "ended_at": "2026-03-02T12:01:10Z",
+        "result": "error",
+        "snapshot_id": "snap-1",
+        "error": error,
+        "will_retry": True,
+        "next_attempt_at": "2026-03-02T12:06:10Z",
+        "retry_reason": "a cloud service answered 5xx",
+    }
+    missed = {
+        "reason": "window_closed",
+        "window": {"start": "22:00", "end": "06:00"},
+        "timezone": "UTC",
+        "window_closed_at": "2026-03-03T06:00:00Z",
+        "detail": "no cron process ran while it was open",
+    }
+    with session_scope(f"sqlite:///{cli.cp.workdir}/t4o.sqlite") as s:
+        retrying = ScheduledRun(
+            workload_id=wl["id"],
+            scheduled_time=dt.datetime(2026, 3, 2, 12),
+            status="retrying",
+            snapshot_id="snap-1",
+            snapshot_type="full",
+            host="cron-1",
+            message=f"{error} [attempt 1 of 4 failed (a cloud service answered 5xx); next attempt at ...]",
+            attempts=1,
+            next_attempt_at=dt.datetime(2026, 3, 2, 12, 6, 10),
+            details={"attempts": [attempt]},
+        )
+        gone = ScheduledRun(
+            workload_id=wl["id"],
+            scheduled_time=dt.datetime(2026, 3, 2, 14),
+            status="missed",
+            host="cron-1",
+            message="its backup window 22:00-06:00 (UTC) closed at 2026-03-03T06:00:00Z: no cron process ...",
+            details={"missed": missed},
+        )
+        s.add_all([retrying, gone])
+        s.flush()
+        ids = (retrying.id, gone.id)
+
+    listed = cli.json("workload", "run", "list", "nightly")
+    assert [(r["ID"], r["Status"], r["Attempts"], r["Next Attempt"]) for r in listed] == [
+        (ids[0], "retrying", 1, "2026-03-02T12:06:10Z"),
+        (ids[1], "missed", 0, None),
+    ]
+    shown = cli.json("workload", "run", "show", "nightly", ids[0])
+    assert shown["attempts"] == [attempt] and shown["attempt_count"] == 1
+    text = cli.ok("workload", "run", "show", "nightly", ids[0])
+    assert (
+        f"#1 2026-03-02T12:00:00Z to 2026-03-02T12:01:10Z: error (snapshot snap-1): {error}; "
+        "retried at 2026-03-02T12:06:10Z (a cloud service answered 5xx)"
+    ) in text
+    shown = cli.json("workload-scheduled-run-show", wl["id"], ids[1], tool="workloadmgr")
+    assert shown["missed"] == missed and shown["attempts"] == []
+    text = cli.ok("workload", "run", "show", "nightly", ids[1])
+    assert "window_closed" in text and "2026-03-03T06:00:00Z" in text
+    line = cli.fails("workload", "run", "show", "nightly", "no-such-run")
+    assert line == f"Scheduled run no-such-run of workload {wl['id']} not found.", line
 
 
 def test_help_of_the_new_groups(cli: Cli) -> None:

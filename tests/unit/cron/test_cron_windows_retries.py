@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from t4o.api import views
 from t4o.common import errors
 from t4o.cron.clock import ManualClock
 from t4o.cron.manager import CronManager
@@ -210,6 +211,30 @@ def test_backoff_doubles_and_the_failure_is_reported_once_after_the_last_attempt
     errors_sent = [p for job, phase, p in sent if phase == "error"]
     assert len(errors_sent) == 1 and errors_sent[0]["attempts"] == 3
     assert errors_sent[0]["error"] == run.message
+    # Each attempt as the API shows it: the first could not even queue a snapshot.
+    one, two, three = views.scheduled_run(run)["attempts"]
+    assert one == {
+        "attempt": 1,
+        "started_at": "2026-03-02T12:00:00Z",
+        "ended_at": "2026-03-02T12:00:00Z",
+        "result": "failed",
+        "snapshot_id": None,
+        "error": "No live, enabled workloads worker can run the snapshot now",
+        "will_retry": True,
+        "next_attempt_at": "2026-03-02T12:05:00Z",
+        "retry_reason": "no workloads worker was available",
+    }
+    assert (two["started_at"], two["result"], two["next_attempt_at"]) == (
+        "2026-03-02T12:05:00Z",
+        "error",
+        "2026-03-02T12:15:30Z",  # its end seen 30 s after 12:05, then twice the backoff
+    )
+    assert two["snapshot_id"] is not None and two["error"].startswith("snapshot: the backup target")
+    assert (three["started_at"], three["will_retry"], three["retry_reason"]) == (
+        "2026-03-02T12:15:30Z",
+        False,
+        "no attempt left",
+    )
 
 
 def test_a_permanent_failure_is_not_retried(cron: Any) -> None:
@@ -292,3 +317,35 @@ def test_a_retry_that_finds_the_workload_busy_waits_and_keeps_its_failure(cron: 
     assert (run.status, run.attempts, run.snapshot_id) == (pm.RUN_COMPLETED, 2, second)
     assert run.message == f"completed at attempt 2 of 4; before: {error}"
     assert [phase for _, phase, _ in sent] == ["start", "start", "end"] and first != second
+
+
+def test_a_retry_given_up_says_so_in_its_attempt(cron: Any) -> None:
+    manager, clock, worker, sent = cron
+    wl = make_workload(hourly())
+    worker.script = ["VM web (1): Service Unavailable (HTTP 503)"]
+    (first,) = manager.tick()
+    manager.tick()
+    (run,) = policy_api.run_list(wl)
+    (attempt,) = views.scheduled_run(run)["attempts"]
+    assert (attempt["will_retry"], attempt["next_attempt_at"]) == (True, "2026-03-02T12:05:00Z")
+    assert views.scheduled_run(run)["next_attempt_at"] == "2026-03-02T12:05:00Z"
+    clock.advance(dt.timedelta(hours=1, minutes=2))  # every cron process was down: 13:00 came due
+    manager.tick()
+    run = policy_api.run_list(wl)[0]
+    shown = views.scheduled_run(run)
+    assert (shown["status"], shown["next_attempt_at"], shown["missed"]) == (pm.RUN_ERROR, None, None)
+    (attempt,) = shown["attempts"]
+    assert (attempt["snapshot_id"], attempt["result"], attempt["will_retry"]) == (first, "error", False)
+    assert attempt["next_attempt_at"] is None
+    assert attempt["retry_reason"] == "the next scheduled run at 2026-03-02T13:00:00Z came due"
+    assert [p for _, p, _ in sent].count("error") == 1
+
+
+def test_runs_from_before_their_details_show_no_attempts(cron: Any) -> None:
+    wl = make_workload(hourly())
+    run_id = policy_api.claim_run(wl, T0, "cron-1", pm.RUN_COMPLETED)
+    assert run_id is not None
+    (run,) = policy_api.run_list(wl)
+    assert run.details is None
+    shown = views.scheduled_run(run)
+    assert (shown["attempts"], shown["missed"], shown["attempt_count"]) == ([], None, 0)

@@ -20,6 +20,7 @@ class AdminWorkloadsTable(tables.DataTable):
     schedule = tables.Column(workload_tables.schedule_text, verbose_name=_("Schedule"))
     snapshots = tables.Column("snapshot_count", verbose_name=_("Snapshots"))
     last_snapshot = workload_tables.last_snapshot_column()
+    rpo = workload_tables.rpo_column()
     size = workload_tables.size_column()
     status = common.workload_status_column()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from horizon import tables
@@ -52,6 +54,66 @@ def schedule_text(workload: Any) -> str:
     keep = js.get("retention_policy_value")
     text = f"{js.get('interval', '?')} from {js.get('start_time', '?')}"
     return f"{text}, keep {keep}" if keep else text
+
+
+def age_text(seconds: float | None) -> str:
+    """An age as '45 min', '5 h 10 min' (under two days) or '3 d 4 h'."""
+    if seconds is None:
+        return ""
+    minutes = max(int(seconds // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def rpo_parts(workload: Any) -> dict[str, str | None]:
+    """The workload's RPO state as the API computed it (rpo_hours, last_snapshot_age_seconds,
+    rpo_missed_since), in words: ``rpo`` ('26 h', None without one), ``age`` of the newest available
+    snapshot (None without one) and ``missed_since`` (a time, None while the RPO holds)."""
+    hours = workload.get("rpo_hours")
+    age = workload.get("last_snapshot_age_seconds")
+    since = workload.get("rpo_missed_since")
+    return {
+        "rpo": f"{float(hours):g} h" if hours is not None else None,
+        "age": age_text(age) if age is not None else None,
+        "missed_since": common.timestamp(since) if since else None,
+    }
+
+
+def rpo_html(workload: Any) -> SafeString:
+    """The RPO cell: the RPO and the newest snapshot's age; a warning label while the RPO is missed."""
+    parts = rpo_parts(workload)
+    if parts["age"] is not None:
+        age = str(_("newest snapshot %(age)s old") % {"age": parts["age"]})
+    else:
+        age = str(_("no snapshot yet"))
+    if parts["rpo"] is None:
+        return format_html('<span class="t4o-rpo">{}; {}</span>', _("No RPO"), age)
+    if parts["missed_since"] is None:
+        return format_html('<span class="t4o-rpo">{}; {}</span>', parts["rpo"], age)
+    missed = str(_("RPO missed since %(time)s") % {"time": parts["missed_since"]})
+    return format_html(
+        '<span class="t4o-rpo">{}; {}</span><br><span class="label label-warning t4o-rpo-missed">'
+        '<span class="fa fa-exclamation-triangle"></span> {}</span>',
+        parts["rpo"],
+        age,
+        missed,
+    )
+
+
+def rpo_column() -> tables.Column:
+    return tables.Column(
+        rpo_html,
+        verbose_name=_("RPO"),
+        help_text=_(
+            "Recovery point objective: how old the newest available snapshot may get. A warning shows "
+            "since when it is older."
+        ),
+    )
 
 
 def instance_names(workload: Any) -> str:
@@ -150,6 +212,7 @@ class WorkloadsTable(tables.DataTable):
     instances = tables.Column(instance_names, verbose_name=_("Instances"))
     schedule = tables.Column(schedule_text, verbose_name=_("Schedule"))
     last_snapshot = last_snapshot_column()
+    rpo = rpo_column()
     size = size_column()
     status = common.workload_status_column()
 
@@ -175,6 +238,7 @@ class WorkloadSummaryTable(tables.DataTable):
     status = common.workload_status_column("summary_status")
     running = tables.Column(running_text, verbose_name=_("Running Snapshot"))
     last_snapshot = last_snapshot_column()
+    rpo = rpo_column()
     full = tables.Column("full_text", verbose_name=_("Full Snapshots"))
     incremental = tables.Column("incremental_text", verbose_name=_("Incremental Snapshots"))
     size = size_column()

@@ -81,6 +81,7 @@ class DetailView(tables.MultiTableView):
             workload=workload,
             instances=workload_tables.instance_names(workload),
             schedule=workload_tables.schedule_text(workload),
+            rpo=workload_tables.rpo_parts(workload),
             file_search_url=reverse("horizon:project:workloads:file_search", args=[workload.id]),
         )
         return context
