@@ -15,6 +15,7 @@ from t4o import __version__
 from t4o.api.handlers import (
     admin_paths,
     audit,
+    backup_targets,
     file_search,
     files,
     imports,
@@ -34,6 +35,7 @@ from t4o.api.handlers import (
 )
 from t4o.api.schemas import admin_paths as admin_s
 from t4o.api.schemas import audit as audit_s
+from t4o.api.schemas import backup_targets as targets_s
 from t4o.api.schemas import file_search as search_s
 from t4o.api.schemas import files as files_s
 from t4o.api.schemas import imports as imports_s
@@ -110,6 +112,7 @@ _WL = "/workloads/{workload_id}"
 _SN = "/snapshots/{snapshot_id}"
 _RS = "/restores/{restore_id}"
 _P = "/workload_policy/{policy_id}"
+_BT = "/backup_targets/{backup_target_id}"
 _CONFLICT = (400, 401, 403, 404, 409)
 _DISK = _SN + "/vms/{vm_id}/disks/{disk}"
 _BYTES = {"schema": files_s.BINARY}
@@ -174,6 +177,9 @@ OPERATIONS: list[Operation] = [
     Operation("GET", _WL + "/scheduled_runs", "listScheduledRuns", scheduled_runs.list_scheduled_runs,
               "What the cron service did with each scheduled run of a workload", "workloads",
               query=runs_s.PAGE, response=paged("scheduled_runs", runs_s.RUN)),
+    Operation("GET", _WL + "/scheduled_runs/{run_id}", "showScheduledRun", scheduled_runs.show_scheduled_run,
+              "One scheduled run of a workload, with each of its attempts", "workloads",
+              response=wrap("scheduled_run", runs_s.RUN)),
     # disaster recovery: the backup target read back into the database (admin)
     Operation("GET", "/workloads/get_list/import_workloads", "listImportableWorkloads",
               imports.list_importable, "List the workloads on the backup target (admin)", "workloads",
@@ -351,6 +357,23 @@ OPERATIONS: list[Operation] = [
     Operation("GET", "/workloads/audit/auditlog", "getAuditLog", audit.get_auditlog,
               "Mutating API calls and job starts and ends of the last time_in_minutes, newest first (admin)",
               "audit", query=audit_s.QUERY, response=audit_s.AUDITLOG),
+    # backup targets (admin): where snapshots are stored, chosen per workload at create time
+    Operation("GET", "/backup_targets", "listBackupTargets", backup_targets.list_backup_targets,
+              "List the backup targets (the configured one alone when none is defined) (admin)",
+              "backup_targets", response=wrap_list("backup_targets", targets_s.BACKUP_TARGET)),
+    Operation("POST", "/backup_targets", "createBackupTarget", backup_targets.create_backup_target,
+              "Define a backup target: nfs, posix or s3 (admin)", "backup_targets", body=targets_s.CREATE,
+              body_required=True, response=wrap("backup_target", targets_s.BACKUP_TARGET), errors=_CONFLICT),
+    Operation("GET", _BT, "showBackupTarget", backup_targets.show_backup_target,
+              "Show a backup target (admin)", "backup_targets",
+              response=wrap("backup_target", targets_s.BACKUP_TARGET)),
+    Operation("PUT", _BT, "updateBackupTarget", backup_targets.update_backup_target,
+              "Change a backup target; its type and url only while no workload uses it (admin)",
+              "backup_targets", body=targets_s.UPDATE, body_required=True,
+              response=wrap("backup_target", targets_s.BACKUP_TARGET), errors=_CONFLICT),
+    Operation("DELETE", _BT, "deleteBackupTarget", backup_targets.delete_backup_target,
+              "Delete a backup target no workload uses (admin)", "backup_targets", status=202,
+              errors=_CONFLICT),
     # trusts
     Operation("GET", "/trusts", "listTrusts", trusts.list_trusts,
               "The trusts the project's users gave T4O's service user", "trusts",

@@ -50,6 +50,7 @@ def workload(
         "metadata": wl.metadata_,
         "encryption": wl.encryption,
         "secret_uuid": wl.secret_uuid,
+        "backup_target_id": wl.backup_target_id or "config",
         "instances": [{"id": vm.vm_id, "name": vm.vm_name} for vm in wl.vms],
         "created_at": _ts(wl.created_at),
         "updated_at": _ts(wl.updated_at),
@@ -75,6 +76,7 @@ _WORKLOAD_ROW_KEYS = (
     "metadata",
     "encryption",
     "secret_uuid",
+    "backup_target_id",
     "instances",
 )
 _WORKLOAD_SUMMARY_KEYS = (
@@ -102,6 +104,7 @@ def workload_row(row: dict[str, Any], detail: bool = True) -> dict[str, Any]:
             out[key] = orjson.Fragment(value)
     out["created_at"] = _ts(row["created_at"])
     if detail:
+        out["backup_target_id"] = row.get("backup_target_id") or "config"
         out["updated_at"] = _ts(row["updated_at"])
     return out
 
@@ -172,7 +175,23 @@ def setting(st: Any) -> dict[str, Any]:
     }
 
 
+_ATTEMPT_KEYS = (
+    "attempt",
+    "started_at",
+    "ended_at",
+    "result",
+    "snapshot_id",
+    "error",
+    "will_retry",
+    "next_attempt_at",
+    "retry_reason",
+)
+
+
 def scheduled_run(run: Any) -> dict[str, Any]:
+    """A scheduled run with its attempts and, when missed, why (as the cron service recorded them)."""
+    details = run.details or {}
+    next_at = run.next_attempt_at
     return {
         "id": run.id,
         "scheduled_time": run.scheduled_time.isoformat(),
@@ -181,6 +200,15 @@ def scheduled_run(run: Any) -> dict[str, Any]:
         "snapshot_type": run.snapshot_type,
         "host": run.host,
         "message": run.message,
+        "attempt_count": run.attempts,
+        # Only a waiting or retrying run is tried again: a settled run keeps its last value in the row.
+        "next_attempt_at": (
+            next_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if next_at and run.status in ("waiting", "retrying")
+            else None
+        ),
+        "attempts": [{k: a.get(k) for k in _ATTEMPT_KEYS} for a in details.get("attempts") or []],
+        "missed": details.get("missed"),
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from t4o.cli import (
     audit,
+    backup_targets,
     file_search,
     files,
     imports,
@@ -64,6 +65,7 @@ OSC_COMMANDS: dict[str, type] = {
     "workload scheduler enable": scheduler.EnableScheduler,
     "workload scheduler disable": scheduler.DisableScheduler,
     "workload run list": runs.ListScheduledRun,
+    "workload run show": runs.ShowScheduledRun,
     "workload policy list": policies.ListPolicy,
     "workload policy show": policies.ShowPolicy,
     "workload policy create": policies.CreatePolicy,
@@ -95,6 +97,11 @@ OSC_COMMANDS: dict[str, type] = {
     "workload trust list": trusts.ListTrust,
     "workload trust show": trusts.ShowTrust,
     "workload trust delete": trusts.DeleteTrust,
+    "workload backup target create": backup_targets.CreateBackupTarget,
+    "workload backup target list": backup_targets.ListBackupTarget,
+    "workload backup target show": backup_targets.ShowBackupTarget,
+    "workload backup target set": backup_targets.SetBackupTarget,
+    "workload backup target delete": backup_targets.DeleteBackupTarget,
     "workload auditlog list": audit.ListAuditLog,
 }
 
@@ -139,6 +146,7 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "enable-global-job-scheduler": scheduler.EnableScheduler,
     "disable-global-job-scheduler": scheduler.DisableScheduler,
     "workload-scheduled-runs": runs.ListScheduledRun,
+    "workload-scheduled-run-show": runs.ShowScheduledRun,
     "policy-list": policies.ListPolicy,
     "policy-show": policies.ShowPolicy,
     "policy-create": policies.CreatePolicy,
@@ -170,5 +178,10 @@ WORKLOADMGR_COMMANDS: dict[str, type] = {
     "trust-list": trusts.ListTrust,
     "trust-show": trusts.ShowTrust,
     "trust-delete": trusts.DeleteTrust,
+    "backup-target-create": backup_targets.CreateBackupTarget,
+    "backup-target-list": backup_targets.ListBackupTarget,
+    "backup-target-show": backup_targets.ShowBackupTarget,
+    "backup-target-update": backup_targets.SetBackupTarget,
+    "backup-target-delete": backup_targets.DeleteBackupTarget,
     "workload-get-auditlog": audit.ListAuditLog,
 }

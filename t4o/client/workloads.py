@@ -37,6 +37,7 @@ class WorkloadManager(Manager[Workload]):
         metadata: dict[str, str] | None = None,
         encryption: bool | None = None,
         secret_uuid: str | None = None,
+        backup_target_id: str | None = None,
     ) -> Workload:
         body: dict[str, Any] = {
             "instances": [{"instance-id": i} for i in instances],
@@ -50,6 +51,7 @@ class WorkloadManager(Manager[Workload]):
             "metadata": metadata,
             "encryption": encryption,
             "secret_uuid": secret_uuid,
+            "backup_target_id": backup_target_id,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         return self._one(self.http.post(self.path, {"workload": body}))
@@ -93,3 +95,7 @@ class WorkloadManager(Manager[Workload]):
         """What the cron service did with each scheduled run of the workload (oldest first)."""
         path = f"{self.path}/{workload_id}/scheduled_runs"
         return [Resource(r) for r in self.http.get_list(path, "scheduled_runs", **params)]
+
+    def scheduled_run(self, workload_id: str, run_id: str) -> Resource:
+        """One scheduled run of the workload, with each of its attempts and, when missed, why."""
+        return Resource(self.http.get(f"{self.path}/{workload_id}/scheduled_runs/{run_id}")["scheduled_run"])

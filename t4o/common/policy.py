@@ -134,12 +134,14 @@ API_RULES = [
         _P + "/global_job_scheduler/enable",
         "Enable or disable every scheduled snapshot.",
     ),
-    _op(
-        "workload:get_scheduled_runs",
-        OWNER,
-        "GET",
-        _P + "/workloads/{workload_id}/scheduled_runs",
-        "List what the cron service did with each scheduled run of a workload.",
+    policy.DocumentedRuleDefault(
+        name="workload:get_scheduled_runs",
+        check_str=OWNER,
+        description="List and show what the cron service did with each scheduled run of a workload.",
+        operations=[
+            {"method": "GET", "path": _P + "/workloads/{workload_id}/scheduled_runs"},
+            {"method": "GET", "path": _P + "/workloads/{workload_id}/scheduled_runs/{run_id}"},
+        ],
     ),
     # workload policies: admin-defined schedule and retention templates assigned to projects
     _op(
@@ -267,6 +269,23 @@ API_RULES = [
         "POST",
         _P + "/workloads/reassign_workloads",
         "Move workloads to another project and user.",
+    ),
+    # backup targets: where snapshots are stored, chosen per workload
+    _op("backup_target:get", ADMIN_ONLY, "GET", _P + "/backup_targets", "List and show the backup targets."),
+    _op("backup_target:create", ADMIN_ONLY, "POST", _P + "/backup_targets", "Define a backup target."),
+    _op(
+        "backup_target:update",
+        ADMIN_ONLY,
+        "PUT",
+        _P + "/backup_targets/{backup_target_id}",
+        "Change a backup target (its url only while no workload uses it).",
+    ),
+    _op(
+        "backup_target:delete",
+        ADMIN_ONLY,
+        "DELETE",
+        _P + "/backup_targets/{backup_target_id}",
+        "Delete a backup target no workload uses.",
     ),
     # trusts, the audit log and the test email
     _op("trust:get", OWNER, "GET", _P + "/trusts", "List and show the trusts of the project's users."),

@@ -72,6 +72,8 @@ class Workload(TimestampMixin, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, nullable=False)
     encryption: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     secret_uuid: Mapped[str | None] = mapped_column(String(255))
+    # Its backup target (backup_targets.id); NULL: the [backup_target] of the configuration.
+    backup_target_id: Mapped[str | None] = mapped_column(String(36), index=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
@@ -107,6 +109,9 @@ class Snapshot(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_snapshots_workload", "workload_id"),
         Index("ix_snapshots_project_deleted", "project_id", "deleted", "created_at", "id"),
+        # The newest available snapshot of each workload of a listing's page (its RPO fields), from the
+        # index alone.
+        Index("ix_snapshots_newest", "workload_id", "status", "deleted", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -358,3 +363,21 @@ class TransferSlotLock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     passes: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+
+
+class BackupTarget(Base):
+    """A backup target an administrator defined (Trilio 5.x/6.x: several NFS and S3 targets)."""
+
+    __tablename__ = "backup_targets"
+    __table_args__ = (UniqueConstraint("name", name="uq_backup_targets_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)  # nfs | posix | s3
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    immutable: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # S3 Object Lock
+    # S3 keys as sealed JSON (fernet:..., t4o.policies.setting_secrets); "" when none.
+    credentials: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)

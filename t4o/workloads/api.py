@@ -20,8 +20,8 @@ from t4o.db.models import Restore, Snapshot, Workload
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import global_scheduler as scheduler_switch
 from t4o.policies import hooks, setting_secrets
-from t4o.workloads import rpcapi
-from t4o.workloads.flows import selection
+from t4o.workloads import backup_targets, rpcapi
+from t4o.workloads.flows import guest_hooks, selection
 from t4o.workloads.flows import topology as restore_networks
 from t4o.workloads.flows.restore_types import WITHOUT_VMS
 
@@ -140,9 +140,10 @@ class WorkloadAPI:
             "source_platform": body.get("source_platform") or "openstack",
             "status": "available",
             "jobschedule": hooks.on_workload_create(ctx, body, vms),
-            "metadata_": body.get("metadata") or {},
+            "metadata_": _checked_metadata(body.get("metadata") or {}),
             "encryption": bool(body.get("encryption", False)),
             "secret_uuid": body.get("secret_uuid"),
+            "backup_target_id": backup_targets.choose_for_new_workload(body.get("backup_target_id")),
         }
         if values["encryption"] and not values["secret_uuid"]:
             raise errors.BadRequest("An encrypted workload needs secret_uuid (a Barbican secret).")
@@ -154,6 +155,7 @@ class WorkloadAPI:
         policy.authorize(ctx, "workload:update")
         scope = None if ctx.is_admin else ctx.project_id
         current = db.workload_get(workload_id, scope)
+        backup_targets.refuse_move(current.backup_target_id, body.get("backup_target_id"))
         values: dict[str, Any] = {}
         for key in ("name", "description"):
             if key in body:
@@ -164,7 +166,7 @@ class WorkloadAPI:
         if schedule is not None:
             values["jobschedule"] = schedule
         if "metadata" in body:
-            values["metadata_"] = body["metadata"]
+            values["metadata_"] = _checked_metadata(body["metadata"])
         vms, guard = None, None
         if "instances" in body:
             vm_ids = [i["instance-id"] for i in body["instances"]]
@@ -369,3 +371,12 @@ def _as_project(ctx: RequestContext, project_id: str) -> RequestContext:
     clone = RequestContext.from_dict(ctx.to_dict())
     clone.project_id = project_id
     return clone
+
+
+def _checked_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A workload's metadata, its guest hook settings checked (400 naming the key)."""
+    try:
+        guest_hooks.check_metadata(metadata)
+    except ValueError as exc:
+        raise errors.BadRequest(f"Invalid workload {exc}.") from None
+    return metadata

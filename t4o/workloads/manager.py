@@ -52,7 +52,7 @@ class WorkloadsManager:
     ) -> dict[str, Any]:
         """RPC call of the API's deletes: this worker opens the backup target as its snapshots do."""
         return target_cleanup.run_delete(
-            target_cleanup.configured_target, workload_id, snapshot_ids, whole_workload
+            lambda: target_cleanup.workload_target(workload_id), workload_id, snapshot_ids, whole_workload
         )
 
     def run_file_search(self, ctxt: RequestContext, search_id: str) -> None:

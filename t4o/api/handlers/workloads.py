@@ -14,6 +14,10 @@ from t4o.workloads import paging
 def _list_workloads(ctx: RequestContext, query: Query, detail: bool) -> Any:
     page = paging.page(query)
     rows = handlers.API.list_workloads(ctx, query.get("all_workloads", False), page=page)
+    if detail:  # each workload's RPO state, as GET /workloads/{id} shows it
+        rpo_views = rpo.listing_views(rows)
+        for row in rows:
+            row.update(rpo_views[row["id"]])
     return pagination.listing("workloads", [views.workload_row(r, detail=detail) for r in rows], page)
 
 

@@ -67,6 +67,8 @@ CREATE = {
                 "metadata": METADATA,
                 "encryption": {"type": "boolean"},
                 "secret_uuid": {"type": ["string", "null"], "maxLength": 255, "pattern": "^[^\\u0000]*$"},
+                # Where its snapshots are stored (GET /backup_targets); absent: the default target.
+                "backup_target_id": ID,
             },
             # An encrypted workload names its Barbican secret.
             "if": {"required": ["encryption"], "properties": {"encryption": {"const": True}}},
@@ -91,6 +93,8 @@ UPDATE = {
                 "instances": INSTANCES,
                 "jobschedule": JOBSCHEDULE,
                 "metadata": METADATA,
+                # Accepted only unchanged (409 otherwise: the workload's snapshots live on its target).
+                "backup_target_id": ID,
             },
         }
     },
@@ -113,17 +117,19 @@ WORKLOAD = {
         "metadata": {"type": "object"},
         "encryption": {"type": "boolean"},
         "secret_uuid": NULLABLE_TEXT,
+        "backup_target_id": {"type": "string"},  # "config": the [backup_target] of the configuration
         "instances": {
             "type": "array",
             "items": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
         },
         "storage_usage": {"type": "object"},
-        # Shown by GET .../workloads/{id}: the RPO of the jobschedule and how the newest available
-        # snapshot stands against it.
+        # Shown by GET .../workloads/{id} and GET .../workloads/detail: the RPO of the jobschedule and how
+        # the newest available snapshot stands against it.
         "rpo_hours": {"type": ["number", "null"]},
         "rpo_breached": {"type": "boolean"},
         "last_snapshot_at": {"type": ["string", "null"]},
         "last_snapshot_age_seconds": {"type": ["number", "null"]},
+        "rpo_missed_since": {"type": ["string", "null"]},  # when the RPO got breached; null when it holds
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
     },

@@ -9,6 +9,8 @@ Backup spec (from the snapshot workflow, through datamover-api)::
 Every disk of the domain is backed up, as vault disk ``<disk_id_prefix>_<target>``. Detached volumes
 come as ``"volumes": [{"volume_id", "snapshot_id": <Cinder snapshot>, "parent": <ref> | null,
 "metadata": {...}}]`` and are read from the Cinder snapshot's file, as ``<disk_id_prefix>_volume-<id>``.
+Optional ``"guest_hooks"`` are commands run in the guest around its freeze (see disks/guest_hooks.py);
+the result lists what they did under ``"guest_hooks"``.
 
 Restore spec::
 
@@ -39,6 +41,7 @@ from t4o.datamover.disks import (
     open_domain_disk_writer,
     open_file_writer,
 )
+from t4o.datamover.disks.guest_hooks import HookSpec
 from t4o.datamover.disks.libvirt_conn import lookup_domain
 from t4o.datamover.disks.libvirt_source import checkpoint_names
 
@@ -95,7 +98,7 @@ def redefine_checkpoint(dom: libvirt.virDomain, name: str, xml: str | None) -> N
 
 def open_vault(spec: dict[str, Any]) -> vault.Repository:
     """The backup target as the workflow named it; an agent never creates a vault."""
-    return vault.open_spec(spec["vault"])
+    return vault.open_spec(spec["vault"])  # with the target's own S3 keys, when it has some
 
 
 def byte_progress(transfer: Transfer) -> vault.ProgressCallback:
@@ -193,15 +196,18 @@ def backup(
         if parent_cp:
             redefine_checkpoint(dom, parent_cp, spec.get("parent_checkpoint_xml"))
         chain_note = None
+        hooks = HookSpec.from_spec(spec.get("guest_hooks"))
         transfer.say("Taking a consistent point")
         try:
             point = DomainBackup(
-                conn, spec["domain"], spec["checkpoint"], parent=parent_cp, scratch_dir=scratch,
+                conn, spec["domain"], spec["checkpoint"], parent=parent_cp, scratch_dir=scratch, hooks=hooks,
             ).start()  # fmt: skip
         except BrokenChainError as exc:
             chain_note = f"incremental impossible ({exc.reason}); took a full backup"
             LOG.warning("domain %s: %s", spec["domain"], chain_note)
-            point = DomainBackup(conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch).start()
+            point = DomainBackup(
+                conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch, hooks=hooks
+            ).start()
         try:
             notes = [chain_note] if chain_note else []
             for disk in point.disks:
@@ -251,6 +257,7 @@ def backup(
                 "checkpoint": spec["checkpoint"],
                 "checkpoint_xml": checkpoint_xml,
                 "chain_note": "; ".join(notes) or None,
+                "guest_hooks": [r.to_dict() for r in point.hook_results],
             }
         finally:
             point.close()  # ends the backup job; drops the checkpoint unless committed

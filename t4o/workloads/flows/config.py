@@ -49,6 +49,33 @@ FLOW_OPTS: list[cfg.Opt] = [
         "worker renews it every quarter of that. A slot of a worker that died is granted again after at "
         "most this long (at once when the worker restarts).",
     ),
+    # Guest hooks (t4o.workloads.flows.guest_hooks): commands run in the guest around its freeze.
+    cfg.IntOpt(
+        "guest_hook_timeout",
+        default=60,
+        min=1,
+        max=3600,
+        help="Seconds a guest hook (t4o_pre_freeze, t4o_post_thaw) may run when neither the VM's nor the "
+        "workload's metadata sets t4o_hook_timeout. A pre-freeze hook that runs longer counts as failed.",
+    ),
+    cfg.IntOpt(
+        "guest_hook_output_bytes",
+        default=4096,
+        min=256,
+        max=65536,
+        help="Bytes of a guest hook's stdout, and of its stderr, recorded with the snapshot (the last ones "
+        "when the output is longer).",
+    ),
+]
+
+# Backup targets defined through the API (t4o.workloads.targets).
+TARGETS_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "nfs_mount_point_base",
+        default="/var/lib/t4o/mnt",
+        help="Where the NFS exports of backup targets of type nfs are mounted, on every workloads worker "
+        "and compute host: nfs://server/export is used at <nfs_mount_point_base>/<md5 of server:/export>.",
+    ),
 ]
 
 _done = False
@@ -60,10 +87,16 @@ def ensure_registered(conf: cfg.ConfigOpts = CONF) -> None:
         return
     conf.register_opts(TARGET_OPTS, group="backup_target")
     conf.register_opts(FLOW_OPTS, group="workflows")
+    conf.register_opts(TARGETS_OPTS, group="backup_targets")
     dm_config.register_opts(conf)
     _done = True
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Entry point of oslo-config-generator (namespace 't4o.workflows')."""
-    return [("backup_target", TARGET_OPTS), ("workflows", FLOW_OPTS), *dm_config.list_opts()]
+    return [
+        ("backup_target", TARGET_OPTS),
+        ("backup_targets", TARGETS_OPTS),
+        ("workflows", FLOW_OPTS),
+        *dm_config.list_opts(),
+    ]

@@ -33,11 +33,11 @@ from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.glance import guest_properties
+from t4o.workloads import targets
 from t4o.workloads.flows import config, ports, prerequisites, restore_types, selection, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
 from t4o.workloads.flows.prerequisites import Prerequisites
 from t4o.workloads.flows.progress import human, transfer_progress
-from t4o.workloads.flows.snapshot import open_target, vault_spec
 from t4o.workloads.flows.transfer_slots import TransferSlots
 from t4o.workloads.flows.vm_runner import Report
 from t4o.workloads.workflows import Job, JobCancelled, JobResolved
@@ -89,7 +89,8 @@ def restore(job: Job) -> dict[str, Any]:
     workers = max(1, min(CONF.workflows.max_parallel_vms, len(vms)))
     how = f", {workers} at a time" if workers > 1 else ""
     job.progress(1, f"{kind} restore of {len(vms)} VM(s) started{how}")
-    open_target(create=False).backend.close()  # a clear error now if the backup target is gone
+    targets.open_for_workload(snap.workload_id).backend.close()  # a clear error now if the target is gone
+    vault = targets.spec_for_workload(snap.workload_id)  # the agents read the disks from the same target
 
     def connect() -> UserCloud:
         return user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name)
@@ -115,9 +116,11 @@ def restore(job: Job) -> dict[str, Any]:
             if slots is not None:
                 dm = slots.gate(dm, report)  # each transfer waits for a slot of its host first
             if kind == "inplace":
-                return _in_place(vm_cloud, dm, vm, report)
+                return _in_place(vm_cloud, dm, vm, report, vault)
             opts = _instance_options(options).get(vm.vm_id, {})
-            return _new_vm(vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings, origin)
+            return _new_vm(
+                vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings, origin, vault
+            )
         except (JobCancelled, JobResolved, vm_runner.Aborted):
             raise
         except TransferFailed as exc:
@@ -163,11 +166,16 @@ def _write_disks(
     report: Report,
     low: float,
     volumes: list[dict[str, str]] | None = None,
+    vault: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The agent of the server's host writes its disks (through the shut-off domain) and the detached
     volumes (into their files), and checks each one. The transfer fills the VM's progress from ``low``
     to 0.95."""
-    spec = {"vault": vault_spec(), "disks": disks, "volumes": volumes or []}
+    spec = {
+        "vault": vault or targets.spec(targets.configured_target()),
+        "disks": disks,
+        "volumes": volumes or [],
+    }
     ref = dm.start("restore", server_id, spec)
 
     def on_view(view: dict[str, Any]) -> None:
@@ -178,7 +186,9 @@ def _write_disks(
     return view["result"]["disks"]
 
 
-def _in_place(cloud: UserCloud, dm: DatamoverClient, vm: Any, report: Report) -> dict[str, Any]:
+def _in_place(
+    cloud: UserCloud, dm: DatamoverClient, vm: Any, report: Report, vault: dict[str, Any] | None = None
+) -> dict[str, Any]:
     timeout = CONF.workflows.server_timeout
     server = cloud.nova.server(vm.vm_id)
     if server is None:
@@ -204,7 +214,9 @@ def _in_place(cloud: UserCloud, dm: DatamoverClient, vm: Any, report: Report) ->
     report(0.0, f"VM {vm.vm_name}: stopping it for the in-place restore")
     was_running = cloud.nova.stop(vm.vm_id, timeout)
     try:
-        results = _write_disks(dm, vm.vm_id, disks, _labelled(report, f"VM {vm.vm_name}"), 0.1, detached)
+        results = _write_disks(
+            dm, vm.vm_id, disks, _labelled(report, f"VM {vm.vm_name}"), 0.1, detached, vault
+        )
     finally:
         if was_running:
             cloud.nova.start(vm.vm_id, timeout)
@@ -250,6 +262,7 @@ def _new_vm(
     report: Report,
     warnings: list[str] | None = None,
     origin: Origin | None = None,
+    vault: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A new server from the VM's record (and ``opts``, its options); with an ``origin``, it and its
     volumes are named after their originals and the snapshot, and their metadata say where they came from."""
@@ -384,7 +397,7 @@ def _new_vm(
         )  # fmt: skip
     say(0.1, "shutting it off to write its disks")
     cloud.nova.stop(server_id, timeout)
-    results = _write_disks(dm, server_id, disks, say, 0.15, detached)
+    results = _write_disks(dm, server_id, disks, say, 0.15, detached, vault)
     say(0.95, "starting it")
     cloud.nova.start(server_id, timeout)
     return {

@@ -29,8 +29,8 @@ from t4o.db import states
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.definitions import capture_server
 from t4o.vault import Repository, VaultError, open_configured_target, target_spec
-from t4o.workloads import documents
-from t4o.workloads.flows import config, detached, vm_runner
+from t4o.workloads import documents, targets
+from t4o.workloads.flows import config, detached, guest_hooks, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.transfer_slots import TransferSlots
 from t4o.workloads.flows.vm_runner import Report
@@ -83,7 +83,7 @@ def snapshot(job: Job) -> dict[str, Any]:
     workers = vm_runner.concurrency(workload.workload_type_id, CONF.workflows.max_parallel_vms, len(vms))
     how = f", {workers} at a time" if workers > 1 else ""
     job.progress(1, f"Snapshot of {len(vms)} VM(s) started{how}")
-    repo = open_target()
+    repo = targets.open_for_workload(workload, create=True)  # the workload's own backup target
     try:
         _discard_crashed(repo, workload.id, snap.id)
         last = previous_snapshot(workload.id, snap.id)
@@ -99,6 +99,7 @@ def snapshot(job: Job) -> dict[str, Any]:
             last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
             progress=vm_runner.VmProgress(job.progress, len(vms)),
             slots=TransferSlots.for_job(job, snap.project_id, CONF),
+            workload_metadata=dict(workload.metadata_ or {}),
         )
         if snap.snapshot_type != "full" and prev is None:
             run.note("no earlier snapshot to build on: took a full snapshot")
@@ -170,6 +171,7 @@ class SnapshotRun:
     progress: vm_runner.VmProgress
     notes: list[str] = field(default_factory=list)
     slots: TransferSlots | None = None  # deployment-wide transfer limits; None: no limit set
+    workload_metadata: dict[str, Any] = field(default_factory=dict)  # guest hooks' settings among them
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, text: str) -> None:
@@ -203,7 +205,8 @@ class SnapshotRun:
             if self.slots is not None:
                 dm = self.slots.gate(dm, report)  # the transfer waits for a slot of its host first
             transfer = self._move_disks(dm, vm.vm_id, spec, report)
-        record = self._record_vm(vm, definition, volumes, transfer, label)
+        hooks = guest_hooks.record(spec["guest_hooks"], transfer.result.get("guest_hooks") or [])
+        record = self._record_vm(vm, definition, volumes, transfer, label, hooks)
         report(1.0, "done")
         return record
 
@@ -264,8 +267,16 @@ class SnapshotRun:
         parents = _parent_refs(self.repo, prev_vm) if prev_vm is not None else {}
         if self.prev is not None and not parents:
             self.note(f"{label}: not in the previous snapshot's vault data, took a full backup")
+        hooks, hook_notes = guest_hooks.hook_spec(
+            self.workload_metadata,
+            definition["server"].get("metadata") or {},
+            CONF.workflows.guest_hook_timeout,
+            CONF.workflows.guest_hook_output_bytes,
+        )
+        for text in hook_notes:
+            self.note(f"{label}: {text}")
         return {
-            "vault": vault_spec(),
+            "vault": targets.spec_for_workload(self.workload_id),
             "snapshot_id": self.snap.id,
             "workload_id": self.workload_id,
             "checkpoint": checkpoint_name(self.snap.id),
@@ -286,6 +297,7 @@ class SnapshotRun:
                 }
                 for vol in volumes
             ],
+            "guest_hooks": hooks,
         }
 
     def _move_disks(self, dm: DatamoverClient, vm_id: str, spec: dict[str, Any], report: Report) -> Transfer:
@@ -307,12 +319,16 @@ class SnapshotRun:
         volumes: list[dict[str, Any]],
         transfer: Transfer,
         label: str,
+        hooks: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The VM's part of the snapshot, recorded in the database: its definition with the consistency
-        point reached, and its disks (each one a volume or an instance disk)."""
+        point reached and what its guest hooks did, and its disks (each one a volume or an instance
+        disk)."""
         result = transfer.result
         if result.get("chain_note"):
             self.note(f"{label}: {result['chain_note']}")
+        for text in guest_hooks.warnings(hooks["results"] if hooks else []):
+            self.note(f"{label}: {text}")
         volume_by_target = {v["target"]: v for v in definition["volumes"]}
         for disk in result["disks"]:
             if disk.get("attached") is False:
@@ -329,6 +345,7 @@ class SnapshotRun:
                 "detached_volumes": volumes,
                 "consistency": result["consistency"],
                 "consistency_reason": result["consistency_reason"],
+                "guest_hooks": hooks,
                 "checkpoint": result["checkpoint"],
                 "checkpoint_xml": result.get("checkpoint_xml"),
                 "host": transfer.host,

@@ -61,14 +61,15 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     c.glance.exists.return_value = True
     monkeypatch.setattr(flow, "user_cloud", lambda *a: c)
     monkeypatch.setattr(restore_types, "user_cloud", lambda *a: c)
-    monkeypatch.setattr(flow, "open_target", lambda create: mock.Mock())
+    monkeypatch.setattr(flow.targets, "open_for_workload", lambda workload: mock.Mock())
+    monkeypatch.setattr(flow.targets, "spec_for_workload", lambda workload: {"url": "vault"})
     monkeypatch.setattr(flow, "DatamoverClient", lambda conf: None)
     monkeypatch.setattr(flow, "_write_disks", lambda *a: [])
     return c
 
 
 def run(monkeypatch: pytest.MonkeyPatch, kind: str, vms: list[Any], options: dict | None = None) -> dict:
-    snap = SimpleNamespace(id="snap", vms=vms)
+    snap = SimpleNamespace(id="snap", workload_id="wl", vms=vms)
     monkeypatch.setattr(flow.db, "snapshot_get", lambda sid, scope: snap)
     row = SimpleNamespace(
         snapshot_id="snap", restore_options=options or {}, restore_type=kind, project_id="p"

@@ -77,7 +77,7 @@ def run(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[flow.SnapshotRu
     Datamover.specs, Datamover.fail = [], False
     monkeypatch.setattr(flow, "DatamoverClient", Datamover)
     monkeypatch.setattr(flow, "capture_server", lambda cloud, vm_id: dict(DEFINITION))
-    monkeypatch.setattr(flow, "vault_spec", lambda: {"url": "vault"})
+    monkeypatch.setattr(flow.targets, "spec_for_workload", lambda workload: {"url": "vault"})
     monkeypatch.setattr(flow.db, "snapshot_record_vm", lambda sid, rec: recorded.append(rec))
     last = SimpleNamespace(definition={"volumes": [{"id": "att"}, {"id": "det"}]})
     cloud: Any = SimpleNamespace(cinder=cinder)
@@ -99,6 +99,7 @@ def test_the_vm_is_read_moved_and_recorded(run: tuple[flow.SnapshotRun, Cinder, 
     ]
     assert spec["disk_metadata"] == {"vdb": {"volume_id": "att", "volume_type": "nfs"}}
     assert spec["parent_checkpoint"] is None and spec["checkpoint"] == "t4o-s1"
+    assert spec["guest_hooks"] is None  # no hook in any metadata
     assert cinder.taken == ["t4o-s1-det"] and cinder.deleted == ["cs-det"]
     kinds = {d["ref"]: (d["kind"], d.get("volume_id")) for d in record["disks"]}
     assert kinds == {"r1": ("instance", None), "r2": ("volume", "att"), "r3": ("volume", "det")}
@@ -120,3 +121,31 @@ def test_a_failed_transfer_still_removes_the_cinder_snapshots(
     with pytest.raises(flow.VmFailed, match=r"VM web \(vm1\): the data transfer failed: agent died"):
         snapshot_run.snapshot_vm(0, VM)
     assert cinder.deleted == ["cs-det"] and recorded == []
+
+
+def test_guest_hooks_from_metadata_go_to_the_agent_and_into_the_record(
+    run: tuple[flow.SnapshotRun, Cinder, list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot_run, _, _ = run
+    snapshot_run.workload_metadata = {"t4o_pre_freeze": "flush", "t4o_hook_timeout": "nope"}
+    server = {"name": "web", "metadata": {"t4o_post_thaw": "sh -c 'echo resumed'"}}
+    monkeypatch.setattr(flow, "capture_server", lambda cloud, vm_id: {**DEFINITION, "server": server})
+    record = snapshot_run.snapshot_vm(0, VM)
+    (spec,) = Datamover.specs
+    assert spec["guest_hooks"] == {
+        "pre_freeze": {"command": "flush", "argv": ["flush"], "source": "workload"},
+        "post_thaw": {
+            "command": "sh -c 'echo resumed'",
+            "argv": ["sh", "-c", "echo resumed"],
+            "source": "vm",
+        },
+        "timeout": 60,
+        "on_failure": "crash",
+        "output_limit": 4096,
+    }
+    # the stub agent ran no hook: the settings are kept, with no result
+    assert record["definition"]["guest_hooks"] == {"timeout": 60, "on_failure": "crash", "results": []}
+    assert snapshot_run.notes == [
+        "VM web (vm1): workload metadata t4o_hook_timeout ignored: 'nope' is not a whole number of seconds "
+        "from 1 to 3600"
+    ]

@@ -114,7 +114,7 @@ def snapshot_run(
     monkeypatch.setattr(
         flow, "capture_server", lambda cloud, vm_id: {"server": {"name": "web"}, "volumes": []}
     )
-    monkeypatch.setattr(flow, "vault_spec", lambda: {"url": "vault"})
+    monkeypatch.setattr(flow.targets, "spec_for_workload", lambda workload: {"url": "vault"})
     monkeypatch.setattr(flow.db, "snapshot_record_vm", lambda sid, rec: None)
     slots = TransferSlots(
         Limits(per_host=1), job_kind="snapshot", job_id="s1", project_id="p", worker="w1", target="/v",
