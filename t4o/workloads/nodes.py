@@ -1,5 +1,5 @@
 """The service's own state for administrators: its nodes (every service that reported, one per host and
-binary; up or down by its heartbeat), disabling a workloads node, and the service-wide metrics (with the
+binary; up or down by its heartbeat), disabling a workloads node, and the service-wide metrics (with each
 backup target's capacity)."""
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ def metrics(ctx: RequestContext, recent: int, targets: bool = True) -> dict[str,
     usage = policy_api.storage_per_project()
     found: dict[str, Any] = {}
     if targets:
-        stored = sum(row["stored_bytes"] for row in usage)
-        found["backup_targets"] = [target_capacity.backup_target(stored)]
+        found["backup_targets"] = target_capacity.every_target()
     return {
         **found,
         "storage_usage": usage,

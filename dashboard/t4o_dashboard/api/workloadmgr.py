@@ -195,9 +195,11 @@ class AuditEntry(base.APIDictWrapper):
 
 class BackupTarget(base.APIDictWrapper):
     """A backup target with its capacity (null with a ``reason`` when unknown, e.g. S3) and the bytes the
-    snapshots stored there."""
+    snapshots of its workloads stored there (the storage usage's entries); or, from ``/backup_targets``,
+    its definition (``is_default``)."""
 
-    _attrs = ["url", "type", "mount_point", "total_bytes", "free_bytes", "used_bytes", "stored_bytes",
+    _attrs = ["id", "name", "url", "type", "default", "is_default", "mount_point", "total_bytes",
+              "free_bytes", "used_bytes", "stored_bytes", "snapshots", "workload_count",
               "reason"]  # fmt: skip
 
 
@@ -337,8 +339,10 @@ def workload_create(
     jobschedule: dict[str, Any],
     workload_type_id: str | None = None,
     policy_id: str | None = None,
+    backup_target_id: str | None = None,
 ) -> Workload:
-    """A new workload; with ``policy_id`` the policy decides the interval and retention."""
+    """A new workload; with ``policy_id`` the policy decides the interval and retention; without
+    ``backup_target_id`` it goes to the default backup target."""
     workload: dict[str, Any] = {
         "name": name,
         "description": description,
@@ -350,6 +354,8 @@ def workload_create(
         workload["workload_type_id"] = workload_type_id
     if policy_id:
         workload["metadata"] = {"policy_id": policy_id}
+    if backup_target_id:
+        workload["backup_target_id"] = backup_target_id
     return Workload(call(request, "POST", "/workloads", body={"workload": workload})["workload"])
 
 
@@ -630,6 +636,11 @@ def storage_usage(request: Any) -> tuple[list[dict[str, Any]], list[BackupTarget
     into ``full_stored_bytes`` and ``incremental_stored_bytes``; and the backup targets' capacity."""
     found = call(request, "GET", "/workloads/metrics/storage_usage")
     return list(found["storage_usage"]), [BackupTarget(t) for t in found.get("backup_targets") or []]
+
+
+def backup_target_list(request: Any) -> list[BackupTarget]:
+    """The backup targets workloads may choose (administrators only: rule backup_target:get)."""
+    return [BackupTarget(t) for t in call(request, "GET", "/backup_targets")["backup_targets"]]
 
 
 # ------------------------------------------------------------------ service nodes

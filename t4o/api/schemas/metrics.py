@@ -7,14 +7,16 @@ QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 500}}
 _BYTES_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
 BACKUP_TARGET = {
     "type": "object",
-    "required": ["url", "type", "total_bytes", "free_bytes", "stored_bytes", "reason"],
+    "required": ["id", "name", "url", "type", "total_bytes", "free_bytes", "stored_bytes", "reason"],
     "properties": {
+        "id": {"type": "string", "description": "The target's id (config: the [backup_target] of t4o.conf)"},
+        "name": {"type": "string"},
         "url": {"type": "string", "description": "The target's location (without credentials or query)"},
-        "type": {"type": "string", "enum": ["posix", "s3"]},
-        "default": {"type": "boolean"},
+        "type": {"type": "string", "enum": ["nfs", "posix", "s3"]},
+        "default": {"type": "boolean", "description": "New workloads that name no target go here"},
         "mount_point": {
             "type": ["string", "null"],
-            "description": "Mount point of the directory's filesystem (posix)",
+            "description": "Mount point of the directory's filesystem (posix, nfs)",
         },
         "total_bytes": {**_BYTES_OR_NULL, "description": "Size of the filesystem; null: unknown, see reason"},
         "free_bytes": {**_BYTES_OR_NULL, "description": "Bytes the services may still write; null: unknown"},
@@ -22,9 +24,12 @@ BACKUP_TARGET = {
         "stored_bytes": {
             "type": "integer",
             "minimum": 0,
-            "description": "Bytes the snapshots stored there (after dedup and compression), as the database "
-            "records them: the sum of the Storage quota's usage over the projects",
+            "description": "Bytes the snapshots of the workloads on this target stored there (after dedup "
+            "and compression), as the database records them: summed like the Storage quota's usage, so the "
+            "targets add up to the projects' stored_bytes",
         },
+        "snapshots": {"type": "integer", "minimum": 0, "description": "Live snapshots on the target"},
+        "workload_count": {"type": "integer", "minimum": 0, "description": "Live workloads on the target"},
         "reason": {"type": ["string", "null"], "description": "Why the capacity is null"},
     },
 }

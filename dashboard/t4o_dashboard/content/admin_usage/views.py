@@ -1,5 +1,6 @@
-"""Backup storage: the backup target's capacity, free and stored bytes, and the bytes stored per project
-(a bar chart and the numbers behind it).
+"""Backup storage: each backup target's capacity, free and stored bytes (one row per target: the
+configured one and those defined through the API), and the bytes stored per project (a bar chart and the
+numbers behind it).
 
 Stored bytes come from the API's storage usage, the figure the Storage quota counts, so this page and
 Admin > Quotas agree; snapshot counts are of available snapshots, as in Admin > Workloads.
@@ -17,6 +18,7 @@ from t4o_dashboard.content import common
 
 BAR_WIDTH = 600  # pixels of the longest bar in the chart
 ROW_HEIGHT = 30
+TYPES = {"posix": _("Directory"), "nfs": _("NFS export"), "s3": _("S3 bucket")}
 
 
 def usage_by_project(
@@ -46,10 +48,14 @@ def usage_by_project(
 def target_view(target: Any) -> dict[str, Any]:
     """A backup target as the page shows it: sizes in IEC units and the bar's widths in pixels."""
     out: dict[str, Any] = {
+        "name": target.get("name") or target.url,
+        "default": bool(target.get("default")),
         "url": target.url,
-        "type": {"posix": _("Directory"), "s3": _("S3 bucket")}.get(target.type, target.type),
+        "type": TYPES.get(target.type, target.type),
         "mount_point": target.mount_point,
         "stored": common.size(target.stored_bytes),
+        "workloads": target.get("workload_count"),
+        "snapshots": target.get("snapshots"),
         "reason": target.reason,
         "known": target.total_bytes is not None,
     }

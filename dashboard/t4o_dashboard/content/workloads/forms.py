@@ -154,6 +154,40 @@ def policy_choices(request: Any) -> list[tuple[str, str]]:
     return sorted(((p.id, p.name) for p in policies), key=lambda c: c[1].lower())
 
 
+CONFIGURED_TARGET = "config"  # the API's id of the [backup_target] of the service's configuration
+TARGET_TYPES = {"posix": _("directory"), "nfs": _("NFS"), "s3": _("S3 bucket")}
+
+
+def backup_target_choices(request: Any) -> tuple[list[tuple[str, str]], str | None]:
+    """The backup targets a new workload may go to, and the one it goes to unless told.
+
+    Only administrators can list the targets (API rule backup_target:get): members get none, and their
+    workloads go to the default target."""
+    if not request.user.is_superuser:
+        return [], None
+    try:
+        found = workloadmgr.backup_target_list(request)
+    except Exception:
+        exceptions.handle(request, _("Unable to list the backup targets."), ignore=True)
+        return [], None
+    default = next((t.id for t in found if t.get("is_default")), None)
+    choices = []
+    for t in found:
+        label = f"{t.name} ({TARGET_TYPES.get(t.type, t.type)})"
+        choices.append((t.id, f"{label} - {_('default')}" if t.id == default else label))
+    if default is None:
+        # No defined target is the default: a workload that names none goes to the configured one.
+        choices.insert(0, (CONFIGURED_TARGET, str(_("The configured target (default)"))))
+        default = CONFIGURED_TARGET
+    return choices, default
+
+
+def chosen_target(data: dict[str, Any]) -> dict[str, str]:
+    """``backup_target_id`` for the API when one was chosen; else nothing (the default target)."""
+    target = data.get("backup_target")
+    return {"backup_target_id": target} if target else {}
+
+
 class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
     name = forms.CharField(label=_("Name"), max_length=255)
     description = forms.CharField(
@@ -168,6 +202,14 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
         self.fields["instances"].choices = instance_choices(request)
+        targets, default = backup_target_choices(request)
+        if len(targets) > 1:  # one target: nothing to choose
+            self.fields["backup_target"] = forms.ChoiceField(
+                label=_("Backup target"),
+                choices=targets,
+                initial=default,
+                help_text=_("Where the workload's snapshots are stored; it cannot change later."),
+            )
         self.add_policy_field(request)
         self.add_schedule_fields()
         self.hide_policy_fields()
@@ -181,6 +223,7 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
                 data["instances"],
                 self.jobschedule(data),
                 policy_id=chosen_policy(data),
+                **chosen_target(data),
             )
         except Exception as exc:
             if common.refused_on_form(self, request, exc, SCHEDULE_FIELDS):
