@@ -61,6 +61,11 @@ class Snapshot(base.APIDictWrapper):
         """What the snapshot stored on the backup target (``uploaded_size``); ``size`` is provisioned."""
         return int(self._apidict.get("uploaded_size") or 0)
 
+    @property
+    def warnings(self) -> str:
+        """What went less well than asked (``warning_msg``), e.g. a VM left crash-consistent."""
+        return self._apidict.get("warning_msg") or ""
+
 
 class Restore(base.APIDictWrapper):
     _attrs = ["id", "name", "status", "snapshot_id", "workload_id", "project_id", "restore_type",

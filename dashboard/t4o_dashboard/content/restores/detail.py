@@ -1,13 +1,18 @@
 """What a restore created, read from its record: each server with its volumes, networks, security groups
-and re-created prerequisites, as rows of links to their Horizon pages, and the options it was given."""
+and re-created prerequisites, as rows of links to their Horizon pages, the volumes it left out, and the
+options it was given."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+
+from t4o_dashboard.content.restores import choices
+from t4o_dashboard.content.snapshots.forms import volume_type_text
 
 # Horizon's detail page of each kind of object a restore makes.
 DETAIL_URLS = {
@@ -52,17 +57,18 @@ def _row(kind: str, obj_id: str | None, name: Any, note: Any = "") -> dict[str, 
     }
 
 
-def _volumes(instance: dict[str, Any]) -> list[dict[str, Any]]:
+def _volumes(instance: dict[str, Any], names: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for vol in instance.get("volumes") or []:
         if not isinstance(vol, dict):
             continue
+        source = vol.get("source_volume_id") or "?"
         note = _("disk %(target)s, from volume %(source)s") % {
             "target": vol.get("target") or "?",
-            "source": vol.get("source_volume_id") or "?",
+            "source": (names.get(source) or {}).get("name") or source,
         }
         if vol.get("volume_type"):
-            note = f"{note}, {_('type')} {vol['volume_type']}"
+            note = f"{note}, {_('type')} {volume_type_text(vol['volume_type'])}"
         rows.append(_row("volume", vol.get("id"), vol.get("name"), note))
     boot = instance.get("boot") or {}
     if boot.get("source") == "volume" and boot.get("volume_id"):
@@ -97,11 +103,13 @@ def _ports_text(instance: dict[str, Any]) -> str:
     return "; ".join(texts)
 
 
-def created_objects(instance: dict[str, Any]) -> list[dict[str, Any]]:
+def created_objects(
+    instance: dict[str, Any], volumes: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The rows of one restored server: itself, then its volumes, networks, security groups and the
-    prerequisites re-created for it, deduplicated by kind and id."""
+    prerequisites re-created for it, deduplicated by kind and id. ``volumes`` names the snapshot's."""
     rows = [_row("server", instance.get("id"), instance.get("name"), _ports_text(instance))]
-    rows += _volumes(instance)
+    rows += _volumes(instance, volumes or {})
     rows += _networks(instance)
     made = [m for m in instance.get("created") or [] if isinstance(m, dict)]
     made_groups = {m.get("id"): m.get("name") for m in made if m.get("kind") == "security_group"}
@@ -121,18 +129,35 @@ def created_objects(instance: dict[str, Any]) -> list[dict[str, Any]]:
     return unique
 
 
-def servers(restore: Any) -> list[dict[str, Any]]:
-    """One entry per restored server: its name, the VM it came from and what was created for it."""
+def left_out(instance: dict[str, Any], volumes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The snapshot's volumes of the VM that the restore's options left out, by name where known."""
+    return [
+        choices.volume_label(volumes.get(vol_id) or {"id": vol_id})
+        for vol_id in instance.get("volumes_left_out") or []
+        if isinstance(vol_id, str)
+    ]
+
+
+def servers(
+    restore: Any,
+    volumes: Mapping[str, Mapping[str, Any]] | None = None,
+    vm_names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """One entry per restored server: its name, the VM it came from, what was created for it and the
+    volumes left out. ``volumes`` and ``vm_names`` (by id) are the snapshot's, to name them."""
     found = []
     for instance in restore.instances or []:
         if not isinstance(instance, dict):
             continue
+        source = instance.get("source_vm_id") or "-"
         found.append(
             {
                 "name": instance.get("name") or instance.get("id") or "-",
-                "source_vm_id": instance.get("source_vm_id") or "-",
+                "source_vm_id": source,
+                "source_vm": (vm_names or {}).get(source) or source,
                 "status": instance.get("status") or "-",
-                "objects": created_objects(instance),
+                "objects": created_objects(instance, volumes),
+                "left_out": left_out(instance, volumes or {}),
             }
         )
     return found

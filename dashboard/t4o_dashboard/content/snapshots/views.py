@@ -20,6 +20,7 @@ from t4o_dashboard.content import common, modal
 from t4o_dashboard.content.mounts import views as mount_views
 from t4o_dashboard.content.restores import tables as restore_tables
 from t4o_dashboard.content.snapshots import forms as snapshot_forms
+from t4o_dashboard.content.snapshots import hooks as snapshot_hooks
 from t4o_dashboard.content.snapshots import tables as snapshot_tables
 
 LOG = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ def _disks(snapshot: Any, vm: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class DetailView(tables.DataTableView):
-    """A snapshot's VMs and disks, and the restores made from it (their progress refreshes in place)."""
+    """A snapshot's VMs and disks, what their guest hooks did, and the restores made from it (their
+    progress refreshes in place)."""
 
     table_class = restore_tables.RestoresTable
     template_name = "t4o_dashboard/snapshot_detail.html"
@@ -148,9 +150,11 @@ class DetailView(tables.DataTableView):
                 "status": common.choice_text(vm.get("status"), common.JOB_STATUS_DISPLAY),
                 "size_text": common.size(vm.get("size")),
                 "disks": _disks(snapshot, vm),
+                "hooks": snapshot_hooks.vm_hooks(vm),
             }
             for vm in snapshot.instances or []
         ]
+        context["hook_vms"] = [vm for vm in context["vms"] if vm["hooks"] is not None]
         return context
 
 
