@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from t4o.vault.backend import ObjectNotFound
@@ -61,16 +62,44 @@ def _blob(store: Store, codec: ChunkCodec, m: Manifest, index: int, cid: str, n:
 def _patched_block(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patched, n: int) -> bytes:
     ps = m.piece_size
     block = bytearray(_blob(store, codec, m, index, entry.base, n) if entry.base else bytes(n))
+    pieces = _pieces(store, codec, m, index, [p for _, p in entry.pieces if p])
     for j, pid in entry.pieces:
         if not 0 <= j < n // ps:
             raise CorruptRepository(f"snapshot {m.ref}: block {index} names piece {j} of {n // ps}")
-        block[j * ps : (j + 1) * ps] = _blob(store, codec, m, index, pid, ps) if pid else bytes(ps)
+        block[j * ps : (j + 1) * ps] = pieces[pid] if pid else bytes(ps)
     data = bytes(block)
     if codec.chunk_id(data) != entry.digest:
         raise CorruptRepository(
             f"snapshot {m.ref}: block {index} does not match its checksum once its pieces are applied"
         )
     return data
+
+
+# A patched block's pieces were stored by one backup, close together in its pack: they are read with
+# one ranged read when the span holding them is at most this many bytes (an S3 GET per block, not one
+# per 64 KiB piece), else one by one.
+PIECE_SPAN = 2 * 1024 * 1024
+
+
+def _pieces(store: Store, codec: ChunkCodec, m: Manifest, index: int, ids: list[str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    located = [(loc, cid) for cid in ids if (loc := store.index.find(cid)) is not None]
+    packs = {loc.pack for loc, _ in located}
+    if len(located) > 1 and len(packs) == 1:
+        start = min(loc.offset for loc, _ in located)
+        end = max(loc.offset + loc.length for loc, _ in located)
+        if end - start <= PIECE_SPAN:
+            try:
+                span = memoryview(store.backend.get_range(pack_key(located[0][0].pack), start, end - start))
+                for loc, cid in located:
+                    at = loc.offset - start
+                    out[cid] = codec.decode(cid, span[at : at + loc.length], m.piece_size)
+            except ObjectNotFound:
+                out.clear()  # moved by a gc since the index was read: one by one below
+    for cid in ids:
+        if cid not in out:
+            out[cid] = _blob(store, codec, m, index, cid, m.piece_size)
+    return out
 
 
 # Blocks whose blobs lie one after another in a pack are read with one ranged read of at most this
@@ -105,32 +134,37 @@ def read_runs(store: Store, m: Manifest) -> list[list[int]]:
     return runs + singles
 
 
-def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> list[bytes]:
-    """The plain blocks of a run, from one ranged read of their pack (each blob decoded and re-hashed
-    as ``fetch_block`` does); block by block when the pack moved (a gc repacked it meanwhile)."""
+def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> Iterator[bytes]:
+    """The plain blocks of a run, in order, from one ranged read of their pack (each blob decoded and
+    re-hashed as ``fetch_block`` does, one at a time so only one decoded block is held); block by
+    block when the pack moved (a gc repacked it meanwhile)."""
     locations = [store.index.find(str(m.chunks[i])) for i in run]
     first = locations[0]
     # The index may have been read again since the runs were planned (a gc moved blobs): read the run
     # at once only if its blobs still lie one after another.
     end = first.offset if first is not None else -1
+    together = True
     for loc in locations:
         if loc is None or first is None or loc.pack != first.pack or loc.offset != end:
-            return [fetch_block(store, codec, m, i) for i in run]
+            together = False
+            break
         end += loc.length
-    assert first is not None
-    total = end - first.offset
-    try:
-        data = store.backend.get_range(pack_key(first.pack), first.offset, total)
-    except ObjectNotFound:
-        return [fetch_block(store, codec, m, i) for i in run]
-    out, pos = [], 0
-    view = memoryview(data)
+    data = None
+    if together and first is not None:
+        try:
+            data = store.backend.get_range(pack_key(first.pack), first.offset, end - first.offset)
+        except ObjectNotFound:
+            data = None
+    if data is None:
+        for i in run:
+            yield fetch_block(store, codec, m, i)
+        return
+    view, pos = memoryview(data), 0
     for i, loc in zip(run, locations, strict=True):
         assert loc is not None
         n = block_len(i, m.size, m.chunk_size)
-        out.append(codec.decode(str(m.chunks[i]), view[pos : pos + loc.length], n))
+        yield codec.decode(str(m.chunks[i]), view[pos : pos + loc.length], n)
         pos += loc.length
-    return out
 
 
 def write_blocks(
@@ -148,10 +182,10 @@ def write_blocks(
 
     def work(run: list[int]) -> None:
         blocks = fetch_run(store, codec, m, run) if len(run) > 1 else None
-        for k, i in enumerate(run):
+        for i in run:
             off, n = i * m.chunk_size, block_len(i, m.size, m.chunk_size)
             if blocks is not None:
-                writer.write(off, blocks[k])
+                writer.write(off, next(blocks))
             elif m.chunks[i] is not None:
                 writer.write(off, fetch_block(store, codec, m, i))
             elif dirty is None or i in dirty:

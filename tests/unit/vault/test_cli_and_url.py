@@ -58,8 +58,8 @@ def test_open_backend(tmp_path, monkeypatch):
     class FakeS3:
         class S3Backend:
             @classmethod
-            def from_url(cls, url, *, create, object_lock):
-                return ("opened", url, create, object_lock)
+            def from_url(cls, url, *, create, object_lock, access_key, secret_key):
+                return ("opened", url, create, object_lock, access_key, secret_key)
 
     monkeypatch.setitem(sys.modules, "t4o.vault.s3", FakeS3)
     assert open_backend("s3://b/p?endpoint=http://127.0.0.1:1") == (
@@ -67,7 +67,11 @@ def test_open_backend(tmp_path, monkeypatch):
         "s3://b/p?endpoint=http://127.0.0.1:1",
         False,
         False,
+        None,
+        None,
     )
-    assert open_backend("s3://b", create=True, object_lock=True) == ("opened", "s3://b", True, True)
+    keys = {"access_key": "ak", "secret_key": "sk"}  # a target's own keys (defined through the API)
+    assert open_backend("s3://b/p", credentials=keys)[-2:] == ("ak", "sk")
+    assert open_backend("s3://b", create=True, object_lock=True)[:4] == ("opened", "s3://b", True, True)
     with pytest.raises(InvalidArgument, match="object lock needs an S3 bucket"):
         open_backend(str(tmp_path), object_lock=True)
