@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from t4o.vault.backend import ObjectNotFound
 from t4o.vault.chunks import ChunkCodec, chunk_id, is_zero
 from t4o.vault.errors import CorruptRepository, InvalidArgument, TargetError
-from t4o.vault.manifest import Manifest, Patched, block_count, block_len, tree_checksum
+from t4o.vault.manifest import Entry, Manifest, Patched, block_count, block_len, tree_checksum
 from t4o.vault.packs import pack_key
 from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
@@ -60,8 +60,14 @@ def _blob(store: Store, codec: ChunkCodec, m: Manifest, index: int, cid: str, n:
 
 
 def _patched_block(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patched, n: int) -> bytes:
-    ps = m.piece_size
-    block = bytearray(_blob(store, codec, m, index, entry.base, n) if entry.base else bytes(n))
+    base = _blob(store, codec, m, index, entry.base, n) if entry.base else bytes(n)
+    return _apply(store, codec, m, index, entry, base)
+
+
+def _apply(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patched, base: bytes) -> bytes:
+    """A patched block: its pieces over ``base``, checked against the whole block's digest."""
+    ps, n = m.piece_size, len(base)
+    block = bytearray(base)
     pieces = _pieces(store, codec, m, index, [p for _, p in entry.pieces if p])
     for j, pid in entry.pieces:
         if not 0 <= j < n // ps:
@@ -109,13 +115,16 @@ RUN_BYTES = 4 * 1024 * 1024
 
 
 def read_runs(store: Store, m: Manifest) -> list[list[int]]:
-    """The blocks of ``m`` grouped into runs read together, in pack order; zero and patched blocks,
-    and blobs the index does not name (old chunk objects), are runs of one."""
+    """The blocks of ``m`` grouped into runs read together, in pack order (a patched block by its base);
+    zero blocks, patched blocks on zeros and blobs the index does not name (old chunk objects) are
+    runs of one."""
     index = store.index
     singles: list[list[int]] = []
     placed: list[tuple[str, int, int, int]] = []  # pack, offset, length, block
     for i, entry in enumerate(m.chunks):
-        found = index.find(entry) if isinstance(entry, str) else None
+        # A patched block is read with its base, in the base's place; its pieces come after.
+        whole = entry.base if isinstance(entry, Patched) else entry
+        found = index.find(whole) if whole else None
         if found is None:
             singles.append([i])
         else:
@@ -138,7 +147,8 @@ def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> I
     """The plain blocks of a run, in order, from one ranged read of their pack (each blob decoded and
     re-hashed as ``fetch_block`` does, one at a time so only one decoded block is held); block by
     block when the pack moved (a gc repacked it meanwhile)."""
-    locations = [store.index.find(str(m.chunks[i])) for i in run]
+    bases = [_base(m.chunks[i]) for i in run]
+    locations = [store.index.find(b) if b else None for b in bases]
     first = locations[0]
     # The index may have been read again since the runs were planned (a gc moved blobs): read the run
     # at once only if its blobs still lie one after another.
@@ -160,11 +170,18 @@ def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> I
             yield fetch_block(store, codec, m, i)
         return
     view, pos = memoryview(data), 0
-    for i, loc in zip(run, locations, strict=True):
-        assert loc is not None
+    for i, loc, base in zip(run, locations, bases, strict=True):
+        assert loc is not None and base is not None
         n = block_len(i, m.size, m.chunk_size)
-        yield codec.decode(str(m.chunks[i]), view[pos : pos + loc.length], n)
+        block = codec.decode(base, view[pos : pos + loc.length], n)
+        entry = m.chunks[i]
+        yield _apply(store, codec, m, i, entry, block) if isinstance(entry, Patched) else block
         pos += loc.length
+
+
+def _base(entry: Entry) -> str | None:
+    """The whole-block blob a run reads for an entry."""
+    return entry.base if isinstance(entry, Patched) else entry
 
 
 def write_blocks(
