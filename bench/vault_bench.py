@@ -765,7 +765,12 @@ Produced by `.venv/bin/python bench/vault_bench.py --size {size_arg(args.size)} 
   aligned offset. The vault runs twice, on two copies of the repository: with the list of changed
   extents (as a QEMU dirty bitmap gives it) and without (it reads everything, stores what is new).
   restic and borg read everything; qemu-img has no incremental. "stored" is what the step added.
-- Restore: of the incremental snapshot, to a raw file, compared with `cmp` afterwards (not timed).
+- Database day (after the incremental): {args.db_pages:.0%} of the 4 KiB pages of a file holding the middle
+  third of the disk are rewritten, each at a random page, keeping half of its old bytes and getting half
+  new text-like ones (rows updated all over a table). The vault gets the written extents, which it rounds
+  out to its 64 KiB pieces as a dirty bitmap would report them; restic and borg read everything.
+- Restore: of the database day's snapshot (for the vault a synthetic full with patched blocks), to a raw
+  file, compared with `cmp` afterwards (not timed).
 - Clones: each clone is the small image with 5% of its 1 MiB blocks rewritten whole, backed up one
   after the other into one repository; the ratio is the total stored over what the first clone alone
   stored. Two series: new text-like bytes (unique, compressing about as well as the image's files) and
@@ -773,8 +778,9 @@ Produced by `.venv/bin/python bench/vault_bench.py --size {size_arg(args.size)} 
   the dedup, while one disk compresses to much less).
 - CPU time (user + system) is given beside wall time: on two shared cores it is the steadier figure.
 - The load average before and after the run is recorded: other work on the machine slows every tool.
-- S3: SeaweedFS (`weed server -s3`) on 127.0.0.1, same machine, so it competes for the two cores;
-  "stored" is its data directory.
+- S3: SeaweedFS (`weed server -s3`) on 127.0.0.1, same machine, so it competes for the two cores; the
+  vault and restic each in their own bucket: a full backup, a database-day incremental (another day's
+  pages) and a restore of it; "stored" is what the step added to SeaweedFS's data directory.
 
 ## Results
 
