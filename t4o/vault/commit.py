@@ -20,7 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from t4o.vault.backend import ObjectNotFound
-from t4o.vault.chunks import ChunkCodec, chunk_key, is_zero
+from t4o.vault.chunks import ChunkCodec, is_zero
 from t4o.vault.leases import Lease, wait_for_no_gc
 from t4o.vault.manifest import Manifest, block_len, digest_of, entry_blobs, tree_checksum
 from t4o.vault.packs import pack_key
@@ -49,16 +49,16 @@ def repair_missing(store: Store, codec: ChunkCodec, source: DiskSource | ObjectS
 
     The index is read again (the sweep rewrote it) and every pack it names for a blob is checked, so a
     blob is taken as present only where it really is. A repaired block is stored whole."""
-    index = store.reload_index()
+    store.reload_index()
     packs: dict[str, bool] = {}
 
+    def pack_exists(pack: str) -> bool:
+        if pack not in packs:
+            packs[pack] = store.backend.exists(pack_key(pack))
+        return packs[pack]
+
     def present(cid: str) -> bool:
-        found = index.find(cid)
-        if found is None:
-            return store.legacy_chunks and store.backend.exists(chunk_key(cid))
-        if found.pack not in packs:
-            packs[found.pack] = store.backend.exists(pack_key(found.pack))
-        return packs[found.pack]
+        return store.blob_present(cid, pack_exists)
 
     checked: dict[str, bool] = {}
     session = store.blob_session()

@@ -54,8 +54,9 @@ class PackedBlob:
     raw: int
 
 
-def encode_header(blobs: list[PackedBlob]) -> bytes:
-    header = b"".join(RECORD.pack(bytes.fromhex(b.blob_id), b.offset, b.length, b.raw) for b in blobs)
+def encode_header(entries: list[tuple[str, int, int, int]]) -> bytes:
+    """The header and trailer of a pack of ``(blob id, offset, stored length, plain length)``."""
+    header = b"".join(RECORD.pack(bytes.fromhex(i), o, n, r) for i, o, n, r in entries)
     return header + TRAILER.pack(len(header), MAGIC)
 
 
@@ -126,8 +127,7 @@ class PackWriter:
 
     def _finish(self, pack: _OpenPack) -> None:
         # The id is not known before the header is written, so blobs name the pack only afterwards.
-        header = b"".join(RECORD.pack(bytes.fromhex(i), o, n, r) for i, o, n, r in pack.entries)
-        pack.add_raw(header + TRAILER.pack(len(header), MAGIC))
+        pack.add_raw(encode_header(pack.entries))
         pack_id = secrets.token_hex(32)
         with self._finishing:
             pack.writer.commit(pack_key(pack_id))

@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 
 from t4o.vault.backend import Backend, ObjectInfo, ObjectNotFound
@@ -206,6 +206,14 @@ class Store:
     def has_blob(self, cid: str) -> bool:
         if cid in self.index:
             return True
+        return self.legacy_chunks and self.backend.exists(chunk_key(cid))
+
+    def blob_present(self, cid: str, pack_exists: Callable[[str], bool]) -> bool:
+        """Whether a blob is really stored: named by the index in a pack that exists (``pack_exists``
+        answers for a pack id), or, in a repository upgraded from version 1, an old chunk object."""
+        found = self.index.find(cid)
+        if found is not None:
+            return pack_exists(found.pack)
         return self.legacy_chunks and self.backend.exists(chunk_key(cid))
 
     def stored_size(self, cid: str) -> int | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from t4o.vault.backend import BackendError
-from t4o.vault.chunks import ChunkCodec, chunk_key
+from t4o.vault.chunks import ChunkCodec
 from t4o.vault.errors import CorruptRepository
 from t4o.vault.manifest import Manifest, Patched, block_len, tree_checksum
 from t4o.vault.packs import pack_id_of
@@ -89,10 +89,7 @@ def verify(
     packs = {pack_id_of(i.key) for i in store.list_packs()}
 
     def present(cid: str) -> bool:
-        found = store.index.find(cid)
-        if found is not None:
-            return found.pack in packs
-        return store.legacy_chunks and store.backend.exists(chunk_key(cid))
+        return store.blob_present(cid, packs.__contains__)
 
     lock = threading.Lock()
 

@@ -7,6 +7,7 @@ import os
 from t4o.vault import PosixBackend, Repository
 from t4o.vault.backup import BlockWriter
 from t4o.vault.manifest import Patched
+from t4o.vault.packs import pack_id_of, read_header
 
 
 class CountingBackend(PosixBackend):
@@ -73,3 +74,17 @@ def test_list_keys_matches_list_and_skips_temp_files(tmp_path):
     for prefix in ("", "chunks/", "chunks/a", "snapshots/", "nothing/"):
         assert sorted(backend.list_keys(prefix)) == sorted(i.key for i in backend.list(prefix)), prefix
     assert sorted(backend.list_keys("chunks/")) == ["chunks/ab/ab01", "chunks/cd/cd02"]
+
+
+def test_a_pack_describes_its_own_blobs(tmp_path):
+    store = Repository.init(PosixBackend(tmp_path / "repo"))
+    codec = store.codec("w", encrypted=False)
+    session = store.blob_session()
+    blocks = [os.urandom(4096) for _ in range(3)]
+    for block in blocks:
+        session.put(codec, codec.chunk_id(block), block)
+    session.finish()
+    (pack,) = list(store.list_packs())
+    described = read_header(store.backend.get(pack.key), pack_id_of(pack.key))
+    assert [b.blob_id for b in described] == [codec.chunk_id(b) for b in blocks]
+    assert described == sorted(store.reload_index(), key=lambda b: b.offset)  # the index agrees
