@@ -113,10 +113,10 @@ def devcloud_cloud() -> Cloud | None:
 
 # ------------------------------------------------------------------ database
 def create_database(workloads: int, project_id: str, driver: str = "mysqldb") -> str:
-    import pymysql
+    import MySQLdb
 
     ensure_mariadb()
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
         cur.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
@@ -162,9 +162,9 @@ def create_database(workloads: int, project_id: str, driver: str = "mysqldb") ->
 
 
 def drop_database() -> None:
-    import pymysql
+    import MySQLdb
 
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
     conn.close()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    false,
     func,
     insert,
     or_,
@@ -178,7 +179,7 @@ def _listed_column(col: Any, raw: bool, dialect: str) -> Any:
 
 @functools.lru_cache(maxsize=128)
 def _workload_page_statements(
-    scoped: bool, key: str, desc: bool, after: bool, raw_json: bool, dialect: str
+    scoped: bool, key: str, desc: bool, after: bool, raw_json: bool, dialect: str, last_snapshot: bool = False
 ) -> tuple[Any, Any]:
     """(marker lookup, page query) of one shape of workload listing, built once per process.
 
@@ -188,6 +189,8 @@ def _workload_page_statements(
     VMs are joined to them. Rows sorted by a timestamp are put in order by the caller, since sorting the
     joined rows (with their text columns) made MariaDB write a temporary table on disk for every page;
     by a text column the database sorts them, in its own collation (which the next page's keyset uses).
+    With ``last_snapshot`` each row also carries ``last_snapshot_at``, the creation of its newest
+    available snapshot, looked up for the page's rows only (ix_snapshots_newest) in the same round trip.
     """
     wl, vm = Workload.__table__, WorkloadVM.__table__
     cond: list[ColumnElement[bool]] = [wl.c.deleted.is_(False)]
@@ -207,6 +210,20 @@ def _workload_page_statements(
     order = [sort_col.desc(), col_id.desc()] if desc else [sort_col.asc(), col_id.asc()]
     ids = select(col_id).where(*cond).order_by(*order).limit(bindparam("limit", type_=Integer)).subquery()
     columns = [_listed_column(wl.c[name], raw_json, dialect) for name in _WORKLOAD_LISTED]
+    if last_snapshot:
+        snap = Snapshot.__table__
+        newest: Any = (
+            select(func.max(snap.c.created_at))
+            .where(
+                snap.c.workload_id == wl.c.id,
+                snap.c.status == states.AVAILABLE,
+                snap.c.deleted == false(),  # '=', not 'IS': MariaDB then reads ix_snapshots_newest alone
+            )
+            .scalar_subquery()
+        )
+        if raw_json and dialect in _TEXT_TIMESTAMPS:
+            newest = cast(newest, String(32))
+        columns.append(newest.label("last_snapshot_at"))
     page = select(*columns, vm.c.vm_id, vm.c.vm_name).select_from(
         ids.join(wl, wl.c.id == ids.c.id).outerjoin(vm, vm.c.workload_id == wl.c.id)
     )
@@ -222,7 +239,6 @@ def _sorted_here(sort_key: str) -> bool:
 
 # A listing without a limit (internal callers) still reads in bounded statements' shape.
 _NO_LIMIT = 2**31 - 1
-_LISTED = len(_WORKLOAD_LISTED)
 
 
 def _read_page(marker_q: Any, page_q: Any, params: dict[str, Any]) -> Sequence[Any]:
@@ -236,7 +252,7 @@ def _read_page(marker_q: Any, page_q: Any, params: dict[str, Any]) -> Sequence[A
 
 
 def workload_list_rows(
-    project_id: str | None, page: Page | None = None, raw_json: bool = False
+    project_id: str | None, page: Page | None = None, raw_json: bool = False, last_snapshot: bool = False
 ) -> list[dict[str, Any]]:
     """Workloads as plain rows with their ``instances``: the list calls' fast path.
 
@@ -244,14 +260,16 @@ def workload_list_rows(
     autocommit, so one round trip to the database. With ``raw_json`` the JSON columns come back as the
     JSON text the database holds (or already decoded, when the driver decodes JSON itself), so the API
     can embed them without a decode/encode round trip, and on MariaDB and SQLite the timestamps come
-    back as their text ('YYYY-MM-DD HH:MM:SS[.ffffff]').
+    back as their text ('YYYY-MM-DD HH:MM:SS[.ffffff]'). ``last_snapshot`` adds ``last_snapshot_at``
+    (None without an available snapshot) to each row.
     """
     page = page or Page()
     desc = page.sort_dir == "desc"
     dialect = get_read_engine().dialect.name
     marker_q, page_q = _workload_page_statements(
-        project_id is not None, page.sort_key, desc, page.marker is not None, raw_json, dialect
+        project_id is not None, page.sort_key, desc, page.marker is not None, raw_json, dialect, last_snapshot
     )
+    listed = (*_WORKLOAD_LISTED, "last_snapshot_at") if last_snapshot else _WORKLOAD_LISTED
     params: dict[str, Any] = {"project_id": project_id, "marker": page.marker}
     params["limit"] = page.limit if page.limit is not None else _NO_LIMIT
     try:
@@ -264,10 +282,10 @@ def workload_list_rows(
     for row in rows:
         item = by_id.get(row[0])  # id is the first listed column
         if item is None:
-            item = by_id[row[0]] = dict(zip(_WORKLOAD_LISTED, row[:_LISTED], strict=True))
+            item = by_id[row[0]] = dict(zip(listed, row[: len(listed)], strict=True))
             item["instances"] = []
-        if row[_LISTED] is not None:
-            item["instances"].append({"id": row[_LISTED], "name": row[_LISTED + 1]})
+        if row[len(listed)] is not None:
+            item["instances"].append({"id": row[len(listed)], "name": row[len(listed) + 1]})
     out = list(by_id.values())
     if _sorted_here(page.sort_key):
         # Timestamps (as datetimes or as ISO text) and ids (UUIDs) compare alike in Python and in SQL.

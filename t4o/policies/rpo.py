@@ -121,15 +121,24 @@ def _listed_time(value: dt.datetime | str | None, now: dt.datetime) -> dt.dateti
 
 
 def listing_views(rows: list[dict[str, Any]], now: dt.datetime | None = None) -> dict[str, dict[str, Any]]:
-    """workload id -> the RPO fields of its view (RpoState.view) for the rows of a workloads listing: one
-    query for the newest available snapshots of the whole page. A row's schedule is decoded, and its
-    creation time read, only when they can matter (an RPO; no snapshot): a page holds up to 1000 rows."""
+    """workload id -> the RPO fields of its view (RpoState.view) for the rows of a workloads listing. Rows
+    listed with their ``last_snapshot_at`` (db.workload_list_rows(last_snapshot=True)) need no query;
+    otherwise one query reads the newest available snapshots of the whole page. A row's schedule is
+    decoded, and its creation time read, only when they can matter (an RPO; no snapshot): a page holds up
+    to 1000 rows."""
     now = now or dt.datetime.now(dt.UTC)
-    newest = metrics_api.last_snapshots_at([r["id"] for r in rows])
+    if rows and "last_snapshot_at" in rows[0]:
+        newest = {r["id"]: _listed_time(r["last_snapshot_at"], now) for r in rows if r["last_snapshot_at"]}
+    else:
+        newest = metrics_api.last_snapshots_at([r["id"] for r in rows])
     views: dict[str, dict[str, Any]] = {}
+    no_rpo = RpoState(None, None, None, False).view()
     for r in rows:
         schedule = _listed_schedule(r["jobschedule"])
         last = newest.get(r["id"])
+        if schedule is None and last is None:  # most rows of a large page: nothing to compute
+            views[r["id"]] = dict(no_rpo)
+            continue
         created = _listed_time(r["created_at"], now) if schedule is not None and last is None else now
         views[r["id"]] = evaluate(schedule, created, last, now, r["id"]).view()
     return views

@@ -112,11 +112,16 @@ class WorkloadAPI:
 
     # ------------------------------------------------------------ workloads
     def list_workloads(
-        self, ctx: RequestContext, all_workloads: bool, page: db.Page | None = None
+        self,
+        ctx: RequestContext,
+        all_workloads: bool,
+        page: db.Page | None = None,
+        last_snapshot: bool = False,
     ) -> list[dict[str, Any]]:
+        """Rows of a listing; ``last_snapshot`` adds each one's newest available snapshot time."""
         policy.authorize(ctx, "workload:get_all")
         scope = self._scope(ctx, all_workloads, "workload:get_all_projects")
-        return db.workload_list_rows(scope, page, raw_json=True)
+        return db.workload_list_rows(scope, page, raw_json=True, last_snapshot=last_snapshot)
 
     def get_workload(self, ctx: RequestContext, workload_id: str) -> Workload:
         policy.authorize(ctx, "workload:get")

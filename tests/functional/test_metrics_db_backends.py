@@ -13,8 +13,10 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from t4o.api import prometheus
+from t4o.db import api as db
 from t4o.db import metrics_api, session, states
-from t4o.db.models import Snapshot, Workload
+from t4o.db.models import Snapshot, Workload, WorkloadVM
+from t4o.policies import rpo
 from tests.fixtures.control_plane import database_url
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
@@ -48,6 +50,7 @@ def test_queries_and_one_winner_of_the_alert(backend: Any) -> None:
                 )
             )
         s.flush()
+        s.add_all(WorkloadVM(workload_id=wid, vm_id=str(uuid.uuid4()), vm_name=f"vm-{n}") for n in range(2))
         for hours, status in ((3, states.AVAILABLE), (1, states.ERROR), (5, states.AVAILABLE)):
             at = now - dt.timedelta(hours=hours)
             s.add(Snapshot(workload_id=wid, project_id="p1", status=status, created_at=at, finished_at=at))
@@ -56,6 +59,16 @@ def test_queries_and_one_winner_of_the_alert(backend: Any) -> None:
     newest = now - dt.timedelta(hours=3)  # MariaDB's DATETIME keeps whole seconds
     assert abs((points[wid]["last_snapshot_at"] - newest).total_seconds()) < 1
     assert points[other]["last_snapshot_at"] is None and points[wid]["metadata"] == {"k": "v"}
+
+    # A listing page reads each row's newest snapshot in its own query; the RPO fields agree with the
+    # separate query's, a workload with two VMs included.
+    rows = db.workload_list_rows("p1", raw_json=True, last_snapshot=True)
+    assert [len(r["instances"]) for r in rows if r["id"] == wid] == [2]
+    listed = rpo.listing_views(rows, now)
+    queried = rpo.listing_views([{k: v for k, v in r.items() if k != "last_snapshot_at"} for r in rows], now)
+    assert listed == queried
+    assert listed[wid]["last_snapshot_at"] is not None and listed[other]["last_snapshot_at"] is None
+    assert listed[wid]["rpo_breached"] and listed[other]["rpo_breached"]
 
     families = {
         f.name: f

@@ -13,7 +13,9 @@ from t4o.workloads import paging
 
 def _list_workloads(ctx: RequestContext, query: Query, detail: bool) -> Any:
     page = paging.page(query)
-    rows = handlers.API.list_workloads(ctx, query.get("all_workloads", False), page=page)
+    rows = handlers.API.list_workloads(
+        ctx, query.get("all_workloads", False), page=page, last_snapshot=detail
+    )
     if detail:  # each workload's RPO state, as GET /workloads/{id} shows it
         rpo_views = rpo.listing_views(rows)
         for row in rows:
