@@ -21,8 +21,11 @@ from prometheus_client.registry import Collector
 from t4o.common import policy
 from t4o.db import api as db
 from t4o.db import metrics_api, policy_api, states
+from t4o.db import transfer_slots_api as slots_api
 from t4o.db.models import utcnow
 from t4o.policies import rpo
+from t4o.workloads.flows import config as flows_config
+from t4o.workloads.flows.transfer_slots import configured_limits
 
 PATH = "/metrics"
 
@@ -62,6 +65,7 @@ class T4OCollector(Collector):
         yield from self._workloads()
         yield from self._jobs(now)
         yield from self._windowed_jobs(now)
+        yield from self._transfer_slots(now)
         yield from self._services(now)
         yield from self._storage()
         yield from self._recovery_points(now)
@@ -138,6 +142,39 @@ class T4OCollector(Collector):
         yield durations
         yield read
         yield stored
+
+    def _transfer_slots(self, now: dt.datetime) -> Iterator[Metric]:
+        # The limits as this process's config sets them: the workers' [workflows] section (one t4o.conf).
+        flows_config.ensure_registered(self.conf)
+        rows = slots_api.queue(configured_limits(self.conf), now)
+        waiting = GaugeMetricFamily(
+            "t4o_transfer_slots_waiting",
+            "Queue depth of the transfer slots: VM transfers waiting for one, by job kind and by what they "
+            "wait for (limited_by: host, target or total, the first of [workflows] max_transfers_per_host, "
+            "_per_target, _total that is full for it; none: the next grant pass serves it).",
+            labels=["kind", "limited_by"],
+        )
+        running = GaugeMetricFamily(
+            "t4o_transfer_slots_running",
+            "VM transfers holding a transfer slot, by job kind.",
+            labels=["kind"],
+        )
+        oldest = GaugeMetricFamily(
+            "t4o_transfer_slot_wait_oldest_seconds",
+            "Seconds the longest-waiting VM transfer of the kind has waited for a slot (0 when none waits).",
+            labels=["kind"],
+        )
+        for kind in metrics_api.JOB_MODELS:
+            mine = [r for r in rows if r.job_kind == kind]
+            queued = [r for r in mine if r.state == slots_api.WAITING]
+            for limit in slots_api.LIMITED_BY:
+                waiting.add_metric([kind, limit], sum(1 for r in queued if r.limited_by == limit))
+            running.add_metric([kind], sum(1 for r in mine if r.state == slots_api.RUNNING))
+            first = min((r.requested_at for r in queued), default=None)
+            oldest.add_metric([kind], max(0.0, (now - first).total_seconds()) if first else 0.0)
+        yield waiting
+        yield running
+        yield oldest
 
     def _services(self, now: dt.datetime) -> Iterator[Metric]:
         labels = ["binary", "host"]

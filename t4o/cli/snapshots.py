@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from t4o.cli import base
+from t4o.cli import base, hooks
 from t4o.cli.workloads import find_workload
 from t4o.client import Client
 
@@ -77,7 +77,7 @@ class ListSnapshot(base.Lister):
 
 
 class ShowSnapshot(base.ShowOne):
-    """Show a snapshot: status, progress, sizes and its VMs"""
+    """Show a snapshot: status, progress, sizes, its VMs and what their guest hooks did"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -85,7 +85,8 @@ class ShowSnapshot(base.ShowOne):
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        return base.show(client.snapshots.find(args.snapshot))
+        snap = client.snapshots.find(args.snapshot)
+        return base.show({**snap, "guest_hooks": hooks.HooksColumn(snap.vm_hooks())})
 
 
 class DeleteSnapshot(base.Command):

@@ -13,7 +13,34 @@ from t4o.client.files import Download, Progress, path_query, range_header
 
 
 class Snapshot(Resource):
-    pass
+    def vm_hooks(self) -> list[dict[str, Any]]:
+        """What each VM's guest hooks did (``instances[].metadata.guest_hooks``), one dict per VM of the
+        detailed snapshot: ``vm_id``, ``vm_name``, the ``consistency`` its point reached and why
+        (``consistency_reason``), and, when hooks ran, their ``timeout``, ``on_failure`` and ``results``
+        (each: ``phase``, ``command``, ``source``, ``status``, ``exit_code``, ``signal``,
+        ``duration_seconds``, ``stdout``, ``stderr`` (their last bytes), ``stdout_truncated``,
+        ``stderr_truncated``, ``reason``); ``results`` is None for a VM without hooks."""
+        out = []
+        for inst in self.get("instances") or []:
+            record = inst.get("metadata")
+            record = record if isinstance(record, dict) else {}
+            hooks = record.get("guest_hooks")
+            hooks = hooks if isinstance(hooks, dict) else {}
+            results = hooks.get("results")
+            if isinstance(results, list):
+                results = [r for r in results if isinstance(r, dict)]
+            out.append(
+                {
+                    "vm_id": inst.get("id"),
+                    "vm_name": inst.get("name"),
+                    "consistency": record.get("consistency"),
+                    "consistency_reason": record.get("consistency_reason") or "",
+                    "timeout": hooks.get("timeout"),
+                    "on_failure": hooks.get("on_failure"),
+                    "results": results if isinstance(results, list) else None,
+                }
+            )
+        return out
 
 
 class SnapshotManager(Manager[Snapshot]):

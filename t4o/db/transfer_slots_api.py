@@ -123,6 +123,62 @@ def plan(
     return granted
 
 
+#: what keeps a waiting transfer from its slot: the first full limit of host, target, total; ``none``: no
+#: limit is full for it, the next grant pass hands it a slot
+LIMITED_BY = ("host", "target", "total", "none")
+
+
+def limited_by(
+    running: Sequence[Request],
+    waiting: Sequence[Request],
+    limits: Limits,
+    last_granted: Mapping[str, dt.datetime] | None = None,
+) -> dict[str, str]:
+    """Waiting request id -> what it waits for (one of ``LIMITED_BY``), as the next grant pass would
+    leave it: the requests that pass grants are ``none``, the others are named by a limit that the pass
+    filled or found full."""
+    granted = plan(running, waiting, limits, last_granted)
+    after = [*running, *(w for w in waiting if w.id in granted)]
+    hosts = Counter(r.host for r in after)
+    targets = Counter(r.target for r in after)
+    out: dict[str, str] = {}
+    for w in waiting:
+        if w.id in granted:
+            out[w.id] = "none"
+        elif limits.per_host and hosts[w.host] >= limits.per_host:
+            out[w.id] = "host"
+        elif limits.per_target and targets[w.target] >= limits.per_target:
+            out[w.id] = "target"
+        elif limits.total and len(after) >= limits.total:
+            out[w.id] = "total"
+        else:  # not reached: plan grants whatever fits
+            out[w.id] = "none"
+    return out
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A live row as the metrics see it."""
+
+    job_kind: str
+    state: str
+    requested_at: dt.datetime
+    #: for a waiting row: one of ``LIMITED_BY``
+    limited_by: str = ""
+
+
+def queue(limits: Limits, now: dt.datetime) -> list[QueueRow]:
+    """Every live row (an expired one is a dead worker's, dropped at the next pass) with what a waiting
+    one waits for: one read of the two small tables, no lock (for metrics; the grant passes decide)."""
+    with session_scope() as s:
+        rows = list(s.scalars(select(TransferSlot).where(TransferSlot.expires_at >= now)))
+        turns = {t.project_id: t.last_granted_at for t in s.scalars(select(TransferSlotTurn))}
+    running = [_as_request(r) for r in rows if r.state == RUNNING]
+    waiting = [_as_request(r) for r in rows if r.state == WAITING]
+    why = limited_by(running, waiting, limits, turns) if waiting else {}
+    return [QueueRow(r.job_kind, r.state, r.requested_at, why.get(r.id, "")) for r in rows]
+
+
 def _as_request(row: TransferSlot) -> Request:
     return Request(row.id, row.project_id, row.host, row.target, row.requested_at)
 

@@ -20,8 +20,8 @@ from t4o.datamover.disks import Consistency, DomainBackup
 from t4o.datamover.disks.guest_hooks import Hook, HookFailed, HookSpec, run_in_guest
 from t4o.vault import open_repository
 from t4o.workloads.flows import guest_hooks
+from tests.fixtures import guest_image
 from tests.fixtures.control_plane import missing_server
-from tests.functional.datamover import guest_image
 
 pytestmark = pytest.mark.timeout(300)
 BOOT_TIMEOUT = 180
