@@ -11,40 +11,21 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
+from tests.fixtures.control_plane import ControlPlane, broker_control_plane, member
 
 WORKLOADS = 6
 
 
 @pytest.fixture(scope="module")
 def two_crons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ControlPlane, str]]:
-    ensure_server("rabbitmq")
-    tag = uuid.uuid4().hex[:8]
-    with database_url("postgresql") as url:
-        cp = ControlPlane(
-            tmp_path_factory.mktemp("cron-ha"),
-            {
-                "DEFAULT": {
-                    "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
-                    "control_exchange": f"t4o_test_{tag}",
-                    "scheduler_topic": f"t4o-test-{tag}-scheduler",
-                    "workloads_topic": f"t4o-test-{tag}-workloads",
-                    "report_interval": 1,
-                },
-                "database": {"connection": url},
-                # Both crons look often, so that they race for the same runs.
-                "global_job_scheduler": {"tick_interval": 0.2},
-            },
-        )
-        assert cp.manage("db", "sync").returncode == 0
-        try:
-            cp.start("api", ["workloadmgr-api"])
-            cp.start("scheduler", ["workloadmgr-scheduler"])
-            cp.start("worker", ["workloadmgr-workloads"])
-            cp.wait_api()
-            yield cp, url
-        finally:
-            cp.stop()
+    # Both crons look often, so that they race for the same runs.
+    options = {"global_job_scheduler": {"tick_interval": 0.2}}
+    with broker_control_plane(tmp_path_factory.mktemp("cron-ha"), "postgresql", options) as (cp, url):
+        cp.start("api", ["workloadmgr-api"])
+        cp.start("scheduler", ["workloadmgr-scheduler"])
+        cp.start("worker", ["workloadmgr-workloads"])
+        cp.wait_api()
+        yield cp, url
 
 
 def scheduled_workload(cp: ControlPlane, proj: str) -> str:

@@ -30,10 +30,9 @@ from t4o.cron.manager import CronManager
 from t4o.db import api as db
 from t4o.db import session
 from t4o.policies import notify
-from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
+from tests.fixtures.control_plane import RABBIT_URL, ControlPlane, broker_control_plane, member
 from tests.fixtures.smtp import Inbox, smtp_server
 
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 # The moved clock starts at 12:00 UTC today: the snapshots' own times are real, near it.
 T0 = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
@@ -103,34 +102,18 @@ class Plane:
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
-    ensure_server("rabbitmq")
-    tag = uuid.uuid4().hex[:8]
     workdir = tmp_path_factory.mktemp("cron-windows")
     script = workdir / "script.json"
     script.write_text("{}")
-    with database_url("mariadb") as url:
-        cp = ControlPlane(
-            workdir,
-            {
-                "DEFAULT": {
-                    "transport_url": RABBIT,
-                    "control_exchange": f"t4o_test_{tag}",
-                    "scheduler_topic": f"t4o-test-{tag}-scheduler",
-                    "workloads_topic": f"t4o-test-{tag}-workloads",
-                    "report_interval": 1,
-                },
-                "database": {"connection": url},
-                "stub_workflows": {"script_file": str(script)},
-            },
-        )
-        assert cp.manage("db", "sync").returncode == 0
+    options = {"stub_workflows": {"script_file": str(script)}}
+    with broker_control_plane(workdir, options=options) as (cp, _):
         config.ensure_registered()
         conf = config.CONF
         conf(["--config-file", str(cp.config_file)], project="t4o", default_config_files=[])
         policy.reset()
-        topic = f"t4o-test-cron-{tag}"
-        transport = messaging.get_notification_transport(conf, url=RABBIT)  # also registers the options
-        conf.set_override("transport_url", RABBIT, group="oslo_messaging_notifications")
+        topic = f"t4o-test-cron-{cp.tag}"
+        transport = messaging.get_notification_transport(conf, url=RABBIT_URL)  # also registers the options
+        conf.set_override("transport_url", RABBIT_URL, group="oslo_messaging_notifications")
         conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
         conf.set_override("topics", [topic], group="oslo_messaging_notifications")
         notify._notifiers.clear()
@@ -152,7 +135,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
                 time.sleep(0.3)
             yield Plane(cp, script, inbox, smtp_port, recorder, [])
         finally:
-            cp.stop()
+            cp.stop()  # before the listener: the services' last notifications have somewhere to go
             listener.stop()
             listener.wait()
             mail.close()

@@ -11,49 +11,33 @@ from collections.abc import Iterator
 import kombu
 import pytest
 
-from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server, member
+from tests.fixtures.control_plane import ControlPlane, broker_control_plane, member
 
 STEP_SECONDS = 0.7  # each stub workflow step pauses this long, so jobs run long enough to kill
 
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    ensure_server("rabbitmq")
-    tag = uuid.uuid4().hex[:8]
-    with database_url("mariadb") as url:
-        cp = ControlPlane(
-            tmp_path_factory.mktemp("split"),
-            {
-                "DEFAULT": {
-                    "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
-                    "control_exchange": f"t4o_test_{tag}",
-                    # Topics of their own so that nothing else on this broker answers.
-                    "scheduler_topic": f"t4o-test-{tag}-scheduler",
-                    "workloads_topic": f"t4o-test-{tag}-workloads",
-                    # Short, so that the test of a silent worker's detection does not wait long.
-                    "report_interval": 1,
-                    "service_down_time": 6,
-                    # Short, so that the test of a lost job request does not wait long.
-                    "queued_job_timeout": 10,
-                },
-                "database": {"connection": url},
-                "api": {"workers": 2, "threads": 4},
-                "stub_workflows": {"step_seconds": STEP_SECONDS},
-            },
-        )
-        assert cp.manage("db", "sync").returncode == 0
+    options = {
+        "DEFAULT": {
+            # Short, so that the test of a silent worker's detection does not wait long.
+            "service_down_time": 6,
+            # Short, so that the test of a lost job request does not wait long.
+            "queued_job_timeout": 10,
+        },
+        "api": {"workers": 2, "threads": 4},
+        "stub_workflows": {"step_seconds": STEP_SECONDS},
+    }
+    with broker_control_plane(tmp_path_factory.mktemp("split"), options=options) as (cp, _):
         for host in ("worker-a", "worker-b"):
             (cp.workdir / f"{host}.conf").write_text(f"[DEFAULT]\nhost = {host}\n")
-        try:
-            cp.start("api", ["workloadmgr-api"])
-            cp.start("scheduler", ["workloadmgr-scheduler"])
-            cp.start("cron", ["workloadmgr-cron"])
-            start_worker(cp, "worker-a")
-            start_worker(cp, "worker-b")
-            cp.wait_api()
-            yield cp
-        finally:
-            cp.stop()
+        cp.start("api", ["workloadmgr-api"])
+        cp.start("scheduler", ["workloadmgr-scheduler"])
+        cp.start("cron", ["workloadmgr-cron"])
+        start_worker(cp, "worker-a")
+        start_worker(cp, "worker-b")
+        cp.wait_api()
+        yield cp
 
 
 def start_worker(cp: ControlPlane, host: str) -> None:

@@ -6,13 +6,12 @@ them is registered."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from tests.fixtures.control_plane import ControlPlane, database_url, ensure_server
+from tests.fixtures.control_plane import ControlPlane, broker_control_plane
 
 # name -> (binary, host): two of each worker kind, under their own host names.
 SERVICES = {
@@ -27,29 +26,10 @@ SERVICES = {
 
 @pytest.fixture
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ControlPlane, str]]:
-    ensure_server("rabbitmq")
-    tag = uuid.uuid4().hex[:8]
-    with database_url("mariadb") as url:
-        cp = ControlPlane(
-            tmp_path_factory.mktemp("together"),
-            {
-                "DEFAULT": {
-                    "transport_url": "rabbit://guest:guest@127.0.0.1:5672/",
-                    "control_exchange": f"t4o_test_{tag}",
-                    "scheduler_topic": f"t4o-test-{tag}-scheduler",
-                    "workloads_topic": f"t4o-test-{tag}-workloads",
-                    "report_interval": 1,
-                },
-                "database": {"connection": url},
-            },
-        )
-        assert cp.manage("db", "sync").returncode == 0
+    with broker_control_plane(tmp_path_factory.mktemp("together")) as (cp, url):
         for host in ("node-a", "node-b"):
             (cp.workdir / f"{host}.conf").write_text(f"[DEFAULT]\nhost = {host}\n")
-        try:
-            yield cp, url
-        finally:
-            cp.stop()
+        yield cp, url
 
 
 def test_services_started_together_all_register_without_errors(fresh: tuple[ControlPlane, str]) -> None:
