@@ -182,8 +182,8 @@ OPERATIONS: list[Operation] = [
               response=wrap("scheduled_run", runs_s.RUN)),
     # disaster recovery: the backup target read back into the database (admin)
     Operation("GET", "/workloads/get_list/import_workloads", "listImportableWorkloads",
-              imports.list_importable, "List the workloads on the backup target (admin)", "workloads",
-              response=imports_s.TARGET_WORKLOADS, errors=_CONFLICT),
+              imports.list_importable, "List the workloads on the backup targets (admin)", "workloads",
+              query=imports_s.IMPORTABLE_QUERY, response=imports_s.TARGET_WORKLOADS, errors=_CONFLICT),
     Operation("POST", "/workloads/import_workloads", "importWorkloads", imports.import_workloads,
               "Import workloads and their snapshots from the backup target (admin)", "workloads",
               body=imports_s.IMPORT_BODY, response=imports_s.IMPORT_RESULT, errors=_CONFLICT),

@@ -5,7 +5,8 @@
 requires it ``available`` and names the disk in the vault from the snapshot's VM record (a disk is its
 target name ``vda``, its vault ref ``SNAPSHOT/DISK`` or the last part of it, or its volume id).
 
-``BROWSER.lease(ref)`` gives the disk opened for file recovery: the backup target opened, a
+``BROWSER.lease(ref, target_id)`` gives the disk opened for file recovery: the workload's backup target
+(``Located.target_id``; None is the configured one) opened, a
 ``DiskReader`` over the disk's chunks with its cache (``[file_recovery] cache_mib``), a read-only
 ``NbdExport`` of it on a unix socket in a private directory, and ``open_disk`` on that export (its
 partitions and filesystem readers). Opening costs a vault open, an NBD handshake and a FUSE mount,
@@ -36,6 +37,7 @@ from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.filerecovery import Disk, FilesystemReader, Volume, cleanup_stale_mounts, open_disk
 from t4o.vault import DiskReader, NbdExport, Repository, open_configured_target
+from t4o.workloads import targets
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Located:
     vm_id: str
     disk: str  # the target name (vda)
     ref: str  # the disk in the vault
+    target_id: str | None  # the workload's backup target (None: the configured one)
 
 
 def _matches(record: dict[str, Any], disk: str) -> bool:
@@ -72,7 +75,19 @@ def locate(ctx: RequestContext, action: str, snapshot_id: str, vm_id: str, disk:
     if record is None or not record.get("ref"):
         known = ", ".join(str(d.get("target")) for d in vm.disks or []) or "none"
         raise errors.NotFound(f"VM {vm_id} of snapshot {snap.id} has no disk {disk} (its disks: {known}).")
-    return Located(snap.id, snap.project_id, vm_id, str(record.get("target") or disk), str(record["ref"]))
+    name = str(record.get("target") or disk)
+    return Located(snap.id, snap.project_id, vm_id, name, str(record["ref"]), target_of(snap))
+
+
+def target_of(snapshot: Any) -> str | None:
+    """The backup target holding a snapshot: its workload's."""
+    return db.workload_get(snapshot.workload_id, None).backup_target_id
+
+
+def open_workload_target(target_id: str | None, conf: cfg.ConfigOpts) -> Repository:
+    if not target_id or target_id == targets.CONFIG_TARGET_ID:
+        return open_configured_target(conf)
+    return targets.open_target(targets.get(target_id, conf), conf=conf)
 
 
 @dataclass
@@ -118,10 +133,12 @@ class FileBrowser:
     """The snapshot disks opened for file recovery in this process, closed after an idle time."""
 
     def __init__(
-        self, conf: cfg.ConfigOpts = CONF, open_target: Callable[[cfg.ConfigOpts], Repository] | None = None
+        self,
+        conf: cfg.ConfigOpts = CONF,
+        open_target: Callable[[str | None, cfg.ConfigOpts], Repository] | None = None,
     ) -> None:
         self._conf = conf
-        self._open_target = open_target or open_configured_target
+        self._open_target = open_target or open_workload_target
         self._lock = threading.Lock()
         self._disks: dict[str, _OpenDisk] = {}
         self._opening: dict[str, threading.Lock] = {}
@@ -135,9 +152,10 @@ class FileBrowser:
         return float(self._conf.file_recovery.idle_timeout)
 
     @contextlib.contextmanager
-    def lease(self, ref: str) -> Iterator[OpenedDisk]:
-        """The disk ``ref`` of the vault, opened (or reused); it stays open while leased."""
-        entry = self._acquire(ref)
+    def lease(self, ref: str, target_id: str | None = None) -> Iterator[OpenedDisk]:
+        """The disk ``ref`` of the vault on the backup target ``target_id`` (None: the configured one),
+        opened (or reused: a ref names one snapshot's disk, on one target); it stays open while leased."""
+        entry = self._acquire(ref, target_id)
         try:
             yield OpenedDisk(entry)
         finally:
@@ -145,7 +163,7 @@ class FileBrowser:
                 entry.users -= 1
                 entry.last_used = time.monotonic()
 
-    def _acquire(self, ref: str) -> _OpenDisk:
+    def _acquire(self, ref: str, target_id: str | None) -> _OpenDisk:
         with self._lock:
             entry = self._disks.get(ref)
             if entry is not None:
@@ -159,7 +177,7 @@ class FileBrowser:
                     entry.users += 1
                     return entry
             try:
-                entry = self._open(ref)
+                entry = self._open(ref, target_id)
             except BaseException:
                 with self._lock:  # a failed open leaves no lock behind; the next call tries again
                     self._opening.pop(ref, None)
@@ -171,12 +189,12 @@ class FileBrowser:
                 self._start_reaper()
             return entry
 
-    def _open(self, ref: str) -> _OpenDisk:
+    def _open(self, ref: str, target_id: str | None) -> _OpenDisk:
         if not self._swept:  # once per process: the FUSE mounts a killed API process left behind
             self._swept = True
             cleanup_stale_mounts()
         started = time.monotonic()
-        repo = self._open_target(self._conf)
+        repo = self._open_target(target_id, self._conf)
         reader = DiskReader(repo, ref, cache_mib=self._conf.file_recovery.cache_mib)
         directory = tempfile.mkdtemp(prefix="t4o-files-")
         export: NbdExport | None = None

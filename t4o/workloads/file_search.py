@@ -40,7 +40,7 @@ from t4o.filerecovery.entries import InvalidPath, normalize
 from t4o.filerecovery.search import kind_of
 from t4o.vault import VaultError
 from t4o.workloads import rpcapi
-from t4o.workloads.file_browser import BROWSER, FileBrowser
+from t4o.workloads.file_browser import BROWSER, FileBrowser, target_of
 
 LOG = get_logger(__name__)
 
@@ -351,13 +351,19 @@ def search_snapshot(
         problems.append(f"Snapshot {snap.id} is {snap.status}.")
     elif vm is None:
         problems.append(f"Snapshot {snap.id} has no VM {vm_id}.")
+    target_id = None
+    if vm is not None and not problems:
+        try:
+            target_id = target_of(snap)
+        except errors.NotFound:
+            problems.append(f"The workload of snapshot {snap.id} was deleted.")
     for record in (vm.disks or []) if vm is not None and not problems else []:
         ref = str(record.get("ref") or "")
         if not ref:  # a disk the snapshot did not back up
             continue
         target = str(record.get("target") or ref.rsplit("/", 1)[-1])
         try:
-            with browser.lease(ref) as opened:
+            with browser.lease(ref, target_id) as opened:
                 for volume in opened.volumes:
                     if volume.filesystem not in READABLE:
                         continue  # swap, LVM PV (its LVs are volumes too), unknown: nothing to search

@@ -2,8 +2,10 @@
 whose project or user is gone, and moving workloads to another project (Trilio's import, orphan and
 reassign calls; all administrator-only).
 
-Import reads nothing but the target: the workload documents and each snapshot's document with its VM
-records (t4o.workloads.documents). It inserts only rows that do not exist, so importing twice changes
+Import reads nothing but the targets: the workload documents and each snapshot's document with its VM
+records (t4o.workloads.documents). Every backup target T4O knows is read (the configured one and those
+defined through ``/backup_targets``), or the one a call names; a workload comes in on the target it was
+found on. It inserts only rows that do not exist, so importing twice changes
 nothing, and a later import picks up the snapshots taken since. A workload deleted from the database
 only (``database_only``: its backups kept) comes back with the snapshots the target still holds.
 """
@@ -11,6 +13,7 @@ only (``database_only``: its backups kept) comes back with the snapshots the tar
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from t4o.common import errors, policy
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import api as db
+from t4o.db import backup_target_api as targets_db
 from t4o.db import states
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.vault import (
@@ -28,9 +32,8 @@ from t4o.vault import (
     Repository,
     TargetUnavailable,
     VaultError,
-    open_configured_target,
 )
-from t4o.workloads import documents
+from t4o.workloads import documents, targets
 
 LOG = get_logger(__name__)
 
@@ -45,6 +48,7 @@ class TargetWorkload:
     id: str
     document: dict[str, Any]
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # snapshot documents, oldest first
+    backup_target_id: str | None = None  # where it was found (None: the configured target)
 
     @property
     def project_id(self) -> str:
@@ -75,6 +79,7 @@ class TargetWorkload:
             "vms": [vm.get("id") for vm in self.document.get("vms") or []],
             "in_database": self.id in in_database and not in_database[self.id],
             "deleted_in_database": in_database.get(self.id, False),
+            "backup_target_id": self.backup_target_id or targets.CONFIG_TARGET_ID,
         }
 
 
@@ -124,11 +129,13 @@ class _Reads:
                 self.disks[sid].append(parts[3][: -len(".json")])
 
 
-def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
+def read_target(
+    repo: Repository, workload_ids: Iterable[str] | None = None, strict: bool = True
+) -> list[TargetWorkload]:
     """The workloads on the target (or these of them) with their snapshot documents: one listing per
     prefix, every document read once, in parallel with the listing. A workload without its document
     (written before the snapshot finished) is left out; a document of a newer format stops the read
-    with a clear message."""
+    with a clear message. ``strict``: a listed workload the target lacks is NotFound."""
     wanted = set(workload_ids) if workload_ids is not None else None
     reads = _Reads(repo, wanted)
     pool = ThreadPoolExecutor(READERS, thread_name_prefix="import-read")
@@ -156,7 +163,7 @@ def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> 
                 snap.get("metadata") or {}, f"The snapshot document of {snap['snapshot_id']}"
             )
         found.append(TargetWorkload(wid, doc, snaps))
-    if wanted is not None:
+    if wanted is not None and strict:
         missing = wanted - {w.id for w in found}
         if missing:
             raise errors.NotFound(f"Workload(s) not on the backup target: {', '.join(sorted(missing))}.")
@@ -179,6 +186,7 @@ def workload_values(wl: TargetWorkload, type_ids: set[str], default_type: str) -
         "metadata_": doc.get("metadata") or {},
         "encryption": bool(doc.get("encryption")),
         "secret_uuid": doc.get("secret_uuid"),
+        "backup_target_id": wl.backup_target_id,
     }
     created = documents.parse_time(doc.get("created_at"))
     if created is not None:
@@ -251,14 +259,16 @@ def _rows(wl: TargetWorkload, types: Types) -> tuple[dict[str, Any], list[dict[s
     )
 
 
+Opener = Callable[[], Repository]
+
+
 class ImportAPI:
     """The rules of import, orphans and reassign, called by the REST handlers."""
 
-    def __init__(
-        self, cloud: Cloud | None = None, open_target: Callable[[], Repository] | None = None
-    ) -> None:
+    def __init__(self, cloud: Cloud | None = None, open_target: Opener | None = None) -> None:
         self._cloud = cloud
-        self._open_target = open_target or open_configured_target
+        # Given: the one target to read (tests, benchmarks); else every target T4O knows.
+        self._open_target = open_target
 
     @property
     def cloud(self) -> Cloud:
@@ -266,43 +276,80 @@ class ImportAPI:
             self._cloud = get_cloud()
         return self._cloud
 
-    def _target(self) -> Repository:
-        try:
-            return self._open_target()
-        except TargetUnavailable as exc:
-            raise errors.Conflict(str(exc)) from None
+    def _sources(self, target_id: str | None = None) -> list[tuple[str | None, str, Opener]]:
+        """(target id or None for the configured one, its name, opener) of each target a call reads:
+        the one named, else the configured one (when set) and every one defined through the API."""
+        if self._open_target is not None:
+            return [(None, "configured", self._open_target)]
+        if target_id:
+            try:
+                chosen = [targets.get(target_id)]
+            except errors.NotFound:
+                raise errors.BadRequest(f"backup_target_id: no backup target {target_id}.") from None
+        else:
+            defined = [targets.from_row(row) for row in targets_db.target_list()]
+            chosen = [targets.configured_target(), *defined]
+        out: list[tuple[str | None, str, Opener]] = []
+        for target in chosen:
+            if not target.url:
+                continue  # no [backup_target] url: targets are defined through the API only
+            tid = None if target.id == targets.CONFIG_TARGET_ID else target.id
+            out.append((tid, target.name, functools.partial(targets.open_target, target)))
+        if not out:
+            raise errors.Conflict("No backup target is configured or defined: there is nothing to read.")
+        return out
 
     @contextlib.contextmanager
-    def _opened(self) -> Iterator[Repository]:
-        """The target for one call, its backend closed afterwards (an S3 client's connections)."""
-        repo = self._target()
+    def _opened(self, name: str, opener: Opener) -> Iterator[Repository]:
+        """A target for one call, its backend closed afterwards (an S3 client's connections)."""
+        try:
+            repo = opener()
+        except TargetUnavailable as exc:
+            raise errors.Conflict(f"{exc} (backup target '{name}')") from None
         try:
             yield repo
         finally:
             repo.backend.close()
 
-    def _read(self, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
-        with self._opened() as repo:
-            return self._read_from(repo, workload_ids)
+    def _read(
+        self, workload_ids: Iterable[str] | None = None, target_id: str | None = None
+    ) -> list[TargetWorkload]:
+        """The workloads of every target read (a workload on two targets: the first one's), each with
+        the target it was found on; NotFound names the listed workloads no target holds."""
+        wanted = list(workload_ids) if workload_ids is not None else None
+        found: dict[str, TargetWorkload] = {}
+        for tid, name, opener in self._sources(target_id):
+            with self._opened(name, opener) as repo:
+                for wl in self._read_from(repo, name, wanted):
+                    wl.backup_target_id = tid
+                    found.setdefault(wl.id, wl)
+        if wanted is not None:
+            missing = set(wanted) - set(found)
+            if missing:
+                raise errors.NotFound(f"Workload(s) not on any backup target: {', '.join(sorted(missing))}.")
+        return [found[k] for k in sorted(found)]
 
     @staticmethod
-    def _read_from(repo: Repository, workload_ids: Iterable[str] | None) -> list[TargetWorkload]:
+    def _read_from(repo: Repository, name: str, workload_ids: Iterable[str] | None) -> list[TargetWorkload]:
         try:
-            return read_target(repo, workload_ids)
+            return read_target(repo, workload_ids, strict=False)
         except (VaultError, BackendError) as exc:
-            raise errors.Conflict(f"The backup target cannot be read: {exc}") from None
+            raise errors.Conflict(f"The backup target '{name}' cannot be read: {exc}") from None
 
-    def importable(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        """Every workload on the target, saying whether the database has it."""
+    def importable(self, ctx: RequestContext, target_id: str | None = None) -> list[dict[str, Any]]:
+        """Every workload on the targets (or the one named), saying whether the database has it."""
         policy.authorize(ctx, "workload:get_import_workloads_list")
-        found = self._read()
+        found = self._read(target_id=target_id)
         present = db.workloads_in_database([w.id for w in found])
         return [w.summary(present) for w in found]
 
-    def import_workloads(self, ctx: RequestContext, workload_ids: list[str] | None) -> dict[str, Any]:
-        """Insert the listed workloads (all when None) and their snapshots that the database lacks."""
+    def import_workloads(
+        self, ctx: RequestContext, workload_ids: list[str] | None, target_id: str | None = None
+    ) -> dict[str, Any]:
+        """Insert the listed workloads (all when None) and their snapshots that the database lacks, from
+        every target (or the one named)."""
         policy.authorize(ctx, "workload:import_workloads")
-        found = self._read(workload_ids or None)
+        found = self._read(workload_ids or None, target_id)
         types = Types.load()
         imported: list[dict[str, Any]] = []
         updated: list[dict[str, Any]] = []
@@ -367,18 +414,33 @@ class ImportAPI:
             raise errors.BadRequest("Give new_tenant_id or a map of old to new project ids.")
         if not workload_ids and not project_map:
             raise errors.BadRequest("List the workloads to move, or the projects whose workloads move.")
-        with self._opened() as repo:
-            return self._reassign(repo, workload_ids, new_project_id, user_id, project_map)
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for tid, name, opener in self._sources():
+            with self._opened(name, opener) as repo:
+                found = [w for w in self._read_from(repo, name, workload_ids or None) if w.id not in seen]
+                for wl in found:
+                    wl.backup_target_id = tid
+                    seen.add(wl.id)
+                out += self._reassign(repo, found, new_project_id, user_id, project_map)
+        missing = set(workload_ids) - seen
+        if missing:
+            raise errors.NotFound(f"Workload(s) not on any backup target: {', '.join(sorted(missing))}.")
+        if workload_ids and not out:
+            raise errors.BadRequest(
+                "No listed workload's project is in the map, and no new_tenant_id is given."
+            )
+        return out
 
     def _reassign(
         self,
         repo: Repository,
-        workload_ids: list[str],
+        found: list[TargetWorkload],
         new_project_id: str | None,
         user_id: str | None,
         project_map: dict[str, str] | None,
     ) -> list[dict[str, Any]]:
-        found = self._read_from(repo, workload_ids or None)
+        """Moves the workloads ``found`` on ``repo``."""
         moves = []
         for wl in found:
             project = (project_map or {}).get(wl.project_id) or new_project_id
@@ -386,10 +448,6 @@ class ImportAPI:
                 continue
             user = user_id or wl.user_id
             moves.append((wl, project, user))
-        if workload_ids and not moves:
-            raise errors.BadRequest(
-                "No listed workload's project is in the map, and no new_tenant_id is given."
-            )
         present = db.workloads_in_database([w.id for w, _, _ in moves])
         out = []
         for wl, project, user in moves:

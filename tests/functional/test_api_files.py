@@ -67,6 +67,8 @@ class Env:
     ext4: Written  # one snapshot, disk vda holds the ext4 filesystem
     raw: Written  # two snapshots of a disk without any filesystem
     vault_url: str
+    elsewhere: Written  # the ext4 disk again, on a second backup target defined through the API
+    elsewhere_target: str
 
     def url(self, written: Written, what: str, index: int = 0, disk: str = "vda") -> str:
         snap, records, _ = written.snapshots[index]
@@ -111,6 +113,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     repo = open_target(url, create_if_missing=True)
     ext4 = write_workload(repo, DEMO, "alice", "files", snapshots=1, disk=disk)
     raw = write_workload(repo, DEMO, "alice", "raw", snapshots=2)
+    second = str(workdir / "vault-2")
+    elsewhere = write_workload(
+        open_target(second, create_if_missing=True), DEMO, "alice", "elsewhere", 1, disk
+    )
     policy_file = workdir / "policy.yaml"
     policy_file.write_text(POLICY_YAML)
     cp = ControlPlane(
@@ -120,9 +126,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     cp.add_servers(DEMO, 1)
     try:
         cp.start_all_in_one()
+        body = {"backup_target": {"name": "second", "type": "posix", "url": second}}
+        resp = cp.request("POST", "/backup_targets", "admin", admin("admin"), json=body)
+        assert resp.status_code in (200, 201, 202), resp.text
+        target_id = resp.json()["backup_target"]["id"]
+        # One import reads both targets.
         resp = cp.request("POST", "/workloads/import_workloads", "admin", admin("admin"), json={})
         assert resp.status_code == 200 and not resp.json()["workloads"]["failed_workloads"], resp.text
-        yield Env(cp, files, raw_files, ext4, raw, url)
+        imported = {w["id"] for w in resp.json()["workloads"]["imported_workloads"]}
+        assert imported == {ext4.workload.id, raw.workload.id, elsewhere.workload.id}, resp.text
+        yield Env(cp, files, raw_files, ext4, raw, url, elsewhere, target_id)
     finally:
         cp.stop()
 
@@ -166,6 +179,31 @@ def test_browse_lists_volumes_and_entries(env: Env) -> None:
     resp = _get(env, env.url(env.ext4, "browse"), params={"path": "/etc/app/../app"})
     assert resp.status_code == 200 and resp.json()["browse"]["path"] == "/etc/app"
     assert [e["name"] for e in resp.json()["browse"]["entries"]] == ["config.yaml", "empty"]
+
+
+def test_files_come_from_the_workloads_own_target(env: Env) -> None:
+    """A workload imported from a second target is browsed and downloaded from that target, not the
+    configured one (which has no such snapshot)."""
+    wid = env.elsewhere.workload.id
+    resp = env.cp.request("GET", f"/workloads/{wid}", DEMO, member(DEMO))
+    assert resp.status_code == 200 and resp.json()["workload"]["backup_target_id"] == env.elsewhere_target
+    resp = _get(env, env.url(env.elsewhere, "browse"), params={"path": "/etc"})
+    assert resp.status_code == 200, resp.text
+    assert [e["name"] for e in resp.json()["browse"]["entries"]] == ["app", "hosts"]
+    resp = _get(env, env.url(env.elsewhere, "download"), params={"path": "/data/big.bin"})
+    assert resp.status_code == 200 and resp.content == env.files["data/big.bin"]
+    # The import listing says where each workload is.
+    listed = env.cp.request("GET", "/workloads/get_list/import_workloads", "admin", admin("admin")).json()
+    where = {w["id"]: w["backup_target_id"] for w in listed["workloads"]}
+    assert where[wid] == env.elsewhere_target and where[env.ext4.workload.id] == "config"
+    only = env.cp.request(
+        "GET",
+        "/workloads/get_list/import_workloads",
+        "admin",
+        admin("admin"),
+        params={"backup_target_id": env.elsewhere_target},
+    ).json()["workloads"]
+    assert [w["id"] for w in only] == [wid]
 
 
 def test_download_files_and_ranges(env: Env) -> None:

@@ -137,7 +137,7 @@ def test_import_refuses_unknown_ids_and_bad_bodies(
     cp, _, _ = dr
     token = admin("admin")
     resp = cp.request("POST", "/workloads/import_workloads", "admin", token, json={"workload_ids": ["nope"]})
-    assert resp.status_code == 404 and "not on the backup target" in resp.text
+    assert resp.status_code == 404 and "not on any backup target" in resp.text
     resp = cp.request("POST", "/workloads/reassign_workloads", "admin", token, json={"workload_ids": ["x"]})
     assert resp.status_code == 400 and "new_tenant_id" in resp.text
 

@@ -11,14 +11,14 @@ from t4o.workloads.file_browser import FileBrowser
 def test_a_failed_open_raises_and_leaves_nothing_behind() -> None:
     calls = []
 
-    def target_gone(conf: object) -> None:
-        calls.append(conf)
+    def target_gone(target_id: str | None, conf: object) -> None:
+        calls.append((target_id, conf))
         raise RuntimeError("the backup target is not mounted")
 
     browser = FileBrowser(CONF, open_target=target_gone)  # type: ignore[arg-type]
     for _ in range(2):  # the second call tries again, it does not wait on a lock left behind
-        with pytest.raises(RuntimeError, match="not mounted"), browser.lease("snap/disk"):
+        with pytest.raises(RuntimeError, match="not mounted"), browser.lease("snap/disk", "t1"):
             pass
-    assert len(calls) == 2
+    assert calls == [("t1", CONF)] * 2
     assert browser.open_refs() == [] and browser._opening == {}
     browser.close_all()

@@ -186,7 +186,7 @@ def test_only_administrators(t4o_conf: Any, repo: Repository) -> None:
 
 def test_unknown_workload_ids(t4o_conf: Any, repo: Repository) -> None:
     write_workload(repo, "p-live", "alice", "alpha", snapshots=1)
-    with pytest.raises(errors.NotFound, match="not on the backup target: nope"):
+    with pytest.raises(errors.NotFound, match="not on any backup target: nope"):
         api(repo).import_workloads(ADMIN, ["nope"])
 
 
@@ -354,6 +354,8 @@ def test_a_target_that_fails_while_read_is_a_conflict_and_is_closed(t4o_conf: An
     open_target(str(tmp_path / "vault"), create_if_missing=True)
     before = ClosingBackend.closed
     calls = ImportAPI(open_target=lambda: Repository.open(UnreachableBackend(tmp_path / "vault")))
-    with pytest.raises(errors.Conflict, match=r"The backup target cannot be read: .*connection refused"):
+    with pytest.raises(
+        errors.Conflict, match=r"The backup target 'configured' cannot be read: .*connection refused"
+    ):
         calls.import_workloads(ADMIN, None)
     assert ClosingBackend.closed == before + 1

@@ -15,11 +15,14 @@ IMPORTS = ImportAPI()
 
 
 def list_importable(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    return {"workloads": IMPORTS.importable(ctx)}
+    return {"workloads": IMPORTS.importable(ctx, query.get("backup_target_id"))}
 
 
 def import_workloads(ctx: RequestContext, body: Body, query: Query, project_id: str) -> Any:
-    report = IMPORTS.import_workloads(ctx, list((body or {}).get("workload_ids") or []) or None)
+    body = body or {}
+    report = IMPORTS.import_workloads(
+        ctx, list(body.get("workload_ids") or []) or None, body.get("backup_target_id")
+    )
     return {"workloads": {f"{key}_workloads": entries for key, entries in report.items()}}
 
 

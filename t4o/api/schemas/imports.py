@@ -23,6 +23,10 @@ TARGET_WORKLOAD = {
         "in_database": BOOL,
         "deleted_in_database": BOOL,
         "missing": {"type": "array", "items": {"type": "string", "enum": ["project", "user"]}},
+        "backup_target_id": {
+            "type": "string",
+            "description": "the target it is on ('config': the configured one)",
+        },
     },
 }
 TARGET_WORKLOADS = {
@@ -31,11 +35,18 @@ TARGET_WORKLOADS = {
     "properties": {"workloads": {"type": "array", "items": TARGET_WORKLOAD}},
 }
 
+_TARGET_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 36,
+    "description": "read only this backup target ('config': the configured one); default: every target",
+}
 IMPORT_BODY = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"workload_ids": _IDS},
+    "properties": {"workload_ids": _IDS, "backup_target_id": _TARGET_ID},
 }
+IMPORTABLE_QUERY = {"backup_target_id": _TARGET_ID}
 _IMPORTED = {
     "type": "object",
     "required": ["id"],
