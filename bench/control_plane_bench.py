@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,35 +38,30 @@ from tests.fixtures.control_plane import ControlPlane, broker_control_plane, ens
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) of the live processes of a process group."""
-    total = 0
+def _processes() -> Iterator[tuple[str, list[str]]]:
+    """(command name, /proc/PID/stat fields from the state on) of every live process."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            comm, _, rest = Path(f"/proc/{entry}/stat").read_text().partition(" (")[2].rpartition(")")
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # pgrp is the 5th field; fields start at the 3rd (state)
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+        yield comm, rest.split()
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime, in clock ticks
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds of the live processes of a process group (pgrp: the 3rd field from the state on)."""
+    return sum(_cpu(fields) for _, fields in _processes() if int(fields[2]) == pgid)
 
 
 def process_cpu(name: str) -> float:
     """CPU seconds of the processes whose command is ``name`` (mariadbd, beam.smp)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if Path(f"/proc/{entry}/comm").read_text().strip() != name:
-                continue
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+    return sum(_cpu(fields) for comm, fields in _processes() if comm == name)
 
 
 def mariadb_questions() -> int:
