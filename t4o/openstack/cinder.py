@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from openstack import exceptions as sdk_exc
+from openstack.block_storage.v3._proxy import Proxy as BlockStorageV3
 from openstack.connection import Connection
 
 from t4o.openstack.resources import find_or_none
@@ -90,9 +91,13 @@ class BlockStorage:
         volume_type: str | None,
         description: str,
         metadata: dict[str, str] | None = None,
+        availability_zone: str | None = None,
     ) -> str:
-        """An empty volume; returns its id at once (it is still being created)."""
-        extra = {"metadata": metadata} if metadata else {}
+        """An empty volume (in Cinder's default zone unless ``availability_zone`` names one); returns
+        its id at once (it is still being created)."""
+        extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
+        if availability_zone:
+            extra["availability_zone"] = availability_zone
         vol = self._api.create_volume(
             size=size, name=name, volume_type=volume_type, description=description, **extra
         )
@@ -100,6 +105,15 @@ class BlockStorage:
 
     def volume_type_exists(self, name_or_id: str) -> bool:
         return find_or_none(self._api.find_type, name_or_id) is not None
+
+    def availability_zones(self) -> set[str] | None:
+        """The names of Cinder's availability zones that are available for new volumes; None when the
+        caller may not list them (Cinder's policy), so that they cannot be checked."""
+        try:
+            zones = list(cast(BlockStorageV3, self._api).availability_zones())  # a v3 call
+        except sdk_exc.ForbiddenException:
+            return None
+        return {str(z.name) for z in zones if z.name and (z.state or {}).get("available", True)}
 
     def make_bootable(self, volume_id: str, image_metadata: dict[str, str] | None = None) -> None:
         """Mark a volume bootable (Nova boots only from those), with the image properties Nova reads

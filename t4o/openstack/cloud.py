@@ -26,12 +26,14 @@ class Server:
 @dataclass(frozen=True)
 class RestoreTargets:
     """What a restore's options name in the cloud: flavors and volume types (names or ids), networks
-    (ids or names), and subnets as (network, subnet id): the subnet must be on that network."""
+    (ids or names), subnets as (network, subnet id): the subnet must be on that network, and Cinder
+    availability zones (names) for new volumes."""
 
     flavors: frozenset[str] = frozenset()
     volume_types: frozenset[str] = frozenset()
     networks: frozenset[str] = frozenset()
     subnets: frozenset[tuple[str, str]] = frozenset()
+    volume_zones: frozenset[str] = frozenset()
 
 
 class Cloud(abc.ABC):

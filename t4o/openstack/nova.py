@@ -368,9 +368,15 @@ class NovaCloud(Cloud):
         if wanted.flavors and (conn := self._service(context, "compute")) is not None:
             compute = Compute(conn)
             flavors = {f for f in wanted.flavors if compute.flavor(f) is None}
-        if wanted.volume_types and (conn := self._service(context, *VOLUME_SERVICES)) is not None:
+        zones: set[str] = set()
+        if (wanted.volume_types or wanted.volume_zones) and (
+            conn := self._service(context, *VOLUME_SERVICES)
+        ) is not None:
             cinder = BlockStorage(conn)
             types = {t for t in wanted.volume_types if not cinder.volume_type_exists(t)}
+            listed = cinder.availability_zones() if wanted.volume_zones else None
+            if listed is not None:  # not listed to this caller: the restore fails on a wrong zone instead
+                zones = set(wanted.volume_zones - listed)
         if (wanted.networks or wanted.subnets) and (conn := self._service(context, "network")) is not None:
             neutron = Networking(conn)
             found = {n: neutron.find_network(n) for n in wanted.networks | {n for n, _ in wanted.subnets}}
@@ -379,7 +385,9 @@ class NovaCloud(Cloud):
                 ref = found[network]
                 if ref is not None and subnet not in {s.id for s in neutron.subnets_of(ref.id)}:
                     subnets.add((network, subnet))
-        return RestoreTargets(frozenset(flavors), frozenset(types), frozenset(networks), frozenset(subnets))
+        return RestoreTargets(
+            frozenset(flavors), frozenset(types), frozenset(networks), frozenset(subnets), frozenset(zones)
+        )
 
 
 VOLUME_SERVICES = ("block-storage", "volumev3", "volume")

@@ -41,6 +41,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
                 "flavors": ["m1.small"],
                 "volume_types": ["fast", "__DEFAULT__"],
                 "networks": {TARGET: ["target-sub"], OTHER: []},
+                "volume_zones": ["nova", "az-2"],
             }
         )
     )
@@ -108,7 +109,10 @@ def test_per_vm_flavor_nics_and_per_volume_choices_reach_the_restore(snapshot: d
     options = web_only(
         s,
         flavor={"id": "m1.small"},
-        vdisks=[{"id": VOL_A, "include": False}, {"id": VOL_B, "new_volume_type": "fast"}],
+        vdisks=[
+            {"id": VOL_A, "include": False},
+            {"id": VOL_B, "new_volume_type": "fast", "availability_zone": "az-2"},
+        ],
     )
     resp = post(s, options)
     assert resp.status_code == 202, resp.text
@@ -130,6 +134,7 @@ def test_per_vm_flavor_nics_and_per_volume_choices_reach_the_restore(snapshot: d
     assert web["volumes_left_out"] == [VOL_A]
     [volume] = web["volumes"]
     assert volume["source_volume_id"] == VOL_B and volume["volume_type"] == "fast"
+    assert volume["availability_zone"] == "az-2"
     assert volume["name"] == f"web-volume (restored nightly {day})"
     assert volume["metadata"]["t4o_original_id"] == VOL_B
 
@@ -173,6 +178,11 @@ def test_a_vms_nics_replace_the_network_mapping_only_for_the_ports_they_name(
             {"vdisks": [{"id": VOL_A}, {"id": "not-a-volume", "include": False}]},
             "options.openstack.instances[0].vdisks[1].id: volume not-a-volume is not a volume of VM web in "
             "the snapshot",
+        ),
+        (
+            {"vdisks": [{"id": VOL_A}, {"id": VOL_B, "availability_zone": "mars"}]},
+            "options.openstack.instances[0].vdisks[1].availability_zone: Cinder has no availability zone "
+            "mars for new volumes",
         ),
         (
             {"nics": [{"id": "port-1", "network": {"id": "nowhere"}}]},

@@ -24,8 +24,8 @@ OPTS = [
     ),
     cfg.StrOpt(
         "resources_file",
-        help="JSON file {flavors: [name or id], volume_types: [...], networks: {id: [subnet ids]}} of what "
-        "restores may name. Unset: everything exists.",
+        help="JSON file {flavors: [name or id], volume_types: [...], networks: {id: [subnet ids]}, "
+        "volume_zones: [Cinder zone names]} of what restores may name. Unset: everything exists.",
     ),
 ]
 cfg.CONF.register_opts(OPTS, group="stub_cloud")
@@ -53,6 +53,7 @@ class StubCloud(Cloud):
             frozenset(t for t in wanted.volume_types if t not in (known.get("volume_types") or [])),
             frozenset(n for n in wanted.networks if n not in networks),
             frozenset((n, s) for n, s in wanted.subnets if n in networks and s not in networks[n]),
+            frozenset(z for z in wanted.volume_zones if z not in (known.get("volume_zones") or [])),
         )
 
     def _servers(self) -> dict[str, list[dict[str, Any]]] | None:

@@ -122,6 +122,7 @@ def _planned(vm: Any, opts: dict[str, Any], snap: Any, restore_id: str) -> dict[
                 "source_volume_id": volume_id,
                 "name": entry.get("name") or selection.restored_name(f"{vm.vm_name}-volume", snap),
                 "volume_type": entry.get("new_volume_type"),
+                "availability_zone": entry.get("availability_zone"),
                 "metadata": selection.origin("", volume_id, snap.id, restore_id),
             }
         )

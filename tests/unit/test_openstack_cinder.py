@@ -73,3 +73,19 @@ def test_a_volume_cinder_does_not_find_is_none() -> None:
     conn.block_storage.find_volume.side_effect = sdk_exc.NotFoundException("no volume v9")
     assert BlockStorage(conn).volume("v9") is None
     conn.block_storage.find_volume.assert_called_once_with("v9", ignore_missing=False)
+
+
+def test_a_volume_goes_to_the_zone_named_and_only_available_zones_are_listed() -> None:
+    cinder, api = storage()
+    api.create_volume.return_value = SimpleNamespace(id="v9")
+    assert cinder.create_volume(1, "data", None, "", availability_zone="az-2") == "v9"
+    assert api.create_volume.call_args.kwargs["availability_zone"] == "az-2"
+    cinder.create_volume(1, "data", None, "")
+    assert "availability_zone" not in api.create_volume.call_args.kwargs  # Cinder's default zone
+    api.availability_zones.return_value = [
+        SimpleNamespace(name="nova", state={"available": True}),
+        SimpleNamespace(name="down", state={"available": False}),
+    ]
+    assert cinder.availability_zones() == {"nova"}
+    api.availability_zones.side_effect = sdk_exc.ForbiddenException("policy")
+    assert cinder.availability_zones() is None  # not the caller's to list: not checked

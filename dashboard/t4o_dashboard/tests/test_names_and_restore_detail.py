@@ -196,6 +196,23 @@ class RestoreTests(base.TestCase):
         self.assertIn("&quot;restore_topology&quot;: true", page)
 
     @helpers.create_mocks({workloadmgr: ("restore_get", "snapshot_get")})
+    def test_a_security_group_found_in_the_project_is_named_as_the_snapshot_recorded_it(self) -> None:
+        instance = {"id": SERVER, "name": "web-restored", "source_vm_id": data.VM1, "status": "ACTIVE",
+                    "security_groups": [OTHER_GROUP]}  # fmt: skip
+        self.mock_restore_get.return_value = data.restore(
+            status="available", restore_type="oneclick", instances=[instance]
+        )
+        vm = {
+            "id": data.VM1,
+            "name": "web",
+            "metadata": {"security_groups": [{"id": OTHER_GROUP, "name": "default"}]},
+        }
+        self.mock_snapshot_get.return_value = data.snapshot(instances=[vm])
+        page = self.client.get(RESTORE_DETAIL).content.decode()
+        url = reverse("horizon:project:security_groups:detail", args=[OTHER_GROUP])
+        self.assertInHTML(f'<a href="{url}">default</a>', page)
+
+    @helpers.create_mocks({workloadmgr: ("restore_get", "snapshot_get")})
     def test_detail_of_a_restore_without_vms(self) -> None:
         self.mock_restore_get.return_value = data.restore(status="available", restore_type="security-groups")
         self.mock_snapshot_get.side_effect = data.api_error("gone", 404)

@@ -1,6 +1,6 @@
 """The selective restore form: per VM a flavor and the network its interfaces join, per volume whether
-to restore it and its type (named as people read them), why a VM has no network to choose, and an API
-refusal shown on the field it names."""
+to restore it, its type (named as people read them) and its Cinder availability zone, why a VM has no
+network to choose, and an API refusal shown on the field it names."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ SERVICES = {
     workloadmgr: ("snapshot_get", "restore_create"),
     os_api.nova: ("flavor_list",),
     os_api.neutron: ("network_list_for_tenant",),
-    os_api.cinder: ("volume_type_list",),
+    os_api.cinder: ("volume_type_list", "availability_zone_list"),
 }
 
 
@@ -53,7 +53,7 @@ def snapshot() -> workloadmgr.Snapshot:
 
 
 class SelectiveRestoreFormTests(base.TestCase):
-    def _services(self, networks: Any = None) -> None:
+    def _services(self, networks: Any = None, zones: Any = None) -> None:
         self.mock_snapshot_get.return_value = snapshot()
         self.mock_flavor_list.return_value = self.flavors.list()
         if isinstance(networks, Exception):
@@ -66,6 +66,18 @@ class SelectiveRestoreFormTests(base.TestCase):
             SimpleNamespace(name="__DEFAULT__"),
             SimpleNamespace(name="fast"),
         ]
+        if isinstance(zones, Exception):
+            self.mock_availability_zone_list.side_effect = zones
+        else:
+            self.mock_availability_zone_list.return_value = (
+                [
+                    SimpleNamespace(zoneName="nova", zoneState={"available": True}),
+                    SimpleNamespace(zoneName="az-2", zoneState={"available": True}),
+                    SimpleNamespace(zoneName="az-down", zoneState={"available": False}),
+                ]
+                if zones is None
+                else zones
+            )
 
     def _post(self, **fields: str) -> Any:
         post = {"snapshot_id": "sn-1", "name": "sel", f"include_{WEB_KEY}": "on", f"include_{DB_KEY}": "on",
@@ -139,6 +151,40 @@ class SelectiveRestoreFormTests(base.TestCase):
         self.assertNotIn("nics", web)
         self.assertNotIn("vdisks", web)  # both volumes restored as they were
         self.assertEqual([{"id": ROOT, "new_volume_type": "fast"}], db["vdisks"])
+
+    @helpers.create_mocks(SERVICES)
+    def test_a_volume_goes_to_the_cinder_zone_chosen_for_it(self) -> None:
+        self._services()
+        self.mock_restore_create.return_value = data.restore(status="queued")
+        page = html.unescape(self.client.get(SELECTIVE).content.decode())
+        self.assertIn(f'name="volume_zone_{WEB_KEY}_vol_logs"', page)
+        self.assertIn(f'name="volume_zone_{DB_KEY}_vol_root"', page)  # the boot volume too
+        self.assertIn(">Cinder's default zone<", page)
+        self.assertIn(">az-2<", page)
+        self.assertNotIn("az-down", page)  # a zone Cinder says is not available is no choice
+        res = self._post(
+            **{f"volume_zone_{WEB_KEY}_vol_logs": "az-2", f"volume_zone_{WEB_KEY}_vol_data": "nova",
+               f"volume_{WEB_KEY}_vol_data": "", f"include_{DB_KEY}": ""}
+        )  # fmt: skip
+        self.assertNoFormErrors(res)
+        web = self.mock_restore_create.call_args.kwargs["openstack"]["instances"][0]
+        # A volume left out takes no zone.
+        self.assertEqual(
+            [{"id": DATA, "include": False}, {"id": LOGS, "availability_zone": "az-2"}], web["vdisks"]
+        )
+        text = (
+            "options.openstack.instances[0].vdisks[1].availability_zone: Cinder has no availability zone az-2"
+        )
+        self.mock_restore_create.side_effect = data.api_error(text, 400)
+        res = self._post(**{f"volume_zone_{WEB_KEY}_vol_logs": "az-2", f"volume_{WEB_KEY}_vol_data": ""})
+        self.assertEqual([text], res.context["form"].errors[f"volume_zone_{WEB_KEY}_vol_logs"])
+
+    @helpers.create_mocks(SERVICES)
+    def test_without_zones_to_list_no_zone_is_offered(self) -> None:
+        self._services(zones=self.exceptions.cinder)
+        res = self.client.get(SELECTIVE)
+        self.assertEqual(200, res.status_code)
+        self.assertNotContains(res, "volume_zone_")
 
     @helpers.create_mocks(SERVICES)
     def test_a_network_list_that_failed_is_said(self) -> None:

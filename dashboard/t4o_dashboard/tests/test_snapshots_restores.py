@@ -125,11 +125,12 @@ class RestoreFormTests(base.TestCase):
             workloadmgr: ("snapshot_get",),
             os_api.nova: ("flavor_list",),
             os_api.neutron: ("network_list_for_tenant",),
-            os_api.cinder: ("volume_type_list",),
+            os_api.cinder: ("volume_type_list", "availability_zone_list"),
         }
     )
     def test_selective_restore_needs_a_vm(self) -> None:
         self._other_services()
+        self.mock_availability_zone_list.return_value = []
         self.mock_snapshot_get.return_value = data.snapshot()
         res = self.client.post(SELECTIVE, {"snapshot_id": "sn-1", "name": "sel"})
         self.assertContains(res, "Choose at least one VM to restore.")

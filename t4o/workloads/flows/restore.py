@@ -302,9 +302,11 @@ def _new_vm(
                 )
                 vtype = None
         was = vol_def.get("name") or f"{original or name}-{disk['target'] or 'volume'}"
-        extra = (
+        extra: dict[str, Any] = (
             {"metadata": origin.metadata(vol_def.get("name") or "", disk.get("volume_id"))} if origin else {}
         )
+        if chosen.get("availability_zone"):  # else Cinder's default zone
+            extra["availability_zone"] = chosen["availability_zone"]
         volume_name = chosen.get("name") or (origin.name(was) if origin else was)
         volume_id = cloud.cinder.create_volume(
             size=size or vol_def.get("size") or max(1, disk["size"] // 2**30),

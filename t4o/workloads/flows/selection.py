@@ -3,9 +3,10 @@
 ``options.openstack.instances[]`` chooses per VM of the snapshot: ``include``, ``name``, ``flavor``
 (``{id}`` of an existing flavor, or sizes), ``availability_zone``, ``nics`` (the target network of each of
 its recorded ports) and ``vdisks[]`` per volume: ``include`` (false leaves the volume out; Trilio's
-``restore_cinder_volume: false`` too), ``new_volume_type``, ``name``. ``check`` refuses, before the
-restore is queued, what names something the snapshot does not hold (a VM, a volume, a port), with the
-field's path in the message, and returns what the options name in the cloud, for the API to look up.
+``restore_cinder_volume: false`` too), ``new_volume_type``, ``name``, ``availability_zone`` (the Cinder
+zone the new volume is created in). ``check`` refuses, before the restore is queued, what names something
+the snapshot does not hold (a VM, a volume, a port), with the field's path in the message, and returns
+what the options name in the cloud, for the API to look up.
 
 A restored server or volume is named after its original and the snapshot ("web (restored nightly
 2026-12-07)", the snapshot's date) unless the options name it, and carries the original's name and id,
@@ -101,13 +102,13 @@ class _Wanted:
 
     def targets(self) -> RestoreTargets:
         of = lambda kind: frozenset(v for k, v in self.where if k == kind)  # noqa: E731
-        return RestoreTargets(of("flavor"), of("volume_type"), of("network"), of("subnet"))
+        return RestoreTargets(of("flavor"), of("volume_type"), of("network"), of("subnet"), of("volume_zone"))
 
 
 def check(options: dict[str, Any], vms: list[Any]) -> tuple[RestoreTargets, dict[tuple[str, Any], str]]:
     """400 naming the field when the options name a VM, volume or port the snapshot does not hold, or
     leave out the volume a VM boots from. Returns what they name in the cloud (flavors, volume types,
-    networks, (network, subnet) pairs) and the field of each."""
+    networks, (network, subnet) pairs, Cinder zones) and the field of each."""
     by_id = {vm.vm_id: vm for vm in vms}
     wanted = _Wanted()
     base = "options.openstack"
@@ -137,6 +138,8 @@ def check(options: dict[str, Any], vms: list[Any]) -> tuple[RestoreTargets, dict
                 continue
             if entry.get("new_volume_type"):
                 wanted.add("volume_type", str(entry["new_volume_type"]), f"{where}.new_volume_type")
+            if entry.get("availability_zone"):
+                wanted.add("volume_zone", str(entry["availability_zone"]), f"{where}.availability_zone")
         ports = (vm.definition or {}).get("ports") or []
         ordered = nic_order(ports)
         for j, nic in enumerate(opts.get("nics") or []):
@@ -168,7 +171,8 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def refuse_missing(missing: RestoreTargets, where: dict[tuple[str, Any], str]) -> None:
-    """400 naming the first field whose flavor, volume type, network or subnet the cloud lacks."""
+    """400 naming the first field whose flavor, volume type, network, subnet or Cinder zone the cloud
+    lacks."""
     for kind, values in (("flavor", missing.flavors), ("volume_type", missing.volume_types),
                          ("network", missing.networks)):  # fmt: skip
         if values:
@@ -179,6 +183,10 @@ def refuse_missing(missing: RestoreTargets, where: dict[tuple[str, Any], str]) -
         network, subnet = min(missing.subnets)
         path = where.get(("subnet", (network, subnet)), "subnet")
         raise errors.BadRequest(f"{path}: subnet {subnet} does not exist on network {network}")
+    if missing.volume_zones:
+        zone = min(missing.volume_zones)
+        path = where.get(("volume_zone", zone), "availability_zone")
+        raise errors.BadRequest(f"{path}: Cinder has no availability zone {zone} for new volumes")
 
 
 def snapshot_label(snapshot: Any) -> str:

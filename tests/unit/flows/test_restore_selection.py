@@ -11,6 +11,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from openstack.exceptions import ForbiddenException
 
 from t4o.common import errors
 from t4o.openstack.cloud import RestoreTargets
@@ -120,6 +121,18 @@ def test_a_volume_left_out_is_not_created_and_another_is_retyped_and_renamed(clo
     cloud.nova.attach_volume.assert_called_once_with("srv", "new-1")
 
 
+def test_a_volume_is_created_in_the_cinder_zone_its_options_name(cloud: Any) -> None:
+    nics = [{"network": {"id": "t1"}}, {"network": {"id": "t1"}}]
+    new_vm(cloud, {"nics": nics, "vdisks": [{"id": "v-logs", "availability_zone": "az-2"}]})
+    zones = {
+        c.kwargs["name"]: c.kwargs.get("availability_zone") for c in cloud.cinder.create_volume.call_args_list
+    }
+    assert zones == {  # the other volume: Cinder's default zone, as before
+        "ux-data-1 (restored nightly 2026-12-07)": None,
+        "ux-logs-1 (restored nightly 2026-12-07)": "az-2",
+    }
+
+
 def test_each_port_goes_on_the_network_its_vms_nics_give_it(cloud: Any) -> None:
     # p1 by MAC onto t1 (with its subnet of the same CIDR: the IP is kept), p2 by the global mapping.
     mapped = {"n1": {"id": "t9", "name": "nine", "action": "mapped", "subnets": {}}}
@@ -162,6 +175,20 @@ def test_check_returns_what_the_cloud_must_have_with_the_field_of_each() -> None
     )
 
 
+def test_a_cinder_zone_the_cloud_lacks_is_refused_naming_the_field() -> None:
+    vdisks = [{"id": "v-data", "include": False, "availability_zone": "ignored"},
+              {"id": "v-logs", "availability_zone": "mars"}]  # fmt: skip
+    options = {"openstack": {"instances": [{"id": "vm-web", "vdisks": vdisks}]}}
+    targets, where = selection.check(options, [web()])
+    assert targets == RestoreTargets(volume_zones=frozenset({"mars"}))  # a volume left out needs no zone
+    with pytest.raises(errors.BadRequest) as caught:
+        selection.refuse_missing(RestoreTargets(volume_zones=frozenset({"mars"})), where)
+    assert str(caught.value) == (
+        "options.openstack.instances[0].vdisks[1].availability_zone: Cinder has no availability zone mars "
+        "for new volumes"
+    )
+
+
 def test_restored_names_cite_the_snapshot_and_fit_the_limit() -> None:
     unnamed = SimpleNamespace(id="abcdef012345", name="", created_at=None)
     assert selection.restored_name("web", unnamed) == "web (restored abcdef01)"
@@ -181,16 +208,26 @@ def test_nova_cloud_looks_targets_up_with_the_callers_token(monkeypatch: pytest.
         None if ref == "gone" else SimpleNamespace(id=ref, name="")
     )
     conn.network.subnets.return_value = [SimpleNamespace(id="s1", cidr="10.0.0.0/24")]
+    conn.block_storage.availability_zones.return_value = [
+        SimpleNamespace(name="nova", state={"available": True}),
+        SimpleNamespace(name="down", state={"available": False}),
+    ]
     urls: list[str] = []
     monkeypatch.setattr("openstack.connection.Connection", lambda session, region_name: conn)
     monkeypatch.setattr("keystoneauth1.token_endpoint.Token", lambda url, tok: urls.append(url))
     wanted = RestoreTargets(frozenset({"m1", "huge"}), frozenset({"fast", "gold"}),
-                            frozenset({"t1", "gone"}), frozenset({("t1", "s1"), ("t1", "s9")}))  # fmt: skip
+                            frozenset({"t1", "gone"}), frozenset({("t1", "s1"), ("t1", "s9")}),
+                            frozenset({"nova", "down", "mars"}))  # fmt: skip
     missing = NovaCloud("public", None).missing_targets(ctx, wanted)  # type: ignore[arg-type]
     assert missing == RestoreTargets(
-        frozenset({"huge"}), frozenset({"gold"}), frozenset({"gone"}), frozenset({("t1", "s9")})
-    )
+        frozenset({"huge"}), frozenset({"gold"}), frozenset({"gone"}), frozenset({("t1", "s9")}),
+        frozenset({"down", "mars"}),  # a zone Cinder lists as not available takes no new volume either
+    )  # fmt: skip
     assert urls == ["http://compute", "http://volumev3", "http://network"]
+    # Zones that Cinder's policy does not let the caller list are not checked (the restore checks them).
+    conn.block_storage.availability_zones.side_effect = ForbiddenException("policy")
+    zones_only = RestoreTargets(volume_zones=frozenset({"mars"}))
+    assert NovaCloud("public", None).missing_targets(ctx, zones_only) == RestoreTargets()  # type: ignore[arg-type]
     # A catalog without a service leaves its names unchecked (the workflow checks them).
     bare = SimpleNamespace(service_catalog=[], auth_token="tok")
     assert NovaCloud("public", None).missing_targets(bare, wanted) == RestoreTargets()  # type: ignore[arg-type]

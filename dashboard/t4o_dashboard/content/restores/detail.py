@@ -104,10 +104,13 @@ def _ports_text(instance: dict[str, Any]) -> str:
 
 
 def created_objects(
-    instance: dict[str, Any], volumes: Mapping[str, Mapping[str, Any]] | None = None
+    instance: dict[str, Any],
+    volumes: Mapping[str, Mapping[str, Any]] | None = None,
+    group_names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The rows of one restored server: itself, then its volumes, networks, security groups and the
-    prerequisites re-created for it, deduplicated by kind and id. ``volumes`` names the snapshot's."""
+    prerequisites re-created for it, deduplicated by kind and id. ``volumes`` names the snapshot's
+    volumes, ``group_names`` its security groups (by id)."""
     rows = [_row("server", instance.get("id"), instance.get("name"), _ports_text(instance))]
     rows += _volumes(instance, volumes or {})
     rows += _networks(instance)
@@ -116,7 +119,8 @@ def created_objects(
     # The server's security groups by id: found in the project, or re-created (then ``created`` names them).
     for group_id in instance.get("security_groups") or []:
         note = _("re-created") if group_id in made_groups else _("found in the project")
-        rows.append(_row("security_group", str(group_id), made_groups.get(group_id), note))
+        name = made_groups.get(group_id) or (group_names or {}).get(group_id)
+        rows.append(_row("security_group", str(group_id), name, note))
     for obj in made:
         rows.append(_row(str(obj.get("kind")), obj.get("id"), obj.get("name"), _("re-created")))
     seen: set[tuple[str, str]] = set()
@@ -142,9 +146,11 @@ def servers(
     restore: Any,
     volumes: Mapping[str, Mapping[str, Any]] | None = None,
     vm_names: Mapping[str, str] | None = None,
+    group_names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One entry per restored server: its name, the VM it came from, what was created for it and the
-    volumes left out. ``volumes`` and ``vm_names`` (by id) are the snapshot's, to name them."""
+    volumes left out. ``volumes``, ``vm_names`` and ``group_names`` (by id) are the snapshot's, to name
+    them."""
     found = []
     for instance in restore.instances or []:
         if not isinstance(instance, dict):
@@ -156,7 +162,7 @@ def servers(
                 "source_vm_id": source,
                 "source_vm": (vm_names or {}).get(source) or source,
                 "status": instance.get("status") or "-",
-                "objects": created_objects(instance, volumes),
+                "objects": created_objects(instance, volumes, group_names),
                 "left_out": left_out(instance, volumes or {}),
             }
         )

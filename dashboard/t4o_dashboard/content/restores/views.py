@@ -55,6 +55,13 @@ class DetailView(views.HorizonTemplateView):
         snapshot_vms = [vm for vm in (snapshot.instances if snapshot else None) or [] if isinstance(vm, dict)]
         volumes = {v["id"]: v for vm in snapshot_vms for v in choices.snapshot_volumes(vm) if v.get("id")}
         vm_names = {vm["id"]: vm["name"] for vm in snapshot_vms if vm.get("id") and vm.get("name")}
+        # A group found in the project by its recorded id is named as the snapshot recorded it.
+        group_names = {
+            str(g["id"]): str(g["name"])
+            for vm in snapshot_vms
+            for g in (vm.get("metadata") or {}).get("security_groups") or []
+            if isinstance(g, dict) and g.get("id") and g.get("name")
+        }
         context.update(
             {
                 "restore": restore,
@@ -67,7 +74,7 @@ class DetailView(views.HorizonTemplateView):
                 "snapshot_url": reverse(
                     "horizon:project:backup_snapshots:detail", args=[restore.snapshot_id]
                 ),
-                "servers": detail.servers(restore, volumes, vm_names),
+                "servers": detail.servers(restore, volumes, vm_names, group_names),
                 "choices": choices.per_vm(restore, snapshot, self._flavor_names(restore)),
                 "options": detail.options_text(restore),
             }

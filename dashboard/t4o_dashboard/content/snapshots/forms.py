@@ -1,5 +1,5 @@
-"""Restore forms: selective (per VM: include, name, flavor, network; per volume: include, volume type)
-and in-place."""
+"""Restore forms: selective (per VM: include, name, flavor, network; per volume: include, volume type,
+Cinder availability zone) and in-place."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ class _RestoreForm(forms.SelfHandlingForm):
 
 
 class SelectiveRestoreForm(_RestoreForm):
-    """Per VM: include, new name, flavor, the network its NICs join; per volume: include and type."""
+    """Per VM: include, new name, flavor, the network its NICs join; per volume: include, type and zone."""
 
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
@@ -159,6 +159,17 @@ class SelectiveRestoreForm(_RestoreForm):
             self.volume_types = [(t.name, volume_type_text(t.name)) for t in cinder.volume_type_list(request)]
         except Exception:
             exceptions.handle(request, _("Unable to list volume types."), ignore=True)
+        # Cinder's zones open to new volumes; none listed (or not allowed to list): no zone to choose.
+        self.volume_zones: list[str] = []
+        try:
+            self.volume_zones = sorted(
+                str(z.zoneName)
+                for z in cinder.availability_zone_list(request)
+                if getattr(z, "zoneName", None)
+                and (getattr(z, "zoneState", None) or {}).get("available", True)
+            )
+        except Exception:
+            exceptions.handle(request, _("Unable to list the volume availability zones."), ignore=True)
         for vm in self.initial.get("vms", []):
             self._add_vm(vm, networks_failed)
 
@@ -201,6 +212,12 @@ class SelectiveRestoreForm(_RestoreForm):
                 if volume["boot"]
                 else "",
             )
+            if self.volume_zones:
+                self.fields[f"volume_zone_{vkey}"] = forms.ChoiceField(
+                    label=_("Availability zone of %s") % text,
+                    required=False,
+                    choices=[(KEEP, _("Cinder's default zone"))] + [(z, z) for z in self.volume_zones],
+                )
 
     def _add_network(self, vm: dict[str, Any], key: str, label: str, failed: bool) -> None:
         """The network the VM's NICs join; when there is none to choose, the only choice says why."""
@@ -240,8 +257,11 @@ class SelectiveRestoreForm(_RestoreForm):
             choice: dict[str, Any] = {"id": volume["id"]}
             if not volume["boot"] and not data.get(f"volume_{vkey}"):
                 choice["include"] = False
-            elif data.get(f"volume_type_{vkey}"):
-                choice["new_volume_type"] = data[f"volume_type_{vkey}"]
+            else:
+                if data.get(f"volume_type_{vkey}"):
+                    choice["new_volume_type"] = data[f"volume_type_{vkey}"]
+                if data.get(f"volume_zone_{vkey}"):
+                    choice["availability_zone"] = data[f"volume_zone_{vkey}"]
             if len(choice) > 1:
                 vdisks.append(choice)
         if vdisks:
@@ -276,7 +296,9 @@ class SelectiveRestoreForm(_RestoreForm):
         if index >= len(vdisks):
             return None
         vkey = f"{key}_{_volume_key(vdisks[index]['id'])}"
-        return f"volume_type_{vkey}" if "new_volume_type" in text else f"volume_{vkey}"
+        if "new_volume_type" in text:
+            return f"volume_type_{vkey}"
+        return f"volume_zone_{vkey}" if "availability_zone" in text else f"volume_{vkey}"
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
         return self.start(request, data, "selective", self.openstack_options(data))

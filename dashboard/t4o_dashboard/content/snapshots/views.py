@@ -185,7 +185,8 @@ class SelectiveRestoreView(_RestoreView):
     submit_url_name = "horizon:project:backup_snapshots:selective_restore"
     help_text = _(
         "Creates new VMs from the snapshot. For each VM: whether to restore it, its new name, its flavor and "
-        "the network its interfaces join; for each volume: whether to restore it, and its volume type. "
+        "the network its interfaces join; for each volume: whether to restore it, its volume type and the "
+        "Cinder availability zone it is created in. "
         "Restored VMs and volumes are named after the original and the snapshot unless you name them."
     )
 
