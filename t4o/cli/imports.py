@@ -12,20 +12,35 @@ import yaml
 from t4o.cli import base
 from t4o.client import Client
 
-TARGET_FIELDS = ("id", "name", "project_id", "user_id", "snapshots", "in_database")
-TARGET_HEADERS = ("ID", "Name", "Project ID", "User ID", "Snapshots", "In Database")
-ORPHAN_FIELDS = (*TARGET_FIELDS[:-1], "missing")
-ORPHAN_HEADERS = (*TARGET_HEADERS[:-1], "Missing")
+TARGET_FIELDS = ("id", "name", "project_id", "user_id", "snapshots", "in_database", "backup_target_id")
+TARGET_HEADERS = ("ID", "Name", "Project ID", "User ID", "Snapshots", "In Database", "Backup Target")
+ORPHAN_FIELDS = (*TARGET_FIELDS[:-2], "missing")
+ORPHAN_HEADERS = (*TARGET_HEADERS[:-2], "Missing")
 IMPORT_HEADERS = ("ID", "Name", "Result", "Snapshots Imported", "Error")
 REASSIGN_FIELDS = ("id", "name", "old_project_id", "project_id", "user_id")
 REASSIGN_HEADERS = ("ID", "Name", "Old Project ID", "Project ID", "User ID")
 
 
+def _add_backup_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backup-target",
+        dest="backup_target_id",
+        metavar="<backup-target-id>",
+        help="Read only this backup target ('config': the configured one; default: every target)",
+    )
+
+
 class ListImportable(base.Lister):
-    """List the workloads on the backup target, and whether the database has them (admin)"""
+    """List the workloads on the backup targets, and whether the database has them (admin)"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _add_backup_target(parser)
+        return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        return base.rows(client.imports.list_importable(), TARGET_FIELDS, TARGET_HEADERS)
+        found = client.imports.list_importable(args.backup_target_id)
+        return base.rows(found, TARGET_FIELDS, TARGET_HEADERS)
 
 
 class ImportWorkloads(base.Lister):
@@ -40,12 +55,13 @@ class ImportWorkloads(base.Lister):
             dest="workload_ids",
             action="append",
             metavar="<workload_id>",
-            help="A workload to import (repeat for more; default: every workload on the target)",
+            help="A workload to import (repeat for more; default: every workload on the targets)",
         )
+        _add_backup_target(parser)
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
-        report = client.imports.import_workloads(args.workload_ids)
+        report = client.imports.import_workloads(args.workload_ids, args.backup_target_id)
         rows = [
             (w["id"], w.get("name", ""), key.removesuffix("_workloads"), len(w.get("snapshots") or []),
              w.get("error", ""))

@@ -12,14 +12,22 @@ class ImportManager:
     def __init__(self, http: HTTPClient) -> None:
         self.http = http
 
-    def list_importable(self) -> list[Resource]:
-        """Every workload on the backup target, with ``in_database``."""
-        return [Resource(w) for w in self.http.get("/workloads/get_list/import_workloads")["workloads"]]
+    def list_importable(self, backup_target_id: str | None = None) -> list[Resource]:
+        """Every workload on the backup targets (or that one), with ``in_database`` and
+        ``backup_target_id``."""
+        params = {"backup_target_id": backup_target_id} if backup_target_id else {}
+        found = self.http.get("/workloads/get_list/import_workloads", **params)["workloads"]
+        return [Resource(w) for w in found]
 
-    def import_workloads(self, workload_ids: list[str] | None = None) -> dict[str, list[Resource]]:
-        """Import these workloads (all when none): ``imported_workloads``, ``updated_workloads`` (new
-        snapshots only), ``unchanged_workloads``, ``failed_workloads``."""
-        body = {"workload_ids": workload_ids} if workload_ids else {}
+    def import_workloads(
+        self, workload_ids: list[str] | None = None, backup_target_id: str | None = None
+    ) -> dict[str, list[Resource]]:
+        """Import these workloads (all when none) from every backup target (or that one):
+        ``imported_workloads``, ``updated_workloads`` (new snapshots only), ``unchanged_workloads``,
+        ``failed_workloads``."""
+        body: dict[str, Any] = {"workload_ids": workload_ids} if workload_ids else {}
+        if backup_target_id:
+            body["backup_target_id"] = backup_target_id
         result = self.http.post("/workloads/import_workloads", body)["workloads"]
         return {key: [Resource(w) for w in entries] for key, entries in result.items()}
 

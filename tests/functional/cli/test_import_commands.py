@@ -43,6 +43,12 @@ def test_import_orphans_reassign_commands(
 
     listed = {w["ID"]: w for w in cli.json("workload", "importable", "list", admin=True)}
     assert set(listed) == {a, b} and listed[a]["Snapshots"] == 2 and listed[a]["In Database"] is False
+    assert listed[a]["Backup Target"] == "config"
+    one = cli.json("workload", "importable", "list", "--backup-target", "config", admin=True)
+    assert {w["ID"] for w in one} == {a, b}
+    assert "no backup target nope" in cli.fails(
+        "workload", "importable", "list", "--backup-target", "nope", admin=True
+    )
 
     imported = cli.json("workload", "import", "--workload-id", a, admin=True)
     assert [(r["ID"], r["Result"], r["Snapshots Imported"]) for r in imported] == [(a, "imported", 2)]
