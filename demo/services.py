@@ -91,6 +91,8 @@ class T4OServices(ProcessGroup):
     database_url: str = ""
     vault_url: str = ""
     binaries: tuple[str, ...] = JOB_SERVICES
+    #: options laid over the written config, by section (e.g. a test's bandwidth cap or short timeouts)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _starts: dict[str, int] = field(default_factory=dict)  # "started" lines in a log before a (re)start
 
@@ -156,6 +158,8 @@ class T4OServices(ProcessGroup):
             },
             "global_job_scheduler": {"tick_interval": 2},
         }
+        for section, values in self.overrides.items():
+            conf.setdefault(section, {}).update(values)
         return write_ini(self.config_file, conf)
 
     def start(self, timeout: float = 90.0) -> None:

@@ -15,6 +15,7 @@ BINARY = "datamover"
 def build() -> Service:
     agent = DatamoverAgent(CONF)
     agent.mounts.restore()  # serve again the snapshot mounts of this host before taking requests
+    agent.clear_abandoned()  # end backup jobs and drop checkpoints an agent killed mid-transfer left
     return services.service(BINARY, CONF.datamover.topic, agent)
 
 

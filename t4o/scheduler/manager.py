@@ -52,10 +52,12 @@ class SchedulerManager:
         """
         _live, down = db.services_alive(self.conf.workloads_topic, self.conf.service_down_time)
         cutoff = utcnow() - dt.timedelta(seconds=self.conf.service_down_time)
-        dead = [s for s in down if s.updated_at < cutoff]
-        count = db.jobs_fail_on_hosts(
-            [s.host for s in dead], "The workloads worker running the job stopped sending heartbeats."
-        )
+        count = 0
+        for host in sorted({s.host for s in down if s.updated_at < cutoff}):
+            # the host in the message: with several workers, the operator looks at that one's log
+            count += db.jobs_fail_on_hosts(
+                [host], f"The workloads worker on {host} (workloadmgr-workloads) stopped sending heartbeats."
+            )
         if count:
             LOG.warning("Marked %d job(s) of dead workers as error", count)
 

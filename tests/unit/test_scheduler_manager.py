@@ -59,7 +59,10 @@ def test_dead_workers_jobs_are_failed() -> None:
         mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=1) as fail,
     ):
         make().reap_dead_workers()
-    assert fail.call_args.args[0] == ["gone"]
+    assert fail.call_args.args == (
+        ["gone"],
+        "The workloads worker on gone (workloadmgr-workloads) stopped sending heartbeats.",
+    )
 
 
 def test_a_disabled_worker_with_a_heartbeat_keeps_its_jobs() -> None:

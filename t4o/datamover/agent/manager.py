@@ -30,6 +30,14 @@ class DatamoverAgent:
         self.mounts = MountRegistry.from_conf(conf)
         self.bandwidth = Bandwidth(conf.datamover.max_bytes_per_second)  # one cap for all transfers
 
+    def clear_abandoned(self) -> None:
+        """Remove what transfers of an earlier process of this agent left on the host's domains (see
+        operations.clear_abandoned); the agent starts anyway when libvirt cannot be reached."""
+        try:
+            operations.clear_abandoned(self.conf.datamover.libvirt_uri, self.conf.datamover.scratch_dir)
+        except Exception:
+            LOG.exception("could not remove what earlier transfers left on the domains")
+
     def start_transfer(
         self, ctxt: RequestContext, transfer_id: str, kind: str, spec: dict[str, Any]
     ) -> dict[str, Any]:

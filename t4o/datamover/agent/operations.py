@@ -20,6 +20,10 @@ Restore spec::
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +36,7 @@ from t4o.datamover.agent.bandwidth import UNLIMITED, Bandwidth
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import (
     BrokenChainError,
+    DiskError,
     DomainBackup,
     DomainStateError,
     FileDiskSource,
@@ -43,7 +48,14 @@ from t4o.datamover.disks import (
 )
 from t4o.datamover.disks.guest_hooks import HookSpec
 from t4o.datamover.disks.libvirt_conn import lookup_domain
-from t4o.datamover.disks.libvirt_source import checkpoint_names
+from t4o.datamover.disks.libvirt_source import (
+    OWNER_FILE,
+    WORKDIR_PREFIX,
+    abort_backup_job,
+    backup_workdir,
+    checkpoint_names,
+    owner_alive,
+)
 
 LOG = get_logger(__name__)
 CHECKPOINT_PREFIX = "t4o-"
@@ -70,6 +82,68 @@ def clear_leftovers(dom: libvirt.virDomain, keep: str | None) -> list[str]:
                 LOG.warning("domain %s: deleting checkpoint %s: %s", dom.name(), name, exc)
     for note in notes:
         LOG.warning("domain %s: %s", dom.name(), note)
+    return notes
+
+
+def clear_abandoned_domain(dom: libvirt.virDomain) -> list[str]:
+    """What an agent process killed during a backup left on one domain: its backup job (and with it the
+    NBD export of the disks) and T4O checkpoints. Between snapshots a domain carries no T4O checkpoint
+    (see forget_checkpoint), so every one found while no backup of a live agent runs is such a leftover:
+    the new checkpoint of the interrupted backup, whose parent (if any) is the previous snapshot's,
+    redefined for it. The new one is deleted (as a failed backup drops it); a checkpoint without a parent
+    may be that previous one, the next incremental's base: only its metadata goes, its bitmap stays."""
+    notes = []
+    if dom.isActive():
+        try:
+            job_xml = dom.backupGetXMLDesc(0)
+        except libvirt.libvirtError:
+            job_xml = ""  # no backup job
+        if job_xml:
+            workdir = backup_workdir(job_xml)
+            if workdir is None or owner_alive(workdir):
+                return []  # not T4O's, or another agent's running backup: its domain is left alone
+            abort_backup_job(dom)
+            shutil.rmtree(workdir, ignore_errors=True)
+            notes.append("ended a backup job left by an agent that died")
+    ours = [cp for cp in dom.listAllCheckpoints(0) if cp.getName().startswith(CHECKPOINT_PREFIX)]
+    roots = []
+    for cp in ours:
+        try:
+            cp.getParent(0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN_CHECKPOINT:
+                raise
+            roots.append(cp.getName())
+            continue
+        cp.delete(0)
+        notes.append(f"deleted checkpoint {cp.getName()} of a backup that never completed")
+    for name in roots:
+        forget_checkpoint(dom, name)
+        notes.append(f"dropped the metadata of checkpoint {name} (its bitmap stays for the next incremental)")
+    return notes
+
+
+def clear_abandoned(uri: str, scratch: str | None) -> list[str]:
+    """At agent start, remove what transfers of an earlier agent process (killed, or its host rebooted)
+    left: backup jobs, checkpoints and backup directories. Waiting for each domain's next snapshot would
+    leave its disks exported meanwhile, and Nova cannot delete a domain that has checkpoints."""
+    notes = []
+    conn = connect(uri)
+    try:
+        for dom in conn.listAllDomains(0):
+            try:
+                notes += [f"domain {dom.name()}: {note}" for note in clear_abandoned_domain(dom)]
+            except (libvirt.libvirtError, DiskError) as exc:
+                LOG.warning("domain %s: removing what an earlier agent left: %s", dom.name(), exc)
+    finally:
+        conn.close()
+    for workdir in glob.glob(os.path.join(scratch or tempfile.gettempdir(), f"{WORKDIR_PREFIX}*")):
+        # only directories this code marked with an owner, once that owner is gone
+        if os.path.exists(os.path.join(workdir, OWNER_FILE)) and not owner_alive(workdir):
+            shutil.rmtree(workdir, ignore_errors=True)
+            notes.append(f"removed the backup directory {workdir}")
+    for note in notes:
+        LOG.warning("%s", note)
     return notes
 
 
@@ -190,79 +264,103 @@ def backup(
     try:
         dom = lookup_domain(conn, spec["domain"])
         parent_cp = spec.get("parent_checkpoint")
-        parents: dict[str, str] = spec.get("parents") or {}
-        metadata: dict[str, dict[str, Any]] = spec.get("disk_metadata") or {}
         clear_leftovers(dom, parent_cp)
         if parent_cp:
             redefine_checkpoint(dom, parent_cp, spec.get("parent_checkpoint_xml"))
-        chain_note = None
-        hooks = HookSpec.from_spec(spec.get("guest_hooks"))
-        transfer.say("Taking a consistent point")
         try:
-            point = DomainBackup(
-                conn, spec["domain"], spec["checkpoint"], parent=parent_cp, scratch_dir=scratch, hooks=hooks,
-            ).start()  # fmt: skip
-        except BrokenChainError as exc:
-            chain_note = f"incremental impossible ({exc.reason}); took a full backup"
-            LOG.warning("domain %s: %s", spec["domain"], chain_note)
-            point = DomainBackup(
-                conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch, hooks=hooks
-            ).start()
-        try:
-            notes = [chain_note] if chain_note else []
-            for disk in point.disks:
-                extents = disk.changed_extents()
-                transfer.add_total(sum(n for _, n in extents))
-                if point.parent and parents.get(disk.target) and disk.note:
-                    notes.append(disk.note)  # an attached volume whose bitmap was lost: read in full
-            transfer.say(f"Moving {len(point.disks)} disk(s) ({point.consistency})")
-
-            def one(disk: Any) -> dict[str, Any]:
-                parent_ref = parents.get(disk.target) if point.parent else None
-                incremental = bool(parent_ref) and disk.incremental
-                m = vault.backup_source(
-                    repo,
-                    bandwidth.source(disk),
-                    f"{spec['disk_id_prefix']}_{disk.target}",
-                    parent=parent_ref,
-                    changed_extents=disk.changed_extents() if incremental else None,
-                    progress=byte_progress(transfer),
-                    snapshot_id=spec["snapshot_id"],
-                    workload_id=spec["workload_id"],
-                    metadata={**metadata.get(disk.target, {}), "target": disk.target},
-                )
-                return {
-                    "target": disk.target,
-                    "disk_id": m.disk_id,
-                    "ref": m.ref,
-                    "size": m.size,
-                    "checksum": m.checksum,
-                    "format": disk.format,
-                    "read_bytes": m.stats["read_bytes"],
-                    "new_bytes": m.stats["new_bytes"],
-                    "incremental": m.stats["incremental"],
-                    # why the changes since the parent were unknown and the disk was read where allocated
-                    "full_read_reason": (disk.note or None) if parent_ref else None,
-                }
-
-            with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
-                disks = list(pool.map(one, point.disks))
-            transfer.check()
-            point.commit()
-            checkpoint_xml = forget_checkpoint(dom, spec["checkpoint"])
-            return {
-                "disks": disks + detached,
-                "consistency": str(point.consistency),
-                "consistency_reason": point.consistency_reason,
-                "checkpoint": spec["checkpoint"],
-                "checkpoint_xml": checkpoint_xml,
-                "chain_note": "; ".join(notes) or None,
-                "guest_hooks": [r.to_dict() for r in point.hook_results],
-            }
+            return _backup_domain(transfer, spec, conn, dom, scratch, max_disks, repo, detached, bandwidth)
         finally:
-            point.close()  # ends the backup job; drops the checkpoint unless committed
+            # A completed backup deleted the parent; one that failed or was cancelled leaves the domain
+            # without T4O checkpoints again, as between snapshots (the parent's bitmap stays in the disk).
+            if parent_cp and parent_cp in checkpoint_names(dom):
+                try:
+                    forget_checkpoint(dom, parent_cp)
+                except libvirt.libvirtError as exc:
+                    LOG.warning("domain %s: forgetting checkpoint %s: %s", dom.name(), parent_cp, exc)
     finally:
         conn.close()
+
+
+def _backup_domain(
+    transfer: Transfer,
+    spec: dict[str, Any],
+    conn: libvirt.virConnect,
+    dom: libvirt.virDomain,
+    scratch: str | None,
+    max_disks: int,
+    repo: vault.Repository,
+    detached: list[dict[str, Any]],
+    bandwidth: Bandwidth,
+) -> dict[str, Any]:
+    parent_cp = spec.get("parent_checkpoint")
+    parents: dict[str, str] = spec.get("parents") or {}
+    metadata: dict[str, dict[str, Any]] = spec.get("disk_metadata") or {}
+    chain_note = None
+    hooks = HookSpec.from_spec(spec.get("guest_hooks"))
+    transfer.say("Taking a consistent point")
+    try:
+        point = DomainBackup(
+            conn, spec["domain"], spec["checkpoint"], parent=parent_cp, scratch_dir=scratch, hooks=hooks,
+        ).start()  # fmt: skip
+    except BrokenChainError as exc:
+        chain_note = f"incremental impossible ({exc.reason}); took a full backup"
+        LOG.warning("domain %s: %s", spec["domain"], chain_note)
+        point = DomainBackup(
+            conn, spec["domain"], spec["checkpoint"], scratch_dir=scratch, hooks=hooks
+        ).start()
+    try:
+        notes = [chain_note] if chain_note else []
+        for disk in point.disks:
+            extents = disk.changed_extents()
+            transfer.add_total(sum(n for _, n in extents))
+            if point.parent and parents.get(disk.target) and disk.note:
+                notes.append(disk.note)  # an attached volume whose bitmap was lost: read in full
+        transfer.say(f"Moving {len(point.disks)} disk(s) ({point.consistency})")
+
+        def one(disk: Any) -> dict[str, Any]:
+            parent_ref = parents.get(disk.target) if point.parent else None
+            incremental = bool(parent_ref) and disk.incremental
+            m = vault.backup_source(
+                repo,
+                bandwidth.source(disk),
+                f"{spec['disk_id_prefix']}_{disk.target}",
+                parent=parent_ref,
+                changed_extents=disk.changed_extents() if incremental else None,
+                progress=byte_progress(transfer),
+                snapshot_id=spec["snapshot_id"],
+                workload_id=spec["workload_id"],
+                metadata={**metadata.get(disk.target, {}), "target": disk.target},
+            )
+            return {
+                "target": disk.target,
+                "disk_id": m.disk_id,
+                "ref": m.ref,
+                "size": m.size,
+                "checksum": m.checksum,
+                "format": disk.format,
+                "read_bytes": m.stats["read_bytes"],
+                "new_bytes": m.stats["new_bytes"],
+                "incremental": m.stats["incremental"],
+                # why the changes since the parent were unknown and the disk was read where allocated
+                "full_read_reason": (disk.note or None) if parent_ref else None,
+            }
+
+        with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
+            disks = list(pool.map(one, point.disks))
+        transfer.check()
+        point.commit()
+        checkpoint_xml = forget_checkpoint(dom, spec["checkpoint"])
+        return {
+            "disks": disks + detached,
+            "consistency": str(point.consistency),
+            "consistency_reason": point.consistency_reason,
+            "checkpoint": spec["checkpoint"],
+            "checkpoint_xml": checkpoint_xml,
+            "chain_note": "; ".join(notes) or None,
+            "guest_hooks": [r.to_dict() for r in point.hook_results],
+        }
+    finally:
+        point.close()  # ends the backup job; drops the checkpoint unless committed
 
 
 def restore_detached(

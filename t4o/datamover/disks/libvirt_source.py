@@ -50,6 +50,8 @@ LOG = logging.getLogger(__name__)
 ALLOCATION = "base:allocation"
 #: our backup jobs' socket and scratch directories start with this, so an abandoned job is recognised
 WORKDIR_PREFIX = "t4o-backup-"
+#: in a backup's directory: the pid of the agent process that runs it (a live owner's job is never ended)
+OWNER_FILE = "owner.pid"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,49 @@ def list_disks(dom: libvirt.virDomain) -> list[DomainDisk]:
 
 def checkpoint_names(dom: libvirt.virDomain) -> list[str]:
     return [cp.getName() for cp in dom.listAllCheckpoints(0)]
+
+
+def backup_workdir(job_xml: str) -> str | None:
+    """The directory of a T4O backup job (its NBD socket's), from the job's XML; None for another's job."""
+    match = re.search(r"socket='([^']+)'", job_xml)
+    if match is None:
+        return None
+    workdir = os.path.dirname(match.group(1))
+    return workdir if os.path.basename(workdir).startswith(WORKDIR_PREFIX) else None
+
+
+def owner_alive(workdir: str) -> bool:
+    """Whether the agent process that made a backup directory still runs. This process is no owner: the
+    caller asks about what an earlier process with the same pid may have left."""
+    try:
+        with open(os.path.join(workdir, OWNER_FILE)) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def abort_backup_job(dom: libvirt.virDomain, timeout: float = 30) -> None:
+    """End the domain's backup job and wait until libvirt has finished with it (the end is asynchronous: a
+    backup begun right after could otherwise find the domain still busy)."""
+    try:
+        dom.abortJob()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:  # "no job is active"
+            raise
+    deadline = time.monotonic() + timeout
+    while dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
+        if time.monotonic() > deadline:
+            raise DiskError(f"domain {dom.name()}: the backup job did not end within {timeout}s")
+        time.sleep(0.05)
 
 
 class LibvirtDiskSource:
@@ -323,23 +368,12 @@ class DomainBackup:
             raise DiskError(f"domain {self.domain}: another backup job is running (not started by T4O)")
         self._abort_job()
         LOG.warning("domain %s: ended a backup job left by a process that died", self.domain)
-        match = re.search(r"socket='([^']+)'", xml)
-        if match and os.path.basename(os.path.dirname(match.group(1))).startswith(WORKDIR_PREFIX):
-            shutil.rmtree(os.path.dirname(match.group(1)), ignore_errors=True)
+        workdir = backup_workdir(xml)
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def _abort_job(self, timeout: float = 30) -> None:
-        """End the backup job and wait until libvirt has finished with it (the end is asynchronous: a
-        backup begun right after could otherwise find the domain still busy)."""
-        try:
-            self._dom.abortJob()
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:  # "no job is active"
-                raise
-        deadline = time.monotonic() + timeout
-        while self._dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
-            if time.monotonic() > deadline:
-                raise DiskError(f"domain {self.domain}: the backup job did not end within {timeout}s")
-            time.sleep(0.05)
+        abort_backup_job(self._dom, timeout)
 
     def disk(self, target: str) -> LibvirtDiskSource:
         for d in self.disks:
@@ -406,6 +440,8 @@ class DomainBackup:
     def _make_workdir(self) -> str:
         # QEMU (not root) creates the NBD socket: the directory is handed to its user.
         path = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{self.domain}-", dir=self._scratch_parent)
+        with open(os.path.join(path, OWNER_FILE), "w") as f:
+            f.write(str(os.getpid()))
         owner = libvirt_conn.qemu_process_owner(self._dom)
         if owner and os.geteuid() == 0:
             os.chown(path, *owner)

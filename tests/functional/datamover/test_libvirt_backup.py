@@ -11,6 +11,9 @@ import time
 
 import pytest
 
+from t4o.datamover.agent import operations
+from t4o.datamover.agent.operations import clear_abandoned, forget_checkpoint, redefine_checkpoint
+from t4o.datamover.agent.transfers import Transfer, TransferCancelled
 from t4o.datamover.disks import (
     BrokenChainError,
     Consistency,
@@ -19,6 +22,7 @@ from t4o.datamover.disks import (
     DomainNotFound,
     list_disks,
 )
+from t4o.vault import open_repository
 from tests.functional.datamover.scratch_domains import MiB, granular, read_all, read_extents
 
 
@@ -258,6 +262,113 @@ def test_backup_job_left_by_a_dead_process_is_ended(conn, make_domain) -> None:
         assert sorted(backup.commit()) == ["snap-1", "snap-2"]
     assert [c.getName() for c in td.dom.listAllCheckpoints()] == ["snap-3"]
     assert not os.path.exists(abandoned_dir)  # its socket directory went with it
+
+
+HOLD = """
+import sys, time
+from t4o.datamover.agent.operations import redefine_checkpoint
+from t4o.datamover.disks import DomainBackup, connect
+conn = connect()
+redefine_checkpoint(conn.lookupByName(sys.argv[1]), "t4o-1", sys.stdin.read())
+backup = DomainBackup(conn, sys.argv[1], "t4o-2", parent="t4o-1").start()
+print("started", backup._workdir, flush=True)
+time.sleep(600)  # an agent in the middle of a transfer, until the test kills it
+"""
+
+
+def test_agent_start_ends_what_a_killed_agent_left(conn, make_domain, libvirtd) -> None:
+    """An agent killed (SIGKILL) during an incremental backup leaves its backup job (the disks' NBD
+    export), the new checkpoint, the parent it redefined and the job's directory; the next agent process
+    removes them when it starts, and leaves a live process's backup alone. The parent's bitmap stays:
+    the next incremental from it sees every change."""
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    with DomainBackup(conn, td.name, "t4o-1") as backup:
+        backup.commit()
+    kept = forget_checkpoint(td.dom, "t4o-1")  # as a completed snapshot leaves the domain
+    td.write("vda", 0, 4096, 0x01)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, td.name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(kept)
+        child.stdin.close()
+        line = child.stdout.readline()
+        assert line.startswith("started"), line
+        workdir = line.split()[1]
+
+        def mine(notes: list[str]) -> list[str]:
+            return [n for n in notes if td.name in n]
+
+        assert mine(clear_abandoned(libvirtd, None)) == []  # its owner still runs
+        assert td.dom.jobInfo()[0] != 0 and os.path.isdir(workdir)
+    finally:
+        child.kill()
+        child.wait()
+    assert td.dom.jobInfo()[0] != 0  # the job outlived its process
+    notes = mine(clear_abandoned(libvirtd, None))
+    assert notes == [
+        f"domain {td.name}: ended a backup job left by an agent that died",
+        f"domain {td.name}: deleted checkpoint t4o-2 of a backup that never completed",
+        f"domain {td.name}: dropped the metadata of checkpoint t4o-1 (its bitmap stays for the next "
+        "incremental)",
+    ]
+    assert td.dom.jobInfo()[0] == 0 and td.dom.listAllCheckpoints() == []
+    assert not os.path.exists(workdir)
+    td.write("vda", 1 * MiB, 4096, 0x02)
+    redefine_checkpoint(td.dom, "t4o-1", kept)
+    with DomainBackup(conn, td.name, "t4o-3", parent="t4o-1") as backup:
+        assert backup.disk("vda").changed_extents() == granular([(0, 4096), (1 * MiB, 4096)])
+
+
+class CancelledWhileMoving(Transfer):
+    """A transfer cancelled once the backup has moved its first bytes (its job was cancelled)."""
+
+    def add_bytes(self, n: int) -> None:
+        self.cancel()
+        super().add_bytes(n)
+
+
+def test_a_cancelled_incremental_leaves_no_checkpoint_on_the_domain(conn, make_domain, libvirtd, tmp_path):
+    """Nova cannot delete a domain with checkpoints: an incremental that does not complete forgets the
+    parent it redefined, as a completed one does; the chain from that parent still holds."""
+    td = make_domain({"vda": ("qcow2", 16 * MiB)})
+    vault = str(tmp_path / "vault")
+    open_repository(vault)
+    spec = {
+        "vault": {"url": vault},
+        "domain": td.dom.UUIDString(),
+        "workload_id": "w1",
+        "disk_id_prefix": "vm1",
+    }
+    full = operations.backup(
+        Transfer("t1", "backup"), {**spec, "snapshot_id": "s1", "checkpoint": "t4o-s1"}, libvirtd, 1, None
+    )
+    assert td.dom.listAllCheckpoints() == []
+    td.write("vda", 0, 4096, 0x01)
+    incremental = {
+        **spec,
+        "parent_checkpoint": "t4o-s1",
+        "parent_checkpoint_xml": full["checkpoint_xml"],
+        "parents": {"vda": full["disks"][0]["ref"]},
+    }
+    with pytest.raises(TransferCancelled):
+        operations.backup(
+            CancelledWhileMoving("t2", "backup"),
+            {**incremental, "snapshot_id": "s2", "checkpoint": "t4o-s2"},
+            libvirtd, 1, None,
+        )  # fmt: skip
+    assert td.dom.listAllCheckpoints() == []
+    result = operations.backup(
+        Transfer("t3", "backup"),
+        {**incremental, "snapshot_id": "s3", "checkpoint": "t4o-s3"},
+        libvirtd,
+        1,
+        None,
+    )
+    (disk,) = result["disks"]
+    assert disk["incremental"] and disk["read_bytes"] <= 1 * MiB, disk  # the 4 KiB write, read by block
+    assert td.dom.listAllCheckpoints() == []
 
 
 def test_block_reads_in_order_are_served_by_read_ahead_connections(conn, make_domain) -> None:

@@ -1,0 +1,367 @@
+"""Each T4O service killed with SIGKILL in the middle of a job on devcloud.
+
+One VM and one workload serve every case. Before a case the test writes MOVE bytes of new random data
+into the VM's disk (and into the test's model of it, disk_model.py), starts a snapshot, waits until the
+job reports bytes moved, and kills the process group of one service. The agent's bandwidth cap
+(``[datamover] max_bytes_per_second``) keeps each transfer moving for several seconds, so "in the middle
+of moving data" is deterministic on a small machine without a disk of gigabytes. Two
+``workloadmgr-workloads`` workers run (hosts ``devcloud`` and ``devcloud-w2``); the one running the job
+is the one killed. One process each of the other services runs.
+
+After each kill:
+- the job reaches a final state within the case's bound: done by the services still running, or an
+  error naming the dead one; never left queued or executing; the workload is unlocked;
+- nothing is left: no T4O checkpoint or backup job on the domain, no backup directory (the NBD export's
+  socket) of the agent, no Cinder snapshot or new volume, and a failed snapshot has no disk in the vault;
+- ``t4o-vault verify --read-data`` is clean, and the last snapshot completed before the kill restores
+  to the bytes of the test's model;
+- once the service runs again, the next snapshot succeeds.
+Then a restore is killed the same way (its worker, its agent): it ends in error, no restored server
+is left running as if it were good, and the workload's next snapshot succeeds.
+
+The time from each kill to the job's final state is printed (``-s``) and checked against its bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libvirt
+import pytest
+import requests
+from openstack.connection import Connection
+
+from demo.guest import write_guest
+from demo.services import ALL_SERVICES, BIN, T4OServices
+from t4o.datamover.disks.domain_xml import parse_disks
+from t4o.vault import open_repository
+from tests.fixtures.devcloud import Devcloud
+from tests.integration.disk_model import DiskModel, file_sha256
+
+MiB = 1 << 20
+CAP = 4 * MiB  # bytes per second an agent moves: a transfer of MOVE bytes takes about 12 s
+MOVE = 48 * MiB
+SECOND_WORKER = "workloadmgr-workloads-2"
+SECOND_HOST = "devcloud-w2"
+UNWATCHED = 6  # s: the agent cancels a transfer nobody polls for this long (its worker died)
+
+#: service killed -> (final status, what the error says, seconds from the kill to the final state)
+SNAPSHOT_CASES: dict[str, tuple[str, str, float]] = {
+    "workloadmgr-api": ("available", "", 60),
+    "workloadmgr-scheduler": ("available", "", 60),
+    "workloadmgr-cron": ("available", "", 60),
+    # the scheduler's reaper: service_down_time (20 s) after the last heartbeat, every report_interval
+    "workloadmgr-workloads": ("error", "(workloadmgr-workloads) stopped sending heartbeats", 45),
+    # the worker's connection retries (about 3.5 s)
+    "datamover-api": ("error", "datamover-api cannot be reached", 20),
+    # datamover-api's [datamover] rpc_timeout (30 s)
+    "datamover": ("error", "datamover agent on host devcloud did not answer", 45),
+}
+RESTORE_CASES: dict[str, tuple[str, float]] = {
+    "workloadmgr-workloads": ("(workloadmgr-workloads) stopped sending heartbeats", 45),
+    "datamover": ("datamover agent on host devcloud did not answer", 45),
+}
+MEASURED: dict[str, float] = {}
+
+
+@dataclass
+class Env:
+    devcloud: Devcloud
+    services: T4OServices
+    conn: Connection
+    server: str
+    domain: str  # libvirt's name of the server's domain
+    workload: str
+    model: DiskModel
+    tmp: Path
+    # the project's volumes and Cinder snapshots before the test (a job must leave none of its own)
+    volumes_before: set[str]
+    cinder_snapshots_before: set[str]
+    good: tuple[str, str, str] = ("", "", "")  # last completed snapshot: id, vault ref of vda, sha256
+    next_offset: int = 64 * MiB
+    seed: int = 100
+    created_servers: list[str] = field(default_factory=list)
+
+    @property
+    def token(self) -> str:
+        return str(self.conn.auth_token)
+
+    @property
+    def project(self) -> str:
+        return str(self.conn.current_project_id)
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.services.request(method, path, self.token, self.project, **kwargs)
+
+    def write_new_data(self, length: int = MOVE) -> None:
+        """Random bytes into a region no earlier case wrote: each snapshot has them to move."""
+        self.seed += 1
+        data = write_guest(self.devcloud.libvirt_uri, self.server, self.next_offset, length, self.seed)
+        self.model.write(self.next_offset, data)
+        self.next_offset += length
+
+    def snapshot(self) -> str:
+        return str(self.api("POST", f"/workloads/{self.workload}", json={"snapshot": {}})["snapshot"]["id"])
+
+    def job(self, kind: str, job_id: str) -> dict[str, Any]:
+        return dict(self.api("GET", f"/{kind}s/{job_id}")[kind])
+
+    def completed(self, snapshot_id: str, sha: str) -> None:
+        snap = self.job("snapshot", snapshot_id)
+        (vda,) = [d for inst in snap["instances"] for d in inst["vdisks"] if d["target"] == "vda"]
+        self.good = (snapshot_id, vda["ref"], sha)
+
+
+def moved_bytes(progress_msg: str) -> float:
+    """The bytes a job's current transfer moved, from its progress message ("12.0 MiB of 48.0 MiB ...")."""
+    units = {"B": 1, "KiB": 1 << 10, "MiB": MiB, "GiB": 1 << 30, "TiB": 1 << 40}
+    found = re.search(r"([\d.]+) (B|KiB|MiB|GiB|TiB) of [\d.]+ (?:B|KiB|MiB|GiB|TiB) \(", progress_msg or "")
+    return float(found.group(1)) * units[found.group(2)] if found else 0.0
+
+
+def wait_moving(env: Env, kind: str, job_id: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = env.job(kind, job_id)
+        assert job["status"] in ("queued", "executing"), job
+        if job["status"] == "executing" and moved_bytes(job["progress_msg"]) > 0:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"{kind} {job_id} moved no data within {timeout:.0f} s: {job}")
+
+
+def wait_final(env: Env, kind: str, job_id: str, bound: float) -> dict[str, Any]:
+    """The job once final; polls through an API that may be restarting."""
+    deadline = time.monotonic() + bound
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException, RuntimeError):
+            job = env.job(kind, job_id)
+            if job["status"] in ("available", "error", "cancelled"):
+                return job
+        time.sleep(0.5)
+    raise AssertionError(f"{kind} {job_id} not final {bound:.0f} s after the kill: {job}")
+
+
+def worker_process(host: str) -> str:
+    return SECOND_WORKER if host == SECOND_HOST else "workloadmgr-workloads"
+
+
+def start_second_worker(services: T4OServices) -> None:
+    extra = services.workdir / "worker-2.conf"
+    extra.write_text(f"[DEFAULT]\nhost = {SECOND_HOST}\n")
+    before = services.log(SECOND_WORKER).count(f"started on host {SECOND_HOST}")
+    binary = str(BIN / "workloadmgr-workloads")
+    services.spawn(
+        SECOND_WORKER, [binary, "--config-file", str(services.config_file), "--config-file", str(extra)]
+    )
+    deadline = time.monotonic() + 60
+    while services.log(SECOND_WORKER).count(f"started on host {SECOND_HOST}") <= before:
+        services.raise_if_exited([SECOND_WORKER])
+        assert time.monotonic() < deadline, services.log(SECOND_WORKER)[-2000:]
+        time.sleep(0.3)
+
+
+def restart(services: T4OServices, proc: str) -> None:
+    if proc == SECOND_WORKER:
+        start_second_worker(services)
+        return
+    services.start_one(proc)
+    services.wait_ready(only=proc)
+
+
+def leftovers(env: Env, servers: list[str] | None = None) -> list[str]:
+    """What a job may leave behind, described; empty when nothing is."""
+    found = []
+    conn = libvirt.open(env.devcloud.libvirt_uri)
+    try:
+        dom = conn.lookupByUUIDString(env.server)
+        found += [f"checkpoint {c.getName()}" for c in dom.listAllCheckpoints(0)]
+        with contextlib.suppress(libvirt.libvirtError):  # raises when no backup job runs
+            dom.backupGetXMLDesc(0)
+            found.append("a backup job on the domain")
+    finally:
+        conn.close()
+    found += [
+        f"backup directory {d}" for d in glob.glob(f"{tempfile.gettempdir()}/t4o-backup-{env.domain}-*")
+    ]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "qemu-nbd" in cmd and any(s in cmd for s in [env.server, *(servers or [])]):
+                found.append(f"NBD export {cmd.strip()}")
+    volume_ids = {v.id for v in env.conn.block_storage.volumes()}
+    found += [
+        f"Cinder snapshot {s.id} of volume {s.volume_id}"
+        for s in env.conn.block_storage.snapshots()
+        if s.id not in env.cinder_snapshots_before
+    ]
+    found += [f"volume {v}" for v in sorted(volume_ids - env.volumes_before)]
+    return found
+
+
+def wait_clean(env: Env, timeout: float = 30, servers: list[str] | None = None) -> None:
+    """The agent cleans up asynchronously (an unwatched transfer is cancelled after UNWATCHED s)."""
+    deadline = time.monotonic() + timeout
+    while found := leftovers(env, servers):
+        assert time.monotonic() < deadline, found
+        time.sleep(0.5)
+
+
+def check_vault(env: Env, failed_snapshot: str | None) -> None:
+    vault = [str(BIN / "t4o-vault"), "--repo", env.services.vault_url]
+    if failed_snapshot:
+        assert open_repository(env.services.vault_url, create=False).list_disks(failed_snapshot) == []
+    verify = subprocess.run([*vault, "verify", "--read-data"], capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    snapshot_id, ref, sha = env.good
+    out = env.tmp / f"restored-{snapshot_id}.raw"
+    restored = subprocess.run([*vault, "restore", ref, str(out)], capture_output=True, text=True, timeout=300)
+    try:
+        assert restored.returncode == 0, restored.stderr
+        assert file_sha256(out) == sha, f"{ref} does not restore to the bytes the disk held at its snapshot"
+    finally:
+        out.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def env(
+    devcloud: Devcloud, t4o_services: T4OServices, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Env]:
+    services = t4o_services
+    saved = (services.overrides, services.binaries)
+    services.stop()
+    services.overrides = {
+        "datamover": {"max_bytes_per_second": CAP, "unwatched_transfer_timeout": UNWATCHED},
+    }
+    services.binaries = ALL_SERVICES
+    conn = devcloud.connection("devcloud-demo")
+    server = None
+    made: Env | None = None
+    try:
+        services.start()
+        start_second_worker(services)
+        flavor = conn.compute.find_flavor("devcloud.tiny", ignore_missing=False)
+        image = conn.image.find_image("devcloud-tiny", ignore_missing=False)
+        server = conn.compute.create_server(
+            name=f"t4o-it-kill-{uuid.uuid4().hex[:6]}",
+            flavor_id=flavor.id,
+            image_id=image.id,
+            networks="none",
+        ).id
+        conn.compute.wait_for_server(conn.compute.get_server(server), wait=300)
+        lv = libvirt.open(devcloud.libvirt_uri)
+        try:
+            dom = lv.lookupByUUIDString(server)
+            domain = dom.name()
+            disk = Path(next(d.source for d in parse_disks(dom.XMLDesc(0)) if d.target == "vda"))
+        finally:
+            lv.close()
+        tmp = tmp_path_factory.mktemp("kill")
+        made = Env(
+            devcloud, services, conn, server, domain, "", DiskModel.of(disk, tmp), tmp,
+            {v.id for v in conn.block_storage.volumes()}, {s.id for s in conn.block_storage.snapshots()},
+        )  # fmt: skip
+        body = {"workload": {"name": "it-kill", "instances": [{"instance-id": server}]}}
+        made.workload = made.api("POST", "/workloads", json=body)["workload"]["id"]
+        made.write_new_data(32 * MiB)
+        sha = made.model.sha256()
+        full = made.api("POST", f"/workloads/{made.workload}", params={"full": "1"}, json={"snapshot": {}})
+        job = services.wait_job("snapshot", full["snapshot"]["id"], made.token, made.project, timeout=300)
+        assert job["status"] == "available", job
+        made.completed(job["id"], sha)
+        yield made
+    finally:
+        if MEASURED:
+            print("\nseconds from the kill to the job's final state:")
+            for name, seconds in MEASURED.items():
+                print(f"  {name}: {seconds:.1f}")
+        for sid in [*(made.created_servers if made else []), *([server] if server else [])]:
+            conn.compute.delete_server(sid, ignore_missing=True)
+        for sid in [*(made.created_servers if made else []), *([server] if server else [])]:
+            with contextlib.suppress(Exception):
+                conn.compute.wait_for_delete(conn.compute.get_server(sid), wait=120)
+        services.stop()
+        services.overrides, services.binaries = saved
+        services.start()
+
+
+@pytest.mark.parametrize("service", list(SNAPSHOT_CASES))
+def test_service_killed_during_a_snapshot(env: Env, service: str) -> None:
+    status, says, bound = SNAPSHOT_CASES[service]
+    services = env.services
+    env.write_new_data()
+    sha = env.model.sha256()  # what the snapshot holds if it completes
+    sid = env.snapshot()
+    job = wait_moving(env, "snapshot", sid)
+    proc = worker_process(job["host"]) if service == "workloadmgr-workloads" else service
+    killed = time.monotonic()
+    services.kill(proc)
+    if service == "workloadmgr-api":
+        restart(services, proc)  # the job can only be read through an API
+    job = wait_final(env, "snapshot", sid, bound)
+    MEASURED[f"snapshot, {service}"] = time.monotonic() - killed
+    assert job["status"] == status, job
+    assert says in (job["error_msg"] or ""), job["error_msg"]
+    assert env.api("GET", f"/workloads/{env.workload}")["workload"]["status"] == "available"
+    if proc not in services.procs:
+        restart(services, proc)
+    wait_clean(env)
+    if status == "available":
+        env.completed(sid, sha)
+    check_vault(env, sid if status == "error" else None)
+    nxt = env.snapshot()
+    done = services.wait_job("snapshot", nxt, env.token, env.project, timeout=120)
+    assert done["status"] == "available", done["error_msg"]
+    env.completed(nxt, env.model.sha256())
+    wait_clean(env)
+
+
+@pytest.mark.parametrize("service", list(RESTORE_CASES))
+def test_service_killed_during_a_restore(env: Env, service: str) -> None:
+    says, bound = RESTORE_CASES[service]
+    services = env.services
+    name = f"t4o-it-kill-restore-{uuid.uuid4().hex[:6]}"
+    options = {
+        "restore_type": "selective",
+        "openstack": {"instances": [{"id": env.server, "include": True, "name": name}]},
+    }
+    rid = env.api("POST", f"/snapshots/{env.good[0]}", json={"restore": {"options": options}})["restore"][
+        "id"
+    ]
+    job = wait_moving(env, "restore", rid, timeout=300)
+    made = [s.id for s in env.conn.compute.servers() if s.name == name]
+    env.created_servers += made
+    proc = worker_process(job["host"]) if service == "workloadmgr-workloads" else service
+    killed = time.monotonic()
+    services.kill(proc)
+    job = wait_final(env, "restore", rid, bound)
+    MEASURED[f"restore, {service}"] = time.monotonic() - killed
+    assert job["status"] == "error", job
+    assert says in (job["error_msg"] or ""), job["error_msg"]
+    assert not any(d.get("verified") for inst in job.get("instances") or [] for d in inst.get("disks") or [])
+    assert env.api("GET", f"/workloads/{env.workload}")["workload"]["status"] == "available"
+    restart(services, proc)
+    wait_clean(env, servers=made)
+    # No server of the restore runs as if it were restored: the failure removed it, or (its worker gone)
+    # it stays shut off as the restore left it before writing its disks.
+    left = [s for s in env.conn.compute.servers() if s.name == name]
+    assert all(s.status in ("SHUTOFF", "DELETED") for s in left), [(s.id, s.status) for s in left]
+    env.write_new_data(4 * MiB)
+    nxt = env.snapshot()
+    done = services.wait_job("snapshot", nxt, env.token, env.project, timeout=120)
+    assert done["status"] == "available", done["error_msg"]
+    env.completed(nxt, env.model.sha256())
+    check_vault(env, None)
