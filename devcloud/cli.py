@@ -107,6 +107,7 @@ def _db_sync(only: set[str] | None = None, skip: set[str] | None = None) -> None
         "nova": "nova",
         "cinder": "cinder",
         "neutron": "neutron",
+        "barbican": "barbican",
     }
 
     def sync(name: str, steps: list[list[str]]) -> None:

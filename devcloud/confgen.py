@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 from pathlib import Path
 
 from devcloud import layout as L
@@ -296,6 +298,53 @@ def neutron() -> None:
     _write(L.ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini", _ini(ml2))
 
 
+BARBICAN_HOME = L.DATA / "barbican"
+
+
+def _barbican_kek() -> str:
+    """simple_crypto's key-encryption key: made once and kept beside the database it protects (a new
+    key would leave every stored secret unreadable)."""
+    path = BARBICAN_HOME / "simple-crypto-kek"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
+        tmp.chmod(0o600)
+        tmp.rename(path)
+    return path.read_text().strip()
+
+
+def barbican() -> None:
+    """Barbican with the simple_crypto plugin. Its modules each parse the default configuration files
+    (~/.barbican/barbican.conf first) at import, so the process runs with HOME = BARBICAN_HOME, whose
+    .barbican is this configuration directory."""
+    bdir = L.ETC / "barbican"
+    paste = bdir / "barbican-api-paste.ini"
+    # The shipped file names /etc/barbican for its health check and audit map: point them here.
+    text = (L.VENV / "etc" / "barbican" / "barbican-api-paste.ini").read_text()
+    _write(paste, text.replace("/etc/barbican/", f"{bdir}/"))
+    conf: Sections = {
+        "DEFAULT": {
+            "debug": False,
+            "use_stderr": True,
+            "host_href": f"http://{L.HOST}:9311",
+            "transport_url": L.TRANSPORT_URL,
+        },
+        "database": {"connection": L.db_url("barbican")},
+        "keystone_authtoken": _auth("barbican"),
+        "secretstore": {"enabled_secretstore_plugins": "store_crypto"},
+        "crypto": {"enabled_crypto_plugins": "simple_crypto"},
+        "simple_crypto_plugin": {"kek": _barbican_kek()},
+        "oslo_policy": {"enforce_new_defaults": True, "enforce_scope": True},
+        "oslo_messaging_notifications": {"driver": "noop"},
+    }
+    _write(bdir / "barbican.conf", _ini(conf))
+    link = BARBICAN_HOME / ".barbican"
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(bdir)
+
+
 def shims() -> None:
     """`sudo` (we are root: just run it) and a `mount` that turns the loopback NFS share into a bind mount."""
     L.SHIMS.mkdir(parents=True, exist_ok=True)
@@ -336,7 +385,7 @@ def write_all() -> None:
         L.INSTANCES_DIR,
     ):
         d.mkdir(parents=True, exist_ok=True)
-    for name in ("keystone", "glance", "nova", "cinder", "neutron", "placement"):
+    for name in ("keystone", "glance", "nova", "cinder", "neutron", "placement", "barbican"):
         (L.DATA / name / "locks").mkdir(parents=True, exist_ok=True)
     shims()
     keystone()
@@ -345,3 +394,4 @@ def write_all() -> None:
     nova()
     cinder()
     neutron()
+    barbican()

@@ -110,7 +110,17 @@ def ensure_mariadb(log: Log) -> None:
         owned_flag("mariadb").touch()
         if not wait_port(3306, 60):
             raise InfraError("MariaDB did not open 127.0.0.1:3306 within 60 s (see logs/mariadb.log)")
-    names = ["keystone", "glance", "placement", "nova_api", "nova", "nova_cell0", "cinder", "neutron"]
+    names = [
+        "keystone",
+        "glance",
+        "placement",
+        "nova_api",
+        "nova",
+        "nova_cell0",
+        "cinder",
+        "neutron",
+        "barbican",
+    ]
     sql = [f"CREATE DATABASE IF NOT EXISTS {L.DB_PREFIX}{n} CHARACTER SET utf8mb3;" for n in names]
     for host in (L.HOST, "localhost"):
         sql.append(f"CREATE USER IF NOT EXISTS '{L.DB_USER}'@'{host}' IDENTIFIED BY '{L.DB_PASSWORD}';")

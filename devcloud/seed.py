@@ -14,7 +14,7 @@ from openstack.connection import Connection
 
 HOST = "127.0.0.1"
 REGION = "RegionOne"
-SERVICE_USERS = ("glance", "nova", "cinder", "neutron", "placement")
+SERVICE_USERS = ("glance", "nova", "cinder", "neutron", "placement", "barbican")
 # (service type, name, URL) of every catalog entry besides keystone's own.
 ENDPOINTS = (
     ("image", "glance", f"http://{HOST}:9292"),
@@ -23,6 +23,7 @@ ENDPOINTS = (
     ("block-storage", "cinderv3", f"http://{HOST}:8776/v3/%(project_id)s"),
     ("volumev3", "cinderv3-legacy", f"http://{HOST}:8776/v3/%(project_id)s"),
     ("network", "neutron", f"http://{HOST}:9696"),
+    ("key-manager", "barbican", f"http://{HOST}:9311"),
     ("workloads", "t4o-workloads", f"http://{HOST}:8780/v1/%(project_id)s"),
     ("datamover", "t4o-datamover", f"http://{HOST}:8784/v2"),
 )

@@ -102,7 +102,20 @@ def all_services() -> list[Service]:
             },
         ),
         Service("neutron-rpc-server", [_bin("neutron-rpc-server"), *_conf("neutron", *neutron_files)]),
+        Service(
+            "barbican-api",
+            _wsgi("barbican-api", 9311, f"paste:{L.ETC / 'barbican' / 'barbican-api-paste.ini'}"),
+            port=9311,
+            env=barbican_env(),
+        ),
     ]
+
+
+def barbican_env() -> dict[str, str]:
+    """Barbican finds its configuration in ~/.barbican (see confgen.barbican)."""
+    from devcloud import confgen
+
+    return {"HOME": str(confgen.BARBICAN_HOME)}
 
 
 def healthy(svc: Service) -> bool:
@@ -211,4 +224,5 @@ def db_sync_steps() -> list[tuple[str, list[list[str]]]]:
         ),
         ("cinder", [[_bin("cinder-manage"), *cinder, "db", "sync"]]),
         ("neutron", [[_bin("neutron-db-manage"), *neutron, "upgrade", "heads"]]),
+        ("barbican", [[_bin("barbican-manage"), "db", "upgrade", "--db-url", L.db_url("barbican")]]),
     ]

@@ -1,6 +1,8 @@
 """Serves one OpenStack WSGI application with gunicorn (run by devcloud's OpenStack venv python).
 
-Usage: wsgi_serve.py NAME PORT MODULE:ATTR [service args...]
+Usage: wsgi_serve.py NAME PORT MODULE:ATTR|paste:INI [service args...]
+A ``paste:INI`` target is the ``main`` application of a paste deploy file (Barbican's WSGI module
+reads its paste file from a fixed path under /etc).
 The service args become sys.argv[1:] before the application module is imported, because some
 services (cinder) parse sys.argv with oslo.config and would choke on gunicorn's own options.
 """
@@ -43,6 +45,10 @@ class _App(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        if self._target.startswith("paste:"):
+            from paste import deploy  # type: ignore[import-untyped]
+
+            return deploy.loadapp(f"config:{self._target.removeprefix('paste:')}")
         module, attr = self._target.split(":")
         return getattr(importlib.import_module(module), attr)
 

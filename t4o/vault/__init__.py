@@ -10,6 +10,13 @@ Public API (nothing outside this package imports its modules)::
         disk.read(offset, length)
     with NbdExport(disk, socket_path=path):    # the same, read-only over NBD for qemu, nbdfuse, ...
 
+A workload encrypted with a key of its own (wrapped by a secret kept outside the target) is unlocked
+with the secret's payload before its disks or documents are written or read::
+
+    repo.create_workload_key("wl-1", secret_ref, payload)   # once, before its first backup
+    repo.unlock_workload("wl-1", payload)                    # any later process
+    repo.rewrap_workload_key("wl-1", payload, new_ref, new_payload)   # rotation, no data rewritten
+
 ``source`` is a path (file or block device, raw or qcow2) or any object with ``size`` and
 ``read(offset, length)`` (optionally ``data_extents()``). ``Repository.backup_disk`` and
 ``restore_disk`` are the same calls for paths, as the ``t4o-vault`` command uses them.
@@ -33,7 +40,11 @@ from t4o.vault.errors import (
     SourceError,
     TargetError,
     VaultError,
+    WorkloadKeyError,
+    WorkloadKeyLocked,
+    WorkloadKeyMissing,
     WrongPassword,
+    WrongWorkloadSecret,
 )
 from t4o.vault.gc import GcReport
 from t4o.vault.leases import LeaseLost
@@ -92,7 +103,11 @@ __all__ = [
     "TargetUnavailable",
     "VaultError",
     "VerifyReport",
+    "WorkloadKeyError",
+    "WorkloadKeyLocked",
+    "WorkloadKeyMissing",
     "WrongPassword",
+    "WrongWorkloadSecret",
     "backup_source",
     "disk_checksum",
     "list_opts",

@@ -14,7 +14,7 @@ from typing import Any
 
 from t4o.vault.backend import ObjectNotFound
 from t4o.vault.chunks import chunk_key
-from t4o.vault.errors import CorruptRepository, SnapshotNotFound
+from t4o.vault.errors import CorruptRepository, SnapshotNotFound, WorkloadKeyError
 from t4o.vault.manifest import Manifest, check_id, manifest_key, snapshot_doc_key
 from t4o.vault.packs import pack_key
 from t4o.vault.store import Store
@@ -75,8 +75,10 @@ class Archive:
         """Write a manifest as it is (its metadata already sealed): the commit point of a backup."""
         self.backend.put(manifest_key(m.snapshot_id, m.disk_id), m.to_bytes())
 
-    def seal_metadata(self, snapshot_id: str, disk_id: str, metadata: dict[str, Any]) -> Any:
-        return self.store.seal(manifest_key(snapshot_id, disk_id), metadata)
+    def seal_metadata(
+        self, snapshot_id: str, disk_id: str, metadata: dict[str, Any], workload_id: str | None = None
+    ) -> Any:
+        return self.store.seal(manifest_key(snapshot_id, disk_id), metadata, workload_id)
 
     def manifests(self, snapshot_id: str | None = None) -> list[tuple[str, Manifest | Exception]]:
         """The manifests of one disk (``<snapshot>/<disk>``), one snapshot or all, each with its key;
@@ -107,7 +109,7 @@ class Archive:
         key = snapshot_doc_key(snapshot_id)
         if not self.backend.exists(key):
             doc = {"snapshot_id": snapshot_id, "workload_id": workload_id, "created": created}
-            self.store.put_doc(key, {**doc, "metadata": {}})
+            self.store.put_doc(key, {**doc, "metadata": {}}, workload_id)
 
     def put_snapshot_metadata(
         self, snapshot_id: str, doc: dict[str, Any], workload_id: str = "default"
@@ -115,13 +117,21 @@ class Archive:
         check_id("snapshot id", snapshot_id)
         check_id("workload id", workload_id)
         body = {"snapshot_id": snapshot_id, "workload_id": workload_id, "created": now_iso(), "metadata": doc}
-        self.store.put_doc(snapshot_doc_key(snapshot_id), body)
+        self.store.put_doc(snapshot_doc_key(snapshot_id), body, workload_id)
 
     def _snapshot_doc(self, snapshot_id: str) -> dict[str, Any]:
         try:
             return self.store.get_doc(snapshot_doc_key(snapshot_id))
         except ObjectNotFound:
             return {"snapshot_id": snapshot_id, "workload_id": None, "metadata": {}}
+        except WorkloadKeyError as exc:
+            # Listed without its contents: they are sealed with a workload key nobody unlocked.
+            return {
+                "snapshot_id": snapshot_id,
+                "workload_id": exc.workload_id,
+                "metadata": {},
+                "locked": True,
+            }
 
     def get_snapshot(self, snapshot_id: str) -> dict[str, Any]:
         """The snapshot document plus ``disks``; SnapshotNotFound unless a disk manifest exists."""
@@ -133,7 +143,7 @@ class Archive:
         return doc
 
     def put_workload(self, workload_id: str, doc: dict[str, Any]) -> None:
-        self.store.put_doc(f"workloads/{check_id('workload id', workload_id)}.json", doc)
+        self.store.put_doc(f"workloads/{check_id('workload id', workload_id)}.json", doc, workload_id)
 
     def get_workload(self, workload_id: str) -> dict[str, Any]:
         try:
@@ -203,8 +213,11 @@ class Archive:
         return disks
 
     def delete_workload(self, workload_id: str) -> bool:
-        """Delete the workload document (its snapshots are deleted one by one before); False if absent."""
+        """Delete the workload document (its snapshots are deleted one by one before) and, once none of
+        its snapshots is left, its own key; False if there was no document."""
         key = f"workloads/{check_id('workload id', workload_id)}.json"
+        if self.store.has_workload_key(workload_id) and not self.list_snapshots(workload_id):
+            self.store.delete_workload_key(workload_id)
         if not self.backend.exists(key):
             return False
         self.backend.delete(key)

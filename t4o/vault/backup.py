@@ -296,6 +296,7 @@ def store_blocks(
         checksum=tree_checksum(chunks, plan.size, chunk_size, codec.id_key),
         piece_size=store.piece_size if stats.patched_blocks else 0,
         encrypted=codec.enc_key is not None,
+        keys=codec.keys,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         parent=parent.ref if parent else None,
         source_format=source.format,
@@ -331,7 +332,7 @@ def usable_parent(
     repo: Repository,
     parent: str | None,
     workload_id: str,
-    encrypt: bool,
+    codec: ChunkCodec,
     incremental: bool,
 ) -> Manifest | None:
     """The parent's manifest when its blocks can stand in for unread ones (same chunk size, same keys)."""
@@ -340,7 +341,10 @@ def usable_parent(
     parent_m = repo.get_manifest(parent)
     if parent_m.chunk_size != repo.chunk_size:
         raise InvalidArgument(f"parent {parent} has another chunk size")
-    same_keys = parent_m.encrypted == encrypt and (not encrypt or parent_m.workload_id == workload_id)
+    encrypt = codec.enc_key is not None
+    same_keys = parent_m.encrypted == encrypt and (
+        not encrypt or (parent_m.workload_id == workload_id and parent_m.keys == codec.keys)
+    )
     if same_keys:
         return parent_m
     if incremental:
@@ -369,20 +373,29 @@ def backup_source(
     ``parent`` is a disk reference (``<snapshot_id>/<disk_id>``) of an earlier backup of this disk.
     With ``changed_extents`` only those byte ranges are read and the other blocks are taken from the
     parent; without, the whole disk is read and only chunks not yet stored are written.
-    Encryption defaults to on in a password-protected repository.
+    Encryption defaults to on in a password-protected repository and for a workload with a key of its
+    own (which must be unlocked first: ``Repository.unlock_workload``).
     """
     check_id("disk id", disk_id)
     check_id("workload id", workload_id)
     snapshot_id = check_id("snapshot id", snapshot_id) if snapshot_id else new_snapshot_id()
+    # A workload with a key of its own is never written in clear, nor with the repository's keys.
+    repo.guard_workload(workload_id)
+    own_key = repo.workload_unlocked(workload_id)
     if encrypt is None:
-        encrypt = repo.password_protected
-    if encrypt and not repo.password_protected:
-        raise InvalidArgument("encryption needs a password-protected repository (init with a password)")
+        encrypt = repo.password_protected or own_key
+    if own_key and not encrypt:
+        raise InvalidArgument(f"workload {workload_id} has a key of its own: its disks are always encrypted")
+    if encrypt and not (repo.password_protected or own_key):
+        raise InvalidArgument(
+            "encryption needs the workload's own key (create or unlock it with its secret) or a "
+            "password-protected repository (init with a password)"
+        )
     if repo.archive.has_manifest(snapshot_id, disk_id):
         raise InvalidArgument(f"snapshot {snapshot_id} already has a disk {disk_id}")
-    parent_m = usable_parent(repo, parent, workload_id, encrypt, changed_extents is not None)
-    extents = None if changed_extents is None else [(int(o), int(n)) for o, n in changed_extents]
     codec = repo.codec(workload_id, encrypt)
+    parent_m = usable_parent(repo, parent, workload_id, codec, changed_extents is not None)
+    extents = None if changed_extents is None else [(int(o), int(n)) for o, n in changed_extents]
     repo.upgrade()
     lease = Lease(repo.backend, "backup", stale_after=repo.stale_after, snapshot=snapshot_id, disk=disk_id)
     lease.acquire()
@@ -403,7 +416,7 @@ def backup_source(
                 parent=parent_m,
                 changed_extents=extents,
                 progress=progress,
-                metadata=repo.archive.seal_metadata(snapshot_id, disk_id, dict(metadata or {})),
+                metadata=repo.archive.seal_metadata(snapshot_id, disk_id, dict(metadata or {}), workload_id),
             )
             repo.archive.ensure_snapshot_doc(snapshot_id, workload_id, manifest.created)
             commit(repo, repo.archive, codec, src, manifest, lease)

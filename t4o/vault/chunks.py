@@ -83,6 +83,7 @@ class ChunkCodec:
     id_key: bytes
     enc_key: bytes | None = None
     level: int = ZSTD_LEVEL
+    keys: str = "repository"  # where the keys come from: the repository's, or the workload's own key
 
     def __post_init__(self) -> None:
         self._aead = AESGCM(self.enc_key) if self.enc_key else None

@@ -99,8 +99,59 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> Repository:
-    return Repository.open(open_backend(args.repo), _password(args))
+def _read_secret(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read secret file {path}: {exc.strerror}") from None
+
+
+def _workload_secrets(args: argparse.Namespace) -> dict[str, bytes]:
+    """``--workload-secret WORKLOAD=FILE``: the payload of the secret that wraps a workload's own key."""
+    out = {}
+    for item in args.workload_secret or []:
+        workload, sep, path = item.partition("=")
+        if not sep or not workload or not path:
+            raise InvalidArgument(f"--workload-secret {item!r}: give WORKLOAD=FILE")
+        out[workload] = _read_secret(path)
+    return out
+
+
+def _open(args: argparse.Namespace, unlock: bool = True) -> Repository:
+    repo = Repository.open(open_backend(args.repo), _password(args))
+    if unlock:
+        for workload, secret in _workload_secrets(args).items():
+            repo.unlock_workload(workload, secret)
+    return repo
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    repo = _open(args, unlock=False)
+    secret = _workload_secrets(args).get(args.workload)
+    if args.action == "show":
+        info = repo.workload_key_info(args.workload)
+        if info is None:
+            raise InvalidArgument(f"workload {args.workload} has no key of its own")
+        _print(info, args.json)
+        return 0
+    if secret is None:
+        raise InvalidArgument(
+            f"give the secret of workload {args.workload}: --workload-secret {args.workload}=FILE"
+        )
+    if args.action == "create":
+        if not args.secret_ref:
+            raise InvalidArgument(
+                "key create needs --secret-ref (the secret's id, kept with the wrapped key)"
+            )
+        created = repo.create_workload_key(args.workload, args.secret_ref, secret)
+        print(f"workload {args.workload}: {'created its key' if created else 'its key exists and unlocks'}")
+        return 0
+    if not (args.secret_ref and args.new_secret_file):
+        raise InvalidArgument("key rotate needs --secret-ref (the new secret's id) and --new-secret-file")
+    repo.rewrap_workload_key(args.workload, secret, args.secret_ref, _read_secret(args.new_secret_file))
+    print(f"workload {args.workload}: key re-wrapped by secret {args.secret_ref}")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -256,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Operate a T4O vault backup repository.")
     p.add_argument("--repo", required=True, help="repository: a directory or s3://bucket/prefix?endpoint=URL")
     p.add_argument("--password-file", help="file holding the repository password (or env T4O_VAULT_PASSWORD)")
+    p.add_argument(
+        "--workload-secret",
+        action="append",
+        metavar="WORKLOAD=FILE",
+        help="file holding the secret (e.g. a Barbican secret's payload) that unlocks a workload's own key; "
+        "repeat for several workloads",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output where it applies")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -317,6 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grace", type=float, default=3600.0, help="spare chunks younger than this (seconds)")
     s.add_argument("--dry-run", action="store_true")
     s.set_defaults(func=cmd_gc)
+
+    s = sub.add_parser("key", help="a workload's own key: create it, rotate its secret, or show it")
+    s.add_argument("action", choices=("create", "rotate", "show"))
+    s.add_argument("workload")
+    s.add_argument(
+        "--secret-ref", help="id of the secret wrapping the key (create), or of the new one (rotate)"
+    )
+    s.add_argument("--new-secret-file", help="rotate: file holding the new secret")
+    s.set_defaults(func=cmd_key)
 
     s = sub.add_parser("verify", help="check chunks are present (and with --read-data, intact)")
     s.add_argument("snapshot", nargs="?")

@@ -25,6 +25,27 @@ class WrongPassword(VaultError):
     """The password does not unlock the repository's keys."""
 
 
+class WorkloadKeyError(VaultError):
+    """A workload encrypted with its own key cannot be used: its key is not unlocked, there is no key,
+    or the secret given does not unwrap it. ``workload_id`` names the workload."""
+
+    def __init__(self, message: str, workload_id: str) -> None:
+        super().__init__(message)
+        self.workload_id = workload_id
+
+
+class WorkloadKeyLocked(WorkloadKeyError):
+    """The workload's data is encrypted with its own key, which nobody unlocked with its secret."""
+
+
+class WorkloadKeyMissing(WorkloadKeyError):
+    """The workload has no key object on the target (never created, or deleted with the workload)."""
+
+
+class WrongWorkloadSecret(WorkloadKeyError):
+    """The secret's payload does not unwrap the workload's key (another secret, or a changed one)."""
+
+
 class CorruptRepository(VaultError):
     """An object of the repository is unreadable, truncated or fails its checksum."""
 
@@ -59,5 +80,9 @@ __all__ = [
     "SourceError",
     "TargetError",
     "VaultError",
+    "WorkloadKeyError",
+    "WorkloadKeyLocked",
+    "WorkloadKeyMissing",
     "WrongPassword",
+    "WrongWorkloadSecret",
 ]

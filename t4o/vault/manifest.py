@@ -29,6 +29,7 @@ from t4o.vault.errors import CorruptRepository, InvalidArgument
 FORMAT = "t4o-vault-manifest"
 VERSION = 2
 READABLE = (1, 2)
+KEY_SOURCES = ("repository", "workload")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
@@ -131,6 +132,8 @@ class Manifest:
     metadata: dict[str, Any] = field(default_factory=dict)
     piece_size: int = 0  # 0: no patched blocks (a version 1 manifest)
     version: int = VERSION
+    # "workload": encrypted with the workload's own key (keys/<workload_id>), else the repository's keys
+    keys: str = "repository"
 
     @property
     def ref(self) -> str:
@@ -164,6 +167,8 @@ class Manifest:
             "piece_size": self.piece_size,
             "blocks": [e.to_json() if isinstance(e, Patched) else e for e in self.chunks],
         }
+        if self.keys != "repository":
+            doc["keys"] = self.keys
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
@@ -197,7 +202,10 @@ class Manifest:
                 metadata=doc.get("metadata") or {},
                 piece_size=int(doc.get("piece_size") or 0),
                 version=version,
+                keys=doc.get("keys", "repository"),
             )
+            if m.keys not in KEY_SOURCES or (m.keys == "workload" and not m.encrypted):
+                raise ValueError(f"unknown keys {m.keys!r}")
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptRepository(f"manifest {where} is damaged ({exc})") from None
         if len(m.chunks) != block_count(m.size, m.chunk_size):

@@ -17,6 +17,7 @@ Object layout (docs/vault-format.md is the full description)::
     snapshots/<snapshot_id>/snapshot.json    snapshot document (workload id, caller metadata)
     snapshots/<snapshot_id>/disks/<disk_id>.json   disk manifests (manifest.py)
     workloads/<workload_id>.json             workload documents given by the caller
+    keys/<workload_id>                       a workload's own key, wrapped by its secret (keys.py)
     locks/<kind>-<id>.json                   leases of running backups, commits and gc (leases.py)
 """
 

@@ -24,11 +24,26 @@ from t4o.vault.errors import (
     PasswordRequired,
     RepositoryExists,
     RepositoryNotFound,
+    WorkloadKeyLocked,
+    WorkloadKeyMissing,
 )
 from t4o.vault.index import BlobIndex, write_index
-from t4o.vault.keys import RepoKeys, is_sealed, seal, unseal, unwrap_keys, wrap_keys
+from t4o.vault.keys import (
+    SEALED,
+    RepoKeys,
+    WorkloadKey,
+    check_workload_key_doc,
+    is_sealed,
+    seal,
+    unseal,
+    unwrap_keys,
+    unwrap_workload_key,
+    workload_key_key,
+    wrap_keys,
+    wrap_workload_key,
+)
 from t4o.vault.leases import STALE_AFTER
-from t4o.vault.manifest import Manifest
+from t4o.vault.manifest import Manifest, check_id
 from t4o.vault.packs import (
     DEFAULT_PACK_SIZE,
     MAX_PACK,
@@ -69,6 +84,8 @@ class Store:
         self.legacy_chunks = self.version == 1 or bool(config.get("legacy_chunks"))
         self._index: BlobIndex | None = None
         self._index_lock = threading.Lock()
+        # Workload keys unlocked in this process with their secret (never stored in clear).
+        self._workload_keys: dict[str, WorkloadKey] = {}
         self.stale_after = STALE_AFTER
         # Threads per backup/restore. Twice the two cores: while some wait on fsync or the network,
         # the others hash and compress (both release the GIL). Measured: about 25% faster than 2.
@@ -175,14 +192,121 @@ class Store:
 
     def codec(self, workload_id: str, encrypted: bool) -> ChunkCodec:
         """How the chunks of a workload are named and stored: one id key for every unencrypted
-        workload (they deduplicate with each other), per-workload keys for encrypted ones."""
+        workload (they deduplicate with each other); an encrypted workload uses its own key when it was
+        unlocked, else keys derived from the repository's (password-protected repositories)."""
         if not encrypted:
             return ChunkCodec(self.keys.id_key, level=self.compression_level)
+        own = self._workload_keys.get(workload_id)
+        if own is not None:
+            return ChunkCodec(own.id_key, own.enc_key, level=self.compression_level, keys="workload")
         id_key, enc_key = self.keys.workload_keys(workload_id)
         return ChunkCodec(id_key, enc_key, level=self.compression_level)
 
     def codec_for(self, m: Manifest) -> ChunkCodec:
+        if m.keys == "workload":
+            self.require_workload_key(m.workload_id)
         return self.codec(m.workload_id, m.encrypted)
+
+    # A workload key lives in keys/<workload_id>, wrapped by a secret kept outside the target (keys.py).
+
+    def workload_key_info(self, workload_id: str) -> dict[str, Any] | None:
+        """The workload's key object without its key (``secret_ref``, ``created``, ``rewrapped``), or
+        None when the workload has no key of its own."""
+        try:
+            doc = self._workload_key_doc(workload_id)
+        except WorkloadKeyMissing:
+            return None
+        return {k: doc.get(k) for k in ("workload_id", "secret_ref", "created", "rewrapped")}
+
+    def has_workload_key(self, workload_id: str) -> bool:
+        return workload_id in self._workload_keys or self.backend.exists(workload_key_key(workload_id))
+
+    def workload_unlocked(self, workload_id: str) -> bool:
+        return workload_id in self._workload_keys
+
+    def unlock_workload(self, workload_id: str, secret: bytes) -> str:
+        """Unwrap the workload's key with its secret's payload and keep it for this repository object;
+        returns the reference of the secret that wraps it. WorkloadKeyMissing, WrongWorkloadSecret."""
+        doc = self._workload_key_doc(workload_id)
+        self._workload_keys[workload_id] = unwrap_workload_key(workload_id, doc, secret)
+        return str(doc.get("secret_ref"))
+
+    def create_workload_key(self, workload_id: str, secret_ref: str, secret: bytes) -> bool:
+        """Give the workload a random key of its own, wrapped by the secret, and unlock it; a workload
+        that has one already is unlocked with ``secret`` instead. True when a key was created.
+
+        Call it before the workload's first encrypted backup, from one process at a time (T4O's
+        workflow, which runs one job of a workload at a time): two creators would write two keys."""
+        check_id("workload id", workload_id)
+        if self.backend.exists(workload_key_key(workload_id)):
+            self.unlock_workload(workload_id, secret)
+            return False
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        doc = wrap_workload_key(workload_id, WorkloadKey.generate(), secret_ref, secret, now, None)
+        self.backend.put(workload_key_key(workload_id), json.dumps(doc, indent=1).encode())
+        # What is stored now is the key (if another creator won a race, its key and its secret's).
+        self.unlock_workload(workload_id, secret)
+        LOG.info("created the key of workload %s, wrapped by secret %s", workload_id, secret_ref)
+        return True
+
+    def rewrap_workload_key(
+        self, workload_id: str, old_secret: bytes, new_ref: str, new_secret: bytes
+    ) -> None:
+        """Rotation: wrap the workload's key with another secret. The data is not rewritten; from then on
+        the old secret no longer opens the workload (an old copy of the key object still would)."""
+        doc = self._workload_key_doc(workload_id)
+        key = unwrap_workload_key(workload_id, doc, old_secret)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        new = wrap_workload_key(workload_id, key, new_ref, new_secret, str(doc.get("created") or now), now)
+        self.backend.put(workload_key_key(workload_id), json.dumps(new, indent=1).encode())
+        self._workload_keys[workload_id] = key
+        LOG.info("re-wrapped the key of workload %s with secret %s", workload_id, new_ref)
+
+    def delete_workload_key(self, workload_id: str) -> bool:
+        """Forget the workload's key: whatever it encrypted can never be read again. False if absent."""
+        self._workload_keys.pop(workload_id, None)
+        if not self.backend.exists(workload_key_key(workload_id)):
+            return False
+        self.backend.delete(workload_key_key(workload_id))
+        LOG.info("deleted the key of workload %s", workload_id)
+        return True
+
+    def require_workload_key(self, workload_id: str) -> WorkloadKey:
+        """The unlocked key, or WorkloadKeyLocked saying which secret unlocks it."""
+        own = self._workload_keys.get(workload_id)
+        if own is not None:
+            return own
+        info = self.workload_key_info(workload_id)
+        if info is None:
+            raise WorkloadKeyMissing(
+                f"workload {workload_id} is encrypted with its own key, but the backup target holds no key "
+                f"for it ({workload_key_key(workload_id)} is missing): its data cannot be read",
+                workload_id,
+            )
+        raise WorkloadKeyLocked(
+            f"workload {workload_id} is encrypted with its own key: unlock it with its secret "
+            f"{info['secret_ref']} first",
+            workload_id,
+        )
+
+    def guard_workload(self, workload_id: str) -> None:
+        """Refuse to write a workload with a key of its own in clear: it must be unlocked first."""
+        if workload_id not in self._workload_keys and self.backend.exists(workload_key_key(workload_id)):
+            self.require_workload_key(workload_id)
+
+    def _workload_key_doc(self, workload_id: str) -> dict[str, Any]:
+        check_id("workload id", workload_id)
+        try:
+            raw = self.backend.get(workload_key_key(workload_id))
+        except ObjectNotFound:
+            raise WorkloadKeyMissing(
+                f"workload {workload_id} has no key of its own on {self.backend.url}", workload_id
+            ) from None
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise CorruptRepository(f"{workload_key_key(workload_id)} is damaged ({exc})") from None
+        return check_workload_key_doc(workload_id, doc)
 
     # -- blobs ---------------------------------------------------------------------------------
 
@@ -269,24 +393,45 @@ class Store:
     # -- sealed documents ----------------------------------------------------------------------
 
     # In a password-protected repository every JSON document (workload and snapshot documents, and the
-    # caller's metadata inside manifests) is sealed: VM definitions are as private as disk contents.
+    # caller's metadata inside manifests) is sealed: VM definitions are as private as disk contents. A
+    # workload with a key of its own seals its documents with that key, whatever the repository.
 
-    def seal(self, key: str, doc: Any) -> Any:
+    def seal(self, key: str, doc: Any, workload_id: str | None = None) -> Any:
+        if workload_id is not None:
+            self.guard_workload(workload_id)
+            own = self._workload_keys.get(workload_id)
+            if own is not None:
+                return {**seal(own.doc_key, key, doc), "workload": workload_id}
         return seal(self.keys.metadata_key(), key, doc) if self.password_protected else doc
 
     def unseal(self, key: str, doc: Any) -> Any:
+        if is_sealed_by_workload(doc):
+            own = self.require_workload_key(str(doc["workload"]))
+            return unseal(own.doc_key, key, {"sealed": doc["sealed"], "data": doc["data"]})
         return unseal(self.keys.metadata_key(), key, doc) if is_sealed(doc) else doc
 
-    def put_doc(self, key: str, doc: dict[str, Any]) -> None:
-        self.backend.put(key, json.dumps(self.seal(key, doc), indent=1, sort_keys=True).encode())
+    def put_doc(self, key: str, doc: dict[str, Any], workload_id: str | None = None) -> None:
+        sealed = self.seal(key, doc, workload_id)
+        self.backend.put(key, json.dumps(sealed, indent=1, sort_keys=True).encode())
 
     def get_doc(self, key: str) -> dict[str, Any]:
-        """The document at ``key``; ObjectNotFound when there is none."""
+        """The document at ``key``; ObjectNotFound when there is none, WorkloadKeyLocked when it is sealed
+        with a workload's key that is not unlocked."""
         try:
             doc = json.loads(self.backend.get(key))
         except ValueError as exc:
             raise CorruptRepository(f"{key} is damaged ({exc})") from None
         return self.unseal(key, doc)
+
+
+def is_sealed_by_workload(doc: object) -> bool:
+    """A document sealed with a workload's own key: ``{"sealed", "data", "workload": <workload id>}``."""
+    return (
+        isinstance(doc, dict)
+        and doc.get("sealed") == SEALED
+        and set(doc) == {"sealed", "data", "workload"}
+        and isinstance(doc["workload"], str)
+    )
 
 
 class BlobSession:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from t4o.vault.backend import BackendError
 from t4o.vault.chunks import ChunkCodec
-from t4o.vault.errors import CorruptRepository
+from t4o.vault.errors import CorruptRepository, WorkloadKeyError
 from t4o.vault.manifest import Manifest, Patched, block_len, tree_checksum
 from t4o.vault.packs import pack_id_of
 from t4o.vault.parallel import for_each
@@ -26,6 +26,8 @@ class VerifyReport:
     damaged: dict[str, str] = field(default_factory=dict)  # chunk id -> why
     damaged_manifests: dict[str, str] = field(default_factory=dict)  # key -> why
     affected: set[str] = field(default_factory=set)  # disk refs that would not restore
+    # disks of workloads with a key of their own that was not unlocked: their blobs were only found
+    locked: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -44,6 +46,8 @@ class VerifyReport:
             out.append(f"DAMAGED chunk {cid}: {why}")
         if self.affected:
             out.append(f"disks that would not restore: {', '.join(sorted(self.affected))}")
+        if self.locked:
+            out.append(f"present but not read (workload key locked): {', '.join(sorted(self.locked))}")
         out.append("OK" if self.ok else "DAMAGE FOUND")
         return out
 
@@ -57,16 +61,22 @@ def verify(
     report = VerifyReport()
     # Each distinct chunk is checked once; checks run on a thread pool so the store's latency and the
     # decoding overlap, with at most 2 * workers checks queued.
-    todo: dict[str, tuple[ChunkCodec, int]] = {}
+    todo: dict[str, tuple[ChunkCodec | None, int]] = {}
     users: dict[str, list[str]] = {}
     for key, m in manifests:
         if not isinstance(m, Manifest):
             report.damaged_manifests[key] = str(m)
             continue
         report.disks += 1
-        codec = store.codec_for(m)
+        codec: ChunkCodec | None
+        try:
+            codec = store.codec_for(m)
+        except WorkloadKeyError:
+            # Without the workload's key neither its ids nor its data can be checked: presence only.
+            codec = None
+            report.locked.add(m.ref)
         # The block list must still add up to the whole-disk checksum taken at backup.
-        if tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
+        if codec is not None and tree_checksum(m.chunks, m.size, m.chunk_size, codec.id_key) != m.checksum:
             report.damaged_manifests[key] = "its block list does not match the disk checksum taken at backup"
             report.affected.add(m.ref)
             continue
@@ -82,7 +92,7 @@ def verify(
                 sized = [(entry, n)]
             for cid, size in sized:
                 users.setdefault(cid, []).append(m.ref)
-                if cid not in todo:
+                if cid not in todo or todo[cid][0] is None:
                     todo[cid] = (codec, size)
     meter = ProgressMeter("verify", sum(n for _, n in todo.values()) if read_data else 0, progress)
     # Without reading data, a blob is present when the index names it in a pack that exists.
@@ -96,7 +106,7 @@ def verify(
     def check(cid: str) -> None:
         codec, size = todo[cid]
         one = VerifyReport()
-        ok = _check(store, codec, cid, size, read_data, one, present)
+        ok = _check(store, codec, cid, size, read_data and codec is not None, one, present)
         with lock:
             report.chunks_checked += 1
             report.bytes_read += one.bytes_read
@@ -121,7 +131,7 @@ def _check_patches(
 ) -> None:
     """A patched block's pieces over its base must give the whole block backed up (its digest)."""
     for _key, m in manifests:
-        if not isinstance(m, Manifest) or m.ref in report.affected:
+        if not isinstance(m, Manifest) or m.ref in report.affected or m.ref in report.locked:
             continue
         codec = store.codec_for(m)
         for i, entry in enumerate(m.chunks):
@@ -136,7 +146,7 @@ def _check_patches(
 
 def _check(
     store: Store,
-    codec: ChunkCodec,
+    codec: ChunkCodec | None,
     cid: str,
     size: int,
     read_data: bool,
@@ -149,6 +159,7 @@ def _check(
                 return True
             r.missing[cid] = []
             return False
+        assert codec is not None  # read_data only with the codec
         data = store.get_blob(codec, cid, size)
         r.bytes_read += len(data)
         return True

@@ -16,11 +16,12 @@ from t4o.common import errors, policy
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import api as db
+from t4o.db import states
 from t4o.db.models import Restore, Snapshot, Workload
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import global_scheduler as scheduler_switch
 from t4o.policies import hooks, setting_secrets
-from t4o.workloads import backup_targets, rpcapi
+from t4o.workloads import backup_targets, encryption, rpcapi
 from t4o.workloads.flows import guest_hooks, selection
 from t4o.workloads.flows import topology as restore_networks
 from t4o.workloads.flows.restore_types import WITHOUT_VMS
@@ -172,6 +173,15 @@ class WorkloadAPI:
             values["jobschedule"] = schedule
         if "metadata" in body:
             values["metadata_"] = _checked_metadata(body["metadata"])
+        if body.get("secret_uuid") and body["secret_uuid"] != current.secret_uuid:
+            # Rotation: the key on the target is re-wrapped with the new secret; no data is rewritten.
+            if current.status != states.AVAILABLE:
+                raise errors.Conflict(
+                    f"Workload {workload_id} is {current.status}: change its secret when idle."
+                )
+            owner_ctx = ctx if current.project_id == ctx.project_id else _as_project(ctx, current.project_id)
+            encryption.rotate(current, body["secret_uuid"], owner_ctx)
+            values["secret_uuid"] = body["secret_uuid"]
         vms, guard = None, None
         if "instances" in body:
             vm_ids = [i["instance-id"] for i in body["instances"]]

@@ -35,7 +35,7 @@ from t4o.db import api as db
 from t4o.db import mount_api, states
 from t4o.db.models import Snapshot, SnapshotMount, new_id, utcnow
 from t4o.openstack.cloud import Cloud, get_cloud
-from t4o.workloads import targets
+from t4o.workloads import encryption, targets
 from t4o.workloads.flows import config as flows_config
 
 LOG = get_logger(__name__)
@@ -98,9 +98,11 @@ def _with_devices(disks: list[dict[str, Any]], agent_disks: Any) -> list[dict[st
     return [{**d, "device": (by_serial.get(d["serial"]) or {}).get("device")} for d in disks]
 
 
-def _spec(snapshot_id: str, disks: list[dict[str, Any]]) -> dict[str, Any]:
+def _spec(
+    snapshot_id: str, disks: list[dict[str, Any]], vault: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
-        "vault": targets.spec_for_snapshot(snapshot_id),
+        "vault": vault or targets.spec_for_snapshot(snapshot_id),
         "disks": [{"ref": d["ref"], "serial": d["serial"]} for d in disks],
     }
 
@@ -187,6 +189,9 @@ class SnapshotMounts:
         if not disks:
             raise errors.Conflict(f"Snapshot {snap.id} holds no disk in the backup target to mount.")
         self._check_recovery_vm(ctx, mount_vm_id)
+        # An encrypted workload's agent reads its Barbican secret through the owner's trust.
+        workload = db.workload_get(snap.workload_id, None)
+        vault = encryption.vault_spec(workload, ctx) if workload.encryption else None
         mount_id = new_id()
         disks = with_serials(disks, mount_id)
         row = mount_api.create(
@@ -202,7 +207,7 @@ class SnapshotMounts:
             mount_api.finish(row.id, mount_api.ERROR, "the snapshot is being deleted")
             raise errors.Conflict(f"Snapshot {snap.id} is being deleted; it cannot be mounted.")
         try:
-            agent = self.datamover().mount(row.id, mount_vm_id, _spec(snap.id, disks))
+            agent = self.datamover().mount(row.id, mount_vm_id, _spec(snap.id, disks, vault))
         except DATAMOVER_ERRORS as exc:
             message = f"Snapshot {snap.id} could not be mounted on VM {mount_vm_id}: {exc}"
             LOG.warning("Mount %s: %s", row.id, message)

@@ -95,6 +95,13 @@ UPDATE = {
                 "metadata": METADATA,
                 # Accepted only unchanged (409 otherwise: the workload's snapshots live on its target).
                 "backup_target_id": ID,
+                # An encrypted workload's new Barbican secret: its key is re-wrapped, no data rewritten.
+                "secret_uuid": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": "^[^\\u0000]*$",
+                },
             },
         }
     },

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import libvirt
+from oslo_config import cfg
 
 from t4o import vault
 from t4o.common.log import get_logger
@@ -56,6 +57,7 @@ from t4o.datamover.disks.libvirt_source import (
     checkpoint_names,
     owner_alive,
 )
+from t4o.openstack import barbican, keystone_trusts
 
 LOG = get_logger(__name__)
 CHECKPOINT_PREFIX = "t4o-"
@@ -170,9 +172,27 @@ def redefine_checkpoint(dom: libvirt.virDomain, name: str, xml: str | None) -> N
         LOG.warning("domain %s: cannot redefine checkpoint %s: %s", dom.name(), name, exc)
 
 
-def open_vault(spec: dict[str, Any]) -> vault.Repository:
-    """The backup target as the workflow named it; an agent never creates a vault."""
-    return vault.open_spec(spec["vault"])  # with the target's own S3 keys, when it has some
+def open_vault(spec: dict[str, Any], conf: cfg.ConfigOpts = cfg.CONF) -> vault.Repository:
+    """The backup target as the workflow named it; an agent never creates a vault. An encrypted
+    workload's key is unlocked with its Barbican secret, which the agent reads through the owner's trust
+    (the spec carries the secret's id and the trust's, never key material)."""
+    repo = vault.open_spec(spec["vault"])  # with the target's own S3 keys, when it has some
+    enc = spec["vault"].get("encryption")
+    if enc:
+        try:
+            session = keystone_trusts.trust_session(conf, str(enc["trust_id"]))
+            payload = barbican.secret_payload(
+                session, str(enc["secret_ref"]), str(enc.get("interface") or "public")
+            )
+            repo.unlock_workload(str(enc["workload_id"]), payload)
+        except (barbican.SecretUnavailable, keystone_trusts.TrustError, vault.WorkloadKeyError) as exc:
+            repo.backend.close()
+            raise EncryptionError(f"encrypted workload {enc.get('workload_id')}: {exc}") from None
+    return repo
+
+
+class EncryptionError(Exception):
+    """The encrypted workload's key cannot be unlocked here; the message says why."""
 
 
 def byte_progress(transfer: Transfer) -> vault.ProgressCallback:

@@ -47,6 +47,18 @@ _VAULT = {
         "url": {"type": "string", "minLength": 1},
         "password": {"type": ["string", "null"]},
         "require_mount": {"type": "boolean"},
+        # An encrypted workload: the agent reads its Barbican secret through the owner's trust.
+        "encryption": {
+            "type": "object",
+            "required": ["workload_id", "secret_ref", "trust_id"],
+            "additionalProperties": False,
+            "properties": {
+                "workload_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                "secret_ref": {"type": "string", "minLength": 1, "maxLength": 255},
+                "trust_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                "interface": {"enum": ["public", "internal", "admin"]},
+            },
+        },
     },
 }
 _REF = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*/[A-Za-z0-9][A-Za-z0-9._:-]*$"}

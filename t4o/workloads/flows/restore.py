@@ -33,7 +33,7 @@ from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.glance import guest_properties
-from t4o.workloads import targets
+from t4o.workloads import encryption, targets
 from t4o.workloads.flows import config, ports, prerequisites, restore_types, selection, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
 from t4o.workloads.flows.prerequisites import Prerequisites
@@ -89,8 +89,13 @@ def restore(job: Job) -> dict[str, Any]:
     workers = max(1, min(CONF.workflows.max_parallel_vms, len(vms)))
     how = f", {workers} at a time" if workers > 1 else ""
     job.progress(1, f"{kind} restore of {len(vms)} VM(s) started{how}")
-    targets.open_for_workload(snap.workload_id).backend.close()  # a clear error now if the target is gone
-    vault = targets.spec_for_workload(snap.workload_id)  # the agents read the disks from the same target
+    workload = db.workload_get(snap.workload_id, None)
+    repo = targets.open_for_workload(workload)  # a clear error now if the target is gone
+    try:
+        encryption.unlock(repo, workload, job.context)  # ... or the encrypted workload's secret
+    finally:
+        repo.backend.close()
+    vault = encryption.vault_spec(workload, job.context)  # the agents read the disks from the same target
 
     def connect() -> UserCloud:
         return user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name)

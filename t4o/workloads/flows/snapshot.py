@@ -29,7 +29,7 @@ from t4o.db import states
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.definitions import capture_server
 from t4o.vault import Repository, VaultError, open_configured_target, target_spec
-from t4o.workloads import documents, targets
+from t4o.workloads import documents, encryption, targets
 from t4o.workloads.flows import config, detached, guest_hooks, vm_runner
 from t4o.workloads.flows.progress import human, transfer_progress
 from t4o.workloads.flows.transfer_slots import TransferSlots
@@ -85,6 +85,8 @@ def snapshot(job: Job) -> dict[str, Any]:
     job.progress(1, f"Snapshot of {len(vms)} VM(s) started{how}")
     repo = targets.open_for_workload(workload, create=True)  # the workload's own backup target
     try:
+        # An encrypted workload's key (made at its first snapshot), unlocked with its Barbican secret.
+        encryption.unlock(repo, workload, job.context, create=True)
         _discard_crashed(repo, workload.id, snap.id)
         last = previous_snapshot(workload.id, snap.id)
         prev = last if snap.snapshot_type != "full" else None
@@ -100,6 +102,7 @@ def snapshot(job: Job) -> dict[str, Any]:
             progress=vm_runner.VmProgress(job.progress, len(vms)),
             slots=TransferSlots.for_job(job, snap.project_id, CONF),
             workload_metadata=dict(workload.metadata_ or {}),
+            vault=encryption.vault_spec(workload, job.context),
         )
         if snap.snapshot_type != "full" and prev is None:
             run.note("no earlier snapshot to build on: took a full snapshot")
@@ -172,6 +175,7 @@ class SnapshotRun:
     notes: list[str] = field(default_factory=list)
     slots: TransferSlots | None = None  # deployment-wide transfer limits; None: no limit set
     workload_metadata: dict[str, Any] = field(default_factory=dict)  # guest hooks' settings among them
+    vault: dict[str, Any] | None = None  # how agents open the target (None: the workload's, unencrypted)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, text: str) -> None:
@@ -276,7 +280,7 @@ class SnapshotRun:
         for text in hook_notes:
             self.note(f"{label}: {text}")
         return {
-            "vault": targets.spec_for_workload(self.workload_id),
+            "vault": self.vault or targets.spec_for_workload(self.workload_id),
             "snapshot_id": self.snap.id,
             "workload_id": self.workload_id,
             "checkpoint": checkpoint_name(self.snap.id),

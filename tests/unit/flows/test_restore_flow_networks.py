@@ -63,6 +63,7 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(restore_types, "user_cloud", lambda *a: c)
     monkeypatch.setattr(flow.targets, "open_for_workload", lambda workload: mock.Mock())
     monkeypatch.setattr(flow.targets, "spec_for_workload", lambda workload: {"url": "vault"})
+    monkeypatch.setattr(flow.db, "workload_get", lambda wid, scope: SimpleNamespace(id=wid, encryption=False))
     monkeypatch.setattr(flow, "DatamoverClient", lambda conf: None)
     monkeypatch.setattr(flow, "_write_disks", lambda *a: [])
     return c
