@@ -79,6 +79,38 @@ API_OPTS = [
     cfg.IntOpt("threads", default=8, min=1, help="Threads per WSGI worker process."),
 ]
 
+# How the workloads workers and the datamover agents mount the exports of nfs backup targets
+# (t4o.datamover.nfs_mount); the mount points are [backup_targets] nfs_mount_point_base/<md5>.
+NFS_GROUP = "backup_targets"
+NFS_OPTS = [
+    cfg.BoolOpt(
+        "nfs_automount",
+        default=True,
+        help="Mount the NFS export of a backup target of type nfs when it is not mounted yet (the "
+        "service needs the right to mount: root, CAP_SYS_ADMIN, or nfs_mount_helper). Turn it off when "
+        "the exports are mounted by fstab or systemd at <nfs_mount_point_base>/<md5 of server:/export>.",
+    ),
+    cfg.StrOpt(
+        "nfs_mount_options",
+        default="nolock,soft,timeo=180,retrans=3,lookupcache=none",
+        help="Options of 'mount -t nfs -o'. soft: a vanished server fails the job instead of hanging "
+        "it; lookupcache=none: each host sees at once the files the other hosts write; nolock: the vault "
+        "takes no file locks. Add e.g. vers=3 or vers=4.2 to pin the protocol version.",
+    ),
+    cfg.IntOpt(
+        "nfs_mount_timeout",
+        default=60,
+        min=1,
+        help="Seconds one mount may take before it is given up and the target reported unavailable.",
+    ),
+    cfg.StrOpt(
+        "nfs_mount_helper",
+        default="",
+        help="Command put before 'mount' for a service that does not run as root, e.g. 'sudo -n' (with "
+        "a sudoers entry allowing it to run mount). Empty: run mount directly.",
+    ),
+]
+
 CLIENT_GROUP = "datamover_client"
 CLIENT_OPTS = [
     cfg.StrOpt(
@@ -96,6 +128,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(AGENT_OPTS, group="datamover")
     conf.register_opts(API_OPTS, group="datamover_api")
     conf.register_opts(CLIENT_OPTS, group=CLIENT_GROUP)
+    conf.register_opts(NFS_OPTS, group=NFS_GROUP)
     # The service credentials the workloads workers present to the admin-only datamover-api.
     ks_loading.register_session_conf_options(conf, CLIENT_GROUP)
     ks_loading.register_auth_conf_options(conf, CLIENT_GROUP)
@@ -106,6 +139,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [
         ("datamover", AGENT_OPTS),
         ("datamover_api", API_OPTS),
+        (NFS_GROUP, NFS_OPTS),
         (
             CLIENT_GROUP,
             CLIENT_OPTS

@@ -7,6 +7,11 @@ ransomware may steal) can shorten the retention or delete a locked version befor
 On a bucket with object lock, the bucket is versioned: a plain DELETE only hides an object behind a delete
 marker. ``delete`` therefore removes every version of the key, oldest first, so that space is really freed
 and a refusal (a locked version) never brings an older version back to the surface.
+
+With a ``source_address`` (a dedicated backup network), every connection to the endpoint is bound to
+that local address before it connects. botocore has no option for it, so the client's urllib3 pool
+manager is given urllib3's ``source_address``; if a botocore release changes that plumbing the backend
+refuses to start rather than send backups over another network.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
+import ipaddress
 import os
+import socket
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +29,8 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.httpsession
+import urllib3
 
 from t4o.vault.backend import Backend, BackendError, NotSupported, ObjectInfo, ObjectLocked, ObjectNotFound
 
@@ -55,6 +64,81 @@ def parse_s3_url(url: str) -> tuple[str, str, dict[str, str]]:
     return parts.netloc, parts.path.strip("/"), params
 
 
+def check_source_address(address: str) -> str:
+    """``address`` if it is an IP address of this host that a socket can bind, else BackendError."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise BackendError(f"source address {address!r} is not an IP address") from None
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((str(ip), 0))
+        except OSError as exc:
+            raise BackendError(
+                f"source address {ip} is not an address of this host ({exc.strerror or exc}): give the "
+                "address this host has on the backup network"
+            ) from None
+    return str(ip)
+
+
+def bind_source_address(client: Any, address: str) -> None:
+    """Make every connection of the boto3 ``client`` leave from ``address``.
+
+    botocore builds its urllib3 PoolManager (and one per proxy) from
+    ``URLLib3Session._get_pool_manager_kwargs``; urllib3 hands a pool manager's ``source_address`` to
+    each connection, which binds it before connecting. Anything else found raises BackendError."""
+    endpoint = getattr(client, "_endpoint", None)
+    session = getattr(endpoint, "http_session", None)
+    manager = getattr(session, "_manager", None)
+    kwargs_of = getattr(session, "_get_pool_manager_kwargs", None)
+    pool_kw = getattr(manager, "connection_pool_kw", None)
+    if (
+        not isinstance(session, botocore.httpsession.URLLib3Session)
+        or not isinstance(manager, urllib3.PoolManager)
+        or not callable(kwargs_of)
+        or not isinstance(pool_kw, dict)
+        or manager.pools.keys()  # pools already made would keep the default source
+    ):
+        raise BackendError(
+            f"cannot bind S3 connections to the source address {address}: botocore "
+            f"{botocore.__version__} builds its HTTP connections in a way this version of T4O does not "
+            "know; unset the source address or use a botocore release T4O supports"
+        )
+    source = (address, 0)
+    pool_kw["source_address"] = source
+
+    def with_source(**extra: Any) -> Any:  # proxy managers are made later, from the same kwargs
+        return kwargs_of(**extra, source_address=source)
+
+    session._get_pool_manager_kwargs = with_source
+
+
+def bound_addresses(client: Any) -> set[str]:
+    """The local addresses of the client's open connections (a check that binding took effect)."""
+    found: set[str] = set()
+    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    managers = [getattr(session, "_manager", None), *getattr(session, "_proxy_managers", {}).values()]
+    for manager in managers:
+        if not isinstance(manager, urllib3.PoolManager):
+            continue
+        for key in list(manager.pools.keys()):
+            pool = manager.pools.get(key)
+            queue = getattr(getattr(pool, "pool", None), "queue", ())
+            for conn in list(queue):
+                sock: Any = getattr(conn, "sock", None)
+                with contextlib.suppress(OSError, AttributeError):  # a free slot (None) or a closed socket
+                    found.add(str(sock.getsockname()[0]))
+    return found
+
+
+def _unmapped(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
@@ -77,6 +161,7 @@ class S3Backend(Backend):
 
     ``create`` makes the bucket when it is missing (with object lock when ``object_lock``); otherwise a
     missing bucket is an error. ``object_lock`` also requires an existing bucket to have object lock.
+    ``source_address``: the local address every connection leaves from (a dedicated backup network).
     """
 
     def __init__(
@@ -95,6 +180,7 @@ class S3Backend(Backend):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
+        source_address: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -124,6 +210,12 @@ class S3Backend(Backend):
             s3={"addressing_style": "path"},  # works with every S3 server; virtual hosts need DNS
         )
         self._max_attempts = max_attempts
+        self.source_address: str | None = None
+        if source_address:
+            try:
+                self.source_address = check_source_address(source_address)
+            except BackendError as exc:
+                raise BackendError(f"{self.url}: {exc}") from None
         try:
             session = boto3.session.Session(
                 aws_access_key_id=access_key,
@@ -134,9 +226,16 @@ class S3Backend(Backend):
             self._s3: Any = session.client("s3", endpoint_url=self.endpoint, config=config)
         except (ValueError, botocore.exceptions.BotoCoreError) as exc:
             raise BackendError(f"{self.url}: cannot set up the S3 client: {exc}") from exc
-        self.object_lock = False
-        self._versioned = False
-        self._open_bucket(create=create, object_lock=object_lock)
+        try:
+            if self.source_address:
+                bind_source_address(self._s3, self.source_address)
+            self.object_lock = False
+            self._versioned = False
+            self._open_bucket(create=create, object_lock=object_lock)
+            self._check_source()
+        except BaseException:
+            self._s3.close()
+            raise
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> S3Backend:
@@ -147,6 +246,19 @@ class S3Backend(Backend):
         if "region" in params:
             kwargs.setdefault("region", params["region"])
         return cls(bucket, prefix, **kwargs)
+
+    def _check_source(self) -> None:
+        """After the first requests: the connections they left open came from the source address."""
+        if not self.source_address:
+            return
+        wanted = ipaddress.ip_address(self.source_address)
+        seen = bound_addresses(self._s3)
+        wrong = sorted(a for a in seen if _unmapped(a) != wanted)
+        if wrong:
+            raise BackendError(
+                f"{self.url}: S3 connections left from {', '.join(wrong)}, not from the source address "
+                f"{self.source_address}: botocore {botocore.__version__} ignored it"
+            )
 
     # -- errors ---------------------------------------------------------------------------------------
 

@@ -42,6 +42,15 @@ TARGET_OPTS = [
         help="Refuse a directory target that is on the root filesystem (it must be on a mounted share, "
         "e.g. NFS). Set it when the target is a mount point.",
     ),
+    cfg.IPOpt(
+        "source_address",
+        help="Dedicated backup network: the local address every connection of this service to an S3 "
+        "backup target leaves from (this host's address on the backup network). Each service reads its "
+        "own configuration: set it on every workloads worker and every compute host (datamover agent) "
+        "to that host's address. A service whose address is missing refuses to open the target. "
+        "Unset: the address the routing table picks. NFS traffic follows the routing table: route the "
+        "NFS server through the backup interface instead.",
+    ),
 ]
 
 
@@ -79,9 +88,12 @@ def open_repository(
     *,
     credentials: dict[str, str] | None = None,
     object_lock: bool = False,
+    source_address: str | None = None,
 ) -> Repository:
     """The vault at ``url``; with ``create``, a new one when there is none (tests, first setup)."""
-    backend = open_backend(url, object_lock=object_lock, credentials=credentials)
+    backend = open_backend(
+        url, object_lock=object_lock, credentials=credentials, source_address=source_address
+    )
     try:
         return Repository.open(backend, password)
     except RepositoryNotFound:
@@ -98,10 +110,12 @@ def open_target(
     require_mount: bool = False,
     credentials: dict[str, str] | None = None,
     object_lock: bool = False,
+    source_address: str | None = None,
 ) -> Repository:
     """Open the vault of the backup target ``url``, or raise TargetUnavailable saying why.
 
-    ``credentials`` and ``object_lock`` are an S3 target's own keys and its immutability."""
+    ``credentials`` and ``object_lock`` are an S3 target's own keys and its immutability;
+    ``source_address`` this host's address on the backup network (``[backup_target] source_address``)."""
     local = not url.startswith("s3://")
     path = url.removeprefix("file://")
     if local and require_mount and mount_point_of(path) == "/":
@@ -111,7 +125,12 @@ def open_target(
         )
     try:
         return open_repository(
-            url, password, create=create_if_missing, credentials=credentials, object_lock=object_lock
+            url,
+            password,
+            create=create_if_missing,
+            credentials=credentials,
+            object_lock=object_lock,
+            source_address=source_address,
         )
     except RepositoryNotFound:
         where = f" (on the filesystem mounted at {mount_point_of(path)})" if local else ""
@@ -138,6 +157,7 @@ def open_configured_target(conf: cfg.ConfigOpts = cfg.CONF, *, create: bool = Fa
         target.password or None,
         create_if_missing=create and target.create_if_missing,
         require_mount=target.require_mount,
+        source_address=target.source_address,
     )
 
 
@@ -148,9 +168,14 @@ def target_spec(conf: cfg.ConfigOpts = cfg.CONF) -> dict[str, object]:
     return {"url": target.url, "password": target.password, "require_mount": target.require_mount}
 
 
-def open_spec(spec: dict[str, Any], *, create_if_missing: bool = False) -> Repository:
+def open_spec(
+    spec: dict[str, Any], *, create_if_missing: bool = False, conf: cfg.ConfigOpts | None = None
+) -> Repository:
     """The vault a workflow named in a transfer spec (``target_spec``, or a target defined through the
-    API with its own S3 ``credentials`` and ``object_lock``)."""
+    API with its own S3 ``credentials`` and ``object_lock``). The source address is not in the spec:
+    it is the opening host's own, from its configuration ``conf``."""
+    conf = cfg.CONF if conf is None else conf
+    register_opts(conf)
     credentials = spec.get("credentials")
     return open_target(
         str(spec["url"]),
@@ -159,4 +184,5 @@ def open_spec(spec: dict[str, Any], *, create_if_missing: bool = False) -> Repos
         require_mount=bool(spec.get("require_mount")),
         credentials=dict(credentials) if credentials else None,
         object_lock=bool(spec.get("object_lock")),
+        source_address=conf[GROUP].source_address,
     )

@@ -16,13 +16,15 @@ def open_backend(
     create: bool = False,
     object_lock: bool = False,
     credentials: dict[str, str] | None = None,
+    source_address: str | None = None,
 ) -> Backend:
     """Open the backup target at ``url``.
 
     ``create`` makes a missing S3 bucket (``init`` asks for it; other commands must not create a bucket
     by a typo); ``object_lock`` requires, or creates, a bucket with S3 Object Lock (immutable snapshots);
     ``credentials`` (``access_key``, ``secret_key``) are an S3 target's own keys (default: the
-    environment's).
+    environment's); ``source_address`` the local address an S3 target's connections leave from (a
+    directory target's traffic follows the host's routes).
     """
     if not url:
         raise InvalidArgument("no repository location given")
@@ -38,6 +40,7 @@ def open_backend(
             object_lock=object_lock,
             access_key=keys.get("access_key") or None,
             secret_key=keys.get("secret_key") or None,
+            source_address=source_address or None,
         )
     if "://" in url and not url.startswith("file://"):
         raise InvalidArgument(f"unsupported repository location {url!r} (a path or s3://...)")

@@ -5,9 +5,10 @@ snapshots live there). NULL, or a deployment without targets defined through the
 ``[backup_target]`` of the configuration, shown by the API as the read-only target ``config``.
 
 Types: ``posix`` (a directory), ``nfs`` (``nfs://server/export``, used at its mount point under
-``[backup_targets] nfs_mount_point_base``) and ``s3`` (``s3://bucket/prefix?endpoint=...``, with its own
-keys and, when immutable, S3 Object Lock). The vault password is the deployment's
-(``[backup_target] password``) whatever the target.
+``[backup_targets] nfs_mount_point_base``, which the workers and agents mount when it is not mounted:
+t4o.datamover.nfs_mount) and ``s3`` (``s3://bucket/prefix?endpoint=...``, with its own keys and, when
+immutable, S3 Object Lock). The vault password is the deployment's (``[backup_target] password``)
+whatever the target.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from oslo_config import cfg
 
 from t4o import vault
 from t4o.common.config import CONF
+from t4o.datamover import nfs_mount
 from t4o.db import api as db
 from t4o.db import backup_target_api as targets_db
 from t4o.db.models import BackupTarget
 from t4o.policies import setting_secrets
-from t4o.vault import Repository, TargetUnavailable, mount_point_of
+from t4o.vault import Repository, TargetUnavailable
 from t4o.workloads.flows import config
 
 CONFIG_TARGET_ID = "config"
@@ -133,6 +135,8 @@ def spec(target: Target, conf: cfg.ConfigOpts = CONF) -> dict[str, Any]:
         "password": conf.backup_target.password,
         "require_mount": target.type == "nfs" or conf.backup_target.require_mount,
     }
+    if target.type == "nfs":
+        out["nfs_share"] = nfs_share(target.url)  # the agent mounts it at "url" when it is not mounted
     if target.type == "s3":
         out["object_lock"] = target.immutable
         if target.credentials:
@@ -156,13 +160,10 @@ def open_target(target: Target, *, create: bool = False, conf: cfg.ConfigOpts = 
     if not target.url:
         raise TargetUnavailable("no backup target is configured: set [backup_target] url")
     if target.type == "nfs":
-        where = target.location(conf)
-        if mount_point_of(where) != where:
-            raise TargetUnavailable(
-                f"the backup target {target.name} is unavailable: its NFS export {nfs_share(target.url)} is "
-                f"not mounted at {where}; mount it there on every workloads and datamover host "
-                f"(mount -t nfs {nfs_share(target.url)} {where})"
-            )
+        try:
+            nfs_mount.ensure_mounted(nfs_share(target.url), target.location(conf), conf)
+        except TargetUnavailable as exc:
+            raise TargetUnavailable(f"the backup target {target.name} is unavailable: {exc}") from None
     return vault.open_spec(
         spec(target, conf), create_if_missing=create and conf.backup_target.create_if_missing
     )

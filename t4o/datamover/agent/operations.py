@@ -33,6 +33,7 @@ from oslo_config import cfg
 
 from t4o import vault
 from t4o.common.log import get_logger
+from t4o.datamover import nfs_mount
 from t4o.datamover.agent.bandwidth import UNLIMITED, Bandwidth
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import (
@@ -176,6 +177,8 @@ def open_vault(spec: dict[str, Any], conf: cfg.ConfigOpts = cfg.CONF) -> vault.R
     """The backup target as the workflow named it; an agent never creates a vault. An encrypted
     workload's key is unlocked with its Barbican secret, which the agent reads through the owner's trust
     (the spec carries the secret's id and the trust's, never key material)."""
+    if spec["vault"].get("nfs_share"):  # an nfs target: mounted here at its "url" unless it is already
+        nfs_mount.ensure_mounted(str(spec["vault"]["nfs_share"]), str(spec["vault"]["url"]), conf)
     repo = vault.open_spec(spec["vault"])  # with the target's own S3 keys, when it has some
     enc = spec["vault"].get("encryption")
     if enc:

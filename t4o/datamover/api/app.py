@@ -47,6 +47,8 @@ _VAULT = {
         "url": {"type": "string", "minLength": 1},
         "password": {"type": ["string", "null"]},
         "require_mount": {"type": "boolean"},
+        # An nfs target's server:/export, which the agent mounts at "url" when it is not mounted.
+        "nfs_share": {"type": "string", "pattern": r"^[^-\s][^\s]*:/[^\s]*$", "maxLength": 1024},
         # An encrypted workload: the agent reads its Barbican secret through the owner's trust.
         "encryption": {
             "type": "object",

@@ -58,9 +58,11 @@ def test_open_backend(tmp_path, monkeypatch):
     class FakeS3:
         class S3Backend:
             @classmethod
-            def from_url(cls, url, *, create, object_lock, access_key, secret_key):
+            def from_url(cls, url, *, create, object_lock, access_key, secret_key, source_address):
+                opened.append(source_address)
                 return ("opened", url, create, object_lock, access_key, secret_key)
 
+    opened: list[str | None] = []
     monkeypatch.setitem(sys.modules, "t4o.vault.s3", FakeS3)
     assert open_backend("s3://b/p?endpoint=http://127.0.0.1:1") == (
         "opened",
@@ -73,5 +75,7 @@ def test_open_backend(tmp_path, monkeypatch):
     keys = {"access_key": "ak", "secret_key": "sk"}  # a target's own keys (defined through the API)
     assert open_backend("s3://b/p", credentials=keys)[-2:] == ("ak", "sk")
     assert open_backend("s3://b", create=True, object_lock=True)[:4] == ("opened", "s3://b", True, True)
+    open_backend("s3://b", source_address="127.0.0.2")  # the dedicated backup network's address
+    assert opened == [None, None, None, "127.0.0.2"]
     with pytest.raises(InvalidArgument, match="object lock needs an S3 bucket"):
         open_backend(str(tmp_path), object_lock=True)
