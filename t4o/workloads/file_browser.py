@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -37,7 +38,7 @@ from t4o.common.context import RequestContext
 from t4o.db import api as db
 from t4o.filerecovery import Disk, FilesystemReader, Volume, cleanup_stale_mounts, open_disk
 from t4o.vault import DiskReader, NbdExport, Repository, open_configured_target
-from t4o.workloads import targets
+from t4o.workloads import encryption, targets
 
 LOG = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class Located:
     disk: str  # the target name (vda)
     ref: str  # the disk in the vault
     target_id: str | None  # the workload's backup target (None: the configured one)
+    # An encrypted workload's key, unlocked in the opened repository with the caller's credentials.
+    unlock: Callable[[Repository], None] | None = None
 
 
 def _matches(record: dict[str, Any], disk: str) -> bool:
@@ -76,12 +79,24 @@ def locate(ctx: RequestContext, action: str, snapshot_id: str, vm_id: str, disk:
         known = ", ".join(str(d.get("target")) for d in vm.disks or []) or "none"
         raise errors.NotFound(f"VM {vm_id} of snapshot {snap.id} has no disk {disk} (its disks: {known}).")
     name = str(record.get("target") or disk)
-    return Located(snap.id, snap.project_id, vm_id, name, str(record["ref"]), target_of(snap))
+    workload = db.workload_get(snap.workload_id, None)
+    unlock = unlocker(workload, ctx)
+    return Located(
+        snap.id, snap.project_id, vm_id, name, str(record["ref"]), workload.backup_target_id, unlock
+    )
 
 
 def target_of(snapshot: Any) -> str | None:
     """The backup target holding a snapshot: its workload's."""
     return db.workload_get(snapshot.workload_id, None).backup_target_id
+
+
+def unlocker(workload: Any, ctx: RequestContext) -> Callable[[Repository], None] | None:
+    """What unlocks an encrypted workload's key in its opened repository, with ``ctx``'s credentials
+    (its token, or a trust); None for a workload in clear."""
+    if not workload.encryption:
+        return None
+    return functools.partial(encryption.unlock, workload=workload, ctx=ctx)
 
 
 def open_workload_target(target_id: str | None, conf: cfg.ConfigOpts) -> Repository:
@@ -152,10 +167,13 @@ class FileBrowser:
         return float(self._conf.file_recovery.idle_timeout)
 
     @contextlib.contextmanager
-    def lease(self, ref: str, target_id: str | None = None) -> Iterator[OpenedDisk]:
+    def lease(
+        self, ref: str, target_id: str | None = None, unlock: Callable[[Repository], None] | None = None
+    ) -> Iterator[OpenedDisk]:
         """The disk ``ref`` of the vault on the backup target ``target_id`` (None: the configured one),
-        opened (or reused: a ref names one snapshot's disk, on one target); it stays open while leased."""
-        entry = self._acquire(ref, target_id)
+        opened (or reused: a ref names one snapshot's disk, on one target; an encrypted workload's disk
+        is opened with its key, which ``unlock`` unlocks); it stays open while leased."""
+        entry = self._acquire(ref, target_id, unlock)
         try:
             yield OpenedDisk(entry)
         finally:
@@ -163,7 +181,9 @@ class FileBrowser:
                 entry.users -= 1
                 entry.last_used = time.monotonic()
 
-    def _acquire(self, ref: str, target_id: str | None) -> _OpenDisk:
+    def _acquire(
+        self, ref: str, target_id: str | None, unlock: Callable[[Repository], None] | None
+    ) -> _OpenDisk:
         with self._lock:
             entry = self._disks.get(ref)
             if entry is not None:
@@ -177,7 +197,7 @@ class FileBrowser:
                     entry.users += 1
                     return entry
             try:
-                entry = self._open(ref, target_id)
+                entry = self._open(ref, target_id, unlock)
             except BaseException:
                 with self._lock:  # a failed open leaves no lock behind; the next call tries again
                     self._opening.pop(ref, None)
@@ -189,13 +209,21 @@ class FileBrowser:
                 self._start_reaper()
             return entry
 
-    def _open(self, ref: str, target_id: str | None) -> _OpenDisk:
+    def _open(
+        self, ref: str, target_id: str | None, unlock: Callable[[Repository], None] | None
+    ) -> _OpenDisk:
         if not self._swept:  # once per process: the FUSE mounts a killed API process left behind
             self._swept = True
             cleanup_stale_mounts()
         started = time.monotonic()
         repo = self._open_target(target_id, self._conf)
-        reader = DiskReader(repo, ref, cache_mib=self._conf.file_recovery.cache_mib)
+        try:
+            if unlock is not None:
+                unlock(repo)
+            reader = DiskReader(repo, ref, cache_mib=self._conf.file_recovery.cache_mib)
+        except BaseException:
+            repo.backend.close()
+            raise
         directory = tempfile.mkdtemp(prefix="t4o-files-")
         export: NbdExport | None = None
         try:

@@ -39,8 +39,8 @@ from t4o.filerecovery.disk import READABLE
 from t4o.filerecovery.entries import InvalidPath, normalize
 from t4o.filerecovery.search import kind_of
 from t4o.vault import VaultError
-from t4o.workloads import rpcapi
-from t4o.workloads.file_browser import BROWSER, FileBrowser, target_of
+from t4o.workloads import encryption, rpcapi
+from t4o.workloads.file_browser import BROWSER, FileBrowser, unlocker
 
 LOG = get_logger(__name__)
 
@@ -191,6 +191,17 @@ def criteria_of(body: dict[str, Any]) -> Criteria:
 
 
 # ---------------------------------------------------------------- the API side
+def _trusts_for_encrypted(ctx: RequestContext, workload_ids: set[str]) -> dict[str, str]:
+    """workload id -> the trust with which the worker reads the Barbican secret of each encrypted
+    workload (the search runs later, without the caller's token); a trust id is no secret."""
+    out = {}
+    for wid in sorted(workload_ids):
+        workload = db.workload_get(wid, None)
+        if workload.encryption:
+            out[wid] = encryption.agent_trust(workload, ctx)
+    return out
+
+
 def create(ctx: RequestContext, criteria: Criteria, conf: cfg.ConfigOpts = CONF) -> FileSearch:
     """Checks the request, chooses the snapshots, records the search and casts it to a worker."""
     policy.authorize(ctx, ACTION)
@@ -213,7 +224,11 @@ def create(ctx: RequestContext, criteria: Criteria, conf: cfg.ConfigOpts = CONF)
             "user_id": ctx.user_id or "",
             "vm_id": criteria.vm_id,
             "filepath": criteria.filepath,
-            "criteria": {**criteria.as_dict(), "candidates": [s.id for s in chosen]},
+            "criteria": {
+                **criteria.as_dict(),
+                "candidates": [s.id for s in chosen],
+                "trusts": _trusts_for_encrypted(ctx, {str(s.workload_id) for s in held if s in chosen}),
+            },
         }
     )
     LOG.info(
@@ -337,9 +352,15 @@ def match_count(json_resp: Iterable[dict[str, Any]]) -> int:
 
 # ---------------------------------------------------------------- the worker side
 def search_snapshot(
-    browser: FileBrowser, project_id: str, vm_id: str, snapshot_id: str, pattern: str
+    browser: FileBrowser,
+    project_id: str,
+    vm_id: str,
+    snapshot_id: str,
+    pattern: str,
+    trusts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The entry of one snapshot: the matches of every readable volume of every disk of the VM."""
+    """The entry of one snapshot: the matches of every readable volume of every disk of the VM (an
+    encrypted workload's unlocked through the trust ``trusts`` names for it)."""
     try:
         snap = db.snapshot_get(snapshot_id, project_id)
     except errors.NotFound:
@@ -351,19 +372,26 @@ def search_snapshot(
         problems.append(f"Snapshot {snap.id} is {snap.status}.")
     elif vm is None:
         problems.append(f"Snapshot {snap.id} has no VM {vm_id}.")
-    target_id = None
+    target_id, unlock = None, None
     if vm is not None and not problems:
         try:
-            target_id = target_of(snap)
+            workload = db.workload_get(snap.workload_id, None)
         except errors.NotFound:
             problems.append(f"The workload of snapshot {snap.id} was deleted.")
+        else:
+            target_id = workload.backup_target_id
+            trust = (trusts or {}).get(workload.id)
+            owner = RequestContext(user_id=workload.user_id or None, project_id=project_id, trust_id=trust)
+            unlock = unlocker(workload, owner)
+            if unlock is not None and not trust:
+                problems.append(f"Snapshot {snap.id} is of an encrypted workload that was not unlocked.")
     for record in (vm.disks or []) if vm is not None and not problems else []:
         ref = str(record.get("ref") or "")
         if not ref:  # a disk the snapshot did not back up
             continue
         target = str(record.get("target") or ref.rsplit("/", 1)[-1])
         try:
-            with browser.lease(ref, target_id) as opened:
+            with browser.lease(ref, target_id, unlock) as opened:
                 for volume in opened.volumes:
                     if volume.filesystem not in READABLE:
                         continue  # swap, LVM PV (its LVs are volumes too), unknown: nothing to search
@@ -389,7 +417,8 @@ def _guarded(
     if time.monotonic() >= deadline:
         return snapshot_entry(snapshot_id, problems=[NOT_SEARCHED])
     try:
-        return search_snapshot(browser, row.project_id, row.vm_id, snapshot_id, pattern)
+        trusts = dict(row.criteria.get("trusts") or {})
+        return search_snapshot(browser, row.project_id, row.vm_id, snapshot_id, pattern, trusts)
     except Exception as exc:
         LOG.exception("file search %s: snapshot %s failed", row.id, snapshot_id)
         return snapshot_entry(snapshot_id, problems=[f"The search of this snapshot failed: {exc}"])

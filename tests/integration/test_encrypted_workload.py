@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import kombu
 import pytest
+import requests
 
 from demo.services import T4OServices
 from t4o.vault import PosixBackend, Repository
@@ -162,6 +163,13 @@ def test_an_encrypted_workload_end_to_end(
         new_ids = [i["id"] for i in job.get("instances") or [] if i["id"] != server.id]
         created += new_ids
         assert new_ids and disk_sha256(domain_disk(devcloud, new_ids[0]), tmp_path) == model.sha256()
+
+        # Its files through the API, which unlocks the key with the caller's token: the tiny image holds
+        # no filesystem, so the disk is read and the answer is about its content, not about its key.
+        browse = f"{t4o_services.url}/v1/{project}/snapshots/{snap['id']}/vms/{server.id}/disks/vda/browse"
+        resp = requests.get(browse, headers={"X-Auth-Token": token}, timeout=120)
+        assert resp.status_code in (400, 404, 409, 422) and "filesystem" in resp.text, resp.text
+        assert "unlock" not in resp.text and "locked" not in resp.text, resp.text
 
         repo = Repository.open(PosixBackend(vault))
         repo.unlock_workload(wl["id"], payload)

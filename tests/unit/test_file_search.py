@@ -193,7 +193,10 @@ def test_run_records_each_snapshot_in_order(monkeypatch: pytest.MonkeyPatch) -> 
     release = {sid: threading.Event() for sid in ("s0", "s1", "s2")}
     patterns: list[str] = []
 
-    def searched(browser: Any, project_id: str, vm_id: str, snapshot_id: str, pattern: str) -> dict[str, Any]:
+    def searched(
+        browser: Any, project_id: str, vm_id: str, snapshot_id: str, pattern: str, trusts: dict[str, str]
+    ) -> dict[str, Any]:
+        assert trusts == {}  # no encrypted workload among them
         patterns.append(pattern)
         assert release[snapshot_id].wait(5)
         if snapshot_id == "s1":
@@ -269,3 +272,34 @@ def test_run_of_a_search_taken_elsewhere_does_nothing(monkeypatch: pytest.Monkey
         file_search.search_api, "search_get", lambda *a: pytest.fail("read a search not taken")
     )
     file_search.run("search-1", "h1", None, conf())  # type: ignore[arg-type]
+
+
+def test_an_encrypted_workloads_snapshot_is_searched_through_its_trust(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker unlocks an encrypted workload's key through the trust the API recorded for it; without
+    one the snapshot says so instead of failing on a locked key."""
+    vm = SimpleNamespace(vm_id="vm", disks=[{"ref": "s0/vda", "target": "vda"}])
+    snap = SimpleNamespace(
+        id="s0", name="daily", created_at=T0, status="available", vms=[vm], workload_id="w1"
+    )
+    workload = SimpleNamespace(id="w1", user_id="u1", encryption=True, backup_target_id=None)
+    monkeypatch.setattr(file_search.db, "snapshot_get", lambda sid, project: snap)
+    monkeypatch.setattr(file_search.db, "workload_get", lambda wid, project: workload)
+    leased: list[tuple[str, Any, Any]] = []
+
+    class Browser:
+        def lease(self, ref: str, target_id: Any, unlock: Any) -> Any:
+            leased.append((ref, target_id, unlock))
+            raise file_search.FileRecoveryError("stop here")
+
+    entry = file_search.search_snapshot(Browser(), "p1", "vm", "s0", "hosts", {"w1": "trust-1"})  # type: ignore[arg-type]
+    ((ref, target_id, unlock),) = leased
+    assert (ref, target_id) == ("s0/vda", None)
+    assert unlock.keywords["workload"] is workload and unlock.keywords["ctx"].trust_id == "trust-1"
+    assert unlock.keywords["ctx"].project_id == "p1" and unlock.keywords["ctx"].user_id == "u1"
+    assert "stop here" in entry["error_msg"]
+
+    leased.clear()
+    entry = file_search.search_snapshot(Browser(), "p1", "vm", "s0", "hosts", {})  # type: ignore[arg-type]
+    assert leased == [] and "encrypted workload that was not unlocked" in entry["error_msg"]

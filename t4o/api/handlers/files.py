@@ -124,7 +124,7 @@ def browse(
 ) -> Any:
     where = file_browser.locate(ctx, "snapshot:browse", snapshot_id, vm_id, disk)
     path = _path(query)
-    with _answers(), BROWSER.lease(where.ref, where.target_id) as opened:
+    with _answers(), BROWSER.lease(where.ref, where.target_id, where.unlock) as opened:
         volume, fs = _filesystem(opened, query.get("partition"))
         directory = fs.resolve(path)
         entries = fs.list(directory.path)
@@ -238,7 +238,7 @@ def download(
         with _answers():
             path = _path(query)
             shown = _shown(path)
-            opened = lease.enter_context(BROWSER.lease(where.ref, where.target_id))
+            opened = lease.enter_context(BROWSER.lease(where.ref, where.target_id, where.unlock))
             _, fs = _filesystem(opened, query.get("partition"))
             entry = fs.resolve(path)
             header = flask.request.headers.get("Range")
