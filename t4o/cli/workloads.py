@@ -190,6 +190,11 @@ class SetWorkload(base.ShowOne):
         parser = super().get_parser(prog_name)
         add_workload_arg(parser)
         add_details_options(parser, creating=False)
+        parser.add_argument(
+            "--secret-uuid",
+            metavar="<secret-uuid>",
+            help="An encrypted workload's new Barbican secret: its key is re-wrapped, no data is rewritten",
+        )
         return parser
 
     def act(self, client: Client, args: argparse.Namespace) -> Any:
@@ -200,11 +205,12 @@ class SetWorkload(base.ShowOne):
             "instances": args.instance,
             "jobschedule": jobschedule(args.jobschedule),
             "metadata": metadata(client, args),
+            "secret_uuid": args.secret_uuid,
         }
         if all(v is None for v in changes.values()):
             raise ValueError(
-                "Nothing to change: give --name, --description, --instance, --jobschedule, --metadata or "
-                "--policy."
+                "Nothing to change: give --name, --description, --instance, --jobschedule, --metadata, "
+                "--policy or --secret-uuid."
             )
         return base.show(client.workloads.update(wl.id, **changes))
 

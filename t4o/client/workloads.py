@@ -57,7 +57,8 @@ class WorkloadManager(Manager[Workload]):
         return self._one(self.http.post(self.path, {"workload": body}))
 
     def update(self, workload_id: str, **changes: Any) -> Workload:
-        """Changes: name, description, instances (list of server IDs), jobschedule, metadata."""
+        """Changes: name, description, instances (list of server IDs), jobschedule, metadata, secret_uuid
+        (an encrypted workload's new Barbican secret)."""
         body = {k: v for k, v in changes.items() if v is not None}
         if "instances" in body:
             body["instances"] = [{"instance-id": i} for i in body["instances"]]

@@ -118,3 +118,15 @@ def test_every_command_is_run_by_a_functional_test() -> None:
     untested = [n for n in commands.OSC_COMMANDS if ", ".join(f'"{w}"' for w in n.split()) not in flat]
     untested += [n for n in commands.WORKLOADMGR_COMMANDS if f'"{n}"' not in sources]
     assert untested == []
+
+
+def test_workload_set_sends_a_new_secret_for_rotation() -> None:
+    cmd = commands.OSC_COMMANDS["workload set"](mock.Mock(), mock.Mock())
+    args = cmd.get_parser("workload set").parse_args(["wl-1", "--secret-uuid", "secret-2"])
+    client = mock.Mock()
+    client.workloads.find.return_value = mock.Mock(id="wl-1")
+    client.workloads.update.return_value = {"id": "wl-1"}
+    with mock.patch("t4o.cli.base.show", side_effect=lambda resource: resource):
+        cmd.act(client, args)
+    client.workloads.update.assert_called_once()
+    assert client.workloads.update.call_args.kwargs["secret_uuid"] == "secret-2"
