@@ -345,9 +345,12 @@ def workload_create(
     workload_type_id: str | None = None,
     policy_id: str | None = None,
     backup_target_id: str | None = None,
+    encryption: bool = False,
+    secret_uuid: str | None = None,
 ) -> Workload:
     """A new workload; with ``policy_id`` the policy decides the interval and retention; without
-    ``backup_target_id`` it goes to the default backup target."""
+    ``backup_target_id`` it goes to the default backup target; ``encryption`` gives it a key of its own
+    wrapped by the Barbican secret ``secret_uuid``."""
     workload: dict[str, Any] = {
         "name": name,
         "description": description,
@@ -361,6 +364,8 @@ def workload_create(
         workload["metadata"] = {"policy_id": policy_id}
     if backup_target_id:
         workload["backup_target_id"] = backup_target_id
+    if encryption:
+        workload.update(encryption=True, secret_uuid=secret_uuid)
     return Workload(call(request, "POST", "/workloads", body={"workload": workload})["workload"])
 
 

@@ -188,6 +188,17 @@ def chosen_target(data: dict[str, Any]) -> dict[str, str]:
     return {"backup_target_id": target} if target else {}
 
 
+def secret_field(required: bool, help_text: str) -> forms.CharField:
+    return forms.CharField(label=_("Barbican secret"), required=required, max_length=255, help_text=help_text)
+
+
+def chosen_encryption(data: dict[str, Any]) -> dict[str, Any]:
+    """``encryption`` and ``secret_uuid`` for the API when encryption was asked for; else nothing."""
+    if not data.get("encryption"):
+        return {}
+    return {"encryption": True, "secret_uuid": data["secret_uuid"].strip()}
+
+
 class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
     name = forms.CharField(label=_("Name"), max_length=255)
     description = forms.CharField(
@@ -210,9 +221,27 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
                 initial=default,
                 help_text=_("Where the workload's snapshots are stored; it cannot change later."),
             )
+        self.fields["encryption"] = forms.BooleanField(
+            label=_("Encrypt the backups"),
+            required=False,
+            help_text=_(
+                "With a key of the workload's own, wrapped by a Barbican secret of this project: its "
+                "disks and records on the backup target are unreadable without that secret. It cannot "
+                "be turned on or off later."
+            ),
+        )
+        self.fields["secret_uuid"] = secret_field(
+            False, _("The secret's UUID (a symmetric key of at least 16 bytes, e.g. an AES-256 key).")
+        )
         self.add_policy_field(request)
         self.add_schedule_fields()
         self.hide_policy_fields()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("encryption") and not (data.get("secret_uuid") or "").strip():
+            self.add_error("secret_uuid", _("An encrypted workload needs a Barbican secret."))
+        return data
 
     def handle(self, request: Any, data: dict[str, Any]) -> Any:
         try:
@@ -224,6 +253,7 @@ class CreateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
                 self.jobschedule(data),
                 policy_id=chosen_policy(data),
                 **chosen_target(data),
+                **chosen_encryption(data),
             )
         except Exception as exc:
             if common.refused_on_form(self, request, exc, SCHEDULE_FIELDS):
@@ -251,6 +281,14 @@ class UpdateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
             if vm["id"] not in known:
                 choices.append((vm["id"], f"{vm.get('name') or vm['id']} ({_('not found')})"))
         self.fields["instances"].choices = choices
+        if self.initial.get("encryption"):
+            self.fields["secret_uuid"] = secret_field(
+                True,
+                _(
+                    "The Barbican secret wrapping the workload's key. A new one re-wraps the key (the "
+                    "old secret must still be readable); no backup is rewritten."
+                ),
+            )
         self.add_policy_field(request, self.initial.get("policy"))
         self.add_schedule_fields()
         self.hide_policy_fields()
@@ -262,6 +300,9 @@ class UpdateWorkloadForm(ScheduleFieldsMixin, forms.SelfHandlingForm):
             "instances": [{"instance-id": i} for i in data["instances"]],
             "jobschedule": self.jobschedule(data),
         }
+        secret = (data.get("secret_uuid") or "").strip()
+        if secret and secret != self.initial.get("secret_uuid"):
+            changes["secret_uuid"] = secret
         policy = chosen_policy(data)
         if policy != self.initial.get("policy"):
             # Taking or leaving a policy: the API then drops or keeps the fields the former one decided.

@@ -119,6 +119,8 @@ class UpdateView(modal.ModalForm):
             "schedule_enabled": bool(js.get("enabled")),
             "metadata": wl.get("metadata") or {},
             "policy": (wl.get("metadata") or {}).get("policy_id"),
+            "encryption": bool(wl.get("encryption")),
+            "secret_uuid": wl.get("secret_uuid") or "",
         }
         for key in ("interval", "start_time", "timezone", "retention_policy_type", "retention_policy_value",
                     "fullbackup_interval"):  # fmt: skip
