@@ -49,7 +49,8 @@ def add_policy_fields(parser: argparse.ArgumentParser) -> None:
         help="Schedule field the policy fixes, repeatable: interval='24 hr', retention_policy_type="
         "'Number of Snapshots to Keep' or 'Number of days to retain Snapshots', retention_policy_value, "
         "fullbackup_interval (-1 never, 0 always, N every N snapshots); or a calendar tier as JSON, e.g. "
-        'hourly=\'{"interval": 4, "retention": 6}\'',
+        'hourly=\'{"interval": 4, "retention": 6}\'; or backup_target_id=<target ID>, where new '
+        "workloads that follow the policy are stored (kept by `set` unless given)",
     )
     parser.add_argument(
         "--description",

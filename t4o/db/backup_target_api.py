@@ -1,15 +1,16 @@
-"""Queries of backup targets: the rows, the one default, and the workloads that use a target."""
+"""Queries of backup targets: the rows, the one default, and the workloads and policies that use a target."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from t4o.common import errors
 from t4o.db.models import BackupTarget, Workload
+from t4o.db.policy_models import WorkloadPolicy
 from t4o.db.session import session_scope
 
 
@@ -100,8 +101,40 @@ def workloads_on_configured() -> int:
         )
 
 
+def policy_workloads_elsewhere(policy_id: str, target_id: str | None) -> int:
+    """Live workloads that follow the policy and are not on ``target_id`` (None: the configured)."""
+    column = Workload.backup_target_id
+    # NULL (the configured target) is elsewhere than any row, and compares to nothing in SQL.
+    elsewhere = column.is_not(None) if target_id is None else or_(column.is_(None), column != target_id)
+    with session_scope() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Workload)
+                .where(
+                    Workload.deleted.is_(False),
+                    Workload.metadata_["policy_id"].as_string() == policy_id,
+                    elsewhere,
+                )
+            )
+            or 0
+        )
+
+
+def _policies_naming(s: Session, target_id: str) -> list[str]:
+    """Names of the workload policies whose ``field_values.backup_target_id`` is ``target_id``."""
+    return list(
+        s.scalars(
+            select(WorkloadPolicy.name)
+            .where(WorkloadPolicy.field_values["backup_target_id"].as_string() == target_id)
+            .order_by(WorkloadPolicy.name)
+        )
+    )
+
+
 def target_delete(target_id: str) -> None:
-    """Delete a target no live workload uses (409 otherwise: their snapshots live there)."""
+    """Delete a target no live workload uses and no workload policy names (409 otherwise: their
+    snapshots live there, or the policy's new workloads would land there)."""
     with session_scope() as s:
         row = _get(s, target_id)
         used = s.scalar(
@@ -113,5 +146,11 @@ def target_delete(target_id: str) -> None:
             raise errors.Conflict(
                 f"Backup target {row.name} holds the snapshots of {used} workload(s); delete or move them "
                 "first."
+            )
+        named = _policies_naming(s, target_id)
+        if named:
+            raise errors.Conflict(
+                f"Backup target {row.name} is named by workload policy(ies) {', '.join(named)}; change "
+                "their backup_target_id or delete them first."
             )
         s.delete(row)

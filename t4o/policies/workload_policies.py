@@ -6,6 +6,13 @@ validated like a workload's jobschedule. A workload created with ``metadata.poli
 fields from the policy, which must be assigned to the workload's project, and cannot override them
 (``apply_policy``). When an admin changes a policy's fields, every workload that follows it gets them
 (``update``).
+
+``field_values.backup_target_id`` (optional, Trilio 5.x/6.x) names the backup target of the workloads that
+follow the policy. A workload never changes target, so the target is not a schedule field: a new workload
+lands on it (the workloads layer), an existing one takes the policy only if it is already there, and the
+policy's target changes only while every workload that follows it is on the new one (``update``, 409
+otherwise). A change of ``field_values`` that does not name ``backup_target_id`` keeps the policy's target;
+``backup_target_id: null`` (or "") removes it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 from t4o.common import errors, policy
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
+from t4o.db import backup_target_api as targets_db
 from t4o.db import policy_api as db
 from t4o.db.api import Page
 from t4o.db.policy_models import WorkloadPolicy
@@ -33,20 +41,75 @@ POLICY_FIELDS = (
     "rpo_hours",
     "window",  # when scheduled snapshots may start (t4o.policies.windows)
 )
+TARGET_FIELD = "backup_target_id"
+CONFIG_TARGET_ID = "config"  # the [backup_target] of the configuration, as the API names it
 
 
-def _field_values(raw: Any) -> dict[str, Any]:
+def _target(raw: Any) -> str:
+    """The backup target a policy names: 400 unless it exists."""
+    target_id = str(raw).strip() if isinstance(raw, str) else ""
+    if not target_id:
+        raise errors.BadRequest(f"workload_policy.field_values.{TARGET_FIELD} must be a backup target id.")
+    if target_id != CONFIG_TARGET_ID:
+        try:
+            targets_db.target_get(target_id)
+        except errors.NotFound:
+            raise errors.BadRequest(
+                f"workload_policy.field_values.{TARGET_FIELD}: backup target {target_id} does not exist."
+            ) from None
+    return target_id
+
+
+def _field_values(raw: Any, keep_target: str | None = None) -> dict[str, Any]:
+    """The checked ``field_values``; ``keep_target``: the policy's target, kept unless ``raw`` names one."""
     if not isinstance(raw, dict) or not raw:
         raise errors.BadRequest("workload_policy.field_values must be a non-empty object.")
-    unknown = sorted(set(raw) - set(POLICY_FIELDS))
+    unknown = sorted(set(raw) - {*POLICY_FIELDS, TARGET_FIELD})
     if unknown:
         raise errors.BadRequest(
             f"workload_policy.field_values: unknown field(s) {', '.join(unknown)}; allowed: "
-            + ", ".join(POLICY_FIELDS)
+            + ", ".join((*POLICY_FIELDS, TARGET_FIELD))
             + "."
         )
-    jobschedule.parse({"enabled": False, **raw})
-    return dict(raw)
+    values = schedule_values(raw)
+    jobschedule.parse({"enabled": False, **values})
+    if TARGET_FIELD not in raw:
+        target = keep_target
+    else:
+        target = None if raw[TARGET_FIELD] in (None, "") else _target(raw[TARGET_FIELD])
+    if target is None and not values:
+        raise errors.BadRequest("workload_policy.field_values must name a schedule field or a backup target.")
+    return {**values, TARGET_FIELD: target} if target else values
+
+
+def schedule_values(field_values: dict[str, Any]) -> dict[str, Any]:
+    """The schedule fields of a policy's ``field_values`` (what a workload's jobschedule takes)."""
+    return {k: v for k, v in field_values.items() if k != TARGET_FIELD}
+
+
+def target_of(policy_id: str | None) -> tuple[str, str] | None:
+    """(target id, policy name) of the policy ``policy_id`` when it names a backup target."""
+    if not policy_id:
+        return None
+    try:
+        pol = db.policy_get(str(policy_id))
+    except errors.NotFound:  # the schedule's checks say so first (400)
+        return None
+    target = pol.field_values.get(TARGET_FIELD)
+    return (str(target), pol.name) if target else None
+
+
+def _refuse_target_change(pol: WorkloadPolicy, target: str | None) -> None:
+    """409 when the policy would name a target other than the one its workloads are on."""
+    if not target or target == pol.field_values.get(TARGET_FIELD):
+        return
+    elsewhere = targets_db.policy_workloads_elsewhere(pol.id, None if target == CONFIG_TARGET_ID else target)
+    if elsewhere:
+        raise errors.Conflict(
+            f"Workload policy {pol.name} is followed by {elsewhere} workload(s) on another backup target "
+            f"than {target}, and a workload's backup target cannot change: keep the policy's target, or "
+            "create another policy for the new one."
+        )
 
 
 def _unique_name(name: str, policy_id: str | None = None) -> str:
@@ -86,13 +149,15 @@ def update(ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> Workloa
     if "display_description" in body:
         values["description"] = body["display_description"] or ""
     if "field_values" in body:
-        values["field_values"] = _field_values(body["field_values"])
+        before = db.policy_get(policy_id)
+        values["field_values"] = _field_values(body["field_values"], before.field_values.get(TARGET_FIELD))
+        _refuse_target_change(before, values["field_values"].get(TARGET_FIELD))
     if "metadata" in body:
         values["metadata_"] = body["metadata"] or {}
     pol = db.policy_update(policy_id, values)
     if "field_values" in values:
         # Workloads follow their policy: cron reads their schedule, so they run by the new one next tick.
-        count = db.policy_workloads_follow(policy_id, POLICY_FIELDS, pol.field_values)
+        count = db.policy_workloads_follow(policy_id, POLICY_FIELDS, schedule_values(pol.field_values))
         LOG.info(
             "Workload policy %s changed; %d workload(s) follow its new schedule fields", policy_id, count
         )
@@ -135,4 +200,4 @@ def apply_policy(project_id: str, jobschedule_in: dict[str, Any], policy_id: str
         raise errors.BadRequest(
             f"The workload follows policy {pol.name}; it cannot set {', '.join(clash)} itself."
         )
-    return {**jobschedule_in, **pol.field_values}
+    return {**jobschedule_in, **schedule_values(pol.field_values)}

@@ -20,7 +20,7 @@ from t4o.db import states
 from t4o.db.models import Restore, Snapshot, Workload
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import global_scheduler as scheduler_switch
-from t4o.policies import hooks, setting_secrets
+from t4o.policies import hooks, setting_secrets, workload_policies
 from t4o.workloads import backup_targets, encryption, rpcapi
 from t4o.workloads.flows import guest_hooks, selection
 from t4o.workloads.flows import topology as restore_networks
@@ -149,7 +149,9 @@ class WorkloadAPI:
             "metadata_": _checked_metadata(body.get("metadata") or {}),
             "encryption": bool(body.get("encryption", False)),
             "secret_uuid": body.get("secret_uuid"),
-            "backup_target_id": backup_targets.choose_for_new_workload(body.get("backup_target_id")),
+            "backup_target_id": backup_targets.choose_for_new_workload(
+                body.get("backup_target_id"), workload_policies.target_of(_policy_id(body))
+            ),
         }
         if values["encryption"] and not values["secret_uuid"]:
             raise errors.BadRequest("An encrypted workload needs secret_uuid (a Barbican secret).")
@@ -169,6 +171,9 @@ class WorkloadAPI:
         schedule = hooks.on_workload_update(
             ctx, current.project_id, current.jobschedule, current.metadata_, body
         )
+        if "metadata" in body and _policy_id(body) != (current.metadata_ or {}).get("policy_id"):
+            by_policy = workload_policies.target_of(_policy_id(body))
+            backup_targets.refuse_policy_move(current.backup_target_id, by_policy)
         if schedule is not None:
             values["jobschedule"] = schedule
         if "metadata" in body:
@@ -386,6 +391,12 @@ def _as_project(ctx: RequestContext, project_id: str) -> RequestContext:
     clone = RequestContext.from_dict(ctx.to_dict())
     clone.project_id = project_id
     return clone
+
+
+def _policy_id(body: dict[str, Any]) -> str | None:
+    """The workload policy a create or update request names (``metadata.policy_id``)."""
+    policy_id = (body.get("metadata") or {}).get("policy_id")
+    return str(policy_id) if policy_id else None
 
 
 def _checked_metadata(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -188,9 +188,18 @@ def delete_target(ctx: RequestContext, target_id: str) -> None:
     LOG.info("Backup target %s deleted", target_id)
 
 
-def choose_for_new_workload(requested: str | None) -> str | None:
-    """The target id a new workload records: the one it asks for (400 when unknown), else the
-    default; None is the configured target."""
+def choose_for_new_workload(requested: str | None, by_policy: tuple[str, str] | None = None) -> str | None:
+    """The target id a new workload records: the one it asks for (400 when unknown), else its
+    policy's (``by_policy``: target id, policy name), else the default; None is the configured target.
+    Asking for another target than the policy's is a 400."""
+    if by_policy is not None:
+        target, policy_name = by_policy
+        if requested and requested != target:
+            raise errors.BadRequest(
+                f"The workload follows policy {policy_name}, whose backup target is {target}; it cannot "
+                f"ask for backup target {requested}."
+            )
+        requested = target
     if not requested or requested == CONFIG_TARGET_ID:
         return None if requested else targets.default_target_id()
     try:
@@ -205,4 +214,14 @@ def refuse_move(current: str | None, requested: str | None) -> None:
         raise errors.Conflict(
             "A workload's backup target cannot change: its snapshots live on "
             f"{current or CONFIG_TARGET_ID}. Create a new workload on {requested} instead."
+        )
+
+
+def refuse_policy_move(current: str | None, by_policy: tuple[str, str] | None) -> None:
+    """409 when a workload would take a policy whose backup target is not the workload's own."""
+    if by_policy is not None and by_policy[0] != (current or CONFIG_TARGET_ID):
+        raise errors.Conflict(
+            f"Workload policy {by_policy[1]} sends its workloads to backup target {by_policy[0]}, and a "
+            f"workload's backup target cannot change: its snapshots live on {current or CONFIG_TARGET_ID}. "
+            "Choose a policy of that target, or create a new workload with this policy."
         )
