@@ -42,8 +42,17 @@ class ObjectWriter:
         self.backend = backend
         self.parts: list[bytes] = []
 
+    def expect(self, key: str, size: int) -> None:
+        """Called before the first ``write``: the key ``commit`` will be given and about how many bytes
+        the object will hold. A backend that cannot rename an object into place (S3) streams to that key
+        from the start; the others ignore it."""
+
     def write(self, data: bytes) -> None:
         self.parts.append(data)
+
+    def drain(self) -> None:
+        """Send what ``write`` buffered and may be sent already (S3: full parts). ``write`` only
+        buffers, so a caller may write under a lock and drain outside it; concurrent calls are safe."""
 
     def commit(self, key: str) -> None:
         self.backend.put_parts(key, self.parts)
@@ -65,6 +74,9 @@ class Backend(abc.ABC):
 
     #: a human-readable location for messages and ``info`` (a path or ``s3://bucket/prefix``)
     url: str
+    #: a local directory caching this target's index files (index.py), or None: only a remote target
+    #: (S3), where each read is a request, has one
+    index_cache_dir: str | None = None
 
     @abc.abstractmethod
     def put(self, key: str, data: bytes) -> None:

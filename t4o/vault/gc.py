@@ -227,7 +227,7 @@ def collect(
         # Snapshot documents whose every manifest is gone (deleted, or a backup that crashed).
         if report.swept:
             _drop_orphan_docs(backend, cutoff)
-            # Temporary files of writers that died (posix only; S3 has none).
+            # Temporary files (posix) or open multipart uploads (S3) of writers that died.
             sweep_temp = getattr(backend, "sweep_temp", None)
             if sweep_temp is not None:
                 report.temp_removed = sweep_temp()

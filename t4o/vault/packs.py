@@ -81,10 +81,10 @@ class PackWriter:
     """Collects encoded blobs into packs of about ``pack_size`` bytes, each written when full.
 
     Thread-safe: the backup's worker threads add blobs; each is written into the open pack right away
-    (a posix target streams it into a temporary file: no pack is held in memory). The thread whose blob
-    fills a pack finishes it (header, fsync or PUT, rename) outside the lock while the others go on
-    with the next. At most one pack is finished at a time: on a target that buffers packs (S3), memory
-    stays at about two packs whatever its speed. ``flush`` finishes the last one. Every pack written is
+    (a posix target streams it into a temporary file, an S3 target into a multipart upload, part by
+    part: no pack is held whole in memory). The thread whose blob fills a pack finishes it (header,
+    fsync or last part, rename or completion) outside the lock while the others go on with the next.
+    At most one pack is finished at a time. ``flush`` finishes the last one. Every pack written is
     handed to ``on_pack`` with its blobs (the index records them)."""
 
     def __init__(
@@ -105,11 +105,14 @@ class PackWriter:
         with self._lock:
             pack = self._open
             if pack is None:
-                pack = self._open = _OpenPack(self._new_object())
+                pack = self._open = _OpenPack(self._new_object(), self.pack_size)
             pack.add(blob_id, blob, raw)
-            if pack.size < self.pack_size:
-                return
-            self._open = None
+            full = pack.size >= self.pack_size
+            if full:
+                self._open = None
+        if not full:
+            pack.writer.drain()  # outside the lock: an S3 part goes up while the others go on
+            return
         self._finish(pack)
 
     def flush(self) -> None:
@@ -126,9 +129,8 @@ class PackWriter:
             pack.writer.abort()
 
     def _finish(self, pack: _OpenPack) -> None:
-        # The id is not known before the header is written, so blobs name the pack only afterwards.
         pack.add_raw(encode_header(pack.entries))
-        pack_id = secrets.token_hex(32)
+        pack_id = pack.id
         with self._finishing:
             pack.writer.commit(pack_key(pack_id))
         with self._lock:
@@ -139,8 +141,11 @@ class PackWriter:
 
 
 class _OpenPack:
-    def __init__(self, writer: ObjectWriter) -> None:
+    def __init__(self, writer: ObjectWriter, size: int) -> None:
+        # Named before its first byte: an S3 multipart upload needs its key from the start.
+        self.id = secrets.token_hex(32)
         self.writer = writer
+        writer.expect(pack_key(self.id), size)
         self.size = 0
         self.entries: list[tuple[str, int, int, int]] = []  # id, offset, length, raw
 

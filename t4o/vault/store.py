@@ -27,7 +27,7 @@ from t4o.vault.errors import (
     WorkloadKeyLocked,
     WorkloadKeyMissing,
 )
-from t4o.vault.index import BlobIndex, write_index
+from t4o.vault.index import BlobIndex, cache_of, write_index
 from t4o.vault.keys import (
     SEALED,
     RepoKeys,
@@ -84,6 +84,7 @@ class Store:
         self.legacy_chunks = self.version == 1 or bool(config.get("legacy_chunks"))
         self._index: BlobIndex | None = None
         self._index_lock = threading.Lock()
+        self.index_cache = cache_of(backend)
         # Workload keys unlocked in this process with their secret (never stored in clear).
         self._workload_keys: dict[str, WorkloadKey] = {}
         self.stale_after = STALE_AFTER
@@ -318,13 +319,13 @@ class Store:
     def index(self) -> BlobIndex:
         with self._index_lock:
             if self._index is None:
-                self._index = BlobIndex.load(self.backend)
+                self._index = BlobIndex.load(self.backend, self.index_cache)
             return self._index
 
     def reload_index(self) -> BlobIndex:
         """Read the index again: a gc may have repacked blobs since it was loaded."""
         with self._index_lock:
-            self._index = BlobIndex.load(self.backend)
+            self._index = BlobIndex.load(self.backend, self.index_cache)
             return self._index
 
     def has_blob(self, cid: str) -> bool:

@@ -51,6 +51,13 @@ TARGET_OPTS = [
         "Unset: the address the routing table picks. NFS traffic follows the routing table: route the "
         "NFS server through the backup interface instead.",
     ),
+    cfg.StrOpt(
+        "index_cache_dir",
+        help="S3 targets: a local directory where this service keeps the vault's index files it read "
+        "(they never change), so that each backup, restore and verify does not download them again. At "
+        "most 1 GiB, least recently used files removed first. Unset: a directory of the service's user "
+        "in the system's temporary directory. Empty: no cache.",
+    ),
 ]
 
 
@@ -89,10 +96,15 @@ def open_repository(
     credentials: dict[str, str] | None = None,
     object_lock: bool = False,
     source_address: str | None = None,
+    index_cache_dir: str | None = None,
 ) -> Repository:
     """The vault at ``url``; with ``create``, a new one when there is none (tests, first setup)."""
     backend = open_backend(
-        url, object_lock=object_lock, credentials=credentials, source_address=source_address
+        url,
+        object_lock=object_lock,
+        credentials=credentials,
+        source_address=source_address,
+        index_cache_dir=index_cache_dir,
     )
     try:
         return Repository.open(backend, password)
@@ -111,11 +123,13 @@ def open_target(
     credentials: dict[str, str] | None = None,
     object_lock: bool = False,
     source_address: str | None = None,
+    index_cache_dir: str | None = None,
 ) -> Repository:
     """Open the vault of the backup target ``url``, or raise TargetUnavailable saying why.
 
     ``credentials`` and ``object_lock`` are an S3 target's own keys and its immutability;
-    ``source_address`` this host's address on the backup network (``[backup_target] source_address``)."""
+    ``source_address`` this host's address on the backup network (``[backup_target] source_address``);
+    ``index_cache_dir`` as ``[backup_target] index_cache_dir``."""
     local = not url.startswith("s3://")
     path = url.removeprefix("file://")
     if local and require_mount and mount_point_of(path) == "/":
@@ -131,6 +145,7 @@ def open_target(
             credentials=credentials,
             object_lock=object_lock,
             source_address=source_address,
+            index_cache_dir=index_cache_dir,
         )
     except RepositoryNotFound:
         where = f" (on the filesystem mounted at {mount_point_of(path)})" if local else ""
@@ -158,6 +173,7 @@ def open_configured_target(conf: cfg.ConfigOpts = cfg.CONF, *, create: bool = Fa
         create_if_missing=create and target.create_if_missing,
         require_mount=target.require_mount,
         source_address=target.source_address,
+        index_cache_dir=target.index_cache_dir,
     )
 
 
@@ -185,4 +201,5 @@ def open_spec(
         credentials=dict(credentials) if credentials else None,
         object_lock=bool(spec.get("object_lock")),
         source_address=conf[GROUP].source_address,
+        index_cache_dir=conf[GROUP].index_cache_dir,
     )

@@ -17,6 +17,7 @@ def open_backend(
     object_lock: bool = False,
     credentials: dict[str, str] | None = None,
     source_address: str | None = None,
+    index_cache_dir: str | None = None,
 ) -> Backend:
     """Open the backup target at ``url``.
 
@@ -24,7 +25,8 @@ def open_backend(
     by a typo); ``object_lock`` requires, or creates, a bucket with S3 Object Lock (immutable snapshots);
     ``credentials`` (``access_key``, ``secret_key``) are an S3 target's own keys (default: the
     environment's); ``source_address`` the local address an S3 target's connections leave from (a
-    directory target's traffic follows the host's routes).
+    directory target's traffic follows the host's routes); ``index_cache_dir`` where an S3 target's
+    index files are cached on this host (None: the default place; empty: no cache).
     """
     if not url:
         raise InvalidArgument("no repository location given")
@@ -34,6 +36,7 @@ def open_backend(
         # Imported lazily: the S3 backend pulls in boto3, which posix-only users do not need.
         s3 = importlib.import_module("t4o.vault.s3")
         keys = credentials or {}
+        cache = {} if index_cache_dir is None else {"index_cache_dir": index_cache_dir}
         return s3.S3Backend.from_url(
             url,
             create=create,
@@ -41,6 +44,7 @@ def open_backend(
             access_key=keys.get("access_key") or None,
             secret_key=keys.get("secret_key") or None,
             source_address=source_address or None,
+            **cache,
         )
     if "://" in url and not url.startswith("file://"):
         raise InvalidArgument(f"unsupported repository location {url!r} (a path or s3://...)")
