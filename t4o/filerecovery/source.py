@@ -21,6 +21,7 @@ import tempfile
 import time
 from types import TracebackType
 
+from t4o.common.processes import pid_alive
 from t4o.filerecovery import tools
 from t4o.filerecovery.errors import FileRecoveryError, NotFound, ToolError
 
@@ -39,7 +40,7 @@ def cleanup_stale_mounts() -> list[str]:
     for name in os.listdir(tempfile.gettempdir()):  # what a killed owner left unmounted
         m = _MOUNT_DIR.match(name)
         path = os.path.join(tempfile.gettempdir(), name)
-        if m and not _alive(int(m.group(1))) and not os.path.ismount(path):
+        if m and not pid_alive(int(m.group(1))) and not os.path.ismount(path):
             with contextlib.suppress(OSError):
                 os.rmdir(path)
             with contextlib.suppress(OSError):
@@ -51,7 +52,7 @@ def cleanup_stale_mounts() -> list[str]:
         m = _MOUNT_DIR.match(os.path.basename(point))
         if not m or os.path.dirname(point) != tempfile.gettempdir():
             continue
-        if _alive(int(m.group(1))) and _connected(point):
+        if pid_alive(int(m.group(1))) and _connected(point):
             continue
         try:
             tools.run([tools.which("fusermount3"), "-u", "-z", point], timeout=30)
@@ -64,16 +65,6 @@ def cleanup_stale_mounts() -> list[str]:
         LOG.info("removed the stale file recovery mount %s", point)
         removed.append(point)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _connected(point: str) -> bool:

@@ -35,6 +35,7 @@ from types import TracebackType
 import libvirt
 from oslo_log import log as logging
 
+from t4o.common.processes import pid_alive
 from t4o.datamover.disks import libvirt_conn
 from t4o.datamover.disks.consistency import DEFAULT_AGENT_TIMEOUT, Consistency, GuestFreeze
 from t4o.datamover.disks.domain_xml import backup_xml, checkpoint_xml, parse_disks
@@ -94,15 +95,7 @@ def owner_alive(workdir: str) -> bool:
             pid = int(f.read().strip())
     except (OSError, ValueError):
         return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and pid_alive(pid)
 
 
 def abort_backup_job(dom: libvirt.virDomain, timeout: float = 30) -> None:
