@@ -194,6 +194,19 @@ def open_vault(spec: dict[str, Any], conf: cfg.ConfigOpts = cfg.CONF) -> vault.R
     return repo
 
 
+def _stored(m: Any, fmt: str) -> dict[str, Any]:
+    """What a transfer reports of a disk it stored: the manifest's identity and what it read and wrote."""
+    return {
+        "disk_id": m.disk_id,
+        "ref": m.ref,
+        "size": m.size,
+        "checksum": m.checksum,
+        "format": fmt,
+        "read_bytes": m.stats["read_bytes"],
+        "new_bytes": m.stats["new_bytes"],
+    }
+
+
 class EncryptionError(Exception):
     """The encrypted workload's key cannot be unlocked here; the message says why."""
 
@@ -256,13 +269,7 @@ def backup_detached(
             "volume_id": item["volume_id"],
             "attached": False,
             "cinder_snapshot_id": item["snapshot_id"],
-            "disk_id": m.disk_id,
-            "ref": m.ref,
-            "size": m.size,
-            "checksum": m.checksum,
-            "format": source.format,
-            "read_bytes": m.stats["read_bytes"],
-            "new_bytes": m.stats["new_bytes"],
+            **_stored(m, source.format),
             "incremental": False,
         }
 
@@ -356,13 +363,7 @@ def _backup_domain(
             )
             return {
                 "target": disk.target,
-                "disk_id": m.disk_id,
-                "ref": m.ref,
-                "size": m.size,
-                "checksum": m.checksum,
-                "format": disk.format,
-                "read_bytes": m.stats["read_bytes"],
-                "new_bytes": m.stats["new_bytes"],
+                **_stored(m, disk.format),
                 "incremental": m.stats["incremental"],
                 # why the changes since the parent were unknown and the disk was read where allocated
                 "full_read_reason": (disk.note or None) if parent_ref else None,
