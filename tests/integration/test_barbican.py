@@ -3,12 +3,11 @@ kept from other projects."""
 
 from __future__ import annotations
 
-import base64
 import os
-import uuid
 
 from openstack.connection import Connection
 
+from tests.fixtures.barbican import make_secret
 from tests.fixtures.devcloud import Devcloud
 
 
@@ -22,26 +21,18 @@ def test_the_demo_user_stores_and_reads_a_secret(devcloud: Devcloud) -> None:
     demo = devcloud.connection("devcloud-demo")
     other = devcloud.connection("devcloud-other")
     key = os.urandom(32)
-    secret = demo.key_manager.create_secret(
-        name=f"it-{uuid.uuid4().hex[:8]}",
-        payload=base64.b64encode(key).decode(),
-        payload_content_type="application/octet-stream",
-        payload_content_encoding="base64",
-        secret_type="symmetric",
-        algorithm="aes",
-        bit_length=256,
-    )
+    secret_id = make_secret(demo, key)
     try:
         # The payload as stored: simple_crypto encrypted it with the project's key and decrypts it now.
-        got = demo.key_manager.get_secret(secret.secret_id)
+        got = demo.key_manager.get_secret(secret_id)
         assert got.payload == key
         assert got.secret_type == "symmetric"
-        assert _payload(demo, secret.secret_id) == (200, key)
+        assert _payload(demo, secret_id) == (200, key)
         # Another project gets neither the secret nor its payload.
-        assert _payload(other, secret.secret_id)[0] == 403
+        assert _payload(other, secret_id)[0] == 403
     finally:
-        demo.key_manager.delete_secret(secret.secret_id)
-    assert _payload(demo, secret.secret_id)[0] == 404
+        demo.key_manager.delete_secret(secret_id)
+    assert _payload(demo, secret_id)[0] == 404
 
 
 def _payload(conn: Connection, secret_id: str) -> tuple[int, bytes]:

@@ -21,6 +21,7 @@ import requests
 
 from demo.services import T4OServices
 from t4o.vault import PosixBackend, Repository
+from tests.fixtures.barbican import make_secret
 from tests.fixtures.devcloud import Devcloud
 from tests.integration.disk_model import DiskModel, disk_sha256
 
@@ -74,20 +75,6 @@ def rpc_trace() -> Iterator[RpcTrace]:
         trace.close()
 
 
-def new_secret_of(conn: Any, name: str, payload: bytes) -> str:
-    return str(
-        conn.key_manager.create_secret(
-            name=name,
-            payload=base64.b64encode(payload).decode(),
-            payload_content_type="application/octet-stream",
-            payload_content_encoding="base64",
-            secret_type="symmetric",
-            algorithm="aes",
-            bit_length=256,
-        ).secret_id
-    )
-
-
 def forms(material: bytes) -> list[bytes]:
     """How key material would show in text: raw, hex, base64 (both alphabets)."""
     return [material, material.hex().encode(), base64.b64encode(material), base64.urlsafe_b64encode(material)]
@@ -124,7 +111,7 @@ def test_an_encrypted_workload_end_to_end(
     tag = uuid.uuid4().hex[:8]
     # 32 bytes of the owner's key material each: the first secret, and the one the workload rotates to
     payload, new_payload = os.urandom(32), os.urandom(32)
-    secret, new_secret = (new_secret_of(demo, f"t4o-enc-{tag}", p) for p in (payload, new_payload))
+    secret, new_secret = (make_secret(demo, p, f"t4o-enc-{tag}") for p in (payload, new_payload))
     flavor = demo.compute.find_flavor("devcloud.tiny", ignore_missing=False)
     image = demo.image.find_image("devcloud-tiny", ignore_missing=False)
     vm_name = f"t4o-enc-vm-{tag}"

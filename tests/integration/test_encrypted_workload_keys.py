@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import openstack.config
 import pytest
 from openstack.connection import Connection
 
@@ -22,37 +21,18 @@ from t4o.openstack import keystone_trusts as kt
 from t4o.vault import PosixBackend, Repository
 from t4o.workloads import encryption
 from t4o.workloads.flows import config as flow_config
-from tests.fixtures.devcloud import Devcloud
+from tests.fixtures.barbican import make_secret
+from tests.fixtures.devcloud import Devcloud, use_devcloud_trustee
 
 MiB = 1 << 20
 
 
 @pytest.fixture
 def conf(t4o_conf: Any, devcloud: Devcloud, tmp_path: Path) -> Any:
-    kt.ensure_registered(t4o_conf)
     flow_config.ensure_registered(t4o_conf)
-    service = openstack.config.OpenStackConfig(config_files=[str(devcloud.clouds_yaml)]).get_one(
-        "devcloud-t4o"
-    )
-    t4o_conf.set_override("auth_strategy", "keystone")
-    t4o_conf.set_override("auth_url", devcloud.keystone_url, group="trustee")
-    t4o_conf.set_override("username", service.config["auth"]["username"], group="trustee")
-    t4o_conf.set_override("password", service.config["auth"]["password"], group="trustee")
+    use_devcloud_trustee(t4o_conf, devcloud)
     t4o_conf.set_override("url", str(tmp_path / "vault"), group="backup_target")
     return t4o_conf
-
-
-def _secret(conn: Connection, payload: bytes) -> str:
-    secret = conn.key_manager.create_secret(
-        name=f"t4o-it-{uuid.uuid4().hex[:8]}",
-        payload=base64.b64encode(payload).decode(),
-        payload_content_type="application/octet-stream",
-        payload_content_encoding="base64",
-        secret_type="symmetric",
-        algorithm="aes",
-        bit_length=256,
-    )
-    return str(secret.secret_id)
 
 
 def _context(conn: Connection) -> RequestContext:
@@ -71,8 +51,8 @@ def test_worker_and_agent_unlock_through_barbican_and_the_trust(
 ) -> None:
     demo, other = devcloud.connection("devcloud-demo"), devcloud.connection("devcloud-other")
     key, new_key = os.urandom(32), os.urandom(32)
-    secret, new_secret = _secret(demo, key), _secret(demo, new_key)
-    foreign = _secret(other, os.urandom(32))
+    secret, new_secret = make_secret(demo, key), make_secret(demo, new_key)
+    foreign = make_secret(other, os.urandom(32))
     ctx = _context(demo)
     wl = SimpleNamespace(
         id=f"wl-{uuid.uuid4().hex[:8]}", encryption=True, secret_uuid=secret, backup_target_id=None

@@ -23,22 +23,14 @@ from t4o.db import policy_api, states
 from t4o.db import policy_models as pm
 from t4o.openstack import keystone_trusts as kt
 from t4o.policies import trusts
-from tests.fixtures.devcloud import Devcloud
+from tests.fixtures.devcloud import Devcloud, use_devcloud_trustee
 
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
 
 
 @pytest.fixture
 def trust_conf(t4o_conf: Any, devcloud: Devcloud) -> Any:
-    kt.ensure_registered(t4o_conf)
-    service = openstack.config.OpenStackConfig(config_files=[str(devcloud.clouds_yaml)]).get_one(
-        "devcloud-t4o"
-    )
-    t4o_conf.set_override("auth_strategy", "keystone")
-    t4o_conf.set_override("auth_url", devcloud.keystone_url, group="trustee")
-    t4o_conf.set_override("username", service.config["auth"]["username"], group="trustee")
-    t4o_conf.set_override("password", service.config["auth"]["password"], group="trustee")
-    return t4o_conf
+    return use_devcloud_trustee(t4o_conf, devcloud)
 
 
 def test_a_scheduled_run_acts_as_the_owner_through_the_trust(trust_conf: Any, devcloud: Devcloud) -> None:
