@@ -86,11 +86,6 @@ def locate(ctx: RequestContext, action: str, snapshot_id: str, vm_id: str, disk:
     )
 
 
-def target_of(snapshot: Any) -> str | None:
-    """The backup target holding a snapshot: its workload's."""
-    return db.workload_get(snapshot.workload_id, None).backup_target_id
-
-
 def unlocker(workload: Any, ctx: RequestContext) -> Callable[[Repository], None] | None:
     """What unlocks an encrypted workload's key in its opened repository, with ``ctx``'s credentials
     (its token, or a trust); None for a workload in clear."""
