@@ -129,13 +129,11 @@ class _Reads:
                 self.disks[sid].append(parts[3][: -len(".json")])
 
 
-def read_target(
-    repo: Repository, workload_ids: Iterable[str] | None = None, strict: bool = True
-) -> list[TargetWorkload]:
+def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
     """The workloads on the target (or these of them) with their snapshot documents: one listing per
     prefix, every document read once, in parallel with the listing. A workload without its document
     (written before the snapshot finished) is left out; a document of a newer format stops the read
-    with a clear message. ``strict``: a listed workload the target lacks is NotFound."""
+    with a clear message. A listed workload the target lacks is left out."""
     wanted = set(workload_ids) if workload_ids is not None else None
     reads = _Reads(repo, wanted)
     pool = ThreadPoolExecutor(READERS, thread_name_prefix="import-read")
@@ -163,10 +161,6 @@ def read_target(
                 snap.get("metadata") or {}, f"The snapshot document of {snap['snapshot_id']}"
             )
         found.append(TargetWorkload(wid, doc, snaps))
-    if wanted is not None and strict:
-        missing = wanted - {w.id for w in found}
-        if missing:
-            raise errors.NotFound(f"Workload(s) not on the backup target: {', '.join(sorted(missing))}.")
     return found
 
 
@@ -311,28 +305,36 @@ class ImportAPI:
         finally:
             repo.backend.close()
 
+    def _per_target(
+        self, workload_ids: Iterable[str] | None = None, target_id: str | None = None
+    ) -> Iterator[tuple[Repository, list[TargetWorkload]]]:
+        """Each target read, open while the caller works on it, with the workloads first found there
+        (a workload on two targets is the first one's), each knowing its target; once all are read,
+        NotFound names the listed workloads no target holds."""
+        wanted = list(workload_ids) if workload_ids is not None else None
+        seen: set[str] = set()
+        for tid, name, opener in self._sources(target_id):
+            with self._opened(name, opener) as repo:
+                fresh = [wl for wl in self._read_from(repo, name, wanted) if wl.id not in seen]
+                for wl in fresh:
+                    wl.backup_target_id = tid
+                    seen.add(wl.id)
+                yield repo, fresh
+        missing = set(wanted or ()) - seen
+        if missing:
+            raise errors.NotFound(f"Workload(s) not on any backup target: {', '.join(sorted(missing))}.")
+
     def _read(
         self, workload_ids: Iterable[str] | None = None, target_id: str | None = None
     ) -> list[TargetWorkload]:
-        """The workloads of every target read (a workload on two targets: the first one's), each with
-        the target it was found on; NotFound names the listed workloads no target holds."""
-        wanted = list(workload_ids) if workload_ids is not None else None
-        found: dict[str, TargetWorkload] = {}
-        for tid, name, opener in self._sources(target_id):
-            with self._opened(name, opener) as repo:
-                for wl in self._read_from(repo, name, wanted):
-                    wl.backup_target_id = tid
-                    found.setdefault(wl.id, wl)
-        if wanted is not None:
-            missing = set(wanted) - set(found)
-            if missing:
-                raise errors.NotFound(f"Workload(s) not on any backup target: {', '.join(sorted(missing))}.")
-        return [found[k] for k in sorted(found)]
+        """The workloads of every target read (or of the one named), in id order."""
+        found = [wl for _, on_target in self._per_target(workload_ids, target_id) for wl in on_target]
+        return sorted(found, key=lambda wl: wl.id)
 
     @staticmethod
     def _read_from(repo: Repository, name: str, workload_ids: Iterable[str] | None) -> list[TargetWorkload]:
         try:
-            return read_target(repo, workload_ids, strict=False)
+            return read_target(repo, workload_ids)
         except (VaultError, BackendError) as exc:
             raise errors.Conflict(f"The backup target '{name}' cannot be read: {exc}") from None
 
@@ -415,17 +417,8 @@ class ImportAPI:
         if not workload_ids and not project_map:
             raise errors.BadRequest("List the workloads to move, or the projects whose workloads move.")
         out: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for tid, name, opener in self._sources():
-            with self._opened(name, opener) as repo:
-                found = [w for w in self._read_from(repo, name, workload_ids or None) if w.id not in seen]
-                for wl in found:
-                    wl.backup_target_id = tid
-                    seen.add(wl.id)
-                out += self._reassign(repo, found, new_project_id, user_id, project_map)
-        missing = set(workload_ids) - seen
-        if missing:
-            raise errors.NotFound(f"Workload(s) not on any backup target: {', '.join(sorted(missing))}.")
+        for repo, on_target in self._per_target(workload_ids or None):
+            out += self._reassign(repo, on_target, new_project_id, user_id, project_map)
         if workload_ids and not out:
             raise errors.BadRequest(
                 "No listed workload's project is in the map, and no new_tenant_id is given."
