@@ -4,6 +4,7 @@ APIs on the ports of devcloud's catalog (workloads 8780, datamover 8784)."""
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import os
 import socket
@@ -184,6 +185,28 @@ class T4OServices(ProcessGroup):
     def start_one(self, binary: str) -> subprocess.Popen[bytes]:
         self._starts[binary] = self.log(binary).count(f"{binary} started on host")
         return self.spawn(binary, [str(BIN / binary), "--config-file", str(self.config_file)])
+
+    def start_agent(self, host: str, libvirt_uri: str, timeout: float = 60.0) -> str:
+        """The datamover agent of another compute host, beside this group's services: the same config
+        but that host's name and libvirt connection (and its own mount directory). Returns its process
+        name, ``datamover@<host>``, whose log is ``<workdir>/datamover@<host>.log``."""
+        name = f"datamover@{host}"
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read(self.config_file)
+        conf["DEFAULT"]["host"] = host
+        conf["datamover"]["libvirt_uri"] = libvirt_uri
+        conf["datamover"]["mount_dir"] = str(self.workdir / f"mounts@{host}")
+        path = self.workdir / f"t4o@{host}.conf"
+        with open(path, "w") as f:
+            conf.write(f)
+        self.spawn(name, [str(BIN / "datamover"), "--config-file", str(path)])
+        deadline = time.monotonic() + timeout
+        while f"datamover started on host {host}" not in self.log(name):
+            self.raise_if_exited([name])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready after {timeout:.0f} s:\n{self.log(name)[-2000:]}")
+            time.sleep(0.3)
+        return name
 
     def wait_ready(self, timeout: float = 90.0, only: str | None = None) -> None:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""devcloud up | down | status | env [cloud] | purge: a small real OpenStack on 127.0.0.1."""
+"""devcloud up [--computes N] | down | status | env [cloud] | purge: a small real OpenStack on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ def _run_logged(name: str, argv: list[str], ok_codes: tuple[int, ...] = (0,)) ->
 
 # Files that only mean something next to their database rows: an empty database starts without them.
 _FILES_OF_DB = {
-    "nova": [L.INSTANCES_DIR, L.STATE / "libvirt" / "etc" / "qemu", L.STATE / "libvirt" / "lib" / "qemu"],
+    "nova": [
+        L.INSTANCES_DIR,
+        *[L.libvirt_state(h) / sub for h in L.compute_hosts() for sub in ("etc/qemu", "lib/qemu")],
+    ],
     "cinder": [L.VOLUMES_DIR, L.DATA / "cinder-backups"],
     "glance": [L.DATA / "glance" / "images"],
     # OVN's northbound database mirrors Neutron's: a new neutron database starts with empty OVN ones.
@@ -213,18 +216,58 @@ def write_clouds_yaml() -> None:
     L.CLOUDS_YAML.write_text("\n".join(lines) + "\n")
 
 
-def up() -> int:
+def _set_computes(count: int | None) -> None:
+    """Keep the number of compute hosts for this and later commands; stop the hosts beyond it."""
+    before = L.compute_hosts()
+    if count is not None:
+        L.COMPUTES_FILE.write_text(f"{count}\n")
+    for host in before[len(L.compute_hosts()) :]:
+        log(f"stopping the compute host {host}")
+        infra.stop_domains([host])
+        for name in (f"nova-compute{L.host_suffix(host)}", f"libvirtd{L.host_suffix(host)}"):
+            procs.stop(name)
+
+
+def _computes_script(step: str, hosts: list[str], arg: str) -> None:
+    argv = [str(L.VENV_PY), str(L.HERE / "computes.py"), step, ",".join(hosts), arg, L.ADMIN_PASSWORD]
+    _run_logged("seed", argv)
+
+
+def _ready_extra_computes(started: list[str]) -> None:
+    """Wait for the extra compute hosts, map them into cell1, and keep the ones started now disabled."""
+    extra = L.compute_hosts()[1:]
+    if not extra:
+        return
+    t0 = time.monotonic()
+    try:
+        _computes_script("wait", extra, "120")
+    except StartError as err:
+        raise StartError(f"nova-compute{L.host_suffix(extra[0])}", procs.tail("seed", 1)) from err
+    fresh = [h for h in extra if f"nova-compute{L.host_suffix(h)}" in started]
+    if fresh:
+        nova_manage = [str(L.VENV_BIN / "nova-manage"), "--config-file", str(L.ETC / "nova" / "nova.conf")]
+        _run_logged("nova-manage", [*nova_manage, "cell_v2", "discover_hosts"])
+        _computes_script("disable", fresh, "-")
+    log(
+        f"compute hosts {', '.join(extra)} ready in {time.monotonic() - t0:.0f} s"
+        + (" (disabled)" if fresh else "")
+    )
+
+
+def up(computes: int | None = None) -> int:
     t0 = time.monotonic()
     L.STATE.mkdir(parents=True, exist_ok=True)
     L.LOGS.mkdir(parents=True, exist_ok=True)
     L.RUN.mkdir(parents=True, exist_ok=True)
     stage = "prerequisites"
     try:
+        _set_computes(computes)
+        hosts = L.compute_hosts()
         infra.ensure_venv(log)
         infra.ensure_mariadb(log)
         infra.ensure_rabbitmq(log)
         if L.COMPUTE_DRIVER == "libvirt":
-            infra.prepare_libvirt()
+            infra.prepare_libvirt(hosts)
         confgen.write_all()
         infra.ensure_share_mounted()
         stage = "databases"
@@ -248,8 +291,9 @@ def up() -> int:
                     _configure_switch()
             _wait_healthy(first, 90, bool(first_started))
             _wait_switch()
-            if L.COMPUTE_DRIVER == "libvirt" and not infra.wait_libvirt(30):
-                raise StartError("libvirtd", "no answer on its socket after 30 s")
+            late = infra.wait_libvirt(30, hosts) if L.COMPUTE_DRIVER == "libvirt" else None
+            if late is not None:
+                raise StartError(f"libvirtd{L.host_suffix(late)}", "no answer on its socket after 30 s")
             _seed_identity()
             others.result()
         if neutron_had_rows and not ovn_synced.exists():
@@ -284,6 +328,7 @@ def up() -> int:
             last = procs.tail("seed", 1)
             culprit = next((n for n in ("nova-compute", "cinder-volume") if n in last), "nova-compute")
             raise StartError(culprit, last) from err
+        _ready_extra_computes(started)
         write_clouds_yaml()
     except StartError as err:
         print(f"devcloud: FAILED to start {err.service}: {err.reason}", file=sys.stderr)
@@ -323,6 +368,8 @@ def status(quiet_ok: bool = False) -> int:
         for name, port, pid, health in rows:
             print(f"{name:20} {port:6} {pid:8} {health}")
         print(f"compute driver: {L.COMPUTE_DRIVER}; logs: {L.LOGS}; clouds: {L.CLOUDS_YAML}")
+        hosts = ", ".join(L.compute_hosts())
+        print(f"compute hosts: {hosts} (the extra ones disabled in Nova unless a test uses them)")
         mounts = infra.our_mounts()
         print(f"mounts: {', '.join(mounts) if mounts else 'none'}")
         ours = procs.pss_mib(procs.strays(procs.service_groups()))
@@ -333,7 +380,7 @@ def status(quiet_ok: bool = False) -> int:
 
 def down() -> int:
     sids = procs.service_groups()
-    infra.stop_domains()
+    infra.stop_domains(L.compute_hosts())
     procs.terminate([p for s in services.all_services() if (p := procs.running_pid(s.name)) is not None])
     for svc in services.all_services():
         procs.pid_file(svc.name).unlink(missing_ok=True)
@@ -392,7 +439,15 @@ _LOCKS: list[object] = []
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devcloud", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("up", help="install what is missing and start everything (idempotent)")
+    p_up = sub.add_parser("up", help="install what is missing and start everything (idempotent)")
+    p_up.add_argument(
+        "--computes",
+        type=int,
+        choices=range(1, 10),
+        metavar="N",
+        help="compute hosts (devcloud, devcloud-c2, ...), kept for later commands (default: as before, 1 "
+        "at first); the extra hosts start disabled in Nova",
+    )
     sub.add_parser("down", help="stop every devcloud process and unmount its shares")
     sub.add_parser("status", help="every service with its port, pid and health")
     p_env = sub.add_parser("env", help="shell lines that select a devcloud cloud")
@@ -402,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in ("up", "down", "purge"):
         _lock()
     if args.cmd == "up":
-        return up()
+        return up(args.computes)
     if args.cmd == "down":
         return down()
     if args.cmd == "status":

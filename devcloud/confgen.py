@@ -176,7 +176,7 @@ def nova() -> None:
         "conductor": {"workers": 1},
         "libvirt": {
             "virt_type": "qemu",
-            "connection_uri": f"qemu+unix:///system?socket={L.STATE / 'libvirt' / 'run' / 'libvirt-sock'}",
+            "connection_uri": L.libvirt_uri(),
             "cpu_mode": "none",
             "nfs_mount_point_base": str(L.NOVA_MNT_BASE),
             "live_migration_uri": "qemu+ssh://%s/system",
@@ -194,6 +194,22 @@ def nova() -> None:
     # The placement client reads its endpoint from the catalog; the section must not carry authtoken keys.
     _write(L.ETC / "nova" / "nova.conf", _ini(conf))
     ndir.mkdir(parents=True, exist_ok=True)
+    for host in L.compute_hosts()[1:]:
+        _nova_compute(host)
+
+
+def _nova_compute(host: str) -> None:
+    """What an extra compute host changes over nova.conf: its name, its libvirtd, its state. my_ip and
+    instances_path stay the same, which makes Nova treat the instances path as shared between the hosts.
+    The lock path stays shared too: both hosts fetch images into the same _base cache."""
+    suffix = L.host_suffix(host)
+    state = L.DATA / f"nova{suffix}"
+    state.mkdir(parents=True, exist_ok=True)
+    conf: Sections = {
+        "DEFAULT": {"host": host, "state_path": str(state)},
+        "libvirt": {"connection_uri": L.libvirt_uri(host)},
+    }
+    _write(L.ETC / "nova" / f"nova{suffix}.conf", _ini(conf))
 
 
 def cinder() -> None:

@@ -188,9 +188,9 @@ def stop_rabbitmq_if_owned() -> None:
 # only its own domains, and a libvirtd of the machine (with other domains) is left alone. Mounts made
 # on the machine (nova's volume shares) propagate into the namespace (slave propagation).
 
-LIBVIRT_STATE = L.STATE / "libvirt"
+LIBVIRT_STATE = L.libvirt_state()
 LIBVIRT_SOCKET = LIBVIRT_STATE / "run" / "libvirt-sock"
-LIBVIRT_URI = f"qemu+unix:///system?socket={LIBVIRT_SOCKET}"
+LIBVIRT_URI = L.libvirt_uri()
 _LIBVIRT_BINDS = {
     "etc": "/etc/libvirt",
     "run": "/run/libvirt",
@@ -200,27 +200,42 @@ _LIBVIRT_BINDS = {
 }
 
 
-def virsh(*args: str, check: bool = False) -> str:
-    return run(["virsh", "-c", LIBVIRT_URI, *args], check=check)
+def _socket(host: str) -> Path:
+    return L.libvirt_state(host) / "run" / "libvirt-sock"
 
 
-def libvirt_argv() -> list[str]:
-    """The command that starts devcloud's libvirtd (a devcloud service like the OpenStack ones)."""
-    binds = " ".join(f"{LIBVIRT_STATE / k}:{v}" for k, v in _LIBVIRT_BINDS.items())
+def virsh(*args: str, check: bool = False, host: str = L.FIRST_COMPUTE) -> str:
+    return run(["virsh", "-c", L.libvirt_uri(host), *args], check=check)
+
+
+def libvirt_argv(host: str = L.FIRST_COMPUTE) -> list[str]:
+    """The command that starts the libvirtd of a compute host (a devcloud service like the OpenStack
+    ones); each compute's libvirtd has its own namespace, sockets and domain definitions. An extra host's
+    libvirtd also gets its own host name (UTS namespace): Nova names a compute node and its resource
+    provider after libvirt's host name, which must differ between the hosts."""
+    state = L.libvirt_state(host)
+    binds = " ".join(f"{state / k}:{v}" for k, v in _LIBVIRT_BINDS.items())
+    extra = host != L.FIRST_COMPUTE
     script = (
-        f"for b in {binds}; do "
+        (f"hostname {host} || exit 1; " if extra else "") + f"for b in {binds}; do "
         'mkdir -p "${b#*:}" && mount --bind "${b%%:*}" "${b#*:}" || exit 1; done; '
-        f"exec libvirtd --pid-file {LIBVIRT_STATE / 'libvirtd.pid'}"
+        f"exec libvirtd --pid-file {state / 'libvirtd.pid'}"
     )
-    return ["unshare", "--mount", "--propagation", "slave", "--", "/bin/sh", "-c", script]
+    uts = ["--uts"] if extra else []
+    return ["unshare", "--mount", *uts, "--propagation", "slave", "--", "/bin/sh", "-c", script]
 
 
-def prepare_libvirt() -> None:
+def prepare_libvirt(hosts: list[str]) -> None:
     _apt_install("libvirt-daemon-system", "qemu-system-x86", "qemu-utils")
     share_nova_mounts()
+    for host in hosts:
+        _prepare_libvirt_state(L.libvirt_state(host))
+
+
+def _prepare_libvirt_state(state: Path) -> None:
     for key in _LIBVIRT_BINDS:
-        (LIBVIRT_STATE / key).mkdir(parents=True, exist_ok=True)
-    etc = LIBVIRT_STATE / "etc"
+        (state / key).mkdir(parents=True, exist_ok=True)
+    etc = state / "etc"
     (etc / "libvirt.conf").write_text("# devcloud's libvirtd\n")
     (etc / "libvirtd.conf").write_text(
         "# devcloud's libvirtd: unix socket only, logs in its state folder.\n"
@@ -243,25 +258,28 @@ def share_nova_mounts() -> None:
     run(["/bin/mount", "--make-rshared", str(L.NOVA_MNT_BASE)])
 
 
-def wait_libvirt(timeout: float) -> bool:
+def wait_libvirt(timeout: float, hosts: list[str]) -> str | None:
+    """None once every host's libvirtd answers, else the first host whose libvirtd did not in time."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if subprocess.run(["virsh", "-c", LIBVIRT_URI, "version"], capture_output=True).returncode == 0:
-            return True
-        time.sleep(0.5)
-    return False
+    for host in hosts:
+        while subprocess.run(["virsh", "-c", L.libvirt_uri(host), "version"], capture_output=True).returncode:
+            if time.monotonic() > deadline:
+                return host
+            time.sleep(0.5)
+    return None
 
 
-def our_domains() -> list[str]:
-    """Domains of devcloud's own libvirtd (empty when it is not running)."""
-    if not LIBVIRT_SOCKET.exists():
+def our_domains(host: str = L.FIRST_COMPUTE) -> list[str]:
+    """Domains of a compute host's libvirtd (empty when it is not running)."""
+    if not _socket(host).exists():
         return []
-    return virsh("list", "--all", "--name").split()
+    return virsh("list", "--all", "--name", host=host).split()
 
 
-def stop_domains() -> None:
-    for name in virsh("list", "--name").split() if LIBVIRT_SOCKET.exists() else []:
-        virsh("destroy", name)
+def stop_domains(hosts: list[str]) -> None:
+    for host in hosts:
+        for name in virsh("list", "--name", host=host).split() if _socket(host).exists() else []:
+            virsh("destroy", name, host=host)
 
 
 # ---- the pretend NFS share --------------------------------------------------------------------------

@@ -55,3 +55,38 @@ def service_env() -> dict[str, str]:
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
     return env
+
+
+# ---- compute hosts --------------------------------------------------------------------------------------
+# `up --computes N` runs N nova-compute services, each with its own libvirtd, all on 127.0.0.1. They share
+# INSTANCES_DIR and my_ip, so Nova's libvirt driver sees the instances path as shared between them and
+# moves a cold-migrated VM's disks with a local copy (no ssh). The number is kept for the next `up`,
+# `status` and `down`.
+FIRST_COMPUTE = "devcloud"
+COMPUTES_FILE = STATE / "computes"
+
+
+def computes() -> int:
+    try:
+        return max(1, int(COMPUTES_FILE.read_text().strip()))
+    except (OSError, ValueError):
+        return 1
+
+
+def compute_hosts(count: int | None = None) -> list[str]:
+    """Nova host names of the compute services: devcloud, devcloud-c2, devcloud-c3, ..."""
+    n = computes() if count is None else count
+    return [FIRST_COMPUTE] + [f"{FIRST_COMPUTE}-c{i}" for i in range(2, n + 1)]
+
+
+def host_suffix(host: str) -> str:
+    """'' for the first compute, '-c2' for devcloud-c2: the suffix of its services' and files' names."""
+    return host.removeprefix(FIRST_COMPUTE)
+
+
+def libvirt_state(host: str = FIRST_COMPUTE) -> Path:
+    return STATE / f"libvirt{host_suffix(host)}"
+
+
+def libvirt_uri(host: str = FIRST_COMPUTE) -> str:
+    return f"qemu+unix:///system?socket={libvirt_state(host) / 'run' / 'libvirt-sock'}"

@@ -39,7 +39,11 @@ def all_services() -> list[Service]:
     from devcloud import infra, ovn
 
     neutron_files = ("neutron.conf", "plugins/ml2/ml2_conf.ini")
-    libvirt = [Service("libvirtd", infra.libvirt_argv(), stage=1)] if L.COMPUTE_DRIVER == "libvirt" else []
+    hosts = L.compute_hosts()
+    libvirt = [
+        Service(f"libvirtd{L.host_suffix(h)}", infra.libvirt_argv(h), stage=1)
+        for h in (hosts if L.COMPUTE_DRIVER == "libvirt" else [])
+    ]
     ovs_env = ovn.env()
     switch = [
         # The switch database first: `up` configures it before ovs-vswitchd starts (see ovn.py).
@@ -80,7 +84,7 @@ def all_services() -> list[Service]:
         ),
         Service("nova-conductor", [_bin("nova-conductor"), *_conf("nova")]),
         Service("nova-scheduler", [_bin("nova-scheduler"), *_conf("nova")]),
-        Service("nova-compute", [_bin("nova-compute"), *_conf("nova")]),
+        *[Service(f"nova-compute{L.host_suffix(h)}", compute_argv(h)) for h in hosts],
         Service(
             "cinder-api",
             _wsgi("cinder-api", 8776, "cinder.wsgi.api:application", *_conf("cinder")),
@@ -109,6 +113,13 @@ def all_services() -> list[Service]:
             env=barbican_env(),
         ),
     ]
+
+
+def compute_argv(host: str) -> list[str]:
+    """nova-compute of a compute host: nova.conf, then for an extra host its own file on top (host name,
+    libvirt connection, state path)."""
+    files = ("nova.conf",) if host == L.FIRST_COMPUTE else ("nova.conf", f"nova{L.host_suffix(host)}.conf")
+    return [_bin("nova-compute"), *_conf("nova", *files)]
 
 
 def barbican_env() -> dict[str, str]:
