@@ -19,6 +19,12 @@ pytest_plugins: list[str] = [
 ]
 
 TIERS = ("unit", "functional", "integration", "e2e")
+# Under pytest-xdist (scripts/test runs the fast tier with -n): a folder whose tests share a session
+# fixture that must not run twice at once (the libvirtd its first user starts and its last one stops) or
+# is costly to make (the filesystem images) goes to one worker as a whole; any other test goes with the
+# rest of its file, so a module fixture starts once. (The CLI tests' all-in-one control plane is cheap to
+# start once per worker, and their folder is the largest, so it is split by file.)
+ONE_WORKER_FOLDERS = ("tests/functional/datamover/", "tests/functional/filerecovery/")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +50,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Tests that restart shared servers (devcloud down/up) go last, so that the long-lived services other
     # tests hold (session fixtures) never see their cloud vanish under them. The sort is stable.
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work of a test under pytest-xdist: its folder (ONE_WORKER_FOLDERS) or its file."""
+    path = nodeid.split("::", 1)[0]
+    return next((folder for folder in ONE_WORKER_FOLDERS if path.startswith(folder)), path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderOrFileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return FolderOrFileScheduling(config, log)
 
 
 class StrictSkips:

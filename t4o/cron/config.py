@@ -37,14 +37,11 @@ OPTS = [
     ),
 ]
 
-_done = False
-
 
 def ensure_registered(conf: cfg.ConfigOpts = cfg.CONF) -> None:
-    global _done
-    if not _done:
+    # Asked of each ConfigOpts, not once per process: a test's own ConfigOpts first must not leave CONF out.
+    if GROUP not in conf:
         conf.register_opts(OPTS, group=GROUP)
-        _done = True
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
