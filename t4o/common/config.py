@@ -96,14 +96,26 @@ DATABASE_OPTS = [
     cfg.IntOpt("max_overflow", default=20, min=0, help="Connections allowed beyond the pool."),
 ]
 
-NOVA_OPTS: list[cfg.Opt] = [
+CLIENTS_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
-        "interface",
+        "endpoint_type",
         default="public",
-        choices=["public", "internal", "admin"],
-        help="Endpoint interface used for Nova from the service catalog.",
+        choices=[
+            ("public", "the public endpoints"),
+            ("internal", "the internal endpoints (the control plane's network)"),
+            ("admin", "the admin endpoints"),
+        ],
+        deprecated_opts=[cfg.DeprecatedOpt("interface", group="nova")],
+        help="Interface of the Keystone catalog endpoints T4O uses for every OpenStack service it "
+        "consumes: Keystone (token exchange, trusts), Nova, Cinder, Glance, Neutron and Barbican, in the "
+        "API, the workers, cron, datamover-api and the datamover agents. T4O's own datamover-api is "
+        "found with [datamover_client] interface.",
     ),
-    cfg.StrOpt("region_name", help="Region of the Nova endpoint."),
+    cfg.StrOpt(
+        "region_name",
+        deprecated_opts=[cfg.DeprecatedOpt("region_name", group="nova")],
+        help="Region of those endpoints (unset: the catalog's first endpoint of the interface).",
+    ),
 ]
 
 KEYSTONE_REGISTRATION_OPTS: list[cfg.Opt] = [
@@ -215,7 +227,7 @@ def register_opts(conf: cfg.ConfigOpts = CONF) -> None:
     conf.register_opts(DEFAULT_OPTS)
     conf.register_opts(API_OPTS, group="api")
     conf.register_opts(DATABASE_OPTS, group="database")
-    conf.register_opts(NOVA_OPTS, group="nova")
+    conf.register_opts(CLIENTS_OPTS, group="clients")
     conf.register_opts(KEYSTONE_REGISTRATION_OPTS, group="keystone_registration")
     conf.register_opts(FILE_RECOVERY_OPTS, group="file_recovery")
     conf.register_opts(METRICS_OPTS, group="metrics")
@@ -230,7 +242,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         (None, DEFAULT_OPTS),
         ("api", API_OPTS),
         ("database", DATABASE_OPTS),
-        ("nova", NOVA_OPTS),
+        ("clients", CLIENTS_OPTS),
         ("keystone_registration", KEYSTONE_REGISTRATION_OPTS),
         ("file_recovery", FILE_RECOVERY_OPTS),
         ("metrics", METRICS_OPTS),

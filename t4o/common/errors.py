@@ -27,6 +27,12 @@ class Conflict(T4OError):
     http_status = 409
 
 
+class ServiceUnavailable(T4OError):
+    """A service T4O depends on cannot be reached; the message names it and its endpoint."""
+
+    http_status = 503
+
+
 class NoValidHost(T4OError):
     """No live workloads worker can take a job."""
 

@@ -118,8 +118,19 @@ CLIENT_OPTS = [
         help="URL of datamover-api with its version, e.g. http://127.0.0.1:8784/v2 "
         "(default: the 'datamover' entry of the Keystone catalog).",
     ),
-    cfg.StrOpt("interface", default="public", help="Catalog interface of the datamover endpoint."),
-    cfg.StrOpt("region_name", help="Region of the datamover endpoint."),
+    cfg.StrOpt(
+        "interface",
+        default="public",
+        choices=[
+            ("public", "the public endpoint"),
+            ("internal", "the internal endpoint (the control plane's network)"),
+            ("admin", "the admin endpoint"),
+        ],
+        help="Catalog interface of T4O's own datamover endpoint (service type 'datamover', datamover-api) "
+        "as the workloads workers reach it. The OpenStack services T4O consumes follow [clients] "
+        "endpoint_type instead.",
+    ),
+    cfg.StrOpt("region_name", help="Region of the datamover endpoint (unset: any)."),
     cfg.FloatOpt("poll_interval", default=1.0, min=0.05, help="Seconds between transfer status polls."),
 ]
 

@@ -14,6 +14,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
 from t4o.common import errors
+from t4o.openstack import endpoints
 
 SERVICE_TYPE = "key-manager"
 _UUID = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$")
@@ -32,11 +33,13 @@ def secret_id(ref: str) -> str:
 
 
 def secret_payload(
-    session: ks_session.Session, ref: str, interface: str = "public", region: str | None = None
+    session: ks_session.Session, ref: str, interface: str | None = None, region: str | None = None
 ) -> bytes:
-    """The secret's payload as stored (bytes), read as its own content type."""
+    """The secret's payload as stored (bytes), read as its own content type, from the Barbican endpoint
+    of ``interface`` and ``region`` (default: ``[clients]``)."""
     sid = secret_id(ref)
-    where = {"service_type": SERVICE_TYPE, "interface": interface, "region_name": region}
+    where = endpoints.endpoint_filter(SERVICE_TYPE)
+    where.update({k: v for k, v in (("interface", interface), ("region_name", region)) if v})
     meta = _get(session, f"/v1/secrets/{sid}", where, {"Accept": "application/json"}, ref)
     content_type = ((meta.json().get("content_types") or {}).get("default")) or ""
     if not content_type:

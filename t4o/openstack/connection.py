@@ -16,24 +16,29 @@ from oslo_config import cfg
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
-from t4o.openstack import keystone_trusts
+from t4o.openstack import endpoints, keystone_trusts
 from t4o.openstack.cinder import BlockStorage
 from t4o.openstack.glance import Images
 from t4o.openstack.neutron import Networking
 from t4o.openstack.nova import Compute, endpoint_from_catalog
 
 
-def identity_url(context: RequestContext, interface: str = "public", region: str | None = None) -> str:
+def identity_url(context: RequestContext, interface: str, region: str | None = None) -> str:
     url = endpoint_from_catalog(context.service_catalog, "identity", interface, region)
     if not url:
-        raise errors.BadRequest("The token's service catalog has no identity endpoint.")
+        where = f" in region {region}" if region else ""
+        raise errors.BadRequest(f"The token's service catalog has no {interface} identity endpoint{where}.")
     url = url.rstrip("/")
     return url if url.endswith("/v3") else url + "/v3"
 
 
 def user_connection(
-    context: RequestContext, interface: str = "public", region: str | None = None
+    context: RequestContext, interface: str | None = None, region: str | None = None
 ) -> openstack.connection.Connection:
+    """A connection acting as the context's user, on the endpoints of ``interface`` and ``region``
+    (default: ``[clients] endpoint_type`` and ``region_name``)."""
+    interface = interface or endpoints.interface()
+    region = region or endpoints.region()
     if getattr(context, "trust_id", None):
         # A scheduled job: Keystone will not exchange a trust-scoped token, so authenticate through the
         # trust again (the service user impersonating the workload's owner).
@@ -64,6 +69,7 @@ class UserCloud:
         return cls(Compute(conn), BlockStorage(conn), Images(conn), Networking(conn))
 
 
-def user_cloud(context: RequestContext, interface: str = "public", region: str | None = None) -> UserCloud:
-    """The cloud acting as the context's user (through its trust for a scheduled job)."""
+def user_cloud(context: RequestContext, interface: str | None = None, region: str | None = None) -> UserCloud:
+    """The cloud acting as the context's user (through its trust for a scheduled job), on the endpoints
+    of ``[clients]`` unless ``interface`` and ``region`` say otherwise."""
     return UserCloud.over(user_connection(context, interface, region))

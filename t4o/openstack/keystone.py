@@ -27,10 +27,13 @@ def register_service(
     """Create (or keep) service type ``service_type`` (``workloads`` or ``datamover``) with public,
     internal and admin endpoints, as the admin of clouds.yaml entry ``cloud`` (default: the OS_*
     variables). Every interface gets ``url`` unless ``interface_urls`` names another for it (an
-    internal network, an admin address). Endpoints already there are updated. Returns the service id."""
+    internal network, an admin address). The region is created if Keystone has none of that name;
+    endpoints already there are updated. Returns the service id."""
     name, description = SERVICES[service_type]
     urls = {interface: url for interface in INTERFACES} | (interface_urls or {})
     identity = cast(IdentityV3, (openstack.connect(cloud=cloud) if cloud else openstack.connect()).identity)
+    if identity.find_region(region) is None:  # Keystone refuses endpoints in a region it does not have
+        identity.create_region(id=region)
     service = next((s for s in identity.services() if s.type == service_type), None)
     if service is None:
         service = identity.create_service(name=name, type=service_type, description=description)

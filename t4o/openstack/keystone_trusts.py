@@ -21,6 +21,7 @@ from oslo_config import cfg
 from t4o.common import errors
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
+from t4o.openstack import endpoints
 
 LOG = get_logger(__name__)
 
@@ -92,7 +93,9 @@ def create_trust(conf: cfg.ConfigOpts, owner: ks_session.Session, roles: list[st
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=conf.trustee.trust_expires_days)
         body["expires_at"] = expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
     try:
-        resp = owner.post("/OS-TRUST/trusts", json={"trust": body}, endpoint_filter=_IDENTITY)
+        resp = owner.post(
+            "/OS-TRUST/trusts", json={"trust": body}, endpoint_filter=endpoints.endpoint_filter("identity")
+        )
     except ks_exc.Forbidden as exc:
         raise TrustError(
             f"Could not delegate role(s) {', '.join(roles)} to the T4O service user: {exc.message}"
@@ -106,7 +109,7 @@ def create_trust(conf: cfg.ConfigOpts, owner: ks_session.Session, roles: list[st
 
 def delete_trust(owner: ks_session.Session, trust_id: str) -> None:
     with contextlib.suppress(ks_exc.NotFound):  # already gone: what the caller wanted
-        owner.delete(f"/OS-TRUST/trusts/{trust_id}", endpoint_filter=_IDENTITY)
+        owner.delete(f"/OS-TRUST/trusts/{trust_id}", endpoint_filter=endpoints.endpoint_filter("identity"))
 
 
 def trust_session(conf: cfg.ConfigOpts, trust_id: str) -> ks_session.Session:
@@ -148,9 +151,6 @@ def trust_context(conf: cfg.ConfigOpts, trust_id: str, base: RequestContext) -> 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(GROUP, OPTS)]
-
-
-_IDENTITY = {"service_type": "identity", "interface": "public"}
 
 
 def owner_session(conf: cfg.ConfigOpts, ctx: RequestContext) -> ks_session.Session:

@@ -4,10 +4,12 @@ plane's instance checks, made with the same calls."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import openstack
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from openstack import exceptions as sdk_exc
@@ -15,7 +17,7 @@ from openstack.connection import Connection
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
-from t4o.openstack import keystone
+from t4o.openstack import endpoints, keystone
 from t4o.openstack.cinder import BlockStorage
 from t4o.openstack.cloud import Cloud, RestoreTargets, Server
 from t4o.openstack.neutron import Networking
@@ -310,7 +312,20 @@ class NovaCloud(Cloud):
 
     @classmethod
     def from_conf(cls, conf: Any) -> NovaCloud:
-        return cls(conf.nova.interface, conf.nova.region_name)
+        return cls(endpoints.interface(conf), endpoints.region(conf))
+
+    @contextlib.contextmanager
+    def reaching(self, service_type: str) -> Iterator[None]:
+        """Connection failures to the catalog endpoint as ServiceUnavailable, naming the interface
+        chosen (a wrong ``[clients] endpoint_type`` shows as an address nothing answers on)."""
+        try:
+            yield
+        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout) as exc:
+            region = f" of region {self.region}" if self.region else ""
+            raise errors.ServiceUnavailable(
+                f"The {self.interface} {service_type} endpoint{region} cannot be reached ([clients] "
+                f"endpoint_type = {self.interface}): {exc}"
+            ) from None
 
     def connection(self, context: RequestContext) -> Connection:
         url = endpoint_from_catalog(context.service_catalog, "compute", self.interface, self.region)
@@ -327,7 +342,8 @@ class NovaCloud(Cloud):
         compute = self.compute(context)
         out: dict[str, Server | None] = {}
         for sid in server_ids:
-            srv = compute.server(sid)
+            with self.reaching("compute"):
+                srv = compute.server(sid)
             # An admin token sees other projects' servers by id: only the caller's own project counts.
             if srv is None or (srv.project_id and srv.project_id != context.project_id):
                 out[sid] = None
@@ -337,10 +353,11 @@ class NovaCloud(Cloud):
 
     def server_definition(self, context: RequestContext, server_id: str) -> dict[str, Any]:
         compute = self.compute(context)
-        definition = dict(compute.get_server(server_id).document)
-        definition["volumes"] = [
-            {"id": a.volume_id, "device": a.device} for a in compute.attachments(server_id)
-        ]
+        with self.reaching("compute"):
+            definition = dict(compute.get_server(server_id).document)
+            definition["volumes"] = [
+                {"id": a.volume_id, "device": a.device} for a in compute.attachments(server_id)
+            ]
         return definition
 
     def missing_identities(
@@ -351,7 +368,8 @@ class NovaCloud(Cloud):
             raise errors.BadRequest("The token's service catalog has no identity endpoint to look up users.")
         sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
         identity = openstack.connection.Connection(session=sess, region_name=self.region).identity
-        return keystone.missing_identities(cast(keystone.IdentityV3, identity), project_ids, user_ids)
+        with self.reaching("identity"):
+            return keystone.missing_identities(cast(keystone.IdentityV3, identity), project_ids, user_ids)
 
     def _service(self, context: RequestContext, *types: str) -> Connection | None:
         """A connection to the first of these service types the token's catalog has, else None."""

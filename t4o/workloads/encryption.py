@@ -33,11 +33,11 @@ class EncryptionUnavailable(errors.BadRequest):
 
 def _interface() -> str:
     config.ensure_registered()
-    return str(CONF.nova.interface)
+    return str(CONF.clients.endpoint_type)
 
 
 def _session(ctx: RequestContext) -> ks_session.Session:
-    return user_connection(ctx, _interface(), CONF.nova.region_name).session
+    return user_connection(ctx, _interface(), CONF.clients.region_name).session
 
 
 def _label(workload: Any) -> str:

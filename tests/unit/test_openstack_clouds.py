@@ -118,7 +118,7 @@ def test_stub_cloud_without_file_accepts_uuids() -> None:
 
 
 def test_cloud_driver_names_the_cloud(t4o_conf: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    t4o_conf.set_override("region_name", "R1", group="nova")
+    t4o_conf.set_override("region_name", "R1", group="clients")
     cloud = get_cloud(t4o_conf)  # the default: nova, from the product's entry point
     assert isinstance(cloud, nova.NovaCloud) and (cloud.interface, cloud.region) == ("public", "R1")
     stubs.install(tmp_path / "site")

@@ -13,6 +13,13 @@ class FakeIdentity:
     def __init__(self) -> None:
         self.services_: list[Any] = []
         self.endpoints_: list[Any] = []
+        self.regions_: set[str] = {"RegionOne"}
+
+    def find_region(self, region_id: str) -> Any:
+        return SimpleNamespace(id=region_id) if region_id in self.regions_ else None
+
+    def create_region(self, id: str) -> None:
+        self.regions_.add(id)
 
     def services(self) -> list[Any]:
         return list(self.services_)
@@ -64,3 +71,10 @@ def test_workloads_is_the_default_service() -> None:
     sid = register(ident, "http://api:8780/v1/%(project_id)s", "RegionOne")
     assert ident.services_[0].type == "workloads" and ident.services_[0].name == "workloadmgr"
     assert set(urls(ident, "workloads").values()) == {"http://api:8780/v1/%(project_id)s"} and sid == "s0"
+
+
+def test_a_missing_region_is_created() -> None:
+    ident = FakeIdentity()
+    register(ident, "http://api:8780/v1/%(project_id)s", "RegionTwo")
+    assert ident.regions_ == {"RegionOne", "RegionTwo"}
+    assert {e.region_id for e in ident.endpoints_} == {"RegionTwo"}

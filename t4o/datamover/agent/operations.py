@@ -184,9 +184,8 @@ def open_vault(spec: dict[str, Any], conf: cfg.ConfigOpts = cfg.CONF) -> vault.R
     if enc:
         try:
             session = keystone_trusts.trust_session(conf, str(enc["trust_id"]))
-            payload = barbican.secret_payload(
-                session, str(enc["secret_ref"]), str(enc.get("interface") or "public")
-            )
+            # the control plane's interface; else this agent's own [clients]
+            payload = barbican.secret_payload(session, str(enc["secret_ref"]), enc.get("interface"))
             repo.unlock_workload(str(enc["workload_id"]), payload)
         except (barbican.SecretUnavailable, keystone_trusts.TrustError, vault.WorkloadKeyError) as exc:
             repo.backend.close()

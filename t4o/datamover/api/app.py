@@ -223,7 +223,9 @@ def _check_address(host: str, item_id: str | None, kind: str = "transfer") -> No
 
 def compute_host(ctx: RequestContext, server_id: str) -> str:
     """The compute host of the server, read from Nova with the caller's (service) token."""
-    server = NovaCloud.from_conf(cfg.CONF).compute(ctx).get_server(server_id)  # NotFound when missing
+    nova = NovaCloud.from_conf(cfg.CONF)
+    with nova.reaching("compute"):
+        server = nova.compute(ctx).get_server(server_id)  # NotFound when missing
     host = server.compute_host
     if not host:
         raise errors.Conflict(f"Server {server_id} ({server.status}) is on no compute host.")

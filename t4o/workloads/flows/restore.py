@@ -98,7 +98,7 @@ def restore(job: Job) -> dict[str, Any]:
     vault = encryption.vault_spec(workload, job.context)  # the agents read the disks from the same target
 
     def connect() -> UserCloud:
-        return user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name)
+        return user_cloud(job.context)
 
     cloud = connect()
     ledger = Ledger(cloud, CONF.workflows.volume_timeout)

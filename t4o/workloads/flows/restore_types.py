@@ -33,7 +33,7 @@ WITHOUT_VMS = ("network-topology", "security-groups")
 def run(job: Job, kind: str, vms: list[Any]) -> dict[str, Any]:
     started = time.monotonic()
     definitions = [vm.definition or {} for vm in vms]
-    cloud = user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name)
+    cloud = user_cloud(job.context)
     ledger = Ledger(cloud, CONF.workflows.volume_timeout)
     job.progress(1, f"{kind} restore started")
     try:

@@ -95,7 +95,7 @@ def snapshot(job: Job) -> dict[str, Any]:
             snap=snap,
             workload_id=workload.id,
             repo=repo,
-            connect=lambda: user_cloud(job.context, CONF.nova.interface, CONF.nova.region_name),
+            connect=lambda: user_cloud(job.context),
             prev=prev,
             prev_vms={v.vm_id: v for v in prev.vms} if prev is not None else {},
             last_vms={v.vm_id: v for v in last.vms} if last is not None else {},
