@@ -58,6 +58,11 @@ def _get(
         ) from None
     except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout) as exc:
         raise SecretUnavailable(f"Barbican cannot be reached to read secret {ref}: {exc}") from None
+    except ks_exc.ClientException as exc:
+        # The token itself failed (expired, or not valid in the project it is scoped to).
+        raise SecretUnavailable(
+            f"Barbican secret {ref} cannot be read: the caller's token was refused ({type(exc).__name__})."
+        ) from None
     if resp.status_code == 404:
         raise SecretUnavailable(
             f"Barbican secret {ref} does not exist (deleted?): the workload's encrypted data cannot be "

@@ -153,8 +153,8 @@ class WorkloadAPI:
                 body.get("backup_target_id"), workload_policies.target_of(_policy_id(body))
             ),
         }
-        if values["encryption"] and not values["secret_uuid"]:
-            raise errors.BadRequest("An encrypted workload needs secret_uuid (a Barbican secret).")
+        if values["encryption"]:
+            encryption.check_secret(body.get("secret_uuid"), ctx)  # 400 naming a secret the caller cannot use
         wl = db.workload_create(values, vms, lambda s: hooks.on_workload_insert(ctx.project, vms, s))
         LOG.info("Workload %s created with %d instance(s)", wl.id, len(vms))
         return wl

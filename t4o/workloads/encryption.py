@@ -21,7 +21,8 @@ from t4o.common.log import get_logger
 from t4o.openstack import barbican, keystone_trusts
 from t4o.openstack.connection import user_connection
 from t4o.policies import trusts
-from t4o.vault import Repository, TargetUnavailable, WorkloadKeyError
+from t4o.vault import Repository, TargetUnavailable, VaultError, WorkloadKeyError
+from t4o.vault.keys import MIN_SECRET_LEN, workload_key_key
 from t4o.workloads import targets
 
 LOG = get_logger(__name__)
@@ -44,11 +45,64 @@ def _label(workload: Any) -> str:
     return f"encrypted workload {workload.id}"
 
 
+def read_secret(ref: str, ctx: RequestContext) -> bytes:
+    """The payload of the Barbican secret ``ref`` read as the context's user; SecretUnavailable (naming
+    the secret, never showing its payload) when it is gone, unreadable, or too short to wrap a key."""
+    try:
+        payload = barbican.secret_payload(_session(ctx), ref, _interface())
+    except barbican.SecretUnavailable:
+        raise
+    except (errors.BadRequest, keystone_trusts.TrustError) as exc:  # no token or trust to read it with
+        raise barbican.SecretUnavailable(f"Barbican secret {ref} cannot be read: {exc}") from None
+    if len(payload) < MIN_SECRET_LEN:
+        raise barbican.SecretUnavailable(
+            f"Barbican secret {ref} holds {len(payload)} bytes: a workload key needs a secret of at least "
+            f"{MIN_SECRET_LEN} bytes (e.g. a 256-bit symmetric key)."
+        )
+    return payload
+
+
 def _payload(workload: Any, ref: str, ctx: RequestContext) -> bytes:
     try:
-        return barbican.secret_payload(_session(ctx), ref, _interface())
-    except (barbican.SecretUnavailable, keystone_trusts.TrustError) as exc:
+        return read_secret(ref, ctx)
+    except barbican.SecretUnavailable as exc:
         raise EncryptionUnavailable(f"{_label(workload)}: {exc}") from None
+
+
+def check_secret(ref: str | None, ctx: RequestContext) -> None:
+    """Before a workload is created encrypted: the caller can read the secret and it can wrap a key
+    (400 naming the secret otherwise), so its first snapshot does not fail for it."""
+    if not ref:
+        raise EncryptionUnavailable("An encrypted workload needs secret_uuid (a Barbican secret).")
+    try:
+        read_secret(ref, ctx)
+    except barbican.SecretUnavailable as exc:
+        raise EncryptionUnavailable(f"secret_uuid: {exc}") from None
+
+
+def unlock_stored(repo: Repository, workload_id: str, ctx: RequestContext) -> str:
+    """Unlock a workload's key on ``repo`` knowing nothing but the target (an import): its key object
+    names the secret that wraps it, read here as the caller. Returns that secret's reference;
+    EncryptionUnavailable naming it when it cannot be read or does not unwrap the key."""
+    label = f"encrypted workload {workload_id}"
+    try:
+        info = repo.workload_key_info(workload_id)
+    except VaultError as exc:
+        raise EncryptionUnavailable(f"{label}: {exc}") from None
+    if info is None:
+        raise EncryptionUnavailable(
+            f"{label}: its documents are sealed with its own key, but the backup target holds no key for "
+            f"it ({workload_key_key(workload_id)} is missing)"
+        )
+    ref = str(info["secret_ref"])
+    try:
+        repo.unlock_workload(workload_id, read_secret(ref, ctx))
+    except (barbican.SecretUnavailable, VaultError) as exc:
+        raise EncryptionUnavailable(
+            f"{label}: its key is wrapped by Barbican secret {ref}, which the importing user must be able "
+            f"to read (the secret's project's admin or member, or a read ACL on the secret): {exc}"
+        ) from None
+    return ref
 
 
 def unlock(repo: Repository, workload: Any, ctx: RequestContext, *, create: bool = False) -> None:

@@ -7,7 +7,10 @@ records (t4o.workloads.documents). Every backup target T4O knows is read (the co
 defined through ``/backup_targets``), or the one a call names; a workload comes in on the target it was
 found on. It inserts only rows that do not exist, so importing twice changes
 nothing, and a later import picks up the snapshots taken since. A workload deleted from the database
-only (``database_only``: its backups kept) comes back with the snapshots the target still holds.
+only (``database_only``: its backups kept) comes back with the snapshots the target still holds. An
+encrypted workload's documents are unlocked with its secret read as the caller (importer_keys); one
+whose secret the caller cannot read is reported as failed, naming the secret, and nothing of it is
+inserted.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ from t4o.db import states
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.vault import (
     BackendError,
-    ObjectNotFound,
     Repository,
     TargetUnavailable,
     VaultError,
 )
 from t4o.workloads import documents, targets
+from t4o.workloads.importer_keys import Locked, Unlocker, read_doc
 
 LOG = get_logger(__name__)
 
@@ -49,6 +52,8 @@ class TargetWorkload:
     document: dict[str, Any]
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # snapshot documents, oldest first
     backup_target_id: str | None = None  # where it was found (None: the configured target)
+    secret_ref: str | None = None  # encrypted with its own key: the secret that wraps it
+    locked: str | None = None  # its key could not be unlocked: why (its documents are unread)
 
     @property
     def project_id(self) -> str:
@@ -80,6 +85,8 @@ class TargetWorkload:
             "in_database": self.id in in_database and not in_database[self.id],
             "deleted_in_database": in_database.get(self.id, False),
             "backup_target_id": self.backup_target_id or targets.CONFIG_TARGET_ID,
+            "encrypted": bool(self.secret_ref or self.locked or self.document.get("encryption")),
+            **({"error": self.locked} if self.locked else {}),
         }
 
 
@@ -91,23 +98,16 @@ IMPORT_BATCH = 50
 _WORKLOADS, _SNAPSHOTS, _DISKS = "workloads/", "snapshots/", "disks"
 
 
-def _read_doc(repo: Repository, key: str) -> dict[str, Any] | None:
-    """The document at ``key``, or None when it is gone."""
-    try:
-        return repo.get_doc(key)
-    except ObjectNotFound:
-        return None
-
-
 class _Reads:
     """The documents of a target read while it is listed: each document is read on READERS threads as
     soon as the listing names it, so the network waits of the reads overlap the listing's pages."""
 
-    def __init__(self, repo: Repository, wanted: set[str] | None) -> None:
+    def __init__(self, repo: Repository, wanted: set[str] | None, unlocker: Unlocker | None) -> None:
         self.repo = repo
         self.wanted = wanted
-        self.workloads: dict[str, Future[dict[str, Any] | None]] = {}
-        self.snapshots: dict[str, Future[dict[str, Any] | None]] = {}
+        self.unlocker = unlocker
+        self.workloads: dict[str, Future[dict[str, Any] | Locked | None]] = {}
+        self.snapshots: dict[str, Future[dict[str, Any] | Locked | None]] = {}
         self.disks: dict[str, list[str]] = {}
 
     def run(self, pool: ThreadPoolExecutor) -> None:
@@ -116,7 +116,7 @@ class _Reads:
         for key in self.repo.backend.list_keys(_WORKLOADS):
             wid = key[len(_WORKLOADS) : -len(".json")]
             if key.endswith(".json") and "/" not in wid and (self.wanted is None or wid in self.wanted):
-                self.workloads[wid] = pool.submit(_read_doc, self.repo, key)
+                self.workloads[wid] = pool.submit(read_doc, self.repo, key, self.unlocker)
         for key in self.repo.backend.list_keys(_SNAPSHOTS):
             parts = key.split("/")
             if len(parts) == 4 and parts[2] == _DISKS and parts[3].endswith(".json"):
@@ -124,24 +124,33 @@ class _Reads:
                 if sid not in self.disks:
                     self.disks[sid] = []
                     self.snapshots[sid] = pool.submit(
-                        _read_doc, self.repo, f"{_SNAPSHOTS}{sid}/snapshot.json"
+                        read_doc, self.repo, f"{_SNAPSHOTS}{sid}/snapshot.json", self.unlocker
                     )
                 self.disks[sid].append(parts[3][: -len(".json")])
 
 
-def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> list[TargetWorkload]:
+def read_target(
+    repo: Repository, workload_ids: Iterable[str] | None = None, unlocker: Unlocker | None = None
+) -> list[TargetWorkload]:
     """The workloads on the target (or these of them) with their snapshot documents: one listing per
     prefix, every document read once, in parallel with the listing. A workload without its document
     (written before the snapshot finished) is left out; a document of a newer format stops the read
-    with a clear message. A listed workload the target lacks is left out."""
+    with a clear message. A listed workload the target lacks is left out. An encrypted workload is
+    unlocked through ``unlocker``; one that cannot be comes back ``locked``, with the reason."""
     wanted = set(workload_ids) if workload_ids is not None else None
-    reads = _Reads(repo, wanted)
+    if unlocker is not None:
+        unlocker.only = wanted
+    reads = _Reads(repo, wanted, unlocker)
     pool = ThreadPoolExecutor(READERS, thread_name_prefix="import-read")
     try:
         reads.run(pool)
         by_workload: dict[str, list[dict[str, Any]]] = {}
+        locked: dict[str, str] = {}  # workload id: why its documents cannot be read
         for sid, future in reads.snapshots.items():
             snap = future.result()
+            if isinstance(snap, Locked):  # counted for the listing only
+                locked.setdefault(snap.workload_id, snap.reason)
+                snap = {"snapshot_id": sid, "workload_id": snap.workload_id, "locked": True}
             wid = str((snap or {}).get("workload_id") or "")
             if snap is not None and wid and (wanted is None or wid in wanted):
                 by_workload.setdefault(wid, []).append({**snap, "disks": sorted(reads.disks[sid])})
@@ -154,13 +163,18 @@ def read_target(repo: Repository, workload_ids: Iterable[str] | None = None) -> 
         if doc is None:
             LOG.warning("workload %s has snapshots on the target but no workload document", wid)
             continue
+        if isinstance(doc, Locked) or wid in locked:
+            reason = doc.reason if isinstance(doc, Locked) else locked[wid]
+            found.append(TargetWorkload(wid, {}, by_workload.get(wid, []), locked=reason))
+            continue
         documents.check_version(doc, f"The workload document of {wid}")
         snaps = sorted(by_workload.get(wid, []), key=lambda d: (str(d.get("created")), d["snapshot_id"]))
         for snap in snaps:
             documents.check_version(
                 snap.get("metadata") or {}, f"The snapshot document of {snap['snapshot_id']}"
             )
-        found.append(TargetWorkload(wid, doc, snaps))
+        refs = unlocker.refs if unlocker is not None else {}
+        found.append(TargetWorkload(wid, doc, snaps, secret_ref=refs.get(wid)))
     return found
 
 
@@ -178,8 +192,9 @@ def workload_values(wl: TargetWorkload, type_ids: set[str], default_type: str) -
         "status": states.AVAILABLE,
         "jobschedule": doc.get("jobschedule") or {},
         "metadata_": doc.get("metadata") or {},
-        "encryption": bool(doc.get("encryption")),
-        "secret_uuid": doc.get("secret_uuid"),
+        # The key object names the secret wrapping the key now (a rotation since the document changes it).
+        "encryption": bool(doc.get("encryption") or wl.secret_ref),
+        "secret_uuid": wl.secret_ref or doc.get("secret_uuid"),
         "backup_target_id": wl.backup_target_id,
     }
     created = documents.parse_time(doc.get("created_at"))
@@ -306,16 +321,19 @@ class ImportAPI:
             repo.backend.close()
 
     def _per_target(
-        self, workload_ids: Iterable[str] | None = None, target_id: str | None = None
+        self, ctx: RequestContext, workload_ids: Iterable[str] | None = None, target_id: str | None = None
     ) -> Iterator[tuple[Repository, list[TargetWorkload]]]:
         """Each target read, open while the caller works on it, with the workloads first found there
         (a workload on two targets is the first one's), each knowing its target; once all are read,
-        NotFound names the listed workloads no target holds."""
+        NotFound names the listed workloads no target holds. Encrypted workloads are unlocked with
+        their secrets read as ``ctx``'s user."""
         wanted = list(workload_ids) if workload_ids is not None else None
         seen: set[str] = set()
         for tid, name, opener in self._sources(target_id):
             with self._opened(name, opener) as repo:
-                fresh = [wl for wl in self._read_from(repo, name, wanted) if wl.id not in seen]
+                fresh = [
+                    wl for wl in self._read_from(repo, name, wanted, Unlocker(repo, ctx)) if wl.id not in seen
+                ]
                 for wl in fresh:
                     wl.backup_target_id = tid
                     seen.add(wl.id)
@@ -325,23 +343,25 @@ class ImportAPI:
             raise errors.NotFound(f"Workload(s) not on any backup target: {', '.join(sorted(missing))}.")
 
     def _read(
-        self, workload_ids: Iterable[str] | None = None, target_id: str | None = None
+        self, ctx: RequestContext, workload_ids: Iterable[str] | None = None, target_id: str | None = None
     ) -> list[TargetWorkload]:
         """The workloads of every target read (or of the one named), in id order."""
-        found = [wl for _, on_target in self._per_target(workload_ids, target_id) for wl in on_target]
+        found = [wl for _, on_target in self._per_target(ctx, workload_ids, target_id) for wl in on_target]
         return sorted(found, key=lambda wl: wl.id)
 
     @staticmethod
-    def _read_from(repo: Repository, name: str, workload_ids: Iterable[str] | None) -> list[TargetWorkload]:
+    def _read_from(
+        repo: Repository, name: str, workload_ids: Iterable[str] | None, unlocker: Unlocker
+    ) -> list[TargetWorkload]:
         try:
-            return read_target(repo, workload_ids)
+            return read_target(repo, workload_ids, unlocker)
         except (VaultError, BackendError) as exc:
             raise errors.Conflict(f"The backup target '{name}' cannot be read: {exc}") from None
 
     def importable(self, ctx: RequestContext, target_id: str | None = None) -> list[dict[str, Any]]:
         """Every workload on the targets (or the one named), saying whether the database has it."""
         policy.authorize(ctx, "workload:get_import_workloads_list")
-        found = self._read(target_id=target_id)
+        found = self._read(ctx, target_id=target_id)
         present = db.workloads_in_database([w.id for w in found])
         return [w.summary(present) for w in found]
 
@@ -351,12 +371,14 @@ class ImportAPI:
         """Insert the listed workloads (all when None) and their snapshots that the database lacks, from
         every target (or the one named)."""
         policy.authorize(ctx, "workload:import_workloads")
-        found = self._read(workload_ids or None, target_id)
+        found = self._read(ctx, workload_ids or None, target_id)
         types = Types.load()
         imported: list[dict[str, Any]] = []
         updated: list[dict[str, Any]] = []
         unchanged: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
+        # Encrypted workloads whose key could not be unlocked: nothing of them is inserted.
+        failed = [{"id": wl.id, "name": "", "error": wl.locked} for wl in found if wl.locked]
+        found = [wl for wl in found if not wl.locked]
         for start in range(0, len(found), IMPORT_BATCH):
             batch = found[start : start + IMPORT_BATCH]
             results = db.workloads_import([_rows(wl, types) for wl in batch])
@@ -381,10 +403,11 @@ class ImportAPI:
         """Workloads on the target whose project or user Keystone no longer has (with ``migrate_cloud``:
         all of them, as workloads of another cloud are orphans here by definition)."""
         policy.authorize(ctx, "workload:get_orphaned_workloads_list")
-        found = self._read()
+        found = self._read(ctx)
         present = db.workloads_in_database([w.id for w in found])
         if migrate_cloud:
             return [w.summary(present) for w in found]
+        found = [w for w in found if not w.locked]  # their project is sealed with their key
         projects, users = self.cloud.missing_identities(
             ctx, {w.project_id for w in found}, {w.user_id for w in found if w.user_id}
         )
@@ -417,7 +440,7 @@ class ImportAPI:
         if not workload_ids and not project_map:
             raise errors.BadRequest("List the workloads to move, or the projects whose workloads move.")
         out: list[dict[str, Any]] = []
-        for repo, on_target in self._per_target(workload_ids or None):
+        for repo, on_target in self._per_target(ctx, workload_ids or None):
             out += self._reassign(repo, on_target, new_project_id, user_id, project_map)
         if workload_ids and not out:
             raise errors.BadRequest(
@@ -434,6 +457,9 @@ class ImportAPI:
         project_map: dict[str, str] | None,
     ) -> list[dict[str, Any]]:
         """Moves the workloads ``found`` on ``repo``."""
+        locked = [f"{wl.id}: {wl.locked}" for wl in found if wl.locked]
+        if locked:
+            raise errors.BadRequest(f"Encrypted workloads cannot be moved unread: {'; '.join(locked)}")
         moves = []
         for wl in found:
             project = (project_map or {}).get(wl.project_id) or new_project_id

@@ -1,13 +1,15 @@
 """An encrypted workload through the separate T4O services: a devcloud VM snapshotted with its own key
 wrapped by demo's Barbican secret, restored; then the secret deleted, and both a snapshot and a restore
-fail saying so. Neither the secret's payload nor the workload's key is in any RPC message, service log
-or database row, and the VM's records are not in clear on the target."""
+fail saying so. Neither the secret's payload nor the workload's key is in any RPC message, HTTP body
+between the worker and datamover-api, service log or database row, and the VM's records are not in
+clear on the target."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import os
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,10 +21,11 @@ import kombu
 import pytest
 import requests
 
-from demo.services import T4OServices
+from demo.services import DATAMOVER_PORT, T4OServices
 from t4o.vault import PosixBackend, Repository
 from tests.fixtures.barbican import make_secret
 from tests.fixtures.devcloud import Devcloud
+from tests.fixtures.http_recorder import RecordingProxy
 from tests.integration.disk_model import DiskModel, disk_sha256
 
 TRACE_QUEUE = f"t4o-it-trace-{uuid.uuid4().hex[:8]}"
@@ -75,6 +78,32 @@ def rpc_trace() -> Iterator[RpcTrace]:
         trace.close()
 
 
+WORKER = "workloadmgr-workloads"
+
+
+@pytest.fixture
+def datamover_http(t4o_services: T4OServices) -> Iterator[RecordingProxy]:
+    """The worker restarted to reach datamover-api through a recording proxy; put back afterwards."""
+    services = t4o_services
+    proxy = RecordingProxy(f"http://127.0.0.1:{DATAMOVER_PORT}")
+    saved = services.overrides
+    try:
+        services.overrides = {**saved, "datamover_client": {"endpoint_override": f"{proxy.url}/v2"}}
+        services.write_config()
+        services.kill(WORKER, signal.SIGTERM)
+        services.start_one(WORKER)
+        services.wait_ready(only=WORKER)
+        yield proxy
+    finally:
+        services.overrides = saved
+        services.write_config()
+        if WORKER in services.procs:
+            services.kill(WORKER, signal.SIGTERM)
+        services.start_one(WORKER)
+        services.wait_ready(only=WORKER)
+        proxy.close()
+
+
 def forms(material: bytes) -> list[bytes]:
     """How key material would show in text: raw, hex, base64 (both alphabets)."""
     return [material, material.hex().encode(), base64.b64encode(material), base64.urlsafe_b64encode(material)]
@@ -104,7 +133,11 @@ def domain_disk(devcloud: Devcloud, server_id: str) -> Path:
 
 
 def test_an_encrypted_workload_end_to_end(
-    devcloud: Devcloud, t4o_services: T4OServices, rpc_trace: RpcTrace, tmp_path: Path
+    devcloud: Devcloud,
+    t4o_services: T4OServices,
+    rpc_trace: RpcTrace,
+    datamover_http: RecordingProxy,
+    tmp_path: Path,
 ) -> None:
     demo = devcloud.connection("devcloud-demo")
     token, project = demo.auth_token, demo.current_project_id
@@ -188,11 +221,16 @@ def test_an_encrypted_workload_end_to_end(
         job = t4o_services.wait_job("restore", restore["restore"]["id"], token, project)
         assert job["status"] == "error" and "does not exist (deleted?)" in job["error_msg"], job["error_msg"]
 
-        # No key material where it could leak: RPC messages, service logs, database rows.
+        # No key material where it could leak: RPC messages, the worker's HTTP calls to datamover-api
+        # (both ways), service logs, database rows.
         rpc = rpc_trace.stop()
         assert secret.encode() in rpc  # the trace saw the transfers' specs: the secret's id, not its payload
+        http = datamover_http.recorded()
+        posted = [path for method, path, _, _ in datamover_http.exchanges if method == "POST"]
+        assert "/v2/transfers" in posted and secret.encode() in http  # the specs went through the proxy
         places = {
             "RPC messages": rpc,
+            "worker <-> datamover-api HTTP bodies": http,
             "service logs": "".join(t4o_services.log(b) for b in t4o_services.procs).encode(),
             "database rows": db_dump(t4o_services.database_url),
         }

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from keystoneauth1 import exceptions as ks_exc
 
 from t4o.common.context import RequestContext
 from t4o.openstack import barbican
@@ -66,3 +67,75 @@ def test_an_encrypted_workload_without_a_secret_fails_clearly() -> None:
     wl = SimpleNamespace(id="wl", encryption=True, secret_uuid=None)
     with pytest.raises(encryption.EncryptionUnavailable, match="names no Barbican secret"):
         encryption.unlock(mock.Mock(), wl, RequestContext())
+
+
+class Session:
+    """A keystoneauth session answering Barbican's two GETs, or failing to authenticate."""
+
+    def __init__(self, payload: bytes | None = None, status: int = 200, auth_fails: bool = False) -> None:
+        self.payload, self.status, self.auth_fails = payload, status, auth_fails
+
+    def get(self, path: str, **kw: object) -> object:
+        if self.auth_fails:
+            raise ks_exc.Unauthorized("The request you have made requires authentication.")
+        meta = {"content_types": {"default": "application/octet-stream"} if self.payload else {}}
+        return SimpleNamespace(status_code=self.status, json=lambda: meta, content=self.payload)
+
+
+@pytest.mark.parametrize(
+    ("session", "expected"),
+    [
+        (Session(status=404), "does not exist"),
+        (Session(status=403), "cannot be read by the workload's owner"),
+        (Session(payload=None), "holds no payload"),
+        (Session(payload=b"short"), "holds 5 bytes"),
+        (Session(auth_fails=True), "token was refused"),
+    ],
+)
+def test_a_secret_the_caller_cannot_use_is_refused_at_create_naming_it(
+    session: Session, expected: str
+) -> None:
+    with (
+        mock.patch.object(encryption, "_session", return_value=session),
+        pytest.raises(encryption.EncryptionUnavailable, match=expected) as err,
+    ):
+        encryption.check_secret(UUID, RequestContext())
+    assert err.value.http_status == 400 and UUID.lower() in str(err.value).lower()
+    assert "short" not in str(err.value)  # never the payload
+
+
+def test_a_readable_secret_of_a_key_s_length_passes() -> None:
+    with mock.patch.object(encryption, "_session", return_value=Session(payload=b"k" * 32)):
+        encryption.check_secret(UUID, RequestContext())
+    with pytest.raises(encryption.EncryptionUnavailable, match="needs secret_uuid"):
+        encryption.check_secret(None, RequestContext())
+
+
+def test_create_refuses_an_unusable_secret_before_anything_is_created() -> None:
+    from t4o.workloads import api as workloads_api
+
+    body = {"name": "w", "instances": [], "encryption": True, "secret_uuid": UUID}
+    ctx = RequestContext(user_id="u", project_id="p", roles=["member"])
+    with (
+        mock.patch.object(workloads_api.policy, "authorize"),
+        mock.patch.object(workloads_api.db, "workload_type_get"),
+        mock.patch.object(workloads_api.WorkloadAPI, "_check_instances", return_value=[]),
+        mock.patch.object(workloads_api.hooks, "on_workload_create", return_value={}),
+        mock.patch.object(workloads_api.backup_targets, "choose_for_new_workload", return_value=None),
+        mock.patch.object(workloads_api.db, "workload_create") as create,
+        mock.patch.object(encryption, "_session", return_value=Session(status=403)),
+    ):
+        with pytest.raises(encryption.EncryptionUnavailable, match=f"secret_uuid: Barbican secret {UUID}"):
+            workloads_api.WorkloadAPI(cloud=mock.Mock()).create_workload(ctx, body)
+        create.assert_not_called()
+
+
+def test_rotation_to_an_unusable_secret_is_refused_before_the_target_is_touched() -> None:
+    wl = SimpleNamespace(id="wl", encryption=True, secret_uuid="old", backup_target_id=None)
+    with (
+        mock.patch.object(encryption, "_session", return_value=Session(payload=b"short")),
+        mock.patch.object(encryption.targets, "open_for_workload") as open_target,
+        pytest.raises(encryption.EncryptionUnavailable, match=f"Barbican secret {UUID} holds 5 bytes"),
+    ):
+        encryption.rotate(wl, UUID, RequestContext())
+    open_target.assert_not_called()

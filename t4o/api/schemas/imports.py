@@ -27,6 +27,11 @@ TARGET_WORKLOAD = {
             "type": "string",
             "description": "the target it is on ('config': the configured one)",
         },
+        "encrypted": {"type": "boolean", "description": "encrypted with a key of its own"},
+        "error": {
+            "type": "string",
+            "description": "why an encrypted workload's documents cannot be read (its secret, named)",
+        },
     },
 }
 TARGET_WORKLOADS = {
