@@ -277,12 +277,14 @@ class Compute:
         """Until the server is in ``status``; an ERROR fails at once with Nova's fault."""
         return wait_for_status(f"server {server_id}", lambda: self.server(server_id), {status}, timeout)
 
-    def stop(self, server_id: str, timeout: float) -> bool:
-        """Shut the server off; True when it was running (so it is started again afterwards)."""
+    def stop(self, server_id: str, timeout: float, wait: bool = True) -> bool:
+        """Shut the server off; True when it was running (so it is started again afterwards). Without
+        ``wait``, only ask: Nova's stop is under way (its task state is set) when this returns."""
         if self.get_server(server_id).status == "SHUTOFF":
             return False
         self._api.stop_server(server_id)
-        self.wait_server(server_id, "SHUTOFF", timeout)
+        if wait:
+            self.wait_server(server_id, "SHUTOFF", timeout)
         return True
 
     def start(self, server_id: str, timeout: float) -> None:

@@ -15,7 +15,17 @@ the result lists what they did under ``"guest_hooks"``.
 Restore spec::
 
     {"vault": {...}, "domain": <server uuid>, "disks": [{"ref": <vault ref>, "target": "vda"}],
-     "volumes": [{"ref": <vault ref>, "volume_id": <detached volume to write into>}]}
+     "volumes": [{"ref": <vault ref>, "volume_id": <detached volume to write into>}],
+     "power_off": false}
+
+``disks`` may be empty: the transfer then only fills volumes through their files, and the domain need
+not exist yet (a restore fills a new server's volumes while Nova builds it); with ``"if_found": true`` a
+volume whose file this host does not see (a backend that is not file-based) is left alone and returned
+as ``{"volume_id", "ref", "skipped": <why>}``, for the restore to write it through the domain instead.
+
+With ``power_off`` a running domain is powered off first, without a clean shutdown: only for a new
+server whose disks are all about to be overwritten, once Nova's own stop of it is under way (Nova sees
+it off and records it stopped).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -413,6 +424,45 @@ def restore_detached(
     }
 
 
+def _power_off(dom: libvirt.virDomain) -> None:
+    """Power the domain off at once (QEMU gets SIGTERM and flushes its disks); already off is fine."""
+    began = time.monotonic()
+    try:
+        dom.destroy()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:  # not "domain is not running"
+            raise
+    LOG.info("domain %s powered off for its restore in %.1f s", dom.name(), time.monotonic() - began)
+
+
+def _unseen(item: dict[str, Any], volume_dirs: list[str]) -> dict[str, Any] | None:
+    """None when this host sees the volume's file; else the volume as skipped, and why."""
+    try:
+        cinder_files.volume_dir(volume_dirs, item["volume_id"])
+    except DiskError as exc:
+        LOG.info("volume %s is not written into its file here: %s", item["volume_id"], exc)
+        return {"volume_id": item["volume_id"], "ref": item["ref"], "skipped": str(exc)}
+    return None
+
+
+def _restore_volumes(
+    transfer: Transfer,
+    repo: vault.Repository,
+    volumes: list[dict[str, Any]],
+    max_disks: int,
+    volume_dirs: list[str],
+    bandwidth: Bandwidth,
+) -> list[dict[str, Any]]:
+    with ThreadPoolExecutor(max_workers=max_disks, thread_name_prefix="dm-disk") as pool:
+        done = list(
+            pool.map(lambda item: restore_detached(transfer, repo, item, volume_dirs, bandwidth), volumes)
+        )
+    bad = [f"volume {d['volume_id']}" for d in done if not d["verified"]]
+    if bad:
+        raise vault.CorruptRepository(f"restored {', '.join(bad)} do not match the snapshot's checksum")
+    return done
+
+
 def restore(
     transfer: Transfer,
     spec: dict[str, Any],
@@ -429,7 +479,17 @@ def restore(
         transfer.add_total(repo.get_manifest(item["ref"]).size)
     conn = connect(uri)
     try:
+        if not spec["disks"]:  # volumes only, into their files: the domain plays no part
+            dirs = volume_dirs or []
+            skipped = []
+            if spec.get("if_found"):
+                skipped = [_unseen(item, dirs) for item in volumes]
+                volumes = [item for item, why in zip(volumes, skipped, strict=True) if why is None]
+            done = _restore_volumes(transfer, repo, volumes, max_disks, dirs, bandwidth)
+            return {"disks": done + [s for s in skipped if s is not None]}
         dom = lookup_domain(conn, spec["domain"])
+        if dom.isActive() and spec.get("power_off"):
+            _power_off(dom)
         if dom.isActive():
             raise DomainStateError(f"domain {dom.name()} is running: it must be shut off for a restore")
         paths = {d.target: (d.source, d.format) for d in list_disks(dom)}

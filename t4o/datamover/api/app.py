@@ -137,7 +137,6 @@ RESTORE_SPEC = {
         "vault": _VAULT,
         "disks": {
             "type": "array",
-            "minItems": 1,
             "items": {
                 "type": "object",
                 "required": ["ref", "target"],
@@ -152,7 +151,14 @@ RESTORE_SPEC = {
                 "properties": {"ref": _REF, "volume_id": {"type": "string", "pattern": ID_RE.pattern}},
             },
         },
+        "power_off": {"type": "boolean"},
+        "if_found": {"type": "boolean"},
     },
+    # No disks: volumes only, written into their files (the server may still be building).
+    "anyOf": [
+        {"properties": {"disks": {"minItems": 1}}},
+        {"required": ["volumes"], "properties": {"volumes": {"minItems": 1}}},
+    ],
 }
 
 MOUNT = {

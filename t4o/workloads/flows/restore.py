@@ -22,6 +22,7 @@ A failure removes everything the restore created and says what failed.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from t4o.datamover.client import DatamoverClient, TransferFailed
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.glance import guest_properties
+from t4o.openstack.waits import CloudStepFailed
 from t4o.workloads import encryption, targets
 from t4o.workloads.flows import config, ports, prerequisites, restore_types, selection, topology, vm_runner
 from t4o.workloads.flows.ledger import Ledger
@@ -118,6 +120,7 @@ def restore(job: Job) -> dict[str, Any]:
         try:
             # A connection and a datamover client per VM: the VMs run in threads.
             vm_cloud, dm = (connect() if workers > 1 else cloud), DatamoverClient(CONF)
+            threading.Thread(target=_authenticate, args=(dm,), name="dm-auth", daemon=True).start()
             if slots is not None:
                 dm = slots.gate(dm, report)  # each transfer waits for a slot of its host first
             if kind == "inplace":
@@ -160,6 +163,32 @@ def restore(job: Job) -> dict[str, Any]:
     }
 
 
+def _authenticate(dm: DatamoverClient) -> None:
+    """Get the datamover client's token while the VM's server is being made: a new client gets it at
+    its first request otherwise, which is then on the restore's path (a second or more under load)."""
+    try:
+        dm.session.get_token()
+    except Exception as exc:  # the first request authenticates again, and fails with the cause
+        LOG.debug("restore: early authentication to datamover-api failed: %s", exc)
+
+
+class Phases:
+    """How long each step of a VM's restore took, for its log line: where a restore's time goes."""
+
+    def __init__(self) -> None:
+        self._last = self._start = time.monotonic()
+        self.spans: list[tuple[str, float]] = []
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        self.spans.append((step, now - self._last))
+        self._last = now
+
+    def summary(self) -> str:
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in self.spans)
+        return f"{time.monotonic() - self._start:.1f} s: {steps}"
+
+
 class VmFailed(Exception):
     """One VM's part of the restore failed; the message names the VM and the cause."""
 
@@ -172,23 +201,51 @@ def _write_disks(
     low: float,
     volumes: list[dict[str, str]] | None = None,
     vault: dict[str, Any] | None = None,
+    high: float = 0.95,
+    power_off: bool = False,
+    if_found: bool = False,
 ) -> list[dict[str, Any]]:
-    """The agent of the server's host writes its disks (through the shut-off domain) and the detached
-    volumes (into their files), and checks each one. The transfer fills the VM's progress from ``low``
-    to 0.95."""
-    spec = {
+    """The agent of the server's host writes its disks (through the shut-off domain) and the volumes
+    (into their files), and checks each one. The transfer fills the VM's progress from ``low`` to
+    ``high``. ``power_off``: the agent powers a running domain off first (see _new_vm); ``if_found``:
+    volumes whose files the host does not see are skipped (see the agent's operations)."""
+    spec: dict[str, Any] = {
         "vault": vault or targets.spec(targets.configured_target()),
         "disks": disks,
         "volumes": volumes or [],
     }
+    if power_off:
+        spec["power_off"] = True
+    if if_found:
+        spec["if_found"] = True
     ref = dm.start("restore", server_id, spec)
 
     def on_view(view: dict[str, Any]) -> None:
         fraction, message = transfer_progress(view)
-        report(low + (0.95 - low) * fraction, f"writing disks: {message}")
+        report(low + (high - low) * fraction, f"writing disks: {message}")
 
     view = dm.wait(ref, on_view)
     return view["result"]["disks"]
+
+
+def _wait_scheduled(cloud: UserCloud, dm: DatamoverClient, server_id: str, timeout: float) -> None:
+    """Until Nova has put the building server on a compute host (its agent then takes transfers for
+    it); an ERROR fails at once with Nova's fault."""
+    deadline, interval = time.monotonic() + timeout, 0.2
+    while True:
+        try:
+            dm.host_of(server_id)
+            return
+        except TransferFailed:  # no host yet (409), or datamover-api did not answer: asked again
+            if time.monotonic() > deadline:
+                raise
+        server = cloud.nova.get_server(server_id)
+        if server.status.upper() == "ERROR":
+            raise CloudStepFailed(
+                f"server {server_id} went to ERROR" + (f": {server.fault}" if server.fault else "")
+            )
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.5)
 
 
 def _in_place(
@@ -272,6 +329,7 @@ def _new_vm(
     """A new server from the VM's record (and ``opts``, its options); with an ``origin``, it and its
     volumes are named after their originals and the snapshot, and their metadata say where they came from."""
     timeout, volume_timeout = CONF.workflows.server_timeout, CONF.workflows.volume_timeout
+    phases = Phases()
     definition = vm.definition
     src = definition["server"]
     original = src.get("name") or vm.vm_name or ""
@@ -294,6 +352,7 @@ def _new_vm(
     known_volumes = [*definition.get("volumes", []), *definition.get("detached_volumes", [])]
     volume_names: dict[str, str] = {}  # each new volume's name, for the result
     say(0.0, "creating its volumes and the server")
+    phases.done("prerequisites")
 
     def new_volume(disk: dict[str, Any], size: int | None = None) -> tuple[str, str | None]:
         vol_def: dict[str, Any] = next((v for v in known_volumes if v["id"] == disk.get("volume_id")), {})
@@ -324,6 +383,16 @@ def _new_vm(
         volume_names[volume_id] = volume_name
         return volume_id, vtype
 
+    # The other volumes are created first and Cinder makes them while Nova builds the server. As soon as
+    # Nova has chosen its host (whose agent writes them), they are filled from the vault through their
+    # files and checked: the bulk of a VM's data is written while the server builds. They are attached
+    # once written and the server ACTIVE.
+    created = []
+    volume_disks = [d for d in vm_disks if d.get("volume_id") and d is not root]
+    left_out = [d["volume_id"] for d in volume_disks if not selection.volume_included(opts, d["volume_id"])]
+    for disk in (d for d in volume_disks if d["volume_id"] not in left_out):
+        volume_id, vtype = new_volume(disk)
+        created.append((disk, volume_id, vtype))
     boot_volume = None
     if root is not None:
         boot_volume, boot_vtype = new_volume(root, prerequisites.root_volume_size(root, definition))
@@ -362,21 +431,29 @@ def _new_vm(
         server_group_id=server_group,
     )
     ledger.add("server", server_id)
-    # The other volumes are created while Nova builds the server; they are attached once it is ACTIVE.
-    created = []
-    volume_disks = [d for d in vm_disks if d.get("volume_id") and d is not root]
-    left_out = [d["volume_id"] for d in volume_disks if not selection.volume_included(opts, d["volume_id"])]
-    for disk in (d for d in volume_disks if d["volume_id"] not in left_out):
-        volume_id, vtype = new_volume(disk)
-        created.append((disk, volume_id, vtype))
+    phases.done("ports and server request")
     for _, volume_id, _ in created:
         cloud.cinder.wait_volume(volume_id, "available", volume_timeout)
+    phases.done("volumes available")
+    filled: list[dict[str, Any]] = []
+    if created:
+        _wait_scheduled(cloud, dm, server_id, timeout)
+        phases.done("server on a host")
+        items = [{"ref": disk["ref"], "volume_id": volume_id} for disk, volume_id, _ in created]
+        filled = _write_disks(
+            dm, server_id, [], _labelled(say, "volumes"), 0.05, items, vault, high=0.6, if_found=True
+        )
+        phases.done("volumes written and verified")
+    # Volumes the host sees no file of (a backend that is not file-based) are written like the root disk.
+    unseen = {r["volume_id"] for r in filled if r.get("skipped")}
+    filled = [r for r in filled if not r.get("skipped")]
     cloud.nova.wait_server(server_id, "ACTIVE", timeout)
-    say(0.05, "attaching its volumes")
+    phases.done("server active")
+    say(0.6, "attaching its volumes")
     disks = [
         {"ref": d["ref"], "target": d["target"]} for d in vm_disks if not d.get("volume_id") and d is not root
     ]
-    detached, volumes = [], []
+    volumes, attached_as, later = [], {}, []
     if root is not None:
         att = next((a for a in cloud.nova.attachments(server_id) if a.volume_id == boot_volume), None)
         target = (att.target if att else "") or root["target"]
@@ -387,26 +464,41 @@ def _new_vm(
              "boot": True}
         )  # fmt: skip
     for disk, volume_id, vtype in created:
-        if disk.get("attached") is False:  # detached at snapshot time: restored detached, into its file
-            detached.append({"ref": disk["ref"], "volume_id": volume_id})
-            volumes.append(
-                {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],
-                 "target": None, "volume_type": vtype}
-            )  # fmt: skip
-            continue
-        att = cloud.nova.attach_volume(server_id, volume_id)
-        cloud.cinder.wait_volume(volume_id, "in-use", volume_timeout)
-        target = att.target or disk["target"]
-        disks.append({"ref": disk["ref"], "target": target})
+        target = None  # detached at snapshot time: restored detached
+        if disk.get("attached") is not False:
+            att = cloud.nova.attach_volume(server_id, volume_id)
+            cloud.cinder.wait_volume(volume_id, "in-use", volume_timeout)
+            target = attached_as[volume_id] = att.target or disk["target"]
+        if volume_id in unseen:
+            if target is None:
+                later.append({"ref": disk["ref"], "volume_id": volume_id})
+            else:
+                disks.append({"ref": disk["ref"], "target": target})
         volumes.append(
             {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],
              "target": target, "volume_type": vtype}
         )  # fmt: skip
-    say(0.1, "shutting it off to write its disks")
-    cloud.nova.stop(server_id, timeout)
-    results = _write_disks(dm, server_id, disks, say, 0.15, detached, vault)
-    say(0.95, "starting it")
-    cloud.nova.start(server_id, timeout)
+    phases.done("volumes attached")
+    results = []
+    if disks or later:
+        # The server's disks are written through its shut-off domain. Its guest has only just booted and
+        # each of these disks is about to be overwritten whole, so it needs no clean shutdown, which
+        # would cost Nova's shutdown timeout (a guest that ignores the request, or is still booting, is
+        # powered off only then): once Nova's stop is under way, the agent powers the domain off at once,
+        # and Nova, which polls the domain during its stop, records the server stopped.
+        say(0.6, "powering it off to write its disks")
+        cloud.nova.stop(server_id, timeout, wait=False)
+        results = _write_disks(dm, server_id, disks, say, 0.65, later, vault, power_off=True)
+        phases.done("disks written and verified")
+        cloud.nova.wait_server(server_id, "SHUTOFF", timeout)
+        phases.done("server stopped")
+        say(0.95, "starting it")
+        cloud.nova.start(server_id, timeout)
+        phases.done("server started")
+    for result in filled:
+        result["target"] = attached_as.get(result["volume_id"])
+    results += filled
+    LOG.info("restore: VM %s (server %s) restored in %s", name, server_id, phases.summary())
     return {
         "id": server_id,
         "name": name,

@@ -100,3 +100,23 @@ def test_the_host_of_a_server_is_the_one_its_transfer_would_run_on(client: tuple
     assert resp.json == {"server": {"id": SERVER, "host": "compute-1"}}
     bad = c.get("/v2/servers/not-a-uuid/host", headers=SERVICE)
     assert bad.status_code == 400 and "a UUID is expected" in bad.json["error"]["message"], bad.json
+
+
+@pytest.mark.parametrize(
+    ("spec", "accepted"),
+    [
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "power_off": True}, True),
+        ({"disks": [], "volumes": [{"ref": "s/v", "volume_id": SERVER}]}, True),  # volumes only
+        ({"disks": []}, False),  # nothing to write
+        ({"disks": [], "volumes": []}, False),
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "power_off": "yes"}, False),
+    ],
+)
+def test_a_restore_writes_disks_or_volumes_or_both(
+    client: tuple[Client, Any], spec: dict[str, Any], accepted: bool
+) -> None:
+    c, agents = client
+    agents.start_transfer.return_value = {"id": "t1", "status": "running"}
+    body = {"transfer": {**RESTORE["transfer"], "spec": {"vault": {"url": "/v"}, **spec}}}
+    resp = c.post("/v2/transfers", json=body, headers=SERVICE)
+    assert resp.status_code == (202 if accepted else 400), resp.json

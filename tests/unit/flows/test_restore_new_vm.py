@@ -36,13 +36,19 @@ def definition(**extra: Any) -> dict[str, Any]:
 def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     config.ensure_registered(t4o_conf)
     written: list[Any] = []
-    monkeypatch.setattr(flow, "_write_disks", lambda dm, sid, disks, *a: written.append(disks) or [])
+    # Each transfer: the disks written through the domain, then the volumes written into their files.
+    monkeypatch.setattr(
+        flow,
+        "_write_disks",
+        lambda dm, sid, disks, say, low, vols=None, *a, **k: written.append(disks + (vols or [])) or [],
+    )
     c = mock.Mock()
     c.written = written
     c.nova.flavor.return_value = FlavorInfo("f-old", "small", 1, 128, 1)
     c.nova.keypair_exists.return_value = False
     c.nova.create_server.return_value = "srv"
-    c.cinder.create_volume.side_effect = ["vol-root", "vol-data"]
+    # The data volumes are created before the root volume (Cinder makes them while the rest goes on).
+    c.cinder.create_volume.side_effect = lambda **kw: "vol-data" if kw["name"] == "data" else "vol-root"
     c.nova.attachments.return_value = [Attachment("vol-root", "/dev/vda")]
     c.nova.attach_volume.return_value = Attachment("vol-data", "/dev/vdb")
     return c
@@ -50,7 +56,9 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def new_vm(cloud: Any, vm: Any) -> tuple[dict[str, Any], Ledger]:
     ledger = Ledger(cloud)
-    out = flow._new_vm(cloud, None, ledger, Prerequisites(ledger, "p"), vm, {}, {}, {}, lambda f, m: None)  # type: ignore[arg-type]
+    out = flow._new_vm(
+        cloud, mock.Mock(), ledger, Prerequisites(ledger, "p"), vm, {}, {}, {}, lambda f, m: None
+    )  # type: ignore[arg-type]
     return out, ledger
 
 
@@ -106,12 +114,16 @@ def test_a_vm_booted_from_a_volume_boots_from_its_restored_volume_and_gets_its_o
                {"ref": "r-data", "target": "vdb", "size": GiB, "volume_id": "src-data"}],
     )  # fmt: skip
     out, _ = new_vm(cloud, vm)
-    first = cloud.cinder.create_volume.call_args_list[0]
+    first = next(c for c in cloud.cinder.create_volume.call_args_list if c.kwargs["name"] == "root")
     assert first.kwargs == {"size": 2, "name": "root", "volume_type": "fast", "description": ""}
     cloud.glance.exists.assert_not_called()
     assert cloud.nova.create_server.call_args.kwargs["boot_volume_id"] == "vol-root"
     cloud.nova.attach_volume.assert_called_once_with("srv", "vol-data")
-    assert cloud.written == [[{"ref": "r-root", "target": "vda"}, {"ref": "r-data", "target": "vdb"}]]
+    # The data volume is filled through its file before it is attached, then the root disk is written.
+    assert cloud.written == [
+        [{"ref": "r-data", "volume_id": "vol-data"}],
+        [{"ref": "r-root", "target": "vda"}],
+    ]
     assert [(v["id"], v["source_volume_id"]) for v in out["volumes"]] == [
         ("vol-root", "src-root"),
         ("vol-data", "src-data"),

@@ -221,7 +221,7 @@ def definition(**extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     config.ensure_registered(t4o_conf)
-    monkeypatch.setattr(flow, "_write_disks", lambda *a: [])
+    monkeypatch.setattr(flow, "_write_disks", lambda *a, **k: [])
     c = mock.Mock()
     c.neutron = FakeNeutron()
     c.neutron.security_group_id = lambda ref, project: None  # type: ignore[attr-defined]

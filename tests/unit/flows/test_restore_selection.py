@@ -59,7 +59,7 @@ def web() -> Any:
 @pytest.fixture
 def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     config.ensure_registered(t4o_conf)
-    monkeypatch.setattr(flow, "_write_disks", lambda *a: [])
+    monkeypatch.setattr(flow, "_write_disks", lambda *a, **k: [])
     c = mock.Mock()
     c.glance.exists.return_value = True
     c.nova.flavor.return_value = FlavorInfo("f-old", "small", 1, 128, 1)
@@ -77,7 +77,8 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def new_vm(cloud: Any, opts: dict[str, Any], networks: dict[str, Any] | None = None) -> dict[str, Any]:
     ledger = Ledger(cloud)
     origin = flow.Origin(SNAP, "rst-1")
-    return flow._new_vm(cloud, None, ledger, Prerequisites(ledger, "p"), web(), opts, {}, networks or {},  # type: ignore[arg-type]
+    dm = mock.Mock()  # the datamover: its transfers are _write_disks, faked above
+    return flow._new_vm(cloud, dm, ledger, Prerequisites(ledger, "p"), web(), opts, {}, networks or {},  # type: ignore[arg-type]
                         lambda f, m: None, [], origin)  # fmt: skip
 
 
