@@ -94,7 +94,7 @@ def identity(service_password: str) -> None:
         svc = next((s for s in conn.identity.services() if s.type == stype), None)
         svc = svc or conn.identity.create_service(name=name, type=stype, enabled=True)
         have = {e.interface for e in conn.identity.endpoints(service_id=svc.id)}
-        for interface in ("public", "internal"):
+        for interface in ("public", "internal", "admin"):  # as a deployment registers them
             if interface not in have:
                 conn.identity.create_endpoint(
                     service_id=svc.id, interface=interface, url=url, region_id=REGION

@@ -120,13 +120,27 @@ def user_context(devcloud: Devcloud) -> RequestContext:
     )
 
 
-def use_interface(conf: Any, devcloud: Devcloud, region: Region, interface: str) -> None:
+@pytest.fixture
+def factories_conf(t4o_conf: Any) -> Iterator[Any]:
+    """The process's global config with the datamover client's password options; they are removed
+    after the test: registered, they are required, and a later ``CONF([])`` of this process would fail
+    for want of an auth URL."""
     from keystoneauth1 import loading as ks_loading
 
     from t4o.datamover import config as dm_config
 
-    dm_config.register_opts(conf)  # a no-op when an earlier test of the process registered them
-    conf.register_opts(ks_loading.get_auth_plugin_conf_options("password"), group="datamover_client")
+    dm_config.register_opts(t4o_conf)  # a no-op when an earlier test of the process registered them
+    t4o_conf.register_opts(ks_loading.get_auth_plugin_conf_options("password"), group="datamover_client")
+    try:
+        yield t4o_conf
+    finally:
+        t4o_conf.reset()  # options are unregistered only from a config not parsed
+        t4o_conf.unregister_opts(
+            ks_loading.get_auth_plugin_conf_options("password"), group="datamover_client"
+        )
+
+
+def use_interface(conf: Any, devcloud: Devcloud, region: Region, interface: str) -> None:
     service = yaml.safe_load(devcloud.clouds_yaml.read_text())["clouds"]["devcloud-t4o"]["auth"]
     for key in ("auth_url", "username", "password", "project_name", "user_domain_name"):
         conf.set_override(key, service[key], group="datamover_client")
@@ -175,7 +189,7 @@ def internal_services(t4o_services: T4OServices, region: Region) -> Iterator[Ser
 
 
 def test_the_client_factories_use_the_configured_interface(
-    devcloud: Devcloud, region: Region, internal_services: Services, t4o_conf: Any
+    devcloud: Devcloud, region: Region, internal_services: Services, factories_conf: Any
 ) -> None:
     """Each factory of the workflows reaches its service through the internal endpoints, and the same
     call configured for public fails naming the dead address (datamover-api runs, on its real port)."""
@@ -188,40 +202,40 @@ def test_the_client_factories_use_the_configured_interface(
     missing = str(uuid.uuid4())
     dead = f"{DEAD_HOST}:{urlsplit(region.dead['compute']).port}"
 
-    use_interface(t4o_conf, devcloud, region, "internal")
+    use_interface(factories_conf, devcloud, region, "internal")
     ctx = user_context(devcloud)
     cloud = user_cloud(ctx)  # the workflows' cloud: the caller's token exchanged at the internal Keystone
     assert cloud.nova.flavor("devcloud.tiny") is not None
     assert cloud.glance.exists(missing) is False
     assert cloud.neutron.find_network(missing) is None
     assert cloud.cinder.volume(missing) is None
-    assert NovaCloud.from_conf(t4o_conf).find_servers(ctx, [missing]) == {missing: None}
+    assert NovaCloud.from_conf(factories_conf).find_servers(ctx, [missing]) == {missing: None}
     if "key-manager" in region.real:
         with pytest.raises(barbican.SecretUnavailable, match="does not exist"):
             barbican.secret_payload(user_connection(ctx).session, missing)
     with pytest.raises(TransferFailed, match="datamover-api answered 404"):
-        DatamoverClient(t4o_conf).host_of(missing)
+        DatamoverClient(factories_conf).host_of(missing)
 
-    use_interface(t4o_conf, devcloud, region, "public")
+    use_interface(factories_conf, devcloud, region, "public")
     ctx = user_context(devcloud)
     with pytest.raises(Exception, match=dead):
         user_cloud(ctx).nova.flavor("devcloud.tiny")
     with pytest.raises(
         errors.ServiceUnavailable, match=f"public compute endpoint of region {region.name} .*{dead}"
     ):
-        NovaCloud.from_conf(t4o_conf).find_servers(ctx, [missing])
+        NovaCloud.from_conf(factories_conf).find_servers(ctx, [missing])
     if "key-manager" in region.real:
         # the caller's token, at a working Keystone; only Barbican's endpoint is the public one
         session = user_connection(ctx, "internal", region.name).session
         with pytest.raises(barbican.SecretUnavailable, match=f"cannot be reached.*{dead}"):
             barbican.secret_payload(session, missing)
     with pytest.raises(TransferFailed, match=f"datamover-api cannot be reached.*{dead}"):
-        DatamoverClient(t4o_conf).host_of(missing)
+        DatamoverClient(factories_conf).host_of(missing)
 
     # the region counts too: the same public interface works in devcloud's own region
-    t4o_conf.set_override("region_name", "RegionOne", group="clients")
+    factories_conf.set_override("region_name", "RegionOne", group="clients")
     assert user_cloud(ctx).nova.flavor("devcloud.tiny") is not None
-    assert NovaCloud.from_conf(t4o_conf).find_servers(ctx, [missing]) == {missing: None}
+    assert NovaCloud.from_conf(factories_conf).find_servers(ctx, [missing]) == {missing: None}
 
 
 def test_snapshot_and_restore_on_internal_endpoints(
