@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine, event
 from werkzeug.test import Client
 
 from t4o.api import app as api_app
@@ -104,17 +105,34 @@ def populate(workloads: int, snapshots_each: int) -> dt.datetime:
     return now
 
 
-def test_one_scrape_of_1000_workloads_takes_less_than_100_ms(t4o_conf: Any) -> None:
-    populate(1000, 5)
-    reg = prometheus.registry(t4o_conf)
-    page = generate_latest(reg)  # the first one warms the connection pool and the statement caches
-    took = []
-    for _ in range(5):
-        started = time.perf_counter()
+def statements_of_one_scrape(reg: Any) -> tuple[int, bytes]:
+    """The SQL statements one scrape sends (every engine of the process), and its page."""
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
         page = generate_latest(reg)
-        took.append(time.perf_counter() - started)
-    print(f"scrape of 1000 workloads and 5000 snapshots: best {min(took) * 1000:.1f} ms, {took}")
-    assert min(took) < 0.1, took
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return len(seen), page
+
+
+def test_one_scrape_costs_the_same_statements_at_10_and_1000_workloads(t4o_conf: Any) -> None:
+    """A scrape's cost follows the metrics, not the number of workloads: the same statements for 10
+    workloads and for 1000 (wall time is the benchmark's to measure, not a test's on a shared machine)."""
+    populate(10, 5)
+    reg = prometheus.registry(t4o_conf)
+    generate_latest(reg)  # the first one warms the connection pool and the statement caches
+    few, _ = statements_of_one_scrape(reg)
+    populate(990, 5)
+    started = time.perf_counter()
+    many, page = statements_of_one_scrape(reg)
+    took = (time.perf_counter() - started) * 1000
+    print(f"scrape of 1000 workloads and 5000 snapshots: {many} statements, {took:.1f} ms")
+    assert 0 < few == many, (few, many)
     families = {f.name: f for f in text_string_to_metric_families(page.decode())}
     ages = families["t4o_workload_last_snapshot_age_seconds"].samples
     # Each workload's newest snapshot (1 h old) failed: its newest available one is 7 h old.

@@ -101,7 +101,7 @@ def test_a_hook_that_runs_too_long_times_out() -> None:
     result = run(agent, timeout=3)
     assert result.status == "timed-out"
     assert result.reason == "did not end within 3 s (it may still run in the guest)"
-    assert 3 <= result.duration_seconds < 3.6
+    assert 3 <= result.duration_seconds < 4.5  # the timeout, plus one poll on a loaded machine
     # polls slow down: a few dozen, not thousands
     assert len(agent.calls) < 20
 
