@@ -14,11 +14,11 @@ from typing import Any
 
 from keystoneauth1 import session as ks_session
 
-from t4o.common import config, errors
+from t4o.common import errors
 from t4o.common.config import CONF
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
-from t4o.openstack import barbican, keystone_trusts
+from t4o.openstack import barbican, endpoints, keystone_trusts
 from t4o.openstack.connection import user_connection
 from t4o.policies import trusts
 from t4o.vault import Repository, TargetUnavailable, VaultError, WorkloadKeyError
@@ -32,13 +32,8 @@ class EncryptionUnavailable(errors.BadRequest):
     """An encrypted workload's key cannot be had: its secret is gone or unreadable, or does not unlock it."""
 
 
-def _interface() -> str:
-    config.ensure_registered()
-    return str(CONF.clients.endpoint_type)
-
-
 def _session(ctx: RequestContext) -> ks_session.Session:
-    return user_connection(ctx, _interface(), CONF.clients.region_name).session
+    return user_connection(ctx).session  # on [clients]' interface and region
 
 
 def _label(workload: Any) -> str:
@@ -49,7 +44,7 @@ def read_secret(ref: str, ctx: RequestContext) -> bytes:
     """The payload of the Barbican secret ``ref`` read as the context's user; SecretUnavailable (naming
     the secret, never showing its payload) when it is gone, unreadable, or too short to wrap a key."""
     try:
-        payload = barbican.secret_payload(_session(ctx), ref, _interface())
+        payload = barbican.secret_payload(_session(ctx), ref, endpoints.interface())
     except barbican.SecretUnavailable:
         raise
     except (errors.BadRequest, keystone_trusts.TrustError) as exc:  # no token or trust to read it with
@@ -144,7 +139,7 @@ def vault_spec(workload: Any, ctx: RequestContext) -> dict[str, Any]:
             "workload_id": workload.id,
             "secret_ref": workload.secret_uuid,
             "trust_id": agent_trust(workload, ctx),
-            "interface": _interface(),
+            "interface": endpoints.interface(),
         }
     return spec
 
