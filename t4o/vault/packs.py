@@ -22,6 +22,7 @@ import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from t4o.vault.backend import ObjectWriter
 from t4o.vault.errors import CorruptRepository
@@ -101,7 +102,7 @@ class PackWriter:
         self.packs_written = 0
         self.bytes_written = 0
 
-    def add(self, blob_id: str, blob: bytes, raw: int) -> None:
+    def add(self, blob_id: str, blob: bytes | bytearray, raw: int) -> None:
         with self._lock:
             pack = self._open
             if pack is None:
@@ -149,10 +150,12 @@ class _OpenPack:
         self.size = 0
         self.entries: list[tuple[str, int, int, int]] = []  # id, offset, length, raw
 
-    def add(self, blob_id: str, blob: bytes, raw: int) -> None:
+    def add(self, blob_id: str, blob: bytes | bytearray, raw: int) -> None:
         self.entries.append((blob_id, self.size, len(blob), raw))
         self.add_raw(blob)
 
-    def add_raw(self, data: bytes) -> None:
-        self.writer.write(data)
+    def add_raw(self, data: bytes | bytearray) -> None:
+        # Every writer takes any buffer (os.write, b"".join); an encrypted blob is a bytearray sealed in
+        # place (chunks.py). It is never changed once added.
+        self.writer.write(cast(bytes, data))
         self.size += len(data)

@@ -91,18 +91,33 @@ class DiskSource:
             self.close()
             raise SourceError(f"disk {self.path} is neither a file nor a block device")
         self.size = device_size(self.fd) if self.is_block else st.st_size
+        # A backup reads the disk once from start to end: a larger kernel read-ahead, where supported.
+        with contextlib.suppress(OSError, AttributeError):
+            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
     def read(self, offset: int, length: int) -> bytes:
         try:
             data = os.pread(self.fd, length, offset)
         except OSError as exc:
             raise SourceError(f"disk {self.path} failed at offset {offset}: {exc.strerror}") from None
-        if len(data) != length:
+        self._check_length(len(data), length, offset)
+        return data
+
+    def read_into(self, offset: int, buf: bytearray | memoryview) -> None:
+        """Fill ``buf`` from ``offset``: a reused buffer costs no allocation and no fresh pages per
+        block. Safe from several threads at once (pread)."""
+        try:
+            n = os.preadv(self.fd, [buf], offset)
+        except OSError as exc:
+            raise SourceError(f"disk {self.path} failed at offset {offset}: {exc.strerror}") from None
+        self._check_length(n, len(buf), offset)
+
+    def _check_length(self, got: int, length: int, offset: int) -> None:
+        if got != length:
             raise SourceError(
-                f"disk {self.path} shrank or vanished during the backup: read {len(data)} of {length} "
+                f"disk {self.path} shrank or vanished during the backup: read {got} of {length} "
                 f"bytes at offset {offset} (size was {self.size})"
             )
-        return data
 
     def current_size(self) -> int:
         """The size now, to notice a disk that shrank or vanished while it was read."""

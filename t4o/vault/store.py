@@ -452,7 +452,7 @@ class BlobSession:
     def _packed(self, pack: str, blobs: list[PackedBlob]) -> None:
         self.blobs.extend(blobs)
 
-    def put(self, codec: ChunkCodec, cid: str, data: bytes | memoryview) -> int:
+    def put(self, codec: ChunkCodec, cid: str, data: bytes | bytearray | memoryview) -> int:
         """Encode and pack the blob ``data`` whose id is ``cid``; returns its stored size."""
         blob = codec.encode(cid, data)
         self._writer.add(cid, blob, len(data))
