@@ -46,6 +46,15 @@ def main() -> int:
     if args.op == "init":
         Repository.init(backend, password=password)
         return 0
+    requests: dict[str, int] = {}
+    s3 = getattr(backend, "_s3", None)
+    if s3 is not None:  # S3: count the requests by operation (botocore's events)
+
+        def count(event_name: str, **_: object) -> None:
+            op = event_name.split(".")[-1]
+            requests[op] = requests.get(op, 0) + 1
+
+        s3.meta.events.register("before-send.s3", count)
     repo = Repository.open(backend, password=password)
     started = time.monotonic()  # the work itself, without the interpreter's start and imports
     if args.op == "backup":
@@ -55,7 +64,9 @@ def main() -> int:
         manifest = repo.restore_disk(args.ref, args.target, fmt="raw")
     if args.result:
         args.result.write_text(
-            json.dumps({"ref": manifest.ref, "engine_seconds": time.monotonic() - started})
+            json.dumps(
+                {"ref": manifest.ref, "engine_seconds": time.monotonic() - started, "requests": requests}
+            )
         )
     backend.close()
     return 0

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 
 class BackendError(Exception):
@@ -62,6 +64,15 @@ class ObjectWriter:
         self.parts = []
 
 
+class RangeReader(Protocol):
+    """Bytes of one object read in order (``Backend.open_range``); ``read(n)`` returns fewer than
+    ``n`` bytes only at the end of the range."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -74,6 +85,9 @@ class Backend(abc.ABC):
 
     #: a human-readable location for messages and ``info`` (a path or ``s3://bucket/prefix``)
     url: str
+    #: the most bytes of one object a restore reads with one ``open_range``: a backend whose reader
+    #: streams (S3) reads long runs of a pack per request without holding them
+    range_run_bytes: int = 4 * 1024 * 1024
     #: a local directory caching this target's index files (index.py), or None: only a remote target
     #: (S3), where each read is a request, has one
     index_cache_dir: str | None = None
@@ -99,6 +113,12 @@ class Backend(abc.ABC):
         """``length`` bytes of the object from ``offset`` (fewer at its end); a backend that can
         read part of an object (pread, an HTTP Range) does so instead of fetching all of it."""
         return self.get(key)[offset : offset + length]
+
+    def open_range(self, key: str, offset: int, length: int) -> RangeReader:
+        """A reader of ``get_range(key, offset, length)``'s bytes. This default reads them at once; a
+        backend may stream them as they arrive (S3: the body of one ranged GET). ObjectNotFound is
+        raised here, not by ``read``."""
+        return io.BytesIO(self.get_range(key, offset, length))
 
     @abc.abstractmethod
     def exists(self, key: str) -> bool: ...

@@ -19,11 +19,11 @@ import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from t4o.vault.backend import ObjectNotFound
+from t4o.vault.backend import ObjectNotFound, RangeReader
 from t4o.vault.chunks import ChunkCodec, chunk_id, is_zero
 from t4o.vault.errors import CorruptRepository, InvalidArgument, TargetError
 from t4o.vault.manifest import Entry, Manifest, Patched, block_count, block_len, tree_checksum
-from t4o.vault.packs import pack_key
+from t4o.vault.packs import PackedBlob, pack_key
 from t4o.vault.parallel import for_each
 from t4o.vault.progress import ProgressCallback, ProgressMeter
 from t4o.vault.source import RestoreTarget, block_ranges, convert_raw_to_qcow2, open_source
@@ -60,15 +60,17 @@ def _blob(store: Store, codec: ChunkCodec, m: Manifest, index: int, cid: str, n:
 
 
 def _patched_block(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patched, n: int) -> bytes:
+    pieces = _pieces(store, codec, m, {pid: index for _, pid in entry.pieces if pid})
     base = _blob(store, codec, m, index, entry.base, n) if entry.base else bytes(n)
-    return _apply(store, codec, m, index, entry, base)
+    return _apply(m, index, entry, base, pieces, codec)
 
 
-def _apply(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patched, base: bytes) -> bytes:
+def _apply(
+    m: Manifest, index: int, entry: Patched, base: bytes, pieces: dict[str, bytes], codec: ChunkCodec
+) -> bytes:
     """A patched block: its pieces over ``base``, checked against the whole block's digest."""
     ps, n = m.piece_size, len(base)
     block = bytearray(base)
-    pieces = _pieces(store, codec, m, index, [p for _, p in entry.pieces if p])
     for j, pid in entry.pieces:
         if not 0 <= j < n // ps:
             raise CorruptRepository(f"snapshot {m.ref}: block {index} names piece {j} of {n // ps}")
@@ -81,102 +83,185 @@ def _apply(store: Store, codec: ChunkCodec, m: Manifest, index: int, entry: Patc
     return data
 
 
-# A patched block's pieces were stored by one backup, close together in its pack: they are read with
-# one ranged read when the span holding them is at most this many bytes (an S3 GET per block, not one
-# per 64 KiB piece), else one by one.
-PIECE_SPAN = 2 * 1024 * 1024
+# Neighbouring blobs of a pack are read with one ranged read (Backend.open_range, at most the
+# backend's ``range_run_bytes``; on S3 a streamed GET of up to a whole pack): blocks in pack order, a
+# patched block with its base, and the pieces of a run's patched blocks, which the incremental that
+# stored them put close together in its own pack, in spans of their own. A read steps over gaps of up
+# to RUN_GAP bytes (blobs of blocks rewritten since, or of other disks) rather than cost another request.
+RUN_GAP = 1024 * 1024
+# Decoded pieces wait for their block while a run is written: a run is cut before its patched blocks'
+# pieces would hold more than this.
+RUN_PIECE_BYTES = 8 * 1024 * 1024
 
 
-def _pieces(store: Store, codec: ChunkCodec, m: Manifest, index: int, ids: list[str]) -> dict[str, bytes]:
+def read_runs(store: Store, m: Manifest) -> list[list[int]]:
+    """The blocks of ``m`` grouped into runs read together, in pack order: a patched block by its base,
+    or by its pieces when it has no base (a block that was a hole); zero blocks and blobs the index
+    does not name (old chunk objects) are runs of one."""
+    index, limit = store.index, store.backend.range_run_bytes
+    singles: list[list[int]] = []
+    placed: list[tuple[str, int, int, int, int]] = []  # pack, offset, length, block, bytes of pieces
+    for i, entry in enumerate(m.chunks):
+        where: tuple[str, int, int] | None = None
+        pieces = 0
+        if isinstance(entry, Patched):
+            ids = [p for _, p in entry.pieces if p]
+            pieces = len(ids) * m.piece_size
+            if entry.base is None:  # the span of its pieces, all stored by one backup, in one pack
+                locs = [loc for p in ids if (loc := index.find(p)) is not None]
+                if locs and len(locs) == len(ids) and len({loc.pack for loc in locs}) == 1:
+                    first = min(loc.offset for loc in locs)
+                    end = max(loc.offset + loc.length for loc in locs)
+                    where = (locs[0].pack, first, end - first)
+        base = _base(entry)
+        if base is not None and (found := index.find(base)) is not None:
+            where = (found.pack, found.offset, found.length)
+        if where is None:
+            singles.append([i])
+        else:
+            placed.append((*where, i, pieces))
+    placed.sort()
+    runs: list[list[int]] = []
+    pack, start, end, last, held = "", 0, 0, -1, 0
+    for p, offset, length, i, pieces in placed:
+        if (
+            runs
+            and p == pack
+            and (end <= offset <= end + RUN_GAP or offset == last)  # ``last``: the same blob again
+            and max(end, offset + length) - start <= limit
+            and held + pieces <= RUN_PIECE_BYTES
+        ):
+            runs[-1].append(i)
+            held += pieces
+        else:
+            runs.append([i])
+            pack, start, end, held = p, offset, offset, pieces
+        last, end = offset, max(end, offset + length)
+    return runs + singles
+
+
+def _spans(located: list[tuple[PackedBlob, str]], limit: int) -> list[list[tuple[PackedBlob, str]]]:
+    """``located`` blobs grouped, in pack order, into spans that one ranged read of at most ``limit``
+    bytes covers."""
+    spans: list[list[tuple[PackedBlob, str]]] = []
+    end = 0
+    for loc, cid in sorted(located, key=lambda lc: (lc[0].pack, lc[0].offset)):
+        if spans:
+            first = spans[-1][0][0]
+            if (
+                loc.pack == first.pack
+                and end <= loc.offset <= end + RUN_GAP
+                and loc.offset + loc.length - first.offset <= limit
+            ):
+                spans[-1].append((loc, cid))
+                end = loc.offset + loc.length
+                continue
+        spans.append([(loc, cid)])
+        end = loc.offset + loc.length
+    return spans
+
+
+def _together(locations: list[PackedBlob | None], limit: int) -> list[PackedBlob] | None:
+    """``locations`` if one ranged read of at most ``limit`` bytes covers them in this order (one pack,
+    ascending offsets or the same blob again), else None."""
+    out: list[PackedBlob] = []
+    for loc in locations:
+        if loc is None:
+            return None
+        if out:
+            prev = out[-1]
+            if loc.pack != prev.pack or not (
+                loc.offset >= prev.offset + prev.length or loc.offset == prev.offset
+            ):
+                return None
+            if loc.offset + loc.length - out[0].offset > limit:
+                return None
+        out.append(loc)
+    return out
+
+
+def _open_span(store: Store, span: list[PackedBlob]) -> Iterator[bytes]:
+    """The stored bytes of each blob of ``span`` (as ``_together`` or ``_spans`` gave it), from one
+    ranged read; ObjectNotFound is raised here, before the first blob, when the pack is gone."""
+    first = span[0]
+    length = max(loc.offset + loc.length for loc in span) - first.offset
+    reader = store.backend.open_range(pack_key(first.pack), first.offset, length)
+    return _blobs_of(reader, span)
+
+
+def _blobs_of(reader: RangeReader, span: list[PackedBlob]) -> Iterator[bytes]:
+    try:
+        pos, data = span[0].offset, b""
+        for loc in span:
+            if loc.offset < pos:  # the blob just read, referenced again
+                yield data
+                continue
+            while pos < loc.offset:  # a gap: read and dropped
+                skipped = reader.read(min(loc.offset - pos, 256 * 1024))
+                if not skipped:
+                    break
+                pos += len(skipped)
+            data = reader.read(loc.length)
+            if len(data) != loc.length or pos != loc.offset:
+                raise CorruptRepository(f"pack {loc.pack} is shorter than the index says")
+            pos += loc.length
+            yield data
+    finally:
+        reader.close()
+
+
+def _pieces(store: Store, codec: ChunkCodec, m: Manifest, wanted: dict[str, int]) -> dict[str, bytes]:
+    """The plain pieces ``wanted`` (piece id -> the block naming it, for messages), read in spans;
+    one by one when a pack moved (a gc repacked it since the index was read) or the index lacks one."""
     out: dict[str, bytes] = {}
-    located = [(loc, cid) for cid in ids if (loc := store.index.find(cid)) is not None]
-    packs = {loc.pack for loc, _ in located}
-    if len(located) > 1 and len(packs) == 1:
-        start = min(loc.offset for loc, _ in located)
-        end = max(loc.offset + loc.length for loc, _ in located)
-        if end - start <= PIECE_SPAN:
-            try:
-                span = memoryview(store.backend.get_range(pack_key(located[0][0].pack), start, end - start))
-                for loc, cid in located:
-                    at = loc.offset - start
-                    out[cid] = codec.decode(cid, span[at : at + loc.length], m.piece_size)
-            except ObjectNotFound:
-                out.clear()  # moved by a gc since the index was read: one by one below
-    for cid in ids:
+    located = [(loc, cid) for cid in wanted if (loc := store.index.find(cid)) is not None]
+    for span in _spans(located, store.backend.range_run_bytes):
+        try:
+            blobs = _open_span(store, [loc for loc, _ in span])
+        except ObjectNotFound:
+            continue
+        for (_, cid), data in zip(span, blobs, strict=True):
+            out[cid] = codec.decode(cid, data, m.piece_size)
+    for cid, index in wanted.items():
         if cid not in out:
             out[cid] = _blob(store, codec, m, index, cid, m.piece_size)
     return out
 
 
-# Blocks whose blobs lie one after another in a pack are read with one ranged read of at most this
-# many bytes: on S3 a few GETs per pack instead of one per block. (A backup's worker threads put a
-# disk's blocks into its packs in roughly, not exactly, disk order: runs are formed in pack order.)
-RUN_BYTES = 4 * 1024 * 1024
-
-
-def read_runs(store: Store, m: Manifest) -> list[list[int]]:
-    """The blocks of ``m`` grouped into runs read together, in pack order (a patched block by its base);
-    zero blocks, patched blocks on zeros and blobs the index does not name (old chunk objects) are
-    runs of one."""
-    index = store.index
-    singles: list[list[int]] = []
-    placed: list[tuple[str, int, int, int]] = []  # pack, offset, length, block
-    for i, entry in enumerate(m.chunks):
-        # A patched block is read with its base, in the base's place; its pieces come after.
-        whole = entry.base if isinstance(entry, Patched) else entry
-        found = index.find(whole) if whole else None
-        if found is None:
-            singles.append([i])
-        else:
-            placed.append((found.pack, found.offset, found.length, i))
-    placed.sort()
-    runs: list[list[int]] = []
-    pack, end, size = "", -1, 0
-    for p, offset, length, i in placed:
-        if runs and p == pack and offset == end and size + length <= RUN_BYTES:
-            runs[-1].append(i)
-            size += length
-        else:
-            runs.append([i])
-            pack, size = p, length
-        end = offset + length
-    return runs + singles
-
-
 def fetch_run(store: Store, codec: ChunkCodec, m: Manifest, run: list[int]) -> Iterator[bytes]:
-    """The plain blocks of a run, in order, from one ranged read of their pack (each blob decoded and
-    re-hashed as ``fetch_block`` does, one at a time so only one decoded block is held); block by
-    block when the pack moved (a gc repacked it meanwhile)."""
-    bases = [_base(m.chunks[i]) for i in run]
-    locations = [store.index.find(b) if b else None for b in bases]
-    first = locations[0]
+    """The plain blocks of a run, in order: their blobs from one ranged read of their pack, the pieces
+    of its patched blocks from as few more (each blob decoded and re-hashed as ``fetch_block`` does,
+    one block at a time); block by block when the pack moved (a gc repacked it meanwhile)."""
+    entries = [m.chunks[i] for i in run]
+    limit = store.backend.range_run_bytes
+    wanted = {
+        pid: i
+        for i, e in zip(run, entries, strict=True)
+        if isinstance(e, Patched)
+        for _, pid in e.pieces
+        if pid
+    }
+    pieces = _pieces(store, codec, m, wanted) if wanted else {}
+    bases = [_base(e) for e in entries]
     # The index may have been read again since the runs were planned (a gc moved blobs): read the run
-    # at once only if its blobs still lie one after another.
-    end = first.offset if first is not None else -1
-    together = True
-    for loc in locations:
-        if loc is None or first is None or loc.pack != first.pack or loc.offset != end:
-            together = False
-            break
-        end += loc.length
-    data = None
-    if together and first is not None:
+    # at once only if its blobs still lie together.
+    based = [b for b in bases if b is not None]
+    span = _together([store.index.find(b) for b in based], limit) if based else None
+    blobs: Iterator[bytes] | None = None
+    if span is not None:
         try:
-            data = store.backend.get_range(pack_key(first.pack), first.offset, end - first.offset)
+            blobs = _open_span(store, span)
         except ObjectNotFound:
-            data = None
-    if data is None:
-        for i in run:
-            yield fetch_block(store, codec, m, i)
-        return
-    view, pos = memoryview(data), 0
-    for i, loc, base in zip(run, locations, bases, strict=True):
-        assert loc is not None and base is not None
+            blobs = None
+    for i, entry, base in zip(run, entries, bases, strict=True):
         n = block_len(i, m.size, m.chunk_size)
-        block = codec.decode(base, view[pos : pos + loc.length], n)
-        entry = m.chunks[i]
-        yield _apply(store, codec, m, i, entry, block) if isinstance(entry, Patched) else block
-        pos += loc.length
+        if blobs is not None and base is not None:
+            block = codec.decode(base, next(blobs), n)
+        elif base is not None:
+            block = _blob(store, codec, m, i, base, n)
+        else:
+            block = bytes(n)
+        yield _apply(m, i, entry, block, pieces, codec) if isinstance(entry, Patched) else block
 
 
 def _base(entry: Entry) -> str | None:
@@ -198,16 +283,15 @@ def write_blocks(
     meter = ProgressMeter("restore", m.size, progress)
 
     def work(run: list[int]) -> None:
-        blocks = fetch_run(store, codec, m, run) if len(run) > 1 else None
-        for i in run:
-            off, n = i * m.chunk_size, block_len(i, m.size, m.chunk_size)
-            if blocks is not None:
-                writer.write(off, next(blocks))
-            elif m.chunks[i] is not None:
-                writer.write(off, fetch_block(store, codec, m, i))
-            elif dirty is None or i in dirty:
+        if m.chunks[run[0]] is None:  # a zero block, a run of its own
+            off, n = run[0] * m.chunk_size, block_len(run[0], m.size, m.chunk_size)
+            if dirty is None or run[0] in dirty:
                 writer.write_zeroes(off, n)
             meter.add(n)
+            return
+        for i, block in zip(run, fetch_run(store, codec, m, run), strict=True):
+            writer.write(i * m.chunk_size, block)
+            meter.add(len(block))
 
     for_each(read_runs(store, m), work, workers=workers, name="vault-restore")
     writer.flush()

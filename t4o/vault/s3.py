@@ -4,7 +4,9 @@ Each object is written with a single PUT, so a reader sees it whole or not at al
 is streamed into a multipart upload instead, part by part as it fills, so that no pack sits whole in
 memory; S3 shows the object only when the upload is completed (whole or not at all again). An upload
 that fails is aborted; one a dead process left open is aborted by ``sweep_temp`` (gc) a day later.
-A pack smaller than one part still goes up with one PUT. Object Lock is used in
+A pack smaller than one part still goes up with one PUT. A restore reads a run of a pack's blobs with one
+ranged GET whose body it reads as it arrives (``open_range``), so a whole pack costs one request and no
+more memory than a blob; a body cut off is asked for again from where it stopped. Object Lock is used in
 COMPLIANCE mode: unlike GOVERNANCE mode, nobody (not even the holder of the bucket owner's keys, which
 ransomware may steal) can shorten the retention or delete a locked version before its date.
 
@@ -47,6 +49,7 @@ from t4o.vault.backend import (
     ObjectLocked,
     ObjectNotFound,
     ObjectWriter,
+    RangeReader,
 )
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +67,9 @@ DEFAULT_PART_SIZE = MIN_PART
 # lock requires a checksum on every part.
 CHECKSUM = "CRC32"
 STALE_UPLOAD = dt.timedelta(days=1)
+# A restore reads up to this much of a pack with one GET, streamed blob by blob as it arrives (so it is
+# not held whole): a whole default pack per request instead of one GET per 4 MiB.
+RANGE_RUN_BYTES = 16 * 1024**2
 LOCK_MODE = "COMPLIANCE"
 
 _MISSING_KEY = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
@@ -401,6 +407,13 @@ class S3Backend(Backend):
             return b""
         return self._get(key, f"bytes={offset}-{offset + length - 1}")
 
+    range_run_bytes = RANGE_RUN_BYTES
+
+    def open_range(self, key: str, offset: int, length: int) -> RangeReader:
+        reader = _RangeReader(self, key, offset, length)
+        reader.open()
+        return reader
+
     def _get(self, key: str, byte_range: str | None = None) -> bytes:
         full = self._full(key)
         extra = {"Range": byte_range} if byte_range else {}
@@ -593,6 +606,57 @@ class S3Backend(Backend):
 
     def close(self) -> None:
         self._s3.close()
+
+
+class _RangeReader:
+    """The body of one ranged GET, read as it arrives; a body cut off mid-stream is asked for again
+    from where it stopped (botocore retries a request, not a body)."""
+
+    def __init__(self, backend: S3Backend, key: str, offset: int, length: int) -> None:
+        self.s3, self.key, self.full = backend, key, backend._full(key)
+        self.pos, self.end = offset, offset + length
+        self.body: Any = None
+
+    def open(self) -> None:
+        if self.pos >= self.end:
+            return
+        with self.s3._errors("get", self.key):
+            answer = self.s3._s3.get_object(
+                Bucket=self.s3.bucket, Key=self.full, Range=f"bytes={self.pos}-{self.end - 1}"
+            )
+        self.body = answer["Body"]
+
+    def read(self, n: int, /) -> bytes:
+        n = min(n, self.end - self.pos)
+        got: builtins.list[bytes] = []
+        have, failures = 0, 0
+        while have < n and self.body is not None:
+            try:
+                data = self.body.read(n - have)
+            except (
+                botocore.exceptions.ResponseStreamingError,
+                botocore.exceptions.IncompleteReadError,
+                botocore.exceptions.ReadTimeoutError,
+            ) as exc:
+                failures += 1
+                self.body.close()
+                self.body = None
+                if failures >= self.s3._max_attempts:
+                    raise self.s3._translate(exc, "get", self.key) from exc
+                self.open()
+                continue
+            if not data:  # the object is shorter than the range
+                self.close()
+                break
+            got.append(data)
+            have += len(data)
+            self.pos += len(data)
+        return got[0] if len(got) == 1 else b"".join(got)
+
+    def close(self) -> None:
+        if self.body is not None:
+            self.body.close()
+            self.body = None
 
 
 class MultipartWriter(ObjectWriter):
