@@ -11,7 +11,10 @@ of devcloud's Nova ``GET /servers/detail``. The client is ``wrk`` (C, one epoll 
 two cores go to the servers) for ``--duration`` seconds per call, or with ``--client python`` (or when wrk
 is missing) Python threads with one http.client connection each for ``--requests`` requests per call.
 Beside latency it reports the CPU the API's processes spent per request, which the machine's load
-does not change much. When devcloud is up
+does not change much, and what tells a tail apart: MariaDB's CPU per request, each worker's share of the
+requests with their time inside the app (from the API's request log), and each worker's connections and
+garbage-collector pauses (from the line it logs when it exits). It measures once every worker has logged
+that it is ready. When devcloud is up
 (``devcloud/devcloud status``) the API authenticates with keystonemiddleware against devcloud's Keystone
 and every call carries a token of the demo user; otherwise the API runs noauth and the Nova comparison is
 reported as not possible. devcloud itself is never started or stopped here.
@@ -203,24 +206,28 @@ def write_config(path: Path, url: str, port: int, args: argparse.Namespace, clou
     path.write_text("\n".join(lines) + "\n")
 
 
-def start_api(conf: Path, port: int) -> subprocess.Popen[bytes]:
-    log = (conf.parent / "api.stdout").open("wb")
+def start_api(conf: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    out = (conf.parent / "api.stdout").open("wb")
     proc = subprocess.Popen(
         [str(VENV_BIN / "workloadmgr-api"), "--config-file", str(conf)],
-        stdout=log,
+        stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    for _ in range(120):
+    log = conf.parent / "api.log"
+    for _ in range(240):
         if proc.poll() is not None:
             sys.exit(
                 f"api_bench: workloadmgr-api exited with {proc.returncode}; see {conf.parent}/api.stdout"
             )
-        if port_open(port):
+        # gunicorn listens before its workers have loaded the app: connections made before a worker is
+        # ready all go to the others, and keep-alive keeps them there for the whole run.
+        ready = READY_LINE.findall(log.read_text(errors="replace")) if log.exists() else []
+        if port_open(port) and len(ready) >= workers:
             return proc
         time.sleep(0.25)
     proc.terminate()
-    sys.exit("api_bench: workloadmgr-api did not listen within 30 s")
+    sys.exit("api_bench: workloadmgr-api's workers were not all ready within 60 s")
 
 
 # ------------------------------------------------------------------ load
@@ -236,6 +243,10 @@ class Result:
     # Percentiles measured by the client itself (wrk's histogram), in ms; else computed from latencies.
     percentiles: dict[float, float] | None = None
     api_cpu_ms: float | None = None  # CPU seconds of the API's processes per request, in ms
+    # pid -> the time each request of the call spent in the app (its log line's ``time:``), in seconds
+    workers: dict[int, list[float]] | None = None
+    # CPU of the MariaDB server per request, in ms (all its clients: other work on the machine adds to it)
+    db_cpu_ms: float | None = None
 
     @property
     def rps(self) -> float:
@@ -259,7 +270,25 @@ class Result:
             "p99_ms": round(self.pct(99), 1),
             "body_bytes": self.body_bytes,
             "api_cpu_ms_per_request": round(self.api_cpu_ms, 2) if self.api_cpu_ms is not None else None,
+            "mariadb_cpu_ms_per_request": round(self.db_cpu_ms, 2) if self.db_cpu_ms is not None else None,
+            "workers": {str(pid): worker_summary(times) for pid, times in (self.workers or {}).items()},
         }
+
+
+def _pct_ms(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return (
+        ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000 if ordered else 0.0
+    )
+
+
+def worker_summary(times: list[float]) -> dict[str, float]:
+    return {
+        "requests": len(times),
+        "app_p50_ms": round(_pct_ms(times, 50), 1),
+        "app_p99_ms": round(_pct_ms(times, 99), 1),
+        "app_max_ms": round(max(times, default=0.0) * 1000, 1),
+    }
 
 
 def load(name: str, url: str, headers: dict[str, str], total: int, concurrency: int) -> Result:
@@ -380,6 +409,41 @@ def process_cpu(pid: int) -> float:
     return total
 
 
+# The API's request log line (oslo.log's default format: time, pid, level, logger, context, message).
+REQUEST_LINE = re.compile(r'^\S+ \S+ (\d+) INFO \S+ .*"GET (\S+)" status: \d+ len: \S+ time: ([\d.]+)$', re.M)
+# A worker's line once its app is loaded (t4o.cmd.api).
+READY_LINE = re.compile(r"workloadmgr-api worker \d+ of \d+ ready\b", re.M)
+# The workers' exit lines (t4o.cmd.api): requests served and the garbage collector's pauses.
+GC_LINE = re.compile(r"^\S+ \S+ (\d+) INFO \S+ .*(worker exiting: .*)$", re.M)
+
+
+def log_size(log: Path) -> int:
+    return log.stat().st_size if log.exists() else 0
+
+
+def requests_by_worker(log: Path, offset: int, path: str) -> dict[int, list[float]]:
+    """pid -> in-app times of the requests of ``path`` the API logged after ``offset``: how the keep-alive
+    connections fell on the workers, and whether a worker's slow requests were slow inside the app."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
+    out: dict[int, list[float]] = {}
+    for pid, logged, seconds in REQUEST_LINE.findall(text):
+        if logged == path:
+            out.setdefault(int(pid), []).append(float(seconds))
+    return out
+
+
+def mariadb_pid() -> int | None:
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_text().strip() == "mariadbd":
+                return int(stat.parent.name)
+        except OSError:
+            continue
+    return None
+
+
 def warm(url: str, headers: dict[str, str], count: int, concurrency: int) -> None:
     """Requests first: token validation cached, connections pooled, code paths imported."""
     load("warm-up", url, headers, count, min(count, concurrency))
@@ -443,7 +507,9 @@ def main() -> None:
     port = free_port()
     conf = work / "t4o.conf"
     write_config(conf, url, port, args, cloud)
-    proc = start_api(conf, port)
+    api_log = work / "api.log"
+    db_pid = mariadb_pid()
+    proc = start_api(conf, port, args.workers)
     headers = {"X-Auth-Token": cloud.token if cloud else f"bench:{project}:member,reader"}
     base = f"http://127.0.0.1:{port}/v1/{project}"
     results: list[Result] = []
@@ -462,14 +528,24 @@ def main() -> None:
             if args.client == "wrk":
                 print(f"measuring {name}: wrk, {args.duration} s, {args.concurrency} connections", flush=True)
                 size = probe(call_url, hdrs)
+                cpu0, offset = process_cpu(proc.pid), log_size(api_log)
+                db0 = process_cpu(db_pid) if db_pid else 0.0
                 res = load_wrk(name, call_url, hdrs["X-Auth-Token"], args.duration, args.concurrency, size)
             else:
                 print(f"measuring {name}: {args.requests} requests, {args.concurrency} clients", flush=True)
+                offset = log_size(api_log)
+                db0 = process_cpu(db_pid) if db_pid else 0.0
                 res = load(name, call_url, hdrs, args.requests, args.concurrency)
             if name.startswith("Nova"):
                 nova = res
             else:
                 res.api_cpu_ms = (process_cpu(proc.pid) - cpu0) / max(res.requests, 1) * 1000
+                if db_pid:
+                    res.db_cpu_ms = (process_cpu(db_pid) - db0) / max(res.requests, 1) * 1000
+                parts = urlsplit(call_url)
+                res.workers = requests_by_worker(
+                    api_log, offset, parts.path + (f"?{parts.query}" if parts.query else "")
+                )
                 results.append(res)
     finally:
         proc.terminate()
@@ -502,6 +578,17 @@ def main() -> None:
             print(f"{r.name}: {r.errors} failed requests; the first: {r.first_error}")
     if nova is None:
         print("No Nova comparison: devcloud is not up (or --no-nova).")
+    for r in results:
+        if r.db_cpu_ms is not None:
+            print(f"{r.name}: MariaDB CPU {r.db_cpu_ms:.2f} ms per request (and its other clients)")
+        print(f"{r.name}, by worker (requests, time in the app p50/p99/max ms): " + "; ".join(
+            f"pid {pid}: {len(t)} ({100 * len(t) / max(1, sum(map(len, r.workers.values()))):.0f}%), "
+            f"{_pct_ms(t, 50):.1f}/{_pct_ms(t, 99):.1f}/{max(t) * 1000:.1f}"
+            for pid, t in sorted((r.workers or {}).items())
+        ))  # fmt: skip
+    gc_lines = GC_LINE.findall(api_log.read_text(errors="replace")) if api_log.exists() else []
+    for pid, line in gc_lines:
+        print(f"API worker {pid}: {line}")
     if args.json:
         args.json.write_text(
             json.dumps(

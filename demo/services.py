@@ -216,7 +216,9 @@ class T4OServices(ProcessGroup):
             for binary in sorted(pending):
                 if binary in APIS:
                     # Its own gunicorn must hold the port: an answer alone may come from another T4O.
-                    bound = f"Listening at: http://127.0.0.1:{APIS[binary]} ({self.procs[binary].pid})"
+                    bound = f"of {self.procs[binary].pid} ready at http://127.0.0.1:{APIS[binary]}"
+                    if binary != "workloadmgr-api":
+                        bound = f"Listening at: http://127.0.0.1:{APIS[binary]} ({self.procs[binary].pid})"
                     with contextlib.suppress(requests.RequestException):
                         answered = requests.get(f"http://127.0.0.1:{APIS[binary]}/", timeout=2).status_code
                         if bound in self.log(binary) and answered == 200:

@@ -16,6 +16,8 @@ def _ts(value: dt.datetime | str | None) -> str | None:
     if not value:
         return None
     if isinstance(value, str):  # a listing's 'YYYY-MM-DD HH:MM:SS[.ffffff]' as the database wrote it
+        if len(value) == 19:  # whole seconds (MariaDB's DATETIME): the common case of a large page
+            return f"{value[:10]}T{value[11:]}.000000Z"
         return f"{value[:10]}T{value[11:19]}.{value[20:26].ljust(6, '0')}Z"
     return value.isoformat(timespec="microseconds") + "Z"
 

@@ -63,6 +63,11 @@ def get_read_engine() -> Engine:
     three. Its callers retry once when a pooled connection turns out to be dead (``connection_invalidated``).
     SQLite has no round trips: there it is the ordinary engine."""
     url = CONF.database.connection
+    # Looked up before parsing the URL: a listing asks twice per request, and parsing it costs more
+    # than the rest of the lookup (dict reads are atomic: no lock needed for a hit).
+    engine = _ENGINES.get("read:" + url)
+    if engine is not None:
+        return engine
     if make_url(url).get_backend_name() == "sqlite":
         return get_engine()
     with _LOCK:

@@ -210,7 +210,7 @@ def start_second(services: T4OServices, name: str, api_port: int) -> Callable[[]
             log = services.log(name)
             if name == SECOND_API:
                 # its own gunicorn holds the port and answers
-                listening = f"Listening at: http://127.0.0.1:{api_port} ({proc.pid})" in log
+                listening = f"of {proc.pid} ready at http://127.0.0.1:{api_port}" in log
                 if listening and port_in_use(api_port):
                     with contextlib.suppress(requests.RequestException):
                         if requests.get(f"http://127.0.0.1:{api_port}/", timeout=2).status_code == 200:
