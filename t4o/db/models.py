@@ -381,3 +381,24 @@ class BackupTarget(Base):
     credentials: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class RestoreResource(Base):
+    """A server, volume, port or other resource a running restore created (t4o.db.restore_resources_api).
+
+    The restore's worker writes a row as it creates each one and drops the rows when the restore ends
+    (removed on a failure, the user's on success). Rows of a restore that ended without its worker (killed,
+    its job failed by the scheduler or at its restart) are what another worker removes; ``cleaner`` and
+    ``claimed_until`` are its lease, so one worker does it and a killed cleaner's work is taken up again.
+    """
+
+    __tablename__ = "restore_resources"
+    __table_args__ = (Index("ix_restore_resources_restore", "restore_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # creation order
+    restore_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # server, volume, port, network, ...
+    resource_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    cleaner: Mapped[str | None] = mapped_column(String(255))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)

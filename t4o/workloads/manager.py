@@ -12,10 +12,10 @@ from oslo_config import cfg
 from t4o.common.context import RequestContext
 from t4o.common.log import get_logger
 from t4o.db import api as db
-from t4o.db import audit_api, states, transfer_slots_api
+from t4o.db import audit_api, restore_resources_api, states, transfer_slots_api
 from t4o.openstack.cloud import Cloud, get_cloud
 from t4o.policies import notify
-from t4o.workloads import file_search, target_cleanup, workflows
+from t4o.workloads import file_search, restore_cleanup, target_cleanup, workflows
 
 LOG = get_logger(__name__)
 MAX_FILE_SEARCHES = 2  # file searches run at once by one worker; more wait for their turn
@@ -30,6 +30,7 @@ class WorkloadsManager:
         self.cloud = cloud or get_cloud()
         self._slots = threading.BoundedSemaphore(conf.max_concurrent_jobs)
         self._searches = threading.BoundedSemaphore(MAX_FILE_SEARCHES)
+        self._cleaning = threading.Lock()
 
     def init_host(self) -> None:
         """Jobs this host ran before it stopped cannot be continued: resolve them as error."""
@@ -46,6 +47,20 @@ class WorkloadsManager:
             LOG.warning(
                 "Marked %d file search(es) interrupted by the restart of %s as error", searches, self.host
             )
+        # Its restores just failed: what they created is removed now, not at the first periodic pass, and
+        # in a thread of its own (servers take a while to go) so the worker takes jobs meanwhile.
+        restore_resources_api.release(self.host)
+        threading.Thread(target=self.undo_orphaned_restores, name="restore-cleanup", daemon=True).start()
+
+    def periodic_tasks(self) -> list[tuple[float, Any]]:
+        return [(float(self.conf.report_interval), self.undo_orphaned_restores)]
+
+    def undo_orphaned_restores(self) -> None:
+        """Remove what restores whose worker died had created (see t4o.workloads.restore_cleanup)."""
+        with self._cleaning:  # the start-up pass and the periodic one do not run at once
+            count = restore_cleanup.undo_orphaned(self.host)
+        if count:
+            LOG.info("Cleaned up after %d restore(s) that ended without their worker", count)
 
     def delete_from_target(
         self, ctxt: RequestContext, workload_id: str, snapshot_ids: list[str], whole_workload: bool
@@ -123,10 +138,21 @@ class WorkloadsManager:
             return
         if db.job_finish(kind, job_id, states.AVAILABLE, **result):
             LOG.info("%s %s completed", kind, job_id)
+            if kind == "restore":
+                self._forget_created(job_id)
             notify.emit(self.conf, ctxt, kind, "end", {**payload, "status": states.AVAILABLE})
             self._audit(ctxt, kind, "end", payload, states.AVAILABLE)
         else:
             LOG.info("%s %s was resolved elsewhere before it completed", kind, job_id)
+
+    @staticmethod
+    def _forget_created(restore_id: str) -> None:
+        """What the restore created is the user's now (a failed restore's ledger forgot it after undoing
+        it); should this fail, any worker forgets it later."""
+        try:
+            restore_resources_api.forget(restore_id)
+        except Exception:
+            LOG.exception("Could not forget what restore %s created", restore_id)
 
     @staticmethod
     def _audit(

@@ -123,11 +123,19 @@ def test_restart_fails_own_jobs(worker: Any) -> None:
         mock.patch.object(manager.db, "jobs_fail_on_hosts", return_value=2) as fail,
         mock.patch.object(manager.file_search, "fail_interrupted", return_value=1) as searches,
         mock.patch.object(manager.transfer_slots_api, "release_worker", return_value=1) as slots,
+        mock.patch.object(manager.restore_resources_api, "release", return_value=0) as claims,
+        mock.patch.object(manager.restore_cleanup, "undo_orphaned", return_value=1) as cleanup,
     ):
         worker.init_host()
+        for thread in threading.enumerate():
+            if thread.name == "restore-cleanup":
+                thread.join()
     assert fail.call_args.args[0] == ["h1"] and "restarted" in fail.call_args.args[1]
     searches.assert_called_once_with("h1")
     slots.assert_called_once_with("h1")  # its transfer slots are freed at once, not at their lease's end
+    # what its failed restores created is removed at once, not at the first periodic pass
+    claims.assert_called_once_with("h1")
+    cleanup.assert_called_once_with("h1")
 
 
 def test_job_waiting_for_a_slot_is_held_then_run(worker: Any) -> None:

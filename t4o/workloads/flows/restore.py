@@ -103,7 +103,7 @@ def restore(job: Job) -> dict[str, Any]:
         return user_cloud(job.context)
 
     cloud = connect()
-    ledger = Ledger(cloud, CONF.workflows.volume_timeout)
+    ledger = Ledger.recorded(cloud, CONF.workflows.volume_timeout, str(job.id), job.context)
     needs = Prerequisites(ledger, cloud.nova.current_project_id())
     progress = vm_runner.VmProgress(job.progress, len(vms))
     slots = TransferSlots.for_job(job, row.project_id, CONF)  # deployment-wide transfer limits

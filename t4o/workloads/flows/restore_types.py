@@ -34,7 +34,7 @@ def run(job: Job, kind: str, vms: list[Any]) -> dict[str, Any]:
     started = time.monotonic()
     definitions = [vm.definition or {} for vm in vms]
     cloud = user_cloud(job.context)
-    ledger = Ledger(cloud, CONF.workflows.volume_timeout)
+    ledger = Ledger.recorded(cloud, CONF.workflows.volume_timeout, str(job.id), job.context)
     job.progress(1, f"{kind} restore started")
     try:
         if kind == "network-topology":
