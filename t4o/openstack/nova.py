@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import quote
 
 import openstack
 from keystoneauth1 import exceptions as ks_exc
@@ -287,6 +288,11 @@ class Compute:
             self.wait_server(server_id, "SHUTOFF", timeout)
         return True
 
+    def request_stop(self, server_id: str) -> None:
+        """Ask Nova to stop a server known to be running, without waiting (and without reading it first,
+        as ``stop`` does): its stop is under way when this returns."""
+        self._api.stop_server(server_id)
+
     def start(self, server_id: str, timeout: float) -> None:
         self._api.start_server(server_id)
         self.wait_server(server_id, "ACTIVE", timeout)
@@ -339,6 +345,26 @@ class NovaCloud(Cloud):
 
     def compute(self, context: RequestContext) -> Compute:
         return Compute(self.connection(context))
+
+    def server_host(self, context: RequestContext, server_id: str) -> tuple[str, str | None]:
+        """The server's status and compute host (None until Nova has placed it), in one GET with the
+        caller's token. datamover-api asks this before every transfer, and a restore asks it again and
+        again while Nova places a new server: a new openstacksdk connection would first fetch Nova's
+        version document each time, a second round trip to nova-api. NotFound when there is no such
+        server (or the id is not one Nova accepts)."""
+        url = endpoint_from_catalog(context.service_catalog, "compute", self.interface, self.region)
+        if not url or not context.auth_token:
+            raise errors.BadRequest("The token's service catalog has no compute endpoint to find servers.")
+        sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+        resp = sess.get(f"{url.rstrip('/')}/servers/{quote(server_id, safe='')}", raise_exc=False)
+        if resp.status_code in (400, 404):
+            raise errors.NotFound(f"Server {server_id} not found.")
+        if resp.status_code >= 400:
+            raise errors.ServiceUnavailable(
+                f"Nova answered {resp.status_code} to the read of server {server_id}: {resp.text[:200]}"
+            )
+        server = resp.json().get("server") or {}
+        return str(server.get("status") or ""), server.get("OS-EXT-SRV-ATTR:host") or None
 
     def find_servers(self, context: RequestContext, server_ids: list[str]) -> dict[str, Server | None]:
         compute = self.compute(context)

@@ -140,3 +140,37 @@ def test_an_unknown_cloud_driver_fails_the_start(t4o_conf: Any) -> None:
         get_cloud(t4o_conf)
     with pytest.raises(drivers.DriverNotFound, match="cloud_driver = fake"):
         drivers.check(t4o_conf)
+
+
+def test_a_servers_host_is_read_in_one_request_with_the_callers_token() -> None:
+    ctx = RequestContext(
+        auth_token="tok",
+        service_catalog=[
+            {"type": "compute", "endpoints": [{"interface": "public", "url": "http://nova/v2.1/"}]}
+        ],
+    )
+    answers = {
+        "http://nova/v2.1/servers/s1": (
+            200,
+            {"server": {"status": "ACTIVE", "OS-EXT-SRV-ATTR:host": "cmp1"}},
+        ),
+        "http://nova/v2.1/servers/s2": (200, {"server": {"status": "BUILD", "OS-EXT-SRV-ATTR:host": None}}),
+        "http://nova/v2.1/servers/gone": (404, {}),
+        "http://nova/v2.1/servers/s3": (503, {}),
+    }
+    asked = []
+
+    def get(self: Any, url: str, raise_exc: bool = True) -> Any:
+        asked.append((url, self.get_token()))
+        code, body = answers[url]
+        return SimpleNamespace(status_code=code, json=lambda: body, text="")
+
+    cloud = nova.NovaCloud("public", None)
+    with mock.patch.object(nova.ks_session.Session, "get", get):
+        assert cloud.server_host(ctx, "s1") == ("ACTIVE", "cmp1")
+        assert cloud.server_host(ctx, "s2") == ("BUILD", None)
+        with pytest.raises(errors.NotFound):
+            cloud.server_host(ctx, "gone")
+        with pytest.raises(errors.ServiceUnavailable, match="503"):
+            cloud.server_host(ctx, "s3")
+    assert asked[0] == ("http://nova/v2.1/servers/s1", "tok") and len(asked) == 4

@@ -231,11 +231,10 @@ def compute_host(ctx: RequestContext, server_id: str) -> str:
     """The compute host of the server, read from Nova with the caller's (service) token."""
     nova = NovaCloud.from_conf(cfg.CONF)
     with nova.reaching("compute"):
-        server = nova.compute(ctx).get_server(server_id)  # NotFound when missing
-    host = server.compute_host
+        status, host = nova.server_host(ctx, server_id)  # NotFound when missing
     if not host:
-        raise errors.Conflict(f"Server {server_id} ({server.status}) is on no compute host.")
-    return str(host)
+        raise errors.Conflict(f"Server {server_id} ({status}) is on no compute host.")
+    return host
 
 
 def create_flask_app(conf: cfg.ConfigOpts, agents: AgentAPI | None = None) -> flask.Flask:

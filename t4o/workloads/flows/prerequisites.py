@@ -108,10 +108,20 @@ class Prerequisites:
     project_id: str
     created: list[dict[str, Any]] = field(default_factory=list)
     _flavors: dict[tuple[int, ...], str] = field(default_factory=dict)
+    _flavor_ids: dict[str, str] = field(default_factory=dict)  # recorded flavor id -> existing flavor id
     _keypairs: set[str] = field(default_factory=set)
     _groups: dict[str, str] = field(default_factory=dict)  # recorded group id -> id in the cloud
     _server_groups: dict[str, str] = field(default_factory=dict)  # recorded server group id -> id
+    _images: dict[str, bool] = field(default_factory=dict)  # image id -> whether it exists
     _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def image_exists(self, cloud: UserCloud, image_id: str) -> bool:
+        """Whether the image is still in Glance (remembered for the restore's other VMs)."""
+        if image_id not in self._images:
+            found = cloud.glance.exists(image_id)
+            with self._lock:
+                self._images[image_id] = found
+        return self._images[image_id]
 
     def _created(self, kind: str, resource_id: str, name: str, why: str, log: list[dict[str, Any]]) -> None:
         item = {"kind": kind, "id": resource_id, "name": name}
@@ -134,8 +144,11 @@ class Prerequisites:
         resized = any(k in override for k in FLAVOR_SIZES)
         with self._lock:
             if not resized and recorded.get("id"):
+                if recorded["id"] in self._flavor_ids:  # another VM of the restore found it already
+                    return self._flavor_ids[recorded["id"]]
                 found = cloud.nova.flavor(recorded["id"])
                 if found is not None:
+                    self._flavor_ids[recorded["id"]] = found.id
                     return found.id
             sizes = wanted_sizes(recorded, override)
             key = tuple(sizes.values())

@@ -22,8 +22,12 @@ A failure removes everything the restore created and says what failed.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,30 +115,48 @@ def restore(job: Job) -> dict[str, Any]:
     warnings: list[str] = []  # list.append is atomic: the VMs' threads share it
     origin = Origin(snap, str(job.id))
 
+    # A connection per running VM (the VMs run in threads; a connection is not shared between threads),
+    # made while the networks are mapped: making one (authenticating, finding each service's endpoint
+    # and version) is several round trips, a second or more on a loaded control plane. A VM hands its
+    # connection on to the next one when it is done.
+    clouds: queue.SimpleQueue[Future[UserCloud]] = queue.SimpleQueue()
+    if workers > 1:
+        connecting = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connect")
+        for _ in range(workers):
+            clouds.put(connecting.submit(connect))
+        connecting.shutdown(wait=False)
+
     def restore_vm(index: int, vm: Any) -> dict[str, Any]:
         label = f"VM {vm.vm_name or vm.vm_id} ({vm.vm_id})"
+        phases = Phases()
 
         def report(fraction: float, message: str) -> None:
             progress.report(index, fraction, message)
 
+        held = clouds.get() if workers > 1 else None
         try:
-            # A connection and a datamover client per VM: the VMs run in threads.
-            vm_cloud, dm = (connect() if workers > 1 else cloud), DatamoverClient(CONF)
+            dm = DatamoverClient(CONF)
             threading.Thread(target=_authenticate, args=(dm,), name="dm-auth", daemon=True).start()
+            vm_cloud = held.result() if held is not None else cloud
+            phases.done("connection")
             if slots is not None:
                 dm = slots.gate(dm, report)  # each transfer waits for a slot of its host first
             if kind == "inplace":
                 return _in_place(vm_cloud, dm, vm, report, vault)
             opts = _instance_options(options).get(vm.vm_id, {})
             return _new_vm(
-                vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings, origin, vault
-            )
+                vm_cloud, dm, ledger, needs, vm, opts, options, networks, report, warnings, origin, vault,
+                phases=phases,
+            )  # fmt: skip
         except (JobCancelled, JobResolved, vm_runner.Aborted):
             raise
         except TransferFailed as exc:
             raise VmFailed(f"{label}: the data transfer failed: {exc}") from exc
         except Exception as exc:
             raise VmFailed(f"{label}: {exc}") from exc
+        finally:
+            if held is not None:
+                clouds.put(held)
 
     try:
         if kind != "inplace":
@@ -204,11 +226,13 @@ def _write_disks(
     high: float = 0.95,
     power_off: bool = False,
     if_found: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The agent of the server's host writes its disks (through the shut-off domain) and the volumes
     (into their files), and checks each one. The transfer fills the VM's progress from ``low`` to
     ``high``. ``power_off``: the agent powers a running domain off first (see _new_vm); ``if_found``:
-    volumes whose files the host does not see are skipped (see the agent's operations)."""
+    volumes whose files the host does not see are skipped (see the agent's operations); ``meanwhile``
+    runs once the transfer has started, before it is waited for (if it fails, the transfer is cancelled)."""
     spec: dict[str, Any] = {
         "vault": vault or targets.spec(targets.configured_target()),
         "disks": disks,
@@ -219,6 +243,14 @@ def _write_disks(
     if if_found:
         spec["if_found"] = True
     ref = dm.start("restore", server_id, spec)
+    if meanwhile is not None:
+        try:
+            meanwhile()
+        except BaseException:
+            dm.cancel(ref)
+            with contextlib.suppress(TransferFailed):
+                dm.wait(ref)  # until the agent let go of the disks (and a transfer slot is given back)
+            raise
 
     def on_view(view: dict[str, Any]) -> None:
         fraction, message = transfer_progress(view)
@@ -325,11 +357,13 @@ def _new_vm(
     warnings: list[str] | None = None,
     origin: Origin | None = None,
     vault: dict[str, Any] | None = None,
+    phases: Phases | None = None,
 ) -> dict[str, Any]:
     """A new server from the VM's record (and ``opts``, its options); with an ``origin``, it and its
-    volumes are named after their originals and the snapshot, and their metadata say where they came from."""
+    volumes are named after their originals and the snapshot, and their metadata say where they came from.
+    ``phases``: where the steps' times go (for the VM's log line), when they started before this."""
     timeout, volume_timeout = CONF.workflows.server_timeout, CONF.workflows.volume_timeout
-    phases = Phases()
+    phases = phases or Phases()
     definition = vm.definition
     src = definition["server"]
     original = src.get("name") or vm.vm_name or ""
@@ -338,7 +372,7 @@ def _new_vm(
     vm_disks = list(vm.disks or [])
     boot = prerequisites.boot_of(definition)
     image_id = boot.get("image_id") if boot["source"] == "image" else None
-    if image_id and not cloud.glance.exists(image_id):
+    if image_id and not needs.image_exists(cloud, image_id):
         image_id = None  # gone: the root disk is restored into a volume the server boots from
     root = None if image_id else prerequisites.root_disk(vm_disks, boot)
     if root is None and not image_id:
@@ -383,16 +417,9 @@ def _new_vm(
         volume_names[volume_id] = volume_name
         return volume_id, vtype
 
-    # The other volumes are created first and Cinder makes them while Nova builds the server. As soon as
-    # Nova has chosen its host (whose agent writes them), they are filled from the vault through their
-    # files and checked: the bulk of a VM's data is written while the server builds. They are attached
-    # once written and the server ACTIVE.
     created = []
     volume_disks = [d for d in vm_disks if d.get("volume_id") and d is not root]
     left_out = [d["volume_id"] for d in volume_disks if not selection.volume_included(opts, d["volume_id"])]
-    for disk in (d for d in volume_disks if d["volume_id"] not in left_out):
-        volume_id, vtype = new_volume(disk)
-        created.append((disk, volume_id, vtype))
     boot_volume = None
     if root is not None:
         boot_volume, boot_vtype = new_volume(root, prerequisites.root_volume_size(root, definition))
@@ -432,6 +459,15 @@ def _new_vm(
     )
     ledger.add("server", server_id)
     phases.done("ports and server request")
+    # The other volumes are created once the server is requested: Cinder makes them while Nova schedules
+    # the server (the request comes a second or more earlier than after them). As soon as Nova has
+    # chosen its host (whose agent writes them), they are filled from the vault through their files and
+    # checked: the bulk of a VM's data is written while the server builds. They are attached once the
+    # server is shut off for its root disk, while that disk is written (see below).
+    for disk in (d for d in volume_disks if d["volume_id"] not in left_out):
+        volume_id, vtype = new_volume(disk)
+        created.append((disk, volume_id, vtype))
+    phases.done("volumes requested")
     for _, volume_id, _ in created:
         cloud.cinder.wait_volume(volume_id, "available", volume_timeout)
     phases.done("volumes available")
@@ -449,11 +485,12 @@ def _new_vm(
     filled = [r for r in filled if not r.get("skipped")]
     cloud.nova.wait_server(server_id, "ACTIVE", timeout)
     phases.done("server active")
-    say(0.6, "attaching its volumes")
     disks = [
         {"ref": d["ref"], "target": d["target"]} for d in vm_disks if not d.get("volume_id") and d is not root
     ]
-    volumes, attached_as, later = [], {}, []
+    volumes: list[dict[str, Any]] = []
+    attached_as: dict[str, str] = {}
+    later: list[dict[str, str]] = []
     if root is not None:
         att = next((a for a in cloud.nova.attachments(server_id) if a.volume_id == boot_volume), None)
         target = (att.target if att else "") or root["target"]
@@ -463,22 +500,31 @@ def _new_vm(
              "source_volume_id": root.get("volume_id"), "target": target, "volume_type": boot_vtype,
              "boot": True}
         )  # fmt: skip
-    for disk, volume_id, vtype in created:
-        target = None  # detached at snapshot time: restored detached
-        if disk.get("attached") is not False:
+    # Volumes detached at snapshot time are restored detached.
+    to_attach = [(disk, volume_id) for disk, volume_id, _ in created if disk.get("attached") is not False]
+
+    def attach() -> None:
+        for disk, volume_id in to_attach:
             att = cloud.nova.attach_volume(server_id, volume_id)
             cloud.cinder.wait_volume(volume_id, "in-use", volume_timeout)
-            target = attached_as[volume_id] = att.target or disk["target"]
+            attached_as[volume_id] = att.target or disk["target"]
+
+    # Volumes written already are attached to the server once it is shut off for its root disk, while
+    # that disk is written: Nova attaches to a shut-off server without the hot plug into a running guest,
+    # and the attach no longer adds to the restore's time. A volume still to be written through the
+    # domain needs its target (its attach) before the transfer: attached to the running server, as before.
+    overlap = bool(disks) and bool(to_attach) and not unseen
+    if not overlap:
+        if to_attach:
+            say(0.6, "attaching its volumes")
+        attach()
+        phases.done("volumes attached")
+    for disk, volume_id, _ in created:
         if volume_id in unseen:
-            if target is None:
-                later.append({"ref": disk["ref"], "volume_id": volume_id})
+            if volume_id in attached_as:
+                disks.append({"ref": disk["ref"], "target": attached_as[volume_id]})
             else:
-                disks.append({"ref": disk["ref"], "target": target})
-        volumes.append(
-            {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],
-             "target": target, "volume_type": vtype}
-        )  # fmt: skip
-    phases.done("volumes attached")
+                later.append({"ref": disk["ref"], "volume_id": volume_id})
     results = []
     if disks or later:
         # The server's disks are written through its shut-off domain. Its guest has only just booted and
@@ -487,14 +533,31 @@ def _new_vm(
         # powered off only then): once Nova's stop is under way, the agent powers the domain off at once,
         # and Nova, which polls the domain during its stop, records the server stopped.
         say(0.6, "powering it off to write its disks")
-        cloud.nova.stop(server_id, timeout, wait=False)
-        results = _write_disks(dm, server_id, disks, say, 0.65, later, vault, power_off=True)
+        cloud.nova.request_stop(server_id)  # ACTIVE a moment ago: no need to read it again
+
+        def attach_when_off() -> None:
+            cloud.nova.wait_server(server_id, "SHUTOFF", timeout)
+            phases.done("server stopped")
+            say(0.65, "attaching its volumes while its disks are written")
+            attach()
+            phases.done("volumes attached")
+
+        results = _write_disks(
+            dm, server_id, disks, say, 0.65, later, vault, power_off=True,
+            meanwhile=attach_when_off if overlap else None,
+        )  # fmt: skip
         phases.done("disks written and verified")
-        cloud.nova.wait_server(server_id, "SHUTOFF", timeout)
-        phases.done("server stopped")
+        if not overlap:
+            cloud.nova.wait_server(server_id, "SHUTOFF", timeout)
+            phases.done("server stopped")
         say(0.95, "starting it")
         cloud.nova.start(server_id, timeout)
         phases.done("server started")
+    for disk, volume_id, vtype in created:
+        volumes.append(
+            {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],
+             "target": attached_as.get(volume_id), "volume_type": vtype}
+        )  # fmt: skip
     for result in filled:
         result["target"] = attached_as.get(result["volume_id"])
     results += filled

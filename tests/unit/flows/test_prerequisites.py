@@ -33,6 +33,8 @@ def test_the_original_flavor_is_used_while_it_exists() -> None:
     assert needs.flavor(cloud, RECORDED, None, log) == "f-old"
     cloud.nova.create_flavor.assert_not_called()
     assert log == [] and needs.ledger.items == []
+    assert needs.flavor(cloud, RECORDED, None, log) == "f-old"  # another VM of the restore: not asked again
+    cloud.nova.flavor.assert_called_once()
 
 
 def test_a_gone_flavor_is_replaced_by_one_of_the_same_sizes_the_original_name_first() -> None:
@@ -178,3 +180,11 @@ def test_a_rule_to_a_group_that_is_not_restored_is_left_out() -> None:
         "direction": "ingress",
         "remote_group_id": "y",
     }
+
+
+def test_the_vms_of_a_restore_ask_glance_once_for_their_image() -> None:
+    needs, cloud = setup()
+    cloud.glance.exists.side_effect = lambda image_id: image_id == "img"
+    assert needs.image_exists(cloud, "img") is True and needs.image_exists(cloud, "img") is True
+    assert needs.image_exists(cloud, "gone") is False
+    assert cloud.glance.exists.call_count == 2

@@ -65,7 +65,9 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(flow.targets, "spec_for_workload", lambda workload: {"url": "vault"})
     monkeypatch.setattr(flow.db, "workload_get", lambda wid, scope: SimpleNamespace(id=wid, encryption=False))
     monkeypatch.setattr(flow, "DatamoverClient", lambda conf: None)
-    monkeypatch.setattr(flow, "_write_disks", lambda *a, **k: [])
+    monkeypatch.setattr(
+        flow, "_write_disks", lambda *a, meanwhile=None, **k: (meanwhile and meanwhile()) or []
+    )
     return c
 
 

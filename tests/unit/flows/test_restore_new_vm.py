@@ -36,12 +36,17 @@ def definition(**extra: Any) -> dict[str, Any]:
 def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     config.ensure_registered(t4o_conf)
     written: list[Any] = []
-    # Each transfer: the disks written through the domain, then the volumes written into their files.
-    monkeypatch.setattr(
-        flow,
-        "_write_disks",
-        lambda dm, sid, disks, say, low, vols=None, *a, **k: written.append(disks + (vols or [])) or [],
-    )
+
+    # Each transfer: the disks written through the domain, then the volumes written into their files;
+    # what runs while the transfer does (``meanwhile``) is run too.
+    def write_disks(dm: Any, sid: str, disks: list, say: Any, low: float, vols: Any = None, *a: Any,
+                    meanwhile: Any = None, **k: Any) -> list:  # fmt: skip
+        written.append(disks + (vols or []))
+        if meanwhile is not None:
+            meanwhile()
+        return []
+
+    monkeypatch.setattr(flow, "_write_disks", write_disks)
     c = mock.Mock()
     c.written = written
     c.nova.flavor.return_value = FlavorInfo("f-old", "small", 1, 128, 1)
@@ -142,3 +147,74 @@ def test_a_volume_type_that_is_gone_gives_cinders_default_type(cloud: Any) -> No
     out, _ = new_vm(cloud, vm)
     assert cloud.cinder.create_volume.call_args.kwargs["volume_type"] is None
     assert out["volumes"][0]["volume_type"] is None
+
+
+def test_written_volumes_are_attached_to_the_stopped_server_while_its_root_disk_is_written(
+    cloud: Any,
+) -> None:
+    cloud.glance.exists.return_value = True
+    cloud.nova.keypair_exists.return_value = True
+    volumes = [{"id": "src-data", "size": 1, "volume_type": None, "name": "data", "target": "vdb"}]
+    vm = SimpleNamespace(
+        vm_id="vm1", vm_name="web", definition=definition(volumes=volumes),
+        disks=[ROOT, {"ref": "r-data", "target": "vdb", "size": GiB, "volume_id": "src-data"}],
+    )  # fmt: skip
+    out, _ = new_vm(cloud, vm)
+    steps = [c[0] for c in cloud.mock_calls if c[0].startswith(("nova.", "cinder.create_volume"))]
+    # The data volume is asked for after the server; the attach waits for Nova's stop, which the root
+    # disk's transfer (power_off) completes, and the server is started once both are done.
+    assert steps.index("nova.create_server") < steps.index("cinder.create_volume")
+    order = [
+        s for s in steps if s in ("nova.request_stop", "nova.wait_server", "nova.attach_volume", "nova.start")
+    ]
+    assert order == [
+        "nova.wait_server",
+        "nova.request_stop",
+        "nova.wait_server",
+        "nova.attach_volume",
+        "nova.start",
+    ]
+    assert cloud.nova.wait_server.call_args_list[1].args[1] == "SHUTOFF"
+    assert cloud.written == [
+        [{"ref": "r-data", "volume_id": "vol-data"}],
+        [{"ref": "r-root", "target": "vda"}],
+    ]
+    assert [(v["id"], v["target"]) for v in out["volumes"]] == [("vol-data", "vdb")]
+
+
+class FakeTransfers:
+    """A datamover whose one transfer is followed through start, cancel and wait."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def start(self, kind: str, server_id: str, spec: dict[str, Any]) -> str:
+        self.calls.append("start")
+        return "ref"
+
+    def cancel(self, ref: str) -> None:
+        self.calls.append("cancel")
+
+    def wait(self, ref: str, on_progress: Any = None) -> dict[str, Any]:
+        self.calls.append("wait")
+        if "cancel" in self.calls:
+            raise flow.TransferFailed("transfer ref was cancelled")
+        return {"result": {"disks": [{"target": "vda"}]}}
+
+
+def test_a_failure_beside_a_transfer_cancels_it_and_waits_for_its_end(t4o_conf: Any) -> None:
+    dm = FakeTransfers()
+
+    def attach() -> None:
+        raise RuntimeError("Nova refused the attach")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        flow._write_disks(
+            dm, "srv", [ROOT], lambda f, m: None, 0.6, vault={"url": "file:///vault"}, meanwhile=attach
+        )  # type: ignore[arg-type]
+    assert dm.calls == ["start", "cancel", "wait"]
+    dm.calls.clear()
+    out = flow._write_disks(
+        dm, "srv", [ROOT], lambda f, m: None, 0.6, vault={"url": "file:///vault"}, meanwhile=lambda: None
+    )  # type: ignore[arg-type]
+    assert out == [{"target": "vda"}] and dm.calls == ["start", "wait"]

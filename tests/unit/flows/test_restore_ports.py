@@ -221,7 +221,9 @@ def definition(**extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     config.ensure_registered(t4o_conf)
-    monkeypatch.setattr(flow, "_write_disks", lambda *a, **k: [])
+    monkeypatch.setattr(
+        flow, "_write_disks", lambda *a, meanwhile=None, **k: (meanwhile and meanwhile()) or []
+    )
     c = mock.Mock()
     c.neutron = FakeNeutron()
     c.neutron.security_group_id = lambda ref, project: None  # type: ignore[attr-defined]
