@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -56,5 +57,8 @@ def test_a_small_run_imports_everything_and_the_second_import_changes_nothing(
         == 0
     )
     printed = capsys.readouterr().out
-    assert "| posix | SQLite | import |" in printed and "PASS posix import into SQLite" in printed
+    # The verdict is printed; whether 3 x 2 snapshots beat the scaled-down target is the machine's load
+    # (verdicts() itself is tested above), so either word will do here.
+    assert "| posix | SQLite | import |" in printed
+    assert re.search(r"^(PASS|MISS) posix import into SQLite: ", printed, re.M), printed
     assert '"step": "second import"' in out.read_text()
