@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import python_speed_us
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SERIAL = "f82ce76f-17fe-438b-aa37-7a023058e50d"
@@ -498,6 +501,7 @@ def main() -> None:
             sys.exit(f"api_bench: --{flag} must be at least 1")
 
     load_before = os.getloadavg()
+    speed = python_speed_us()  # before the load: the machine's own pace
     cloud = devcloud_cloud()
     if cloud is None:
         print("devcloud is not up: the API runs noauth and cannot be compared with Nova", flush=True)
@@ -557,7 +561,8 @@ def main() -> None:
     load1, load5, load15 = os.getloadavg()
     header = (
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; load average {load1:.2f} {load5:.2f} {load15:.2f} "
+        f"Python {platform.python_version()} (sum(range(1000)): {speed:.1f} us); "
+        f"load average {load1:.2f} {load5:.2f} {load15:.2f} "
         f"(at the start {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}); "
         f"gunicorn {args.workers} workers x {args.threads} threads; "
         f"auth {'keystonemiddleware (devcloud Keystone)' if cloud else 'noauth'}; "

@@ -77,3 +77,11 @@ def disk_usage(path: Path) -> int:
 
 def same_content(a: Path, b: Path) -> bool:
     return subprocess.run(["cmp", "-s", str(a), str(b)]).returncode == 0
+
+
+def python_speed_us() -> float:
+    """Microseconds of ``sum(range(1000))``, best of five: how fast this machine runs Python, so that
+    CPU-bound figures from different machines can be compared (about 10 on a 3 GHz desktop core)."""
+    import timeit
+
+    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
