@@ -37,14 +37,7 @@ class Requests:
 
 
 def open_s3(bucket: S3Bucket, cache: Path | None, cls: type[S3Backend] = S3Backend) -> S3Backend:
-    server = bucket.server
-    return cls.from_url(
-        f"s3://{bucket.name}/vault?endpoint={server.endpoint}",
-        access_key=server.access_key,
-        secret_key=server.secret_key,
-        part_size=MIN_PART,
-        index_cache_dir=str(cache) if cache else "",
-    )
+    return bucket.backend(cls, part_size=MIN_PART, index_cache_dir=str(cache) if cache else "")
 
 
 def write_disk(path: Path, mib: int, seed: int) -> bytes:

@@ -23,13 +23,7 @@ PASSWORD = "s3-test-password"
 
 
 def open_s3(bucket: S3Bucket, create: bool = False) -> S3Backend:
-    server = bucket.server
-    return S3Backend.from_url(
-        f"s3://{bucket.name}/vault?endpoint={server.endpoint}",
-        access_key=server.access_key,
-        secret_key=server.secret_key,
-        create=create,
-    )
+    return bucket.backend(create=create)
 
 
 def make_disk(path: Path, size: int, seed: int) -> bytes:

@@ -17,14 +17,7 @@ BLOCKS = 40
 
 
 def open_s3(bucket: S3Bucket, create: bool = False) -> S3Backend:
-    server = bucket.server
-    return S3Backend.from_url(
-        f"s3://{bucket.name}/vault?endpoint={server.endpoint}",
-        access_key=server.access_key,
-        secret_key=server.secret_key,
-        create=create,
-        index_cache_dir="",
-    )
+    return bucket.backend(create=create, index_cache_dir="")
 
 
 def text_block(i: int) -> bytes:
