@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 from oslo_log import log as logging
@@ -78,16 +80,24 @@ def _worker_exit(_server: Any, worker: Any) -> None:
     )
 
 
-def _refuse_taken_port(host: str, port: int) -> None:
+def _refuse_taken_port(host: str, port: int, tries: int = 5) -> None:
     # With SO_REUSEPORT a second API started on a port one already serves would bind beside it and take
-    # half its connections; a plain bind (no SO_REUSEPORT) fails on any listener, so it is checked first.
+    # half its connections; a bind without SO_REUSEPORT fails on any listener, so it is tried first.
+    # SO_REUSEADDR: the connections a stopped API closed (TIME_WAIT) do not count. An API still stopping
+    # gets the 5 s gunicorn itself waits for a port in use.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            reason = exc.strerror or exc
-            sys.exit(f"workloadmgr-api: cannot listen on {host}:{port}: {reason} (another API running?)")
+    for attempt in range(1, tries + 1):
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+                return
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or attempt == tries:
+                    why = exc.strerror or exc
+                    sys.exit(f"workloadmgr-api: cannot listen on {host}:{port}: {why} (another API running?)")
+        LOG.warning("%s:%d is in use; trying again in 1 s", host, port)
+        time.sleep(1)
 
 
 def main() -> None:

@@ -40,6 +40,12 @@ def _listening_sockets(port: int) -> int:
     return sum(1 for row in rows if row.split()[1] == f"0100007F:{port:04X}" and row.split()[3] == "0A")
 
 
+def _time_wait_sockets(port: int) -> int:
+    """TCP connections of 127.0.0.1:``port`` in TIME_WAIT (state 06)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1] == f"0100007F:{port:04X}" and row.split()[3] == "06")
+
+
 def test_workers_listen_apart_freeze_the_app_and_report_gc_pauses(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/t4o.sqlite"
     session.sync(url)
@@ -109,3 +115,19 @@ def test_workers_listen_apart_freeze_the_app_and_report_gc_pauses(tmp_path: Path
     assert sum(int(connections) for _, _, connections, *_ in exits) == 31
     for *_, total_ms, max_ms in exits:
         assert float(max_ms) <= float(total_ms)
+    # Started again at once, the API takes the port back: the connections the first one closed wait in
+    # TIME_WAIT on it, which does not count as the port being in use.
+    assert _time_wait_sockets(port) > 0
+    with (tmp_path / "api-again.stdout").open("wb") as out:
+        again = subprocess.Popen(
+            [str(binary), "--config-file", str(conf)], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while f" of {again.pid} ready at http://127.0.0.1:{port}" not in log.read_text():
+            assert again.poll() is None, (tmp_path / "api-again.stdout").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the restarted API's workers did not say they were ready"
+            time.sleep(0.2)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=60)
