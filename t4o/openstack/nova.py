@@ -335,11 +335,17 @@ class NovaCloud(Cloud):
                 f"endpoint_type = {self.interface}): {exc}"
             ) from None
 
-    def connection(self, context: RequestContext) -> Connection:
-        url = endpoint_from_catalog(context.service_catalog, "compute", self.interface, self.region)
+    def _token_session(self, context: RequestContext, service_type: str, purpose: str) -> tuple[str, Any]:
+        """The endpoint of ``service_type`` in the token's catalog and a session with the caller's token;
+        BadRequest naming ``purpose`` when the catalog has no such endpoint or there is no token."""
+        url = endpoint_from_catalog(context.service_catalog, service_type, self.interface, self.region)
         if not url or not context.auth_token:
-            raise errors.BadRequest("The token's service catalog has no compute endpoint to check instances.")
-        sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+            missing = f"The token's service catalog has no {service_type} endpoint to {purpose}."
+            raise errors.BadRequest(missing)
+        return url, ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+
+    def connection(self, context: RequestContext) -> Connection:
+        _, sess = self._token_session(context, "compute", "check instances")
         # The newest microversion both sides speak: servers then embed their flavor's details.
         return openstack.connection.Connection(session=sess, region_name=self.region)
 
@@ -352,10 +358,7 @@ class NovaCloud(Cloud):
         again while Nova places a new server: a new openstacksdk connection would first fetch Nova's
         version document each time, a second round trip to nova-api. NotFound when there is no such
         server (or the id is not one Nova accepts)."""
-        url = endpoint_from_catalog(context.service_catalog, "compute", self.interface, self.region)
-        if not url or not context.auth_token:
-            raise errors.BadRequest("The token's service catalog has no compute endpoint to find servers.")
-        sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+        url, sess = self._token_session(context, "compute", "find servers")
         resp = sess.get(f"{url.rstrip('/')}/servers/{quote(server_id, safe='')}", raise_exc=False)
         if resp.status_code in (400, 404):
             raise errors.NotFound(f"Server {server_id} not found.")
@@ -391,10 +394,7 @@ class NovaCloud(Cloud):
     def missing_identities(
         self, context: RequestContext, project_ids: set[str], user_ids: set[str]
     ) -> tuple[set[str], set[str]]:
-        url = endpoint_from_catalog(context.service_catalog, "identity", self.interface, self.region)
-        if not url or not context.auth_token:
-            raise errors.BadRequest("The token's service catalog has no identity endpoint to look up users.")
-        sess = ks_session.Session(auth=token_endpoint.Token(url, context.auth_token))
+        _, sess = self._token_session(context, "identity", "look up users")
         identity = openstack.connection.Connection(session=sess, region_name=self.region).identity
         with self.reaching("identity"):
             return keystone.missing_identities(cast(keystone.IdentityV3, identity), project_ids, user_ids)
