@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -212,14 +213,16 @@ def libvirt_argv(host: str = L.FIRST_COMPUTE) -> list[str]:
     """The command that starts the libvirtd of a compute host (a devcloud service like the OpenStack
     ones); each compute's libvirtd has its own namespace, sockets and domain definitions. An extra host's
     libvirtd also gets its own host name (UTS namespace): Nova names a compute node and its resource
-    provider after libvirt's host name, which must differ between the hosts."""
+    provider after libvirt's host name, which must differ between the hosts. libvirtd runs under
+    reaper.py, which reaps its QEMUs as soon as they exit (see there)."""
     state = L.libvirt_state(host)
     binds = " ".join(f"{state / k}:{v}" for k, v in _LIBVIRT_BINDS.items())
     extra = host != L.FIRST_COMPUTE
     script = (
         (f"hostname {host} || exit 1; " if extra else "") + f"for b in {binds}; do "
         'mkdir -p "${b#*:}" && mount --bind "${b%%:*}" "${b#*:}" || exit 1; done; '
-        f"exec libvirtd --pid-file {state / 'libvirtd.pid'}"
+        f"exec {sys.executable} {Path(__file__).with_name('reaper.py')} "
+        f"libvirtd --pid-file {state / 'libvirtd.pid'}"
     )
     uts = ["--uts"] if extra else []
     return ["unshare", "--mount", *uts, "--propagation", "slave", "--", "/bin/sh", "-c", script]
