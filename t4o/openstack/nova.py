@@ -18,12 +18,15 @@ from openstack.connection import Connection
 
 from t4o.common import errors
 from t4o.common.context import RequestContext
+from t4o.common.log import get_logger
 from t4o.openstack import endpoints, keystone
 from t4o.openstack.cinder import BlockStorage
 from t4o.openstack.cloud import Cloud, RestoreTargets, Server
 from t4o.openstack.neutron import Networking
 from t4o.openstack.resources import find_or_none, plain
 from t4o.openstack.waits import CloudStepFailed, fault_message, wait_for_status
+
+LOG = get_logger(__name__)
 
 
 def endpoint_from_catalog(
@@ -283,7 +286,10 @@ class Compute:
         ``wait``, only ask: Nova's stop is under way (its task state is set) when this returns."""
         if self.get_server(server_id).status == "SHUTOFF":
             return False
-        self._api.stop_server(server_id)
+        try:
+            self._api.stop_server(server_id)
+        except sdk_exc.ConflictException:  # a stop under way already (Nova's own, of a domain found off)
+            LOG.info("server %s: a stop is under way already; waiting for it", server_id)
         if wait:
             self.wait_server(server_id, "SHUTOFF", timeout)
         return True

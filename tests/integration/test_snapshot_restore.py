@@ -228,6 +228,13 @@ def test_full_and_incremental_then_restores(
                 assert disk["verified"] and disk["restored_checksum"] == disk["expected_checksum"]
                 assert disk["expected_checksum"] == recorded[disk["target"]]["checksum"]
         assert_restored(devcloud, job, snap, expected, tmp_path)
+        # The agent powered each new server's domain off for its disks and started it again before Nova
+        # acted on it: Nova never stopped or started the server, which is running.
+        for inst in job["instances"]:
+            actions = [a.action for a in world.conn.compute.server_actions(inst["id"])]
+            assert "stop" not in actions and "start" not in actions, actions
+            server = world.conn.compute.get_server(inst["id"])
+            assert (server.status, server.power_state) == ("ACTIVE", 1), server
         world.discard()
 
     # selective restore of VM 1 into network b under a new name

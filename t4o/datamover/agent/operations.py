@@ -25,7 +25,10 @@ as ``{"volume_id", "ref", "skipped": <why>}``, for the restore to write it throu
 
 With ``power_off`` a running domain is powered off first, without a clean shutdown: only for a new
 server whose disks are all about to be overwritten, once Nova's own stop of it is under way (Nova sees
-it off and records it stopped).
+it off and records it stopped). With ``"restart": {"volumes": [<volume id>], "window": 12}`` instead,
+the new server's domain is powered off without Nova's stop and started again once its disks are
+written and those volumes attached, if that is within ``window`` seconds (see domain_restart.py); the
+transfer's result shows ``"domain_off": true`` once it is off, and at the end ``"restarted"``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from oslo_config import cfg
 from t4o import vault
 from t4o.common.log import get_logger
 from t4o.datamover import nfs_mount
+from t4o.datamover.agent import domain_restart
 from t4o.datamover.agent.bandwidth import UNLIMITED, Bandwidth
 from t4o.datamover.agent.transfers import Transfer
 from t4o.datamover.disks import (
@@ -488,8 +492,12 @@ def restore(
             done = _restore_volumes(transfer, repo, volumes, max_disks, dirs, bandwidth)
             return {"disks": done + [s for s in skipped if s is not None]}
         dom = lookup_domain(conn, spec["domain"])
-        if dom.isActive() and spec.get("power_off"):
+        restart: dict[str, Any] | None = spec.get("restart")
+        off_at = None
+        if dom.isActive() and (spec.get("power_off") or restart is not None):
+            off_at = time.monotonic()
             _power_off(dom)
+            transfer.result["domain_off"] = True  # the restore attaches volumes once it reads this
         if dom.isActive():
             raise DomainStateError(f"domain {dom.name()} is running: it must be shut off for a restore")
         paths = {d.target: (d.source, d.format) for d in list_disks(dom)}
@@ -530,6 +538,12 @@ def restore(
             raise vault.CorruptRepository(
                 f"domain {dom.name()}: restored disk(s) {', '.join(bad)} do not match the snapshot's checksum"
             )
-        return {"disks": disks}
+        if restart is None:
+            return {"disks": disks}
+        if off_at is None:  # it was off already (Nova stopped it): Nova starts it
+            return {"disks": disks, "restarted": False, "reason": "the domain was not running"}
+        window = float(restart.get("window") or domain_restart.DEFAULT_WINDOW)
+        volume_ids = list(restart.get("volumes") or [])
+        return {"disks": disks, **domain_restart.start_again(transfer, dom, volume_ids, off_at, window)}
     finally:
         conn.close()

@@ -152,6 +152,14 @@ RESTORE_SPEC = {
             },
         },
         "power_off": {"type": "boolean"},
+        "restart": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "volumes": {"type": "array", "items": {"type": "string", "pattern": ID_RE.pattern}},
+                "window": {"type": "number", "exclusiveMinimum": 0, "maximum": 14},
+            },
+        },
         "if_found": {"type": "boolean"},
     },
     # No disks: volumes only, written into their files (the server may still be building).

@@ -164,3 +164,9 @@ def nbd_sockets(domain_xml: str) -> dict[str, str]:
         if host is not None and host.get("socket") and target is not None:
             out[host.get("socket", "")] = target.get("dev", "")
     return out
+
+
+def disk_serials(domain_xml: str) -> set[str]:
+    """The serials of the domain's disks: Nova gives each Cinder volume it attaches its volume id."""
+    root = ET.fromstring(domain_xml)
+    return {(s.text or "").strip() for s in root.findall("./devices/disk/serial") if s.text}

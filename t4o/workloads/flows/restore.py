@@ -34,7 +34,7 @@ from typing import Any
 from t4o.common import errors
 from t4o.common.config import CONF
 from t4o.common.log import get_logger
-from t4o.datamover.client import DatamoverClient, TransferFailed
+from t4o.datamover.client import DatamoverClient, TransferFailed, TransferRef
 from t4o.db import api as db
 from t4o.openstack.connection import UserCloud, user_cloud
 from t4o.openstack.glance import guest_properties
@@ -226,26 +226,37 @@ def _write_disks(
     high: float = 0.95,
     power_off: bool = False,
     if_found: bool = False,
-    meanwhile: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The agent of the server's host writes its disks (through the shut-off domain) and the volumes
     (into their files), and checks each one. The transfer fills the VM's progress from ``low`` to
     ``high``. ``power_off``: the agent powers a running domain off first (see _new_vm); ``if_found``:
-    volumes whose files the host does not see are skipped (see the agent's operations); ``meanwhile``
-    runs once the transfer has started, before it is waited for (if it fails, the transfer is cancelled)."""
-    spec: dict[str, Any] = {
-        "vault": vault or targets.spec(targets.configured_target()),
-        "disks": disks,
-        "volumes": volumes or [],
-    }
-    if power_off:
-        spec["power_off"] = True
+    volumes whose files the host does not see are skipped (see the agent's operations)."""
+    spec: dict[str, Any] = {"power_off": True} if power_off else {}
     if if_found:
         spec["if_found"] = True
-    ref = dm.start("restore", server_id, spec)
+    return _restore_transfer(dm, server_id, disks, volumes or [], spec, vault, report, low, high)["disks"]
+
+
+def _restore_transfer(
+    dm: DatamoverClient,
+    server_id: str,
+    disks: list[dict[str, str]],
+    volumes: list[dict[str, str]],
+    options: dict[str, Any],
+    vault: dict[str, Any] | None,
+    report: Report,
+    low: float,
+    high: float,
+    meanwhile: Callable[[TransferRef], None] | None = None,
+) -> dict[str, Any]:
+    """The agent's restore transfer with the spec's ``options`` (power_off, restart, if_found); its
+    result. ``meanwhile`` runs once the transfer has started, before it is waited for (if it fails, the
+    transfer is cancelled)."""
+    spec = {"vault": vault or targets.spec(targets.configured_target()), "disks": disks, "volumes": volumes}
+    ref = dm.start("restore", server_id, {**spec, **options})
     if meanwhile is not None:
         try:
-            meanwhile()
+            meanwhile(ref)
         except BaseException:
             dm.cancel(ref)
             with contextlib.suppress(TransferFailed):
@@ -256,8 +267,23 @@ def _write_disks(
         fraction, message = transfer_progress(view)
         report(low + (high - low) * fraction, f"writing disks: {message}")
 
-    view = dm.wait(ref, on_view)
-    return view["result"]["disks"]
+    result: dict[str, Any] = dm.wait(ref, on_view)["result"]
+    return result
+
+
+def _wait_domain_off(dm: DatamoverClient, ref: TransferRef, timeout: float) -> None:
+    """Until the agent has powered the server's domain off for its restore (or the transfer ended)."""
+    deadline, interval = time.monotonic() + timeout, 0.1
+    while True:
+        view = dm.status(ref)
+        if view["status"] in ("done", "error", "cancelled") or (view.get("result") or {}).get("domain_off"):
+            return
+        if time.monotonic() > deadline:
+            raise TransferFailed(
+                f"transfer {ref.id} did not power the server's domain off in {timeout:.0f} s"
+            )
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.5)
 
 
 def _wait_scheduled(cloud: UserCloud, dm: DatamoverClient, server_id: str, timeout: float) -> None:
@@ -509,10 +535,10 @@ def _new_vm(
             cloud.cinder.wait_volume(volume_id, "in-use", volume_timeout)
             attached_as[volume_id] = att.target or disk["target"]
 
-    # Volumes written already are attached to the server once it is shut off for its root disk, while
-    # that disk is written: Nova attaches to a shut-off server without the hot plug into a running guest,
-    # and the attach no longer adds to the restore's time. A volume still to be written through the
-    # domain needs its target (its attach) before the transfer: attached to the running server, as before.
+    # Volumes written already are attached once the server's domain is off for its root disk, while that
+    # disk is written: Nova then adds them to the domain's definition without the hot plug into a running
+    # guest, and the attach does not add to the restore's time. A volume still to be written through the
+    # domain needs its target (its attach) before the transfer: attached to the running server.
     overlap = bool(disks) and bool(to_attach) and not unseen
     if not overlap:
         if to_attach:
@@ -528,31 +554,38 @@ def _new_vm(
     results = []
     if disks or later:
         # The server's disks are written through its shut-off domain. Its guest has only just booted and
-        # each of these disks is about to be overwritten whole, so it needs no clean shutdown, which
-        # would cost Nova's shutdown timeout (a guest that ignores the request, or is still booting, is
-        # powered off only then): once Nova's stop is under way, the agent powers the domain off at once,
-        # and Nova, which polls the domain during its stop, records the server stopped.
-        say(0.6, "powering it off to write its disks")
-        cloud.nova.request_stop(server_id)  # ACTIVE a moment ago: no need to read it again
+        # each of these disks is about to be overwritten whole, so it needs no clean shutdown, nor Nova's
+        # stop and start: the agent powers the domain off, writes the disks, waits for the volumes
+        # attached meanwhile and starts the domain again, all within the delay after which Nova would
+        # act on the power-off (datamover/agent/domain_restart.py); Nova keeps the server ACTIVE. Past
+        # that delay the agent leaves it off, Nova records it stopped, and it is started through Nova.
+        say(0.6, "writing its disks")
+        restart = {"volumes": [volume_id for _, volume_id in to_attach] if overlap else []}
+        options = {"restart": restart} if disks else {}  # volumes only: the domain is not touched
 
-        def attach_when_off() -> None:
-            cloud.nova.wait_server(server_id, "SHUTOFF", timeout)
-            phases.done("server stopped")
+        def attach_when_off(ref: TransferRef) -> None:
+            _wait_domain_off(dm, ref, timeout)
+            phases.done("domain off")
             say(0.65, "attaching its volumes while its disks are written")
             attach()
             phases.done("volumes attached")
 
-        results = _write_disks(
-            dm, server_id, disks, say, 0.65, later, vault, power_off=True,
+        outcome = _restore_transfer(
+            dm, server_id, disks, later, options, vault, say, 0.65, 0.95,
             meanwhile=attach_when_off if overlap else None,
         )  # fmt: skip
-        phases.done("disks written and verified")
-        if not overlap:
-            cloud.nova.wait_server(server_id, "SHUTOFF", timeout)
+        results = outcome["disks"]
+        phases.done("disks written and verified, domain started again")
+        if disks and not outcome.get("restarted"):
+            LOG.info(
+                "restore: VM %s: its domain was left off (%s); starting it through Nova",
+                name, outcome.get("reason") or "not restarted",
+            )  # fmt: skip
+            say(0.95, "starting it")
+            cloud.nova.stop(server_id, timeout)  # Nova's own stop of the left-off domain may be under way
             phases.done("server stopped")
-        say(0.95, "starting it")
-        cloud.nova.start(server_id, timeout)
-        phases.done("server started")
+            cloud.nova.start(server_id, timeout)
+            phases.done("server started")
     for disk, volume_id, vtype in created:
         volumes.append(
             {"id": volume_id, "name": volume_names.get(volume_id), "source_volume_id": disk["volume_id"],

@@ -110,6 +110,11 @@ def test_the_host_of_a_server_is_the_one_its_transfer_would_run_on(client: tuple
         ({"disks": []}, False),  # nothing to write
         ({"disks": [], "volumes": []}, False),
         ({"disks": [{"ref": "s/d", "target": "vda"}], "power_off": "yes"}, False),
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "restart": {"volumes": [SERVER]}}, True),
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "restart": {"window": 8.5}}, True),
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "restart": {"window": 30}}, False),  # past Nova's 15 s
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "restart": {"volumes": ["vol 1"]}}, False),
+        ({"disks": [{"ref": "s/d", "target": "vda"}], "restart": {"start": True}}, False),
     ],
 )
 def test_a_restore_writes_disks_or_volumes_or_both(

@@ -1,6 +1,7 @@
 """The agent's restore operation around the writes, with libvirt, the vault and the writers mocked: a
 volumes-only transfer needs no domain and can skip volumes whose files the host does not see; a
-``power_off`` restore powers a running domain off before writing, any other refuses a running one."""
+``power_off`` or ``restart`` restore powers a running domain off before writing, any other refuses a
+running one."""
 
 from __future__ import annotations
 
@@ -57,10 +58,13 @@ def test_without_if_found_every_volume_is_written(agent: Any) -> None:
     assert agent.written == [VOL_SEEN, VOL_UNSEEN]  # (the real writer then fails on the unseen one)
 
 
-@pytest.mark.parametrize("power_off", [False, True])
+@pytest.mark.parametrize(
+    "options", [{}, {"power_off": False}, {"power_off": True}, {"restart": {"volumes": []}}]
+)
 def test_a_running_domain_is_powered_off_only_when_asked(
-    agent: Any, monkeypatch: pytest.MonkeyPatch, power_off: bool
+    agent: Any, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
 ) -> None:
+    power_off = bool(options.get("power_off") or "restart" in options)
     dom = mock.Mock()
     dom.name.return_value = "d"
     running = [True]
@@ -77,7 +81,7 @@ def test_a_running_domain_is_powered_off_only_when_asked(
         libvirt.libvirtError, "get_error_code", lambda self: libvirt.VIR_ERR_OPERATION_INVALID
     )
     monkeypatch.setattr(ops, "list_disks", lambda d: [])
-    spec = {"disks": [{"ref": "r", "target": "vda"}], "power_off": power_off}
+    spec = {"disks": [{"ref": "r", "target": "vda"}], **options}
     with pytest.raises(DomainStateError, match="no disk vda" if power_off else "is running"):
         run(agent, spec)  # the domain has no disks here: it stops right after the power-off check
     assert dom.destroy.called is power_off

@@ -41,7 +41,7 @@ def vm(vm_id: str, ip: str, mac: str) -> Any:
 
 
 @pytest.fixture
-def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch, agent_writes: None) -> Any:
     config.ensure_registered(t4o_conf)
     t4o_conf.set_override("max_parallel_vms", 2, group="workflows")
     c = mock.Mock()
@@ -65,9 +65,6 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(flow.targets, "spec_for_workload", lambda workload: {"url": "vault"})
     monkeypatch.setattr(flow.db, "workload_get", lambda wid, scope: SimpleNamespace(id=wid, encryption=False))
     monkeypatch.setattr(flow, "DatamoverClient", lambda conf: None)
-    monkeypatch.setattr(
-        flow, "_write_disks", lambda *a, meanwhile=None, **k: (meanwhile and meanwhile()) or []
-    )
     return c
 
 

@@ -46,9 +46,24 @@ def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
             meanwhile()
         return []
 
+    # The transfer that writes the server's disks: its options (the restart) and what the agent says.
+    transfers: list[dict[str, Any]] = []
+
+    def restore_transfer(dm: Any, sid: str, disks: list, vols: list, options: dict, vault: Any, say: Any,
+                         low: float, high: float, meanwhile: Any = None) -> dict:  # fmt: skip
+        written.append(disks + vols)
+        transfers.append(options)
+        if meanwhile is not None:
+            meanwhile("ref")
+        return {"disks": [], **c.outcome}
+
     monkeypatch.setattr(flow, "_write_disks", write_disks)
+    monkeypatch.setattr(flow, "_restore_transfer", restore_transfer)
+    monkeypatch.setattr(flow, "_wait_domain_off", lambda dm, ref, timeout: None)
     c = mock.Mock()
     c.written = written
+    c.transfers = transfers
+    c.outcome = {"restarted": True, "off_seconds": 2.5}
     c.nova.flavor.return_value = FlavorInfo("f-old", "small", 1, 128, 1)
     c.nova.keypair_exists.return_value = False
     c.nova.create_server.return_value = "srv"
@@ -149,37 +164,54 @@ def test_a_volume_type_that_is_gone_gives_cinders_default_type(cloud: Any) -> No
     assert out["volumes"][0]["volume_type"] is None
 
 
-def test_written_volumes_are_attached_to_the_stopped_server_while_its_root_disk_is_written(
+def data_vm() -> Any:
+    volumes = [{"id": "src-data", "size": 1, "volume_type": None, "name": "data", "target": "vdb"}]
+    return SimpleNamespace(
+        vm_id="vm1", vm_name="web", definition=definition(volumes=volumes),
+        disks=[ROOT, {"ref": "r-data", "target": "vdb", "size": GiB, "volume_id": "src-data"}],
+    )  # fmt: skip
+
+
+def test_the_agent_restarts_the_domain_and_volumes_are_attached_while_its_root_disk_is_written(
     cloud: Any,
 ) -> None:
     cloud.glance.exists.return_value = True
     cloud.nova.keypair_exists.return_value = True
-    volumes = [{"id": "src-data", "size": 1, "volume_type": None, "name": "data", "target": "vdb"}]
-    vm = SimpleNamespace(
-        vm_id="vm1", vm_name="web", definition=definition(volumes=volumes),
-        disks=[ROOT, {"ref": "r-data", "target": "vdb", "size": GiB, "volume_id": "src-data"}],
-    )  # fmt: skip
-    out, _ = new_vm(cloud, vm)
+    out, _ = new_vm(cloud, data_vm())
     steps = [c[0] for c in cloud.mock_calls if c[0].startswith(("nova.", "cinder.create_volume"))]
-    # The data volume is asked for after the server; the attach waits for Nova's stop, which the root
-    # disk's transfer (power_off) completes, and the server is started once both are done.
+    # The data volume is asked for after the server; it is attached while the agent has the domain off
+    # for the root disk, and the agent starts the domain again once it is attached: no stop or start
+    # through Nova.
     assert steps.index("nova.create_server") < steps.index("cinder.create_volume")
-    order = [
-        s for s in steps if s in ("nova.request_stop", "nova.wait_server", "nova.attach_volume", "nova.start")
-    ]
-    assert order == [
-        "nova.wait_server",
-        "nova.request_stop",
-        "nova.wait_server",
-        "nova.attach_volume",
-        "nova.start",
-    ]
-    assert cloud.nova.wait_server.call_args_list[1].args[1] == "SHUTOFF"
+    order = [s for s in steps if s in ("nova.request_stop", "nova.stop", "nova.wait_server",
+                                       "nova.attach_volume", "nova.start")]  # fmt: skip
+    assert order == ["nova.wait_server", "nova.attach_volume"]
+    assert cloud.nova.wait_server.call_args.args[1] == "ACTIVE"
+    assert cloud.transfers == [{"restart": {"volumes": ["vol-data"]}}]
     assert cloud.written == [
         [{"ref": "r-data", "volume_id": "vol-data"}],
         [{"ref": "r-root", "target": "vda"}],
     ]
     assert [(v["id"], v["target"]) for v in out["volumes"]] == [("vol-data", "vdb")]
+
+
+def test_a_domain_the_agent_left_off_is_stopped_and_started_through_nova(cloud: Any) -> None:
+    cloud.glance.exists.return_value = True
+    cloud.nova.keypair_exists.return_value = True
+    cloud.outcome = {"restarted": False, "off_seconds": 12.1, "reason": "its disks took too long"}
+    new_vm(cloud, data_vm())
+    order = [c[0] for c in cloud.mock_calls if c[0] in ("nova.attach_volume", "nova.stop", "nova.start")]
+    assert order == ["nova.attach_volume", "nova.stop", "nova.start"]
+
+
+def test_a_server_without_volumes_is_restarted_by_the_agent_with_nothing_to_wait_for(cloud: Any) -> None:
+    cloud.glance.exists.return_value = True
+    cloud.nova.keypair_exists.return_value = True
+    vm = SimpleNamespace(vm_id="vm1", vm_name="web", definition=definition(), disks=[ROOT])
+    new_vm(cloud, vm)
+    assert cloud.transfers == [{"restart": {"volumes": []}}]
+    cloud.nova.stop.assert_not_called()
+    cloud.nova.start.assert_not_called()
 
 
 class FakeTransfers:
@@ -205,16 +237,18 @@ class FakeTransfers:
 def test_a_failure_beside_a_transfer_cancels_it_and_waits_for_its_end(t4o_conf: Any) -> None:
     dm = FakeTransfers()
 
-    def attach() -> None:
+    def attach(ref: Any) -> None:
         raise RuntimeError("Nova refused the attach")
 
+    def transfer(meanwhile: Any) -> dict[str, Any]:
+        return flow._restore_transfer(
+            dm, "srv", [ROOT], [], {"restart": {"volumes": []}}, {"url": "file:///vault"},
+            lambda f, m: None, 0.6, 0.95, meanwhile=meanwhile,
+        )  # type: ignore[arg-type]  # fmt: skip
+
     with pytest.raises(RuntimeError, match="refused"):
-        flow._write_disks(
-            dm, "srv", [ROOT], lambda f, m: None, 0.6, vault={"url": "file:///vault"}, meanwhile=attach
-        )  # type: ignore[arg-type]
+        transfer(attach)
     assert dm.calls == ["start", "cancel", "wait"]
     dm.calls.clear()
-    out = flow._write_disks(
-        dm, "srv", [ROOT], lambda f, m: None, 0.6, vault={"url": "file:///vault"}, meanwhile=lambda: None
-    )  # type: ignore[arg-type]
-    assert out == [{"target": "vda"}] and dm.calls == ["start", "wait"]
+    out = transfer(lambda ref: None)
+    assert out == {"disks": [{"target": "vda"}]} and dm.calls == ["start", "wait"]

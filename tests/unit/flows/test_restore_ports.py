@@ -219,11 +219,8 @@ def definition(**extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch, agent_writes: None) -> Any:
     config.ensure_registered(t4o_conf)
-    monkeypatch.setattr(
-        flow, "_write_disks", lambda *a, meanwhile=None, **k: (meanwhile and meanwhile()) or []
-    )
     c = mock.Mock()
     c.neutron = FakeNeutron()
     c.neutron.security_group_id = lambda ref, project: None  # type: ignore[attr-defined]

@@ -57,11 +57,8 @@ def web() -> Any:
 
 
 @pytest.fixture
-def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def cloud(t4o_conf: Any, monkeypatch: pytest.MonkeyPatch, agent_writes: None) -> Any:
     config.ensure_registered(t4o_conf)
-    monkeypatch.setattr(
-        flow, "_write_disks", lambda *a, meanwhile=None, **k: (meanwhile and meanwhile()) or []
-    )
     c = mock.Mock()
     c.glance.exists.return_value = True
     c.nova.flavor.return_value = FlavorInfo("f-old", "small", 1, 128, 1)
