@@ -22,7 +22,7 @@ def _stat(pid: int) -> list[str] | None:
 def test_an_orphan_is_reaped_by_the_reaper_and_the_commands_status_comes_back() -> None:
     # The subshell starts a sleep in the background and exits: the sleep is an orphan. The command
     # itself then waits for a line on its input before it exits with status 3.
-    script = "(sleep 1 & echo $! >&2); read line; exit 3"
+    script = "(sleep 3 & echo $! >&2); read line; exit 3"
     proc = subprocess.Popen(
         [sys.executable, str(REAPER), "sh", "-c", script],
         stdin=subprocess.PIPE,
@@ -31,9 +31,14 @@ def test_an_orphan_is_reaped_by_the_reaper_and_the_commands_status_comes_back() 
     )
     assert proc.stderr is not None and proc.stdin is not None
     orphan = int(proc.stderr.readline())
-    stat = _stat(orphan)
-    assert stat is not None and int(stat[1]) == proc.pid  # its parent is the reaper now
+    # The subshell that started it exits a moment later: from then on its parent is the reaper.
+    first = _stat(orphan)
+    assert first is not None
     deadline = time.monotonic() + 30
+    while (stat := _stat(orphan)) is not None and int(stat[1]) == int(first[1]) != proc.pid:
+        assert time.monotonic() < deadline, "the subshell did not exit"
+        time.sleep(0.01)
+    assert stat is not None and int(stat[1]) == proc.pid, stat
     while (stat := _stat(orphan)) is not None:
         assert stat[0] != "Z" or time.monotonic() < deadline, "the orphan was left a zombie"
         time.sleep(0.05)
