@@ -294,11 +294,6 @@ class Compute:
             self.wait_server(server_id, "SHUTOFF", timeout)
         return True
 
-    def request_stop(self, server_id: str) -> None:
-        """Ask Nova to stop a server known to be running, without waiting (and without reading it first,
-        as ``stop`` does): its stop is under way when this returns."""
-        self._api.stop_server(server_id)
-
     def start(self, server_id: str, timeout: float) -> None:
         self._api.start_server(server_id)
         self.wait_server(server_id, "ACTIVE", timeout)

@@ -224,16 +224,13 @@ def _write_disks(
     volumes: list[dict[str, str]] | None = None,
     vault: dict[str, Any] | None = None,
     high: float = 0.95,
-    power_off: bool = False,
     if_found: bool = False,
 ) -> list[dict[str, Any]]:
     """The agent of the server's host writes its disks (through the shut-off domain) and the volumes
     (into their files), and checks each one. The transfer fills the VM's progress from ``low`` to
-    ``high``. ``power_off``: the agent powers a running domain off first (see _new_vm); ``if_found``:
-    volumes whose files the host does not see are skipped (see the agent's operations)."""
-    spec: dict[str, Any] = {"power_off": True} if power_off else {}
-    if if_found:
-        spec["if_found"] = True
+    ``high``. ``if_found``: volumes whose files the host does not see are skipped (see the agent's
+    operations)."""
+    spec = {"if_found": True} if if_found else {}
     return _restore_transfer(dm, server_id, disks, volumes or [], spec, vault, report, low, high)["disks"]
 
 
@@ -249,7 +246,7 @@ def _restore_transfer(
     high: float,
     meanwhile: Callable[[TransferRef], None] | None = None,
 ) -> dict[str, Any]:
-    """The agent's restore transfer with the spec's ``options`` (power_off, restart, if_found); its
+    """The agent's restore transfer with the spec's ``options`` (restart, if_found); its
     result. ``meanwhile`` runs once the transfer has started, before it is waited for (if it fails, the
     transfer is cancelled)."""
     spec = {"vault": vault or targets.spec(targets.configured_target()), "disks": disks, "volumes": volumes}

@@ -183,7 +183,7 @@ def test_the_agent_restarts_the_domain_and_volumes_are_attached_while_its_root_d
     # for the root disk, and the agent starts the domain again once it is attached: no stop or start
     # through Nova.
     assert steps.index("nova.create_server") < steps.index("cinder.create_volume")
-    order = [s for s in steps if s in ("nova.request_stop", "nova.stop", "nova.wait_server",
+    order = [s for s in steps if s in ("nova.stop", "nova.wait_server",
                                        "nova.attach_volume", "nova.start")]  # fmt: skip
     assert order == ["nova.wait_server", "nova.attach_volume"]
     assert cloud.nova.wait_server.call_args.args[1] == "ACTIVE"
