@@ -288,7 +288,11 @@ class Compute:
             return False
         try:
             self._api.stop_server(server_id)
-        except sdk_exc.ConflictException:  # a stop under way already (Nova's own, of a domain found off)
+        except sdk_exc.ConflictException:
+            # Nova's own stop, of a domain it found off, may be under way: wait for that one. Any other
+            # conflict (a locked server, another task) is the caller's error.
+            if self._api.get_server(server_id).task_state != "powering-off":
+                raise
             LOG.info("server %s: a stop is under way already; waiting for it", server_id)
         if wait:
             self.wait_server(server_id, "SHUTOFF", timeout)

@@ -109,3 +109,17 @@ def test_delete_server_waits_with_the_sdk_waiter() -> None:
     api.delete_server.reset_mock()
     cloud.delete_server("s1", timeout=30)
     api.delete_server.assert_not_called()
+
+
+def test_a_stop_refused_because_novas_own_is_under_way_waits_for_that_one() -> None:
+    cloud, api = compute("ACTIVE", "ACTIVE", "SHUTOFF", task_state="powering-off")
+    api.stop_server.side_effect = sdk_exc.ConflictException("Cannot 'stop' instance while it is powering-off")
+    assert cloud.stop("s1", timeout=30) is True
+    assert cloud.get_server("s1").status == "SHUTOFF"
+
+
+def test_a_stop_refused_for_another_reason_is_the_callers_error() -> None:
+    cloud, api = compute("ACTIVE", task_state=None, locked=True)
+    api.stop_server.side_effect = sdk_exc.ConflictException("Instance s1 is locked")
+    with pytest.raises(sdk_exc.ConflictException, match="locked"):
+        cloud.stop("s1", timeout=30)

@@ -558,7 +558,7 @@ def _new_vm(
         # that delay the agent leaves it off, Nova records it stopped, and it is started through Nova.
         say(0.6, "writing its disks")
         restart = {"volumes": [volume_id for _, volume_id in to_attach] if overlap else []}
-        options = {"restart": restart} if disks else {}  # volumes only: the domain is not touched
+        agent_options = {"restart": restart} if disks else {}  # volumes only: the domain is not touched
 
         def attach_when_off(ref: TransferRef) -> None:
             _wait_domain_off(dm, ref, timeout)
@@ -568,11 +568,13 @@ def _new_vm(
             phases.done("volumes attached")
 
         outcome = _restore_transfer(
-            dm, server_id, disks, later, options, vault, say, 0.65, 0.95,
+            dm, server_id, disks, later, agent_options, vault, say, 0.65, 0.95,
             meanwhile=attach_when_off if overlap else None,
         )  # fmt: skip
         results = outcome["disks"]
-        phases.done("disks written and verified, domain started again")
+        phases.done(
+            "disks written and verified" + (", domain started again" if outcome.get("restarted") else "")
+        )
         if disks and not outcome.get("restarted"):
             LOG.info(
                 "restore: VM %s: its domain was left off (%s); starting it through Nova",
